@@ -1,0 +1,41 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  {
+    ignores: ["node_modules/", ".wrangler/", "dist/", "bench/results/", "**/testdata/**", "coverage/"],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        console: "readonly",
+        process: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+      },
+    },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      eqeqeq: ["error", "always", { null: "ignore" }],
+      "no-constant-condition": ["error", { checkLoops: false }],
+    },
+  },
+  {
+    // dns/ is runtime-neutral (Web APIs only). Node built-ins and Buffer are fenced into the
+    // *.node.ts adapters and the single dns-packet adapter.
+    files: ["dns/**/*.ts"],
+    ignores: ["dns/**/*.test.ts", "dns/**/*.node.ts", "dns/adapter/dns-packet.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["node:*"], message: "dns/ must stay runtime-neutral: inject the Node piece instead." }] },
+      ],
+      "no-restricted-globals": ["error", { name: "Buffer", message: "Use Uint8Array; Buffer lives only in dns/adapter/dns-packet.ts." }],
+    },
+  },
+);

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * @module `npm start`: the whole service locally, on workerd with local D1/KV (SQLite under
+ * .wrangler/state), plus the transfer-service beside it.
+ *
+ *  1. Writes `.dev.vars` (git-ignored) with ADMIN_TOKEN, INTERNAL_TOKEN and TSIG_ENCRYPTION_KEY the
+ *     first time, and prints the admin token once.
+ *  2. Applies the D1 migrations to the local database.
+ *  3. Runs `wrangler dev` on http://127.0.0.1:8787 and the transfer-service (DNS on 127.0.0.1:5053,
+ *     control/metrics on 127.0.0.1:9153).
+ *  Ctrl-C stops everything and waits for the children to exit.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const port = process.env.PORT ?? "8787";
+
+// 1. Local secrets.
+const devVarsPath = path.join(root, ".dev.vars");
+const vars = parseDevVars(existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "");
+let created = false;
+for (const [key, make] of [
+  ["ADMIN_TOKEN", () => randomBytes(24).toString("base64url")],
+  ["INTERNAL_TOKEN", () => randomBytes(24).toString("base64url")],
+  ["TSIG_ENCRYPTION_KEY", () => randomBytes(32).toString("base64")],
+]) {
+  if (!vars[key]) {
+    vars[key] = make();
+    created = true;
+    if (key === "ADMIN_TOKEN") {
+      console.log(`\nBackstop admin token (shown once, stored in .dev.vars):\n  ${vars[key]}\n`);
+    }
+  }
+}
+if (created) {
+  writeFileSync(devVarsPath, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+}
+
+// 2. Migrations.
+const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local"], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, CI: "1" },
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+// 3. Worker and transfer-service.
+const children = [];
+children.push(
+  spawn(bin("wrangler"), ["dev", "--ip", "127.0.0.1", "--port", port, "--inspector-port", "0", "--test-scheduled"], {
+    cwd: root,
+    stdio: "inherit",
+  }),
+);
+const serviceMain = path.join(root, "transfer-service", "main.ts");
+if (existsSync(serviceMain)) {
+  children.push(
+    spawn(bin("tsx"), [serviceMain], {
+      cwd: root,
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        BACKSTOP_WORKER_URL: `http://127.0.0.1:${port}`,
+        BACKSTOP_INTERNAL_TOKEN: vars.INTERNAL_TOKEN,
+      },
+    }),
+  );
+}
+
+let stopping = false;
+function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  const deadline = setTimeout(() => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  }, 5000);
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once("exit", r))))).then(() => {
+    clearTimeout(deadline);
+    process.exit(code);
+  });
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
+for (const child of children) child.on("exit", (code) => stop(code ?? 1));
+
+function parseDevVars(text) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+  }
+  return out;
+}

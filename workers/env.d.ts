@@ -1,0 +1,12 @@
+/**
+ * @module The Worker's bindings (see wrangler.toml). Secrets come from `wrangler secret put`,
+ * or from `.dev.vars`, which `npm start` writes locally.
+ */
+export interface Env {
+  DB: D1Database;
+  ZONE_CACHE: KVNamespace;
+  SERVICE_CONTROL_URLS?: string;
+  ADMIN_TOKEN?: string;
+  INTERNAL_TOKEN?: string;
+  TSIG_ENCRYPTION_KEY?: string;
+}

@@ -1,0 +1,23 @@
+/**
+ * @module Backstop's Worker entry: a hono app. Routes are added by the parts that own them
+ * (DoH in `answer/`, `/api/v1` in `api/`, `/internal/v1` in `internal/`).
+ */
+import { Hono } from "hono";
+import type { Env } from "./env.d.ts";
+
+export const app = new Hono<{ Bindings: Env }>();
+
+/** Liveness plus a D1 round trip, so a broken binding shows up here and not on the first query. */
+app.get("/healthz", async (c) => {
+  const started = Date.now();
+  try {
+    await c.env.DB.prepare("SELECT 1").first();
+    return c.json({ ok: true, d1Ms: Date.now() - started });
+  } catch (err) {
+    return c.json({ ok: false, error: err instanceof Error ? err.message : String(err) }, 503);
+  }
+});
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

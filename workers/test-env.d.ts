@@ -1,0 +1,11 @@
+// Types for the workerd test pool: the Worker's bindings plus the migrations the setup file applies.
+import type { D1Migration } from "cloudflare:test";
+import type { Env as WorkerEnv } from "./env.d.ts";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
