@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import { Name, NameError, compareNames } from "./name.ts";
+
+const origin = Name.parse("example.com.");
+
+describe("Name.parse / toString", () => {
+  const cases: Array<[input: string, printed: string, labels: number]> = [
+    [".", ".", 0],
+    ["com", "com.", 1],
+    ["www.Example.COM.", "www.Example.COM.", 3],
+    ["a\\.b.example.", "a\\.b.example.", 2],
+    ["a\\046b.example.", "a\\.b.example.", 2],
+    ["sp\\032ace.", "sp\\032ace.", 1],
+    ["nul\\000.", "nul\\000.", 1],
+    ["back\\\\slash.", "back\\\\slash.", 1],
+    ['q\\".', 'q\\".', 1],
+    ["\\(paren\\).", "\\(paren\\).", 1],
+    ["at\\@.dollar\\$.", "at\\@.dollar\\$.", 2],
+    ["semi\\;.", "semi\\;.", 1],
+    ["hi\\255.", "hi\\255.", 1],
+    ["*.example.", "*.example.", 2],
+    ["_sip._tcp.example.", "_sip._tcp.example.", 3],
+  ];
+  it.each(cases)("%s prints as %s", (input, printed, labels) => {
+    const name = Name.parse(input);
+    expect(name.toString()).toBe(printed);
+    expect(name.labelCount).toBe(labels);
+    expect(Name.parse(name.toString()).equals(name)).toBe(true);
+  });
+
+  it("appends the origin to relative names and takes @ as the origin", () => {
+    expect(Name.parse("www", origin).toString()).toBe("www.example.com.");
+    expect(Name.parse("@", origin)).toBe(origin);
+    expect(Name.parse("www.other.", origin).toString()).toBe("www.other.");
+  });
+
+  const bad: Array<[input: string, code: NameError["code"]]> = [
+    ["", "empty-label"],
+    ["a..b", "empty-label"],
+    [".a", "empty-label"],
+    ["a".repeat(64), "label-too-long"],
+    [Array.from({ length: 128 }, () => "a").join("."), "name-too-long"],
+    ["trailing\\", "bad-escape"],
+    ["x\\25", "bad-escape"],
+    ["x\\256", "bad-escape"],
+    ["x\\2a5", "bad-escape"],
+  ];
+  it.each(bad)("rejects %j with %s", (input, code) => {
+    expect(() => Name.parse(input)).toThrowError(NameError);
+    try {
+      Name.parse(input);
+    } catch (err) {
+      expect((err as NameError).code).toBe(code);
+    }
+  });
+
+  it("accepts exactly 63-octet labels and 255-octet names", () => {
+    expect(Name.parse("a".repeat(63)).labels[0]!.length).toBe(63);
+    // 3 labels of 63 + one of 61: 4*64 - 2 + 1 = 255 octets.
+    const max = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join(".");
+    expect(Name.parse(max).wireLength).toBe(255);
+    expect(() => Name.parse(max + "d")).toThrowError(/exceeds 255/);
+  });
+});
+
+describe("case", () => {
+  it("keeps case in storage and ignores it in comparison", () => {
+    const a = Name.parse("WWW.Example.com");
+    const b = Name.parse("www.example.COM");
+    expect(a.toString()).toBe("WWW.Example.com.");
+    expect(a.equals(b)).toBe(true);
+    expect(a.key).toBe(b.key);
+    expect(a.compare(b)).toBe(0);
+    expect(a.lower().toString()).toBe("www.example.com.");
+    expect([...a.toCanonicalWire()]).toEqual([...b.lower().toWire()]);
+  });
+});
+
+describe("canonical order (RFC 4034 §6.1)", () => {
+  // The example list from RFC 4034 §6.1, in order.
+  const ordered = [
+    "example.",
+    "a.example.",
+    "yljkjljk.a.example.",
+    "Z.a.example.",
+    "zABC.a.EXAMPLE.",
+    "z.example.",
+    "\\001.z.example.",
+    "*.z.example.",
+    "\\200.z.example.",
+  ].map((t) => Name.parse(t));
+
+  it("sorts the RFC's example list", () => {
+    const shuffled = [...ordered].reverse();
+    shuffled.sort(compareNames);
+    expect(shuffled.map(String)).toEqual(ordered.map(String));
+  });
+
+  it("sortKey's byte order equals canonical order", () => {
+    const extra = ["\\000.z.example.", "\\000\\000.z.example.", "\\001\\000.z.example.", "a\\000.example.", "a.", "."];
+    const names = [...ordered, ...extra.map((t) => Name.parse(t))];
+    for (const a of names) {
+      for (const b of names) {
+        const byCanonical = Math.sign(a.compare(b));
+        const byKey = Math.sign(compareBytes(a.sortKey(), b.sortKey()));
+        expect(byKey, `${a} vs ${b}`).toBe(byCanonical);
+      }
+    }
+  });
+});
+
+describe("label operations", () => {
+  const www = Name.parse("www.example.com.");
+  it.each([
+    ["isSubdomainOf parent", www.isSubdomainOf(origin), true],
+    ["isSubdomainOf self", origin.isSubdomainOf(origin), true],
+    ["isSubdomainOf child", origin.isSubdomainOf(www), false],
+    ["isSubdomainOf root", www.isSubdomainOf(Name.root), true],
+    ["isSubdomainOf sibling-suffix", Name.parse("wwwexample.com.").isSubdomainOf(origin), false],
+    ["wildcard", Name.parse("*.example.com.").isWildcard(), true],
+    ["not wildcard", Name.parse("a*.example.com.").isWildcard(), false],
+  ])("%s", (_label, actual, expected) => expect(actual).toBe(expected));
+
+  it("parent, stripLeft, concat, child, relativeTo", () => {
+    expect(www.parent().toString()).toBe("example.com.");
+    expect(www.stripLeft(3).isRoot()).toBe(true);
+    expect(Name.root.parent().isRoot()).toBe(true);
+    expect(Name.parse("a.b", Name.root).concat(origin).toString()).toBe("a.b.example.com.");
+    expect(origin.child("x.y").toString()).toBe("x\\.y.example.com.");
+    expect(www.relativeTo(origin)?.length).toBe(1);
+    expect(Name.parse("other.").relativeTo(origin)).toBeUndefined();
+  });
+
+  it("wire form keeps case and lengths", () => {
+    expect([...Name.parse("Ab.c.").toWire()]).toEqual([2, 0x41, 0x62, 1, 0x63, 0]);
+    expect([...Name.root.toWire()]).toEqual([0]);
+  });
+});
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}

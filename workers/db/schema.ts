@@ -1,0 +1,230 @@
+/**
+ * @module The D1 schema, the single source of truth: `npm run db:generate` turns it into `migrations/`
+ * (never hand-edited), which `wrangler d1 migrations apply` and the workerd tests both apply.
+ *
+ * Storage layout (see `workers/store/`): a zone's records live in **blocks** of owner names in canonical order
+ * (RFC 4034 §6.1). A block row carries the version that added it and the version that removed it, so a
+ * version V sees exactly the rows with `added_version <= V AND (removed_version IS NULL OR removed_version > V)`.
+ * A full transfer writes a fresh set of blocks beside the served ones and flips `zones.current_version`; an
+ * IXFR rewrites only the blocks it touches. One row per record would be ~5x too slow for a 1M-record zone.
+ *
+ * Times are integers in milliseconds since the epoch. JSON columns hold arrays validated by the API's zod
+ * schemas before they are written.
+ */
+import { sql } from "drizzle-orm";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Who serves the zone and how: a live secondary, a stealth (hidden) one, or (later) a primary. */
+export const ZONE_MODELS = ["secondary", "hidden", "primary"] as const;
+export type ZoneModel = (typeof ZONE_MODELS)[number];
+
+/** A zone's state, always explained in words in `statusDetail`. */
+export const ZONE_STATUSES = ["pending", "active", "refreshing", "failing", "expired", "serial-regressed"] as const;
+export type ZoneStatus = (typeof ZONE_STATUSES)[number];
+
+/** TSIG algorithms (RFC 8945 §6); the secret is stored AES-GCM encrypted (`workers/db/secret-box.ts`). */
+export const TSIG_ALGORITHMS = [
+  "hmac-md5",
+  "hmac-sha1",
+  "hmac-sha224",
+  "hmac-sha256",
+  "hmac-sha384",
+  "hmac-sha512",
+] as const;
+export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
+
+/** A primary to transfer from. `tsigKey` names a row of `tsig_keys`. */
+export interface PrimaryConfig {
+  address: string;
+  port: number;
+  tsigKey?: string | undefined;
+}
+
+/** A downstream allowed to transfer from us: an address or prefix, optionally bound to a TSIG key. */
+export interface TransferAllowEntry {
+  address: string;
+  tsigKey?: string | undefined;
+}
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const tsigKeys = sqliteTable("tsig_keys", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  /** Key name as a DNS name: lowercase, no trailing dot. */
+  name: text("name").notNull().unique(),
+  algorithm: text("algorithm", { enum: TSIG_ALGORITHMS }).notNull(),
+  /** AES-256-GCM: 12-byte IV followed by ciphertext and tag, under TSIG_ENCRYPTION_KEY. */
+  secretEncrypted: blob("secret_encrypted", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+export const zones = sqliteTable("zones", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  /** Lowercase A-labels, no trailing dot (`example.com`). */
+  name: text("name").notNull().unique(),
+  model: text("model", { enum: ZONE_MODELS }).notNull().default("secondary"),
+  primaries: text("primaries", { mode: "json" }).$type<PrimaryConfig[]>().notNull().default(sql`'[]'`),
+  /** Zone-level key: verifies NOTIFY and is the default for primaries that name none. */
+  tsigKey: text("tsig_key"),
+  /** CIDR prefixes allowed to send NOTIFY (besides the primaries themselves). */
+  notifyAllow: text("notify_allow", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+  transferAllow: text("transfer_allow", { mode: "json" }).$type<TransferAllowEntry[]>().notNull().default(sql`'[]'`),
+  /** CIDR prefixes allowed to get answers; empty means everyone. */
+  answerAllow: text("answer_allow", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+
+  // SOA timers as last seen (RFC 1035 §3.3.13), seconds; null before the first successful check.
+  soaRefresh: integer("soa_refresh"),
+  soaRetry: integer("soa_retry"),
+  soaExpire: integer("soa_expire"),
+  soaMinimum: integer("soa_minimum"),
+  // Clamps, like BIND's min-/max-refresh-time, min-/max-retry-time, min-/max-expire-time (seconds).
+  minRefresh: integer("min_refresh").notNull().default(60),
+  maxRefresh: integer("max_refresh").notNull().default(86_400),
+  minRetry: integer("min_retry").notNull().default(10),
+  maxRetry: integer("max_retry").notNull().default(3_600),
+  minExpire: integer("min_expire").notNull().default(3_600),
+  maxExpire: integer("max_expire").notNull().default(2_419_200),
+
+  status: text("status", { enum: ZONE_STATUSES }).notNull().default("pending"),
+  statusDetail: text("status_detail").notNull().default("waiting for the first transfer"),
+
+  /** The served version (`zone_versions.version`); null until the first commit. */
+  currentVersion: integer("current_version"),
+  /** SOA serial of the served version. */
+  serial: integer("serial"),
+  recordCount: integer("record_count").notNull().default(0),
+  /** The serial the primary last reported. */
+  primarySerial: integer("primary_serial"),
+  /** Past this instant the zone is not served (SERVFAIL), even when the transfer-service is down. */
+  expiresAt: integer("expires_at"),
+  lastCheckAt: integer("last_check_at"),
+  nextRefreshAt: integer("next_refresh_at"),
+
+  // Refresh lease: one transfer-service instance at a time (compare-and-set).
+  leaseOwner: text("lease_owner"),
+  leaseUntil: integer("lease_until"),
+
+  // A pending refresh signal (API refresh or webhook NOTIFY), picked up by the service's push or poll.
+  refreshRequestedAt: integer("refresh_requested_at"),
+  refreshForce: text("refresh_force", { enum: ["axfr"] }),
+  refreshAcceptLowerSerial: integer("refresh_accept_lower_serial", { mode: "boolean" }).notNull().default(false),
+
+  /** SHA-256 (hex) of the zone's webhook secret; the secret itself is shown once and never stored. */
+  webhookSecretHash: text("webhook_secret_hash").notNull(),
+
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+/** One row per version of a zone: `open` while an ingest builds it, then `committed` or `abandoned`. */
+export const zoneVersions = sqliteTable(
+  "zone_versions",
+  {
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    /** Per-zone increasing integer (not the SOA serial). */
+    version: integer("version").notNull(),
+    state: text("state", { enum: ["open", "committed", "abandoned"] }).notNull().default("open"),
+    kind: text("kind", { enum: ["axfr", "ixfr"] }).notNull(),
+    /** The version this one was built on (for IXFR), or null. */
+    baseVersion: integer("base_version"),
+    serial: integer("serial"),
+    recordCount: integer("record_count").notNull().default(0),
+    /** Who may append and commit: the lease owner that began it. */
+    owner: text("owner"),
+    createdAt: integer("created_at").notNull().default(now),
+    committedAt: integer("committed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.zoneId, t.version] }), index("zone_versions_state").on(t.state, t.createdAt)],
+);
+
+/** Blocks of owner names in canonical order; see the module comment and `workers/store/block-codec.ts`. */
+export const blocks = sqliteTable(
+  "blocks",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    /** 0: the main name tree; 1: the NSEC3 chain (owners `<base32hex-hash>.apex`). */
+    tree: integer("tree").notNull(),
+    /** `Name.sortKey()` of the first and last owner in the block (memcmp order = canonical order). */
+    firstKey: blob("first_key", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    lastKey: blob("last_key", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    addedVersion: integer("added_version").notNull(),
+    removedVersion: integer("removed_version"),
+    recordCount: integer("record_count").notNull(),
+    data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+  },
+  (t) => [
+    // The answer path's one query: predecessor by key within a zone and tree.
+    index("blocks_lookup").on(t.zoneId, t.tree, t.firstKey),
+    index("blocks_added").on(t.zoneId, t.addedVersion),
+    index("blocks_removed").on(t.zoneId, t.removedVersion),
+  ],
+);
+
+/**
+ * Staging for a full transfer: each appended chunk is sorted into a run, stored in pieces; the commit
+ * merges the runs into canonical-ordered blocks. Deleted after the commit (or by the sweep).
+ */
+export const ingestRuns = sqliteTable(
+  "ingest_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    run: integer("run").notNull(),
+    piece: integer("piece").notNull(),
+    recordCount: integer("record_count").notNull(),
+    data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+  },
+  (t) => [uniqueIndex("ingest_runs_order").on(t.zoneId, t.version, t.run, t.piece)],
+);
+
+/** The journal (RFC 1995 §4): one row per version made by a changeset, for IXFR out and history. */
+export const changesets = sqliteTable(
+  "changesets",
+  {
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    fromSerial: integer("from_serial").notNull(),
+    toSerial: integer("to_serial").notNull(),
+    /** Deletions then additions, uncompressed wire RRs, each list prefixed by its u32 count. */
+    data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.zoneId, t.version] }), index("changesets_serial").on(t.zoneId, t.fromSerial)],
+);
+
+export const TRANSFER_KINDS = ["soa", "ixfr", "axfr"] as const;
+export const TRANSFER_RESULTS = ["ok", "up-to-date", "failed", "refused", "serial-regressed"] as const;
+
+/** Every refresh attempt, written by the transfer-service. */
+export const transferLog = sqliteTable(
+  "transfer_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    at: integer("at").notNull().default(now),
+    kind: text("kind", { enum: TRANSFER_KINDS }).notNull(),
+    result: text("result", { enum: TRANSFER_RESULTS }).notNull(),
+    primary: text("primary"),
+    fromSerial: integer("from_serial"),
+    toSerial: integer("to_serial"),
+    records: integer("records"),
+    bytes: integer("bytes"),
+    durationMs: integer("duration_ms"),
+    error: text("error"),
+    instance: text("instance"),
+  },
+  (t) => [index("transfer_log_zone").on(t.zoneId, t.at)],
+);
