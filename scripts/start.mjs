@@ -16,18 +16,20 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const bin = (/** @type {string} */ name) => path.join(root, "node_modules", ".bin", name);
 const port = process.env.PORT ?? "8787";
 
 // 1. Local secrets.
 const devVarsPath = path.join(root, ".dev.vars");
 const vars = parseDevVars(existsSync(devVarsPath) ? readFileSync(devVarsPath, "utf8") : "");
 let created = false;
-for (const [key, make] of [
+/** @type {Array<[string, () => string]>} */
+const generated = [
   ["ADMIN_TOKEN", () => randomBytes(24).toString("base64url")],
   ["INTERNAL_TOKEN", () => randomBytes(24).toString("base64url")],
   ["TSIG_ENCRYPTION_KEY", () => randomBytes(32).toString("base64")],
-]) {
+];
+for (const [key, make] of generated) {
   if (!vars[key]) {
     vars[key] = make();
     created = true;
@@ -49,6 +51,7 @@ const migrate = spawnSync(bin("wrangler"), ["d1", "migrations", "apply", "DB", "
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 // 3. Worker and transfer-service.
+/** @type {import("node:child_process").ChildProcess[]} */
 const children = [];
 children.push(
   spawn(bin("wrangler"), ["dev", "--ip", "127.0.0.1", "--port", port, "--inspector-port", "0", "--test-scheduled"], {
@@ -72,6 +75,7 @@ if (existsSync(serviceMain)) {
 }
 
 let stopping = false;
+/** @param {number} code */
 function stop(code) {
   if (stopping) return;
   stopping = true;
@@ -88,11 +92,13 @@ process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 for (const child of children) child.on("exit", (code) => stop(code ?? 1));
 
+/** @param {string} text @returns {Record<string, string>} */
 function parseDevVars(text) {
+  /** @type {Record<string, string>} */
   const out = {};
   for (const line of text.split("\n")) {
     const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+    if (m?.[1] !== undefined && m[2] !== undefined) out[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
   }
   return out;
 }
