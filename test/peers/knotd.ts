@@ -1,0 +1,101 @@
+/**
+ * @module Knot DNS (knotd 3.2) as a real primary on loopback.
+ *
+ * The zone file is loaded with `zonefile-load: difference` and `journal-content: changes`: when a test
+ * rewrites the file with a higher serial, knotd computes the difference, keeps it in its journal and
+ * serves it as IXFR (RFC 1995), as an operator's knotd would. A lower serial is refused by knotd (it logs
+ * the error and keeps serving the old zone), so serial-regression tests should use named or nsd.
+ * `zonefile-sync: -1` keeps knotd from ever writing our zone files back.
+ */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { launchPeer, type PeerRecipe } from "./launch.ts";
+import { runToolOk } from "./run-tool.ts";
+import type { PeerHandle, PeerOptions, ZoneSpec } from "./types.ts";
+import { absolute, notifyTarget, transferKeyOf, zoneFileName } from "./zone-spec.ts";
+
+const q = (s: string) => JSON.stringify(s);
+
+/** knotd's YAML-like config for `opts` on `port`. */
+export function knotdConfig(opts: PeerOptions, dir: string, port: number): string {
+  const lines: string[] = [
+    "server:",
+    `    rundir: ${q(dir)}`,
+    `    pidfile: ${q(path.join(dir, "knot.pid"))}`,
+    `    listen: 127.0.0.1@${port}`,
+    "    background-workers: 1",
+    "control:",
+    `    listen: ${q(path.join(dir, "knot.sock"))}`,
+    "log:",
+    "  - target: stderr",
+    "    any: info",
+    "database:",
+    `    storage: ${q(dir)}`,
+  ];
+  if (opts.keys?.length) {
+    lines.push("key:");
+    for (const k of opts.keys) {
+      lines.push(`  - id: ${absolute(k.name)}`, `    algorithm: ${k.algorithm}`, `    secret: ${k.secret}`);
+    }
+  }
+  const remotes: string[] = [];
+  const acls: string[] = [];
+  const zones: string[] = [];
+  opts.zones.forEach((zone: ZoneSpec, i) => {
+    const key = transferKeyOf(opts, zone);
+    // RFC 5936 §6: the ACL is the operator's choice; ours is "this key from anywhere" or "loopback, unsigned".
+    acls.push(`  - id: xfr${i}`, "    action: transfer");
+    if (key) acls.push(`    key: ${absolute(key.name)}`);
+    else acls.push("    address: [127.0.0.1, ::1]");
+    const notifyIds = (zone.notify ?? []).map((t, j) => {
+      const { address, port: p } = notifyTarget(t);
+      const id = `notify${i}_${j}`;
+      remotes.push(`  - id: ${id}`, `    address: ${address}@${p}`);
+      if (zone.signNotify && key) remotes.push(`    key: ${absolute(key.name)}`);
+      return id;
+    });
+    zones.push(
+      `  - domain: ${absolute(zone.name)}`,
+      `    file: ${q(path.join(dir, zoneFileName(zone.name)))}`,
+      `    acl: [xfr${i}]`,
+    );
+    if (notifyIds.length) zones.push(`    notify: [${notifyIds.join(", ")}]`);
+  });
+  if (remotes.length) lines.push("remote:", ...remotes);
+  lines.push("acl:", ...acls);
+  lines.push(
+    "template:",
+    "  - id: default",
+    `    storage: ${q(dir)}`,
+    "    zonefile-sync: -1",
+    "    zonefile-load: difference",
+    "    journal-content: changes",
+    "    semantic-checks: off",
+  );
+  lines.push("zone:", ...zones);
+  return `${lines.join("\n")}\n`;
+}
+
+const knotc = (dir: string, ...args: string[]) =>
+  runToolOk("knotc", ["-c", path.join(dir, "knot.conf"), "-t", "10", ...args], { timeoutMs: 15_000 });
+
+export function knotdRecipe(opts: PeerOptions): PeerRecipe {
+  return {
+    kind: "knotd",
+    async prepare(dir, port) {
+      await writeFile(path.join(dir, "knot.conf"), knotdConfig(opts, dir, port));
+    },
+    command: (dir) => ({ command: "knotd", args: ["-c", path.join(dir, "knot.conf")] }),
+    reload: async (dir) => {
+      await knotc(dir, "reload");
+    },
+    loadZone: async (dir, zone) => {
+      await knotc(dir, "zone-reload", absolute(zone.name));
+    },
+  };
+}
+
+/** Start knotd serving `opts.zones` on a free loopback port. */
+export function startKnotd(opts: PeerOptions): Promise<PeerHandle> {
+  return launchPeer(knotdRecipe(opts), opts);
+}

@@ -1,0 +1,149 @@
+/**
+ * @module The life cycle all four peers share, given a per-peer recipe: make a temp dir, write zones and
+ * config, start the daemon in the foreground, wait until it answers SOA for every zone, and hand back a
+ * {@link PeerHandle}. The recipe says only what differs: the config, the command line, and how the
+ * peer is told to reload.
+ */
+import { rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { type Daemon, lastLines, makePeerDir, startDaemon } from "./daemon.ts";
+import { freePort } from "./ports.ts";
+import { querySoa, waitForSoa } from "./soa-probe.ts";
+import type { PeerHandle, PeerKind, PeerOptions, ZoneSpec } from "./types.ts";
+import { absolute, bare, soaSerialOf, writeZoneFiles, zoneFileName } from "./zone-spec.ts";
+
+export interface PeerRecipe {
+  kind: PeerKind;
+  /** Write the config (and any database) into `dir` for `port`. Zone files are already there. */
+  prepare(dir: string, port: number): Promise<void>;
+  /** The foreground command line. */
+  command(dir: string): { command: string; args: string[] };
+  /** Re-read config and zones. */
+  reload(dir: string): Promise<void>;
+  /** The zone's file in `dir` was rewritten: make the daemon load it (and NOTIFY). */
+  loadZone(dir: string, zone: ZoneSpec): Promise<void>;
+}
+
+const ADDRESS = "127.0.0.1";
+/** Output of a daemon that could not bind its port: worth one more try on another port. */
+const PORT_TAKEN = /address already in use|EADDRINUSE|could not listen|cannot bind|unable to bind|failed to bind/i;
+const START_ATTEMPTS = 3;
+
+/** Start a peer from `recipe` with `opts`; see {@link PeerHandle}. */
+export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise<PeerHandle> {
+  if (opts.zones.length === 0) throw new Error(`${recipe.kind}: at least one zone is needed`);
+  const dir = await makePeerDir(recipe.kind);
+  const keepDir = opts.keepDir ?? process.env.BACKSTOP_KEEP_PEER_DIRS === "1";
+  const timeoutMs = opts.startTimeoutMs ?? 20_000;
+  try {
+    await writeZoneFiles(dir, opts.zones);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  let daemon: Daemon | undefined;
+  let port = 0;
+  const exitedCheck = (d: Daemon) => () => {
+    if (!d.running) {
+      throw new Error(`${recipe.kind} exited before it served every zone; output:\n${lastLines(d.output())}`);
+    }
+  };
+  const run = async (): Promise<void> => {
+    const { command, args } = recipe.command(dir);
+    const d = startDaemon({ name: recipe.kind, command, args, cwd: dir });
+    daemon = d;
+    try {
+      for (const zone of opts.zones) {
+        await waitForSoa({ address: ADDRESS, port, zone: absolute(zone.name), timeoutMs, check: exitedCheck(d) });
+      }
+    } catch (err) {
+      await d.stop(1000);
+      await writeFile(path.join(dir, `${recipe.kind}.log`), d.output());
+      const message = (err as Error).message;
+      throw new Error(
+        message.includes("output:") ? message : `${recipe.kind} failed to start: ${message}; output:\n${lastLines(d.output())}`,
+        { cause: err },
+      );
+    }
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    await recipe.prepare(dir, port);
+    try {
+      await run();
+      break;
+    } catch (err) {
+      const taken = PORT_TAKEN.test(daemon?.output() ?? "");
+      if (!taken || attempt >= START_ATTEMPTS) {
+        if (!keepDir) await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+
+  const current = (): Daemon => daemon as Daemon;
+  const zoneSpec = (zone: string): ZoneSpec => {
+    const spec = opts.zones.find((z) => bare(z.name) === bare(zone));
+    if (!spec) throw new Error(`${recipe.kind} does not serve ${zone}`);
+    return spec;
+  };
+  let stopped = false;
+
+  const handle: PeerHandle = {
+    kind: recipe.kind,
+    address: ADDRESS,
+    port,
+    dir,
+    get pid() {
+      return current().pid;
+    },
+    get exited() {
+      return current().exited;
+    },
+    zoneFile: (zone) => path.join(dir, zoneFileName(zoneSpec(zone).name)),
+    async serial(zone) {
+      const answer = await querySoa(ADDRESS, port, absolute(zone), 1000);
+      if (answer.serial === undefined) throw new Error(`${recipe.kind} answered ${answer.rcode} with no SOA for ${zone}`);
+      return answer.serial;
+    },
+    reload: () => recipe.reload(dir),
+    async updateZone(zone, text) {
+      const spec = zoneSpec(zone);
+      const serial = soaSerialOf(text);
+      await writeFile(handle.zoneFile(zone), text);
+      await recipe.loadZone(dir, spec);
+      const d = current();
+      await waitForSoa({
+        address: ADDRESS,
+        port,
+        zone: absolute(zone),
+        serial,
+        timeoutMs: 30_000,
+        check: exitedCheck(d),
+        // A reload can race the file's mtime or a transfer in progress; asking again is harmless.
+        nudge: () => recipe.loadZone(dir, spec),
+        nudgeEveryMs: 2000,
+      }).catch((err: Error) => {
+        throw new Error(`${recipe.kind} did not take the update of ${zone}: ${err.message}\n${lastLines(d.output())}`, {
+          cause: err,
+        });
+      });
+    },
+    kill: (signal = "SIGKILL") => current().kill(signal),
+    async restart() {
+      if (current().running) throw new Error(`${recipe.kind} is still running; stop or kill it first`);
+      await run();
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await current().stop();
+      if (keepDir) await writeFile(path.join(dir, `${recipe.kind}.log`), current().output());
+      else await rm(dir, { recursive: true, force: true });
+    },
+    output: () => current().output(),
+  };
+  return handle;
+}

@@ -1,0 +1,95 @@
+/**
+ * @module Asking a peer for a zone's SOA over UDP, to know when it is up and which serial it serves.
+ * A tiny in-process query (dns-packet over node:dgram) rather than spawning kdig: readiness is polled
+ * every few tens of milliseconds and a process per poll would dominate start-up time.
+ */
+import { createSocket } from "node:dgram";
+import dnsPacket from "dns-packet";
+
+export interface SoaAnswer {
+  /** RCODE name from dns-packet ("NOERROR", "REFUSED"…). */
+  rcode: string;
+  authoritative: boolean;
+  /** The SOA serial in the answer section, when there is one. */
+  serial?: number;
+}
+
+/** One SOA query; rejects on timeout or a garbled reply. */
+export function querySoa(address: string, port: number, zone: string, timeoutMs = 500): Promise<SoaAnswer> {
+  const id = Math.floor(Math.random() * 0x10000);
+  const query = dnsPacket.encode({ type: "query", id, flags: 0, questions: [{ type: "SOA", name: zone, class: "IN" }] });
+  const socket = createSocket(address.includes(":") ? "udp6" : "udp4");
+  return new Promise<SoaAnswer>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no answer from ${address}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      socket.close();
+      fn();
+    };
+    socket.on("error", (err) => done(() => reject(err)));
+    socket.on("message", (msg) => {
+      let reply: dnsPacket.DecodedPacket;
+      try {
+        reply = dnsPacket.decode(msg);
+      } catch (err) {
+        done(() => reject(new Error(`undecodable reply: ${(err as Error).message}`)));
+        return;
+      }
+      if (reply.id !== id) return; // not ours: keep waiting
+      const soa = reply.answers?.find((a) => a.type === "SOA");
+      done(() =>
+        resolve({
+          rcode: (reply as { rcode?: string }).rcode ?? "NOERROR",
+          authoritative: reply.flag_aa,
+          serial: soa && soa.type === "SOA" ? soa.data.serial : undefined,
+        }),
+      );
+    });
+    socket.send(query, port, address);
+  });
+}
+
+export interface WaitForSoaOptions {
+  address: string;
+  port: number;
+  zone: string;
+  /** Wait for exactly this serial; otherwise any authoritative SOA answer will do. */
+  serial?: number;
+  timeoutMs: number;
+  /** Called between polls; throw from it to stop waiting (e.g. the daemon exited). */
+  check?: () => void;
+  /** Called every `nudgeEveryMs` while the wanted serial is not served (e.g. reissue a reload). */
+  nudge?: () => Promise<void>;
+  nudgeEveryMs?: number;
+}
+
+/** Poll until the peer answers authoritatively with an SOA (of `serial`, if given). Bounded by `timeoutMs`. */
+export async function waitForSoa(opts: WaitForSoaOptions): Promise<number> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastNudge = Date.now();
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    opts.check?.();
+    try {
+      const answer = await querySoa(opts.address, opts.port, opts.zone, 300);
+      if (answer.authoritative && answer.serial !== undefined) {
+        if (opts.serial === undefined || answer.serial === opts.serial) return answer.serial;
+        last = `serving serial ${answer.serial}, waiting for ${opts.serial}`;
+      } else {
+        last = `answered ${answer.rcode}${answer.authoritative ? "" : " without AA"}`;
+      }
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (opts.nudge && Date.now() - lastNudge >= (opts.nudgeEveryMs ?? 1000)) {
+      lastNudge = Date.now();
+      await opts.nudge();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  opts.check?.();
+  throw new Error(`${opts.address}:${opts.port} did not serve SOA for ${opts.zone} within ${opts.timeoutMs} ms (${last})`);
+}
