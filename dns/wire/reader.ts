@@ -14,7 +14,9 @@ export type WireErrorCode =
   | "bad-label-type" // 0x40/0x80 label types (RFC 6891 §5 retired the extended types)
   | "name-too-long"
   | "trailing-data" // bytes left over where a field should end exactly
-  | "inconsistent"; // counts or lengths that contradict the message
+  | "inconsistent" // counts or lengths that contradict the message
+  | "bad-opt" // an OPT record out of place, repeated, or not owned by the root (RFC 6891 §6.1.1)
+  | "bad-tsig"; // a TSIG record that is not the last additional record (RFC 8945 §5.1)
 
 /** Any malformed input. `offset` is where in the message reading failed. */
 export class WireError extends Error {
