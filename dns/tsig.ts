@@ -1,0 +1,35 @@
+/**
+ * @module TSIG (RFC 8945): transaction signatures between a primary and its secondaries.
+ *
+ * The pieces live in `dns/tsig/`: algorithms and their wire names, the injected HMAC, the record and
+ * where it sits in a message, what the MAC covers, signing, verifying (single messages and TCP
+ * streams), the clock, typed errors, and the server's error answers. The HMAC is injected:
+ * `webCryptoHmac` (SHA-1/256/384/512) here, `nodeHmac` (all six, MD5 and SHA-224 included) in
+ * `dns/hmac.node.ts`.
+ *
+ * A secondary pulling a zone:
+ * ```ts
+ * const key = await prepareTsigKey({ name: "xfr.", algorithm: "hmac-sha256", secret: base64 }, nodeHmac);
+ * const { message, mac } = await signRequest(axfrQuery, key);
+ * const verifier = new TsigStreamVerifier(key, mac, { peer: "the primary" });
+ * for await (const m of messages) await verifier.next(m);
+ * verifier.finish();
+ * ```
+ */
+export type { TsigAlgorithm, TsigAlgorithmInfo } from "./tsig/algorithm.ts";
+export { TSIG_ALGORITHMS, algorithmFromWireName, algorithmInfo, minimumMacSize, parseTsigAlgorithm } from "./tsig/algorithm.ts";
+export type { TsigErrorCode, TsigErrorDetails } from "./tsig/errors.ts";
+export { TsigError, tsigErrorName } from "./tsig/errors.ts";
+export type { HmacKey, HmacProvider } from "./tsig/hmac.ts";
+export { webCryptoHmac } from "./tsig/hmac.ts";
+export type { TsigKey, TsigKeySpec } from "./tsig/key.ts";
+export { decodeBase64, prepareTsigKey } from "./tsig/key.ts";
+export type { LocatedTsig, TsigRecord } from "./tsig/record.ts";
+export { findTsig } from "./tsig/record.ts";
+export type { SignOptions, SignedMessage, StreamSignOptions } from "./tsig/sign.ts";
+export { TsigStreamSigner, signRequest, signResponse } from "./tsig/sign.ts";
+export type { Clock } from "./tsig/time.ts";
+export { DEFAULT_FUDGE } from "./tsig/time.ts";
+export type { TsigKeyring, VerifiedRequest, VerifyOptions } from "./tsig/verify.ts";
+export { TsigStreamVerifier, verifyRequest, verifyResponse } from "./tsig/verify.ts";
+export { tsigErrorResponse } from "./tsig/error-response.ts";
