@@ -1,0 +1,58 @@
+/**
+ * @module Additional-section processing (RFC 1034 §4.3.2 step 6, RFC 1035 §3.3.9/§3.3.11, RFC 2782): the
+ * A and AAAA records of the hosts that NS, MX and SRV records in the answer name, when those hosts are in the
+ * zone, so a resolver need not ask again. For a referral the same lookup yields the glue (RFC 9471): the
+ * addresses of name servers inside the zone, below the cut or beside it.
+ *
+ * Only data of the zone being answered from is used; names elsewhere are the resolver's business.
+ */
+import { RRType } from "../../dns/constants.ts";
+import type { Name } from "../../dns/name.ts";
+import type { RRset } from "./rrset.ts";
+import { rrsetAt } from "./rrset.ts";
+import { targetName } from "./target-name.ts";
+import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
+
+/** Types whose targets get addresses in the additional section. */
+const WITH_TARGETS: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRType.SRV]);
+
+/** The host names named by NS, MX and SRV records among `rrsets`, in order, without repeats. */
+export function targetsOf(rrsets: readonly RRset[]): Name[] {
+  const out: Name[] = [];
+  const seen = new Set<string>();
+  for (const rrset of rrsets) {
+    if (!WITH_TARGETS.has(rrset.type)) continue;
+    for (const r of rrset.records) {
+      const target = targetName(rrset.type, r.rdata);
+      if (target && !target.isRoot() && !seen.has(target.key)) {
+        seen.add(target.key);
+        out.push(target);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A and AAAA RRsets of each target inside `zone`, skipping RRsets already present in `already` (an address
+ * that is in the answer is not repeated in additional).
+ */
+export async function addressesOf(
+  store: ZoneStore,
+  zone: ZoneInfo,
+  targets: readonly Name[],
+  already: readonly RRset[] = [],
+): Promise<RRset[]> {
+  const out: RRset[] = [];
+  const present = (name: Name, type: number) => already.some((s) => s.type === type && s.name.equals(name));
+  for (const target of targets) {
+    if (!target.isSubdomainOf(zone.apex)) continue;
+    const node = await store.getNode(zone, target);
+    if (!node) continue;
+    for (const type of [RRType.A, RRType.AAAA]) {
+      const rrset = rrsetAt(node, type, target);
+      if (rrset && !present(target, type)) out.push(rrset);
+    }
+  }
+  return out;
+}

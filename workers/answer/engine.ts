@@ -1,0 +1,146 @@
+/**
+ * @module The answer engine's front door: a query message in, a response message out, for every transport
+ * (DoH, and UDP/TCP forwarded by the port-53 front). The order of checks:
+ *   1. Fewer than 12 octets: not a DNS message; nothing to answer (`NotDnsMessage`, DoH says 400).
+ *   2. A message that does not parse, or a response (QR=1): FORMERR, id and opcode echoed (RFC 1035 §4.1.1).
+ *   3. OPCODE other than QUERY: NOTIMP (RFC 1035 §4.1.1; NOTIFY and UPDATE are the transfer-service's).
+ *   4. QDCOUNT ≠ 1: FORMERR (RFC 9619 §4 made one question the rule).
+ *   5. EDNS version above 0: BADVERS with our OPT and nothing else (RFC 6891 §6.1.3).
+ *   6. QCLASS not IN (CH, ANY, …): REFUSED, as Knot and NSD answer for classes they hold no zones of.
+ *      Meta QTYPEs: OPT, TSIG, TKEY in a question are FORMERR; AXFR/IXFR are REFUSED here (zone transfers
+ *      are served elsewhere); MAILA/MAILB are NOTIMP (RFC 1035 §3.2.3, obsolete).
+ *   7. Zone selection (`zone-select.ts`), then the lookup (`lookup.ts`).
+ *   8. The response: RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6), RA and AD never set, the query
+ *      name spelled as asked (case preserved), the OPT echoed when the query had one (DO copied), with our
+ *      payload size of 1232; RRSIGs only with DO=1, glue never signed. Over UDP the message is cut to the
+ *      negotiated size (RFC 6891 §6.2.5) with TC set when an answer or authority RRset does not fit.
+ */
+import { Opcode, RRClass, RRType, Rcode } from "../../dns/constants.ts";
+import { type Edns, ednsVersionUnsupported, negotiatePayloadSize, responseEdns } from "../../dns/edns.ts";
+import { decodeHeader } from "../../dns/header.ts";
+import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../../dns/message.ts";
+import { WireError } from "../../dns/wire/reader.ts";
+import type { Transport } from "./any.ts";
+import { lookup } from "./lookup.ts";
+import { type LookupResult, emptyResult, rcodeOf } from "./result.ts";
+import type { RRset } from "./rrset.ts";
+import { type Client, selectZone } from "./zone-select.ts";
+import type { ZoneStore } from "./zone-store.ts";
+
+/** Our UDP payload size (DNS Flag Day 2020; RFC 9715 §3.2): also the cap on what a client may ask for. */
+export const SERVER_UDP_PAYLOAD_SIZE = 1232;
+const TCP_MAX = 0xffff;
+
+export interface QueryContext {
+  transport: Transport;
+  /**
+   * UDP only: the largest response the port-53 front can send back (it tells us in an authenticated header);
+   * the size negotiated from the query's OPT is capped by it.
+   */
+  udpLimit?: number | undefined;
+  client: Client;
+  /** Milliseconds since the epoch (zone expiry). */
+  now: number;
+}
+
+/** What the engine produces: the response and, for logs, caches and DoH's Cache-Control, how it came about. */
+export interface EngineResponse {
+  message: Message;
+  wire: Uint8Array;
+  /** The lookup's result when the query got as far as a lookup. */
+  result?: LookupResult;
+}
+
+/** Raised for input that is not a DNS message at all (shorter than a header): there is no id to answer. */
+export class NotDnsMessage extends Error {
+  override readonly name = "NotDnsMessage";
+}
+
+function responseFlags(query: Flags | undefined, aa: boolean): Flags {
+  return { qr: true, aa, tc: false, rd: query?.rd ?? false, ra: false, z: false, ad: false, cd: query?.cd ?? false };
+}
+
+/** Flattens RRsets into records, each RRset followed by its RRSIGs when they are wanted. */
+function records(rrsets: readonly RRset[], withSigs: boolean): ResourceRecord[] {
+  const out: ResourceRecord[] = [];
+  for (const s of rrsets) {
+    for (const r of s.records) out.push({ name: s.name, type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata });
+    if (withSigs) for (const r of s.sigs) out.push({ name: s.name, type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata });
+  }
+  return out;
+}
+
+function encode(message: Message, maxSize: number): Uint8Array {
+  return encodeMessage(message, { maxSize }).wire;
+}
+
+/** A response with no sections: errors decided before (or instead of) a lookup. */
+function bare(id: number, opcode: number, flags: Flags | undefined, rcode: number, questions: Question[], edns: Edns | undefined): Message {
+  const message: Message = {
+    id,
+    opcode,
+    flags: responseFlags(flags, false),
+    rcode,
+    questions,
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  if (edns) message.edns = responseEdns(edns, { udpPayloadSize: SERVER_UDP_PAYLOAD_SIZE });
+  return message;
+}
+
+/** Decides the response to one query message. */
+export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: QueryContext): Promise<EngineResponse> {
+  let query: Message;
+  try {
+    query = decodeMessage(wire);
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    let header;
+    try {
+      header = decodeHeader(wire);
+    } catch {
+      throw new NotDnsMessage(`${wire.length} octets is not a DNS message`);
+    }
+    const message = bare(header.id, header.opcode, header.flags, Rcode.FORMERR, [], undefined);
+    return { message, wire: encode(message, 512) };
+  }
+  const maxSize =
+    ctx.transport === "tcp"
+      ? TCP_MAX
+      : Math.min(negotiatePayloadSize(query.edns, SERVER_UDP_PAYLOAD_SIZE), Math.max(512, ctx.udpLimit ?? TCP_MAX));
+  const reply = (rcode: number, questions: Question[] = query.questions.slice(0, 1)): EngineResponse => {
+    // An extended rcode (BADVERS) can only travel in an OPT; without one the query had none to answer with.
+    const message = bare(query.id, query.opcode, query.flags, rcode, questions, query.edns);
+    return { message, wire: encode(message, maxSize) };
+  };
+
+  if (query.flags.qr) return reply(Rcode.FORMERR, []);
+  if (query.opcode !== Opcode.QUERY) return reply(Rcode.NOTIMP);
+  if (query.questions.length !== 1) return reply(Rcode.FORMERR, []);
+  if (ednsVersionUnsupported(query.edns)) return reply(Rcode.BADVERS, []);
+  const question = query.questions[0]!;
+  const qtype = question.type;
+  if (qtype === RRType.OPT || qtype === RRType.TSIG || qtype === RRType.TKEY) return reply(Rcode.FORMERR);
+  if (qtype === RRType.MAILA || qtype === RRType.MAILB) return reply(Rcode.NOTIMP);
+  if (question.class !== RRClass.IN) return reply(Rcode.REFUSED);
+  if (qtype === RRType.AXFR || qtype === RRType.IXFR) return reply(Rcode.REFUSED);
+
+  const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
+  let result: LookupResult;
+  if (selection.kind === "refused") result = emptyResult("Refused");
+  else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
+  else result = await lookup(store, selection.zone, question.name, qtype, { transport: ctx.transport });
+
+  const dnssec = query.edns?.dnssecOk ?? false;
+  const message: Message = {
+    ...bare(query.id, query.opcode, query.flags, rcodeOf(result.outcome), [question], query.edns),
+    answers: records(result.answer, dnssec),
+    authorities: records(result.authority, dnssec),
+    // RFC 4035 §3.1.1: glue is not signed; in-zone addresses of an answer are.
+    additionals: records(result.additional, dnssec && result.outcome !== "Delegation"),
+  };
+  message.flags.aa = result.aa;
+  return { message, wire: encode(message, maxSize), result };
+}

@@ -1,0 +1,29 @@
+/**
+ * @module Negative answers (RFC 2308): NXDOMAIN (the name does not exist) and NODATA (it exists, without the
+ * type asked for) are kept apart by rcode, and both carry the zone's SOA in the authority section so that
+ * resolvers can cache the negative answer (RFC 2308 §3).
+ *
+ * The SOA's TTL in a negative answer is the negative-caching TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3,
+ * §5). Knot, NSD and BIND all send that value as the TTL of the SOA record itself.
+ */
+import { RRType } from "../../dns/constants.ts";
+import type { RRset } from "./rrset.ts";
+import { rrsetAt } from "./rrset.ts";
+import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
+
+/** SOA MINIMUM is the last 32-bit field of the rdata (RFC 1035 §3.3.13). */
+export function soaMinimum(rdata: Uint8Array): number {
+  if (rdata.length < 20) return 0;
+  return new DataView(rdata.buffer, rdata.byteOffset + rdata.length - 4, 4).getUint32(0);
+}
+
+/** The apex SOA with each record's TTL lowered to the negative-caching TTL; null for a zone without SOA. */
+export async function negativeSoa(store: ZoneStore, zone: ZoneInfo): Promise<RRset | null> {
+  const apex = await store.getNode(zone, zone.apex);
+  const soa = apex ? rrsetAt(apex, RRType.SOA, zone.apex) : null;
+  if (!soa) return null;
+  return {
+    ...soa,
+    records: soa.records.map((r) => ({ ...r, ttl: Math.min(r.ttl, soaMinimum(r.rdata)) })),
+  };
+}

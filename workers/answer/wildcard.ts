@@ -1,0 +1,17 @@
+/**
+ * @module Wildcards (RFC 4592). When the query name Q does not exist, the only wildcard that can match it is
+ * the "source of synthesis" `*.<closest encloser>` (§3.3.1):
+ *   1. the closest encloser CE is the deepest existing ancestor of Q; an empty non-terminal exists
+ *      (RFC 4592 §2.2.2), so an ENT between Q and a wildcard higher up blocks that wildcard;
+ *   2. if `*.CE` has a node, the answer is synthesized from it with Q as the owner (§3.3.1, "the owner
+ *      name of the synthesized RRs is QNAME"), including a CNAME found there, which is then followed;
+ *   3. `*.CE` without the type asked for is NODATA; no `*.CE` at all is NXDOMAIN.
+ * A wildcard never matches names at or below a zone cut or DNAME (the walk down stops there first, §2.3).
+ */
+import type { Name } from "../../dns/name.ts";
+import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
+
+/** The source of synthesis for a name whose closest encloser is `closestEncloser`, or null. */
+export async function wildcardSource(store: ZoneStore, zone: ZoneInfo, closestEncloser: Name): Promise<ZoneNode | null> {
+  return store.getNode(zone, closestEncloser.child("*"));
+}

@@ -1,0 +1,89 @@
+/**
+ * @module The storage interface the answer engine is written against (hickory's `ZoneHandler`, CoreDNS's
+ * `file` plugin tree): a handful of async lookups, each of which a store must answer with ONE indexed query
+ * or a cache hit. The engine never scans a zone.
+ *
+ * Two implementations: `memory-store.ts` (built from records, for tests and tools) and the D1 store in
+ * `workers/store/`, whose blocks of owner names in canonical order (RFC 4034 §6.1) answer every method below
+ * with one `first_key <= ?` query: the block found holds the node itself or its canonical predecessor, and the
+ * first key of the next block tells whether the name has descendants.
+ *
+ * Names handed to a store are absolute and at or below the zone's apex; a store compares them ignoring ASCII
+ * case (RFC 4343) and hands back owners with the case it stored.
+ */
+import type { Name } from "../../dns/name.ts";
+
+/** How a zone is served (the `zones.model` column). */
+export type ZoneModel = "secondary" | "hidden" | "primary";
+
+/** One resource record without its owner (the node carries it). `rdata` is uncompressed wire form. */
+export interface ZoneRecord {
+  type: number;
+  class: number;
+  ttl: number;
+  rdata: Uint8Array;
+}
+
+/**
+ * An owner name with every record stored there (all types and classes, RRSIGs included, NSEC3 records
+ * excluded: those live in the NSEC3 chain). A store returns a node only when it holds at least one record;
+ * an empty non-terminal has no node.
+ */
+export interface ZoneNode {
+  name: Name;
+  records: readonly ZoneRecord[];
+}
+
+/** What the engine needs to know about a hosted zone before it reads any of its data. */
+export interface ZoneInfo {
+  /** The store's own handle for the zone (the `zones.id` row for D1). */
+  id: number;
+  apex: Name;
+  model: ZoneModel;
+  /**
+   * The served version: every cache is keyed by it, so a cached entry can never be stale. Null before the
+   * first transfer (such a zone answers SERVFAIL, as BIND does for a zone that failed to load).
+   */
+  version: number | null;
+  /** Milliseconds since the epoch after which the zone is not served (SERVFAIL); null: never expires. */
+  expiresAt: number | null;
+  /** CIDR prefixes allowed to get answers; empty means everyone. */
+  answerAllow: readonly string[];
+}
+
+export interface ZoneStore {
+  /**
+   * The hosted zone whose apex is the longest match for `name`: `name` itself or its nearest ancestor that is
+   * a zone apex (RFC 1034 §4.3.2 step 2). Null when no hosted zone encloses `name`.
+   */
+  findZone(name: Name): Promise<ZoneInfo | null>;
+
+  /** The node at exactly `name` (case-insensitive), or null when no record is owned by `name`. */
+  getNode(zone: ZoneInfo, name: Name): Promise<ZoneNode | null>;
+
+  /**
+   * The closest encloser of `name` (RFC 4592 §3.3.1, RFC 5155 §7.2.1): the deepest name that is `name` or an
+   * ancestor of it and exists in the zone, either as a node or as an empty non-terminal (a name with no records
+   * but with descendants that have some). So `closestEncloser(zone, n).equals(n)` is true exactly when `n`
+   * exists; when `getNode` is null as well, `n` is an empty non-terminal.
+   *
+   * The answer is always at or below the apex. With the nodes in canonical order, it is the deeper of the
+   * longest common ancestors of `name` with its canonical predecessor and with its successor: one lookup.
+   */
+  closestEncloser(zone: ZoneInfo, name: Name): Promise<Name>;
+
+  /**
+   * The node with the greatest owner strictly before `name` in canonical order (RFC 4034 §6.1), in the main
+   * tree: the owner of the NSEC record that covers `name` (RFC 4035 §3.1.3.2). Null only when `name` is the
+   * apex or before it.
+   */
+  predecessor(zone: ZoneInfo, name: Name): Promise<ZoneNode | null>;
+
+  /**
+   * In the NSEC3 chain (owners `<base32hex hash>.<apex>`, RFC 5155 §3): the node whose owner is `hashedOwner`
+   * or, when none is, the one with the greatest owner before it, wrapping around to the last node of the chain
+   * when `hashedOwner` sorts first. That node's NSEC3 matches or covers the hash (RFC 5155 §7.2.1). Null when
+   * the zone has no NSEC3 chain.
+   */
+  nsec3Predecessor(zone: ZoneInfo, hashedOwner: Name): Promise<ZoneNode | null>;
+}
