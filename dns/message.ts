@@ -57,6 +57,8 @@ export interface Message {
 export interface EncodeOptions {
   /** The largest message to produce (the negotiated UDP payload size; 65535 for TCP). Default 65535. */
   maxSize?: number;
+  /** Compress names (owner, question, RFC 1035 RDATA). Default true; false writes every name in full. */
+  compress?: boolean;
 }
 
 export interface EncodeResult {
@@ -187,6 +189,7 @@ function readRecord(r: WireReader): ResourceRecord {
  */
 export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeResult {
   const maxSize = opts.maxSize ?? 0xffff;
+  const compress = opts.compress ?? true;
   const { header: headerRcode, extended } = splitRcode(msg.rcode);
   if (extended !== 0 && msg.edns === undefined) {
     throw new RangeError(`rcode ${msg.rcode} needs an OPT record to carry its upper bits`);
@@ -213,7 +216,7 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
   for (const q of msg.questions) {
     const mark = w.mark();
     try {
-      w.name(q.name);
+      w.name(q.name, compress);
       w.u16(q.type);
       w.u16(q.class);
       qd++;
@@ -226,15 +229,15 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
   }
   let an = 0, ns = 0, ar = 0, additionalsDropped: number;
   if (!truncated) {
-    an = writeSection(w, msg.answers);
+    an = writeSection(w, msg.answers, compress);
     truncated = an < msg.answers.length;
   }
   if (!truncated) {
-    ns = writeSection(w, msg.authorities);
+    ns = writeSection(w, msg.authorities, compress);
     truncated = ns < msg.authorities.length;
   }
   if (!truncated) {
-    ar = writeSection(w, msg.additionals);
+    ar = writeSection(w, msg.additionals, compress);
     additionalsDropped = msg.additionals.length - ar;
   } else {
     additionalsDropped = msg.additionals.length;
@@ -261,7 +264,7 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
 }
 
 /** Writes records until one does not fit; returns how many were written, always whole RRsets. */
-function writeSection(w: WireWriter, records: readonly ResourceRecord[]): number {
+function writeSection(w: WireWriter, records: readonly ResourceRecord[], compress: boolean): number {
   let rrsetStart = 0;
   let rrsetMark = w.mark();
   for (let i = 0; i < records.length; i++) {
@@ -271,7 +274,7 @@ function writeSection(w: WireWriter, records: readonly ResourceRecord[]): number
       rrsetMark = w.mark();
     }
     try {
-      writeRecord(w, rr, true);
+      writeRecord(w, rr, compress);
     } catch (err) {
       if (!(err instanceof WireOverflow)) throw err;
       w.rollback(rrsetMark);
@@ -289,6 +292,8 @@ function writeRecord(w: WireWriter, rr: ResourceRecord, compress: boolean): void
   checkRange("type", rr.type, 0xffff);
   checkRange("class", rr.class, 0xffff);
   checkRange("ttl", rr.ttl, 0xffffffff);
+  // Checked before writing, so an impossible record is an error rather than a truncation.
+  if (rr.rdata.length > 0xffff) throw new RangeError(`RDATA of ${rr.rdata.length} octets exceeds 65535`);
   w.name(rr.name, compress);
   w.u16(rr.type);
   w.u16(rr.class);
