@@ -109,6 +109,32 @@ function hookExit(): void {
   }
 }
 
+/** Resolves once no process is left in group `pgid` (bounded: 5 s; zombies of a slow reaper count as gone). */
+async function groupGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (pgid > 0 && Date.now() < deadline) {
+    if (!groupMembers(pgid).some((m) => m.state !== "Z")) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Processes whose process group is `pgid`, from /proc (Linux). */
+export function groupMembers(pgid: number): Array<{ pid: number; state: string }> {
+  const members: Array<{ pid: number; state: string }> = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid) members.push({ pid: Number(entry), state: fields[0] as string });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return members;
+}
+
 /** Start `spec` in the foreground as its own process group. Resolves once spawned (not once ready). */
 export function startDaemon(spec: DaemonSpec): Daemon {
   hookExit();
@@ -134,11 +160,14 @@ export function startDaemon(spec: DaemonSpec): Daemon {
       resolve(null);
     });
     child.once("exit", (code) => {
-      running = false;
-      live.delete(daemon);
-      // The leader is gone; its forked helpers (nsd's xfrd and servers) must not outlive it.
+      // The leader is gone; its forked helpers (nsd's xfrd and servers) must not outlive it, and must be
+      // gone before "exited" resolves: a restart on the same port would otherwise race them.
       if (pid > 0) killGroup(pid, "SIGKILL");
-      resolve(code);
+      void groupGone(pid).then(() => {
+        running = false;
+        live.delete(daemon);
+        resolve(code);
+      });
     });
   });
   const pid = child.pid ?? -1;

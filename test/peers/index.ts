@@ -1,0 +1,47 @@
+/**
+ * @module The real-peer harness in one import: start functions for knotd, named, nsd and pdns_server,
+ * keyed by kind so a test can run one scenario against all four:
+ *
+ * ```ts
+ * for (const [kind, start] of Object.entries(PEERS)) { const peer = await start({ zones, keys }); … }
+ * ```
+ */
+import { startKnotd } from "./knotd.ts";
+import { startNamed } from "./named.ts";
+import { startNsd } from "./nsd.ts";
+import { startPdns } from "./pdns.ts";
+import type { PeerKind, StartPeer } from "./types.ts";
+
+export const PEERS: Readonly<Record<PeerKind, StartPeer>> = {
+  knotd: startKnotd,
+  named: startNamed,
+  nsd: startNsd,
+  pdns: startPdns,
+};
+
+/**
+ * How each peer answers an IXFR (RFC 1995) from an older serial after its zone file changed, as
+ * `peers.test.ts` proves:
+ * - "incremental": the difference (knotd's journal, named's `ixfr-from-differences`);
+ * - "axfr-style": the whole zone in AXFR form (nsd 4.6, RFC 1995 §4 allows it);
+ * - "single-soa": only its current SOA, newer than the client's (pdns 4.7 keeps no history). That is not
+ *   "up to date" (RFC 1995 §2): the serial is newer, and a secondary must fall back to AXFR.
+ */
+export const IXFR_ANSWER: Readonly<Record<PeerKind, "incremental" | "axfr-style" | "single-soa">> = {
+  knotd: "incremental",
+  named: "incremental",
+  nsd: "axfr-style",
+  pdns: "single-soa",
+};
+
+/** Over which transport each peer sends NOTIFY: knotd 3.2 uses TCP, the others UDP. */
+export const NOTIFY_TRANSPORT: Readonly<Record<PeerKind, "udp" | "tcp">> = { knotd: "tcp", named: "udp", nsd: "udp", pdns: "udp" };
+
+export { startKnotd, startNamed, startNsd, startPdns };
+export { SUPPORTED_TSIG_ALGORITHMS } from "./tsig-algorithms.ts";
+export { freePort, freePorts } from "./ports.ts";
+export { kdig, recordLine } from "./kdig.ts";
+export { startNotifyCatcher, OPCODE_NOTIFY } from "./notify-catcher.ts";
+export type { CaughtNotify, NotifyCatcher } from "./notify-catcher.ts";
+export type { PeerHandle, PeerKind, PeerOptions, StartPeer, TsigAlgorithm, TsigKey, ZoneSpec, NotifyTarget } from "./types.ts";
+export { TSIG_ALGORITHMS } from "./types.ts";
