@@ -30,7 +30,9 @@ export interface Field<T> {
 /** Re-locates an error from a helper that only knows offsets within the token. */
 function at(token: Token, err: unknown): never {
   if (err instanceof RdataError || err instanceof NameError) {
-    throw new RdataError("bad-text", err.message, (token.column ?? 0) + (err.column ?? 0), token.line);
+    // Inside a quoted token, offsets count from the character after the opening quote.
+    const offset = (err.column ?? 0) + (token.quoted ? 1 : 0);
+    throw new RdataError("bad-text", err.message, (token.column ?? 0) + offset, token.line);
   }
   throw err;
 }
@@ -193,12 +195,17 @@ export function hexWithLength(what: string): Field<Uint8Array> {
 /** A length octet and that many octets, printed as unpadded base32hex (NSEC3 next hashed owner). */
 export function base32WithLength(what: string): Field<Uint8Array> {
   return {
-    read: (r) => r.bytes(r.u8()).slice(),
     write: (w, v) => {
       w.u8(v.length);
       w.bytes(v);
     },
     print: toBase32Hex,
+    // Checked on read too: an empty hash prints as nothing, which no parser reads back.
+    read: (r) => {
+      const length = r.u8();
+      wireCheck(length > 0, "empty next hashed owner name", r);
+      return r.bytes(length).slice();
+    },
     parse: (c) => {
       const token = c.next(what);
       const bytes = fromBase32Hex(token.text);

@@ -48,6 +48,7 @@ export function ipv6ToText(bytes: Uint8Array): string {
       continue;
     }
     if (embedsIpv4 && i === 6) {
+      if (!out.endsWith(":")) out += ":";
       out += ipv4ToText(bytes.subarray(12, 16));
       break;
     }
