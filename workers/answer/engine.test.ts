@@ -1,0 +1,157 @@
+/**
+ * Message-level rules of the engine: bad input of every kind gets the right rcode (never an exception),
+ * opcodes and classes, EDNS0 (echo, DO, BADVERS, payload clamp to 1232), and truncation by transport.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Rcode, RRType } from "../../dns/constants.ts";
+import { decodeMessage } from "../../dns/message.ts";
+import { answerQuery, NotDnsMessage, type QueryContext } from "./engine.ts";
+import { storeOf } from "./testing/load-zone.ts";
+import { actual, expected, queryWire, run, type Row } from "./testing/table.ts";
+
+const txt = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix} IN TXT "${String(i).padStart(3, "0")} ${"x".repeat(44)}"`).join("\n");
+
+const store = storeOf({
+  apex: "example.org.",
+  text: `
+$ORIGIN example.org.
+@      IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@      IN NS  ns1
+ns1    IN A   192.0.2.1
+www    IN A   192.0.2.80
+${txt("medium", 12)}
+${txt("big", 40)}
+`,
+});
+
+const TCP: QueryContext = { transport: "tcp", client: { admin: false }, now: 0 };
+const UDP: QueryContext = { ...TCP, transport: "udp" };
+
+/** A well-formed query's wire with header fields patched. */
+function patched(patch: { flags?: number; qdcount?: number; id?: number }, qname = "www.example.org.", qtype = "A"): Uint8Array {
+  const wire = queryWire(qname, qtype, { edns: false, id: 0xbeef });
+  const view = new DataView(wire.buffer, wire.byteOffset);
+  if (patch.flags !== undefined) view.setUint16(2, patch.flags);
+  if (patch.qdcount !== undefined) view.setUint16(4, patch.qdcount);
+  return wire;
+}
+
+async function answer(wire: Uint8Array, ctx: QueryContext = TCP) {
+  const out = await answerQuery(store, wire, ctx);
+  return decodeMessage(out.wire);
+}
+
+describe("bad input", () => {
+  const cases: Array<{ why: string; wire: () => Uint8Array; rcode: number; id?: number }> = [
+    { why: "QDCOUNT 0", wire: () => patched({ qdcount: 0 }).subarray(0, 12), rcode: Rcode.FORMERR, id: 0xbeef },
+    {
+      why: "QDCOUNT 2",
+      wire: () => {
+        const one = patched({});
+        const q = one.subarray(12);
+        const two = new Uint8Array(12 + 2 * q.length);
+        two.set(one.subarray(0, 12));
+        two.set(q, 12);
+        two.set(q, 12 + q.length);
+        new DataView(two.buffer).setUint16(4, 2);
+        return two;
+      },
+      rcode: Rcode.FORMERR,
+      id: 0xbeef,
+    },
+    { why: "a response (QR=1)", wire: () => patched({ flags: 0x8000 }), rcode: Rcode.FORMERR, id: 0xbeef },
+    { why: "opcode IQUERY", wire: () => patched({ flags: 1 << 11 }), rcode: Rcode.NOTIMP },
+    { why: "opcode STATUS", wire: () => patched({ flags: 2 << 11 }), rcode: Rcode.NOTIMP },
+    { why: "opcode NOTIFY", wire: () => patched({ flags: 4 << 11 }), rcode: Rcode.NOTIMP },
+    { why: "opcode UPDATE", wire: () => patched({ flags: 5 << 11 }), rcode: Rcode.NOTIMP },
+    { why: "opcode 15 (unassigned)", wire: () => patched({ flags: 15 << 11 }), rcode: Rcode.NOTIMP },
+    { why: "cut inside the question", wire: () => patched({}).subarray(0, 20), rcode: Rcode.FORMERR, id: 0xbeef },
+    { why: "cut before QCLASS", wire: () => patched({}).subarray(0, patched({}).length - 1), rcode: Rcode.FORMERR },
+    { why: "trailing octets", wire: () => Uint8Array.from([...patched({}), 0, 0]), rcode: Rcode.FORMERR },
+    { why: "class CH", wire: () => queryWire("version.bind.", "TXT", { qclass: 3 }), rcode: Rcode.REFUSED },
+    { why: "class ANY", wire: () => queryWire("www.example.org.", "A", { qclass: 255 }), rcode: Rcode.REFUSED },
+    { why: "class NONE", wire: () => queryWire("www.example.org.", "A", { qclass: 254 }), rcode: Rcode.REFUSED },
+    { why: "QTYPE AXFR (transfers are served elsewhere)", wire: () => queryWire("example.org.", "AXFR"), rcode: Rcode.REFUSED },
+    { why: "QTYPE IXFR", wire: () => queryWire("example.org.", "IXFR"), rcode: Rcode.REFUSED },
+    { why: "QTYPE OPT", wire: () => queryWire("example.org.", "OPT"), rcode: Rcode.FORMERR },
+    { why: "QTYPE TSIG", wire: () => queryWire("example.org.", "TSIG"), rcode: Rcode.FORMERR },
+    { why: "QTYPE MAILB", wire: () => queryWire("example.org.", "MAILB"), rcode: Rcode.NOTIMP },
+    { why: "EDNS version 1: BADVERS", wire: () => queryWire("www.example.org.", "A", { edns: { version: 1 } }), rcode: Rcode.BADVERS },
+  ];
+  it.each(cases)("$why", async ({ wire, rcode, id }) => {
+    const response = await answer(wire());
+    expect(response.rcode).toBe(rcode);
+    expect(response.flags.qr).toBe(true);
+    expect(response.flags.aa).toBe(false);
+    expect(response.answers).toEqual([]);
+    if (id !== undefined) expect(response.id).toBe(id);
+  });
+
+  it.each([0, 1, 5, 11])("%i octets is not a DNS message", async (n) => {
+    await expect(answerQuery(store, new Uint8Array(n), TCP)).rejects.toBeInstanceOf(NotDnsMessage);
+  });
+
+  it("random octets never crash the engine", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 12, maxLength: 300 }), fc.constantFrom(TCP, UDP), async (bytes, ctx) => {
+        const out = await answerQuery(store, bytes, ctx);
+        const response = decodeMessage(out.wire);
+        expect(response.flags.qr).toBe(true);
+        expect(response.id).toBe((bytes[0]! << 8) | bytes[1]!);
+        if (ctx.transport === "udp") expect(out.wire.length).toBeLessThanOrEqual(1232);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("EDNS0 (RFC 6891)", () => {
+  it("echoes an OPT with our payload size, version 0, DO copied", async () => {
+    const response = await answer(queryWire("www.example.org.", "A", { edns: { udpPayloadSize: 4096 }, dnssecOk: true }));
+    expect(response.edns).toMatchObject({ udpPayloadSize: 1232, version: 0, dnssecOk: true });
+  });
+  it("sends no OPT to a query without one", async () => {
+    expect((await answer(queryWire("www.example.org.", "A", { edns: false }))).edns).toBeUndefined();
+  });
+  it("BADVERS carries an OPT of version 0", async () => {
+    const response = await answer(queryWire("www.example.org.", "A", { edns: { version: 3 } }));
+    expect(response.rcode).toBe(Rcode.BADVERS);
+    expect(response.edns?.version).toBe(0);
+  });
+});
+
+describe("transport and truncation", () => {
+  const rows: Row[] = [
+    { why: "UDP without EDNS: 512 octets, TC", qname: "medium.example.org.", qtype: "TXT", transport: "udp", edns: false, rcode: "NOERROR", tc: true },
+    { why: "UDP with EDNS 1232: the medium RRset fits", qname: "medium.example.org.", qtype: "TXT", transport: "udp", rcode: "NOERROR", tc: false },
+    { why: "UDP asking 4096 is clamped to 1232: TC", qname: "big.example.org.", qtype: "TXT", transport: "udp", edns: { udpPayloadSize: 4096 }, rcode: "NOERROR", tc: true },
+    { why: "UDP asking 100 is raised to 512", qname: "www.example.org.", qtype: "A", transport: "udp", edns: { udpPayloadSize: 100 }, rcode: "NOERROR", tc: false, answer: ["www.example.org. 3600 A 192.0.2.80"] },
+  ];
+  it.each(rows)("$why", async (row) => {
+    const got = await run(store, row);
+    expect(actual(row, got)).toEqual(expected({ ...row, answer: row.answer ?? got.answer }));
+  });
+
+  it("a truncated UDP answer drops the whole RRset and stays under the limit", async () => {
+    const out = await answerQuery(store, queryWire("big.example.org.", "TXT", { edns: { udpPayloadSize: 4096 } }), UDP);
+    const response = decodeMessage(out.wire);
+    expect(out.wire.length).toBeLessThanOrEqual(1232);
+    expect(response.flags.tc).toBe(true);
+    expect(response.answers).toEqual([]);
+    expect(response.edns).toBeDefined();
+  });
+
+  it("TCP carries the whole RRset", async () => {
+    const response = await answer(queryWire("big.example.org.", "TXT"));
+    expect(response.flags.tc).toBe(false);
+    expect(response.answers.filter((r) => r.type === RRType.TXT)).toHaveLength(40);
+  });
+
+  it("the port-53 front's UDP limit caps the negotiated size", async () => {
+    const out = await answerQuery(store, queryWire("medium.example.org.", "TXT"), { ...UDP, udpLimit: 512 });
+    expect(decodeMessage(out.wire).flags.tc).toBe(true);
+    expect(out.wire.length).toBeLessThanOrEqual(512);
+  });
+});
