@@ -3,8 +3,9 @@
  *
  * A provider turns a secret into an {@link HmacKey} once; the key then signs many messages. A 1M-record
  * AXFR arrives as thousands of messages, and importing the secret for each of them costs more than the
- * hash of a small message, so the key object is prepared once per transfer (see the measurements in
- * `dns/hmac.node.ts`).
+ * hash of a small message (Web Crypto, hmac-sha256: ~1 ms a 64 KiB message with an import each time,
+ * 175 µs with the key prepared once; 274 vs 57 µs for 500 octets), so a key is prepared once per
+ * transfer.
  *
  * `sign` takes the MAC input as a list of parts (prior MAC, header, body, TSIG variables): the TSIG
  * digest is a concatenation, and Node's incremental HMAC hashes the parts in place without copying a
