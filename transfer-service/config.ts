@@ -1,0 +1,222 @@
+/**
+ * @module The transfer-service's configuration, read from the environment only (the container image takes
+ * nothing else), validated with zod. Every setting has a documented default that suits `npm start`; only the
+ * Worker's URL and the internal token must come from outside.
+ *
+ * Timer clamps follow BIND's `min-refresh-time`/`max-refresh-time`/`min-retry-time`/`max-retry-time`
+ * (defaults 300 s / 4 weeks / 500 s / 2 weeks) and Knot's `expire-min-interval`; transfer timeouts follow
+ * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
+ */
+import { z } from "zod";
+
+/** One `host:port` or `[v6]:port` address to listen on. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Parses `127.0.0.1:5053` or `[::1]:5053`. */
+export function parseListenAddress(text: string): ListenAddress {
+  const trimmed = text.trim();
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(trimmed) ?? /^([^:[\]]+):(\d{1,5})$/.exec(trimmed);
+  if (!m) throw new Error(`"${text}" is not host:port or [v6]:port`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`port ${port} in "${text}" is above 65535`);
+  return { host: m[1]!, port };
+}
+
+const listenList = z
+  .string()
+  .transform((text, ctx) => {
+    const out: ListenAddress[] = [];
+    for (const part of text.split(",").filter((p) => p.trim() !== "")) {
+      try {
+        out.push(parseListenAddress(part));
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }
+    if (out.length === 0) {
+      ctx.addIssue({ code: "custom", message: "at least one address is needed" });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+/** A whole number from an env string, within bounds. */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const seconds = (min: number, max: number) => int(min, max);
+
+const envSchema = z
+  .object({
+    BACKSTOP_WORKER_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8787"),
+    BACKSTOP_INTERNAL_TOKEN: z.string().min(16, "BACKSTOP_INTERNAL_TOKEN must be at least 16 characters"),
+    /** Who we are in leases and the transfer log; several instances must differ. */
+    BACKSTOP_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/).optional(),
+    BACKSTOP_DNS_LISTEN: listenList.default([
+      { host: "127.0.0.1", port: 5053 },
+      { host: "::1", port: 5053 },
+    ]),
+    BACKSTOP_HTTP_LISTEN: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseListenAddress(text);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .default({ host: "127.0.0.1", port: 9153 }),
+    BACKSTOP_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+    // DNS listener (RFC 7766 §6.2.3: idle timeouts of seconds; bounded connections).
+    BACKSTOP_TCP_IDLE_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    BACKSTOP_TCP_MAX_CONNECTIONS: int(1, 100_000).default(512),
+
+    // SOA queries: one UDP try per primary takes at most this long, then the next try or primary.
+    BACKSTOP_SOA_TIMEOUT_MS: int(50, 60_000).default(2_000),
+    BACKSTOP_SOA_TRIES: int(1, 10).default(2),
+
+    // Transfers in (BIND: max-transfer-idle-in 60 min, max-transfer-time-in 120 min).
+    BACKSTOP_XFR_CONNECT_TIMEOUT_MS: int(50, 120_000).default(10_000),
+    BACKSTOP_XFR_IDLE_TIMEOUT_S: seconds(1, 86_400).default(3_600),
+    BACKSTOP_XFR_TOTAL_TIMEOUT_S: seconds(1, 172_800).default(7_200),
+    BACKSTOP_XFR_MAX_RECORDS: int(1, 1_000_000_000).default(50_000_000),
+    BACKSTOP_XFR_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(16 * 1024 ** 3),
+    /** Records handed to the ingest sink per chunk (bounded memory; D1 statements are small). */
+    BACKSTOP_XFR_CHUNK_RECORDS: int(1, 100_000).default(2_000),
+    BACKSTOP_MAX_CONCURRENT_TRANSFERS: int(1, 1_000).default(8),
+
+    // SOA timer clamps, seconds.
+    BACKSTOP_MIN_REFRESH_S: seconds(1, 2 ** 31 - 1).default(300),
+    BACKSTOP_MAX_REFRESH_S: seconds(1, 2 ** 31 - 1).default(2_419_200),
+    BACKSTOP_MIN_RETRY_S: seconds(1, 2 ** 31 - 1).default(500),
+    BACKSTOP_MAX_RETRY_S: seconds(1, 2 ** 31 - 1).default(1_209_600),
+    BACKSTOP_MIN_EXPIRE_S: seconds(1, 2 ** 31 - 1).default(3_600),
+    BACKSTOP_MAX_EXPIRE_S: seconds(1, 2 ** 31 - 1).default(14_515_200),
+
+    /** Per-primary backoff after a failure: doubles from the base up to the max. */
+    BACKSTOP_PRIMARY_BACKOFF_BASE_S: seconds(1, 86_400).default(10),
+    BACKSTOP_PRIMARY_BACKOFF_MAX_S: seconds(1, 86_400).default(3_600),
+
+    // Worker signals and leases.
+    BACKSTOP_POLL_INTERVAL_S: seconds(1, 3_600).default(5),
+    BACKSTOP_LEASE_TTL_S: seconds(5, 86_400).default(120),
+    BACKSTOP_WORKER_TIMEOUT_MS: int(100, 600_000).default(30_000),
+    /** Grace for in-flight work on SIGTERM before the process exits anyway. */
+    BACKSTOP_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    const pairs: Array<[keyof typeof env, keyof typeof env]> = [
+      ["BACKSTOP_MIN_REFRESH_S", "BACKSTOP_MAX_REFRESH_S"],
+      ["BACKSTOP_MIN_RETRY_S", "BACKSTOP_MAX_RETRY_S"],
+      ["BACKSTOP_MIN_EXPIRE_S", "BACKSTOP_MAX_EXPIRE_S"],
+      ["BACKSTOP_PRIMARY_BACKOFF_BASE_S", "BACKSTOP_PRIMARY_BACKOFF_MAX_S"],
+      ["BACKSTOP_XFR_IDLE_TIMEOUT_S", "BACKSTOP_XFR_TOTAL_TIMEOUT_S"],
+    ];
+    for (const [lo, hi] of pairs) {
+      if ((env[lo] as number) > (env[hi] as number)) {
+        ctx.addIssue({ code: "custom", path: [lo], message: `${lo} is above ${hi}` });
+      }
+    }
+  });
+
+/** Inclusive bounds, seconds. */
+export interface Clamp {
+  min: number;
+  max: number;
+}
+
+export interface TimerClamps {
+  refresh: Clamp;
+  retry: Clamp;
+  expire: Clamp;
+}
+
+export interface Config {
+  workerUrl: string;
+  /** Bearer token for the Worker's /internal/v1 and our own /control. Never logged (see log.ts). */
+  internalToken: string;
+  instanceId: string;
+  dnsListen: ListenAddress[];
+  httpListen: ListenAddress;
+  logLevel: string;
+  tcp: { idleTimeoutMs: number; maxConnections: number };
+  soa: { timeoutMs: number; tries: number };
+  xfr: {
+    connectTimeoutMs: number;
+    idleTimeoutMs: number;
+    totalTimeoutMs: number;
+    maxRecords: number;
+    maxBytes: number;
+    chunkRecords: number;
+    maxConcurrent: number;
+  };
+  clamps: TimerClamps;
+  backoff: { baseMs: number; maxMs: number };
+  pollIntervalMs: number;
+  leaseTtlMs: number;
+  workerTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+/** A configuration that cannot be used; `issues` says which variable and why (values are never echoed). */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join("\n  ")}`);
+  }
+}
+
+/**
+ * Reads the configuration from `env` (normally `process.env`).
+ * @throws ConfigError listing every bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>, defaultInstanceId = "backstop"): Config {
+  // Empty strings count as unset, so `FOO=` in an env file means "use the default".
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith("BACKSTOP_") && v !== undefined && v !== "") cleaned[k] = v;
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    workerUrl: e.BACKSTOP_WORKER_URL.replace(/\/+$/, ""),
+    internalToken: e.BACKSTOP_INTERNAL_TOKEN,
+    instanceId: e.BACKSTOP_INSTANCE_ID ?? defaultInstanceId,
+    dnsListen: e.BACKSTOP_DNS_LISTEN,
+    httpListen: e.BACKSTOP_HTTP_LISTEN,
+    logLevel: e.BACKSTOP_LOG_LEVEL,
+    tcp: { idleTimeoutMs: e.BACKSTOP_TCP_IDLE_TIMEOUT_MS, maxConnections: e.BACKSTOP_TCP_MAX_CONNECTIONS },
+    soa: { timeoutMs: e.BACKSTOP_SOA_TIMEOUT_MS, tries: e.BACKSTOP_SOA_TRIES },
+    xfr: {
+      connectTimeoutMs: e.BACKSTOP_XFR_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: e.BACKSTOP_XFR_IDLE_TIMEOUT_S * 1000,
+      totalTimeoutMs: e.BACKSTOP_XFR_TOTAL_TIMEOUT_S * 1000,
+      maxRecords: e.BACKSTOP_XFR_MAX_RECORDS,
+      maxBytes: e.BACKSTOP_XFR_MAX_BYTES,
+      chunkRecords: e.BACKSTOP_XFR_CHUNK_RECORDS,
+      maxConcurrent: e.BACKSTOP_MAX_CONCURRENT_TRANSFERS,
+    },
+    clamps: {
+      refresh: { min: e.BACKSTOP_MIN_REFRESH_S, max: e.BACKSTOP_MAX_REFRESH_S },
+      retry: { min: e.BACKSTOP_MIN_RETRY_S, max: e.BACKSTOP_MAX_RETRY_S },
+      expire: { min: e.BACKSTOP_MIN_EXPIRE_S, max: e.BACKSTOP_MAX_EXPIRE_S },
+    },
+    backoff: { baseMs: e.BACKSTOP_PRIMARY_BACKOFF_BASE_S * 1000, maxMs: e.BACKSTOP_PRIMARY_BACKOFF_MAX_S * 1000 },
+    pollIntervalMs: e.BACKSTOP_POLL_INTERVAL_S * 1000,
+    leaseTtlMs: e.BACKSTOP_LEASE_TTL_S * 1000,
+    workerTimeoutMs: e.BACKSTOP_WORKER_TIMEOUT_MS,
+    shutdownGraceMs: e.BACKSTOP_SHUTDOWN_GRACE_MS,
+  };
+}
+
+/** The configuration as it may be logged: everything but the token. */
+export function describeConfig(config: Config): Omit<Config, "internalToken"> {
+  const { internalToken: _secret, ...rest } = config;
+  return rest;
+}

@@ -1,0 +1,206 @@
+/**
+ * @module The service's one DNS listener: UDP and TCP on each configured address (127.0.0.1:5053 and
+ * [::1]:5053 locally, port 53 in production). It knows transports, not DNS: every message goes to one
+ * `DnsHandler` (see dns-dispatch.ts), whose reply, if any, goes back the way the query came.
+ *
+ * TCP follows RFC 7766:
+ * - two-octet length framing (§8), reassembled across segments by `FrameDecoder`;
+ * - pipelining (§6.2.1.1): every message read is handled at once, replies are written as they complete,
+ *   so they may leave out of order (§7); in-flight messages per connection are capped, and reading pauses
+ *   at the cap instead of queueing without bound;
+ * - an idle timeout (§6.2.3) that runs only while no query is outstanding;
+ * - a bound on open connections: past it, a new connection is closed at once.
+ * A broken stream (zero-length frame) closes the connection; a handler error drops that one message.
+ */
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
+import { createServer, type Server, type Socket } from "node:net";
+import type { ListenAddress } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import { FrameDecoder, FramingError, frame } from "./tcp-framing.ts";
+
+export type Transport = "udp" | "tcp";
+
+/** Who sent a message and how. */
+export interface RequestContext {
+  transport: Transport;
+  /** The peer's address as the socket reports it (IPv4-mapped IPv6 addresses are unmapped by the ACL). */
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** Handles one DNS message; resolves to the reply's wire form, or null to send nothing. Must not throw. */
+export type DnsHandler = (message: Uint8Array, ctx: RequestContext) => Promise<Uint8Array | null>;
+
+export interface DnsListenerOptions {
+  addresses: ListenAddress[];
+  handler: DnsHandler;
+  log: Logger;
+  metrics?: Metrics;
+  /** RFC 7766 §6.2.3 idle timeout. */
+  tcpIdleTimeoutMs: number;
+  maxTcpConnections: number;
+  /** Pipelined messages in flight per TCP connection before reading pauses. Default 64. */
+  maxInFlightPerConnection?: number;
+  /** UDP messages in flight over the whole listener before new ones are dropped. Default 4096. */
+  maxUdpInFlight?: number;
+}
+
+export interface DnsListener {
+  /** The addresses actually bound (port 0 in the options becomes a real port; UDP and TCP share it). */
+  addresses: ListenAddress[];
+  /** Open TCP connections now. */
+  readonly tcpConnections: number;
+  /** Stops accepting, closes every connection and waits for in-flight handlers. */
+  close(): Promise<void>;
+}
+
+/** Messages shorter than a header cannot be answered (there is no ID to echo); RFC 1035 §4.1.1. */
+const MIN_MESSAGE = 12;
+
+export async function startDnsListener(options: DnsListenerOptions): Promise<DnsListener> {
+  const { handler, log, metrics } = options;
+  const maxInFlight = options.maxInFlightPerConnection ?? 64;
+  const maxUdpInFlight = options.maxUdpInFlight ?? 4096;
+  const udpSockets: UdpSocket[] = [];
+  const tcpServers: Server[] = [];
+  const connections = new Set<Socket>();
+  const pending = new Set<Promise<unknown>>();
+  let udpInFlight = 0;
+  let closing = false;
+
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    pending.add(p);
+    p.finally(() => pending.delete(p)).catch(() => undefined);
+    return p;
+  };
+
+  const safeHandle = async (message: Uint8Array, ctx: RequestContext): Promise<Uint8Array | null> => {
+    try {
+      return await handler(message, ctx);
+    } catch (err) {
+      log.error({ err: { message: (err as Error).message }, remote: ctx.remoteAddress, transport: ctx.transport }, "DNS handler failed");
+      return null;
+    }
+  };
+
+  const onUdp = (socket: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo): void => {
+    if (closing || msg.length < MIN_MESSAGE) return;
+    if (udpInFlight >= maxUdpInFlight) return; // shed load rather than queue without bound
+    udpInFlight++;
+    const ctx: RequestContext = { transport: "udp", remoteAddress: rinfo.address, remotePort: rinfo.port };
+    track(
+      safeHandle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx).then((reply) => {
+        udpInFlight--;
+        if (reply && !closing) socket.send(reply, rinfo.port, rinfo.address);
+      }),
+    );
+  };
+
+  const onTcp = (socket: Socket): void => {
+    if (closing || connections.size >= options.maxTcpConnections) {
+      metrics?.tcpRejected.inc();
+      socket.destroy();
+      return;
+    }
+    connections.add(socket);
+    metrics?.tcpConnections.set(connections.size);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    const ctx: RequestContext = {
+      transport: "tcp",
+      remoteAddress: socket.remoteAddress ?? "",
+      remotePort: socket.remotePort ?? 0,
+    };
+    let inFlight = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = (): void => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = inFlight === 0 ? setTimeout(() => socket.destroy(), options.tcpIdleTimeoutMs) : undefined;
+    };
+    armIdle();
+
+    socket.on("data", (data: Buffer) => {
+      let messages: Uint8Array[];
+      try {
+        messages = decoder.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
+      } catch (err) {
+        if (err instanceof FramingError) log.debug({ remote: ctx.remoteAddress }, err.message);
+        socket.destroy();
+        return;
+      }
+      for (const message of messages) {
+        if (message.length < MIN_MESSAGE) continue;
+        inFlight++;
+        if (inFlight >= maxInFlight) socket.pause();
+        track(
+          safeHandle(message, ctx).then((reply) => {
+            inFlight--;
+            if (socket.destroyed) return;
+            if (reply) socket.write(frame(reply));
+            if (socket.isPaused() && inFlight < maxInFlight) socket.resume();
+            armIdle();
+          }),
+        );
+      }
+      armIdle();
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => {
+      if (idleTimer) clearTimeout(idleTimer);
+      connections.delete(socket);
+      metrics?.tcpConnections.set(connections.size);
+    });
+  };
+
+  const bound: ListenAddress[] = [];
+  try {
+    for (const address of options.addresses) {
+      // TCP first: with port 0 the kernel picks a port, and UDP then takes the same one.
+      const server = createServer({ pauseOnConnect: false }, onTcp);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      tcpServers.push(server);
+      const port = (server.address() as { port: number }).port;
+      const udp = createSocket({ type: address.host.includes(":") ? "udp6" : "udp4", ipv6Only: address.host.includes(":") });
+      await new Promise<void>((resolve, reject) => {
+        udp.once("error", reject);
+        udp.bind({ address: address.host, port, exclusive: true }, () => {
+          udp.off("error", reject);
+          resolve();
+        });
+      });
+      udp.on("message", onUdp(udp));
+      udp.on("error", (err) => log.warn({ err: { message: err.message } }, "UDP socket error"));
+      udpSockets.push(udp);
+      bound.push({ host: address.host, port });
+    }
+  } catch (err) {
+    for (const s of tcpServers) s.close();
+    for (const u of udpSockets) u.close();
+    throw err;
+  }
+
+  return {
+    addresses: bound,
+    get tcpConnections() {
+      return connections.size;
+    },
+    async close() {
+      closing = true;
+      await Promise.all([
+        ...tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+        ...udpSockets.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))),
+        (async () => {
+          for (const c of connections) c.destroy();
+        })(),
+      ]);
+      await Promise.allSettled([...pending]);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * @module Entry point of the transfer-service (`tsx transfer-service/main.ts`; `npm start` runs it beside
+ * the Worker). Reads the configuration from the environment, starts the service, and shuts it down
+ * gracefully on SIGTERM/SIGINT: stop taking new work, let in-flight transfers finish within the grace
+ * period, then exit. A second signal exits at once.
+ */
+import { hostname } from "node:os";
+import { ConfigError, describeConfig, loadConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { startService } from "./service.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env, `${hostname()}-${process.pid}`);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // Before the logger exists; the message names variables, never their values.
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel, base: { service: "transfer-service", instance: config.instanceId } });
+  log.info({ config: describeConfig(config) }, "starting");
+
+  const service = await startService(config, log);
+  log.info({ dns: service.dnsAddresses, http: service.httpAddress }, "listening");
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+    const deadline = setTimeout(() => {
+      log.warn("grace period over: exiting with work in flight");
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    deadline.unref();
+    service.stop().then(
+      () => {
+        log.info("stopped");
+        log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err: { message: (err as Error).message } }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(`transfer-service failed to start: ${(err as Error).message}`);
+  process.exit(1);
+});
