@@ -7,7 +7,14 @@ import { RRType, typeFromString } from "../constants.ts";
 import { Name } from "../name.ts";
 import { WireWriter } from "../wire/writer.ts";
 import { toBase16 } from "./base16.ts";
-import { canonicalRdata, expandRdata, namesInRdata, rdataFromText, rdataToText, writeRdata } from "./index.ts";
+import { WireReader } from "../wire/reader.ts";
+import { readRdata, writeRdata } from "../wire/rdata-names.ts";
+import { canonicalRdata, lowercasedInCanonicalForm, mayCompress, mustDecompress, namesInRdata, rdataFromText, rdataToText } from "./index.ts";
+
+/** Reads the rdata at `offset` back out of a message, as the message decoder does. */
+function expandRdata(type: number, message: Uint8Array, offset: number, length: number): Uint8Array {
+  return readRdata(new WireReader(message, offset), type, length);
+}
 
 const origin = Name.parse("example.com.");
 
@@ -49,6 +56,7 @@ describe("names inside rdata", () => {
     const type = typeFromString(typeName)!;
     const rdata = rdataFromText(type, text, origin);
 
+    expect([mayCompress(type), mustDecompress(type), lowercasedInCanonicalForm(type)]).toEqual([compressed, decompressed, lowercased]);
     const { message, offset } = messageWithRdata(type, rdata);
     const written = message.length - offset;
     expect(written < rdata.length).toBe(compressed);

@@ -30,7 +30,7 @@ export { RdataError } from "./rdata-error.ts";
 export type { RdataCodec } from "./codec.ts";
 export type { Token } from "./token.ts";
 export { tokenize } from "./token.ts";
-export { canonicalRdata, expandRdata, lowercasedInCanonicalForm, mayCompress, mustDecompress, namesInRdata, writeRdata } from "./embedded-names.ts";
+export { canonicalRdata, lowercasedInCanonicalForm, mayCompress, mustDecompress, namesInRdata } from "./embedded-names.ts";
 
 /** Every codec by type number. The values' shapes are each codec's own (see the family files). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a heterogeneous registry; callers that want a typed value use the codec itself.
