@@ -4,7 +4,7 @@
  * {@link PeerHandle}. The recipe says only what differs: the config, the command line, and how the
  * peer is told to reload.
  */
-import { rm, writeFile } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type Daemon, lastLines, makePeerDir, startDaemon } from "./daemon.ts";
 import { freePort } from "./ports.ts";
@@ -34,7 +34,6 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
   if (opts.zones.length === 0) throw new Error(`${recipe.kind}: at least one zone is needed`);
   const dir = await makePeerDir(recipe.kind);
   const keepDir = opts.keepDir ?? process.env.BACKSTOP_KEEP_PEER_DIRS === "1";
-  const timeoutMs = opts.startTimeoutMs ?? 20_000;
   try {
     await writeZoneFiles(dir, opts.zones);
   } catch (err) {
@@ -42,6 +41,9 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
     throw err;
   }
 
+  // Loading scales with size (named needs ~15 s for a 1M-record, 55 MB zone here): 20 s plus 1 s per 1.5 MB.
+  const zoneBytes = (await Promise.all(opts.zones.map((z) => stat(path.join(dir, zoneFileName(z.name)))))).reduce((n, s) => n + s.size, 0);
+  const timeoutMs = opts.startTimeoutMs ?? 20_000 + Math.ceil(zoneBytes / 1_500_000) * 1000;
   let daemon: Daemon | undefined;
   let port = 0;
   const exitedCheck = (d: Daemon) => () => {
@@ -120,7 +122,7 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
         port,
         zone: absolute(zone),
         serial,
-        timeoutMs: 30_000,
+        timeoutMs: 30_000 + Math.ceil(text.length / 1_500_000) * 1000,
         check: exitedCheck(d),
         // A reload can race the file's mtime or a transfer in progress; asking again is harmless.
         nudge: () => recipe.loadZone(dir, spec),

@@ -56,6 +56,9 @@ function mix(seed: number, i: number, salt: number): number {
   return h >>> 0;
 }
 
+/** `label` under origin `o` (absolute): `host-1.example.test.`, or `host-1.` under the root. */
+const under = (label: string, o: string) => (o === "." ? `${label}.` : `${label}.${o}`);
+
 function absoluteOrigin(origin: string): string {
   const bare = origin.replace(/\.$/, "").toLowerCase();
   return bare === "" ? "." : `${bare}.`;
@@ -71,9 +74,9 @@ const isAddressRecord = (seed: number, j: number) => mix(seed, j, 0) % 100 < 40;
 function addressTarget(seed: number, o: string, i: number, start: number): string {
   for (let k = 0; k < 64 && k < i; k++) {
     const j = (start + k) % i;
-    if (isAddressRecord(seed, j)) return `host-${j}.${o}`;
+    if (isAddressRecord(seed, j)) return under(`host-${j}`, o);
   }
-  return `ns1.${o}`;
+  return under("ns1", o);
 }
 
 /** The i-th generated record (0-based, after the SOA, NS and glue). */
@@ -84,24 +87,24 @@ export function generatedRecord(origin: string, seed: number, i: number): ZoneRe
   const pick = r % 100;
   const other = mix(seed, i, 2);
   if (isAddressRecord(seed, i)) {
-    return { owner: `host-${i}.${o}`, ttl, type: "A", data: `10.${(other >>> 16) & 255}.${(other >>> 8) & 255}.${other & 255}` };
+    return { owner: under(`host-${i}`, o), ttl, type: "A", data: `10.${(other >>> 16) & 255}.${(other >>> 8) & 255}.${other & 255}` };
   }
   if (pick < 60) {
     // Groups hi and lo are never adjacent and the rest are non-zero, so no run of two zero groups exists
     // and the RFC 5952 form is exactly this, uncompressed.
-    return { owner: `v6-${i}.${o}`, ttl, type: "AAAA", data: `2001:db8:${(other >>> 16).toString(16)}:a:${(other & 0xffff).toString(16)}:b:c:1` };
+    return { owner: under(`v6-${i}`, o), ttl, type: "AAAA", data: `2001:db8:${(other >>> 16).toString(16)}:a:${(other & 0xffff).toString(16)}:b:c:1` };
   }
   if (pick < 75) {
     const word = WORDS[other % WORDS.length] as string;
-    return { owner: `txt-${i}.${o}`, ttl, type: "TXT", data: `"v=backstop1 ${word} seed=${seed} n=${i}"` };
+    return { owner: under(`txt-${i}`, o), ttl, type: "TXT", data: `"v=backstop1 ${word} seed=${seed} n=${i}"` };
   }
   if (pick < 85) {
-    return { owner: `mx-${i}.${o}`, ttl, type: "MX", data: `${(other % 5) * 10} ${addressTarget(seed, o, i, other)}` };
+    return { owner: under(`mx-${i}`, o), ttl, type: "MX", data: `${(other % 5) * 10} ${addressTarget(seed, o, i, other)}` };
   }
   if (pick < 95) {
-    return { owner: `alias-${i}.${o}`, ttl, type: "CNAME", data: addressTarget(seed, o, i, other) };
+    return { owner: under(`alias-${i}`, o), ttl, type: "CNAME", data: addressTarget(seed, o, i, other) };
   }
-  return { owner: `_sip._tcp.srv-${i}.${o}`, ttl, type: "SRV", data: `${other % 20} ${(other >>> 8) % 100} 5060 ${addressTarget(seed, o, i, other >>> 4)}` };
+  return { owner: under(`_sip._tcp.srv-${i}`, o), ttl, type: "SRV", data: `${other % 20} ${(other >>> 8) % 100} 5060 ${addressTarget(seed, o, i, other >>> 4)}` };
 }
 
 /** Every record of the zone in order: SOA, NS, glue, then `records - 3` generated ones. */
@@ -113,10 +116,10 @@ export function* zoneRecords(opts: GenerateZoneOptions): Generator<ZoneRecord> {
     owner: o,
     ttl: 3600,
     type: "SOA",
-    data: `ns1.${o} hostmaster.${o} ${opts.serial ?? 1} ${t.refresh} ${t.retry} ${t.expire} ${t.minimum}`,
+    data: `${under("ns1", o)} ${under("hostmaster", o)} ${opts.serial ?? 1} ${t.refresh} ${t.retry} ${t.expire} ${t.minimum}`,
   };
-  yield { owner: o, ttl: 3600, type: "NS", data: `ns1.${o}` };
-  yield { owner: `ns1.${o}`, ttl: 3600, type: "A", data: opts.nsAddress ?? "127.0.0.1" };
+  yield { owner: o, ttl: 3600, type: "NS", data: under("ns1", o) };
+  yield { owner: under("ns1", o), ttl: 3600, type: "A", data: opts.nsAddress ?? "127.0.0.1" };
   for (let i = 0; i < opts.records - 3; i++) yield generatedRecord(opts.origin, opts.seed, i);
 }
 

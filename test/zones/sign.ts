@@ -5,7 +5,7 @@
  * The result carries the DS records for the parent and the KSK's DNSKEY as a trust anchor, so tests can
  * validate what Backstop serves (e.g. with `delv`).
  */
-import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runToolOk } from "../peers/run-tool.ts";
@@ -36,6 +36,8 @@ export interface SignedZone {
   trustAnchor: string[];
   kskTag: number;
   zskTag: number;
+  /** Delete `dir` (keys included). */
+  remove(): Promise<void>;
 }
 
 const tagOf = (keyFile: string): number => {
@@ -80,5 +82,6 @@ export async function signZone(zoneFile: string, origin: string, opts: SignZoneO
     trustAnchor: recordLines(kskKey),
     kskTag: tagOf(ksk),
     zskTag: tagOf(zsk),
+    remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
