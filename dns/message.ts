@@ -200,7 +200,8 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
   const bodyLimit = maxSize - reserved;
   if (bodyLimit < HEADER_LENGTH) throw new WireOverflow(maxSize);
 
-  const w = new WireWriter({ maxSize: bodyLimit });
+  // Case-exact compression: a record must read back with the octets it was stored with (RFC 4343 §4.1).
+  const w = new WireWriter({ maxSize: bodyLimit, preserveCase: true });
   writeHeader(w, {
     id: msg.id,
     opcode: msg.opcode,

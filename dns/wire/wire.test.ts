@@ -24,6 +24,18 @@ describe("WireWriter name compression (RFC 1035 §4.1.4)", () => {
     expect(r.remaining).toBe(0);
   });
 
+  it("with preserveCase, compresses only onto suffixes written with the same octets", () => {
+    const w = new WireWriter({ preserveCase: true });
+    w.name(n("www.example.com."));
+    w.name(n("MAIL.Example.COM."));
+    w.name(n("mail.example.com."));
+    const wire = w.finish();
+    // 17 in full; MAIL.Example.COM. shares no exact suffix, so 18 in full; mail + pointer = 7.
+    expect(wire.length).toBe(17 + 18 + 7);
+    const r = new WireReader(wire);
+    expect([r.name(), r.name(), r.name()].map(String)).toEqual(["www.example.com.", "MAIL.Example.COM.", "mail.example.com."]);
+  });
+
   it("writes uncompressed and lowercased names when asked", () => {
     const w = new WireWriter();
     w.name(n("A.b."));

@@ -23,6 +23,13 @@ export interface WireWriterOptions {
   maxSize?: number;
   /** First allocation; the buffer doubles as needed. Default 512. */
   initialCapacity?: number;
+  /**
+   * Compress a name only onto a suffix written with exactly the same octets, so every name reads back with
+   * the case it was written with (RFC 4343 §4.1 asks for case preservation; a pointer onto
+   * `EXAMPLE.com` would turn `www.example.com` into `www.EXAMPLE.com`). Default false: match ignoring case,
+   * which compresses more.
+   */
+  preserveCase?: boolean;
 }
 
 export class WireWriter {
@@ -30,11 +37,13 @@ export class WireWriter {
   private view: DataView;
   private len = 0;
   readonly maxSize: number;
-  /** Lowercased suffix (see `suffixKey`) → offset where that suffix was written uncompressed. */
+  private readonly preserveCase: boolean;
+  /** Lowercased (or, with preserveCase, exact) suffix (see `suffixKey`) → offset where that suffix was written uncompressed. */
   private readonly targets = new Map<string, number>();
 
   constructor(options: WireWriterOptions = {}) {
     this.maxSize = options.maxSize ?? 65535;
+    this.preserveCase = options.preserveCase ?? false;
     this.buf = new Uint8Array(Math.min(options.initialCapacity ?? 512, this.maxSize));
     this.view = new DataView(this.buf.buffer);
   }
@@ -93,7 +102,7 @@ export class WireWriter {
 
   /**
    * Writes a name. With `compress`, the longest suffix already in the message becomes a pointer, and each
-   * new suffix written below offset 0x3FFF becomes a target (matching ignores case). RFC 3597 §4: only
+   * new suffix written below offset 0x3FFF becomes a target (matching ignores case unless `preserveCase`). RFC 3597 §4: only
    * names in RFC 1035 types may be compressed; callers pass `compress: false` for all others. `lower`
    * writes the canonical (lowercased) form, for DNSSEC and TSIG digests.
    */
@@ -101,7 +110,7 @@ export class WireWriter {
     const labels = name.labels;
     for (let i = 0; i < labels.length; i++) {
       if (compress) {
-        const key = suffixKey(labels, i);
+        const key = suffixKey(labels, i, this.preserveCase);
         const target = this.targets.get(key);
         if (target !== undefined) {
           this.u16(0xc000 | target);
@@ -150,17 +159,18 @@ export class WireWriter {
 }
 
 /**
- * A string naming the suffix starting at label `from`, equal for two suffixes that differ only in ASCII case.
- * Each label is prefixed with its length, so label boundaries cannot be confused with octets inside labels.
+ * A string naming the suffix starting at label `from`, equal for two suffixes that differ only in ASCII case
+ * (unless `exact`). Each label is prefixed with its length, so label boundaries cannot be confused with
+ * octets inside labels.
  */
-function suffixKey(labels: readonly Uint8Array[], from: number): string {
+function suffixKey(labels: readonly Uint8Array[], from: number, exact: boolean): string {
   let key = "";
   for (let i = from; i < labels.length; i++) {
     const label = labels[i]!;
     key += String.fromCharCode(label.length);
     for (let j = 0; j < label.length; j++) {
       const b = label[j]!;
-      key += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+      key += String.fromCharCode(!exact && b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
     }
   }
   return key;
