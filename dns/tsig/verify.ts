@@ -231,12 +231,15 @@ export class TsigStreamVerifier {
     if (located === undefined) {
       const rcode = headerRcode(message);
       if (index === 0) {
-        const answered = rcode === Rcode.NOERROR ? "" : ` (RCODE ${rcodeToString(rcode)})`;
-        throw new TsigError(
-          "unsigned",
-          `${this.who} sent an unsigned response${answered} to our request signed with TSIG key "${keyName}"`,
-          { keyName, peerRcode: rcode, messageIndex: 0 },
-        );
+        // PowerDNS answers every TSIG failure (unknown key, bad MAC, bad time) with a bare NOTAUTH.
+        const why =
+          rcode === Rcode.NOTAUTH
+            ? `${this.who} answered NOTAUTH without a TSIG record to our request signed with key "${keyName}" ` +
+              `(${this.key.algorithm}): it rejected the key name, the algorithm, the secret or our clock without ` +
+              `saying which; check all four`
+            : `${this.who} sent an unsigned response${rcode === Rcode.NOERROR ? "" : ` (RCODE ${rcodeToString(rcode)})`} ` +
+              `to our request signed with TSIG key "${keyName}"`;
+        throw new TsigError("unsigned", why, { keyName, peerRcode: rcode, messageIndex: 0 });
       }
       // RFC 8945 §5.3.1: up to 99 unsigned messages between signed ones; the 100th must be signed.
       if (this.pending.length >= 99) {

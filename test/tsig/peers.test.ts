@@ -94,7 +94,7 @@ async function signedAxfr(kind: PeerKind, zone: string, key: PreparedKey, clock?
   return { ...result, signed };
 }
 
-/** The last RDATA octet of the first A, AAAA or TXT record in the answer: zone data, not structure. */
+/** The last RDATA octet of the first A, AAAA, TXT or SOA (its MINIMUM) in the answer: zone data, not structure. */
 function dataOctet(m: Uint8Array): number {
   const r = new WireReader(m, 4);
   const qd = r.u16(), an = r.u16();
@@ -108,10 +108,10 @@ function dataOctet(m: Uint8Array): number {
     const type = r.u16();
     r.bytes(6);
     const end = r.u16() + r.offset;
-    if (type === RRType.A || type === RRType.AAAA || type === RRType.TXT) return end - 1;
+    if (type === RRType.A || type === RRType.AAAA || type === RRType.TXT || type === RRType.SOA) return end - 1;
     r.offset = end;
   }
-  throw new Error("no A, AAAA or TXT record in the message");
+  throw new Error("no A, AAAA, TXT or SOA record in the message");
 }
 
 /** Verifies an already received stream again, from scratch. */
