@@ -46,8 +46,8 @@ export async function addressesOf(
   const out: RRset[] = [];
   const present = (name: Name, type: number) => already.some((s) => s.type === type && s.name.equals(name));
   for (const target of targets) {
-    if (!target.isSubdomainOf(zone.apex)) continue;
-    const node = await store.getNode(zone, target);
+    if (!target.isSubdomainOf(zone.name)) continue;
+    const node = await store.node(zone, target);
     if (!node) continue;
     for (const type of [RRType.A, RRType.AAAA]) {
       const rrset = rrsetAt(node, type, target);

@@ -49,6 +49,8 @@ export interface EngineResponse {
   wire: Uint8Array;
   /** The lookup's result when the query got as far as a lookup. */
   result?: LookupResult;
+  /** A store failure that was answered with SERVFAIL, for the caller to log. */
+  error?: unknown;
 }
 
 /** Raised for input that is not a DNS message at all (shorter than a header): there is no id to answer. */
@@ -70,8 +72,11 @@ function records(rrsets: readonly RRset[], withSigs: boolean): ResourceRecord[] 
   return out;
 }
 
+/** Encodes within `maxSize`, and records in `message` the TC bit the encoder had to set. */
 function encode(message: Message, maxSize: number): Uint8Array {
-  return encodeMessage(message, { maxSize }).wire;
+  const { wire, truncated } = encodeMessage(message, { maxSize });
+  if (truncated) message.flags.tc = true;
+  return wire;
 }
 
 /** A response with no sections: errors decided before (or instead of) a lookup. */
@@ -127,11 +132,18 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   if (question.class !== RRClass.IN) return reply(Rcode.REFUSED);
   if (qtype === RRType.AXFR || qtype === RRType.IXFR) return reply(Rcode.REFUSED);
 
-  const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
   let result: LookupResult;
-  if (selection.kind === "refused") result = emptyResult("Refused");
-  else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
-  else result = await lookup(store, selection.zone, question.name, qtype, { transport: ctx.transport });
+  let error: unknown;
+  try {
+    const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
+    if (selection.kind === "refused") result = emptyResult("Refused");
+    else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
+    else result = await lookup(store, selection.zone, question.name, qtype, { transport: ctx.transport });
+  } catch (err) {
+    // The store failed (D1 unreachable, a damaged block): SERVFAIL, as RFC 1035 §4.1.1 defines it.
+    result = emptyResult("ServerFailure");
+    error = err;
+  }
 
   const dnssec = query.edns?.dnssecOk ?? false;
   const message: Message = {
@@ -142,5 +154,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
     additionals: records(result.additional, dnssec && result.outcome !== "Delegation"),
   };
   message.flags.aa = result.aa;
-  return { message, wire: encode(message, maxSize), result };
+  const response: EngineResponse = { message, wire: encode(message, maxSize), result };
+  if (error !== undefined) response.error = error;
+  return response;
 }

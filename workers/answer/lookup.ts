@@ -3,7 +3,7 @@
  * (RFC 4592 §3.3), the way CoreDNS's `file` plugin and Knot's `nameserver/internet.c` do it.
  *
  * For one name N (the query name, then each CNAME/DNAME target in turn):
- *   1. Find N's node and, when it has none, its closest encloser CE (the deepest existing ancestor).
+ *   1. Find N's closest encloser CE (the deepest existing ancestor-or-self) and its node: one store lookup.
  *   2. Walk down from the apex to CE (step 3.b): the first node below the apex with NS is a zone cut, and
  *      N gets a referral (`delegation.ts`), unless N is the cut itself and QTYPE is DS (RFC 4035 §3.1.4.1);
  *      the first node above N with a DNAME redirects N (`dname.ts`).
@@ -46,13 +46,14 @@ type Step =
 
 /** Steps 1–4 for one name. */
 async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number, transport: Transport): Promise<Step> {
-  const exact = await store.getNode(zone, name);
-  const encloser = exact ? name : await store.closestEncloser(zone, name);
-  const apexDepth = zone.apex.labelCount;
+  const found = await store.closestEncloser(zone, name);
+  const encloser = found.name;
+  const exact = encloser.labelCount === name.labelCount ? found.node : null;
+  const apexDepth = zone.name.labelCount;
   for (let depth = apexDepth; depth <= encloser.labelCount; depth++) {
     const at = name.stripLeft(name.labelCount - depth);
     const isName = depth === name.labelCount;
-    const node = isName ? exact : await store.getNode(zone, at);
+    const node = depth === encloser.labelCount ? found.node : await store.node(zone, at);
     if (!node) continue; // an empty non-terminal is neither a cut nor a DNAME
     if (depth > apexDepth) {
       const ns = rrsetAt(node, RRType.NS, at);
@@ -86,7 +87,7 @@ function fromNode(node: ZoneNode, owner: Name, qtype: number, transport: Transpo
 /** Answers `qname`/`qtype` from `zone`, following CNAME and DNAME chains inside it. */
 export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtype: number, options: LookupOptions): Promise<LookupResult> {
   const answer: RRset[] = [];
-  const guard = new ChainGuard(zone.apex, qname);
+  const guard = new ChainGuard(zone.name, qname);
   const done = (outcome: Outcome, authority: RRset[] = [], additional: RRset[] = []): LookupResult => ({
     outcome,
     aa: true,

@@ -6,7 +6,7 @@
 import { RRType } from "../../dns/constants.ts";
 import type { Name } from "../../dns/name.ts";
 import { closestEncloserOf } from "./closest-encloser.ts";
-import type { ZoneInfo, ZoneNode, ZoneRecord, ZoneStore } from "./zone-store.ts";
+import type { ClosestEncloser, ZoneInfo, ZoneNode, ZoneRecord, ZoneStore } from "./zone-store.ts";
 
 /** A record with its owner, as a zone file or a transfer yields it. */
 export interface OwnedRecord extends ZoneRecord {
@@ -70,7 +70,7 @@ export class MemoryStore implements ZoneStore {
   /** @throws MemoryStoreError for a record outside its zone or two zones with one apex. */
   constructor(zones: readonly MemoryZone[]) {
     for (const zone of zones) {
-      const apex = zone.info.apex;
+      const apex = zone.info.name;
       if (this.zones.has(apex.key)) throw new MemoryStoreError(`zone ${apex} given twice`);
       for (const r of zone.records) {
         if (!r.name.isSubdomainOf(apex)) throw new MemoryStoreError(`record owner ${r.name} is outside zone ${apex}`);
@@ -82,8 +82,8 @@ export class MemoryStore implements ZoneStore {
   }
 
   private loaded(zone: ZoneInfo): LoadedZone {
-    const z = this.zones.get(zone.apex.key);
-    if (!z) throw new MemoryStoreError(`zone ${zone.apex} is not in this store`);
+    const z = this.zones.get(zone.name.key);
+    if (!z) throw new MemoryStoreError(`zone ${zone.name} is not in this store`);
     return z;
   }
 
@@ -95,15 +95,17 @@ export class MemoryStore implements ZoneStore {
     }
   }
 
-  async getNode(zone: ZoneInfo, name: Name): Promise<ZoneNode | null> {
+  async node(zone: ZoneInfo, name: Name): Promise<ZoneNode | null> {
     return this.loaded(zone).byKey.get(name.key) ?? null;
   }
 
-  async closestEncloser(zone: ZoneInfo, name: Name): Promise<Name> {
+  async closestEncloser(zone: ZoneInfo, name: Name): Promise<ClosestEncloser> {
     const z = this.loaded(zone);
-    if (z.byKey.has(name.key)) return name;
+    const exact = z.byKey.get(name.key);
+    if (exact) return { name, node: exact };
     const after = upperBound(z.nodes, name);
-    return closestEncloserOf(name, zone.apex, z.nodes[after - 1]?.name, z.nodes[after]?.name);
+    const encloser = closestEncloserOf(name, zone.name, z.nodes[after - 1]?.name, z.nodes[after]?.name);
+    return { name: encloser, node: z.byKey.get(encloser.key) ?? null };
   }
 
   async predecessor(zone: ZoneInfo, name: Name): Promise<ZoneNode | null> {

@@ -19,8 +19,8 @@ export function soaMinimum(rdata: Uint8Array): number {
 
 /** The apex SOA with each record's TTL lowered to the negative-caching TTL; null for a zone without SOA. */
 export async function negativeSoa(store: ZoneStore, zone: ZoneInfo): Promise<RRset | null> {
-  const apex = await store.getNode(zone, zone.apex);
-  const soa = apex ? rrsetAt(apex, RRType.SOA, zone.apex) : null;
+  const apex = await store.node(zone, zone.name);
+  const soa = apex ? rrsetAt(apex, RRType.SOA, zone.name) : null;
   if (!soa) return null;
   return {
     ...soa,

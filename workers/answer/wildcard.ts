@@ -13,5 +13,5 @@ import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
 
 /** The source of synthesis for a name whose closest encloser is `closestEncloser`, or null. */
 export async function wildcardSource(store: ZoneStore, zone: ZoneInfo, closestEncloser: Name): Promise<ZoneNode | null> {
-  return store.getNode(zone, closestEncloser.child("*"));
+  return store.node(zone, closestEncloser.child("*"));
 }

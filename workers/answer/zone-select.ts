@@ -39,8 +39,8 @@ function servable(zone: ZoneInfo, now: number): "not-loaded" | "expired" | null 
 export async function selectZone(store: ZoneStore, qname: Name, qtype: number, client: Client, now: number): Promise<ZoneSelection> {
   let zone = await store.findZone(qname);
   if (!zone) return { kind: "refused", reason: "not-hosted" };
-  if (qtype === RRType.DS && qname.equals(zone.apex) && !zone.apex.isRoot()) {
-    const parent = await store.findZone(zone.apex.parent());
+  if (qtype === RRType.DS && qname.equals(zone.name) && !zone.name.isRoot()) {
+    const parent = await store.findZone(zone.name.parent());
     if (parent && allowed(parent, client) && servable(parent, now) === null) zone = parent;
   }
   if (!allowed(zone, client)) return { kind: "refused", reason: "not-allowed" };

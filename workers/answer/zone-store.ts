@@ -38,7 +38,8 @@ export interface ZoneNode {
 export interface ZoneInfo {
   /** The store's own handle for the zone (the `zones.id` row for D1). */
   id: number;
-  apex: Name;
+  /** The apex. */
+  name: Name;
   model: ZoneModel;
   /**
    * The served version: every cache is keyed by it, so a cached entry can never be stale. Null before the
@@ -51,6 +52,16 @@ export interface ZoneInfo {
   answerAllow: readonly string[];
 }
 
+/** The deepest existing ancestor-or-self of a name, and its node (null for an empty non-terminal). */
+export interface ClosestEncloser {
+  name: Name;
+  node: ZoneNode | null;
+}
+
+/**
+ * The store. `workers/store/d1-zone-store.ts` implements it over D1 (the same member names, so the D1 store
+ * satisfies this interface structurally); `memory-store.ts` over a sorted array.
+ */
 export interface ZoneStore {
   /**
    * The hosted zone whose apex is the longest match for `name`: `name` itself or its nearest ancestor that is
@@ -59,18 +70,19 @@ export interface ZoneStore {
   findZone(name: Name): Promise<ZoneInfo | null>;
 
   /** The node at exactly `name` (case-insensitive), or null when no record is owned by `name`. */
-  getNode(zone: ZoneInfo, name: Name): Promise<ZoneNode | null>;
+  node(zone: ZoneInfo, name: Name): Promise<ZoneNode | null>;
 
   /**
    * The closest encloser of `name` (RFC 4592 §3.3.1, RFC 5155 §7.2.1): the deepest name that is `name` or an
    * ancestor of it and exists in the zone, either as a node or as an empty non-terminal (a name with no records
-   * but with descendants that have some). So `closestEncloser(zone, n).equals(n)` is true exactly when `n`
-   * exists; when `getNode` is null as well, `n` is an empty non-terminal.
+   * but with descendants that have some). So `closestEncloser(zone, n).name.equals(n)` is true exactly when `n`
+   * exists; when its `node` is null, `n` is an empty non-terminal. The node comes along because the engine
+   * reads it next (a DNAME or a cut at the encloser, the wildcard's parent) and the lookup already found it.
    *
    * The answer is always at or below the apex. With the nodes in canonical order, it is the deeper of the
    * longest common ancestors of `name` with its canonical predecessor and with its successor: one lookup.
    */
-  closestEncloser(zone: ZoneInfo, name: Name): Promise<Name>;
+  closestEncloser(zone: ZoneInfo, name: Name): Promise<ClosestEncloser>;
 
   /**
    * The node with the greatest owner strictly before `name` in canonical order (RFC 4034 §6.1), in the main

@@ -101,7 +101,7 @@ export function parseZoneText(text: string, origin: Name): OwnedRecord[] {
 }
 
 /** Settings of a test zone; everything but the apex has a serving default. */
-export type TestZone = { apex: string; text: string } & Partial<Omit<ZoneInfo, "apex">>;
+export type TestZone = { apex: string; text: string } & Partial<Omit<ZoneInfo, "name">>;
 
 /** A store holding the given zones, numbered from 1, each loaded at version 1 and never expiring. */
 export function storeOf(...zones: TestZone[]): MemoryStore {
@@ -111,7 +111,7 @@ export function storeOf(...zones: TestZone[]): MemoryStore {
       return {
         info: {
           id: z.id ?? i + 1,
-          apex,
+          name: apex,
           model: z.model ?? "secondary",
           version: z.version === undefined ? 1 : z.version,
           expiresAt: z.expiresAt ?? null,
