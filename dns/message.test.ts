@@ -351,6 +351,14 @@ describe("encodeMessage", () => {
     expect(() => encodeMessage(message({ id: 0x10000 }))).toThrowError(RangeError);
     expect(() => encodeMessage(message({ answers: [{ ...aRR("a.", 1), ttl: -1 }] }))).toThrowError(RangeError);
     expect(() => encodeMessage(message({ answers: [{ ...aRR("a.", 1), rdata: new Uint8Array(0x10000) }] }))).toThrowError(RangeError);
+    expect(() => encodeMessage(message({ additionals: [{ ...aRR(".", 1), type: RRType.OPT }] }))).toThrowError(/Message.edns/);
+    expect(() => encodeMessage(message({ answers: [{ ...aRR("key.", 1), type: RRType.TSIG }] }))).toThrowError(/Message.tsig/);
+  });
+
+  it("never writes more than 65535 octets, whatever maxSize says", () => {
+    const res = encodeMessage(message({ answers: big("example.com.", 700) }), { maxSize: 1_000_000 });
+    expect(res.truncated).toBe(true);
+    expect(res.wire.length).toBeLessThanOrEqual(0xffff);
   });
 
   it("writes RDATA that does not follow its layout as-is", () => {

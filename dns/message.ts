@@ -184,11 +184,13 @@ function readRecord(r: WireReader): ResourceRecord {
  *    §9: TC is not for extra information). The count is returned so a caller that must send all glue
  *    (RFC 9471) can set TC itself.
  * 4. OPT (carrying the upper 8 bits of `rcode`), then TSIG, uncompressed.
- * @throws RangeError for fields out of range (an rcode above 15 without EDNS, an id over 65535…) and
+ * @throws RangeError for fields out of range (an rcode above 15 without EDNS, an id over 65535, an OPT or
+ * TSIG record inside a section…) and
  * WireOverflow when not even the header, question and OPT fit in `maxSize`.
  */
 export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeResult {
-  const maxSize = opts.maxSize ?? 0xffff;
+  // A message never exceeds 65535 octets: TCP frames it with a 16-bit length (RFC 1035 §4.2.2).
+  const maxSize = Math.min(opts.maxSize ?? 0xffff, 0xffff);
   const compress = opts.compress ?? true;
   const { header: headerRcode, extended } = splitRcode(msg.rcode);
   if (extended !== 0 && msg.edns === undefined) {
@@ -270,6 +272,11 @@ function writeSection(w: WireWriter, records: readonly ResourceRecord[], compres
   let rrsetMark = w.mark();
   for (let i = 0; i < records.length; i++) {
     const rr = records[i]!;
+    if (rr.type === RRType.OPT || rr.type === RRType.TSIG) {
+      // Placed by the encoder itself (from `edns` and `tsig`); one in a section would make a message that
+      // no reader accepts (RFC 6891 §6.1.1, RFC 8945 §5.1).
+      throw new RangeError(`${rr.type === RRType.OPT ? "OPT" : "TSIG"} record in a section; use Message.${rr.type === RRType.OPT ? "edns" : "tsig"}`);
+    }
     if (i > 0 && !sameRRset(records[i - 1]!, rr)) {
       rrsetStart = i;
       rrsetMark = w.mark();
