@@ -34,6 +34,21 @@ export const IXFR_ANSWER: Readonly<Record<PeerKind, "incremental" | "axfr-style"
   pdns: "single-soa",
 };
 
+/**
+ * What each peer answers to an AXFR of a keyed zone that it refuses, as kdig reports it (the RCODE,
+ * or the TSIG error of RFC 8945 §5.2 when the peer signs its refusal). Proven by `peers.test.ts`.
+ * "wrongAlgorithm" is the right name and secret under another algorithm.
+ */
+export const AXFR_REFUSAL: Readonly<
+  Record<PeerKind, Readonly<Record<"unsigned" | "wrongSecret" | "wrongKeyName" | "wrongAlgorithm", string>>>
+> = {
+  knotd: { unsigned: "NOTAUTH", wrongSecret: "BADSIG", wrongKeyName: "BADKEY", wrongAlgorithm: "BADKEY" },
+  named: { unsigned: "REFUSED", wrongSecret: "BADSIG", wrongKeyName: "BADKEY", wrongAlgorithm: "BADKEY" },
+  nsd: { unsigned: "REFUSED", wrongSecret: "BADSIG", wrongKeyName: "BADKEY", wrongAlgorithm: "REFUSED" },
+  // pdns says NOTAUTH for every TSIG failure, without a TSIG error code.
+  pdns: { unsigned: "NOTAUTH", wrongSecret: "NOTAUTH", wrongKeyName: "NOTAUTH", wrongAlgorithm: "NOTAUTH" },
+};
+
 /** Over which transport each peer sends NOTIFY: knotd 3.2 uses TCP, the others UDP. */
 export const NOTIFY_TRANSPORT: Readonly<Record<PeerKind, "udp" | "tcp">> = { knotd: "tcp", named: "udp", nsd: "udp", pdns: "udp" };
 

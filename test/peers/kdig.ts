@@ -51,6 +51,9 @@ export function recordLine(r: KdigRecord): string {
 /** Run kdig once. */
 export async function kdig(opts: KdigOptions): Promise<KdigResult> {
   const args = [`@${opts.address ?? "127.0.0.1"}`, "-p", String(opts.port), "+norec", "+nocrypto"];
+  // kdig's own wait per reply is 5 s by default; a primary may think longer than that before the first
+  // message of a big transfer (pdns reads a 1M-record zone out of SQLite first).
+  args.push(`+time=${Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000))}`, "+retry=0");
   if (opts.key) args.push("-y", `${opts.key.algorithm}:${opts.key.name}:${opts.key.secret}`);
   args.push(...(opts.extra ?? []), opts.zone, opts.type);
   const res = await runTool("kdig", args, { timeoutMs: opts.timeoutMs ?? 60_000 });

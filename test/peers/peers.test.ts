@@ -1,7 +1,8 @@
 /**
  * @module Proof that the harness starts each real peer the way later tests rely on, checked with a real,
  * independent client (kdig): an authoritative SOA; a TSIG-guarded AXFR that yields exactly the
- * generated zone; refusal without the key, with a wrong secret and with a wrong key name; one zone per
+ * generated zone; refusal without the key, with a wrong secret, key name or algorithm (the exact
+ * RCODE per peer, AXFR_REFUSAL) and with another zone's key; one zone per
  * TSIG algorithm in SUPPORTED_TSIG_ALGORITHMS; unsigned transfer of an unkeyed zone from loopback;
  * updateZone serving the new serial, announced by a NOTIFY we catch, and answered as IXFR the way
  * IXFR_ANSWER says; kill, restart and stop leaving no process behind.
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { formatRecord, generateZone, zoneRecords } from "../zones/generate.ts";
 import { groupMembers } from "./daemon.ts";
 import { kdig, recordLine } from "./kdig.ts";
-import { PEERS, IXFR_ANSWER, NOTIFY_TRANSPORT, SUPPORTED_TSIG_ALGORITHMS } from "./index.ts";
+import { AXFR_REFUSAL, IXFR_ANSWER, NOTIFY_TRANSPORT, PEERS, SUPPORTED_TSIG_ALGORITHMS } from "./index.ts";
 import { type NotifyCatcher, OPCODE_NOTIFY, startNotifyCatcher } from "./notify-catcher.ts";
 import { TSIG_ALGORITHMS, type PeerHandle, type PeerKind, type TsigAlgorithm, type TsigKey } from "./types.ts";
 
@@ -93,14 +94,21 @@ describe("read-only checks", () => {
 
     test.each([
       ["unsigned", undefined],
-      ["with a wrong secret", { ...mainKey, secret: secret() }],
-      ["with a wrong key name", { ...mainKey, name: "other.key." }],
-      ["with another zone's key", algKey("hmac-sha256")],
-    ])("AXFR %s is refused", async (_label, key) => {
+      ["wrongSecret", { ...mainKey, secret: secret() }],
+      ["wrongKeyName", { ...mainKey, name: "other.key." }],
+      ["wrongAlgorithm", { ...mainKey, algorithm: "hmac-sha512" }],
+    ] as const)("AXFR %s is refused as AXFR_REFUSAL says", async (label, key) => {
       const res = await kdig({ port: peer(kind).port, zone: ZONE, type: "AXFR", key });
       expect(res.code).not.toBe(0);
       expect(res.records).toEqual([]);
-      expect(res.errors.join(" ")).toMatch(/REFUSED|NOTAUTH|BADKEY|BADSIG/);
+      expect(res.errors[0]).toBe(`server replied with error '${AXFR_REFUSAL[kind][label]}'`);
+    });
+
+    test("AXFR signed with another zone's key is refused", async () => {
+      const res = await kdig({ port: peer(kind).port, zone: ZONE, type: "AXFR", key: algKey("hmac-sha256") });
+      expect(res.code).not.toBe(0);
+      expect(res.records).toEqual([]);
+      expect(res.errors.join(" ")).toMatch(/'(REFUSED|NOTAUTH|BADKEY)'/);
     });
 
     test("an unkeyed zone transfers unsigned from loopback", async () => {

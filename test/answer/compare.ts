@@ -1,0 +1,51 @@
+/**
+ * @module Comparing responses from different servers section by section. A response is reduced to what the
+ * issue's done-criterion compares: rcode, AA, TC, and the answer, authority and additional sections as sorted
+ * presentation lines (`owner TTL TYPE rdata`, owner spelled as it came off the wire), so that the order of
+ * records inside a section, which servers are free to choose, never counts as a difference.
+ */
+import { rcodeToString, typeToString } from "../../dns/constants.ts";
+import { decodeMessage, type ResourceRecord } from "../../dns/message.ts";
+import { rdataToText } from "../../dns/rdata/index.ts";
+
+export interface View {
+  rcode: string;
+  aa: string;
+  tc: string;
+  answer: string;
+  authority: string;
+  additional: string;
+}
+
+export type Section = keyof View;
+export const SECTIONS: readonly Section[] = ["rcode", "aa", "tc", "answer", "authority", "additional"];
+
+function lines(records: readonly ResourceRecord[]): string {
+  return records
+    .map((r) => `${r.name} ${r.ttl} ${typeToString(r.type)} ${rdataToText(r.type, r.rdata)}`)
+    .sort()
+    .join("\n");
+}
+
+export function view(wire: Uint8Array): View {
+  const m = decodeMessage(wire);
+  return {
+    rcode: rcodeToString(m.rcode),
+    aa: String(m.flags.aa),
+    tc: String(m.flags.tc),
+    answer: lines(m.answers),
+    authority: lines(m.authorities),
+    additional: lines(m.additionals),
+  };
+}
+
+/** A referral: NOERROR, AA=0, no answer, NS records in authority (RFC 1034 §4.3.2 step 3.b). */
+export function isReferral(v: View): boolean {
+  return v.rcode === "NOERROR" && v.aa === "false" && v.answer === "" && / NS /.test(v.authority);
+}
+
+/** The sections the suite holds Backstop to for this pair of peer answers. Additional only for referrals. */
+export function comparedSections(a: View, b: View): Section[] {
+  return SECTIONS.filter((s) => s !== "additional" || (isReferral(a) && isReferral(b)));
+}
+
