@@ -70,6 +70,7 @@ export async function tsigErrorResponse(
       skeleton,
       key,
       {
+        keyName: requestTsig.keyName,
         timeSigned: code === Rcode.BADTIME ? requestTsig.timeSigned : now,
         fudge: requestTsig.fudge || DEFAULT_FUDGE,
         error: code,

@@ -10,6 +10,7 @@
  * 4. the last message is always signed.
  */
 import { Rcode } from "../constants.ts";
+import type { Name } from "../name.ts";
 import { WireWriter } from "../wire/writer.ts";
 import { algorithmInfo, minimumMacSize } from "./algorithm.ts";
 import { macPrefix, tsigVariables } from "./digest.ts";
@@ -30,6 +31,12 @@ export interface SignOptions {
    * max(10, half the hash). Default: the full MAC.
    */
   macSize?: number;
+  /**
+   * The key name as written in the TSIG record. A response should repeat the request's spelling
+   * (`VerifiedRequest.record.keyName`): kdig 3.2 compares key names case-sensitively and rejects an
+   * answer signed with `Key.` to a query signed with `key.`. The MAC is the same either way.
+   */
+  keyName?: Name;
 }
 
 export interface SignedMessage {
@@ -42,6 +49,8 @@ export interface SignedMessage {
 
 /** Fields of the record that the caller chooses; the rest come from the key and the message. */
 interface RecordFields {
+  /** Default: the key's own name. */
+  keyName?: Name;
   timeSigned: number;
   fudge: number;
   error: number;
@@ -79,7 +88,7 @@ export async function appendTsig(
 ): Promise<SignedMessage> {
   if (findTsig(message) !== undefined) throw new TsigError("malformed", "message already carries a TSIG record");
   const record: TsigRecord = {
-    keyName: key.name,
+    keyName: fields.keyName ?? key.name,
     algorithmName: algorithmInfo(key.algorithm).wireName,
     timeSigned: fields.timeSigned,
     fudge: fields.fudge,
@@ -107,7 +116,13 @@ export async function signRequest(message: Uint8Array, key: TsigKey, opts: SignO
   return appendTsig(
     message,
     key,
-    { timeSigned: nowSeconds(opts.now), fudge: opts.fudge ?? DEFAULT_FUDGE, error: Rcode.NOERROR, otherData: new Uint8Array(0) },
+    {
+      keyName: opts.keyName,
+      timeSigned: nowSeconds(opts.now),
+      fudge: opts.fudge ?? DEFAULT_FUDGE,
+      error: Rcode.NOERROR,
+      otherData: new Uint8Array(0),
+    },
     { before: [], timersOnly: false, macSize },
   );
 }
@@ -157,6 +172,7 @@ export class TsigStreamSigner {
       message,
       this.key,
       {
+        keyName: this.opts.keyName,
         timeSigned: nowSeconds(this.opts.now),
         fudge: this.opts.fudge ?? DEFAULT_FUDGE,
         error: Rcode.NOERROR,

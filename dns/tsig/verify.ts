@@ -120,6 +120,7 @@ function checkPolicy(ctx: CheckContext, opts: VerifyOptions): void {
 
 export interface VerifiedRequest {
   key: TsigKey;
+  /** The request's TSIG record; sign the response with `keyName: record.keyName` (see `SignOptions`). */
   record: TsigRecord;
   /** The request MAC, for signing the response. */
   mac: Uint8Array;

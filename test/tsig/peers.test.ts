@@ -142,6 +142,24 @@ describe.concurrent.each(kinds)("%s", (kind) => {
     expect(rec.keyName.equals(key.name)).toBe(true);
   });
 
+  /**
+   * RFC 8945 §4.3.3 digests the key name in canonical (lowercase) form, so "Hmac-Sha256.XFR.Key." is
+   * the configured "hmac-sha256.xfr.key.". knotd, named and nsd agree (and answer with their own
+   * spelling); PowerDNS 4.7 looks key names up case-sensitively and answers NOTAUTH.
+   */
+  test("our SOA query with the key name in another case", async () => {
+    const spec = keys[TAMPER_ALGORITHM];
+    const key = await prepare({ ...spec, name: spec.name.toUpperCase() });
+    const request = await signRequest(buildQuery(nextId++, zoneOf(TAMPER_ALGORITHM), RRType.SOA), key);
+    const answer = await udpExchange(peer(kind).port, request.message);
+    const outcome = await verifyResponse(answer, key, request.mac, { peer: kind }).then(
+      (rec) => rec.keyName.toString(),
+      (e: unknown) => e,
+    );
+    if (kind === "pdns") expect(outcome).toMatchObject({ code: "unsigned", details: { peerRcode: Rcode.NOTAUTH } });
+    else expect(outcome).toBe(spec.name);
+  });
+
   test("a byte changed in message 1, 50 or the last message of a real stream is caught", async () => {
     const key = await prepare(keys[TAMPER_ALGORITHM]);
     const request = await signRequest(buildQuery(nextId++, zoneOf(TAMPER_ALGORITHM), RRType.AXFR), key);
