@@ -30,6 +30,9 @@ function plain(m: Message, withTsigOffset = true) {
 
 const fixtures = loadFixtures();
 
+/** The SERIAL field of SOA RDATA: the first of the five 32-bit numbers at its end (RFC 1035 §3.3.13). */
+const serialOf = (rr: ResourceRecord) => new DataView(rr.rdata.buffer, rr.rdata.byteOffset).getUint32(rr.rdata.length - 20);
+
 describe("captured messages from dig, kdig and knotd (dns/testdata)", () => {
   it("has the captures", () => {
     expect(fixtures.filter((f) => f.role === "query").length).toBeGreaterThanOrEqual(30);
@@ -148,7 +151,7 @@ describe("captured messages from dig, kdig and knotd (dns/testdata)", () => {
       // RFC 1995 §3: the client's SOA goes in the authority section.
       expect(m.questions[0]!.type).toBe(RRType.IXFR);
       expect(m.authorities.map((r) => r.type)).toEqual([RRType.SOA]);
-      expect(new DataView(m.authorities[0]!.rdata.buffer).getUint32(m.authorities[0]!.rdata.length - 20)).toBe(2024010100);
+      expect(serialOf(m.authorities[0]!)).toBe(2024010100);
     }],
     ["dig-notify", "query", (m) => expect(m.opcode).toBe(Opcode.NOTIFY)],
     ["dig-notify", "answer", (m) => expect([m.opcode, m.flags.qr, m.rcode]).toEqual([Opcode.NOTIFY, true, Rcode.NOTAUTH])],
@@ -175,6 +178,20 @@ describe("captured messages from dig, kdig and knotd (dns/testdata)", () => {
       expect([m.answers[0]!.type, m.answers.at(-1)!.type, m.tsig?.record.type]).toEqual([RRType.SOA, RRType.SOA, RRType.TSIG]);
     }],
     ["kdig-chaos", "query", (m) => expect(m.questions[0]!.class).toBe(RRClass.CH)],
+    ["dig-ixfr-diff", "answer", (m) => {
+      // RFC 1995 §4: new SOA, then (old SOA, deletions, new SOA, additions) per version, then new SOA.
+      const soas = m.answers.flatMap((r, i) => (r.type === RRType.SOA ? [[i, serialOf(r)]] : []));
+      expect(soas).toEqual([[0, 2024010102], [1, 2024010101], [4, 2024010102], [7, 2024010102]]);
+      expect(m.answers.slice(2, 4).map((r) => [r.name.toString(), r.type]).sort()).toEqual([["example.com.", RRType.MX], ["www.example.com.", RRType.AAAA]]);
+      expect(m.answers.slice(5, 7).map((r) => [r.name.toString(), r.type]).sort()).toEqual([["example.com.", RRType.MX], ["new.example.com.", RRType.A]]);
+    }],
+    ["kdig-ixfr-diff", "answer", (m) => expect(m.answers.map((r) => r.type === RRType.SOA)).toEqual([true, true, false, false, true, false, false, true])],
+    ["dig-ixfr-udp", "answer", (m) => expect(m.answers.map(serialOf)).toEqual([2024010102])],
+    ["knotd-notify", "query", (m) => {
+      // RFC 1996 §3.7: opcode NOTIFY, AA set, the zone's SOA as the question (and here as the answer).
+      expect([m.opcode, m.flags.aa, m.flags.qr, m.questions[0]!.type]).toEqual([Opcode.NOTIFY, true, false, RRType.SOA]);
+      expect(m.answers.map(serialOf)).toEqual([2024010102]);
+    }],
   ];
   it.each(expectations)("%s %s", (c, role, check) => check(get(c, role)));
 

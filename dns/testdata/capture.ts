@@ -18,6 +18,7 @@ import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "nod
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { decodeMessage, encodeMessage } from "../message.ts";
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ZONE = "example.com.";
@@ -44,16 +45,21 @@ const d = (name: string, note: string, ...args: string[]): Case => ({
   name: `dig-${name}`,
   tool: "dig",
   args,
-  transport: args.includes("+tcp") || args.some((a) => /^(axfr|ixfr)/i.test(a)) ? "tcp" : "udp",
+  transport: transportOf(args),
   note,
 });
 const k = (name: string, note: string, ...args: string[]): Case => ({
   name: `kdig-${name}`,
   tool: "kdig",
   args,
-  transport: args.includes("+tcp") || args.some((a) => /^(axfr|ixfr)/i.test(a)) ? "tcp" : "udp",
+  transport: transportOf(args),
   note,
 });
+
+function transportOf(args: string[]): Case["transport"] {
+  if (args.includes("+notcp")) return "udp";
+  return args.includes("+tcp") || args.some((a) => /^(axfr|ixfr)/i.test(a)) ? "tcp" : "udp";
+}
 
 const CASES: Case[] = [
   d("plain", "no EDNS: no OPT, no compression in the query", "+noedns", "+nocookie", "+noad", ZONE, "A"),
@@ -98,15 +104,26 @@ const CASES: Case[] = [
   k("chaos", "CHAOS class query", "-c", "CH", "version.server.", "TXT"),
 ];
 
-function zoneText(): string {
+/**
+ * The zone; `changed` is the next version (serial 2024010102): www's AAAA removed, an A added, an MX
+ * preference changed, so knotd serves a real IXFR difference (RFC 1995 §4).
+ */
+/** Cases run after the zone has moved to serial 2024010102. */
+const CASES_AFTER_CHANGE: Case[] = [
+  d("ixfr-diff", "IXFR from 2024010101: one difference sequence (RFC 1995 §4)", "ixfr=2024010101", ZONE),
+  k("ixfr-diff", "IXFR from 2024010101 over TCP, kdig", "+tcp", "IXFR=2024010101", ZONE),
+  d("ixfr-udp", "IXFR over UDP (RFC 1995 §2): the difference if it fits", "+notcp", "ixfr=2024010101", ZONE),
+];
+
+function zoneText(changed = false): string {
   const lines = [
     "$ORIGIN example.com.",
     "$TTL 3600",
-    "@ IN SOA ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300",
+    `@ IN SOA ns1.example.com. hostmaster.example.com. ${changed ? 2024010102 : 2024010101} 7200 3600 1209600 300`,
     "@ NS ns1.example.com.",
     "@ NS ns2.example.com.",
     "@ MX 10 mail.example.com.",
-    "@ MX 20 mail2.example.com.",
+    changed ? "@ MX 30 mail2.example.com." : "@ MX 20 mail2.example.com.",
     '@ NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp.example.com.',
     "@ RP hostmaster.example.com. info.example.com.",
     "@ AFSDB 1 afs.example.com.",
@@ -114,7 +131,7 @@ function zoneText(): string {
     "ns1 A 192.0.2.53",
     "ns2 AAAA 2001:db8::53",
     "www A 192.0.2.80",
-    "www AAAA 2001:db8::80",
+    ...(changed ? ["new A 192.0.2.99"] : ["www AAAA 2001:db8::80"]),
     "mail A 192.0.2.25",
     "alias CNAME www.example.com.",
     "_sip._tcp SRV 0 5 5060 sip.example.com.",
@@ -129,7 +146,7 @@ function zoneText(): string {
   return `${lines.join("\n")}\n`;
 }
 
-function knotConfig(dir: string, port: number): string {
+function knotConfig(dir: string, port: number, notifyPort: number): string {
   return [
     "server:",
     `    rundir: "${dir}"`,
@@ -148,6 +165,9 @@ function knotConfig(dir: string, port: number): string {
     `  - id: ${KEY_NAME}`,
     "    algorithm: hmac-sha256",
     `    secret: ${KEY_SECRET}`,
+    "remote:",
+    "  - id: catcher",
+    `    address: 127.0.0.1@${notifyPort}`,
     "acl:",
     "  - id: xfr",
     "    address: [127.0.0.1]",
@@ -159,11 +179,14 @@ function knotConfig(dir: string, port: number): string {
     "  - id: default",
     `    storage: "${dir}"`,
     "    zonefile-sync: -1",
+    "    zonefile-load: difference",
+    "    journal-content: changes",
     "    semantic-checks: off",
     "zone:",
     `  - domain: ${ZONE}`,
     `    file: "${dir}/example.com.zone"`,
     "    acl: [xfr, xfr-key]",
+    "    notify: [catcher]",
     "",
   ].join("\n");
 }
@@ -286,22 +309,77 @@ function run(tool: string, args: string[]): Promise<{ code: number | null; out: 
   });
 }
 
-async function waitForSoa(port: number): Promise<void> {
+async function waitForSerial(port: number, serial: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
     const r = await run("kdig", ["@127.0.0.1", "-p", String(port), "+retry=0", "+timeout=1", "+short", ZONE, "SOA"]);
-    if (r.out.includes("2024010101")) return;
-    await new Promise((res) => setTimeout(res, 100));
+    if (r.out.includes(String(serial))) return;
+    await sleep(100);
   }
-  throw new Error("knotd did not come up");
+  throw new Error(`knotd did not serve serial ${serial}`);
 }
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
+/**
+ * Receives knotd's NOTIFY messages (RFC 1996) over UDP or TCP (knotd 3.2 sends them over TCP) and
+ * acknowledges them, so knotd stops retrying. The reply is ours and not kept; only knotd's NOTIFY queries
+ * are fixtures.
+ */
+async function startNotifyCatcher(port: number) {
+  const caught: Array<{ wire: Uint8Array; transport: "udp" | "tcp" }> = [];
+  const ack = (wire: Uint8Array): Uint8Array | undefined => {
+    try {
+      const q = decodeMessage(wire);
+      return encodeMessage({ ...q, flags: { ...q.flags, qr: true }, answers: [], authorities: [], additionals: [] }).wire;
+    } catch {
+      return undefined; // not a message we can read: nothing to acknowledge
+    }
+  };
+  const sock = dgram.createSocket("udp4");
+  sock.on("message", (msg, rinfo) => {
+    const wire = new Uint8Array(msg);
+    caught.push({ wire, transport: "udp" });
+    const reply = ack(wire);
+    if (reply) sock.send(reply, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve) => sock.bind(port, "127.0.0.1", resolve));
+  const tcp = net.createServer((conn) => {
+    let pending = Buffer.alloc(0);
+    conn.on("data", (b) => {
+      pending = Buffer.concat([pending, b]);
+      for (const wire of deframe(pending)) {
+        pending = pending.subarray(2 + wire.length);
+        caught.push({ wire, transport: "tcp" });
+        const reply = ack(wire);
+        if (reply) {
+          const framed = Buffer.alloc(2 + reply.length);
+          framed.writeUInt16BE(reply.length);
+          framed.set(reply, 2);
+          conn.write(framed);
+        }
+      }
+    });
+    conn.on("error", () => conn.destroy());
+  });
+  await new Promise<void>((resolve) => tcp.listen(port, "127.0.0.1", resolve));
+  return {
+    caught,
+    close: () => {
+      sock.close();
+      tcp.close();
+    },
+  };
+}
+
+type IndexEntry = { file: string; role: "query" | "answer"; case: string; source: string; transport: string; command: string; note: string };
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "backstop-capture-"));
   const knotPort = await freePort();
+  const notifyPort = await freePort();
+  const catcher = await startNotifyCatcher(notifyPort);
   writeFileSync(path.join(dir, "example.com.zone"), zoneText());
-  writeFileSync(path.join(dir, "knot.conf"), knotConfig(dir, knotPort));
+  writeFileSync(path.join(dir, "knot.conf"), knotConfig(dir, knotPort, notifyPort));
   const knotd = spawn("knotd", ["-c", path.join(dir, "knot.conf")], { stdio: ["ignore", "inherit", "inherit"] });
   const stopKnotd = async () => {
     if (knotd.exitCode !== null) return;
@@ -311,17 +389,17 @@ async function main(): Promise<void> {
     if (knotd.exitCode === null) knotd.kill("SIGKILL");
   };
   try {
-    await waitForSoa(knotPort);
+    await waitForSerial(knotPort, 2024010101);
     const proxyPort = await freePort();
     const proxy = await startProxy(proxyPort, knotPort);
     for (const f of readdirSync(HERE)) if (f.endsWith(".bin")) unlinkSync(path.join(HERE, f));
-    const index: Array<{ file: string; role: "query" | "answer"; case: string; source: string; transport: string; command: string; note: string }> = [];
+    const index: IndexEntry[] = [];
     const versions = {
       dig: spawnSync("dig", ["-v"], { encoding: "utf8" }).stderr.trim(),
       kdig: spawnSync("kdig", ["-V"], { encoding: "utf8" }).stdout.trim(),
       knotd: spawnSync("knotd", ["--version"], { encoding: "utf8" }).stdout.trim(),
     };
-    for (const c of CASES) {
+    const capture = async (c: Case) => {
       const args = [...commonArgs(c.tool, proxyPort), ...c.args];
       const res = await run(c.tool, args);
       await sleep(100); // let the proxy see the TCP close
@@ -341,12 +419,33 @@ async function main(): Promise<void> {
         index.push({ file, role: "answer", case: c.name, source: versions.knotd, transport: c.transport, command, note: c.note });
       });
       console.log(`${c.name}: ${rec.queries[0]!.length} octets query, ${answers.map((a) => a.length).join("+")} octets answer`);
-    }
+    };
+    for (const c of CASES) await capture(c);
+
+    // The next version: knotd computes the difference from the zone file and journals it.
+    catcher.caught.length = 0;
+    writeFileSync(path.join(dir, "example.com.zone"), zoneText(true));
+    const reload = await run("knotc", ["-c", path.join(dir, "knot.conf"), "-t", "10", "zone-reload", ZONE]);
+    if (reload.code !== 0) throw new Error(`knotc zone-reload failed: ${reload.out}`);
+    await waitForSerial(knotPort, 2024010102);
+    for (const c of CASES_AFTER_CHANGE) await capture(c);
+    for (let i = 0; i < 50 && catcher.caught.length === 0; i++) await sleep(100);
+    const notify = catcher.caught[0];
+    if (notify === undefined) throw new Error("knotd sent no NOTIFY after the change");
+    writeFileSync(path.join(HERE, "knotd-notify.query.bin"), notify.wire);
+    index.push({
+      file: "knotd-notify.query.bin", role: "query", case: "knotd-notify", source: versions.knotd, transport: notify.transport,
+      command: "knotc zone-reload (serial 2024010101 → 2024010102)", note: "NOTIFY sent by knotd after a change (RFC 1996 §3)",
+    });
+    console.log(`knotd-notify: ${notify.wire.length} octets over ${notify.transport}`);
+
     writeFileSync(path.join(HERE, "index.json"), `${JSON.stringify(index, null, 1)}\n`);
     writeFileSync(path.join(HERE, "example.com.zone"), zoneText());
+    writeFileSync(path.join(HERE, "example.com.changed.zone"), zoneText(true));
     await proxy.close();
   } finally {
     await stopKnotd();
+    catcher.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
