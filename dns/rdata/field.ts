@@ -18,6 +18,7 @@ import { RdataError } from "./rdata-error.ts";
 import { fieldError, type Token, type TokenCursor } from "./token.ts";
 import { readNxtBitmap, readTypeBitmap, typeListFromText, typeListToText, writeNxtBitmap, writeTypeBitmap } from "./type-bitmap.ts";
 import { typeFromString, typeToString } from "../constants.ts";
+import { parseTtl } from "../zonefile/ttl.ts";
 
 export interface Field<T> {
   read(r: WireReader): T;
@@ -56,6 +57,23 @@ function unsigned(bits: 8 | 16 | 32, what: string): Field<number> {
 export const u8 = (what: string): Field<number> => unsigned(8, what);
 export const u16 = (what: string): Field<number> => unsigned(16, what);
 export const u32 = (what: string): Field<number> => unsigned(32, what);
+
+/**
+ * A 32-bit time interval (SOA refresh, retry, expire, minimum): printed in seconds, read in seconds or in
+ * BIND's unit form (`1h`, `2w`), which BIND and Knot both accept there.
+ */
+export function duration(what: string): Field<number> {
+  const plain = u32(what);
+  return {
+    ...plain,
+    parse: (c) => {
+      const token = c.next(what);
+      const v = token.quoted ? undefined : /^[0-9]+$/.test(token.text) ? Number(token.text) : parseTtl(token.text);
+      if (v === undefined || v > 0xffffffff) throw fieldError("bad-text", token, `${what}: "${token.text}" is not a time interval`);
+      return v;
+    },
+  };
+}
 
 /** A domain name, never compressed here: rdata bytes are always the uncompressed form. */
 export function name(what: string): Field<Name> {

@@ -28,6 +28,7 @@ const ROUND_TRIPS: Array<[string, string, string?]> = [
   ["PTR", "host\\.with\\.dots.example.", "host\\.with\\.dots.example."],
   ["SOA", "ns1 hostmaster 2024010101 7200 3600 1209600 300", "ns1.example.com. hostmaster.example.com. 2024010101 7200 3600 1209600 300"],
   ["SOA", "a. b. 4294967295 0 0 0 0"],
+  ["SOA", "a. b. 1 1h 15m 2w 1d5m", "a. b. 1 3600 900 1209600 86700"],
   ["MX", "10 mail", "10 mail.example.com."],
   ["MX", "0 ."],
   ["AFSDB", "1 afsdb.example."],

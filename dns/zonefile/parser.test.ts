@@ -132,14 +132,14 @@ describe("$INCLUDE", () => {
   };
   const include = (path: string) => [files[path] ?? ""];
 
-  it("reads the file with its own origin; $TTL does not leak back", async () => {
+  it("reads the file with its own origin; the origin comes back after it, its $TTL stays (as in BIND)", async () => {
     const out: ZoneRecord[] = [];
     for await (const r of parseZone([files["main.zone"]!], { origin, include, file: "main.zone" })) out.push(r);
     expect(lines(out)).toEqual([
       "example.com. 5 IN SOA ns1.example.com. host.example.com. 1 2 3 4 5",
       "h.sub.example.com. 7 IN A 192.0.2.1",
       "h.sub.example.com. 7 IN AAAA ::1",
-      "after.example.com. 5 IN A 192.0.2.9",
+      "after.example.com. 7 IN A 192.0.2.9",
     ]);
   });
 

@@ -44,7 +44,10 @@ export interface ZoneParseOptions {
   maxIncludeDepth?: number;
 }
 
-/** Per-file state; `$ORIGIN` and `$TTL` set in an included file do not leak back (RFC 1035 §5.1). */
+/**
+ * Per-file state. An included file starts with its own origin and no previous owner; when it ends, the
+ * origin returns to the including file's (RFC 1035 §5.1) but TTL defaults carry on, as in BIND.
+ */
 interface FileState {
   origin: Name;
   defaultTtl: number | undefined;
@@ -202,6 +205,9 @@ export async function* parseZone(source: AsyncIterable<string> | Iterable<string
         }
         const inner: FileState = { origin, defaultTtl: state.defaultTtl, lastTtl: state.lastTtl, owner: undefined, file: path };
         yield* run(options.include(path, state.file), inner, depth + 1);
+        // BIND keeps a $TTL (and the last TTL) set inside an included file; only the origin is restored.
+        state.defaultTtl = inner.defaultTtl;
+        state.lastTtl = inner.lastTtl;
       }
     };
     for await (const chunk of chunksOf(src)) yield* handle(tokenizer.push(chunk));
