@@ -65,9 +65,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Kill daemons whose test process died without cleaning up (see module doc). Runs once per process. */
-export function sweepStalePeers(): void {
-  if (swept) return;
+/** Kill daemons whose test process died without cleaning up (see module doc). Runs once per process unless `again`. */
+export function sweepStalePeers(opts: { again?: boolean } = {}): void {
+  if (swept && !opts.again) return;
   swept = true;
   let entries: string[];
   try {

@@ -71,13 +71,14 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
   };
 
   for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    await recipe.prepare(dir, port);
+    daemon = undefined;
     try {
+      port = await freePort();
+      await recipe.prepare(dir, port);
       await run();
       break;
     } catch (err) {
-      const taken = PORT_TAKEN.test(daemon?.output() ?? "");
+      const taken = daemon !== undefined && PORT_TAKEN.test((daemon as Daemon).output());
       if (!taken || attempt >= START_ATTEMPTS) {
         if (!keepDir) await rm(dir, { recursive: true, force: true });
         throw err;
@@ -135,6 +136,7 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
     },
     kill: (signal = "SIGKILL") => current().kill(signal),
     async restart() {
+      if (stopped) throw new Error(`${recipe.kind} was stopped and its dir removed; start a new peer instead`);
       if (current().running) throw new Error(`${recipe.kind} is still running; stop or kill it first`);
       await run();
     },

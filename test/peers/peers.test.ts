@@ -159,6 +159,23 @@ describe("updates", () => {
         expect(soaSerials).toEqual(["2"]);
         expect(ixfr.records.length).toBe(1);
       }
+
+      // A second edit that deletes: the journal now holds two differences, and IXFR from 2 is the second.
+      await p.updateZone(ZONE, zoneText(ZONE, 3, RECORDS - 2));
+      const shrink = await kdig({ port: p.port, zone: ZONE, type: "IXFR=2", key: mainKey });
+      const shrinkSerials = shrink.records.filter((r) => r.type === "SOA").map((r) => soaSerial(r.data));
+      if (IXFR_ANSWER[kind] === "incremental") {
+        // New SOA, old SOA, the 6 deleted records (4 added last time + 2), new SOA, no additions, new SOA.
+        expect(shrinkSerials).toEqual(["3", "2", "3", "3"]);
+        const deleted = shrink.records.slice(2, -2).map(recordLine).sort();
+        const all = expectedAxfr(ZONE, 3, RECORDS + 4);
+        const kept = new Set(expectedAxfr(ZONE, 3, RECORDS - 2));
+        expect(deleted).toEqual(all.filter((l) => !kept.has(l)));
+      } else if (IXFR_ANSWER[kind] === "axfr-style") {
+        expect(shrink.records.map(recordLine).sort()).toEqual(expectedAxfr(ZONE, 3, RECORDS - 2));
+      } else {
+        expect(shrinkSerials).toEqual(["3"]);
+      }
     });
   });
 });
@@ -174,7 +191,7 @@ describe("life cycle", () => {
       expect(leftInGroup(pid)).toEqual([]);
       await p.restart();
       expect(p.pid).not.toBe(pid);
-      expect(await p.serial(ZONE)).toBe(2);
+      expect(await p.serial(ZONE)).toBe(3);
       const newPid = p.pid;
       await p.stop();
       expect(leftInGroup(newPid)).toEqual([]);

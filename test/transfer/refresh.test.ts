@@ -1,0 +1,348 @@
+/**
+ * @module The refresh state machine end to end: the whole service in-process (DNS listener, HTTP port,
+ * refresher) against real knotd, named and PowerDNS on loopback, storing into the in-memory Worker.
+ * First transfer; NOTIFY from knotd (TCP, signed) and named (UDP) leading to IXFR; PowerDNS's single-SOA
+ * IXFR answer falling back to AXFR; a storm of 100 NOTIFYs during a transfer; serial regression and its
+ * repair; primaries in order; a dead primary at first contact; a wrong TSIG secret; the primary killed
+ * mid-AXFR; expiry with the primary stopped and recovery; two instances on the same zones.
+ */
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Opcode, RRType } from "../../dns/constants.ts";
+import { noFlags } from "../../dns/header.ts";
+import { encodeMessage } from "../../dns/message.ts";
+import { Name } from "../../dns/name.ts";
+import { MemoryWorker } from "../../transfer-service/memory-worker.ts";
+import type { ZoneConfig } from "../../transfer-service/worker-api.ts";
+import { freePort, PEERS, type PeerHandle, type PeerKind, type TsigKey } from "../peers/index.ts";
+import { formatRecord, generateZone, zoneRecords, type SoaTimers } from "../zones/generate.ts";
+import { presentation } from "./collecting-sink.ts";
+import { startServiceUnderTest, TEST_TOKEN, waitFor, type ServiceUnderTest } from "./service-under-test.ts";
+
+const SEED = 77;
+const key: TsigKey = { name: "refresh.key.", algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
+const text = (zone: string, serial: number, records: number, soa?: Partial<SoaTimers>) =>
+  generateZone({ origin: zone, records, seed: SEED, serial, soa });
+const expected = (zone: string, serial: number, records: number, soa?: Partial<SoaTimers>) =>
+  [...zoneRecords({ origin: zone, records, seed: SEED, serial, soa })].map((r) => formatRecord(r).replace(" IN ", " ")).sort();
+
+const worker = new MemoryWorker();
+let sut: ServiceUnderTest;
+const peers = new Map<PeerKind, PeerHandle>();
+let deadPort: number;
+
+// Zones, by scenario. SOA refresh is long so that only NOTIFYs and the test's own triggers cause refreshes.
+const Z = {
+  knotNotify: "knot-notify.test",
+  namedNotify: "named-notify.test",
+  pdnsFallback: "pdns-fallback.test",
+  storm: "storm.test",
+  regress: "regress.test",
+  ordered: "ordered.test",
+  dead: "dead.test",
+  badKey: "bad-key.test",
+  killed: "killed.test",
+  expiring: "expiring.test",
+  shared: "shared.test",
+};
+const SHORT: Partial<SoaTimers> = { refresh: 1, retry: 1, expire: 2 };
+
+const served = (zone: string) => worker.records(zone).map(presentation).sort();
+const serialOf = (zone: string) => worker.config(zone).serial;
+const logOf = (zone: string) => worker.log.filter((e) => e.zone === zone);
+const peerOf = (kind: PeerKind) => peers.get(kind)!;
+
+function addZone(zone: string, kind: PeerKind | "dead", extra: Partial<ZoneConfig> = {}): void {
+  const primary = kind === "dead" ? { address: "127.0.0.1", port: deadPort } : { address: "127.0.0.1", port: peerOf(kind).port };
+  worker.addZone({ name: zone, model: "secondary", primaries: [primary], tsigKey: key.name, keys: [key], notifyAllow: [], ...extra });
+}
+
+beforeAll(async () => {
+  deadPort = await freePort();
+  sut = await startServiceUnderTest(worker);
+  const notify = [`127.0.0.1:${sut.dnsPort}`];
+  const spec = (zone: string, serial: number, records: number, more: object = {}) => ({
+    name: zone,
+    text: text(zone, serial, records),
+    transferKey: key.name,
+    ...more,
+  });
+  const [knotd, named, pdns] = await Promise.all([
+    PEERS.knotd({
+      keys: [key],
+      zones: [
+        spec(Z.knotNotify, 1, 200, { notify, signNotify: true }),
+        spec(Z.ordered, 1, 50),
+        spec(Z.killed, 1, 200_000),
+        spec(Z.shared, 1, 100),
+      ],
+    }),
+    PEERS.named({
+      keys: [key],
+      zones: [
+        spec(Z.namedNotify, 1, 200, { notify }),
+        spec(Z.storm, 1, 300),
+        spec(Z.regress, 10, 100),
+        { name: Z.expiring, text: text(Z.expiring, 1, 30, SHORT), transferKey: key.name },
+      ],
+    }),
+    PEERS.pdns({ keys: [key], zones: [spec(Z.pdnsFallback, 1, 150)] }),
+  ]);
+  peers.set("knotd", knotd);
+  peers.set("named", named);
+  peers.set("pdns", pdns);
+}, 120_000);
+
+afterAll(async () => {
+  await sut?.stop();
+  await Promise.all([...peers.values()].map((p) => p.stop()));
+});
+
+async function firstTransfer(zone: string, kind: PeerKind, extra: Partial<ZoneConfig> = {}): Promise<void> {
+  addZone(zone, kind, extra);
+  await sut.refresher.poll();
+  await waitFor(`${zone} first transfer`, () => serialOf(zone) !== null);
+}
+
+describe("first transfer and NOTIFY", () => {
+  it.each([
+    { zone: Z.knotNotify, kind: "knotd" as const },
+    { zone: Z.namedNotify, kind: "named" as const },
+  ])("$kind: AXFR at first, then an edit's NOTIFY brings an IXFR", async ({ zone, kind }) => {
+    await firstTransfer(zone, kind);
+    expect(served(zone)).toEqual(expected(zone, 1, 200));
+    const report = worker.reports(zone).at(-1)!;
+    expect(report.status).toBe("active");
+    expect(report.statusDetail).toMatch(/transferred serial 1 .* by AXFR/);
+    expect(report.expiresAt! - Date.now()).toBeGreaterThan(80_000 * 1000);
+
+    await peerOf(kind).updateZone(zone, text(zone, 2, 230));
+    await waitFor(`${zone} serial 2 after NOTIFY`, () => serialOf(zone) === 2);
+    expect(served(zone)).toEqual(expected(zone, 2, 230));
+    expect(logOf(zone).some((e) => e.kind === "ixfr" && e.result === "ok" && e.serialAfter === 2)).toBe(true);
+    // Deletions too.
+    await peerOf(kind).updateZone(zone, text(zone, 3, 180));
+    await waitFor(`${zone} serial 3 after NOTIFY`, () => serialOf(zone) === 3);
+    expect(served(zone)).toEqual(expected(zone, 3, 180));
+  });
+
+  it("pdns: an IXFR answered with a single newer SOA falls back to AXFR", async () => {
+    const zone = Z.pdnsFallback;
+    await firstTransfer(zone, "pdns");
+    await peerOf("pdns").updateZone(zone, text(zone, 2, 160));
+    sut.refresher.get(zone)!.notified("127.0.0.1", undefined);
+    await waitFor(`${zone} serial 2`, () => serialOf(zone) === 2);
+    expect(served(zone)).toEqual(expected(zone, 2, 160));
+    const last = logOf(zone).slice(-3).map((e) => `${e.kind}:${e.result}`);
+    expect(last).toEqual(["soa:ok", "ixfr:error", "axfr:ok"]);
+    expect(logOf(zone).find((e) => e.kind === "ixfr")!.error).toMatch(/only its SOA/);
+    expect(worker.reports(zone).at(-1)!.statusDetail).toMatch(/by AXFR.*IXFR failed first/);
+  });
+
+  it("a storm of 100 NOTIFYs during a transfer yields one transfer and one re-check", async () => {
+    const zone = Z.storm;
+    await firstTransfer(zone, "named");
+    await peerOf("named").updateZone(zone, text(zone, 2, 320));
+    const before = logOf(zone).length;
+    // Hold the transfer at its first chunk while the storm arrives.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = false;
+    worker.ingestHook = async (z, step) => {
+      if (z === zone && step === "records" && !holding) {
+        holding = true;
+        await held;
+      }
+    };
+    sut.refresher.get(zone)!.notified("127.0.0.1", undefined);
+    await waitFor("transfer in progress", () => holding);
+    await sendNotifies(zone, 100, sut.dnsPort);
+    release();
+    await waitFor(`${zone} serial 2`, () => serialOf(zone) === 2);
+    await sut.refresher.get(zone)!.idle();
+    worker.ingestHook = undefined;
+    const entries = logOf(zone).slice(before).map((e) => `${e.kind}:${e.result}`);
+    expect(entries).toEqual(["soa:ok", "ixfr:ok", "soa:up-to-date"]);
+    expect(serialOf(zone)).toBe(await peerOf("named").serial(zone));
+  });
+});
+
+describe("faults leave the served zone as it was, and the status names the cause", () => {
+  it("serial regression: kept ours, status explains; force AXFR with acceptLowerSerial takes theirs", async () => {
+    const zone = Z.regress;
+    await firstTransfer(zone, "named");
+    expect(serialOf(zone)).toBe(10);
+    await peerOf("named").updateZone(zone, text(zone, 5, 90));
+    const z = sut.refresher.get(zone)!;
+    z.notified("127.0.0.1", undefined);
+    await waitFor("serial-regressed", () => worker.config(zone).status === "serial-regressed");
+    expect(worker.reports(zone).at(-1)!.statusDetail).toMatch(/serves serial 5, older than our serial 10/);
+    expect(serialOf(zone)).toBe(10);
+    expect(served(zone)).toEqual(expected(zone, 10, 100));
+    // POST /api/v1/zones/:name/refresh {"force":"axfr","acceptLowerSerial":true}, as the Worker stores it.
+    worker.requestRefresh(zone, { force: "axfr", acceptLowerSerial: true });
+    await sut.refresher.poll();
+    await waitFor("serial 5 accepted", () => serialOf(zone) === 5);
+    expect(served(zone)).toEqual(expected(zone, 5, 90));
+    expect(worker.config(zone).status).toBe("active");
+    expect(worker.config(zone).refreshRequestedAt).toBeNull();
+  });
+
+  it("primaries are tried in order: a dead first one is logged, the second serves", async () => {
+    const zone = Z.ordered;
+    addZone(zone, "knotd", {
+      primaries: [
+        { address: "127.0.0.1", port: deadPort },
+        { address: "127.0.0.1", port: peerOf("knotd").port },
+      ],
+    });
+    await sut.refresher.poll();
+    await waitFor(`${zone} transferred`, () => serialOf(zone) === 1);
+    const entries = logOf(zone);
+    expect(entries[0]).toMatchObject({ kind: "soa", result: "error", primary: `127.0.0.1:${deadPort}` });
+    expect(entries[0]!.error).toMatch(/did not answer our SOA query/);
+    expect(entries.at(-1)).toMatchObject({ kind: "axfr", result: "ok", primary: `127.0.0.1:${peerOf("knotd").port}` });
+  });
+
+  it("a primary down at first contact: pending, in words, retried at RETRY", async () => {
+    const zone = Z.dead;
+    addZone(zone, "dead");
+    await sut.refresher.poll();
+    await waitFor("a report", () => worker.reports(zone).length > 0);
+    const report = worker.reports(zone)[0]!;
+    expect(report.status).toBe("pending");
+    expect(report.statusDetail).toMatch(/no transfer yet: .*did not answer our SOA query/);
+    expect(report.nextRefreshAt - Date.now()).toBeLessThan(5_000);
+    await waitFor("a retry", () => worker.reports(zone).length > 1, 10_000);
+    expect(worker.served(zone)).toBe(false);
+  });
+
+  it("a wrong TSIG secret: the status says the primary rejected our signature", async () => {
+    const zone = Z.badKey;
+    // The zone exists on knotd under another name; use knot-notify.test's server with a wrong secret.
+    worker.addZone({
+      name: Z.knotNotify.replace("knot-notify", "bad-key"),
+      model: "secondary",
+      primaries: [{ address: "127.0.0.1", port: peerOf("knotd").port }],
+      tsigKey: key.name,
+      keys: [{ ...key, secret: randomBytes(32).toString("base64") }],
+      notifyAllow: [],
+    });
+    await sut.refresher.poll();
+    await waitFor("a report", () => worker.reports(zone).length > 0);
+    const detail = worker.reports(zone)[0]!.statusDetail;
+    expect(detail).toMatch(/TSIG|BADSIG|NOTAUTH/);
+    expect(detail).not.toContain(key.secret);
+  });
+
+  it("the primary killed mid-AXFR: the served zone stays, the status names the broken connection", async () => {
+    const zone = Z.killed;
+    const knotd = peerOf("knotd");
+    // Serve a small version first, so there is something to keep.
+    let gateOpen = false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    worker.ingestHook = async (z, step) => {
+      if (z === zone && step === "records" && !gateOpen) {
+        gateOpen = true;
+        await held;
+      }
+    };
+    addZone(zone, "knotd");
+    await sut.refresher.poll();
+    await waitFor("AXFR under way", () => gateOpen);
+    knotd.kill("SIGKILL");
+    await knotd.exited;
+    release();
+    await waitFor("a report", () => worker.reports(zone).length > 0);
+    worker.ingestHook = undefined;
+    expect(serialOf(zone)).toBeNull();
+    expect(worker.records(zone)).toEqual([]);
+    expect(worker.aborts.some((a) => a.zone === zone)).toBe(true);
+    expect(worker.reports(zone)[0]!.statusDetail).toMatch(/closed the connection|failed mid-transfer|reset/);
+    await knotd.restart();
+  });
+
+  it("expiry: with the primary stopped the zone stops being served, and comes back after a transfer", async () => {
+    const zone = Z.expiring;
+    const named = peerOf("named");
+    await firstTransfer(zone, "named");
+    expect(served(zone)).toEqual(expected(zone, 1, 30, SHORT));
+    expect(worker.served(zone)).toBe(true);
+    named.kill("SIGKILL");
+    await named.exited;
+    await waitFor("expired", () => !worker.served(zone), 10_000);
+    await waitFor("status expired", () => worker.config(zone).status === "expired", 10_000);
+    expect(worker.config(zone).status).toBe("expired");
+    await named.restart();
+    await waitFor("served again", () => worker.served(zone), 15_000);
+    expect(worker.config(zone).status).toBe("active");
+  });
+
+  it("two instances on the same zone: one transfer, from the lease holder", async () => {
+    const zone = Z.shared;
+    const second = await startServiceUnderTest(worker, { instanceId: "test-2" });
+    try {
+      addZone(zone, "knotd");
+      await Promise.all([sut.refresher.poll(), second.refresher.poll()]);
+      await waitFor(`${zone} transferred`, () => serialOf(zone) === 1);
+      await Promise.all([sut.refresher.get(zone)!.idle(), second.refresher.get(zone)!.idle()]);
+      expect(worker.commits.filter((c) => c.zone === zone)).toHaveLength(1);
+      expect(served(zone)).toEqual(expected(zone, 1, 100));
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe("HTTP port", () => {
+  it("serves /healthz, /metrics with per-zone gauges, and an authenticated /control/refresh", async () => {
+    const health = await fetch(`${sut.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`${sut.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/backstop_transfers_total\{kind="axfr",result="ok"\} \d+/);
+    expect(metrics).toMatch(new RegExp(`backstop_zone_serial\\{zone="${Z.knotNotify}"\\} 3`));
+    expect(metrics).toMatch(/backstop_zone_seconds_since_last_check\{zone="[^"]+"\} [\d.]+/);
+    const post = (body: unknown, token = TEST_TOKEN) =>
+      fetch(`${sut.httpUrl}/control/refresh`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ zone: Z.knotNotify }, "wrong-token")).status).toBe(401);
+    expect((await post({ zone: 5 })).status).toBe(400);
+    expect((await post({ zone: "nowhere.test" })).status).toBe(404);
+    const before = logOf(Z.knotNotify).length;
+    expect((await post({ zone: Z.knotNotify, reason: "notify" })).status).toBe(202);
+    await waitFor("a refresh from the control signal", () => logOf(Z.knotNotify).length > before);
+    expect(logOf(Z.knotNotify).at(-1)).toMatchObject({ kind: "soa", result: "up-to-date" });
+  });
+});
+
+/** Sends `n` NOTIFYs for `zone` over UDP from 127.0.0.1 (the primary's address) and waits for the replies. */
+async function sendNotifies(zone: string, n: number, port: number): Promise<void> {
+  const socket = createSocket("udp4");
+  let replies = 0;
+  const done = new Promise<void>((resolve) => {
+    socket.on("message", () => {
+      if (++replies >= n) resolve();
+    });
+  });
+  for (let i = 0; i < n; i++) {
+    const wire = encodeMessage({
+      id: i,
+      opcode: Opcode.NOTIFY,
+      flags: noFlags(),
+      rcode: 0,
+      questions: [{ name: Name.parse(zone), type: RRType.SOA, class: 1 }],
+      answers: [],
+      authorities: [],
+      additionals: [],
+    }).wire;
+    socket.send(wire, port, "127.0.0.1");
+  }
+  await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
+  socket.close();
+  expect(replies).toBe(n);
+}
