@@ -8,7 +8,7 @@ import { Name } from "../name.ts";
 import { WireWriter } from "../wire/writer.ts";
 import { TsigError } from "./errors.ts";
 import type { TsigRecord } from "./record.ts";
-import { findTsig, readTimeBytes, timeBytes, unsignedParts, writeTsigRecord } from "./record.ts";
+import { findTsig, readTimeBytes, readTsigAt, timeBytes, unsignedParts, writeTsigRecord } from "./record.ts";
 import { aRecord, buildMessage } from "./testing.ts";
 
 const record = (over: Partial<TsigRecord> = {}): TsigRecord => ({
@@ -112,6 +112,30 @@ describe("findTsig", () => {
         expect(err).toBeInstanceOf(TsigError);
       }
     }
+  });
+});
+
+describe("readTsigAt (the offset a message decoder found)", () => {
+  it("reads the same record findTsig finds", () => {
+    const m = message({ sections: [1, 1, 3], tsigAt: [4] });
+    const found = findTsig(m)!;
+    expect(readTsigAt(m, found.offset)).toEqual(found);
+  });
+
+  it.each([
+    { case: "an offset that is not a TSIG record", shift: -19, text: /not TSIG|unreadable/ },
+    { case: "an offset past the end", shift: 1000, text: /unreadable/ },
+    { case: "an offset inside the TSIG record", shift: 5, text: /unreadable|not TSIG|does not end/ },
+  ])("malformed: $case", ({ shift, text }) => {
+    const m = message({ sections: [0, 0, 2], tsigAt: [1] });
+    const at = findTsig(m)!.offset + shift;
+    expect(() => readTsigAt(m, at)).toThrow(TsigError);
+    expect(() => readTsigAt(m, at)).toThrow(text);
+  });
+
+  it("refuses a TSIG record that does not end the message", () => {
+    const m = message({ sections: [0, 0, 1], tsigAt: [0], trailing: 2 });
+    expect(() => readTsigAt(m, 12 + 17)).toThrow(/does not end the message/);
   });
 });
 

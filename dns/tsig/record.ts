@@ -90,6 +90,32 @@ function locate(message: Uint8Array): LocatedTsig | undefined {
   return found;
 }
 
+/**
+ * Reads the TSIG record at `offset`, where a message decoder already found it, without walking the
+ * sections again (a 64 KiB AXFR message holds thousands of records). The record must be a TSIG RR that
+ * ends exactly at the end of the message, so every octet before it is covered by the MAC.
+ * @throws TsigError("malformed") otherwise.
+ */
+export function readTsigAt(message: Uint8Array, offset: number): LocatedTsig {
+  try {
+    if (message.length < HEADER_LENGTH || ((message[10]! << 8) | message[11]!) === 0) {
+      throw malformed("a TSIG offset was given for a message without additional records");
+    }
+    const r = new WireReader(message, offset);
+    const owner = r.name();
+    const type = r.u16(), cls = r.u16(), ttl = r.u32(), rdlength = r.u16();
+    if (type !== RRType.TSIG) throw malformed(`the record at octet ${offset} is type ${type}, not TSIG`);
+    if (cls !== RRClass.ANY || ttl !== 0) {
+      throw malformed(`TSIG record with class ${cls} and TTL ${ttl}; RFC 8945 §4.2 requires ANY and 0`);
+    }
+    if (r.offset + rdlength !== message.length) throw malformed("the TSIG record does not end the message");
+    return { record: readRdata(message, owner, r.offset, message.length), offset };
+  } catch (err) {
+    if (err instanceof WireError) throw malformed(`TSIG record unreadable: ${err.message}`);
+    throw err;
+  }
+}
+
 function readRdata(message: Uint8Array, keyName: Name, start: number, end: number): TsigRecord {
   const r = new WireReader(message, start, end);
   const algorithmName = r.name();

@@ -335,6 +335,27 @@ describe("TCP streams (RFC 8945 §5.3.1)", () => {
     expect(err.details.messageIndex).toBe(expected);
   });
 
+  it("verifies the same with the offsets a decoder found, and catches a lying decoder", async () => {
+    const k = await key("hmac-sha256");
+    const req = await signRequest(query(), k, { now });
+    const signer = new TsigStreamSigner(k, req.mac, { now, signEvery: 3 });
+    const msgs = stream(7);
+    const wire: Uint8Array[] = [];
+    for (let i = 0; i < msgs.length; i++) wire.push(await signer.next(msgs[i]!, { last: i === msgs.length - 1 }));
+    const offsets = wire.map((m) => findTsig(m)?.offset ?? null);
+    const v = new TsigStreamVerifier(k, req.mac, { now });
+    for (let i = 0; i < wire.length; i++) await v.next(wire[i]!, offsets[i]);
+    v.finish();
+    // A decoder that says "no TSIG" for a signed message: its bytes then count as unsigned (TSIG record
+    // included), and the next signed message's MAC cannot match.
+    const lied = new TsigStreamVerifier(k, req.mac, { now });
+    await lied.next(wire[0]!, offsets[0]);
+    await lied.next(wire[1]!, offsets[1]);
+    await lied.next(wire[2]!, offsets[2]);
+    await lied.next(wire[3]!, null);
+    await expect(lied.next(wire[6]!, offsets[6])).rejects.toMatchObject({ code: "bad-mac" });
+  });
+
   it("reordered messages fail", async () => {
     const k = await key("hmac-sha256");
     const req = await signRequest(query(), k, { now });
