@@ -5,8 +5,8 @@
  * above T. When the lookup of a query name Q passes a DNAME on the way down (RFC 6672 §3.2, a step added to
  * RFC 1034 §4.3.2 step 3):
  *   1. the DNAME RRset goes into the answer;
- *   2. a CNAME from Q to Q' = (Q with the suffix O replaced by T) is synthesized, with the DNAME's TTL
- *      (§3.1), and goes into the answer after it;
+ *   2. a CNAME from Q to Q' = (Q with the suffix O replaced by T, its own labels lowercased) is
+ *      synthesized, with the DNAME's TTL (§3.1), and goes into the answer after it;
  *   3. the lookup continues at Q', like a CNAME;
  *   4. if Q' would exceed 255 octets, the answer is YXDOMAIN with the DNAME alone (§2.2).
  */
@@ -29,7 +29,9 @@ export function substituteDname(qname: Name, dname: RRset): DnameSubstitution {
   const record = dname.records[0];
   const target = record ? targetName(RRType.DNAME, record.rdata) : null;
   if (!target) return { kind: "broken" };
-  const kept = qname.labels.slice(0, qname.labelCount - dname.name.labelCount);
+  // Knot and NSD build Q' from the lowercased query name (they look names up lowercased); so does Backstop,
+  // so the synthesized CNAME is the same whatever case the question used.
+  const kept = qname.lower().labels.slice(0, qname.labelCount - dname.name.labelCount);
   let length = target.wireLength;
   for (const label of kept) length += label.length + 1;
   if (length > MAX_NAME_LENGTH) return { kind: "too-long" };

@@ -11,7 +11,8 @@
  *      are served elsewhere); MAILA/MAILB are NOTIMP (RFC 1035 §3.2.3, obsolete).
  *   7. Zone selection (`zone-select.ts`), then the lookup (`lookup.ts`).
  *   8. The response: RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6), RA and AD never set, the query
- *      name spelled as asked (case preserved), the OPT echoed when the query had one (DO copied), with our
+ *      name spelled as asked (case preserved) and other names as Knot's and NSD's compression spells them
+ *      (`spelling.ts`), the OPT echoed when the query had one (DO copied), with our
  *      payload size of 1232; RRSIGs only with DO=1, glue never signed. Over UDP the message is cut to the
  *      negotiated size (RFC 6891 §6.2.5) with TC set when an answer or authority RRset does not fit.
  */
@@ -24,6 +25,7 @@ import type { Transport } from "./any.ts";
 import { lookup } from "./lookup.ts";
 import { type LookupResult, emptyResult, rcodeOf } from "./result.ts";
 import type { RRset } from "./rrset.ts";
+import { respell } from "./spelling.ts";
 import { type Client, selectZone } from "./zone-select.ts";
 import type { ZoneStore } from "./zone-store.ts";
 
@@ -138,7 +140,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
     const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
     if (selection.kind === "refused") result = emptyResult("Refused");
     else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
-    else result = await lookup(store, selection.zone, question.name, qtype, { transport: ctx.transport });
+    else result = await lookup(store, selection.zone, question.name, qtype);
   } catch (err) {
     // The store failed (D1 unreachable, a damaged block): SERVFAIL, as RFC 1035 §4.1.1 defines it.
     result = emptyResult("ServerFailure");
@@ -146,13 +148,13 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   }
 
   const dnssec = query.edns?.dnssecOk ?? false;
-  const message: Message = {
+  const message: Message = respell({
     ...bare(query.id, query.opcode, query.flags, rcodeOf(result.outcome), [question], query.edns),
     answers: records(result.answer, dnssec),
     authorities: records(result.authority, dnssec),
     // RFC 4035 §3.1.1: glue is not signed; in-zone addresses of an answer are.
     additionals: records(result.additional, dnssec && result.outcome !== "Delegation"),
-  };
+  });
   message.flags.aa = result.aa;
   const response: EngineResponse = { message, wire: encode(message, maxSize), result };
   if (error !== undefined) response.error = error;

@@ -191,11 +191,19 @@ const rows: Row[] = [
     answer: ["dn2.example.org. 3600 DNAME in.example.org.", "y.dn2.example.org. 3600 CNAME y.in.example.org."],
     ns: [SOA_NEG],
   },
+  {
+    why: "QTYPE CNAME below a DNAME: the synthesized CNAME is the answer, not followed",
+    qname: "y.dn2.example.org.",
+    qtype: "CNAME",
+    rcode: "NOERROR",
+    answer: ["dn2.example.org. 3600 DNAME in.example.org.", "y.dn2.example.org. 3600 CNAME y.in.example.org."],
+  },
   { why: "the DNAME owner itself is not redirected", qname: "dn.example.org.", qtype: "DNAME", rcode: "NOERROR", answer: ["dn.example.org. 900 DNAME example.net."] },
   { why: "the DNAME owner, other type: NODATA", qname: "dn.example.org.", qtype: "A", rcode: "NOERROR", ns: [SOA_NEG] },
   // ANY (RFC 8482)
-  { why: "ANY over TCP/DoH: every RRset", qname: "www.example.org.", qtype: "ANY", rcode: "NOERROR", answer: [...WWW, "www.example.org. 600 AAAA 2001:db8::80"] },
-  { why: "ANY over UDP: one RRset", qname: "www.example.org.", qtype: "ANY", transport: "udp", rcode: "NOERROR", answer: WWW },
+  { why: "ANY over TCP/DoH: the lowest-typed RRset", qname: "www.example.org.", qtype: "ANY", rcode: "NOERROR", answer: WWW },
+  { why: "ANY over UDP: the same", qname: "www.example.org.", qtype: "ANY", transport: "udp", rcode: "NOERROR", answer: WWW },
+  { why: "ANY at the apex: NS sorts before SOA", qname: "example.org.", qtype: "ANY", rcode: "NOERROR", answer: ["example.org. 3600 NS ns1.example.org.", "example.org. 3600 NS ns2.example.net."], extra: ["ns1.example.org. 3600 A 192.0.2.1", "ns1.example.org. 3600 AAAA 2001:db8::1"] },
   { why: "ANY at an empty non-terminal: NODATA", qname: "c.example.org.", qtype: "ANY", rcode: "NOERROR", ns: [SOA_NEG] },
   // Case (RFC 4343): the query name as asked, in the question and the answer owner
   { why: "mixed-case query name kept", qname: "WwW.ExAmPlE.oRg.", qtype: "A", rcode: "NOERROR", answer: ["WwW.ExAmPlE.oRg. 600 A 192.0.2.80"] },

@@ -19,7 +19,7 @@
 import { RRType } from "../../dns/constants.ts";
 import type { Name } from "../../dns/name.ts";
 import { addressesOf, targetsOf } from "./additional.ts";
-import { type Transport, anyAnswer } from "./any.ts";
+import { anyAnswer } from "./any.ts";
 import { ChainGuard } from "./cname.ts";
 import { referral } from "./delegation.ts";
 import { type DnameSubstitution, substituteDname } from "./dname.ts";
@@ -29,11 +29,6 @@ import { type RRset, rrsetAt, rrsigsAt } from "./rrset.ts";
 import { targetName } from "./target-name.ts";
 import { wildcardSource } from "./wildcard.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
-
-export interface LookupOptions {
-  /** ANY is answered in full over TCP/DoH only (RFC 8482). */
-  transport: Transport;
-}
 
 /** What happens to one name inside the zone. */
 type Step =
@@ -45,7 +40,7 @@ type Step =
   | { kind: "nxdomain" };
 
 /** Steps 1–4 for one name. */
-async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number, transport: Transport): Promise<Step> {
+async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number): Promise<Step> {
   const found = await store.closestEncloser(zone, name);
   const encloser = found.name;
   const exact = encloser.labelCount === name.labelCount ? found.node : null;
@@ -64,15 +59,15 @@ async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: 
       if (dname) return { kind: "dname", dname, substitution: substituteDname(name, dname) };
     }
   }
-  if (encloser.labelCount === name.labelCount) return exact ? fromNode(exact, name, qtype, transport) : { kind: "nodata" };
+  if (encloser.labelCount === name.labelCount) return exact ? fromNode(exact, name, qtype) : { kind: "nodata" };
   const source = await wildcardSource(store, zone, encloser);
-  return source ? fromNode(source, name, qtype, transport) : { kind: "nxdomain" };
+  return source ? fromNode(source, name, qtype) : { kind: "nxdomain" };
 }
 
 /** Step 3.a at an existing node (or a wildcard's source), answering with `owner` as the owner name. */
-function fromNode(node: ZoneNode, owner: Name, qtype: number, transport: Transport): Step {
+function fromNode(node: ZoneNode, owner: Name, qtype: number): Step {
   if (qtype === RRType.ANY) {
-    const rrsets = anyAnswer(node, owner, transport);
+    const rrsets = anyAnswer(node, owner);
     return rrsets.length > 0 ? { kind: "data", rrsets } : { kind: "nodata" };
   }
   const rrset = qtype === RRType.RRSIG ? rrsigsAt(node, owner) : rrsetAt(node, qtype, owner);
@@ -85,7 +80,7 @@ function fromNode(node: ZoneNode, owner: Name, qtype: number, transport: Transpo
 }
 
 /** Answers `qname`/`qtype` from `zone`, following CNAME and DNAME chains inside it. */
-export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtype: number, options: LookupOptions): Promise<LookupResult> {
+export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtype: number): Promise<LookupResult> {
   const answer: RRset[] = [];
   const guard = new ChainGuard(zone.name, qname);
   const done = (outcome: Outcome, authority: RRset[] = [], additional: RRset[] = []): LookupResult => ({
@@ -101,7 +96,7 @@ export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtyp
   };
 
   for (let name = qname; ; ) {
-    const step = await resolveName(store, zone, name, qtype, options.transport);
+    const step = await resolveName(store, zone, name, qtype);
     switch (step.kind) {
       case "data": {
         answer.push(...step.rrsets);
@@ -119,7 +114,8 @@ export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtyp
         if (sub.kind === "too-long") return done("NameTooLong");
         if (sub.kind === "broken") return done("Success");
         answer.push(sub.cname);
-        if (!guard.follow(sub.target)) return done("Success");
+        // The synthesized CNAME is itself the answer to QTYPE CNAME (RFC 6672 §3.2; Knot and NSD agree).
+        if (qtype === RRType.CNAME || !guard.follow(sub.target)) return done("Success");
         name = sub.target;
         break;
       }
