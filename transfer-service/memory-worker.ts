@@ -33,6 +33,8 @@ export class MemoryWorker implements WorkerApi {
   /** Commits and aborts, in order, for tests. */
   readonly commits: Array<{ zone: string; owner: string; kind: "axfr" | "ixfr"; serial: number }> = [];
   readonly aborts: Array<{ zone: string; reason: string }> = [];
+  /** Awaited at each ingest step, so a test can hold a transfer mid-way (to NOTIFY-storm or kill it). */
+  ingestHook: ((zone: string, step: "begin" | "records") => Promise<void>) | undefined;
 
   constructor(private readonly now: Clock = Date.now) {}
 
@@ -128,6 +130,7 @@ export class MemoryWorker implements WorkerApi {
   async beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number): Promise<IngestSession> {
     const z = this.zone(zone);
     if (!this.holds(z, owner)) throw new Error(`ingest for ${zone} refused: ${owner} does not hold the lease`);
+    await this.ingestHook?.(zone, "begin");
     // Built beside the served records; swapped in on commit only.
     let building = kind === "axfr" ? new Map<string, ResourceRecord>() : new Map(z.records);
     let mode: "full" | "delete" | "add" = "full";
@@ -164,6 +167,7 @@ export class MemoryWorker implements WorkerApi {
       },
       records: async (chunk) => {
         check();
+        await this.ingestHook?.(zone, "records");
         for (const rr of chunk) {
           if (mode === "delete") {
             if (!building.delete(recordKey(rr))) throw new Error(`IXFR deletes ${rr.name} type ${rr.type}, which is not in the zone`);

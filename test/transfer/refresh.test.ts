@@ -83,11 +83,11 @@ beforeAll(async () => {
       zones: [
         spec(Z.namedNotify, 1, 200, { notify }),
         spec(Z.storm, 1, 300),
-        spec(Z.regress, 10, 100),
         { name: Z.expiring, text: text(Z.expiring, 1, 30, SHORT), transferKey: key.name },
       ],
     }),
-    PEERS.pdns({ keys: [key], zones: [spec(Z.pdnsFallback, 1, 150)] }),
+    // PowerDNS keeps no journal, so it serves a lower serial as told (named and knotd refuse to).
+    PEERS.pdns({ keys: [key], zones: [spec(Z.pdnsFallback, 1, 150), spec(Z.regress, 10, 100)] }),
   ]);
   peers.set("knotd", knotd);
   peers.set("named", named);
@@ -171,9 +171,9 @@ describe("first transfer and NOTIFY", () => {
 describe("faults leave the served zone as it was, and the status names the cause", () => {
   it("serial regression: kept ours, status explains; force AXFR with acceptLowerSerial takes theirs", async () => {
     const zone = Z.regress;
-    await firstTransfer(zone, "named");
+    await firstTransfer(zone, "pdns");
     expect(serialOf(zone)).toBe(10);
-    await peerOf("named").updateZone(zone, text(zone, 5, 90));
+    await peerOf("pdns").updateZone(zone, text(zone, 5, 90));
     const z = sut.refresher.get(zone)!;
     z.notified("127.0.0.1", undefined);
     await waitFor("serial-regressed", () => worker.config(zone).status === "serial-regressed");
