@@ -20,6 +20,12 @@ const ROUND_TRIPS: Array<[string, string, string?]> = [
   ["AAAA", "::ffff:192.0.2.1"],
   ["AAAA", "::"],
   ["AAAA", "::1"],
+  ["AAAA", "::1.2.3.4"], // IPv4-compatible: not ::ffff:1.2.3.4
+  ["AAAA", "::0102:0304", "::1.2.3.4"],
+  ["AAAA", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"],
+  ["AAAA", "1::1.2.3.4", "1::102:304"],
+  ["AAAA", "::ffff:0:0", "::ffff:0.0.0.0"],
+  ["AAAA", "1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:0"],
   ["AAAA", "1:0:0:2:0:0:0:3", "1:0:0:2::3"],
   ["NS", "ns1", "ns1.example.com."],
   ["NS", "@", "example.com."],
@@ -132,6 +138,7 @@ describe("rdata round trips, every type (text → wire → text, wire → text �
 const GENERIC_ONLY: Array<[string, string]> = [
   ["LOC", "01" + "00".repeat(15)], // version 1
   ["LOC", "00A0" + "0000" + "80000000".repeat(3)], // precision mantissa 10
+  ["LOC", "000200" + "00" + "80000000".repeat(3)], // size 0 × 10^2: zero written a second way
   ["NSEC", "016100" + "000200" /* window 0, length 2, trailing zero octet */.replace("000200", "00024000")],
   ["NSEC", "0161000002" + "4000"], // bitmap ending in a zero octet
   ["A", "C00002"], // three octets
@@ -160,6 +167,13 @@ const BAD_TEXT: Array<[string, string, number]> = [
   ["A", "192.0.2", 0],
   ["A", "192.0.2.1 extra", 10],
   ["AAAA", "fe80::1%eth0", 0],
+  ["AAAA", "1::2::3", 0],
+  ["AAAA", "1:2:3:4:5:6:7:8:9", 0],
+  ["AAAA", "1:2:3:4:5:6:7", 0],
+  ["AAAA", "12345::", 0],
+  ["AAAA", "::1.2.3", 0],
+  ["AAAA", "1.2.3.4", 0],
+  ["AAAA", ":1::", 0],
   ["MX", "65536 mail", 0],
   ["MX", "10", 0],
   ["MX", "ten mail", 0],

@@ -1,7 +1,7 @@
 /**
- * @module IPv4 and IPv6 addresses in rdata (A, AAAA, SVCB hints). Parsing uses ipaddr.js (strict
- * dotted-quad, full IPv6 grammar); printing follows `inet_ntop`, as BIND and Knot print: RFC 5952
- * compression, lowercase, and the IPv4-mapped and IPv4-compatible forms in dotted notation.
+ * @module IPv4 and IPv6 addresses in rdata (A, AAAA, SVCB hints). IPv4 parsing uses ipaddr.js (strict
+ * dotted quad); IPv6 parsing is ours (see `ipv6FromText`). Printing follows `inet_ntop`, as BIND and Knot
+ * print: RFC 5952 compression, lowercase, and the IPv4-mapped and IPv4-compatible forms in dotted notation.
  */
 import ipaddr from "ipaddr.js";
 
@@ -14,10 +14,48 @@ export function ipv4ToText(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
+/**
+ * RFC 4291 §2.2 text: eight groups of 1–4 hex digits, one `::` for a run of zero groups, and optionally
+ * a dotted IPv4 address as the last 32 bits. Hand-written because ipaddr.js 2.5 reads `::1.2.3.4` as
+ * `::ffff:1.2.3.4`, which would silently change the address.
+ */
 export function ipv6FromText(text: string): Uint8Array | undefined {
-  // ipaddr.js accepts zone ids (`fe80::1%eth0`), which have no place in rdata.
-  if (text.includes("%") || !ipaddr.IPv6.isValid(text)) return undefined;
-  return Uint8Array.from(ipaddr.IPv6.parse(text).toByteArray());
+  if (!/^[0-9A-Fa-f:.]+$/.test(text)) return undefined;
+  let groups = text;
+  const tail: number[] = [];
+  const lastColon = text.lastIndexOf(":");
+  if (text.includes(".")) {
+    const v4 = ipv4FromText(text.slice(lastColon + 1));
+    if (v4 === undefined || lastColon < 0) return undefined;
+    tail.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+    // Keep the colon: "::1.2.3.4" leaves "::", "a::1.2.3.4" leaves "a::", "1:2:3:4:5:6:1.2.3.4" leaves "…6:".
+    groups = text.slice(0, lastColon + 1);
+    if (!groups.endsWith("::")) groups = groups.slice(0, -1);
+  }
+  const halves = groups.split("::");
+  if (halves.length > 2) return undefined;
+  const parse = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    for (const g of part.split(":")) {
+      if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  if (head === undefined || rest === undefined) return undefined;
+  const words = [...head, ...rest, ...tail];
+  if (halves.length === 2 ? words.length > 7 : words.length !== 8) return undefined;
+  const zeros = new Array<number>(8 - words.length).fill(0);
+  const all = [...head, ...zeros, ...rest, ...tail];
+  const out = new Uint8Array(16);
+  all.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
 }
 
 export function ipv6ToText(bytes: Uint8Array): string {

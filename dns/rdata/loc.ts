@@ -28,8 +28,10 @@ const EQUATOR = 2 ** 31;
 const ALTITUDE_BASE = 10_000_000; // 100 000 m in cm
 const MAS_PER_DEGREE = 3_600_000;
 
+/** Digits 0–9 each; and zero only as 0×10^0, since 0×10^e for e > 0 is the same size written differently. */
 function validPrecision(octet: number): boolean {
-  return octet >> 4 <= 9 && (octet & 15) <= 9;
+  const mantissa = octet >> 4, exponent = octet & 15;
+  return mantissa <= 9 && exponent <= 9 && (mantissa > 0 || exponent === 0);
 }
 
 function precisionToText(octet: number): string {

@@ -165,6 +165,21 @@ function valueFromText(key: number, raw: string | undefined, token: Token): Uint
   }
 }
 
+/**
+ * RFC 9460 §8: every key that "mandatory" lists must be present, and it may not list itself. Checked on
+ * the wire too, so rdata that the text form would refuse is printed generically instead.
+ */
+function mandatoryProblem(params: SvcbValue["params"]): string | undefined {
+  const mandatory = params.find((p) => p.key === 0);
+  if (mandatory === undefined) return undefined;
+  const view = new DataView(mandatory.value.buffer, mandatory.value.byteOffset, mandatory.value.byteLength);
+  for (let i = 0; i + 1 < mandatory.value.length; i += 2) {
+    const k = view.getUint16(i);
+    if (k === 0 || !params.some((p) => p.key === k)) return `mandatory lists ${keyToText(k)}, which is not present`;
+  }
+  return undefined;
+}
+
 function readParams(r: WireReader): SvcbValue["params"] {
   const params: SvcbValue["params"] = [];
   let last = -1;
@@ -177,6 +192,8 @@ function readParams(r: WireReader): SvcbValue["params"] {
     params.push({ key, value });
     last = key;
   }
+  const problem = mandatoryProblem(params);
+  if (problem !== undefined) throw new WireError("inconsistent", problem, r.offset);
   return params;
 }
 
@@ -230,17 +247,8 @@ export const svcb: RdataCodec<SvcbValue> = {
       params.push({ key, value: valueFromText(key, raw, token) });
     }
     params.sort((x, y) => x.key - y.key);
-    const mandatory = params.find((p) => p.key === 0);
-    if (mandatory !== undefined) {
-      const view = new DataView(mandatory.value.buffer, mandatory.value.byteOffset, mandatory.value.byteLength);
-      for (let i = 0; i < mandatory.value.length; i += 2) {
-        const k = view.getUint16(i);
-        // RFC 9460 §8: every key listed as mandatory must be present, and "mandatory" may not list itself.
-        if (k === 0 || !params.some((p) => p.key === k)) {
-          throw new RdataError("bad-text", `mandatory lists ${keyToText(k)}, which is not present`, priorityToken.column, priorityToken.line);
-        }
-      }
-    }
+    const problem = mandatoryProblem(params);
+    if (problem !== undefined) throw new RdataError("bad-text", problem, priorityToken.column, priorityToken.line);
     return { priority: Number(priorityToken.text), target, params };
   },
 };
