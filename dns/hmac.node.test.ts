@@ -47,3 +47,15 @@ describe("HMAC providers against RFC 2202 / RFC 4231", () => {
     }
   });
 });
+
+describe("bad keys get typed errors", () => {
+  it.each([
+    { provider: "node", algorithm: "hmac-sha256" as TsigAlgorithm, secret: new Uint8Array(0), code: "invalid-key" },
+    { provider: "webcrypto", algorithm: "hmac-sha256" as TsigAlgorithm, secret: new Uint8Array(0), code: "invalid-key" },
+    { provider: "node", algorithm: "hmac-sha3" as TsigAlgorithm, secret: new Uint8Array(8), code: "unsupported-algorithm" },
+    { provider: "webcrypto", algorithm: "hmac-md5" as TsigAlgorithm, secret: new Uint8Array(8), code: "unsupported-algorithm" },
+  ])("$provider, $algorithm, $secret.length-octet secret → $code", async ({ provider, algorithm, secret, code }) => {
+    const hmac = provider === "node" ? nodeHmac : webCryptoHmac;
+    await expect(hmac(algorithm, secret)).rejects.toMatchObject({ name: "TsigError", code });
+  });
+});

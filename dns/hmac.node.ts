@@ -10,6 +10,7 @@
 import { createHmac, createSecretKey } from "node:crypto";
 import type { TsigAlgorithm } from "./tsig/algorithm.ts";
 import { algorithmInfo } from "./tsig/algorithm.ts";
+import { TsigError } from "./tsig/errors.ts";
 import type { HmacProvider } from "./tsig/hmac.ts";
 
 const nodeHash: Record<TsigAlgorithm, string> = {
@@ -23,6 +24,8 @@ const nodeHash: Record<TsigAlgorithm, string> = {
 
 export const nodeHmac: HmacProvider = async (algorithm, secret) => {
   const hash = nodeHash[algorithm];
+  if (hash === undefined) throw new TsigError("unsupported-algorithm", `no HMAC for "${algorithm}"`);
+  if (secret.length === 0) throw new TsigError("invalid-key", "an empty TSIG secret cannot key an HMAC");
   // A KeyObject keeps the secret out of reach of anything that prints the provider's closure.
   const key = createSecretKey(secret);
   return {

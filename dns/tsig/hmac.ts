@@ -58,6 +58,7 @@ export const webCryptoHmac: HmacProvider = async (algorithm, secret) => {
       `${algorithm} is not available from Web Crypto; it needs the Node HMAC provider`,
     );
   }
+  if (secret.length === 0) throw new TsigError("invalid-key", "an empty TSIG secret cannot key an HMAC");
   const cryptoKey = await crypto.subtle.importKey("raw", concatBytes([secret]), { name: "HMAC", hash }, false, ["sign"]);
   return {
     algorithm,
