@@ -14,7 +14,7 @@
 import { type Name, NameError } from "./name.ts";
 import { RRType } from "./constants.ts";
 import { type Edns, decodeOpt, encodeOpt, joinRcode, optWireLength, splitRcode } from "./edns.ts";
-import { type Flags, HEADER_LENGTH, readHeader, setCounts, writeHeader } from "./header.ts";
+import { type Flags, HEADER_LENGTH, readHeader, setCounts, setTruncatedBit, writeHeader } from "./header.ts";
 import { readRdata, writeRdata } from "./wire/rdata-names.ts";
 import { WireError, WireReader } from "./wire/reader.ts";
 import { WireOverflow, WireWriter } from "./wire/writer.ts";
@@ -185,8 +185,8 @@ function readRecord(r: WireReader): ResourceRecord {
  *    (RFC 9471) can set TC itself.
  * 4. OPT (carrying the upper 8 bits of `rcode`), then TSIG, uncompressed.
  * @throws RangeError for fields out of range (an rcode above 15 without EDNS, an id over 65535, an OPT or
- * TSIG record inside a section…) and
- * WireOverflow when not even the header, question and OPT fit in `maxSize`.
+ * TSIG record inside a section…), and WireOverflow when not even the header, OPT and TSIG fit in `maxSize`
+ * (a question that does not fit is truncation, with TC).
  */
 export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeResult {
   // A message never exceeds 65535 octets: TCP frames it with a 16-bit length (RFC 1035 §4.2.2).
@@ -258,7 +258,7 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
   }
   setCounts(w, qd, an, ns, ar);
   const body = w.finish();
-  if (truncated) body[2]! |= 0x02; // TC
+  if (truncated) setTruncatedBit(body, true);
   const tailBytes = tail.finish();
   const wire = new Uint8Array(body.length + tailBytes.length);
   wire.set(body);
