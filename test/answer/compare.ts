@@ -49,3 +49,31 @@ export function comparedSections(a: View, b: View): Section[] {
   return SECTIONS.filter((s) => s !== "additional" || (isReferral(a) && isReferral(b)));
 }
 
+
+/** A section on which knotd and nsd differ, with the three answers. */
+export interface Disagreement {
+  section: Section;
+  qtype: string;
+  knotd: string;
+  nsd: string;
+  backstop: string;
+}
+
+/**
+ * The documented choices (docs/conformance.md) for sections where knotd and nsd differ: the name of the
+ * choice when the disagreement is one of them and Backstop made that choice, else undefined (a failure).
+ *  - `case`: the two differ only in the case of names (where their compression points); Backstop's spelling
+ *    is one of theirs.
+ *  - `minimal-authority`: NSD adds the apex NS RRset to the authority section of answers, Knot does not;
+ *    Backstop does not.
+ *  - `any-lowest-type`: ANY at a name whose lowest-typed RRset is not the one NSD picks (the apex: NS vs
+ *    SOA); Backstop answers the lowest-typed RRset, as Knot does.
+ */
+export function documentedChoice(d: Disagreement): "case" | "minimal-authority" | "any-lowest-type" | undefined {
+  if (d.knotd.toLowerCase() === d.nsd.toLowerCase()) return d.backstop === d.knotd || d.backstop === d.nsd ? "case" : undefined;
+  if (d.section === "authority" && d.knotd === "" && d.nsd.split("\n").every((line) => / NS /.test(line))) {
+    return d.backstop === d.knotd ? "minimal-authority" : undefined;
+  }
+  if (d.section === "answer" && d.qtype === "ANY") return d.backstop === d.knotd ? "any-lowest-type" : undefined;
+  return undefined;
+}
