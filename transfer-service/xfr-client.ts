@@ -345,24 +345,24 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
         );
       }
       armIdle();
-      if (verifier) {
-        try {
-          await verifier.next(raw);
-        } catch (err) {
-          if (err instanceof TsigError) {
-            // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode.
-            const rc = raw.length >= 4 ? raw[3]! & 0xf : 0;
-            if (err.code === "unsigned" && messages === 0 && rc !== Rcode.NOERROR) throw rcodeError(peer, rc, `${what} of ${zone}`);
-            throw new TransferError("tsig", err.message, { tsig: err });
-          }
-          throw err;
-        }
-      }
       let message: Message;
       try {
         message = decodeMessage(raw);
       } catch (err) {
         throw new TransferError("malformed", `${peer} sent an unreadable message ${messages + 1} in our ${what} of ${zone}: ${(err as Error).message}`);
+      }
+      if (verifier) {
+        try {
+          // The decoder already found the TSIG record: passing its offset spares the verifier a walk.
+          await verifier.next(raw, message.tsig?.offset ?? null);
+        } catch (err) {
+          if (err instanceof TsigError) {
+            // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode.
+            if (err.code === "unsigned" && messages === 0 && message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
+            throw new TransferError("tsig", err.message, { tsig: err });
+          }
+          throw err;
+        }
       }
       checkReply(message, request as Request, peer, messages > 0);
       messages++;
