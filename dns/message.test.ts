@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Opcode, RRClass, RRType, Rcode } from "./constants.ts";
 import { EdnsOptionCode, type Edns } from "./edns.ts";
@@ -383,5 +384,50 @@ describe("encodeMessage", () => {
     const odd: ResourceRecord = { name: n("example.com."), type: RRType.MX, class: 1, ttl: 1, rdata: Uint8Array.from([0, 1, 0xc0, 0x0c]) };
     const wire = encodeMessage(message({ answers: [odd] })).wire;
     expect(hex(wire.subarray(-6))).toBe("00040001c00c");
+  });
+});
+
+describe("encode/decode round trip of arbitrary messages (fast-check, fixed seed)", () => {
+  // Labels from a tiny alphabet with both cases, a dot and a zero octet, so that suffixes are shared often
+  // and differ only in case often: the cases where compression could change what a name reads back as.
+  const label = fc.array(fc.constantFrom(0x61, 0x41, 0x62, 0x42, 0x2e, 0x00), { minLength: 1, maxLength: 3 }).map((b) => Uint8Array.from(b));
+  const nameArb = fc.array(label, { maxLength: 4 }).map((labels) => Name.fromLabels(labels));
+  const rdataArb: fc.Arbitrary<[number, Uint8Array]> = fc.oneof(
+    nameArb.map((x): [number, Uint8Array] => [RRType.NS, x.toWire()]),
+    nameArb.map((x): [number, Uint8Array] => [RRType.CNAME, x.toWire()]),
+    fc.tuple(nameArb, nameArb).map(([a, b]): [number, Uint8Array] => [RRType.SOA, Uint8Array.from([...a.toWire(), ...b.toWire(), ...new Uint8Array(20).fill(9)])]),
+    nameArb.map((x): [number, Uint8Array] => [RRType.MX, Uint8Array.from([0, 1, ...x.toWire()])]),
+    nameArb.map((x): [number, Uint8Array] => [RRType.SRV, Uint8Array.from([0, 1, 0, 2, 0, 3, ...x.toWire()])]),
+    fc.tuple(nameArb, nameArb).map(([a, b]): [number, Uint8Array] => [RRType.RP, Uint8Array.from([...a.toWire(), ...b.toWire()])]),
+    fc.uint8Array({ maxLength: 12 }).map((b): [number, Uint8Array] => [RRType.NULL, b]),
+  );
+  const rrArb = fc.tuple(nameArb, rdataArb, fc.nat({ max: 0xffffffff })).map(([owner, [type, rdata], ttl]): ResourceRecord => ({ name: owner, type, class: RRClass.IN, ttl, rdata }));
+  const messageArb = fc.record({
+    id: fc.nat({ max: 0xffff }),
+    opcode: fc.nat({ max: 15 }),
+    rcode: fc.nat({ max: 15 }),
+    q: nameArb,
+    answers: fc.array(rrArb, { maxLength: 6 }),
+    authorities: fc.array(rrArb, { maxLength: 3 }),
+    additionals: fc.array(rrArb, { maxLength: 3 }),
+    dnssecOk: fc.option(fc.boolean()),
+  }).map((r): Message => message({
+    id: r.id, opcode: r.opcode, rcode: r.rcode, questions: [{ name: r.q, type: RRType.ANY, class: RRClass.IN }],
+    answers: r.answers, authorities: r.authorities, additionals: r.additionals,
+    ...(r.dnssecOk === null ? {} : { edns: { ...edns0, dnssecOk: r.dnssecOk } }),
+  }));
+
+  it("reads back every octet of every name, compressed or not", () => {
+    fc.assert(
+      fc.property(messageArb, (m) => {
+        const compressed = encodeMessage(m);
+        const flat = encodeMessage(m, { compress: false });
+        expect(compressed.truncated || flat.truncated).toBe(false);
+        expect(compressed.wire.length).toBeLessThanOrEqual(flat.wire.length);
+        expect(plain(decodeMessage(compressed.wire))).toEqual(plain(m));
+        expect(plain(decodeMessage(flat.wire))).toEqual(plain(m));
+      }),
+      { seed: 4343, numRuns: 400 },
+    );
   });
 });
