@@ -394,6 +394,20 @@ describe("the server's error answers, as the client reads them", () => {
     if (clientSkew) expect(err.details.skewSeconds).toBe(-clientSkew);
   });
 
+  it("a MAC truncated below local policy gets a signed BADTRUNC (RFC 8945 §5.2.4)", async () => {
+    const k = await key("hmac-sha256");
+    const req = await signRequest(query(), k, { now, macSize: 16 });
+    const serverErr = await failure(verifyRequest(req.message, [k], { now, minMacSize: 32 }));
+    expect(serverErr).toMatchObject({ code: "bad-truncation", tsigError: Rcode.BADTRUNC });
+    const reply = (await tsigErrorResponse(req.message, serverErr, { key: k, now }))!;
+    const rec = findTsig(reply)!.record;
+    expect(rec).toMatchObject({ error: Rcode.BADTRUNC });
+    expect(rec.mac.length).toBe(32);
+    const err = await failure(verifyResponse(reply, k, req.mac, { now }));
+    expect(err).toMatchObject({ code: "peer-error", details: { peerError: Rcode.BADTRUNC } });
+    expect(err.message).toContain("BADTRUNC");
+  });
+
   it("a request with an unreadable TSIG gets FORMERR and no TSIG", async () => {
     const k = await key("hmac-sha256");
     const req = await signRequest(query(), k, { now });
