@@ -57,6 +57,8 @@ export { SUPPORTED_TSIG_ALGORITHMS } from "./tsig-algorithms.ts";
 export { freePort, freePorts } from "./ports.ts";
 export { kdig, recordLine } from "./kdig.ts";
 export { startNotifyCatcher, OPCODE_NOTIFY } from "./notify-catcher.ts";
+export { startFaultProxy } from "./fault-proxy.ts";
+export type { Fault, FaultProxy } from "./fault-proxy.ts";
 export type { CaughtNotify, NotifyCatcher } from "./notify-catcher.ts";
 export type { PeerHandle, PeerKind, PeerOptions, StartPeer, TsigAlgorithm, TsigKey, ZoneSpec, NotifyTarget } from "./types.ts";
 export { TSIG_ALGORITHMS } from "./types.ts";

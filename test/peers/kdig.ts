@@ -12,11 +12,12 @@ export interface KdigOptions {
   zone: string;
   /** Query type: "SOA", "AXFR", "IXFR=<serial>", … */
   type: string;
+  /** kdig waits this long for each reply (+time, whole seconds); default 60 s. */
+  timeoutMs?: number;
   /** Sign the query with this key (`-y alg:name:secret`). */
   key?: TsigKey;
   /** Extra kdig arguments, e.g. "+tcp". */
   extra?: string[];
-  timeoutMs?: number;
 }
 
 export interface KdigRecord {
@@ -56,7 +57,8 @@ export async function kdig(opts: KdigOptions): Promise<KdigResult> {
   args.push(`+time=${Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000))}`, "+retry=0");
   if (opts.key) args.push("-y", `${opts.key.algorithm}:${opts.key.name}:${opts.key.secret}`);
   args.push(...(opts.extra ?? []), opts.zone, opts.type);
-  const res = await runTool("kdig", args, { timeoutMs: opts.timeoutMs ?? 60_000 });
+  // The process limit leaves kdig room to hit its own +time first and report it in its own words.
+  const res = await runTool("kdig", args, { timeoutMs: 2 * (opts.timeoutMs ?? 60_000) + 2000 });
   const records: KdigRecord[] = [];
   const authority: KdigRecord[] = [];
   const additional: KdigRecord[] = [];
