@@ -78,6 +78,8 @@ export interface AxfrResult {
   records: number;
   /** True when the closing SOA arrived; false when the server stopped early (an error answer). */
   complete: boolean;
+  /** How the stream ended, for failure messages. */
+  ended: "closing SOA" | "error RCODE" | "message without answers" | "closed by the server";
 }
 
 /**
@@ -101,13 +103,13 @@ export function tcpAxfr(
     let done = false;
     // Messages are handed to onMessage one at a time, in order.
     let chain = Promise.resolve();
-    const finish = (err: Error | undefined, complete = false) => {
+    const finish = (err: Error | undefined, ended: AxfrResult["ended"] = "closed by the server") => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       socket.destroy();
       chain.then(
-        () => (err ? reject(err) : resolve({ messages, records, complete })),
+        () => (err ? reject(err) : resolve({ messages, records, complete: ended === "closing SOA", ended })),
         (e: unknown) => reject(e),
       );
     };
@@ -141,12 +143,13 @@ export function tcpAxfr(
         }
         records += types.length;
         soas += types.filter((t) => t === RRType.SOA).length;
-        if (rcodeOf(message) !== 0 || types.length === 0) finish(undefined, false);
-        else if (soas >= 2) finish(undefined, true);
+        if (rcodeOf(message) !== 0) finish(undefined, "error RCODE");
+        else if (types.length === 0) finish(undefined, "message without answers");
+        else if (soas >= 2) finish(undefined, "closing SOA");
         else if (messages.length >= maxMessages) finish(new Error(`more than ${maxMessages} messages`));
       }
     });
     socket.on("error", (err) => finish(err));
-    socket.on("close", () => finish(undefined, false));
+    socket.on("close", () => finish(undefined));
   });
 }
