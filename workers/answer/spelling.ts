@@ -33,27 +33,58 @@ const LAYOUTS = new Map<number, Layout>([
   [RRType.SOA, "soa"],
 ]);
 
-/** Remembers the first spelling of every suffix seen, in message order. */
-export class Speller {
-  private readonly first = new Map<string, readonly Uint8Array[]>();
+/** ASCII-lowercased labels joined with their lengths: equal for two suffixes that differ only in case. */
+function suffixKeys(labels: readonly Uint8Array[]): string[] {
+  const keys = new Array<string>(labels.length + 1);
+  keys[labels.length] = "";
+  for (let i = labels.length - 1; i >= 0; i--) {
+    const label = labels[i]!;
+    let k = String.fromCharCode(label.length);
+    for (let j = 0; j < label.length; j++) {
+      const b = label[j]!;
+      k += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+    }
+    keys[i] = k + keys[i + 1];
+  }
+  return keys;
+}
 
-  /** `name` with its longest already-seen suffix spelled as first seen; its own suffixes are then recorded. */
+function sameOctets(a: readonly Uint8Array[], from: number, b: readonly Uint8Array[], bFrom: number): boolean {
+  if (a.length - from !== b.length - bFrom) return false;
+  for (let i = 0; i < a.length - from; i++) {
+    const x = a[from + i]!, y = b[bFrom + i]!;
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
+}
+
+/** Remembers the first spelling of every suffix seen, in message order. Hot path: no work for names that keep their spelling. */
+export class Speller {
+  /** Suffix key → the labels of the first name seen with that suffix, and where the suffix starts in them. */
+  private readonly first = new Map<string, { labels: readonly Uint8Array[]; from: number }>();
+
+  /**
+   * `name` with its longest already-seen suffix spelled as first seen (the same object when nothing changes);
+   * its new suffixes are then recorded.
+   */
   spell(name: Name): Name {
     const labels = name.labels;
+    const keys = suffixKeys(labels);
     let out = name;
+    let known = labels.length;
     for (let i = 0; i < labels.length; i++) {
-      const seen = this.first.get(name.stripLeft(i).key);
+      const seen = this.first.get(keys[i]!);
       if (seen) {
-        if (i === 0) out = Name.fromLabels(seen);
-        else out = Name.fromLabels([...labels.slice(0, i), ...seen]);
+        known = i;
+        if (!sameOctets(labels, i, seen.labels, seen.from)) {
+          out = Name.fromLabels([...labels.slice(0, i), ...seen.labels.slice(seen.from)]);
+        }
         break;
       }
     }
-    for (let i = 0; i < out.labels.length; i++) {
-      const suffix = out.stripLeft(i);
-      if (this.first.has(suffix.key)) break;
-      this.first.set(suffix.key, suffix.labels);
-    }
+    // Suffixes from `known` on are recorded already (a suffix is only ever recorded with all of its own).
+    for (let i = 0; i < known; i++) this.first.set(keys[i]!, { labels: out.labels, from: i });
     return out;
   }
 
@@ -63,11 +94,16 @@ export class Speller {
     if (layout === undefined) return rdata;
     try {
       const r = new WireReader(rdata);
-      const w = new WireWriter();
-      if (layout === "pref-name") w.bytes(r.bytes(2));
-      w.name(this.spell(r.name()), false);
-      if (layout === "two-names" || layout === "soa") w.name(this.spell(r.name()), false);
-      w.bytes(r.rest());
+      const prefix = layout === "pref-name" ? r.bytes(2) : undefined;
+      const names = [r.name()];
+      if (layout === "two-names" || layout === "soa") names.push(r.name());
+      const rest = r.rest();
+      const spelled = names.map((n) => this.spell(n));
+      if (spelled.every((n, i) => n === names[i])) return rdata;
+      const w = new WireWriter({ initialCapacity: rdata.length });
+      if (prefix) w.bytes(prefix);
+      for (const n of spelled) w.name(n, false);
+      w.bytes(rest);
       return w.finish();
     } catch {
       return rdata;
@@ -76,7 +112,8 @@ export class Speller {
 
   record(rr: ResourceRecord): ResourceRecord {
     const name = this.spell(rr.name);
-    return { ...rr, name, rdata: this.spellRdata(rr.type, rr.rdata) };
+    const rdata = this.spellRdata(rr.type, rr.rdata);
+    return name === rr.name && rdata === rr.rdata ? rr : { ...rr, name, rdata };
   }
 }
 
