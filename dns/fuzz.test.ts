@@ -157,6 +157,7 @@ describe("fuzz: decodeMessage on random and mutated messages (fixed seeds)", () 
     let decoded = 0;
     let slowest = 0;
     const perMutator: string[] = [];
+    const cpuStart = process.cpuUsage();
     mutators.forEach(([name, mutate], m) => {
       const t0 = performance.now();
       const rand = prng(0x5eed0000 + m);
@@ -190,7 +191,8 @@ describe("fuzz: decodeMessage on random and mutated messages (fixed seeds)", () 
       }
       perMutator.push(`${name} ${Math.round(performance.now() - t0)} ms`);
     });
-    console.log(`fuzz: ${decoded} decoded; errors ${JSON.stringify(Object.fromEntries(outcomes))}; slowest ${slowest.toFixed(1)} ms; ${perMutator.join(", ")}`);
+    const cpu = process.cpuUsage(cpuStart);
+    console.log(`fuzz: ${CASES_PER_MUTATOR * mutators.length} messages in ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU; ${decoded} decoded; errors ${JSON.stringify(Object.fromEntries(outcomes))}; slowest ${slowest.toFixed(1)} ms; ${perMutator.join(", ")}`);
     expect(failures).toEqual([]);
     // The mutations must reach both sides: plenty decode, plenty fail, in many different ways.
     expect(decoded).toBeGreaterThan(10_000);
