@@ -160,7 +160,8 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       const server = createServer({ pauseOnConnect: false }, onTcp);
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
+        // ipv6Only: "[::]:53" beside "0.0.0.0:53" must not claim the IPv4 port too (dual-stack default).
+        server.listen({ host: address.host, port: address.port, exclusive: true, ipv6Only: address.host.includes(":") }, () => {
           server.off("error", reject);
           resolve();
         });

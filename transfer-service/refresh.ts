@@ -57,7 +57,7 @@ import type { ZoneSet } from "./service.ts";
 import { effectiveTimers, zoneClamps, type EffectiveTimers } from "./soa-timers.ts";
 import { querySoa, type PrimaryTarget, type SoaAnswer } from "./soa-query.ts";
 import { describePeer, TransferError } from "./transfer-error.ts";
-import type { TransferKind, WorkerApi, ZoneConfig, ZoneReport, ZoneStatus } from "./worker-api.ts";
+import type { TransferKind, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport, ZoneStatus } from "./worker-api.ts";
 import { transfer, type XfrResult } from "./xfr-client.ts";
 
 /** The slice of `Config` the refresh machinery uses. */
@@ -350,7 +350,7 @@ export class ZoneRefresher implements NotifyZone {
           `${peer} serves serial ${soa.serial}, ${order === "lt" ? "older than" : "incomparable with (RFC 1982: 2^31 apart)"} ` +
           `our serial ${ours}; keeping ours. If the primary's zone is right, refresh with ` +
           `{"force":"axfr","acceptLowerSerial":true}`;
-        await this.logAttempt("soa", peer, ours, soa.serial, soaStarted, "error", detail);
+        await this.logAttempt("soa", peer, ours, soa.serial, soaStarted, "serial-regressed", detail);
         this.backoff.succeed(peer);
         regressed ??= { detail, soa };
         continue;
@@ -440,13 +440,13 @@ export class ZoneRefresher implements NotifyZone {
     before: number | null,
     after: number | null,
     startedAt: number,
-    result: "ok" | "up-to-date" | "error",
+    result: TransferLogEntry["result"],
     error?: string,
     xfr?: XfrResult,
   ): Promise<void> {
     const durationMs = this.now - startedAt;
     const metrics = this.deps.metrics;
-    const label = result === "error" ? "error" : result;
+    const label = result;
     metrics?.transfers.inc({ kind, result: label });
     metrics?.transferDuration.observe({ kind, result: label }, durationMs / 1000);
     const entry = {
@@ -463,7 +463,7 @@ export class ZoneRefresher implements NotifyZone {
       startedAt,
       ...(error !== undefined ? { error } : {}),
     };
-    (result === "error" ? this.log.warn : this.log.info).call(this.log, entry, `${kind} ${result}`);
+    (result === "ok" || result === "up-to-date" ? this.log.info : this.log.warn).call(this.log, entry, `${kind} ${result}`);
     try {
       await this.deps.worker.logTransfer(entry);
     } catch (err) {

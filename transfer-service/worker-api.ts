@@ -83,7 +83,7 @@ export interface TransferLogEntry {
   records: number;
   bytes: number;
   durationMs: number;
-  result: "ok" | "up-to-date" | "error";
+  result: "ok" | "up-to-date" | "serial-regressed" | "error";
   /** The error in plain words. */
   error?: string;
   instance: string;

@@ -45,6 +45,7 @@ const Z = {
   killed: "killed.test",
   expiring: "expiring.test",
   shared: "shared.test",
+  skew: "skew.test",
 };
 const SHORT: Partial<SoaTimers> = { refresh: 1, retry: 1, expire: 2 };
 
@@ -84,6 +85,7 @@ beforeAll(async () => {
         spec(Z.namedNotify, 1, 200, { notify }),
         spec(Z.storm, 1, 300),
         { name: Z.expiring, text: text(Z.expiring, 1, 30, SHORT), transferKey: key.name },
+        spec(Z.skew, 1, 20),
       ],
     }),
     // PowerDNS keeps no journal, so it serves a lower serial as told (named and knotd refuse to).
@@ -278,6 +280,26 @@ describe("faults leave the served zone as it was, and the status names the cause
     await named.restart();
     await waitFor("served again", () => worker.served(zone), 15_000);
     expect(worker.config(zone).status).toBe("active");
+  });
+
+  it("our clock skewed by an hour (injected): the primary's BADTIME is reported as clock skew", async () => {
+    const zone = Z.skew;
+    const skewed = await startServiceUnderTest(worker, { instanceId: "test-skewed", tsigNow: () => Date.now() + 3_600_000 });
+    try {
+      addZone(zone, "named");
+      await skewed.refresher.poll();
+      await waitFor("a report", () => worker.reports(zone).length > 0);
+      const detail = worker.reports(zone)[0]!.statusDetail;
+      expect(detail).toMatch(/BADTIME|clock/i);
+      expect(detail).toMatch(/3600 seconds/);
+      expect(serialOf(zone)).toBeNull();
+    } finally {
+      await skewed.stop();
+    }
+    // The service with a good clock takes the zone.
+    await sut.refresher.poll();
+    sut.refresher.get(zone)!.notified("127.0.0.1", undefined);
+    await waitFor(`${zone} transferred`, () => serialOf(zone) === 1);
   });
 
   it("two instances on the same zone: one transfer, from the lease holder", async () => {
