@@ -240,6 +240,22 @@ describe("time (RFC 8945 §5.2.3)", () => {
     expect((await failure(verifyRequest(req.message, [ours], { now }))).code).toBe("bad-mac");
   });
 
+  it("refuses a request signed before one already accepted with the same key (§5.2.3 replay guard)", async () => {
+    const k = await key("hmac-sha256");
+    const lastTimeSigned = new Map<string, number>();
+    const older = await signRequest(query(), k, { now: fixedClock(T0 - 10) });
+    const newer = await signRequest(query(), await key("hmac-sha256", { name: "XFR.example." }), { now: fixedClock(T0) });
+    await verifyRequest(newer.message, [k], { now, lastTimeSigned });
+    await verifyRequest(newer.message, [k], { now, lastTimeSigned }); // the same second again is fine
+    const err = await failure(verifyRequest(older.message, [k], { now, lastTimeSigned }));
+    expect(err).toMatchObject({ code: "clock-skew", tsigError: Rcode.BADTIME, details: { skewSeconds: -10 } });
+    expect(err.message).toMatch(/signed 10 seconds before one already accepted/);
+    // Other keys keep their own clocks.
+    const other = await key("hmac-sha256", { name: "other.example." });
+    await verifyRequest((await signRequest(query(), other, { now: fixedClock(T0 - 20) })).message, [k, other], { now, lastTimeSigned });
+    expect([...lastTimeSigned.keys()].sort()).toEqual(["other.example.", "xfr.example."]);
+  });
+
   it("writes 48-bit times beyond 2106", async () => {
     const k = await key("hmac-sha256");
     const far = 2 ** 32 + 12345;

@@ -32,6 +32,13 @@ export interface VerifyOptions {
   minMacSize?: number;
   /** How messages name the other side: "the primary", "the client"… Default "the server" / "the client". */
   peer?: string;
+  /**
+   * Server side (RFC 8945 §5.2.3 SHOULD): the latest Time Signed seen per key (by `Name.key`). A request
+   * signed earlier than one already accepted with the same key is answered BADTIME, so a captured
+   * request cannot be replayed inside the fudge window once a newer one arrived. The map is updated
+   * on success; bound its size by the number of keys.
+   */
+  lastTimeSigned?: Map<string, number>;
 }
 
 /** The keys a server holds: a list, or a lookup by name. */
@@ -148,7 +155,17 @@ export async function verifyRequest(
   checkKeyAndSize(ctx, opts, "request");
   await checkMac(ctx);
   checkTime(rec.timeSigned, rec.fudge, nowSeconds(opts.now), { keyName: key.name.toString(), who });
+  const latest = opts.lastTimeSigned?.get(key.name.key);
+  if (latest !== undefined && rec.timeSigned < latest) {
+    throw new TsigError(
+      "clock-skew",
+      `TSIG request from ${who} with key "${key.name}" was signed ${latest - rec.timeSigned} seconds before one ` +
+        `already accepted: a replay, or a reordered request (RFC 8945 §5.2.3)`,
+      { keyName: key.name.toString(), skewSeconds: rec.timeSigned - latest },
+    );
+  }
   checkPolicy(ctx, opts);
+  opts.lastTimeSigned?.set(key.name.key, rec.timeSigned);
   return { key, record: rec, mac: rec.mac };
 }
 
