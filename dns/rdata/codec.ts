@@ -37,7 +37,8 @@ export function decodeWith<V>(rdata: Uint8Array, what: string, read: (r: WireRea
 }
 
 export function encodeWith(write: (w: WireWriter) => void): Uint8Array {
-  const w = new WireWriter({ maxSize: 65535 });
+  // Most rdata is small; the writer grows when needed.
+  const w = new WireWriter({ maxSize: 65535, initialCapacity: 64 });
   try {
     write(w);
   } catch (err) {

@@ -13,15 +13,40 @@ import type { ZoneRecord } from "../zonefile/parser.ts";
 import { coveredType, RRset } from "./rrset.ts";
 import { ZoneError } from "./zone-error.ts";
 
-/** The RRsets at one owner name. */
+/** The RRsets at one owner name, kept in canonical order: by type, RRSIGs by covered type. */
 export class ZoneNode {
-  readonly rrsets = new Map<number, RRset>();
+  /** A sorted array rather than a Map: a name holds a handful of types, and a Map per name costs memory. */
+  readonly rrsets: RRset[] = [];
   constructor(readonly name: Name) {}
 
-  /** RRsets in canonical order: by type, RRSIGs by covered type. */
-  sorted(): RRset[] {
-    return [...this.rrsets.values()].sort((a, b) => a.typeKey - b.typeKey);
+  get(key: number): RRset | undefined {
+    for (const set of this.rrsets) if (set.typeKey === key) return set;
+    return undefined;
   }
+
+  insert(set: RRset): void {
+    let at = this.rrsets.length;
+    while (at > 0 && this.rrsets[at - 1]!.typeKey > set.typeKey) at--;
+    this.rrsets.splice(at, 0, set);
+  }
+
+  remove(key: number): void {
+    const at = this.rrsets.findIndex((set) => set.typeKey === key);
+    if (at >= 0) this.rrsets.splice(at, 1);
+  }
+
+  /** RRsets in canonical order. */
+  sorted(): readonly RRset[] {
+    return this.rrsets;
+  }
+}
+
+/**
+ * The Map key of an owner name: its canonical (lowercased) wire form as a flat string. Cheaper to keep
+ * than `Name.key`'s presentation text, and equal exactly when the names are equal.
+ */
+function nodeKey(name: Name): string {
+  return String.fromCharCode.apply(null, name.toCanonicalWire() as unknown as number[]);
 }
 
 export class Zone {
@@ -68,16 +93,16 @@ export class Zone {
   add(record: ZoneRecord): boolean {
     this.check(record);
     const { key, covered } = this.setKey(record);
-    let node = this.nodes.get(record.name.key);
+    let node = this.nodes.get(nodeKey(record.name));
     if (node === undefined) {
       node = new ZoneNode(record.name);
-      this.nodes.set(record.name.key, node);
+      this.nodes.set(nodeKey(record.name), node);
       this.sortedNames = undefined;
     }
-    let set = node.rrsets.get(key);
+    let set = node.get(key);
     if (set === undefined) {
       set = new RRset(record.name, record.type, record.class, record.ttl, covered);
-      node.rrsets.set(key, set);
+      node.insert(set);
     }
     const added = set.add(record.rdata, record.ttl);
     if (added) this.count++;
@@ -86,15 +111,15 @@ export class Zone {
 
   /** Removes a record (matched by owner, type and canonical rdata; TTL ignored); false when absent. */
   delete(record: ZoneRecord): boolean {
-    const node = this.nodes.get(record.name.key);
+    const node = this.nodes.get(nodeKey(record.name));
     if (node === undefined) return false;
     const { key } = this.setKey(record);
-    const set = node.rrsets.get(key);
+    const set = node.get(key);
     if (set === undefined || !set.delete(record.rdata)) return false;
     this.count--;
-    if (set.size === 0) node.rrsets.delete(key);
-    if (node.rrsets.size === 0) {
-      this.nodes.delete(record.name.key);
+    if (set.size === 0) node.remove(key);
+    if (node.rrsets.length === 0) {
+      this.nodes.delete(nodeKey(record.name));
       this.sortedNames = undefined;
     }
     return true;
@@ -102,19 +127,19 @@ export class Zone {
 
   /** True when the zone holds this record (TTL ignored). */
   has(record: ZoneRecord): boolean {
-    const node = this.nodes.get(record.name.key);
+    const node = this.nodes.get(nodeKey(record.name));
     if (node === undefined || (record.type === RRType.RRSIG && coveredType(record.rdata) === undefined)) return false;
-    return node.rrsets.get(this.setKey(record).key)?.has(record.rdata) ?? false;
+    return node.get(this.setKey(record).key)?.has(record.rdata) ?? false;
   }
 
   node(name: Name): ZoneNode | undefined {
-    return this.nodes.get(name.key);
+    return this.nodes.get(nodeKey(name));
   }
 
   /** The RRset of `type` at `name` (for RRSIG, give the covered type). */
   rrset(name: Name, type: number, covered?: number): RRset | undefined {
     const key = type === RRType.RRSIG ? RRType.RRSIG * 0x10000 + (covered ?? 0) : type * 0x10000;
-    return this.nodes.get(name.key)?.rrsets.get(key);
+    return this.nodes.get(nodeKey(name))?.get(key);
   }
 
   /** The apex SOA's rdata, or undefined when there is none yet. */

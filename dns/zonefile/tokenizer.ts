@@ -7,6 +7,9 @@
  * over newlines; `"…"` is one token with spaces kept; `\X` and `\DDD` escapes are kept verbatim for the
  * field that reads them (so `\;`, `\(` and `\"` are never syntax). An entry whose first line starts with
  * a blank has no owner field (it reuses the previous owner, §5.1).
+ *
+ * Hand-written and index-based (runs of plain characters are sliced, not appended one by one): this loop
+ * sees every character of a 1M-record zone.
  */
 import type { Token } from "../rdata/token.ts";
 import { ZoneFileError } from "./zone-file-error.ts";
@@ -19,8 +22,16 @@ export interface Entry {
   readonly line: number;
 }
 
+const SPACE = 0x20, TAB = 0x09, CR = 0x0d, LF = 0x0a, SEMI = 0x3b, LPAREN = 0x28, RPAREN = 0x29, QUOTE = 0x22, BACKSLASH = 0x5c;
+
+/** Characters that end an unquoted word. */
+function endsWord(c: number): boolean {
+  return c === SPACE || c === TAB || c === CR || c === LF || c === SEMI || c === LPAREN || c === RPAREN;
+}
+
 export class ZoneTokenizer {
   private line = 1;
+  /** Column of the next character. */
   private column = 0;
   private depth = 0;
   private depthLine = 0;
@@ -41,16 +52,124 @@ export class ZoneTokenizer {
 
   constructor(private readonly file?: string) {}
 
+  private error(message: string, line: number, column: number): ZoneFileError {
+    return new ZoneFileError("syntax", message, line, column, this.file);
+  }
+
   /** Feeds a chunk; returns the entries it completed. */
   push(chunk: string): Entry[] {
     const out: Entry[] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      this.char(chunk[i]!, out);
-      if (chunk[i] === "\n") {
-        this.line++;
-        this.column = 0;
-      } else this.column++;
+    const n = chunk.length;
+    let i = 0;
+    // Column of chunk[i] is this.column + (i - base) until a newline resets it.
+    let base = 0;
+    const col = (at: number) => this.column + (at - base);
+    while (i < n) {
+      const c = chunk.charCodeAt(i);
+      if (this.inComment) {
+        const nl = chunk.indexOf("\n", i);
+        if (nl < 0) {
+          i = n;
+          break;
+        }
+        this.inComment = false;
+        i = nl;
+        continue;
+      }
+      if (this.text !== undefined) {
+        // Inside a token: take the longest run of ordinary characters at once.
+        if (this.escape) {
+          this.text += chunk[i];
+          this.escape = false;
+          i++;
+          continue;
+        }
+        if (c === BACKSLASH) {
+          this.text += "\\";
+          this.escape = true;
+          i++;
+          continue;
+        }
+        if (this.quoted || this.innerQuote) {
+          if (c === LF) throw this.error("unterminated quoted string", this.tokenLine, this.tokenColumn);
+          if (c === QUOTE) {
+            i++;
+            if (this.quoted) this.finishToken();
+            else {
+              this.text += '"';
+              this.innerQuote = false;
+            }
+            continue;
+          }
+          let j = i + 1;
+          while (j < n) {
+            const d = chunk.charCodeAt(j);
+            if (d === QUOTE || d === BACKSLASH || d === LF) break;
+            j++;
+          }
+          this.text += chunk.slice(i, j);
+          i = j;
+          continue;
+        }
+        if (c === QUOTE) {
+          this.innerQuote = true;
+          this.text += '"';
+          i++;
+          continue;
+        }
+        if (!endsWord(c)) {
+          let j = i + 1;
+          while (j < n) {
+            const d = chunk.charCodeAt(j);
+            if (endsWord(d) || d === QUOTE || d === BACKSLASH) break;
+            j++;
+          }
+          this.text += chunk.slice(i, j);
+          i = j;
+          continue;
+        }
+        this.finishToken();
+      }
+      const lineStart = this.atLineStart;
+      this.atLineStart = false;
+      switch (c) {
+        case SPACE:
+        case TAB:
+        case CR:
+          if (lineStart && this.depth === 0 && this.tokens.length === 0) this.blankOwner = true;
+          break;
+        case LF:
+          if (this.depth === 0) this.finishEntry(out);
+          this.atLineStart = true;
+          this.line++;
+          this.column = 0;
+          base = i + 1;
+          break;
+        case SEMI:
+          this.inComment = true;
+          break;
+        case LPAREN:
+          if (this.depth > 0) throw this.error("nested parenthesis", this.line, col(i));
+          this.depth = 1;
+          this.depthLine = this.line;
+          this.depthColumn = col(i);
+          this.startEntryIfNone();
+          break;
+        case RPAREN:
+          if (this.depth === 0) throw this.error("unbalanced parenthesis: ) without (", this.line, col(i));
+          this.depth = 0;
+          break;
+        default:
+          this.startEntryIfNone();
+          this.tokenLine = this.line;
+          this.tokenColumn = col(i);
+          this.quoted = c === QUOTE;
+          this.escape = c === BACKSLASH;
+          this.text = this.quoted ? "" : chunk[i];
+      }
+      i++;
     }
+    this.column = col(n);
     return out;
   }
 
@@ -58,95 +177,13 @@ export class ZoneTokenizer {
   end(): Entry[] {
     const out: Entry[] = [];
     if (this.text !== undefined && (this.quoted || this.innerQuote)) {
-      throw new ZoneFileError("syntax", "unterminated quoted string", this.tokenLine, this.tokenColumn, this.file);
+      throw this.error("unterminated quoted string", this.tokenLine, this.tokenColumn);
     }
-    if (this.escape) throw new ZoneFileError("syntax", "file ends with a lone backslash", this.line, this.column, this.file);
+    if (this.escape) throw this.error("file ends with a lone backslash", this.line, this.column);
     this.finishToken();
-    if (this.depth > 0) {
-      throw new ZoneFileError("syntax", "unbalanced parenthesis: no closing )", this.depthLine, this.depthColumn, this.file);
-    }
+    if (this.depth > 0) throw this.error("unbalanced parenthesis: no closing )", this.depthLine, this.depthColumn);
     this.finishEntry(out);
     return out;
-  }
-
-  private char(c: string, out: Entry[]): void {
-    if (this.inComment) {
-      if (c !== "\n") return;
-      this.inComment = false;
-    }
-    if (this.text !== undefined) {
-      if (this.escape) {
-        this.text += c;
-        this.escape = false;
-        return;
-      }
-      if (c === "\\") {
-        this.text += c;
-        this.escape = true;
-        return;
-      }
-      if (this.quoted) {
-        if (c === '"') {
-          this.finishToken();
-          return;
-        }
-        if (c === "\n") {
-          throw new ZoneFileError("syntax", "unterminated quoted string", this.tokenLine, this.tokenColumn, this.file);
-        }
-        this.text += c;
-        return;
-      }
-      if (this.innerQuote) {
-        if (c === "\n") throw new ZoneFileError("syntax", "unterminated quoted string", this.tokenLine, this.tokenColumn, this.file);
-        if (c === '"') this.innerQuote = false;
-        this.text += c;
-        return;
-      }
-      if (c === '"') {
-        this.innerQuote = true;
-        this.text += c;
-        return;
-      }
-      if (c !== " " && c !== "\t" && c !== "\r" && c !== "\n" && c !== "(" && c !== ")" && c !== ";") {
-        this.text += c;
-        return;
-      }
-      this.finishToken();
-    }
-    const lineStart = this.atLineStart;
-    this.atLineStart = false;
-    switch (c) {
-      case " ":
-      case "\t":
-      case "\r":
-        if (lineStart && this.depth === 0 && this.tokens.length === 0) this.blankOwner = true;
-        return;
-      case "\n":
-        this.atLineStart = true;
-        if (this.depth === 0) this.finishEntry(out);
-        return;
-      case ";":
-        this.inComment = true;
-        return;
-      case "(":
-        if (this.depth > 0) throw new ZoneFileError("syntax", "nested parenthesis", this.line, this.column, this.file);
-        this.depth = 1;
-        this.depthLine = this.line;
-        this.depthColumn = this.column;
-        this.startEntryIfNone();
-        return;
-      case ")":
-        if (this.depth === 0) throw new ZoneFileError("syntax", "unbalanced parenthesis: ) without (", this.line, this.column, this.file);
-        this.depth = 0;
-        return;
-      default:
-        this.startEntryIfNone();
-        this.text = c === '"' ? "" : c;
-        this.quoted = c === '"';
-        this.escape = c === "\\";
-        this.tokenLine = this.line;
-        this.tokenColumn = this.column;
-    }
   }
 
   private startEntryIfNone(): void {
