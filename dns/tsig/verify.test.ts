@@ -155,6 +155,33 @@ describe("tampering", () => {
     expect(code ?? ["bad-mac"]).toContain(err.code);
   });
 
+  it("every single-bit flip in a signed response is caught, except the header ID and case in TSIG names", async () => {
+    const k = await key("hmac-sha256");
+    const req = await signRequest(query(), k, { now });
+    const resp = await signResponse(answer(), k, req.mac, { now });
+    const at = findTsig(resp)!.offset;
+    // The owner (key name, 13 octets) and the algorithm name (13 octets, after TYPE..RDLENGTH).
+    const tsigNames = new Set([...Array(13).keys()].flatMap((i) => [at + i, at + 23 + i]));
+    const isLetter = (b: number) => (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a;
+    let accepted = 0;
+    for (let i = 0; i < resp.length; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const tampered = resp.slice();
+        tampered[i] ^= 1 << bit;
+        const outcome = await verifyResponse(tampered, k, req.mac, { now }).then(
+          () => "accepted",
+          (e: unknown) => (e instanceof TsigError ? "rejected" : e),
+        );
+        // RFC 8945 §4.3.3: names enter the MAC lowercased, so a case flip in them is the same message;
+        // the MAC covers the Original ID, not the header's (a forwarder may change it, §4.3.1).
+        const allowed = i < 2 || (bit === 5 && tsigNames.has(i) && isLetter(resp[i]!));
+        expect(outcome, `octet ${i} bit ${bit}`).toBe(allowed ? "accepted" : "rejected");
+        if (allowed) accepted++;
+      }
+    }
+    expect(accepted).toBeGreaterThan(16 + 10);
+  });
+
   it("a response verified against another request's MAC fails", async () => {
     const k = await key("hmac-sha256");
     const req1 = await signRequest(query(), k, { now });
