@@ -1,0 +1,73 @@
+/**
+ * @module Configuration from the environment: defaults, parsing of listen addresses, bounds, clamps, and
+ * errors that name the variable without echoing its value.
+ */
+import { describe, expect, it } from "vitest";
+import { ConfigError, describeConfig, loadConfig, parseListenAddress } from "./config.ts";
+
+const TOKEN = "a-long-enough-internal-token";
+
+describe("loadConfig", () => {
+  it("gives the documented defaults", () => {
+    const c = loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN }, "host-1");
+    expect(c.dnsListen).toEqual([
+      { host: "127.0.0.1", port: 5053 },
+      { host: "::1", port: 5053 },
+    ]);
+    expect(c.httpListen).toEqual({ host: "127.0.0.1", port: 9153 });
+    expect(c.workerUrl).toBe("http://127.0.0.1:8787");
+    expect(c.instanceId).toBe("host-1");
+    // BIND's max-transfer-idle-in / max-transfer-time-in, min-/max-refresh-time, min-/max-retry-time.
+    expect(c.xfr.idleTimeoutMs).toBe(60 * 60 * 1000);
+    expect(c.xfr.totalTimeoutMs).toBe(120 * 60 * 1000);
+    expect(c.clamps.refresh).toEqual({ min: 300, max: 2_419_200 });
+    expect(c.clamps.retry).toEqual({ min: 500, max: 1_209_600 });
+  });
+
+  it.each([
+    { env: { BACKSTOP_DNS_LISTEN: "0.0.0.0:53,[::]:53" }, pick: (c: ReturnType<typeof loadConfig>) => c.dnsListen, want: [{ host: "0.0.0.0", port: 53 }, { host: "::", port: 53 }] },
+    { env: { BACKSTOP_HTTP_LISTEN: "[::1]:9000" }, pick: (c: ReturnType<typeof loadConfig>) => c.httpListen, want: { host: "::1", port: 9000 } },
+    { env: { BACKSTOP_WORKER_URL: "https://backstop.example.workers.dev/" }, pick: (c: ReturnType<typeof loadConfig>) => c.workerUrl, want: "https://backstop.example.workers.dev" },
+    { env: { BACKSTOP_XFR_IDLE_TIMEOUT_S: "30" }, pick: (c: ReturnType<typeof loadConfig>) => c.xfr.idleTimeoutMs, want: 30_000 },
+    { env: { BACKSTOP_DNS_LISTEN: "" }, pick: (c: ReturnType<typeof loadConfig>) => c.dnsListen.length, want: 2 },
+  ])("reads $env", ({ env, pick, want }) => {
+    expect(pick(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, ...env }))).toEqual(want);
+  });
+
+  it.each([
+    { env: {}, variable: "BACKSTOP_INTERNAL_TOKEN" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: "short" }, variable: "BACKSTOP_INTERNAL_TOKEN" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_DNS_LISTEN: "localhost" }, variable: "BACKSTOP_DNS_LISTEN" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_DNS_LISTEN: "127.0.0.1:70000" }, variable: "BACKSTOP_DNS_LISTEN" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_WORKER_URL: "ftp://x" }, variable: "BACKSTOP_WORKER_URL" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_MIN_REFRESH_S: "900", BACKSTOP_MAX_REFRESH_S: "600" }, variable: "BACKSTOP_MIN_REFRESH_S" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_SOA_TRIES: "zero" }, variable: "BACKSTOP_SOA_TRIES" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_LOG_LEVEL: "loud" }, variable: "BACKSTOP_LOG_LEVEL" },
+  ])("rejects a bad $variable, naming it", ({ env, variable }) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it("never echoes the token, and describeConfig leaves it out", () => {
+    const secret = "s3cr3t-value-that-is-too-long-for-nothing";
+    const c = loadConfig({ BACKSTOP_INTERNAL_TOKEN: secret });
+    expect(JSON.stringify(describeConfig(c))).not.toContain(secret);
+    try {
+      loadConfig({ BACKSTOP_INTERNAL_TOKEN: secret, BACKSTOP_SOA_TRIES: "x" });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+    }
+  });
+});
+
+describe("parseListenAddress", () => {
+  it.each(["127.0.0.1", "[::1]", "::1:53", "host:port", ":53"])("rejects %j", (text) => {
+    expect(() => parseListenAddress(text)).toThrow();
+  });
+});
