@@ -49,6 +49,22 @@ export const AXFR_REFUSAL: Readonly<
   pdns: { unsigned: "NOTAUTH", wrongSecret: "NOTAUTH", wrongKeyName: "NOTAUTH", wrongAlgorithm: "NOTAUTH" },
 };
 
+/**
+ * Whether a peer's AXFR carries exactly the records of the zone it was given, proven with the
+ * every-type fixture (`test/zones/every-type.test.ts`): unsigned, and signed by `signZone` and served
+ * as presigned. knotd, named and nsd are faithful. pdns 4.7 (gsqlite3) is not:
+ * - unsigned: it leaves out the apex DNSKEY, CDS and CDNSKEY, which it considers its own to manage;
+ * - presigned: it sends every NSEC/NSEC3 twice and, for NSEC3, adds NSEC3 records over the NSEC3
+ *   owner names. A secondary must drop duplicate RRs (RFC 2181 §5) to cope with the first; tests of
+ *   a DNSSEC zone carried byte-exact need knotd, named or nsd as primary.
+ */
+export const AXFR_FAITHFUL: Readonly<Record<PeerKind, { unsigned: boolean; presigned: boolean }>> = {
+  knotd: { unsigned: true, presigned: true },
+  named: { unsigned: true, presigned: true },
+  nsd: { unsigned: true, presigned: true },
+  pdns: { unsigned: false, presigned: false },
+};
+
 /** Over which transport each peer sends NOTIFY: knotd 3.2 uses TCP, the others UDP. */
 export const NOTIFY_TRANSPORT: Readonly<Record<PeerKind, "udp" | "tcp">> = { knotd: "tcp", named: "udp", nsd: "udp", pdns: "udp" };
 

@@ -13,8 +13,10 @@
  * the zone's TSIG-ALLOW-AXFR key whenever one is set. All caches are off so a reload is seen at once.
  * pdns answers IXFR with the whole zone (no IXFR-out from a database).
  */
+import { createReadStream } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { launchPeer, type PeerRecipe } from "./launch.ts";
 import { runToolOk } from "./run-tool.ts";
 import type { PeerHandle, PeerOptions } from "./types.ts";
@@ -27,6 +29,7 @@ export const PDNS_SQLITE_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema
 export function pdnsConfig(dir: string, port: number): string {
   return [
     "launch=gsqlite3",
+    "gsqlite3-dnssec=yes",
     `gsqlite3-database=${path.join(dir, "pdns.sqlite")}`,
     "local-address=127.0.0.1",
     `local-port=${port}`,
@@ -52,6 +55,20 @@ export function pdnsConfig(dir: string, port: number): string {
   ].join("\n");
 }
 
+/** The NSEC3PARAM rdata ("1 0 0 AB") of a signed master file, read line by line until found. */
+export async function nsec3ParamOf(file: string): Promise<string | undefined> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      const m = /\sNSEC3PARAM\s+(\d+\s+\d+\s+\d+\s+\S+)/.exec(line.replace(/;.*$/, ""));
+      if (m) return (m[1] as string).replace(/\s+/g, " ");
+    }
+  } finally {
+    lines.close();
+  }
+  return undefined;
+}
+
 export function pdnsRecipe(opts: PeerOptions): PeerRecipe {
   const pdnsutil = (dir: string, ...args: string[]) =>
     runToolOk("pdnsutil", [`--config-dir=${dir}`, ...args], { timeoutMs: 300_000 });
@@ -74,7 +91,12 @@ export function pdnsRecipe(opts: PeerOptions): PeerRecipe {
         else await pdnsutil(dir, "set-meta", name, "ALLOW-AXFR-FROM", "127.0.0.1/32", "::1/128");
         const targets = (zone.notify ?? []).map(notifyTarget).map((t) => (t.address.includes(":") ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`));
         if (targets.length) await pdnsutil(dir, "set-meta", name, "ALSO-NOTIFY", ...targets);
-        if (zone.presigned) await pdnsutil(dir, "set-meta", name, "PRESIGNED", "1");
+        if (zone.presigned) {
+          await pdnsutil(dir, "set-presigned", name);
+          // A presigned NSEC3 zone needs its NSEC3PARAM as metadata too, or pdns synthesises NSEC records.
+          const param = await nsec3ParamOf(path.join(dir, zoneFileName(zone.name)));
+          if (param) await pdnsutil(dir, "set-meta", name, "NSEC3PARAM", param);
+        }
       }
     },
     command: (dir) => ({ command: "pdns_server", args: [`--config-dir=${dir}`] }),
