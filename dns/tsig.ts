@@ -15,6 +15,20 @@
  * for await (const m of messages) await verifier.next(m);
  * verifier.finish();
  * ```
+ * Pass `Message.tsig?.offset` (or `null`) as `verifier.next`'s second argument when the message was
+ * decoded anyway: the verifier then skips its own walk of the sections.
+ *
+ * What the real peers do (Debian 12; proven in test/tsig/):
+ * - knotd 3.2 and named 9.18 answer bad keys, MACs and times exactly as RFC 8945 §5.2 says;
+ * - nsd 4.6 takes the algorithm from the request and the secret from the key name, so a request made
+ *   with the right secret under the wrong algorithm verifies and is then REFUSED by the ACL; its
+ *   BADTIME answer is unsigned;
+ * - PowerDNS 4.7 answers every TSIG failure with a bare NOTAUTH (no TSIG record), and looks key names
+ *   up case-sensitively (`XFR.key.` is not `xfr.key.` there);
+ * - dig and kdig reject a response whose key name is spelled in another case than their request's;
+ *   responses therefore repeat the request's spelling (`SignOptions.keyName`);
+ * - knotd drops an AXFR reader that stops reading for more than ~0.5 s (named and nsd wait), so a
+ *   transfer client must keep draining the socket while it verifies and ships.
  */
 export type { TsigAlgorithm, TsigAlgorithmInfo } from "./tsig/algorithm.ts";
 export { TSIG_ALGORITHMS, algorithmFromWireName, algorithmInfo, minimumMacSize, parseTsigAlgorithm } from "./tsig/algorithm.ts";
