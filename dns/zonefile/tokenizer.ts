@@ -68,10 +68,7 @@ export class ZoneTokenizer {
       const c = chunk.charCodeAt(i);
       if (this.inComment) {
         const nl = chunk.indexOf("\n", i);
-        if (nl < 0) {
-          i = n;
-          break;
-        }
+        if (nl < 0) break; // the comment runs past this chunk
         this.inComment = false;
         i = nl;
         continue;
