@@ -27,7 +27,8 @@ function prng(seed: number): () => number {
   };
 }
 
-const fixtures = loadFixtures().map((f) => f.wire);
+// The 16 KB messages of the multi-message AXFR add time, not new shapes: mutate the rest.
+const fixtures = loadFixtures().map((f) => f.wire).filter((w) => w.length <= 4096);
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -196,6 +196,19 @@ describe("captured messages from dig, kdig and knotd (dns/testdata)", () => {
   ];
   it.each(expectations)("%s %s", (c, role, check) => check(get(c, role)));
 
+  it("a multi-message AXFR from knotd: SOA first and last across messages, TSIG on every message", () => {
+    const messages = fixtures.filter((f) => f.case === "kdig-axfr-multi-tsig" && f.role === "answer").map((f) => decodeMessage(f.wire));
+    expect(messages.length).toBeGreaterThan(1);
+    const records = messages.flatMap((m) => m.answers);
+    expect(records[0]!.type).toBe(RRType.SOA);
+    expect(records.at(-1)!.type).toBe(RRType.SOA);
+    expect(records.filter((r) => r.type === RRType.SOA)).toHaveLength(2);
+    // The zone of capture.ts: SOA, NS, ns A, 1500 host A records, then the SOA again (RFC 5936 §2.2).
+    expect(records).toHaveLength(1504);
+    expect(messages.every((m) => m.tsig?.record.name.toString() === "capture-key.")).toBe(true);
+    expect(messages[0]!.questions.map((q) => [q.name.toString(), q.type])).toEqual([["large.example.", RRType.AXFR]]);
+  });
+
   it("TSIG offset is where the TSIG record starts, and ARCOUNT includes it", () => {
     for (const f of fixtures) {
       const m = decodeMessage(f.wire);

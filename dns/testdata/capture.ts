@@ -22,6 +22,10 @@ import { decodeMessage, encodeMessage } from "../message.ts";
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ZONE = "example.com.";
+/** A zone large enough that knotd sends its AXFR as several messages (RFC 5936 §2.2), TSIG on each. */
+const LARGE_ZONE = "large.example.";
+const LARGE_RECORDS = 1500;
+
 const KEY_NAME = "capture-key.";
 const KEY_SECRET = "Y2FwdHVyZS1vbmx5LWtleS1ub3QtYS1zZWNyZXQtMDEyMzQ1Njc4OQ=="; // base64, fixture-only
 const TOOL_TIMEOUT_MS = 10_000;
@@ -100,6 +104,7 @@ const CASES: Case[] = [
   k("tcp", "+tcp", "+tcp", `_sip._tcp.${ZONE}`, "SRV"),
   k("tsig", "TSIG-signed query and answer", "-y", `hmac-sha256:${KEY_NAME}:${KEY_SECRET}`, ZONE, "MX"),
   k("axfr-tsig", "TSIG-signed AXFR", "-y", `hmac-sha256:${KEY_NAME}:${KEY_SECRET}`, ZONE, "AXFR"),
+  k("axfr-multi-tsig", `TSIG-signed AXFR of ${LARGE_RECORDS + 3} records in several messages (RFC 8945 §5.3.1)`, "-y", `hmac-sha256:${KEY_NAME}:${KEY_SECRET}`, LARGE_ZONE, "AXFR"),
   k("any", "ANY (RFC 8482: a minimal answer)", ZONE, "ANY"),
   k("chaos", "CHAOS class query", "-c", "CH", "version.server.", "TXT"),
 ];
@@ -108,6 +113,12 @@ const CASES: Case[] = [
  * The zone; `changed` is the next version (serial 2024010102): www's AAAA removed, an A added, an MX
  * preference changed, so knotd serves a real IXFR difference (RFC 1995 §4).
  */
+function largeZoneText(): string {
+  const lines = [`$ORIGIN ${LARGE_ZONE}`, "$TTL 300", "@ SOA ns.large.example. hostmaster.large.example. 7 3600 600 86400 300", "@ NS ns", "ns A 192.0.2.1"];
+  for (let i = 0; i < LARGE_RECORDS; i++) lines.push(`host${i} A 10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`);
+  return `${lines.join("\n")}\n`;
+}
+
 /** Cases run after the zone has moved to serial 2024010102. */
 const CASES_AFTER_CHANGE: Case[] = [
   d("ixfr-diff", "IXFR from 2024010101: one difference sequence (RFC 1995 §4)", "ixfr=2024010101", ZONE),
@@ -187,6 +198,9 @@ function knotConfig(dir: string, port: number, notifyPort: number): string {
     `    file: "${dir}/example.com.zone"`,
     "    acl: [xfr, xfr-key]",
     "    notify: [catcher]",
+    `  - domain: ${LARGE_ZONE}`,
+    `    file: "${dir}/large.example.zone"`,
+    "    acl: [xfr, xfr-key]",
     "",
   ].join("\n");
 }
@@ -379,6 +393,7 @@ async function main(): Promise<void> {
   const notifyPort = await freePort();
   const catcher = await startNotifyCatcher(notifyPort);
   writeFileSync(path.join(dir, "example.com.zone"), zoneText());
+  writeFileSync(path.join(dir, "large.example.zone"), largeZoneText());
   writeFileSync(path.join(dir, "knot.conf"), knotConfig(dir, knotPort, notifyPort));
   const knotd = spawn("knotd", ["-c", path.join(dir, "knot.conf")], { stdio: ["ignore", "inherit", "inherit"] });
   const stopKnotd = async () => {
