@@ -100,7 +100,7 @@ class FrameQueue {
 
   constructor(
     private readonly socket: Socket,
-    private readonly high = 8,
+    private readonly high = 16,
   ) {}
 
   push(frames: Uint8Array[]): void {
