@@ -7,7 +7,7 @@
  * the error and keeps serving the old zone), so serial-regression tests should use named or nsd.
  * `zonefile-sync: -1` keeps knotd from ever writing our zone files back.
  */
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { launchPeer, type PeerRecipe } from "./launch.ts";
 import { runToolOk } from "./run-tool.ts";
@@ -92,6 +92,12 @@ export function knotdRecipe(opts: PeerOptions): PeerRecipe {
     loadZone: async (dir, zone) => {
       await knotc(dir, "zone-reload", absolute(zone.name));
     },
+    // The journal (and timers) of every zone live in LMDB databases under the storage dir.
+    forget: async (dir) => {
+      await rm(path.join(dir, "journal"), { recursive: true, force: true });
+      await rm(path.join(dir, "timers"), { recursive: true, force: true });
+    },
+    refusesOlderSerial: true,
   };
 }
 

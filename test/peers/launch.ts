@@ -22,6 +22,10 @@ export interface PeerRecipe {
   reload(dir: string): Promise<void>;
   /** The zone's file in `dir` was rewritten: make the daemon load it (and NOTIFY). */
   loadZone(dir: string, zone: ZoneSpec): Promise<void>;
+  /** The daemon is stopped: delete the zone's history (journals) so it starts from the file alone. */
+  forget(dir: string, zone: ZoneSpec): Promise<void>;
+  /** Refuses, on reload, a file whose serial is not newer than the one served (knotd, named). */
+  refusesOlderSerial: boolean;
 }
 
 const ADDRESS = "127.0.0.1";
@@ -112,9 +116,29 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
       return answer.serial;
     },
     reload: () => recipe.reload(dir),
-    async updateZone(zone, text) {
+    async updateZone(zone, text, how = {}) {
       const spec = zoneSpec(zone);
       const serial = soaSerialOf(text);
+      if (how.restart) {
+        // An operator re-initialising the primary: stop, drop its history, start from the file.
+        await current().stop();
+        await writeFile(handle.zoneFile(zone), text);
+        await recipe.forget(dir, spec);
+        await recipe.prepare(dir, port);
+        await run();
+        return;
+      }
+      if (recipe.refusesOlderSerial) {
+        const served = await handle.serial(zone);
+        // RFC 1982 §3.2: `serial` is newer than `served` when the forward distance is in (0, 2^31).
+        const distance = (serial - served + 2 ** 32) % 2 ** 32;
+        if (distance === 0 || distance >= 2 ** 31) {
+          throw new Error(
+            `${recipe.kind} serves serial ${served} for ${zone} and refuses to reload an older or equal serial ` +
+              `(${serial}); pass { restart: true } to updateZone to start it afresh from the new file`,
+          );
+        }
+      }
       await writeFile(handle.zoneFile(zone), text);
       await recipe.loadZone(dir, spec);
       const d = current();

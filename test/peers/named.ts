@@ -9,7 +9,7 @@
  * tests would fight over it.
  */
 import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { launchPeer, type PeerRecipe } from "./launch.ts";
 import { freePort } from "./ports.ts";
@@ -85,6 +85,10 @@ export function namedRecipe(opts: PeerOptions): PeerRecipe {
     loadZone: async (dir, zone) => {
       await rndc(dir, "reload", bare(zone.name) || ".");
     },
+    forget: async (dir, zone) => {
+      await rm(path.join(dir, `${zoneFileName(zone.name)}.jnl`), { force: true });
+    },
+    refusesOlderSerial: true,
   };
 }
 

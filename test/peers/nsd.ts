@@ -74,6 +74,9 @@ export function nsdRecipe(opts: PeerOptions): PeerRecipe {
     loadZone: async (dir, zone) => {
       await control(dir, "reload", absolute(zone.name));
     },
+    // NSD keeps no zone history; xfrd.state only remembers transfers NSD made as a secondary.
+    forget: async () => {},
+    refusesOlderSerial: false,
   };
 }
 

@@ -103,6 +103,9 @@ export function pdnsRecipe(opts: PeerOptions): PeerRecipe {
     reload: async (dir) => {
       await control(dir, "purge");
     },
+    // prepare() rebuilds the whole database from the zone files, so nothing else remembers the old zone.
+    forget: async () => {},
+    refusesOlderSerial: false,
     loadZone: async (dir, zone) => {
       const name = bare(zone.name) || ".";
       await pdnsutil(dir, "load-zone", name, path.join(dir, zoneFileName(zone.name)));

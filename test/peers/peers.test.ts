@@ -5,7 +5,8 @@
  * RCODE per peer, AXFR_REFUSAL) and with another zone's key; one zone per
  * TSIG algorithm in SUPPORTED_TSIG_ALGORITHMS; unsigned transfer of an unkeyed zone from loopback;
  * updateZone serving the new serial, announced by a NOTIFY we catch, and answered as IXFR the way
- * IXFR_ANSWER says; kill, restart and stop leaving no process behind.
+ * IXFR_ANSWER says; serial regression, refused by knotd and named unless forced by a restart; kill,
+ * restart and stop leaving no process behind.
  * The four peers start concurrently, so the file takes a few seconds.
  */
 import { randomBytes } from "node:crypto";
@@ -175,6 +176,32 @@ describe("updates", () => {
         expect(shrink.records.map(recordLine).sort()).toEqual(expectedAxfr(ZONE, 3, RECORDS - 2));
       } else {
         expect(shrinkSerials).toEqual(["3"]);
+      }
+    });
+  });
+});
+
+describe("serial regression", () => {
+  describe.concurrent.each(kinds)("%s", (kind) => {
+    test("a lower serial is loaded, refused with advice, or forced with { restart: true }", async () => {
+      const p = peer(kind);
+      const lower = zoneText(ZONE, 1, RECORDS);
+      if (kind === "knotd" || kind === "named") {
+        await expect(p.updateZone(ZONE, lower)).rejects.toThrow(/refuses to reload an older or equal serial.*restart: true/);
+        expect(await p.serial(ZONE)).toBe(3);
+        const port = p.port;
+        await p.updateZone(ZONE, lower, { restart: true });
+        expect(p.port).toBe(port);
+      } else {
+        await p.updateZone(ZONE, lower);
+      }
+      expect(await p.serial(ZONE)).toBe(1);
+      // History starts again from serial 1: the next edit is served (and, on knotd/named, as IXFR).
+      await p.updateZone(ZONE, zoneText(ZONE, 3, RECORDS));
+      const ixfr = await kdig({ port: p.port, zone: ZONE, type: "IXFR=1", key: mainKey });
+      expect(ixfr.errors).toEqual([]);
+      if (IXFR_ANSWER[kind] === "incremental") {
+        expect(ixfr.records.filter((r) => r.type === "SOA").map((r) => soaSerial(r.data))).toEqual(["3", "1", "3", "3"]);
       }
     });
   });

@@ -86,9 +86,12 @@ export interface PeerHandle {
   /**
    * Replace the zone's master file with `text` and make the peer serve it: resolves once the peer answers
    * with the new SOA serial (which the peer then announces with NOTIFY; knotd and named keep the
-   * difference for IXFR). The serial must differ from the served one.
+   * difference for IXFR). knotd and named refuse a serial that is not newer (RFC 1982), and updateZone
+   * says so at once; `{ restart: true }` instead stops the peer, deletes its journals and starts it from
+   * the new file on the same port (how an operator forces a serial regression). nsd and pdns simply
+   * load whatever serial the file has.
    */
-  updateZone(zone: string, text: string): Promise<void>;
+  updateZone(zone: string, text: string, how?: { restart?: boolean }): Promise<void>;
   /** Send a signal to the daemon's whole process group (nsd and pdns fork helpers). Default SIGKILL. */
   kill(signal?: NodeJS.Signals): void;
   /** Resolves when the daemon has exited (with its exit code, or null after a signal). */
