@@ -20,6 +20,7 @@ import type { TsigRecord } from "./record.ts";
 import { HEADER_LENGTH, findTsig, writeTsigRecord } from "./record.ts";
 import type { Clock } from "./time.ts";
 import { DEFAULT_FUDGE, nowSeconds } from "./time.ts";
+import type { VerifiedRequest } from "./verify.ts";
 
 export interface SignOptions {
   /** Clock for Time Signed. Default `Date.now`. */
@@ -186,12 +187,21 @@ export class TsigStreamSigner {
   }
 }
 
-/** Signs one response to a signed request. */
+/**
+ * Signs one response to a signed request. Given the `VerifiedRequest` itself, it uses the request's key
+ * and MAC and repeats the request's spelling of the key name, which dig and kdig insist on.
+ */
+export async function signResponse(message: Uint8Array, request: VerifiedRequest, opts?: SignOptions): Promise<Uint8Array>;
+export async function signResponse(message: Uint8Array, key: TsigKey, requestMac: Uint8Array, opts?: SignOptions): Promise<Uint8Array>;
 export async function signResponse(
   message: Uint8Array,
-  key: TsigKey,
-  requestMac: Uint8Array,
-  opts: SignOptions = {},
+  keyOrRequest: TsigKey | VerifiedRequest,
+  macOrOpts?: Uint8Array | SignOptions,
+  maybeOpts: SignOptions = {},
 ): Promise<Uint8Array> {
-  return new TsigStreamSigner(key, requestMac, opts).next(message, { last: true });
+  if ("record" in keyOrRequest) {
+    const opts = { keyName: keyOrRequest.record.keyName, ...(macOrOpts as SignOptions | undefined) };
+    return new TsigStreamSigner(keyOrRequest.key, keyOrRequest.mac, opts).next(message, { last: true });
+  }
+  return new TsigStreamSigner(keyOrRequest, macOrOpts as Uint8Array, maybeOpts).next(message, { last: true });
 }

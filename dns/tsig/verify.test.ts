@@ -67,6 +67,8 @@ describe("round trips", () => {
     const resp = await signResponse(answer(), k, verified.mac, { now });
     const rec = await verifyResponse(resp, k, req.mac, { now });
     expect(rec.keyName.equals(k.name)).toBe(true);
+    // The same answer signed from the VerifiedRequest: same key, same MAC input, same bytes.
+    expect(await signResponse(answer(), verified, { now })).toEqual(resp);
     // The same MAC from the other provider, where both implement the algorithm.
     if (webCryptoAlgorithms.includes(algorithm)) {
       const other = await key(algorithm, { provider: provider === "node" ? webCryptoHmac : nodeHmac });
@@ -81,6 +83,16 @@ describe("round trips", () => {
       expect(err.code).toBe("unsupported-algorithm");
       expect(err.message).toContain(algorithm);
     }
+  });
+
+  it("answers in the request's spelling of the key name when given the VerifiedRequest", async () => {
+    const ours = await key("hmac-sha256", { name: "xfr.example." });
+    const theirs = await key("hmac-sha256", { name: "XFR.Example." });
+    const req = await signRequest(query(), theirs, { now });
+    const verified = (await verifyRequest(req.message, [ours], { now }))!;
+    const resp = await signResponse(answer(), verified, { now });
+    expect(findTsig(resp)!.record.keyName.toString()).toBe("XFR.Example.");
+    await verifyResponse(resp, theirs, req.mac, { now });
   });
 
   it("keeps the original ID in the MAC when a forwarder changes the header ID", async () => {

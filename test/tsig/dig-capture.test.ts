@@ -64,12 +64,13 @@ async function answer(request: Uint8Array): Promise<Uint8Array | undefined> {
     seen.push({ request, verified });
     if (!verified) return undefined;
     const key =
-      mode === "sign"
-        ? verified.key
-        : await prepareTsigKey({ name: verified.key.name, algorithm: verified.key.algorithm, secret: randomBytes(32) }, nodeHmac);
-    // Repeat the request's spelling of the key name: kdig compares it case-sensitively.
-    const keyName = mode === "sign-with-our-spelling" ? undefined : verified.record.keyName;
-    return await signResponse(soaAnswer(request, questionEnd(request)), key, verified.mac, { keyName });
+      mode === "sign-with-wrong-secret"
+        ? await prepareTsigKey({ name: verified.key.name, algorithm: verified.key.algorithm, secret: randomBytes(32) }, nodeHmac)
+        : verified.key;
+    const reply = soaAnswer(request, questionEnd(request));
+    // Given the verified request, signResponse repeats its spelling of the key name (kdig needs it).
+    if (mode === "sign") return await signResponse(reply, verified);
+    return await signResponse(reply, key, verified.mac);
   } catch (err) {
     if (!(err instanceof TsigError)) throw err;
     seen.push({ request, error: err });
