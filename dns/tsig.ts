@@ -25,8 +25,8 @@
  *   BADTIME answer is unsigned;
  * - PowerDNS 4.7 answers every TSIG failure with a bare NOTAUTH (no TSIG record), and looks key names
  *   up case-sensitively (`XFR.key.` is not `xfr.key.` there);
- * - dig and kdig reject a response whose key name is spelled in another case than their request's;
- *   responses therefore repeat the request's spelling (`SignOptions.keyName`);
+ * - kdig 3.2 rejects a response whose key name is spelled in another case than its request's (dig
+ *   accepts it); responses therefore repeat the request's spelling (`signResponse(message, verified)`);
  * - knotd drops an AXFR reader that stops reading for more than ~0.5 s (named and nsd wait), so a
  *   transfer client must keep draining the socket while it verifies and ships.
  */

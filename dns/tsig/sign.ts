@@ -189,7 +189,7 @@ export class TsigStreamSigner {
 
 /**
  * Signs one response to a signed request. Given the `VerifiedRequest` itself, it uses the request's key
- * and MAC and repeats the request's spelling of the key name, which dig and kdig insist on.
+ * and MAC and repeats the request's spelling of the key name, which kdig insists on.
  */
 export async function signResponse(message: Uint8Array, request: VerifiedRequest, opts?: SignOptions): Promise<Uint8Array>;
 export async function signResponse(message: Uint8Array, key: TsigKey, requestMac: Uint8Array, opts?: SignOptions): Promise<Uint8Array>;
