@@ -100,7 +100,11 @@ export function pdnsRecipe(opts: PeerOptions): PeerRecipe {
       }
     },
     command: (dir) => ({ command: "pdns_server", args: [`--config-dir=${dir}`] }),
+    // pdns has no zone files of its own: "reload" is reading every zone file into the database again.
     reload: async (dir) => {
+      for (const zone of opts.zones) {
+        await pdnsutil(dir, "load-zone", bare(zone.name) || ".", path.join(dir, zoneFileName(zone.name)));
+      }
       await control(dir, "purge");
     },
     // prepare() rebuilds the whole database from the zone files, so nothing else remembers the old zone.

@@ -1,22 +1,28 @@
 /**
  * @module Proof that the harness starts each real peer the way later tests rely on, checked with a real,
- * independent client (kdig): an authoritative SOA; a TSIG-guarded AXFR that yields exactly the
- * generated zone; refusal without the key, with a wrong secret, key name or algorithm (the exact
- * RCODE per peer, AXFR_REFUSAL) and with another zone's key; one zone per
- * TSIG algorithm in SUPPORTED_TSIG_ALGORITHMS; unsigned transfer of an unkeyed zone from loopback;
- * updateZone serving the new serial, announced by a NOTIFY we catch, and answered as IXFR the way
- * IXFR_ANSWER says; serial regression, refused by knotd and named unless forced by a restart; kill,
- * restart and stop leaving no process behind.
- * The four peers start concurrently, so the file takes a few seconds.
+ * independent client (kdig):
+ * - an authoritative SOA, and a TSIG-guarded AXFR that yields exactly the generated zone;
+ * - refusal without the key, with a wrong secret, key name or algorithm (the exact RCODE per peer,
+ *   AXFR_REFUSAL) and with another zone's key;
+ * - one zone per TSIG algorithm in SUPPORTED_TSIG_ALGORITHMS; an unkeyed zone transferred unsigned
+ *   from loopback;
+ * - updateZone serving the new serial, announced by a NOTIFY we catch, and answered as IXFR the way
+ *   IXFR_ANSWER says, deletions included;
+ * - reload() of a file changed behind the peer's back; serial regression, refused by knotd and named
+ *   unless forced by a restart;
+ * - kill, restart and stop leaving no process behind.
+ * The four peers run concurrently, so the file takes seconds.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { formatRecord, generateZone, zoneRecords } from "../zones/generate.ts";
 import { groupMembers } from "./daemon.ts";
 import { kdig, recordLine } from "./kdig.ts";
 import { AXFR_REFUSAL, IXFR_ANSWER, NOTIFY_TRANSPORT, PEERS, SUPPORTED_TSIG_ALGORITHMS } from "./index.ts";
 import { type NotifyCatcher, OPCODE_NOTIFY, startNotifyCatcher } from "./notify-catcher.ts";
+import { waitForSoa } from "./soa-probe.ts";
 import { TSIG_ALGORITHMS, type PeerHandle, type PeerKind, type TsigAlgorithm, type TsigKey } from "./types.ts";
 
 const ZONE = "peer.test.";
@@ -177,6 +183,19 @@ describe("updates", () => {
       } else {
         expect(shrinkSerials).toEqual(["3"]);
       }
+    });
+  });
+});
+
+describe("reload", () => {
+  describe.concurrent.each(kinds)("%s", (kind) => {
+    test("reload() picks up a zone file rewritten behind the peer's back", async () => {
+      const p = peer(kind);
+      await writeFile(p.zoneFile(OPEN_ZONE), zoneText(OPEN_ZONE, 7, 10));
+      await p.reload();
+      await waitForSoa({ address: p.address, port: p.port, zone: OPEN_ZONE, serial: 7, timeoutMs: 10_000 });
+      const res = await kdig({ port: p.port, zone: OPEN_ZONE, type: "AXFR" });
+      expect(res.records.map(recordLine).sort()).toEqual(expectedAxfr(OPEN_ZONE, 7, 10));
     });
   });
 });

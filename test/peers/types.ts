@@ -81,7 +81,11 @@ export interface PeerHandle {
   zoneFile(zone: string): string;
   /** The SOA serial the peer serves now for `zone` (a UDP query). */
   serial(zone: string): Promise<number>;
-  /** Re-read configuration and zone files the peer's own way (knotc / rndc / nsd-control / pdns_control). */
+  /**
+   * Re-read configuration and every zone file the peer's own way (knotc reload, rndc reload,
+   * nsd-control reconfig + reload, pdnsutil load-zone + pdns_control purge). Resolves once the peer has
+   * taken the command, not once it has loaded: poll `serial()` for the effect.
+   */
   reload(): Promise<void>;
   /**
    * Replace the zone's master file with `text` and make the peer serve it: resolves once the peer answers
