@@ -106,6 +106,7 @@ export function createNotifyReceiver(options: NotifyReceiverOptions): NotifyRece
     log.info({ zone: question.name.toString(), source, by: decision.by, serialHint: hint }, "NOTIFY accepted");
     zone.notified(source, hint);
     const reply = encode(replyTo(query, Rcode.NOERROR, { aa: true }));
-    return verified ? signResponse(reply, verified.key, verified.mac, { now: options.now }) : reply;
+    // Signed with the request's own key-name spelling: dig and kdig reject a reply that respells it.
+    return verified ? signResponse(reply, verified, { now: options.now }) : reply;
   };
 }
