@@ -4,7 +4,9 @@
  * 2. we parse it (streamed from disk) into a Zone and print it in canonical order;
  * 3. `named-checkzone -D` of our file lists the same records as `named-checkzone -D` of the original;
  * 4. Knot loads our file (`knotc zone-check`, offline, semantic checks on);
- * 5. printing is idempotent: our file parsed and printed again is the same text.
+ * 5. printing is idempotent: our file parsed and printed again is the same text;
+ * 6. our presentation text is BIND's, whitespace aside (BIND splits long base 64 and hex), except for the
+ *    types we print in RFC 3597 form on purpose (SIG, PX, NXT: Knot 3.2 does not know them).
  *
  * Signed fixtures are signed here, at test time, with fresh keys (`dnssec-keygen`, `dnssec-signzone`; NSEC,
  * and NSEC3 with salt and iterations), so nothing in the repository ever expires; `dnssec-verify` of our
@@ -95,6 +97,12 @@ async function checkRoundTrip({ origin, file, cwd }: Case): Promise<{ zone: Zone
 
   const again = await loadZone(origin, ours);
   expect([...printZone(again.records())].join("")).toBe(printed);
+
+  const squeeze = (l: string) => l.replace(/\s+/g, "");
+  const generic = / IN TYPE(24|26|30) /;
+  const oursText = printed.split("\n").filter((l) => l !== "" && !generic.test(l)).map(squeeze).sort();
+  const bindText = expected.filter((l) => !/ IN (SIG|PX|NXT) /.test(l)).map(squeeze).sort();
+  expect(oursText).toEqual(bindText);
   return { zone, printed, ours };
 }
 
