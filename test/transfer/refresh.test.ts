@@ -46,6 +46,8 @@ const Z = {
   expiring: "expiring.test",
   shared: "shared.test",
   skew: "skew.test",
+  nsdNotify: "nsd-notify.test",
+  pdnsNotify: "pdns-notify.test",
 };
 const SHORT: Partial<SoaTimers> = { refresh: 1, retry: 1, expire: 2 };
 
@@ -69,7 +71,7 @@ beforeAll(async () => {
     transferKey: key.name,
     ...more,
   });
-  const [knotd, named, pdns] = await Promise.all([
+  const [knotd, named, pdns, nsd] = await Promise.all([
     PEERS.knotd({
       keys: [key],
       zones: [
@@ -89,8 +91,13 @@ beforeAll(async () => {
       ],
     }),
     // PowerDNS keeps no journal, so it serves a lower serial as told (named and knotd refuse to).
-    PEERS.pdns({ keys: [key], zones: [spec(Z.pdnsFallback, 1, 150), spec(Z.regress, 10, 100)] }),
+    PEERS.pdns({
+      keys: [key],
+      zones: [spec(Z.pdnsFallback, 1, 150), spec(Z.regress, 10, 100), spec(Z.pdnsNotify, 1, 80, { notify, signNotify: true })],
+    }),
+    PEERS.nsd({ keys: [key], zones: [spec(Z.nsdNotify, 1, 80, { notify })] }),
   ]);
+  peers.set("nsd", nsd);
   peers.set("knotd", knotd);
   peers.set("named", named);
   peers.set("pdns", pdns);
@@ -127,6 +134,16 @@ describe("first transfer and NOTIFY", () => {
     await peerOf(kind).updateZone(zone, text(zone, 3, 180));
     await waitFor(`${zone} serial 3 after NOTIFY`, () => serialOf(zone) === 3);
     expect(served(zone)).toEqual(expected(zone, 3, 180));
+  });
+
+  it.each([
+    { zone: Z.nsdNotify, kind: "nsd" as const },
+    { zone: Z.pdnsNotify, kind: "pdns" as const },
+  ])("$kind: an edit's NOTIFY brings the new serial", async ({ zone, kind }) => {
+    await firstTransfer(zone, kind);
+    await peerOf(kind).updateZone(zone, text(zone, 2, 95));
+    await waitFor(`${zone} serial 2 after NOTIFY`, () => serialOf(zone) === 2);
+    expect(served(zone)).toEqual(expected(zone, 2, 95));
   });
 
   it("pdns: an IXFR answered with a single newer SOA falls back to AXFR", async () => {
