@@ -61,7 +61,7 @@ interface CheckContext {
 }
 
 /** Steps 1 and 2: key name, algorithm and MAC size. */
-function checkKeyAndSize(ctx: CheckContext, opts: VerifyOptions, ours: "request" | "response"): void {
+function checkKeyAndSize(ctx: CheckContext, ours: "request" | "response"): void {
   const { key, located, who, messageIndex } = ctx;
   const rec = located.record;
   const keyName = rec.keyName.toString();
@@ -127,7 +127,7 @@ function checkPolicy(ctx: CheckContext, opts: VerifyOptions): void {
 
 export interface VerifiedRequest {
   key: TsigKey;
-  /** The request's TSIG record; sign the response with `keyName: record.keyName` (see `SignOptions`). */
+  /** The request's TSIG record. `signResponse(answer, verified)` answers with its key name spelling. */
   record: TsigRecord;
   /** The request MAC, for signing the response. */
   mac: Uint8Array;
@@ -152,7 +152,7 @@ export async function verifyRequest(
     throw new TsigError("unknown-key", `TSIG key "${rec.keyName}" is not known here`, { keyName: rec.keyName.toString() });
   }
   const ctx: CheckContext = { key, located, message, before: [], timersOnly: false, who };
-  checkKeyAndSize(ctx, opts, "request");
+  checkKeyAndSize(ctx, "request");
   await checkMac(ctx);
   checkTime(rec.timeSigned, rec.fudge, nowSeconds(opts.now), { keyName: key.name.toString(), who });
   const latest = opts.lastTimeSigned?.get(key.name.key);
@@ -290,7 +290,7 @@ export class TsigStreamVerifier {
       who: this.who,
       messageIndex: index,
     };
-    checkKeyAndSize(ctx, this.opts, "response");
+    checkKeyAndSize(ctx, "response");
     await checkMac(ctx);
     const now = nowSeconds(this.opts.now);
     if (rec.error !== 0) throw peerError(rec, this.key, this.who, headerRcode(message), now, index);
