@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Name } from "../name.ts";
 import { parseZone, parseZoneText, type ZoneRecord } from "./parser.ts";
 import { recordToText } from "./printer.ts";
+import { textChunks } from "./text-chunks.ts";
 import { ZoneFileError } from "./zone-file-error.ts";
 
 const origin = Name.parse("example.com.");
@@ -155,5 +156,32 @@ describe("$INCLUDE", () => {
       for await (const _ of parseZone(["$INCLUDE broken.zone\n"], { origin, include, file: "main.zone" })) void _;
     };
     await expect(run()).rejects.toMatchObject({ code: "bad-rdata", file: "broken.zone", line: 3, column: 6 });
+  });
+});
+
+describe("streaming from a byte stream", () => {
+  const streamOf = (bytes: Uint8Array, size: number) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.slice(i, i + size));
+        controller.close();
+      },
+    });
+
+  it("reads UTF-8 split across chunks as the same octets", async () => {
+    const text = '$TTL 1\nu TXT "h\u00e9llo \u2603"\nv A 192.0.2.1\n';
+    const out: ZoneRecord[] = [];
+    for await (const r of parseZone(textChunks(streamOf(new TextEncoder().encode(text), 1)), { origin })) out.push(r);
+    expect(lines(out)).toEqual(lines(parseZoneText(text, { origin })));
+    expect(lines(out)[0]).toBe('u.example.com. 1 IN TXT "h\\195\\169llo \\226\\152\\131"');
+  });
+
+  it("keeps octets that are not UTF-8, in names and strings, and ignores them in comments", async () => {
+    const bytes = Uint8Array.of(...new TextEncoder().encode("$TTL 1\na"), 0xff, ...new TextEncoder().encode(' TXT "'), 0x80, 0xfe,
+      ...new TextEncoder().encode('" ; '), 0xc3, 0x0a);
+    const out: ZoneRecord[] = [];
+    for await (const r of parseZone(textChunks(streamOf(bytes, 3)), { origin })) out.push(r);
+    expect(lines(out)).toEqual(['a\\255.example.com. 1 IN TXT "\\128\\254"']);
+    expect([...out[0]!.rdata]).toEqual([2, 0x80, 0xfe]);
   });
 });
