@@ -12,32 +12,33 @@ CREATE TABLE `blocks` (
 );
 --> statement-breakpoint
 CREATE INDEX `blocks_lookup` ON `blocks` (`zone_id`,`tree`,`first_key`);--> statement-breakpoint
-CREATE INDEX `blocks_added` ON `blocks` (`zone_id`,`added_version`);--> statement-breakpoint
-CREATE INDEX `blocks_removed` ON `blocks` (`zone_id`,`removed_version`);--> statement-breakpoint
 CREATE TABLE `changesets` (
 	`zone_id` integer NOT NULL,
 	`version` integer NOT NULL,
+	`seq` integer NOT NULL,
+	`part` integer NOT NULL,
 	`from_serial` integer NOT NULL,
 	`to_serial` integer NOT NULL,
-	`data` blob NOT NULL,
+	`deletions` blob NOT NULL,
+	`additions` blob NOT NULL,
 	`created_at` integer DEFAULT (unixepoch('subsec') * 1000) NOT NULL,
-	PRIMARY KEY(`zone_id`, `version`),
+	PRIMARY KEY(`zone_id`, `version`, `seq`, `part`),
 	FOREIGN KEY (`zone_id`) REFERENCES `zones`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `changesets_serial` ON `changesets` (`zone_id`,`from_serial`);--> statement-breakpoint
 CREATE TABLE `ingest_runs` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`zone_id` integer NOT NULL,
 	`version` integer NOT NULL,
 	`run` integer NOT NULL,
+	`tree` integer NOT NULL,
 	`piece` integer NOT NULL,
 	`record_count` integer NOT NULL,
 	`data` blob NOT NULL,
 	FOREIGN KEY (`zone_id`) REFERENCES `zones`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `ingest_runs_order` ON `ingest_runs` (`zone_id`,`version`,`run`,`piece`);--> statement-breakpoint
+CREATE UNIQUE INDEX `ingest_runs_order` ON `ingest_runs` (`zone_id`,`version`,`run`,`tree`,`piece`);--> statement-breakpoint
 CREATE TABLE `transfer_log` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`zone_id` integer NOT NULL,
@@ -81,7 +82,6 @@ CREATE TABLE `zone_versions` (
 	FOREIGN KEY (`zone_id`) REFERENCES `zones`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `zone_versions_state` ON `zone_versions` (`state`,`created_at`);--> statement-breakpoint
 CREATE TABLE `zones` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`name` text NOT NULL,

@@ -13,24 +13,16 @@
  */
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../internal/contract.ts";
+
+// The vocabularies are defined once, in the internal contract that the transfer-service shares.
+export { TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES };
 
 /** Who serves the zone and how: a live secondary, a stealth (hidden) one, or (later) a primary. */
-export const ZONE_MODELS = ["secondary", "hidden", "primary"] as const;
 export type ZoneModel = (typeof ZONE_MODELS)[number];
-
 /** A zone's state, always explained in words in `statusDetail`. */
-export const ZONE_STATUSES = ["pending", "active", "refreshing", "failing", "expired", "serial-regressed"] as const;
 export type ZoneStatus = (typeof ZONE_STATUSES)[number];
-
 /** TSIG algorithms (RFC 8945 §6); the secret is stored AES-GCM encrypted (`workers/db/secret-box.ts`). */
-export const TSIG_ALGORITHMS = [
-  "hmac-md5",
-  "hmac-sha1",
-  "hmac-sha224",
-  "hmac-sha256",
-  "hmac-sha384",
-  "hmac-sha512",
-] as const;
 export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
 
 /** A primary to transfer from. `tsigKey` names a row of `tsig_keys`. */
@@ -137,7 +129,7 @@ export const zoneVersions = sqliteTable(
     createdAt: integer("created_at").notNull().default(now),
     committedAt: integer("committed_at"),
   },
-  (t) => [primaryKey({ columns: [t.zoneId, t.version] }), index("zone_versions_state").on(t.state, t.createdAt)],
+  (t) => [primaryKey({ columns: [t.zoneId, t.version] })],
 );
 
 /** Blocks of owner names in canonical order; see the module comment and `workers/store/block-codec.ts`. */
@@ -158,12 +150,9 @@ export const blocks = sqliteTable(
     recordCount: integer("record_count").notNull(),
     data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
   },
-  (t) => [
-    // The answer path's one query: predecessor by key within a zone and tree.
-    index("blocks_lookup").on(t.zoneId, t.tree, t.firstKey),
-    index("blocks_added").on(t.zoneId, t.addedVersion),
-    index("blocks_removed").on(t.zoneId, t.removedVersion),
-  ],
+  // The answer path's one query: predecessor by key within a zone and tree. The only index: D1 counts
+  // every index entry as a row written, and the rarer sweeps by version scan the zone's prefix of it.
+  (t) => [index("blocks_lookup").on(t.zoneId, t.tree, t.firstKey)],
 );
 
 /**
@@ -178,15 +167,21 @@ export const ingestRuns = sqliteTable(
       .notNull()
       .references(() => zones.id, { onDelete: "cascade" }),
     version: integer("version").notNull(),
+    /** The chunk's sequence number, from the client (a retried chunk replaces its run). */
     run: integer("run").notNull(),
+    tree: integer("tree").notNull(),
     piece: integer("piece").notNull(),
     recordCount: integer("record_count").notNull(),
     data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
   },
-  (t) => [uniqueIndex("ingest_runs_order").on(t.zoneId, t.version, t.run, t.piece)],
+  (t) => [uniqueIndex("ingest_runs_order").on(t.zoneId, t.version, t.run, t.tree, t.piece)],
 );
 
-/** The journal (RFC 1995 §4): one row per version made by a changeset, for IXFR out and history. */
+/**
+ * The journal (RFC 1995 §4): the changesets behind each IXFR-made version, for IXFR out and history. An
+ * IXFR reply may carry several changesets; they are applied together as one version, in `seq` order. A
+ * changeset bigger than one D1 statement allows is stored in several `part`s, concatenated on reading.
+ */
 export const changesets = sqliteTable(
   "changesets",
   {
@@ -194,17 +189,17 @@ export const changesets = sqliteTable(
       .notNull()
       .references(() => zones.id, { onDelete: "cascade" }),
     version: integer("version").notNull(),
+    seq: integer("seq").notNull(),
+    part: integer("part").notNull(),
     fromSerial: integer("from_serial").notNull(),
     toSerial: integer("to_serial").notNull(),
-    /** Deletions then additions, uncompressed wire RRs, each list prefixed by its u32 count. */
-    data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    /** Record streams (uncompressed wire RRs, concatenated; see `workers/store/record-stream.ts`). */
+    deletions: blob("deletions", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    additions: blob("additions", { mode: "buffer" }).$type<Uint8Array>().notNull(),
     createdAt: integer("created_at").notNull().default(now),
   },
-  (t) => [primaryKey({ columns: [t.zoneId, t.version] }), index("changesets_serial").on(t.zoneId, t.fromSerial)],
+  (t) => [primaryKey({ columns: [t.zoneId, t.version, t.seq, t.part] })],
 );
-
-export const TRANSFER_KINDS = ["soa", "ixfr", "axfr"] as const;
-export const TRANSFER_RESULTS = ["ok", "up-to-date", "failed", "refused", "serial-regressed"] as const;
 
 /** Every refresh attempt, written by the transfer-service. */
 export const transferLog = sqliteTable(

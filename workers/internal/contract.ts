@@ -1,0 +1,223 @@
+/**
+ * @module The contract of `/internal/v1`, the seam between the Worker and the transfer-service: every
+ * request and response body as a zod schema, defined once here. zod only (no workerd or Node APIs), so
+ * both sides import it. Every route needs `Authorization: Bearer <INTERNAL_TOKEN>`.
+ *
+ * Record data travels as a *record stream*: uncompressed wire-format RRs (RFC 1035 §4.1.3), concatenated,
+ * rdata names uncompressed too. Ingest chunks are sent raw (`application/octet-stream`); inside JSON
+ * (changesets, journal) a record stream is base64.
+ *
+ * Routes (`:zone` is the zone name, lowercase, no trailing dot):
+ *
+ * | method and path                                   | request               | response                 |
+ * |---------------------------------------------------|-----------------------|--------------------------|
+ * | GET  /zones                                       |                       | ZoneConfigList           |
+ * | GET  /zones/:zone                                 |                       | ZoneConfigList (one)     |
+ * | POST /zones/:zone/lease                           | LeaseRequest          | Lease (409 when held)    |
+ * | POST /zones/:zone/lease/renew                     | LeaseRequest          | Lease (409 when lost)    |
+ * | POST /zones/:zone/lease/release                   | OwnerRequest          | ReleaseResult            |
+ * | PUT  /zones/:zone/timers                          | TimersUpdate          | Ok                       |
+ * | POST /zones/:zone/transfers                       | TransferLogEntry      | Created                  |
+ * | GET  /signals                                     |                       | SignalList               |
+ * | POST /zones/:zone/signal/ack                      | SignalAck             | AckResult                |
+ * | POST /zones/:zone/ingest                          | OwnerRequest          | IngestBegun              |
+ * | PUT  /zones/:zone/ingest/:version/chunks/:seq?owner=O | record stream     | ChunkAccepted            |
+ * | POST /zones/:zone/ingest/:version/commit          | CommitRequest         | CommitResult             |
+ * | POST /zones/:zone/ingest/:version/abort           | OwnerRequest          | Ok                       |
+ * | POST /zones/:zone/changesets                      | ChangesetRequest      | ChangesetResult          |
+ * | GET  /zones/:zone/versions/:version/records       | (`current` or number) | record stream            |
+ * | GET  /zones/:zone/journal?since=S                 |                       | Journal (404 journal-gap)|
+ *
+ * Errors everywhere: `ErrorBody` with 400, 401, 404, 409 or 413.
+ */
+import { z } from "zod";
+
+export const INTERNAL_PREFIX = "/internal/v1";
+
+export const ZONE_MODELS = ["secondary", "hidden", "primary"] as const;
+export const ZONE_STATUSES = ["pending", "active", "refreshing", "failing", "expired", "serial-regressed"] as const;
+export const TSIG_ALGORITHMS = ["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"] as const;
+export const TRANSFER_KINDS = ["soa", "ixfr", "axfr"] as const;
+export const TRANSFER_RESULTS = ["ok", "up-to-date", "failed", "refused", "serial-regressed"] as const;
+
+/** Header carrying the new version's SOA serial on a record stream response. */
+export const SERIAL_HEADER = "x-backstop-serial";
+export const VERSION_HEADER = "x-backstop-version";
+
+const uint32 = z.number().int().min(0).max(0xffffffff);
+const millis = z.number().int().min(0);
+/** A transfer-service instance's stable id (lease owner). */
+const owner = z.string().min(1).max(200);
+/** Standard base64 (RFC 4648 §4), possibly empty. */
+export const base64 = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, "must be base64");
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Ok = z.object({ ok: z.literal(true) });
+
+/** A TSIG key with its secret in the clear: only ever sent to the transfer-service. */
+export const TsigKeyMaterial = z.object({
+  name: z.string(),
+  algorithm: z.enum(TSIG_ALGORITHMS),
+  secret: base64,
+});
+export type TsigKeyMaterial = z.infer<typeof TsigKeyMaterial>;
+
+export const Primary = z.object({
+  address: z.string(),
+  port: z.number().int().min(1).max(65535),
+  /** Name of a key in `ZoneConfigList.keys`. */
+  tsigKey: z.string().optional(),
+});
+
+export const TransferAllow = z.object({ address: z.string(), tsigKey: z.string().optional() });
+
+export const ZoneConfig = z.object({
+  name: z.string(),
+  model: z.enum(ZONE_MODELS),
+  primaries: z.array(Primary),
+  tsigKey: z.string().nullable(),
+  notifyAllow: z.array(z.string()),
+  transferAllow: z.array(TransferAllow),
+  status: z.enum(ZONE_STATUSES),
+  statusDetail: z.string(),
+  currentVersion: z.number().int().nullable(),
+  serial: uint32.nullable(),
+  primarySerial: uint32.nullable(),
+  recordCount: z.number().int(),
+  expiresAt: millis.nullable(),
+  lastCheckAt: millis.nullable(),
+  nextRefreshAt: millis.nullable(),
+  /** SOA timers as last seen (seconds), and the clamps to apply to them. */
+  timers: z.object({
+    refresh: uint32.nullable(),
+    retry: uint32.nullable(),
+    expire: uint32.nullable(),
+    minimum: uint32.nullable(),
+    minRefresh: uint32,
+    maxRefresh: uint32,
+    minRetry: uint32,
+    maxRetry: uint32,
+    minExpire: uint32,
+    maxExpire: uint32,
+  }),
+  lease: z.object({ owner: z.string(), until: millis }).nullable(),
+  /** A pending refresh request (API or webhook NOTIFY), until acknowledged. */
+  refresh: z
+    .object({ requestedAt: millis, force: z.enum(["axfr"]).nullable(), acceptLowerSerial: z.boolean() })
+    .nullable(),
+});
+export type ZoneConfig = z.infer<typeof ZoneConfig>;
+
+export const ZoneConfigList = z.object({ zones: z.array(ZoneConfig), keys: z.array(TsigKeyMaterial) });
+export type ZoneConfigList = z.infer<typeof ZoneConfigList>;
+
+export const OwnerRequest = z.object({ owner });
+export type OwnerRequest = z.infer<typeof OwnerRequest>;
+
+export const LeaseRequest = z.object({ owner, ttlMs: z.number().int().min(1000).max(4 * 3600 * 1000) });
+export type LeaseRequest = z.infer<typeof LeaseRequest>;
+
+export const Lease = z.object({ owner: z.string(), until: millis });
+export type Lease = z.infer<typeof Lease>;
+
+export const ReleaseResult = z.object({ released: z.boolean() });
+
+/** What the service learned from a refresh attempt; only the fields given are changed. */
+export const TimersUpdate = z.object({
+  owner,
+  soa: z.object({ serial: uint32, refresh: uint32, retry: uint32, expire: uint32, minimum: uint32 }).optional(),
+  primarySerial: uint32.optional(),
+  lastCheckAt: millis.optional(),
+  nextRefreshAt: millis.optional(),
+  expiresAt: millis.nullable().optional(),
+  status: z.enum(ZONE_STATUSES).optional(),
+  statusDetail: z.string().max(2000).optional(),
+});
+export type TimersUpdate = z.infer<typeof TimersUpdate>;
+
+export const TransferLogEntry = z.object({
+  kind: z.enum(TRANSFER_KINDS),
+  result: z.enum(TRANSFER_RESULTS),
+  primary: z.string().max(300).optional(),
+  fromSerial: uint32.optional(),
+  toSerial: uint32.optional(),
+  records: z.number().int().min(0).optional(),
+  bytes: z.number().int().min(0).optional(),
+  durationMs: z.number().int().min(0).optional(),
+  error: z.string().max(2000).optional(),
+  instance: z.string().max(200).optional(),
+  at: millis.optional(),
+});
+export type TransferLogEntry = z.infer<typeof TransferLogEntry>;
+
+export const Created = z.object({ id: z.number().int() });
+
+export const Signal = z.object({
+  zone: z.string(),
+  requestedAt: millis,
+  force: z.enum(["axfr"]).nullable(),
+  acceptLowerSerial: z.boolean(),
+});
+export type Signal = z.infer<typeof Signal>;
+export const SignalList = z.object({ signals: z.array(Signal) });
+
+/** Clears the signal only if no newer request arrived since `requestedAt` (compare-and-set). */
+export const SignalAck = z.object({ requestedAt: millis });
+export const AckResult = z.object({ cleared: z.boolean() });
+
+export const IngestBegun = z.object({ version: z.number().int() });
+export const ChunkAccepted = z.object({ records: z.number().int() });
+
+export const CommitRequest = z.object({
+  owner,
+  /** The serial the service transferred; the zone's SOA must carry it. */
+  serial: uint32.optional(),
+  /** Expiry instant to store atomically with the flip. */
+  expiresAt: millis.optional(),
+});
+export type CommitRequest = z.infer<typeof CommitRequest>;
+
+export const CommitResult = z.object({
+  version: z.number().int(),
+  serial: uint32,
+  recordCount: z.number().int(),
+  blocks: z.number().int(),
+});
+export type CommitResult = z.infer<typeof CommitResult>;
+
+/** One difference sequence of an IXFR (RFC 1995 §4): the records to delete, then the ones to add. */
+export const Changeset = z.object({
+  fromSerial: uint32,
+  toSerial: uint32,
+  deletions: base64,
+  additions: base64,
+});
+export type Changeset = z.infer<typeof Changeset>;
+
+export const ChangesetRequest = z.object({
+  owner,
+  /** Applied in order, together, as one new version. The first must start at the zone's serial. */
+  changesets: z.array(Changeset).min(1).max(10_000),
+  expiresAt: millis.optional(),
+});
+export type ChangesetRequest = z.infer<typeof ChangesetRequest>;
+
+export const ChangesetResult = z.object({
+  version: z.number().int(),
+  serial: uint32,
+  recordCount: z.number().int(),
+  /** Rows written by the commit, as D1 counts them. */
+  rowsWritten: z.number().int(),
+});
+export type ChangesetResult = z.infer<typeof ChangesetResult>;
+
+export const Journal = z.object({
+  fromSerial: uint32,
+  toSerial: uint32,
+  changesets: z.array(Changeset),
+});
+export type Journal = z.infer<typeof Journal>;

@@ -1,0 +1,141 @@
+/**
+ * @module SQL over the `blocks` table. Version V sees a row when
+ * `added_version <= V AND (removed_version IS NULL OR removed_version > V)`; every read here applies it,
+ * and every lookup is one indexed query on `blocks_lookup (zone_id, tree, first_key)`.
+ */
+import { encodeBlock } from "./block-codec.ts";
+import type { Budget } from "./statement-budget.ts";
+import type { StoredNode, Tree } from "./stored-node.ts";
+
+const visible = (alias: string, v: string) =>
+  `${alias}.added_version <= ${v} AND (${alias}.removed_version IS NULL OR ${alias}.removed_version > ${v})`;
+
+/**
+ * A block row as read back. `nextKey` is the first key of the following visible block (null at the end);
+ * `first` says no visible block precedes it.
+ */
+export interface BlockRow {
+  id: number;
+  firstKey: Uint8Array;
+  lastKey: Uint8Array;
+  nextKey: Uint8Array | null;
+  first: boolean;
+  data: Uint8Array;
+}
+
+interface RawBlockRow {
+  id: number;
+  first_key: ArrayBuffer | number[];
+  last_key: ArrayBuffer | number[];
+  next_key: ArrayBuffer | number[] | null;
+  has_prev?: number | null;
+  data: ArrayBuffer | number[];
+}
+
+/** D1 hands BLOBs back as ArrayBuffer (older runtimes: number arrays). */
+export function toBytes(v: ArrayBuffer | ArrayBufferView | number[]): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof ArrayBuffer) return new Uint8Array(v);
+  return Uint8Array.from(v);
+}
+
+function toRow(r: RawBlockRow): BlockRow {
+  return {
+    id: r.id,
+    firstKey: toBytes(r.first_key),
+    lastKey: toBytes(r.last_key),
+    nextKey: r.next_key == null ? null : toBytes(r.next_key),
+    first: r.has_prev == null,
+    data: toBytes(r.data),
+  };
+}
+
+const NEXT_KEY = `(SELECT n.first_key FROM blocks n WHERE n.zone_id = ?1 AND n.tree = ?2 AND n.first_key > b.first_key
+  AND ${visible("n", "?4")} ORDER BY n.first_key LIMIT 1) AS next_key,
+  (SELECT 1 FROM blocks p WHERE p.zone_id = ?1 AND p.tree = ?2 AND p.first_key < b.first_key
+  AND ${visible("p", "?4")} LIMIT 1) AS has_prev`;
+
+const AT_OR_BEFORE = `SELECT b.id, b.first_key, b.last_key, b.data, ${NEXT_KEY}
+  FROM blocks b WHERE b.zone_id = ?1 AND b.tree = ?2 AND b.first_key <= ?3 AND ${visible("b", "?4")}
+  ORDER BY b.first_key DESC LIMIT 1`;
+
+const FIRST = `SELECT b.id, b.first_key, b.last_key, b.data, ${NEXT_KEY}
+  FROM blocks b WHERE b.zone_id = ?1 AND b.tree = ?2 AND ?3 IS NOT NULL AND ${visible("b", "?4")}
+  ORDER BY b.first_key ASC LIMIT 1`;
+
+const LAST = `SELECT b.id, b.first_key, b.last_key, b.data, ${NEXT_KEY}
+  FROM blocks b WHERE b.zone_id = ?1 AND b.tree = ?2 AND ?3 IS NOT NULL AND ${visible("b", "?4")}
+  ORDER BY b.first_key DESC LIMIT 1`;
+
+/** The block whose range holds `key`: the last visible block starting at or before it. */
+export function blockAtOrBeforeStatement(budget: Budget, zoneId: number, tree: Tree, key: Uint8Array, version: number) {
+  return budget.prepare(AT_OR_BEFORE, [zoneId, tree, key, version]);
+}
+
+export function firstBlockStatement(budget: Budget, zoneId: number, tree: Tree, version: number) {
+  return budget.prepare(FIRST, [zoneId, tree, 1, version]);
+}
+
+export function lastBlockStatement(budget: Budget, zoneId: number, tree: Tree, version: number) {
+  return budget.prepare(LAST, [zoneId, tree, 1, version]);
+}
+
+export async function firstRow(statement: D1PreparedStatement): Promise<BlockRow | null> {
+  const row = await statement.first<RawBlockRow>();
+  return row ? toRow(row) : null;
+}
+
+export function rowsOf(result: D1Result<unknown>): BlockRow[] {
+  return (result.results as RawBlockRow[]).map(toRow);
+}
+
+export const INSERT_BLOCK_SQL =
+  "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/**
+ * Insert of one block, made only if `guard` holds: used inside a commit batch so that a batch whose
+ * compare-and-set on the zone failed writes nothing.
+ */
+export const INSERT_BLOCK_GUARDED_SQL =
+  "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data) " +
+  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT current_version FROM zones WHERE id = ?1) = ?5";
+
+export function insertBlockStatement(
+  budget: Budget,
+  zoneId: number,
+  tree: Tree,
+  nodes: readonly StoredNode[],
+  version: number,
+  guarded = false,
+): D1PreparedStatement {
+  let records = 0;
+  for (const n of nodes) records += n.records.length;
+  const first = nodes[0]!, last = nodes[nodes.length - 1]!;
+  return budget.prepare(guarded ? INSERT_BLOCK_GUARDED_SQL : INSERT_BLOCK_SQL, [
+    zoneId,
+    tree,
+    first.key,
+    last.key,
+    version,
+    records,
+    encodeBlock(nodes),
+  ]);
+}
+
+/** Blocks of a version and tree in key order, starting after `afterKey` (exclusive), `limit` at a time. */
+export function pageStatement(
+  budget: Budget,
+  zoneId: number,
+  version: number,
+  tree: Tree,
+  afterKey: Uint8Array | null,
+  limit: number,
+): D1PreparedStatement {
+  return budget.prepare(
+    `SELECT b.id, b.first_key, b.last_key, b.data, NULL AS next_key, 1 AS has_prev FROM blocks b
+     WHERE b.zone_id = ?1 AND b.tree = ?2 AND b.first_key > ?3 AND ${visible("b", "?4")}
+     ORDER BY b.first_key LIMIT ?5`,
+    [zoneId, tree, afterKey ?? new Uint8Array(0), version, limit],
+  );
+}

@@ -1,0 +1,347 @@
+/**
+ * @module Applying IXFR changesets (RFC 1995 §4) to the served version, rewriting only the blocks they
+ * touch: each touched block is copied with the change (`added_version = V`) and the old row is marked
+ * `removed_version = V`. A 10-record change therefore writes a few dozen rows at most, never the zone.
+ *
+ *  1. Check the lease, and that the first changeset starts at the zone's serial and each one continues
+ *     the previous one.
+ *  2. Find the block holding each touched owner at the current version (one batch of indexed queries).
+ *  3. Apply the changesets in order in memory: deletions must exist (a deletion of a record we do not
+ *     have means the primary's history and ours differ: "inconsistent", and the service falls back to
+ *     AXFR), additions are added (an existing record only takes the new TTL).
+ *  4. Check the result has exactly one SOA at the apex, with the last changeset's serial.
+ *  5. One D1 batch, guarded by a compare-and-set on (lease, current version, serial): new version row,
+ *     pointer flip, old rows retired, new rows inserted, journal rows written.
+ */
+import { RRType } from "../../dns/constants.ts";
+import { splitIntoBlocks, OversizedNodeError } from "./block-builder.ts";
+import { decodeBlock } from "./block-codec.ts";
+import { blockAtOrBeforeStatement, firstBlockStatement, insertBlockStatement, rowsOf } from "./block-table.ts";
+import { deleteAbandonedStatements } from "./full-ingest.ts";
+import type { ZoneRef } from "./full-ingest.ts";
+import { encodeRecordStream, parseRecordStream, RecordStreamError } from "./record-stream.ts";
+import type { OwnedRecord } from "./record-stream.ts";
+import { readSoa } from "./soa.ts";
+import type { Budget } from "./statement-budget.ts";
+import { StoreError } from "./store-error.ts";
+import { compareBytes, makeNode, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "./stored-node.ts";
+import type { StoredNode, Tree } from "./stored-node.ts";
+
+export interface ChangesetInput {
+  fromSerial: number;
+  toSerial: number;
+  /** Record streams. */
+  deletions: Uint8Array;
+  additions: Uint8Array;
+}
+
+export interface ChangesetResult {
+  version: number;
+  serial: number;
+  recordCount: number;
+  rowsWritten: number;
+  /** Blocks retired and written. */
+  blocksReplaced: number;
+  blocksWritten: number;
+}
+
+/** Lookups per D1 batch while finding the touched blocks. */
+const LOOKUPS_PER_BATCH = 50;
+/** Block ids per `UPDATE … WHERE id IN (…)`: stays under 100 bound parameters. */
+const IDS_PER_UPDATE = 90;
+/** Journal part size: a row carries two streams and must stay under 100 KB. */
+const JOURNAL_PART_BYTES = 40 * 1024;
+
+/** A touched block, decoded and being edited. `id` is null for a block that did not exist. */
+interface WorkingBlock {
+  id: number | null;
+  tree: Tree;
+  firstKey: Uint8Array;
+  nextKey: Uint8Array | null;
+  nodes: StoredNode[];
+}
+
+function parse(stream: Uint8Array, zone: ZoneRef, what: string): OwnedRecord[] {
+  try {
+    return parseRecordStream(stream, zone.name);
+  } catch (err) {
+    if (err instanceof RecordStreamError) throw new StoreError("bad-records", `${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Splits a record stream's records into consecutive groups whose streams stay under `limit` bytes. */
+function partsOf(records: OwnedRecord[], limit: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let current: OwnedRecord[] = [], size = 0;
+  for (const r of records) {
+    const n = r.name.wireLength + 10 + r.rdata.length;
+    if (current.length > 0 && size + n > limit) {
+      parts.push(encodeRecordStream(current));
+      current = [];
+      size = 0;
+    }
+    current.push(r);
+    size += n;
+  }
+  if (current.length > 0 || parts.length === 0) parts.push(encodeRecordStream(current));
+  return parts;
+}
+
+export async function applyChangesets(
+  budget: Budget,
+  zone: ZoneRef,
+  owner: string,
+  changesets: readonly ChangesetInput[],
+  options: { expiresAt?: number | undefined; now?: number } = {},
+): Promise<ChangesetResult> {
+  const now = options.now ?? Date.now();
+  const state = await budget
+    .prepare(
+      `SELECT current_version, serial, record_count, lease_owner = ?2 AND lease_until > ?3 AS leased,
+         (SELECT COALESCE(MAX(version), 0) FROM zone_versions WHERE zone_id = ?1) AS max_version
+       FROM zones WHERE id = ?1`,
+      [zone.id, owner, now],
+    )
+    .first<{ current_version: number | null; serial: number | null; record_count: number; leased: number | null; max_version: number }>();
+  if (!state) throw new StoreError("not-found", `no zone ${zone.name}`);
+  if (!state.leased) throw new StoreError("lease", `this instance does not hold the refresh lease of ${zone.name}`);
+  if (state.current_version === null || state.serial === null) {
+    throw new StoreError("inconsistent", `${zone.name} has no version yet: a changeset needs a full transfer first`);
+  }
+  if (changesets.length === 0) throw new StoreError("inconsistent", "no changesets");
+  let expected = state.serial;
+  for (const cs of changesets) {
+    if (cs.fromSerial !== expected) {
+      throw new StoreError("inconsistent", `a changeset starts at serial ${cs.fromSerial}, but ${zone.name} is at ${expected}`);
+    }
+    expected = cs.toSerial;
+  }
+  const base = state.current_version;
+  const version = state.max_version + 1;
+
+  const parsed = changesets.map((cs, i) => ({
+    deletions: parse(cs.deletions, zone, `changeset ${i} deletions`),
+    additions: parse(cs.additions, zone, `changeset ${i} additions`),
+  }));
+
+  // 2. The touched blocks.
+  const touched = new Map<string, { tree: Tree; key: Uint8Array }>();
+  for (const p of parsed) {
+    for (const r of [...p.deletions, ...p.additions]) {
+      const tree = treeOf(r.type, r.rdata);
+      touched.set(`${tree}:${r.name.key}`, { tree, key: r.name.sortKey() });
+    }
+  }
+  const blocks = new Map<number, WorkingBlock>();
+  const fresh: WorkingBlock[] = [];
+  const lookups = [...touched.values()];
+  let needFirst = new Set<Tree>();
+  for (let i = 0; i < lookups.length; i += LOOKUPS_PER_BATCH) {
+    const group = lookups.slice(i, i + LOOKUPS_PER_BATCH);
+    const results = await budget.batch(group.map((l) => blockAtOrBeforeStatement(budget, zone.id, l.tree, l.key, base)));
+    group.forEach((l, j) => {
+      const row = rowsOf(results[j]!)[0];
+      if (!row) needFirst.add(l.tree);
+      else if (!blocks.has(row.id)) {
+        blocks.set(row.id, { id: row.id, tree: l.tree, firstKey: row.firstKey, nextKey: row.nextKey, nodes: decodeBlock(row.data) });
+      }
+    });
+  }
+  for (const tree of needFirst) {
+    const row = rowsOf(await budget.batch([firstBlockStatement(budget, zone.id, tree, base)]).then((r) => r[0]!))[0];
+    if (row) {
+      if (!blocks.has(row.id)) {
+        blocks.set(row.id, { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, nodes: decodeBlock(row.data) });
+      }
+    } else {
+      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, nodes: [] });
+    }
+  }
+  needFirst = new Set();
+  const working = [...blocks.values(), ...fresh];
+
+  /** The block that holds `key` in `tree`: the last one starting at or before it, else the first. */
+  const blockFor = (tree: Tree, key: Uint8Array): WorkingBlock => {
+    let best: WorkingBlock | undefined, first: WorkingBlock | undefined;
+    for (const b of working) {
+      if (b.tree !== tree) continue;
+      if (!first || compareBytes(b.firstKey, first.firstKey) < 0) first = b;
+      if (compareBytes(b.firstKey, key) <= 0 && (!best || compareBytes(b.firstKey, best.firstKey) > 0)) best = b;
+    }
+    return (best ?? first)!;
+  };
+  const locate = (b: WorkingBlock, key: Uint8Array): { index: number; found: boolean } => {
+    let lo = 0, hi = b.nodes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareBytes(b.nodes[mid]!.key, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return { index: lo, found: lo < b.nodes.length && compareBytes(b.nodes[lo]!.key, key) === 0 };
+  };
+
+  // 3. Apply in order.
+  let recordCount = state.record_count;
+  const changed = new Set<WorkingBlock>();
+  parsed.forEach((p, i) => {
+    for (const r of p.deletions) {
+      const tree = treeOf(r.type, r.rdata);
+      const key = r.name.sortKey();
+      const b = blockFor(tree, key);
+      const at = locate(b, key);
+      const node = at.found ? b.nodes[at.index]! : undefined;
+      const k = node ? node.records.findIndex((x) => sameRecord(x, r)) : -1;
+      if (!node || k < 0) {
+        throw new StoreError(
+          "inconsistent",
+          `changeset ${i} (serial ${changesets[i]!.fromSerial} → ${changesets[i]!.toSerial}) deletes ${r.name} type ${r.type}, which ${zone.name} does not have`,
+        );
+      }
+      node.records.splice(k, 1);
+      recordCount--;
+      changed.add(b);
+    }
+    for (const r of p.additions) {
+      const tree = treeOf(r.type, r.rdata);
+      const key = r.name.sortKey();
+      const b = blockFor(tree, key);
+      const at = locate(b, key);
+      let node = at.found ? b.nodes[at.index] : undefined;
+      if (!node) {
+        node = makeNode(r.name, []);
+        b.nodes.splice(at.index, 0, node);
+      }
+      const record = { type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata };
+      const k = node.records.findIndex((x) => sameRecord(x, r));
+      if (k >= 0) node.records[k] = record;
+      else {
+        node.records.push(record);
+        normalizeRecords(node.records);
+        recordCount++;
+      }
+      changed.add(b);
+    }
+  });
+
+  // 4. The apex SOA of the result.
+  const apexKey = zone.name.sortKey();
+  const apexBlock = blockFor(TREE_MAIN, apexKey);
+  const apexAt = locate(apexBlock, apexKey);
+  const soas = apexAt.found ? apexBlock.nodes[apexAt.index]!.records.filter((r) => r.type === RRType.SOA) : [];
+  const lastSerial = changesets[changesets.length - 1]!.toSerial;
+  if (soas.length !== 1) {
+    // The apex block may not have been touched at all (a changeset without SOA records).
+    throw new StoreError("inconsistent", `after the changesets ${zone.name} has ${soas.length} SOA records at the apex, not one`);
+  }
+  let serial: number;
+  try {
+    serial = readSoa(soas[0]!.rdata).serial;
+  } catch {
+    throw new StoreError("bad-records", `the new SOA of ${zone.name} does not parse`);
+  }
+  if (serial !== lastSerial) {
+    throw new StoreError("serial-mismatch", `the changesets end at serial ${lastSerial} but the SOA says ${serial}`);
+  }
+
+  // 5. One guarded batch.
+  const moved = "(SELECT current_version FROM zones WHERE id = ?1) = ?2";
+  const statements: D1PreparedStatement[] = [
+    budget.prepare(
+      "INSERT INTO zone_versions (zone_id, version, kind, base_version, owner, state) VALUES (?1, ?2, 'ixfr', ?3, ?4, 'open')",
+      [zone.id, version, base, owner],
+    ),
+    budget.prepare(
+      `UPDATE zones SET current_version = ?2, serial = ?5, record_count = ?6, status = 'active', status_detail = ?7,
+         expires_at = COALESCE(?8, expires_at), updated_at = ?9
+       WHERE id = ?1 AND current_version = ?3 AND serial = ?10 AND lease_owner = ?4 AND lease_until > ?9`,
+      [
+        zone.id,
+        version,
+        base,
+        owner,
+        serial,
+        recordCount,
+        `serving serial ${serial} (${recordCount} records) from an IXFR`,
+        options.expiresAt ?? null,
+        now,
+        state.serial,
+      ],
+    ),
+  ];
+  const retired = [...changed].filter((b) => b.id !== null).map((b) => b.id!);
+  for (let i = 0; i < retired.length; i += IDS_PER_UPDATE) {
+    const ids = retired.slice(i, i + IDS_PER_UPDATE);
+    statements.push(
+      budget.prepare(
+        `UPDATE blocks SET removed_version = ?2 WHERE zone_id = ?1 AND removed_version IS NULL AND ${moved}
+           AND id IN (${ids.map((_, k) => `?${k + 3}`).join(", ")})`,
+        [zone.id, version, ...ids],
+      ),
+    );
+  }
+  let blocksWritten = 0;
+  for (const b of changed) {
+    const nodes = b.nodes.filter((n) => n.records.length > 0);
+    let pieces: StoredNode[][];
+    try {
+      pieces = splitIntoBlocks(nodes);
+    } catch (err) {
+      if (err instanceof OversizedNodeError) throw new StoreError("too-large", err.message);
+      throw err;
+    }
+    for (const piece of pieces) {
+      statements.push(insertBlockStatement(budget, zone.id, b.tree, piece, version, true));
+      blocksWritten++;
+    }
+  }
+  parsed.forEach((p, seq) => {
+    const cs = changesets[seq]!;
+    const dels = partsOf(p.deletions, JOURNAL_PART_BYTES);
+    const adds = partsOf(p.additions, JOURNAL_PART_BYTES);
+    const empty = new Uint8Array(0);
+    for (let part = 0; part < Math.max(dels.length, adds.length); part++) {
+      statements.push(
+        budget.prepare(
+          `INSERT INTO changesets (zone_id, version, seq, part, from_serial, to_serial, deletions, additions)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE ${moved}`,
+          [zone.id, version, seq, part, cs.fromSerial, cs.toSerial, dels[part] ?? empty, adds[part] ?? empty],
+        ),
+      );
+    }
+  });
+  statements.push(
+    budget.prepare(
+      `UPDATE zone_versions SET state = 'abandoned' WHERE zone_id = ?1 AND state = 'open' AND version < ?2 AND ${moved}`,
+      [zone.id, version],
+    ),
+    ...deleteAbandonedStatements(budget, zone.id, version),
+    budget.prepare(
+      `UPDATE zone_versions SET state = 'committed', serial = ?3, record_count = ?4, committed_at = ?5
+       WHERE zone_id = ?1 AND version = ?2 AND ${moved}`,
+      [zone.id, version, serial, recordCount, now],
+    ),
+  );
+  const before = budget.counts.rowsWritten;
+  let results: D1Result[];
+  try {
+    results = await budget.batch(statements);
+  } catch (err) {
+    // A concurrent commit took the same version number first.
+    if (err instanceof Error && /UNIQUE|PRIMARY KEY/i.test(err.message)) {
+      throw new StoreError("conflict", `${zone.name} changed while the changesets were applied`);
+    }
+    throw err;
+  }
+  if ((results[1]!.meta.changes ?? 0) !== 1) {
+    throw new StoreError("conflict", `${zone.name} changed while the changesets were applied (or the lease was lost)`);
+  }
+  return {
+    version,
+    serial,
+    recordCount,
+    rowsWritten: budget.counts.rowsWritten - before,
+    blocksReplaced: retired.length,
+    blocksWritten,
+  };
+}

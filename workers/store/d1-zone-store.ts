@@ -1,0 +1,265 @@
+/**
+ * @module The `ZoneStore` over D1 blocks, with two in-isolate caches:
+ *
+ * - the **zone list** (each zone's current-version pointer, expiry, model), re-read from D1 when older
+ *   than `pointerTtlMs` (1 s by default), so a commit is seen within a second and a D1 query is spent on
+ *   it at most once per second per isolate;
+ * - an **LRU of decoded blocks** by block id. A block row is immutable (an IXFR writes a new row), so the
+ *   id names its content for every version that sees it, and a cached block can never be stale. Beside
+ *   it, per (zone, version, tree), the key ranges already seen: `[first_key, next_key)` → block id, so a
+ *   lookup that lands in a known range costs no query at all.
+ *
+ * A miss is one indexed query (`blocks_lookup`); only a lookup that needs a neighbour across a block edge
+ * costs a second one.
+ */
+import { LRUCache } from "lru-cache";
+import { Name } from "../../dns/name.ts";
+import type { ZoneModel } from "../db/schema.ts";
+import { decodeBlock } from "./block-codec.ts";
+import {
+  blockAtOrBeforeStatement,
+  firstBlockStatement,
+  firstRow,
+  lastBlockStatement,
+} from "./block-table.ts";
+import type { BlockRow } from "./block-table.ts";
+import { Budget } from "./statement-budget.ts";
+import { compareBytes } from "./stored-node.ts";
+import type { StoredNode, Tree } from "./stored-node.ts";
+import { LocatingZoneStore } from "./zone-store.ts";
+import type { Neighbourhood, ZoneInfo } from "./zone-store.ts";
+
+export interface D1ZoneStoreOptions {
+  /** How long the zone list (and so the current-version pointers) may be reused. Default 1000 ms. */
+  pointerTtlMs?: number;
+  /** Budget of the block cache, in bytes of block data. Default 32 MiB. */
+  blockCacheBytes?: number;
+  now?: () => number;
+}
+
+/** A block's key range at one version: `[firstKey, nextKey)` holds its nodes and nobody else's. */
+interface KnownRange {
+  id: number;
+  firstKey: Uint8Array;
+  nextKey: Uint8Array | null;
+  /** No block precedes this one at this version. */
+  first: boolean;
+}
+
+interface CachedBlock extends KnownRange {
+  nodes: StoredNode[];
+}
+
+/** Decoded nodes cost more than their bytes: a rough factor for the cache's size accounting. */
+const DECODED_OVERHEAD = 4;
+
+function approximateSize(nodes: readonly StoredNode[]): number {
+  let n = 64;
+  for (const node of nodes) {
+    n += node.key.length * 2 + 32;
+    for (const r of node.records) n += r.rdata.length + 24;
+  }
+  return n;
+}
+
+export class D1ZoneStore extends LocatingZoneStore {
+  private readonly budget: Budget;
+  private readonly pointerTtlMs: number;
+  private readonly now: () => number;
+  private zones: Map<string, ZoneInfo> = new Map();
+  private zonesLoadedAt = -Infinity;
+  private zonesLoading: Promise<void> | undefined;
+  /** Decoded nodes by block id. */
+  private readonly blocks: LRUCache<number, StoredNode[]>;
+  /** `${zone}:${version}:${tree}` → ranges known for that version, sorted by first key. */
+  private readonly ranges = new LRUCache<string, KnownRange[]>({
+    maxSize: 8 * 1024 * 1024,
+    sizeCalculation: (known) => 64 + known.length * 160,
+  });
+  /** `${zone}:${version}:${tree}` of trees found empty (a zone without NSEC3 asks often). */
+  private readonly emptyTrees = new LRUCache<string, true>({ max: 1024 });
+  /** Queries sent, for tests and metrics. */
+  queries = 0;
+
+  constructor(db: D1Database | D1DatabaseSession, options: D1ZoneStoreOptions = {}) {
+    super();
+    this.budget = new Budget(db);
+    this.pointerTtlMs = options.pointerTtlMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    this.blocks = new LRUCache<number, StoredNode[]>({
+      maxSize: options.blockCacheBytes ?? 32 * 1024 * 1024,
+      sizeCalculation: (nodes) => approximateSize(nodes) * DECODED_OVERHEAD,
+    });
+  }
+
+  private async loadZones(): Promise<void> {
+    this.queries++;
+    const rows = await this.budget
+      .prepare("SELECT id, name, model, current_version, serial, expires_at, answer_allow FROM zones")
+      .all<{
+        id: number;
+        name: string;
+        model: ZoneModel;
+        current_version: number | null;
+        serial: number | null;
+        expires_at: number | null;
+        answer_allow: string;
+      }>();
+    const zones = new Map<string, ZoneInfo>();
+    for (const r of rows.results) {
+      const name = Name.parse(r.name + ".");
+      zones.set(name.key, {
+        id: r.id,
+        name,
+        model: r.model,
+        version: r.current_version,
+        serial: r.serial,
+        expiresAt: r.expires_at,
+        answerAllow: JSON.parse(r.answer_allow) as string[],
+      });
+    }
+    this.zones = zones;
+    this.zonesLoadedAt = this.now();
+  }
+
+  /** Drops the cached pointers, so the next lookup re-reads them (after a commit in this isolate). */
+  invalidatePointers(): void {
+    this.zonesLoadedAt = -Infinity;
+  }
+
+  async findZone(qname: Name): Promise<ZoneInfo | null> {
+    if (this.now() - this.zonesLoadedAt > this.pointerTtlMs) {
+      // Concurrent requests share one reload.
+      this.zonesLoading ??= this.loadZones().finally(() => (this.zonesLoading = undefined));
+      await this.zonesLoading;
+    }
+    for (let n = 0; n <= qname.labelCount; n++) {
+      const zone = this.zones.get(qname.stripLeft(n).key);
+      if (zone) return zone;
+    }
+    return null;
+  }
+
+  private cacheRow(zone: ZoneInfo, tree: Tree, row: BlockRow): CachedBlock {
+    let nodes = this.blocks.get(row.id);
+    if (!nodes) {
+      nodes = decodeBlock(row.data);
+      this.blocks.set(row.id, nodes);
+    }
+    // next_key depends on the version, so the range is remembered per version.
+    const rangeKey = `${zone.id}:${zone.version}:${tree}`;
+    const known = this.ranges.get(rangeKey) ?? [];
+    const entry: KnownRange = { id: row.id, firstKey: row.firstKey, nextKey: row.nextKey, first: row.first };
+    const at = known.findIndex((b) => compareBytes(b.firstKey, entry.firstKey) >= 0);
+    if (at < 0) known.push(entry);
+    else if (compareBytes(known[at]!.firstKey, entry.firstKey) === 0) known[at] = entry;
+    else known.splice(at, 0, entry);
+    this.ranges.set(rangeKey, known);
+    return { ...entry, nodes };
+  }
+
+  /** A cached block whose range at this version holds `key`, without a query. */
+  private knownBlock(zone: ZoneInfo, tree: Tree, key: Uint8Array): CachedBlock | undefined {
+    const known = this.ranges.get(`${zone.id}:${zone.version}:${tree}`);
+    if (!known) return undefined;
+    let lo = 0, hi = known.length - 1, found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareBytes(known[mid]!.firstKey, key) <= 0) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (found < 0) return undefined;
+    const range = known[found]!;
+    if (range.nextKey !== null && compareBytes(key, range.nextKey) >= 0) return undefined;
+    const nodes = this.blocks.get(range.id);
+    return nodes ? { ...range, nodes } : undefined;
+  }
+
+  /** The block holding `key` (or, before the first block, the first block), or null for an empty tree. */
+  private async blockFor(zone: ZoneInfo, tree: Tree, key: Uint8Array): Promise<CachedBlock | null> {
+    if (zone.version === null) return null;
+    const known = this.knownBlock(zone, tree, key);
+    if (known) return known;
+    const treeKey = `${zone.id}:${zone.version}:${tree}`;
+    if (this.emptyTrees.has(treeKey)) return null;
+    this.queries++;
+    let row = await firstRow(blockAtOrBeforeStatement(this.budget, zone.id, tree, key, zone.version));
+    if (!row) {
+      this.queries++;
+      row = await firstRow(firstBlockStatement(this.budget, zone.id, tree, zone.version));
+      if (!row) this.emptyTrees.set(treeKey, true);
+    }
+    return row ? this.cacheRow(zone, tree, row) : null;
+  }
+
+  /** The block just before `block`, or null when it is the first of its tree. */
+  private async blockBefore(zone: ZoneInfo, tree: Tree, block: CachedBlock): Promise<CachedBlock | null> {
+    if (block.first) return null;
+    // The greatest key below firstKey: search at-or-before the key just under it.
+    const prev = this.predecessorKey(block.firstKey);
+    const found = prev ? await this.blockFor(zone, tree, prev) : null;
+    return found && compareBytes(found.firstKey, block.firstKey) < 0 ? found : null;
+  }
+
+  /**
+   * A key strictly below `key` and above every key that sorts below it: `key` with its last octet
+   * decremented followed by 0xff octets up to the longest possible key (~ 2 × 255). Keys never end in
+   * the middle of such a run, so this is exact for the at-or-before lookup.
+   */
+  private predecessorKey(key: Uint8Array): Uint8Array | null {
+    let end = key.length;
+    while (end > 0 && key[end - 1] === 0) end--;
+    if (end === 0) return null;
+    const out = new Uint8Array(512).fill(0xff);
+    out.set(key.subarray(0, end), 0);
+    out[end - 1] = key[end - 1]! - 1;
+    return out;
+  }
+
+  async locate(zone: ZoneInfo, tree: Tree, name: Name): Promise<Neighbourhood> {
+    const key = name.sortKey();
+    const block = await this.blockFor(zone, tree, key);
+    if (!block) return { match: null, before: null, after: null };
+    const nodes = block.nodes;
+    // First node with key >= target.
+    let lo = 0, hi = nodes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareBytes(nodes[mid]!.key, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const match = lo < nodes.length && compareBytes(nodes[lo]!.key, key) === 0 ? nodes[lo]! : null;
+    let before: StoredNode | null = nodes[lo - 1] ?? null;
+    if (!before && lo === 0) {
+      const prev = await this.blockBefore(zone, tree, block);
+      before = prev?.nodes[prev.nodes.length - 1] ?? null;
+    }
+    const afterIndex = match ? lo + 1 : lo;
+    let after: StoredNode | null = nodes[afterIndex] ?? null;
+    if (!after && block.nextKey) {
+      const next = await this.blockFor(zone, tree, block.nextKey);
+      after = next?.nodes[0] ?? null;
+    }
+    return { match, before, after };
+  }
+
+  async lastNode(zone: ZoneInfo, tree: Tree): Promise<StoredNode | null> {
+    if (zone.version === null) return null;
+    const treeKey = `${zone.id}:${zone.version}:${tree}`;
+    if (this.emptyTrees.has(treeKey)) return null;
+    const known = this.ranges.get(treeKey);
+    const last = known?.[known.length - 1];
+    const cached = last && last.nextKey === null ? this.blocks.get(last.id) : undefined;
+    if (cached) return cached[cached.length - 1] ?? null;
+    this.queries++;
+    const row = await firstRow(lastBlockStatement(this.budget, zone.id, tree, zone.version));
+    if (!row) {
+      this.emptyTrees.set(treeKey, true);
+      return null;
+    }
+    const block = this.cacheRow(zone, tree, row);
+    return block.nodes[block.nodes.length - 1] ?? null;
+  }
+}
