@@ -64,16 +64,29 @@ export interface Disagreement {
  * choice when the disagreement is one of them and Backstop made that choice, else undefined (a failure).
  *  - `case`: the two differ only in the case of names (where their compression points); Backstop's spelling
  *    is one of theirs.
- *  - `minimal-authority`: NSD adds the apex NS RRset to the authority section of answers, Knot does not;
- *    Backstop does not.
- *  - `any-lowest-type`: ANY at a name whose lowest-typed RRset is not the one NSD picks (the apex: NS vs
- *    SOA); Backstop answers the lowest-typed RRset, as Knot does.
+ *  - `minimal-authority`: NSD adds the apex NS RRset (and its RRSIG) to the authority section of answers,
+ *    Knot does not; Backstop does not.
+ *  - `any-lowest-type`: ANY where the two pick different RRsets (the apex: NS vs SOA; in signed zones Knot
+ *    may pick the RRSIGs); Backstop answers the lowest-typed RRset other than NSEC, which is one of theirs.
+ *  - `wildcard-owner-nodata`: NODATA for a query naming a wildcard owner itself (`*.example`), where NSD adds
+ *    a closest-encloser NSEC3 as if the wildcard had been expanded; Backstop sends the matching NSEC3 only,
+ *    as Knot does (RFC 5155 §7.2.3: the name exists).
  */
-export function documentedChoice(d: Disagreement): "case" | "minimal-authority" | "any-lowest-type" | undefined {
+export function documentedChoice(
+  d: Disagreement & { qname?: string },
+): "case" | "minimal-authority" | "any-lowest-type" | "wildcard-owner-nodata" | undefined {
   if (d.knotd.toLowerCase() === d.nsd.toLowerCase()) return d.backstop === d.knotd || d.backstop === d.nsd ? "case" : undefined;
-  if (d.section === "authority" && d.knotd === "" && d.nsd.split("\n").every((line) => / NS /.test(line))) {
-    return d.backstop === d.knotd ? "minimal-authority" : undefined;
+  if (d.section === "authority") {
+    const knot = new Set(d.knotd.split("\n").filter(Boolean));
+    const extra = d.nsd.split("\n").filter((line) => line && !knot.has(line));
+    const nsdIsSuperset = [...knot].every((line) => d.nsd.split("\n").includes(line));
+    if (nsdIsSuperset && extra.length > 0 && extra.every((line) => / NS | RRSIG NS /.test(line))) {
+      return d.backstop === d.knotd ? "minimal-authority" : undefined;
+    }
+    if (nsdIsSuperset && extra.length > 0 && d.qname?.startsWith("*.") && extra.every((line) => / NSEC3 | RRSIG NSEC3 /.test(line))) {
+      return d.backstop === d.knotd ? "wildcard-owner-nodata" : undefined;
+    }
   }
-  if (d.section === "answer" && d.qtype === "ANY") return d.backstop === d.knotd ? "any-lowest-type" : undefined;
+  if (d.section === "answer" && d.qtype === "ANY") return d.backstop === d.knotd || d.backstop === d.nsd ? "any-lowest-type" : undefined;
   return undefined;
 }

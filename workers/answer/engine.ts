@@ -13,7 +13,7 @@
  *   8. The response: RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6), RA and AD never set, the query
  *      name spelled as asked (case preserved) and other names as Knot's and NSD's compression spells them
  *      (`spelling.ts`), the OPT echoed when the query had one (DO copied), with our
- *      payload size of 1232; RRSIGs only with DO=1, glue never signed. Over UDP the message is cut to the
+ *      payload size of 1232; RRSIGs only with DO=1 (glue has none). Over UDP the message is cut to the
  *      negotiated size (RFC 6891 §6.2.5) with TC set when an answer or authority RRset does not fit.
  */
 import { Opcode, RRClass, RRType, Rcode } from "../../dns/constants.ts";
@@ -22,6 +22,7 @@ import { decodeHeader } from "../../dns/header.ts";
 import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../../dns/message.ts";
 import { WireError } from "../../dns/wire/reader.ts";
 import type { Transport } from "./any.ts";
+import { denialRRsets } from "./denial.ts";
 import { lookup } from "./lookup.ts";
 import { type LookupResult, emptyResult, rcodeOf } from "./result.ts";
 import type { RRset } from "./rrset.ts";
@@ -134,26 +135,30 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   if (question.class !== RRClass.IN) return reply(Rcode.REFUSED);
   if (qtype === RRType.AXFR || qtype === RRType.IXFR) return reply(Rcode.REFUSED);
 
+  const dnssec = query.edns?.dnssecOk ?? false;
   let result: LookupResult;
   let error: unknown;
   try {
     const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
     if (selection.kind === "refused") result = emptyResult("Refused");
     else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
-    else result = await lookup(store, selection.zone, question.name, qtype);
+    else {
+      result = await lookup(store, selection.zone, question.name, qtype);
+      // RFC 4035 §3.1.3/§3.1.4: with DO=1, the DS of a signed referral and the NSEC/NSEC3 proofs.
+      if (dnssec) result.authority.push(...result.dnssecAuthority, ...(await denialRRsets(store, selection.zone, result.proofs)));
+    }
   } catch (err) {
     // The store failed (D1 unreachable, a damaged block): SERVFAIL, as RFC 1035 §4.1.1 defines it.
     result = emptyResult("ServerFailure");
     error = err;
   }
 
-  const dnssec = query.edns?.dnssecOk ?? false;
   const message: Message = respell({
     ...bare(query.id, query.opcode, query.flags, rcodeOf(result.outcome), [question], query.edns),
     answers: records(result.answer, dnssec),
     authorities: records(result.authority, dnssec),
-    // RFC 4035 §3.1.1: glue is not signed; in-zone addresses of an answer are.
-    additionals: records(result.additional, dnssec && result.outcome !== "Delegation"),
+    // RFC 4035 §3.1.1: authoritative addresses go with their RRSIGs; glue has none to send (it is not signed).
+    additionals: records(result.additional, dnssec),
   });
   message.flags.aa = result.aa;
   const response: EngineResponse = { message, wire: encode(message, maxSize), result };

@@ -13,6 +13,9 @@
  *      NXDOMAIN.
  *   5. Positive answers get additional-section addresses (`additional.ts`, step 6); negative ones the SOA
  *      with the negative TTL (`negative.ts`).
+ *   6. What DNSSEC will have to prove is noted as `proofs` (a name that does not exist, a type that does
+ *      not, a wildcard expansion, a delegation without DS); `denial.ts` turns them into NSEC or NSEC3
+ *      records when the query has DO=1, so the lookup itself never changes with DNSSEC.
  * The result's rcode and AA follow the last name of a chain (RFC 6604 §2), AA stays set once the answer
  * holds authoritative data.
  */
@@ -24,20 +27,26 @@ import { ChainGuard } from "./cname.ts";
 import { referral } from "./delegation.ts";
 import { type DnameSubstitution, substituteDname } from "./dname.ts";
 import { negativeSoa } from "./negative.ts";
-import type { LookupResult, Outcome } from "./result.ts";
+import type { LookupResult, Outcome, Proof } from "./result.ts";
 import { type RRset, rrsetAt, rrsigsAt } from "./rrset.ts";
 import { targetName } from "./target-name.ts";
 import { wildcardSource } from "./wildcard.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
 
+/** The wildcard an answer was synthesized from (RFC 4592 §3.3.1): DNSSEC must prove no closer match. */
+interface Expansion {
+  encloser: Name;
+  source: ZoneNode;
+}
+
 /** What happens to one name inside the zone. */
 type Step =
-  | { kind: "data"; rrsets: RRset[] }
-  | { kind: "cname"; cname: RRset; target: Name | null }
+  | { kind: "data"; rrsets: RRset[]; wildcard?: Expansion }
+  | { kind: "cname"; cname: RRset; target: Name | null; wildcard?: Expansion }
   | { kind: "dname"; dname: RRset; substitution: DnameSubstitution }
-  | { kind: "delegation"; ns: RRset }
-  | { kind: "nodata" }
-  | { kind: "nxdomain" };
+  | { kind: "delegation"; ns: RRset; cut: ZoneNode }
+  | { kind: "nodata"; node: ZoneNode | null; wildcard?: Expansion }
+  | { kind: "nxdomain"; encloser: Name };
 
 /** Steps 1–4 for one name. */
 async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number): Promise<Step> {
@@ -52,23 +61,24 @@ async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: 
     if (!node) continue; // an empty non-terminal is neither a cut nor a DNAME
     if (depth > apexDepth) {
       const ns = rrsetAt(node, RRType.NS, at);
-      if (ns && !(isName && qtype === RRType.DS)) return { kind: "delegation", ns };
+      if (ns && !(isName && qtype === RRType.DS)) return { kind: "delegation", ns, cut: node };
     }
     if (!isName) {
       const dname = rrsetAt(node, RRType.DNAME, at);
       if (dname) return { kind: "dname", dname, substitution: substituteDname(name, dname) };
     }
   }
-  if (encloser.labelCount === name.labelCount) return exact ? fromNode(exact, name, qtype) : { kind: "nodata" };
+  if (encloser.labelCount === name.labelCount) return exact ? fromNode(exact, name, qtype) : { kind: "nodata", node: null };
   const source = await wildcardSource(store, zone, encloser);
-  return source ? fromNode(source, name, qtype) : { kind: "nxdomain" };
+  if (!source) return { kind: "nxdomain", encloser };
+  return { ...fromNode(source, name, qtype), wildcard: { encloser, source } } as Step;
 }
 
 /** Step 3.a at an existing node (or a wildcard's source), answering with `owner` as the owner name. */
-function fromNode(node: ZoneNode, owner: Name, qtype: number): Step {
+function fromNode(node: ZoneNode, owner: Name, qtype: number): Extract<Step, { kind: "data" | "cname" | "nodata" }> {
   if (qtype === RRType.ANY) {
     const rrsets = anyAnswer(node, owner);
-    return rrsets.length > 0 ? { kind: "data", rrsets } : { kind: "nodata" };
+    return rrsets.length > 0 ? { kind: "data", rrsets } : { kind: "nodata", node };
   }
   const rrset = qtype === RRType.RRSIG ? rrsigsAt(node, owner) : rrsetAt(node, qtype, owner);
   if (rrset) return { kind: "data", rrsets: [rrset] };
@@ -76,12 +86,14 @@ function fromNode(node: ZoneNode, owner: Name, qtype: number): Step {
     const cname = rrsetAt(node, RRType.CNAME, owner);
     if (cname) return { kind: "cname", cname, target: targetName(RRType.CNAME, cname.records[0]!.rdata) };
   }
-  return { kind: "nodata" };
+  return { kind: "nodata", node };
 }
 
 /** Answers `qname`/`qtype` from `zone`, following CNAME and DNAME chains inside it. */
 export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtype: number): Promise<LookupResult> {
   const answer: RRset[] = [];
+  const proofs: Proof[] = [];
+  const dnssecAuthority: RRset[] = [];
   const guard = new ChainGuard(zone.name, qname);
   const done = (outcome: Outcome, authority: RRset[] = [], additional: RRset[] = []): LookupResult => ({
     outcome,
@@ -89,6 +101,8 @@ export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtyp
     answer,
     authority,
     additional,
+    proofs,
+    dnssecAuthority,
   });
   const negative = async (outcome: "NoData" | "NameError"): Promise<LookupResult> => {
     const soa = await negativeSoa(store, zone);
@@ -100,10 +114,12 @@ export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtyp
     switch (step.kind) {
       case "data": {
         answer.push(...step.rrsets);
+        if (step.wildcard) proofs.push({ kind: "wildcard-answer", name, encloser: step.wildcard.encloser });
         return done("Success", [], await addressesOf(store, zone, targetsOf(answer), answer));
       }
       case "cname": {
         answer.push(step.cname);
+        if (step.wildcard) proofs.push({ kind: "wildcard-answer", name, encloser: step.wildcard.encloser });
         if (!step.target || !guard.follow(step.target)) return done("Success");
         name = step.target;
         break;
@@ -121,11 +137,21 @@ export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtyp
       }
       case "delegation": {
         const ref = await referral(store, zone, step.ns);
-        return { outcome: "Delegation", aa: answer.length > 0, answer, authority: ref.authority, additional: ref.additional };
+        // RFC 4035 §3.1.4: a signed referral carries the DS RRset, or the proof that there is none.
+        const ds = rrsetAt(step.cut, RRType.DS, step.ns.name);
+        if (ds) dnssecAuthority.push(ds);
+        else proofs.push({ kind: "no-ds", cut: step.ns.name, node: step.cut });
+        return { ...done("Delegation", ref.authority, ref.additional), aa: answer.length > 0 };
       }
       case "nodata":
+        proofs.push(
+          step.wildcard
+            ? { kind: "wildcard-nodata", name, encloser: step.wildcard.encloser, source: step.wildcard.source }
+            : { kind: "nodata", name, node: step.node, qtype },
+        );
         return negative("NoData");
       case "nxdomain":
+        proofs.push({ kind: "nxdomain", name, encloser: step.encloser });
         return negative("NameError");
     }
   }

@@ -22,8 +22,11 @@ export async function negativeSoa(store: ZoneStore, zone: ZoneInfo): Promise<RRs
   const apex = await store.node(zone, zone.name);
   const soa = apex ? rrsetAt(apex, RRType.SOA, zone.name) : null;
   if (!soa) return null;
+  const negativeTtl = Math.min(...soa.records.map((r) => Math.min(r.ttl, soaMinimum(r.rdata))));
+  // The SOA's RRSIGs get the same TTL (Knot and NSD do so): a resolver caches the proof as long as the denial.
   return {
     ...soa,
-    records: soa.records.map((r) => ({ ...r, ttl: Math.min(r.ttl, soaMinimum(r.rdata)) })),
+    records: soa.records.map((r) => ({ ...r, ttl: negativeTtl })),
+    sigs: soa.sigs.map((r) => ({ ...r, ttl: Math.min(r.ttl, negativeTtl) })),
   };
 }

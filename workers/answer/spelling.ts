@@ -6,6 +6,10 @@
  * anyway, but a secondary should be indistinguishable from its peers, and the differential suite holds
  * Backstop to them.
  *
+ * Knot and NSD also keep owner names lowercased (as they load them), so an owner whose labels were not seen
+ * earlier in the message comes out in lower case (an NSEC owner `Mixed.Case` reads `mixed.case`); names inside
+ * rdata keep the zone's spelling.
+ *
  * Our encoder compresses only onto exactly equal octets (so it never changes a name behind our back), so the
  * engine does the respelling itself, in the order the encoder writes: the question, then per record its
  * owner and the names in the rdata of the RFC 1035 types that are compressed (RFC 3597 §4). Other rdata
@@ -59,6 +63,12 @@ function sameOctets(a: readonly Uint8Array[], from: number, b: readonly Uint8Arr
   return true;
 }
 
+/** True when one of the first `count` labels holds an ASCII capital. */
+function hasUpper(labels: readonly Uint8Array[], count: number): boolean {
+  for (let i = 0; i < count; i++) for (const b of labels[i]!) if (b >= 0x41 && b <= 0x5a) return true;
+  return false;
+}
+
 /** Remembers the first spelling of every suffix seen, in message order. Hot path: no work for names that keep their spelling. */
 export class Speller {
   /** Suffix key → the labels of the first name seen with that suffix, and where the suffix starts in them. */
@@ -68,7 +78,7 @@ export class Speller {
    * `name` with its longest already-seen suffix spelled as first seen (the same object when nothing changes);
    * its new suffixes are then recorded.
    */
-  spell(name: Name): Name {
+  spell(name: Name, lowerUnseen = false): Name {
     const labels = name.labels;
     const keys = suffixKeys(labels);
     let out = name;
@@ -82,6 +92,10 @@ export class Speller {
         }
         break;
       }
+    }
+    if (lowerUnseen && known > 0 && hasUpper(labels, known)) {
+      const lowered = out.lower().labels;
+      out = Name.fromLabels([...lowered.slice(0, known), ...out.labels.slice(known)]);
     }
     // Suffixes from `known` on are recorded already (a suffix is only ever recorded with all of its own).
     for (let i = 0; i < known; i++) this.first.set(keys[i]!, { labels: out.labels, from: i });
@@ -111,7 +125,7 @@ export class Speller {
   }
 
   record(rr: ResourceRecord): ResourceRecord {
-    const name = this.spell(rr.name);
+    const name = this.spell(rr.name, true);
     const rdata = this.spellRdata(rr.type, rr.rdata);
     return name === rr.name && rdata === rr.rdata ? rr : { ...rr, name, rdata };
   }

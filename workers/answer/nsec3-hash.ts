@@ -1,0 +1,58 @@
+/**
+ * @module The NSEC3 hash (RFC 5155 §5): IH(salt, x, 0) = H(x || salt), IH(salt, x, k) = H(IH(salt, x, k-1) ||
+ * salt), with H = SHA-1 (hash algorithm 1, the only one defined) over the name's canonical wire form, and the
+ * owner of its NSEC3 record: the base32hex of the digest as the first label under the zone's apex (§3).
+ * Web Crypto's SHA-1 keeps this runtime-neutral.
+ */
+import type { Name } from "../../dns/name.ts";
+import { toBase32Hex } from "../../dns/rdata/base32hex.ts";
+
+/** The parameters of a chain, as NSEC3PARAM carries them (RFC 5155 §4.2). */
+export interface Nsec3Params {
+  algorithm: number;
+  flags: number;
+  iterations: number;
+  salt: Uint8Array;
+}
+
+/** NSEC3PARAM (or NSEC3) rdata → its parameters; undefined when too short to hold them. */
+export function nsec3Params(rdata: Uint8Array): Nsec3Params | undefined {
+  if (rdata.length < 5) return undefined;
+  const saltLength = rdata[4]!;
+  if (rdata.length < 5 + saltLength) return undefined;
+  return { algorithm: rdata[0]!, flags: rdata[1]!, iterations: (rdata[2]! << 8) | rdata[3]!, salt: rdata.slice(5, 5 + saltLength) };
+}
+
+/** True when an NSEC3 record's rdata belongs to the chain of `params` (algorithm, iterations, salt). */
+export function inChain(nsec3Rdata: Uint8Array, params: Nsec3Params): boolean {
+  const p = nsec3Params(nsec3Rdata);
+  if (!p || p.algorithm !== params.algorithm || p.iterations !== params.iterations || p.salt.length !== params.salt.length) return false;
+  for (let i = 0; i < p.salt.length; i++) if (p.salt[i] !== params.salt[i]) return false;
+  return true;
+}
+
+/** RFC 5155 §6: the Opt-Out flag of an NSEC3 record. */
+export function optOut(nsec3Rdata: Uint8Array): boolean {
+  return nsec3Rdata.length > 1 && (nsec3Rdata[1]! & 1) === 1;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The iterated SHA-1 digest of `name` (RFC 5155 §5). */
+export async function nsec3Digest(name: Name, params: Nsec3Params): Promise<Uint8Array> {
+  let digest = new Uint8Array(await crypto.subtle.digest("SHA-1", concat(name.toCanonicalWire(), params.salt)));
+  for (let i = 0; i < params.iterations; i++) {
+    digest = new Uint8Array(await crypto.subtle.digest("SHA-1", concat(digest, params.salt)));
+  }
+  return digest;
+}
+
+/** The owner name of the NSEC3 record for `name` in the zone at `apex`. */
+export async function hashedOwner(name: Name, apex: Name, params: Nsec3Params): Promise<Name> {
+  return apex.child(toBase32Hex(await nsec3Digest(name, params)).toLowerCase());
+}
