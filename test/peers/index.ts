@@ -69,6 +69,7 @@ export const AXFR_FAITHFUL: Readonly<Record<PeerKind, { unsigned: boolean; presi
 export const NOTIFY_TRANSPORT: Readonly<Record<PeerKind, "udp" | "tcp">> = { knotd: "tcp", named: "udp", nsd: "udp", pdns: "udp" };
 
 export { startKnotd, startNamed, startNsd, startPdns };
+export { PeerStartError } from "./launch.ts";
 export { SUPPORTED_TSIG_ALGORITHMS } from "./tsig-algorithms.ts";
 export { freePort, freePorts } from "./ports.ts";
 export { kdig, recordLine } from "./kdig.ts";

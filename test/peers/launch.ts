@@ -28,9 +28,23 @@ export interface PeerRecipe {
   refusesOlderSerial: boolean;
 }
 
+/** A peer that did not come up; the message carries the daemon's output tail. */
+export class PeerStartError extends Error {
+  constructor(
+    readonly kind: PeerKind,
+    /** The peer's dir: removed by now unless keepDir (or BACKSTOP_KEEP_PEER_DIRS=1) was set. */
+    readonly dir: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "PeerStartError";
+  }
+}
+
 const ADDRESS = "127.0.0.1";
 /** Output of a daemon that could not bind its port: worth one more try on another port. */
-const PORT_TAKEN = /address already in use|EADDRINUSE|could not listen|cannot bind|unable to bind|failed to bind/i;
+const PORT_TAKEN = /address (already )?in use|EADDRINUSE|could not listen|cannot bind|can't bind|unable to bind|failed to bind/i;
 const START_ATTEMPTS = 3;
 
 /** Start a peer from `recipe` with `opts`; see {@link PeerHandle}. */
@@ -55,14 +69,21 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
       throw new Error(`${recipe.kind} exited before it served every zone; output:\n${lastLines(d.output())}`);
     }
   };
+  // named keeps running when it cannot bind TCP; stop waiting as soon as any daemon says its port is taken.
+  const startCheck = (d: Daemon) => () => {
+    exitedCheck(d)();
+    if (PORT_TAKEN.test(d.output())) throw new Error(`${recipe.kind} could not bind port ${port}; output:\n${lastLines(d.output())}`);
+  };
   const run = async (): Promise<void> => {
     const { command, args } = recipe.command(dir);
     const d = startDaemon({ name: recipe.kind, command, args, cwd: dir });
     daemon = d;
     try {
       for (const zone of opts.zones) {
-        await waitForSoa({ address: ADDRESS, port, zone: absolute(zone.name), timeoutMs, check: exitedCheck(d) });
+        await waitForSoa({ address: ADDRESS, port, zone: absolute(zone.name), timeoutMs, check: startCheck(d) });
       }
+      const first = absolute((opts.zones[0] as ZoneSpec).name);
+      await waitForSoa({ address: ADDRESS, port, zone: first, timeoutMs: 5000, check: startCheck(d), transport: "tcp" });
     } catch (err) {
       await d.stop(1000);
       await writeFile(path.join(dir, `${recipe.kind}.log`), d.output());
@@ -77,15 +98,15 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
   for (let attempt = 1; ; attempt++) {
     daemon = undefined;
     try {
-      port = await freePort();
+      port = opts.port ?? (await freePort());
       await recipe.prepare(dir, port);
       await run();
       break;
     } catch (err) {
       const taken = daemon !== undefined && PORT_TAKEN.test((daemon as Daemon).output());
-      if (!taken || attempt >= START_ATTEMPTS) {
+      if (!taken || attempt >= START_ATTEMPTS || opts.port !== undefined) {
         if (!keepDir) await rm(dir, { recursive: true, force: true });
-        throw err;
+        throw new PeerStartError(recipe.kind, dir, port, err);
       }
     }
   }

@@ -4,6 +4,7 @@
  * every few tens of milliseconds and a process per poll would dominate start-up time.
  */
 import { createSocket } from "node:dgram";
+import { connect } from "node:net";
 import dnsPacket from "dns-packet";
 
 export interface SoaAnswer {
@@ -52,10 +53,52 @@ export function querySoa(address: string, port: number, zone: string, timeoutMs 
   });
 }
 
+/**
+ * One SOA query over TCP (RFC 1035 §4.2.2 framing). A daemon can come up with UDP but not TCP (named
+ * carries on when its TCP port is taken), and transfers need TCP, so start-up checks both.
+ */
+export function querySoaTcp(address: string, port: number, zone: string, timeoutMs = 1000): Promise<SoaAnswer> {
+  const id = Math.floor(Math.random() * 0x10000);
+  const query = dnsPacket.encode({ type: "query", id, flags: 0, questions: [{ type: "SOA", name: zone, class: "IN" }] });
+  const framed = Buffer.alloc(2 + query.length);
+  framed.writeUInt16BE(query.length, 0);
+  query.copy(framed, 2);
+  return new Promise<SoaAnswer>((resolve, reject) => {
+    const socket = connect(port, address);
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new Error(`no TCP answer from ${address}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    const finish = (err?: Error, answer?: SoaAnswer) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(answer as SoaAnswer);
+    };
+    socket.on("error", (err) => finish(err));
+    socket.on("connect", () => socket.write(framed));
+    socket.on("data", (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length < 2 || got.length < 2 + got.readUInt16BE(0)) return;
+      try {
+        const reply = dnsPacket.decode(got.subarray(2, 2 + got.readUInt16BE(0)));
+        const soa = reply.answers?.find((a) => a.type === "SOA");
+        finish(undefined, {
+          rcode: (reply as { rcode?: string }).rcode ?? "NOERROR",
+          authoritative: reply.flag_aa,
+          serial: soa && soa.type === "SOA" ? soa.data.serial : undefined,
+        });
+      } catch (err) {
+        finish(new Error(`undecodable TCP reply: ${(err as Error).message}`));
+      }
+    });
+  });
+}
+
 export interface WaitForSoaOptions {
   address: string;
   port: number;
   zone: string;
+  /** Ask over UDP (default) or TCP. */
+  transport?: "udp" | "tcp";
   /** Wait for exactly this serial; otherwise any authoritative SOA answer will do. */
   serial?: number;
   timeoutMs: number;
@@ -74,7 +117,10 @@ export async function waitForSoa(opts: WaitForSoaOptions): Promise<number> {
   while (Date.now() < deadline) {
     opts.check?.();
     try {
-      const answer = await querySoa(opts.address, opts.port, opts.zone, 300);
+      const answer =
+        opts.transport === "tcp"
+          ? await querySoaTcp(opts.address, opts.port, opts.zone, 300)
+          : await querySoa(opts.address, opts.port, opts.zone, 300);
       if (answer.authoritative && answer.serial !== undefined) {
         if (opts.serial === undefined || answer.serial === opts.serial) return answer.serial;
         last = `serving serial ${answer.serial}, waiting for ${opts.serial}`;
@@ -91,5 +137,7 @@ export async function waitForSoa(opts: WaitForSoaOptions): Promise<number> {
     await new Promise((r) => setTimeout(r, 50));
   }
   opts.check?.();
-  throw new Error(`${opts.address}:${opts.port} did not serve SOA for ${opts.zone} within ${opts.timeoutMs} ms (${last})`);
+  throw new Error(
+    `${opts.address}:${opts.port} did not serve SOA for ${opts.zone} over ${opts.transport ?? "udp"} within ${opts.timeoutMs} ms (${last})`,
+  );
 }

@@ -58,6 +58,8 @@ export interface ZoneSpec {
 export interface PeerOptions {
   zones: ZoneSpec[];
   keys?: TsigKey[];
+  /** Listen on this port instead of a free one picked for you (no retry elsewhere if it is taken). */
+  port?: number;
   /** Keep the temp dir after stop() (for debugging); also on when BACKSTOP_KEEP_PEER_DIRS=1. */
   keepDir?: boolean;
   /** How long to wait for the daemon to answer SOA for every zone. Default 20 s plus 1 s per 1.5 MB of zone files. */
