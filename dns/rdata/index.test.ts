@@ -80,8 +80,10 @@ const ROUND_TRIPS: Array<[string, string, string?]> = [
   ["HTTPS", '1 . alpn="h2,h3" ipv4hint=192.0.2.1 ipv6hint=2001:db8::1'],
   ["HTTPS", "1 . ipv6hint=2001:db8::1,::ffff:192.0.2.1 ipv4hint=192.0.2.1,192.0.2.2", "1 . ipv4hint=192.0.2.1,192.0.2.2 ipv6hint=2001:db8::1,::ffff:192.0.2.1"],
   ["SVCB", "16 t.example. no-default-alpn mandatory=alpn alpn=h2 key65000=hello", '16 t.example. mandatory=alpn alpn="h2" no-default-alpn key65000="hello"'],
-  ["SVCB", '1 . alpn="h2,with\\,comma"'],
-  ["SVCB", "1 . ech=AEn+DQBFKwAg key7=/dns-query{?dns} key65001", '1 . ech=AEn+DQBFKwAg dohpath="/dns-query{?dns}" key65001'],
+  ["SVCB", '1 . alpn="h2,with\\\\,comma"'], // RFC 9460 A.1: a literal comma in an ALPN id, as BIND writes it
+  ["SVCB", '1 . alpn="h2,a\\\\\\\\b"'], // a literal backslash in an ALPN id
+  ["SVCB", "1 . alpn=h2\\,h3", '1 . alpn="h2,h3"'], // \, is only a character-string escape: still a separator
+  ["SVCB", "1 . ech=AEn+DQBFKwAg dohpath=/dns-query{?dns} key65001", '1 . ech=AEn+DQBFKwAg key7="/dns-query{?dns}" key65001'],
   ["SVCB", '1 . key65000="a b"'],
   ["DS", "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"],
   ["DS", "60485 5 1 2bb183af5f22588179a5 3b0a98631fad1a292118", "60485 5 1 2BB183AF5F22588179A53B0A98631FAD1A292118"],

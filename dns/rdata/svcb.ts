@@ -23,10 +23,15 @@ export interface SvcbValue {
   params: Array<{ key: number; value: Uint8Array }>;
 }
 
+/**
+ * Key names read on input. On output, key7 stays `key7`: BIND 9.18 reads `dohpath` but prints `key7`, and
+ * Knot 3.2 refuses `dohpath` while reading `key7`.
+ */
 const KEY_NAMES = ["mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint", "dohpath"];
+const PRINTED_NAMES = KEY_NAMES.length - 1;
 
 function keyToText(key: number): string {
-  return KEY_NAMES[key] ?? `key${key}`;
+  return key < PRINTED_NAMES ? KEY_NAMES[key]! : `key${key}`;
 }
 
 function keyFromText(text: string): number | undefined {
@@ -38,22 +43,39 @@ function keyFromText(text: string): number | undefined {
   return v <= 0xffff ? v : undefined;
 }
 
-/** Splits a value list on commas that are not escaped (RFC 9460 Appendix A.1). */
-function splitList(raw: string): string[] {
-  const items: string[] = [];
-  let current = "";
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === "\\" && i + 1 < raw.length) {
-      current += raw[i]! + raw[i + 1]!;
-      i++;
-    } else if (raw[i] === ",") {
-      items.push(current);
-      current = "";
-    } else current += raw[i];
+/**
+ * RFC 9460 Appendix A.1: a value list is first read as a character-string (so `\\,` becomes `\,`), and
+ * the octets are then split on commas, where a backslash makes the next octet literal. So a comma inside an
+ * ALPN id is written `\\,` in a zone file, as BIND writes it.
+ */
+function splitListOctets(octets: Uint8Array): Uint8Array[] | undefined {
+  const items: Uint8Array[] = [];
+  let current: number[] = [];
+  for (let i = 0; i < octets.length; i++) {
+    const b = octets[i]!;
+    if (b === 0x5c) {
+      if (i + 1 >= octets.length) return undefined;
+      current.push(octets[++i]!);
+    } else if (b === 0x2c) {
+      items.push(Uint8Array.from(current));
+      current = [];
+    } else current.push(b);
   }
-  items.push(current);
+  items.push(Uint8Array.from(current));
   return items;
 }
+
+/** The list-level escape of one item: `,` and `\` get a backslash (before character-string escaping). */
+function escapeListItem(item: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (const b of item) {
+    if (b === 0x2c || b === 0x5c) out.push(0x5c);
+    out.push(b);
+  }
+  return Uint8Array.from(out);
+}
+
+const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
 
 /** Presentation of one value; undefined when the octets are not a valid value for the key. */
 function valueToText(key: number, v: Uint8Array): string | undefined {
@@ -70,7 +92,7 @@ function valueToText(key: number, v: Uint8Array): string | undefined {
       for (let i = 0; i < v.length; ) {
         const length = v[i]!;
         if (length === 0 || i + 1 + length > v.length) return undefined;
-        ids.push(escapeText(v.subarray(i + 1, i + 1 + length), ","));
+        ids.push(escapeText(escapeListItem(v.subarray(i + 1, i + 1 + length))));
         i += 1 + length;
       }
       return ids.length === 0 ? undefined : `"${ids.join(",")}"`;
@@ -111,9 +133,14 @@ function valueFromText(key: number, raw: string | undefined, token: Token): Uint
       throw bad(err instanceof Error ? err.message : String(err));
     }
   };
+  const list = (): string[] => {
+    const items = splitListOctets(unescape(need()));
+    if (items === undefined) throw bad("value list ends with a lone backslash");
+    return items.map(latin1);
+  };
   switch (key) {
     case 0: {
-      const keys = splitList(need()).map((name) => {
+      const keys = list().map((name) => {
         const k = keyFromText(name);
         if (k === undefined) throw bad(`unknown key "${name}"`);
         return k;
@@ -124,8 +151,9 @@ function valueFromText(key: number, raw: string | undefined, token: Token): Uint
     }
     case 1: {
       const parts: number[] = [];
-      for (const item of splitList(need())) {
-        const id = unescape(item);
+      const items = splitListOctets(unescape(need()));
+      if (items === undefined) throw bad("value list ends with a lone backslash");
+      for (const id of items) {
         if (id.length === 0 || id.length > 255) throw bad("each ALPN id must be 1-255 octets");
         parts.push(id.length, ...id);
       }
@@ -142,7 +170,7 @@ function valueFromText(key: number, raw: string | undefined, token: Token): Uint
     case 4:
     case 6: {
       const parse = key === 4 ? ipv4FromText : ipv6FromText;
-      const parts = splitList(need()).map((a) => {
+      const parts = list().map((a) => {
         const bytes = parse(a);
         if (bytes === undefined) throw bad(`"${a}" is not an address`);
         return bytes;
