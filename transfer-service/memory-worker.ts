@@ -98,6 +98,18 @@ export class MemoryWorker implements WorkerApi {
     return true;
   }
 
+  async renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
+    const z = this.zone(zone);
+    if (!this.holds(z, owner)) return false;
+    z.lease = { owner, until: this.now() + ttlMs };
+    return true;
+  }
+
+  /** Takes a zone's lease away from whoever holds it, as if it expired and another instance took it. */
+  stealLease(zone: string, owner: string, ttlMs: number): void {
+    this.zone(zone).lease = { owner, until: this.now() + ttlMs };
+  }
+
   async releaseLease(zone: string, owner: string): Promise<void> {
     const z = this.zone(zone);
     if (z.lease?.owner === owner) z.lease = null;

@@ -300,11 +300,38 @@ export class ZoneRefresher implements NotifyZone {
     return this.keys.find((k) => k.name.equals(wanted));
   }
 
-  /** The attempt proper: the diagram's middle. */
+  /**
+   * The attempt under a lease: renewed every third of its TTL while the attempt runs (a 1M-record AXFR
+   * outlasts any sensible TTL); if it is lost, the transfer in flight is stopped, since the Worker would
+   * refuse its commit anyway.
+   */
   private async attempt(request: PendingRequest | null): Promise<Outcome> {
     const { worker, settings } = this.deps;
     const zone = this.config.name;
     if (!(await worker.acquireLease(zone, settings.instanceId, settings.leaseTtlMs))) return { kind: "lease-busy" };
+    const controller = new AbortController();
+    const onServiceAbort = (): void => controller.abort(new Error("the service is shutting down"));
+    this.abort.addEventListener("abort", onServiceAbort);
+    const renew = setInterval(() => {
+      worker.renewLease(zone, settings.instanceId, settings.leaseTtlMs).then(
+        (held) => {
+          if (!held) controller.abort(new Error("this instance lost the zone's refresh lease to another one"));
+        },
+        (err: unknown) => this.log.warn({ zone, reason: (err as Error).message }, "could not renew the refresh lease"),
+      );
+    }, Math.max(1000, settings.leaseTtlMs / 3));
+    try {
+      return await this.attemptUnderLease(request, controller.signal);
+    } finally {
+      clearInterval(renew);
+      this.abort.removeEventListener("abort", onServiceAbort);
+    }
+  }
+
+  /** The attempt proper: the diagram's middle. */
+  private async attemptUnderLease(request: PendingRequest | null, signal: AbortSignal): Promise<Outcome> {
+    const { settings } = this.deps;
+    const zone = this.config.name;
     const primaries = this.config.primaries;
     if (primaries.length === 0) return { kind: "failed", detail: "the zone has no primaries configured" };
     const byPeer = new Map(primaries.map((p) => [describePeer(p.address, p.port), p]));
@@ -313,7 +340,7 @@ export class ZoneRefresher implements NotifyZone {
     let lastSoa: SoaAnswer | undefined;
 
     for (const peer of this.backoff.order([...byPeer.keys()], this.now)) {
-      if (this.abort.aborted) break;
+      if (signal.aborted) break;
       const primary = byPeer.get(peer)!;
       const key = this.keyFor(primary);
       if ((primary.tsigKey ?? this.config.tsigKey) && !key) {
@@ -363,11 +390,11 @@ export class ZoneRefresher implements NotifyZone {
       if (ours !== null && order === "gt" && !force) {
         const ourSoa = withSerial(soa.record, ours);
         try {
-          const result = await this.transferInto("ixfr", target, peer, soa, ourSoa);
+          const result = await this.transferInto("ixfr", target, peer, soa, ourSoa, signal);
           if (result.style === "up-to-date") return { kind: "up-to-date", peer, soa };
           return { kind: "transferred", peer, soa, result, via: result.style === "axfr" ? "axfr" : "ixfr" };
         } catch (err) {
-          if (this.abort.aborted) break;
+          if (signal.aborted) break;
           fellBack = describeError(err);
           this.log.info({ zone, peer, reason: fellBack }, "IXFR failed; falling back to AXFR");
         }
@@ -375,7 +402,7 @@ export class ZoneRefresher implements NotifyZone {
 
       // 3. AXFR.
       try {
-        const result = await this.transferInto("axfr", target, peer, soa);
+        const result = await this.transferInto("axfr", target, peer, soa, undefined, signal);
         return { kind: "transferred", peer, soa, result, via: "axfr", fellBack };
       } catch (err) {
         const why = describeError(err);
@@ -385,12 +412,22 @@ export class ZoneRefresher implements NotifyZone {
     }
     if (regressed && failures.length === 0) return { kind: "regressed", ...regressed };
     if (regressed) return { kind: "regressed", detail: `${regressed.detail}; other primaries: ${failures.join("; ")}`, soa: regressed.soa };
-    if (this.abort.aborted) return { kind: "failed", detail: "the service is shutting down", soa: lastSoa };
+    if (signal.aborted) {
+      const why = signal.reason instanceof Error ? signal.reason.message : "stopped";
+      return { kind: "failed", detail: failures.length ? `${why}; ${failures.join("; ")}` : why, soa: lastSoa };
+    }
     return { kind: "failed", detail: failures.join("; ") || "no primary could be tried", soa: lastSoa };
   }
 
   /** Runs one transfer into an ingest session and commits it; aborts the session on any failure. */
-  private async transferInto(kind: "ixfr" | "axfr", target: PrimaryTarget, peer: string, soa: SoaAnswer, ourSoa?: ResourceRecord): Promise<XfrResult> {
+  private async transferInto(
+    kind: "ixfr" | "axfr",
+    target: PrimaryTarget,
+    peer: string,
+    soa: SoaAnswer,
+    ourSoa: ResourceRecord | undefined,
+    signal: AbortSignal,
+  ): Promise<XfrResult> {
     const { worker, settings, metrics } = this.deps;
     const started = this.now;
     const ours = this.config.serial;
@@ -412,7 +449,7 @@ export class ZoneRefresher implements NotifyZone {
         sink: session,
         limits: settings.xfr,
         now: this.deps.tsigNow ?? this.deps.now,
-        signal: this.abort,
+        signal,
       });
       if (result.style === "up-to-date") {
         await session.abort("the primary sent a single SOA: up to date");

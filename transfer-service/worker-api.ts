@@ -102,6 +102,8 @@ export interface WorkerApi {
   zones(): Promise<ZoneConfig[]>;
   /** Takes (or renews) the zone's refresh lease; false when another instance holds it. */
   acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease we hold; false when it was lost (expired and taken by another instance). */
+  renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(zone: string, owner: string): Promise<void>;
   report(zone: string, owner: string, report: ZoneReport): Promise<void>;
   logTransfer(entry: TransferLogEntry): Promise<void>;

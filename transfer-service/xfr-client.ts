@@ -179,7 +179,8 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
     socket.destroy();
   }, limits.totalTimeoutMs);
   const onAbort = (): void => {
-    queue.fail(new TransferError("aborted", `our ${what} of ${zone} from ${peer} was stopped: the service is shutting down`));
+    const reason = options.signal?.reason instanceof Error ? options.signal.reason.message : "the service is shutting down";
+    queue.fail(new TransferError("aborted", `our ${what} of ${zone} from ${peer} was stopped: ${reason}`));
     socket.destroy();
   };
   options.signal?.addEventListener("abort", onAbort);

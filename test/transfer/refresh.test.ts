@@ -46,6 +46,7 @@ const Z = {
   expiring: "expiring.test",
   shared: "shared.test",
   skew: "skew.test",
+  lease: "lease.test",
   nsdNotify: "nsd-notify.test",
   pdnsNotify: "pdns-notify.test",
 };
@@ -79,6 +80,7 @@ beforeAll(async () => {
         spec(Z.ordered, 1, 50),
         spec(Z.killed, 1, 200_000),
         spec(Z.shared, 1, 100),
+        spec(Z.lease, 1, 5_000),
       ],
     }),
     PEERS.named({
@@ -317,6 +319,40 @@ describe("faults leave the served zone as it was, and the status names the cause
     await sut.refresher.poll();
     sut.refresher.get(zone)!.notified("127.0.0.1", undefined);
     await waitFor(`${zone} transferred`, () => serialOf(zone) === 1);
+  });
+
+  it("a lease lost mid-transfer stops the transfer, and nothing is committed", async () => {
+    const zone = Z.lease;
+    const other = await startServiceUnderTest(worker, { instanceId: "test-lease", env: { BACKSTOP_LEASE_TTL_S: "5" } });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = false;
+    worker.ingestHook = async (z, step) => {
+      if (z === zone && step === "records" && !holding) {
+        holding = true;
+        await held;
+      }
+    };
+    try {
+      addZone(zone, "knotd");
+      await other.refresher.poll();
+      await waitFor("transfer under way", () => holding);
+      worker.stealLease(zone, "intruder", 120_000);
+      // The holder notices at its next renewal (a third of its 5 s lease, or of the main instance's 30 s
+      // if that one took the zone), and stops the transfer once the held chunk returns.
+      await new Promise((r) => setTimeout(r, sut.refresher.get(zone)?.busy ? 10_500 : 2_000));
+      release();
+      await waitFor("the transfer to stop", () => logOf(zone).some((e) => e.kind === "axfr" && e.result === "error"), 15_000);
+      await Promise.all([other.refresher.get(zone)?.idle(), sut.refresher.get(zone)?.idle()]);
+      const entry = logOf(zone).find((e) => e.kind === "axfr" && e.result === "error")!;
+      expect(entry.error).toMatch(/lost the zone's refresh lease/);
+      expect(worker.commits.filter((c) => c.zone === zone)).toHaveLength(0);
+      expect(serialOf(zone)).toBeNull();
+    } finally {
+      release();
+      worker.ingestHook = undefined;
+      await other.stop();
+    }
   });
 
   it("two instances on the same zone: one transfer, from the lease holder", async () => {
