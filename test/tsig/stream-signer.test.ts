@@ -2,8 +2,8 @@
  * @module Our stream signer, judged by real verifiers: a TCP server of ours answers `kdig -y … AXFR` and
  * `dig -y … AXFR` with a multi-message zone transfer signed by TsigStreamSigner, every message or only
  * every n-th (RFC 8945 §5.3.1: unsigned messages enter the next MAC, which covers the timers only).
- * Each tool must take the whole transfer without a TSIG complaint; a byte changed in an unsigned
- * message in the middle must make each tool complain (both still print the records they got).
+ * Each tool must take the whole transfer without a TSIG complaint. A changed byte in the stream is
+ * caught by dig wherever it is; kdig 3.2 verifies only the first message (see the table below).
  */
 import { randomBytes } from "node:crypto";
 import net from "node:net";
@@ -39,6 +39,26 @@ function transferMessage(id: number, i: number): Uint8Array {
   return buildMessage({ id, flags: 0x8400, question: i === 0 ? { name: ZONE, type: RRType.AXFR } : undefined, answers });
 }
 
+/** The last octet of the first A record's address: zone data, not structure. */
+function firstAddressOctet(m: Uint8Array): number {
+  const r = new WireReader(m, 4);
+  const qd = r.u16(), an = r.u16();
+  r.offset = 12;
+  for (let i = 0; i < qd; i++) {
+    r.skipName();
+    r.bytes(4);
+  }
+  for (let i = 0; i < an; i++) {
+    r.skipName();
+    const type = r.u16();
+    r.bytes(6);
+    const end = r.u16() + r.offset;
+    if (type === RRType.A) return end - 1;
+    r.offset = end;
+  }
+  throw new Error("no A record");
+}
+
 async function serve(socket: net.Socket, query: Uint8Array): Promise<void> {
   const verified = await verifyRequest(query, [key]);
   if (!verified) throw new Error("unsigned query");
@@ -46,7 +66,7 @@ async function serve(socket: net.Socket, query: Uint8Array): Promise<void> {
   const signer = new TsigStreamSigner(verified.key, verified.mac, { signEvery: plan.signEvery, keyName: verified.record.keyName });
   for (let i = 0; i < MESSAGES; i++) {
     const wire = (await signer.next(transferMessage(id, i), { last: i === MESSAGES - 1 })).slice();
-    if (i === plan.tamperAt) wire[wire.length - 1] ^= 0x01; // after signing: the verifier must notice
+    if (i === plan.tamperAt) wire[firstAddressOctet(wire)] ^= 0x01; // after signing: the verifier must notice
     const framed = Buffer.alloc(2 + wire.length);
     framed.writeUInt16BE(wire.length);
     framed.set(wire, 2);
@@ -97,11 +117,26 @@ describe.sequential("kdig and dig verify our signed AXFR streams", () => {
     expect(printedRecords(res.stdout)).toHaveLength(MESSAGES * PER_MESSAGE + 2);
   });
 
-  test.each(["kdig", "dig"] as Tool[])("%s rejects the stream when an unsigned message in the middle was changed", async (tool) => {
-    plan = { signEvery: 10, tamperAt: 75 }; // 70 and 80 are signed; 75 enters the MAC of 80
+  /**
+   * dig checks every signed message and the unsigned ones before it. kdig 3.2 checks only the first
+   * message's TSIG: a changed message later in the stream goes unnoticed, so kdig cannot vouch for a
+   * stream signer (or a primary) past message 1; these rows pin that down.
+   */
+  test.each([
+    { tool: "dig" as Tool, victim: 0, what: "the first message", caught: true },
+    { tool: "dig" as Tool, victim: 75, what: "an unsigned message (70 and 80 are signed)", caught: true },
+    { tool: "dig" as Tool, victim: 80, what: "a signed message", caught: true },
+    { tool: "dig" as Tool, victim: MESSAGES - 1, what: "the last message", caught: true },
+    { tool: "kdig" as Tool, victim: 0, what: "the first message", caught: true },
+    { tool: "kdig" as Tool, victim: 75, what: "an unsigned message (70 and 80 are signed)", caught: false },
+    { tool: "kdig" as Tool, victim: 80, what: "a signed message", caught: false },
+    { tool: "kdig" as Tool, victim: MESSAGES - 1, what: "the last message", caught: false },
+  ])("$tool and a changed address in $what: caught=$caught", async ({ tool, victim, caught }) => {
+    plan = { signEvery: 10, tamperAt: victim };
     const res = await tools[tool]();
-    // Both tools still print what they received, and say the signature failed.
-    expect(res.stdout + res.stderr).toMatch(COMPLAINT);
+    // Both tools still print the records they got; the verdict is in their warnings.
+    if (caught) expect(res.stdout + res.stderr).toMatch(COMPLAINT);
+    else expect(res.stdout + res.stderr).not.toMatch(COMPLAINT);
   });
 });
 
