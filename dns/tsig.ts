@@ -28,7 +28,9 @@
  * - kdig 3.2 rejects a response whose key name is spelled in another case than its request's (dig
  *   accepts it); responses therefore repeat the request's spelling (`signResponse(message, verified)`);
  * - knotd drops an AXFR reader that stops reading for more than ~0.5 s (named and nsd wait), so a
- *   transfer client must keep draining the socket while it verifies and ships.
+ *   transfer client must keep draining the socket while it verifies and ships;
+ * - kdig 3.2 verifies the TSIG of the first message of a transfer only; dig checks them all. Interop
+ *   tests of stream signing therefore rely on dig and on our own verifier.
  */
 export type { TsigAlgorithm, TsigAlgorithmInfo } from "./tsig/algorithm.ts";
 export { TSIG_ALGORITHMS, algorithmFromWireName, algorithmInfo, minimumMacSize, parseTsigAlgorithm } from "./tsig/algorithm.ts";
