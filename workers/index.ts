@@ -1,11 +1,17 @@
 /**
  * @module Backstop's Worker entry: a hono app. Routes are added by the parts that own them
- * (DoH in `answer/`, `/api/v1` in `api/`, `/internal/v1` in `internal/`).
+ * (DoH in `doh/`, `/api/v1` in `api/`, `/internal/v1` in `internal/`).
  */
 import { Hono } from "hono";
+import { createDoh } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
+import { D1ZoneStore } from "./store/d1-zone-store.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
+
+/** One store per isolate, so its caches (zone pointers, decoded blocks) serve many requests. */
+let zoneStore: D1ZoneStore | undefined;
+app.route("/dns-query", createDoh({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB)) }));
 
 /** Liveness plus a D1 round trip, so a broken binding shows up here and not on the first query. */
 app.get("/healthz", async (c) => {
