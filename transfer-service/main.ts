@@ -6,8 +6,12 @@
  */
 import { hostname } from "node:os";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
+import { nodeHmac } from "../dns/hmac.node.ts";
 import { createLogger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { Refresher } from "./refresh.ts";
 import { startService } from "./service.ts";
+import { WorkerClient } from "./worker-client.ts";
 
 async function main(): Promise<void> {
   let config;
@@ -24,7 +28,10 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel, base: { service: "transfer-service", instance: config.instanceId } });
   log.info({ config: describeConfig(config) }, "starting");
 
-  const service = await startService(config, log);
+  const worker = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
+  const metrics = new Metrics();
+  const zones = new Refresher({ worker, settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });
+  const service = await startService(config, log, { zones, metrics });
   log.info({ dns: service.dnsAddresses, http: service.httpAddress }, "listening");
 
   let stopping = false;
@@ -41,7 +48,8 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs);
     deadline.unref();
     service.stop().then(
-      () => {
+      async () => {
+        await worker.close();
         log.info("stopped");
         log.flush();
         process.exit(0);

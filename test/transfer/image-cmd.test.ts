@@ -1,0 +1,101 @@
+/**
+ * @module The container image's CMD without a Docker engine: the Dockerfile's esbuild step bundles
+ * `main.ts` and `healthcheck.ts`, then `node main.mjs` runs with environment variables only, as in the
+ * image. Checked: it comes up with the Worker unreachable, the HEALTHCHECK command passes, the DNS
+ * listener answers (NOTIFY for an unknown zone: NOTAUTH; QUERY: REFUSED) on UDP and TCP, /metrics
+ * serves, a bad configuration exits 2 naming the variable, and SIGTERM exits 0.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePorts } from "../peers/index.ts";
+import { waitFor } from "./service-under-test.ts";
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+let dir: string;
+let child: ChildProcess;
+let output = "";
+let dnsPort: number;
+let httpPort: number;
+let env: NodeJS.ProcessEnv;
+
+/** The esbuild command line of transfer-service/Dockerfile, read from it so the two cannot drift. */
+async function dockerfileBuildArgs(): Promise<string[]> {
+  const text = await readFile(path.join(root, "transfer-service/Dockerfile"), "utf8");
+  // Join continuation lines, then take the esbuild step's arguments.
+  const joined = text.replace(/\\\n/g, " ");
+  const m = /^RUN npx esbuild (.*)$/m.exec(joined);
+  if (!m) throw new Error("no esbuild step in the Dockerfile");
+  return m[1]!.trim().split(/\s+/);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "backstop-image-"));
+  const args = (await dockerfileBuildArgs()).map((a) => (a === "--outdir=dist" ? `--outdir=${dir}` : a));
+  await run(path.join(root, "node_modules/.bin/esbuild"), args, { cwd: root });
+  await symlink(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+  [dnsPort, httpPort] = await freePorts(2);
+  env = {
+    PATH: process.env.PATH,
+    NODE_ENV: "production",
+    BACKSTOP_WORKER_URL: "http://127.0.0.1:9", // nothing listens: the service must still come up
+    BACKSTOP_INTERNAL_TOKEN: "image-test-token-0123456789",
+    BACKSTOP_DNS_LISTEN: `127.0.0.1:${dnsPort}`,
+    BACKSTOP_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+  };
+  child = spawn(process.execPath, ["main.mjs"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (output += String(d)));
+  child.stderr!.on("data", (d) => (output += String(d)));
+  await waitFor("the service to listen", () => output.includes('"msg":"listening"'), 20_000);
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill("SIGKILL");
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("the image's CMD under Node", () => {
+  it("passes the HEALTHCHECK command", async () => {
+    const { stdout } = await run(process.execPath, ["healthcheck.mjs"], { cwd: dir, env });
+    expect(stdout).toBe("");
+    const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+    expect(await res.json()).toMatchObject({ status: "ok" });
+  });
+
+  it.each([
+    { name: "NOTIFY for a zone not served, UDP", args: ["+opcode=notify", "example.test", "SOA"], status: "NOTAUTH" },
+    { name: "NOTIFY for a zone not served, TCP", args: ["+tcp", "+opcode=notify", "example.test", "SOA"], status: "NOTAUTH" },
+    { name: "QUERY (no port-53 front yet)", args: ["example.test", "A"], status: "REFUSED" },
+  ])("answers $name with $status", async ({ args, status }) => {
+    const { stdout } = await run("dig", ["-p", String(dnsPort), "@127.0.0.1", "+tries=1", "+time=2", ...args]);
+    expect(stdout).toMatch(new RegExp(`status: ${status}`));
+  });
+
+  it("serves Prometheus metrics, including process RSS", async () => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(text).toMatch(/backstop_dns_messages_total\{transport="udp",opcode="NOTIFY",rcode="NOTAUTH"\} 1/);
+    expect(text).toMatch(/backstop_process_resident_memory_bytes \d+/);
+  });
+
+  it("logs JSON lines without the token", () => {
+    expect(output).not.toContain(env.BACKSTOP_INTERNAL_TOKEN!);
+    for (const line of output.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it("exits 2 on a bad configuration, naming the variable", async () => {
+    const bad = await run(process.execPath, ["main.mjs"], { cwd: dir, env: { ...env, BACKSTOP_DNS_LISTEN: "nowhere" } }).catch((e: { code: number; stderr: string }) => e);
+    expect((bad as { code: number }).code).toBe(2);
+    expect((bad as { stderr: string }).stderr).toContain("BACKSTOP_DNS_LISTEN");
+  });
+
+  it("stops on SIGTERM with exit code 0", async () => {
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * @module `WorkerApi` over the Worker's `/internal/v1` (routes and bodies: `workers/internal/contract.ts`),
+ * with undici's keep-alive pool, the internal token as a bearer token, and every response parsed with the
+ * contract's zod schemas before use.
+ *
+ * How the refresh machine's calls map onto the contract:
+ * - zones: `GET /zones` gives zones and a key list; each zone gets the keys it or its primaries name.
+ * - lease: `POST /zones/:zone/lease` (409 when another instance holds it), `…/lease/release`.
+ * - report: `PUT /zones/:zone/timers`, then `POST /zones/:zone/signal/ack` for the request it served
+ *   (compare-and-set on `requestedAt`, so a newer request is never lost).
+ * - transfer log: `POST /zones/:zone/transfers`.
+ * - a full transfer (AXFR, or an AXFR-style IXFR reply) streams: `POST …/ingest`, then each chunk as a
+ *   raw record stream `PUT …/ingest/:version/chunks/:seq`, then `…/commit`; `…/abort` on failure.
+ * - an incremental transfer is sent whole as changesets (`POST /zones/:zone/changesets`) at commit, as the
+ *   contract asks; IXFRs are small next to the zone, and the transfer's record limit bounds them.
+ */
+import { Agent, request } from "undici";
+import type { z } from "zod";
+import type { ResourceRecord } from "../dns/message.ts";
+import { WireWriter } from "../dns/wire/writer.ts";
+import {
+  AckResult,
+  ChangesetResult,
+  ChunkAccepted,
+  CommitResult,
+  type Changeset,
+  IngestBegun,
+  INTERNAL_PREFIX,
+  Lease,
+  Ok,
+  ReleaseResult,
+  Created,
+  ZoneConfigList,
+  type TimersUpdate,
+  type TransferLogEntry as ContractLogEntry,
+} from "../workers/internal/contract.ts";
+import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "./worker-api.ts";
+
+/** The Worker answered with an error status, or not at all. The message never carries the token. */
+export class WorkerError extends Error {
+  override readonly name = "WorkerError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A record stream (the contract's format): uncompressed wire RRs (RFC 1035 §4.1.3) back to back, names
+ * in RDATA uncompressed too (our RDATA is already expanded by the message decoder).
+ */
+export function encodeRecordStream(records: readonly ResourceRecord[]): Uint8Array {
+  const w = new WireWriter({ maxSize: 0x7fffffff, initialCapacity: 64 * records.length + 64 });
+  for (const rr of records) {
+    w.name(rr.name, false);
+    w.u16(rr.type);
+    w.u16(rr.class);
+    w.u32(rr.ttl);
+    w.u16(rr.rdata.length);
+    w.bytes(rr.rdata);
+  }
+  return w.finish();
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+function soaSerial(rr: ResourceRecord): number {
+  return new DataView(rr.rdata.buffer, rr.rdata.byteOffset, rr.rdata.byteLength).getUint32(rr.rdata.length - 20);
+}
+
+export interface WorkerClientOptions {
+  baseUrl: string;
+  token: string;
+  timeoutMs: number;
+}
+
+type Method = "GET" | "POST" | "PUT";
+
+export class WorkerClient implements WorkerApi {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: WorkerClientOptions) {
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+  }
+
+  private async call<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+    const binary = body instanceof Uint8Array;
+    let res;
+    try {
+      res = await request(`${this.options.baseUrl}${INTERNAL_PREFIX}${path}`, {
+        method,
+        dispatcher: this.agent,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
+        },
+        body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new WorkerError(`the Worker at ${this.options.baseUrl} is unreachable: ${(err as Error).message}`);
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      let detail = text.slice(0, 300);
+      try {
+        const parsed = JSON.parse(text) as { error?: { message?: string } };
+        if (parsed.error?.message) detail = parsed.error.message;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new WorkerError(`${method} ${path} → ${res.statusCode}: ${detail}`, res.statusCode);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new WorkerError(`${method} ${path}: the Worker's answer is not JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new WorkerError(`${method} ${path}: unexpected answer (${parsed.error.issues[0]?.message ?? "invalid"})`);
+    return parsed.data;
+  }
+
+  private zonePath(zone: string): string {
+    return `/zones/${encodeURIComponent(zone)}`;
+  }
+
+  async zones(): Promise<ZoneConfig[]> {
+    const list = await this.call("GET", "/zones", undefined, ZoneConfigList);
+    const keys = new Map(list.keys.map((k) => [k.name.replace(/\.$/, "").toLowerCase(), k]));
+    return list.zones.map((z): ZoneConfig => {
+      const named = new Set([z.tsigKey, ...z.primaries.map((p) => p.tsigKey)].filter((n): n is string => !!n).map((n) => n.replace(/\.$/, "").toLowerCase()));
+      const t = z.timers;
+      return {
+        name: z.name,
+        model: z.model,
+        primaries: z.primaries.map((p) => ({ address: p.address, port: p.port, tsigKey: p.tsigKey ?? null })),
+        tsigKey: z.tsigKey,
+        keys: [...named].flatMap((n) => (keys.has(n) ? [keys.get(n)!] : [])),
+        notifyAllow: z.notifyAllow,
+        clamps: { minRefresh: t.minRefresh, maxRefresh: t.maxRefresh, minRetry: t.minRetry, maxRetry: t.maxRetry, minExpire: t.minExpire, maxExpire: t.maxExpire },
+        serial: z.serial,
+        status: z.status,
+        expiresAt: z.expiresAt,
+        lastCheckAt: z.lastCheckAt,
+        nextRefreshAt: z.nextRefreshAt,
+        refreshRequestedAt: z.refresh?.requestedAt ?? null,
+        refreshForce: z.refresh?.force ?? null,
+        refreshAcceptLowerSerial: z.refresh?.acceptLowerSerial ?? false,
+      };
+    });
+  }
+
+  async acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
+    try {
+      await this.call("POST", `${this.zonePath(zone)}/lease`, { owner, ttlMs }, Lease);
+      return true;
+    } catch (err) {
+      // 409: another instance holds the lease.
+      if (err instanceof WorkerError && err.status === 409) return false;
+      throw err;
+    }
+  }
+
+  async renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
+    try {
+      await this.call("POST", `${this.zonePath(zone)}/lease/renew`, { owner, ttlMs }, Lease);
+      return true;
+    } catch (err) {
+      // 409: the lease was lost.
+      if (err instanceof WorkerError && err.status === 409) return false;
+      throw err;
+    }
+  }
+
+  async releaseLease(zone: string, owner: string): Promise<void> {
+    await this.call("POST", `${this.zonePath(zone)}/lease/release`, { owner }, ReleaseResult);
+  }
+
+  async report(zone: string, owner: string, report: ZoneReport): Promise<void> {
+    const update: TimersUpdate = {
+      owner,
+      status: report.status,
+      statusDetail: report.statusDetail.slice(0, 2000),
+      nextRefreshAt: Math.round(report.nextRefreshAt),
+    };
+    if (report.soa && report.primarySerial !== null) update.soa = { serial: report.primarySerial, ...report.soa };
+    if (report.primarySerial !== null) update.primarySerial = report.primarySerial;
+    if (report.lastCheckAt !== null) update.lastCheckAt = Math.round(report.lastCheckAt);
+    if (report.expiresAt !== null) update.expiresAt = Math.round(report.expiresAt);
+    await this.call("PUT", `${this.zonePath(zone)}/timers`, update, Ok);
+    if (report.servedRequestAt !== null) {
+      await this.call("POST", `${this.zonePath(zone)}/signal/ack`, { requestedAt: report.servedRequestAt }, AckResult);
+    }
+  }
+
+  async logTransfer(entry: TransferLogEntry): Promise<void> {
+    const body: ContractLogEntry = {
+      kind: entry.kind,
+      result: entry.result === "error" ? "failed" : entry.result,
+      primary: entry.primary,
+      records: entry.records,
+      bytes: entry.bytes,
+      durationMs: Math.round(entry.durationMs),
+      instance: entry.instance,
+      at: Math.round(entry.startedAt),
+    };
+    if (entry.serialBefore !== null) body.fromSerial = entry.serialBefore;
+    if (entry.serialAfter !== null) body.toSerial = entry.serialAfter;
+    if (entry.error !== undefined) body.error = entry.error.slice(0, 2000);
+    await this.call("POST", `${this.zonePath(entry.zone)}/transfers`, body, Created);
+  }
+
+  async beginIngest(zoneName: string, owner: string, _kind: "axfr" | "ixfr", serial: number): Promise<IngestSession> {
+    const path = this.zonePath(zoneName);
+    // Decided by what the primary sends: a full zone streams into a new version; changesets are
+    // collected and sent together at commit.
+    let full: { version: number; seq: number } | undefined;
+    let finalSerial = serial;
+    const changesets: Array<{ from: ResourceRecord; to?: ResourceRecord; deletions: ResourceRecord[]; additions: ResourceRecord[] }> = [];
+    let section: "full" | "delete" | "add" = "full";
+    const putChunk = async (records: ResourceRecord[]): Promise<void> => {
+      const f = full!;
+      const seq = f.seq++;
+      await this.call("PUT", `${path}/ingest/${f.version}/chunks/${seq}?owner=${encodeURIComponent(owner)}`, encodeRecordStream(records), ChunkAccepted);
+    };
+    return {
+      beginFull: async (soa) => {
+        section = "full";
+        finalSerial = soaSerial(soa);
+        const { version } = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun);
+        full = { version, seq: 0 };
+        await putChunk([soa]);
+      },
+      beginIncremental: async (soa) => {
+        finalSerial = soaSerial(soa);
+      },
+      beginChangeset: async (fromSoa) => {
+        section = "delete";
+        changesets.push({ from: fromSoa, deletions: [fromSoa], additions: [] });
+      },
+      beginAdditions: async (toSoa) => {
+        section = "add";
+        const c = changesets.at(-1)!;
+        c.to = toSoa;
+        c.additions.push(toSoa);
+      },
+      records: async (chunk) => {
+        if (section === "full") return putChunk(chunk);
+        const c = changesets.at(-1)!;
+        (section === "delete" ? c.deletions : c.additions).push(...chunk);
+      },
+      end: async () => undefined,
+      commit: async () => {
+        if (full) {
+          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult);
+          return { version: r.version, serial: r.serial, records: r.recordCount };
+        }
+        const body: Changeset[] = changesets.map((c) => ({
+          fromSerial: soaSerial(c.from),
+          toSerial: soaSerial(c.to!),
+          deletions: base64(encodeRecordStream(c.deletions)),
+          additions: base64(encodeRecordStream(c.additions)),
+        }));
+        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult);
+        return { version: r.version, serial: r.serial, records: r.recordCount };
+      },
+      // The reason goes to the transfer log; the abort itself only drops the version.
+      abort: async (_reason) => {
+        if (!full) return;
+        await this.call("POST", `${path}/ingest/${full.version}/abort`, { owner }, Ok);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
