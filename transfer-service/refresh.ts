@@ -160,7 +160,10 @@ export class ZoneRefresher implements NotifyZone {
       this.coalescer.trigger();
       return;
     }
-    if (first || !this.coalescer.busy) this.schedule(config.nextRefreshAt ?? this.now);
+    // Adopt a later deadline (another instance refreshed the zone), never an earlier one: an earlier
+    // stored value is a read from before our own last report, and refresh requests come as signals.
+    const next = config.nextRefreshAt ?? this.now;
+    if (first || (!this.coalescer.busy && (this.dueAt === null || next > this.dueAt))) this.schedule(next);
   }
 
   /** RFC 1996 §3.11: a NOTIFY means the refresh timer has expired. The hint is logged, never trusted. */
