@@ -3,7 +3,7 @@
  * the NSEC or NSEC3 chain, the NSEC3 parameters are the ones asked for, the DS matches the KSK, and the
  * trust anchor validates an answer from a real named serving the signed zone (`delv`).
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -56,6 +56,16 @@ describe.concurrent("signZone", () => {
     expect(s.ds[0]).toMatch(new RegExp(`^${ORIGIN.replace(/\./g, "\\.")}\\s.*DS ${s.kskTag} 13 2 [0-9A-F ]+$`));
     expect(s.trustAnchor.join(" ")).toMatch(/DNSKEY 257 3 13 /);
     expect(s.kskTag).not.toBe(s.zskTag);
+  });
+
+  test("a zone dnssec-signzone cannot sign fails with its words; a dir the caller gave is kept", async () => {
+    const bad = path.join(srcDir, "bad.zone");
+    await writeFile(bad, `$ORIGIN ${ORIGIN}\n@ 60 IN SOA ns1 h 1 60 60 600 60\n@ NS ns1\nns1 A 127.0.0.1\nx DS 1 13 2 ${"00".repeat(32)}\n`);
+    const keysDir = path.join(srcDir, "bad-keys");
+    await mkdir(keysDir);
+    await expect(signZone(bad, ORIGIN, { dir: keysDir })).rejects.toThrow(/DS RRset without NS/);
+    // A dir the caller gave is the caller's: kept, with the keys in it.
+    expect((await readdir(keysDir)).some((f) => f.endsWith(".private"))).toBe(true);
   });
 
   test("the trust anchor validates an answer from named serving the signed zone (delv)", async () => {

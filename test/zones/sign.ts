@@ -62,6 +62,16 @@ const recordLines = (text: string) =>
 export async function signZone(zoneFile: string, origin: string, opts: SignZoneOptions = {}): Promise<SignedZone> {
   const o = `${origin.replace(/\.$/, "")}.`;
   const dir = opts.dir ?? (await mkdtemp(path.join(tmpdir(), "backstop-signed-")));
+  try {
+    return await sign(zoneFile, o, dir, opts);
+  } catch (err) {
+    // Keys of a failed run are of no use to anyone; a caller-given dir is the caller's to keep.
+    if (!opts.dir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function sign(zoneFile: string, o: string, dir: string, opts: SignZoneOptions): Promise<SignedZone> {
   const keygen = (...extra: string[]) =>
     runToolOk("dnssec-keygen", ["-q", "-K", dir, "-a", "ECDSAP256SHA256", ...extra, "-n", "ZONE", o], { cwd: dir });
   const ksk = (await keygen("-f", "KSK")).trim();
