@@ -12,7 +12,7 @@ export interface KdigOptions {
   zone: string;
   /** Query type: "SOA", "AXFR", "IXFR=<serial>", … */
   type: string;
-  /** kdig waits this long for each reply (+time, whole seconds); default 60 s. */
+  /** kdig waits this long for each reply (+time, whole seconds; UDP is tried 3 times); default 60 s. */
   timeoutMs?: number;
   /** Sign the query with this key (`-y alg:name:secret`). */
   key?: TsigKey;
@@ -54,11 +54,11 @@ export async function kdig(opts: KdigOptions): Promise<KdigResult> {
   const args = [`@${opts.address ?? "127.0.0.1"}`, "-p", String(opts.port), "+norec", "+nocrypto"];
   // kdig's own wait per reply is 5 s by default; a primary may think longer than that before the first
   // message of a big transfer (pdns reads a 1M-record zone out of SQLite first).
-  args.push(`+time=${Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000))}`, "+retry=0");
+  args.push(`+time=${Math.max(1, Math.ceil((opts.timeoutMs ?? 60_000) / 1000))}`);
   if (opts.key) args.push("-y", `${opts.key.algorithm}:${opts.key.name}:${opts.key.secret}`);
   args.push(...(opts.extra ?? []), opts.zone, opts.type);
-  // The process limit leaves kdig room to hit its own +time first and report it in its own words.
-  const res = await runTool("kdig", args, { timeoutMs: 2 * (opts.timeoutMs ?? 60_000) + 2000 });
+  // The process limit leaves kdig room to hit its own +time (3 UDP tries) and report it in its own words.
+  const res = await runTool("kdig", args, { timeoutMs: 3 * (opts.timeoutMs ?? 60_000) + 2000 });
   const records: KdigRecord[] = [];
   const authority: KdigRecord[] = [];
   const additional: KdigRecord[] = [];
