@@ -3,15 +3,22 @@
  * (DoH in `doh/`, `/api/v1` in `api/`, `/internal/v1` in `internal/`).
  */
 import { Hono } from "hono";
+import { API_PREFIX, createApi } from "./api/index.ts";
 import { createDoh } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
+import { INTERNAL_PREFIX } from "./internal/contract.ts";
+import { createInternal } from "./internal/index.ts";
 import { D1ZoneStore } from "./store/d1-zone-store.ts";
+import { sweepVersions } from "./store/version-sweep.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
 
 /** One store per isolate, so its caches (zone pointers, decoded blocks) serve many requests. */
 let zoneStore: D1ZoneStore | undefined;
 app.route("/dns-query", createDoh({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB)) }));
+
+app.route(API_PREFIX, createApi());
+app.route(INTERNAL_PREFIX, createInternal());
 
 /** Liveness plus a D1 round trip, so a broken binding shows up here and not on the first query. */
 app.get("/healthz", async (c) => {
@@ -26,4 +33,10 @@ app.get("/healthz", async (c) => {
 
 export default {
   fetch: app.fetch,
+  /** Cron: prune old zone versions and abandoned ingests (see `store/version-sweep.ts`). */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      sweepVersions(env.DB).then((r) => console.log(JSON.stringify({ msg: "version sweep", ...r }))),
+    );
+  },
 } satisfies ExportedHandler<Env>;

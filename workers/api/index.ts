@@ -1,0 +1,31 @@
+/**
+ * @module `/api/v1`, the management API: hono, JSON, every body validated with the zod schemas of
+ * `schemas.ts`, `Authorization: Bearer <ADMIN_TOKEN>` (the NOTIFY webhook also takes the zone's own
+ * webhook secret). Errors are `{ "error": { "code", "message", "field" } }`.
+ */
+import { Hono } from "hono";
+import type { Env } from "../env.d.ts";
+import { ApiError, errorBody, errorResponse } from "./errors.ts";
+import { tsigKeyRoutes } from "./tsig-keys.ts";
+import { requireAdmin, zoneRoutes } from "./zones.ts";
+
+export const API_PREFIX = "/api/v1";
+
+export function createApi(): Hono<{ Bindings: Env }> {
+  const api = new Hono<{ Bindings: Env }>();
+  api.use("/tsig-keys/*", async (c, next) => {
+    await requireAdmin(c);
+    await next();
+  });
+  api.use("/tsig-keys", async (c, next) => {
+    await requireAdmin(c);
+    await next();
+  });
+  api.route("/tsig-keys", tsigKeyRoutes);
+  api.route("/zones", zoneRoutes);
+  api.notFound((c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));
+  api.onError((err, c) => errorResponse(c, err));
+  return api;
+}
+
+export { ApiError };

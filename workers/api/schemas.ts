@@ -1,0 +1,145 @@
+/**
+ * @module The request bodies of `/api/v1`, as zod schemas: the single definition the handlers validate
+ * with and the OpenAPI document will be generated from. Objects are strict: an unknown field is a 400
+ * naming it, so a typo in a script never passes silently.
+ */
+import ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { TSIG_ALGORITHMS, ZONE_MODELS } from "../internal/contract.ts";
+import { dnsName } from "./dns-name-input.ts";
+
+/** A literal address in the usual forms only: dotted-quad IPv4 (no `0x1`, no `1.2.3`) or IPv6. */
+function isAddress(text: string): boolean {
+  return ipaddr.IPv4.isValidFourPartDecimal(text) || (ipaddr.IPv6.isValid(text) && !text.includes("%"));
+}
+
+function isPrefix(text: string): boolean {
+  const slash = text.indexOf("/");
+  if (slash < 0) return false;
+  const address = text.slice(0, slash), bits = text.slice(slash + 1);
+  if (!isAddress(address) || !/^\d{1,3}$/.test(bits)) return false;
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const ipAddress = z.string().refine(isAddress, "must be an IPv4 or IPv6 address (like 192.0.2.1 or 2001:db8::1)");
+export const cidrPrefix = z
+  .string()
+  .refine(isPrefix, "must be a CIDR prefix (like 198.51.100.0/24 or 2001:db8::/32)");
+export const addressOrPrefix = z
+  .string()
+  .refine((t) => isAddress(t) || isPrefix(t), "must be an IPv4/IPv6 address or a CIDR prefix");
+
+/** A TSIG secret in base64 (RFC 4648 §4), 1 to 512 octets once decoded. */
+export const base64Secret = z
+  .string()
+  .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, "must be base64 (RFC 4648)")
+  .refine((s) => s.length > 0 && s.length <= 684, "must decode to 1 to 512 octets");
+
+export const TsigKeyCreate = z.strictObject({
+  name: dnsName,
+  algorithm: z.enum(TSIG_ALGORITHMS),
+  secret: base64Secret,
+});
+
+const port = z.number().int().min(1, "must be 1 to 65535").max(65535, "must be 1 to 65535");
+/** A timer clamp in seconds: up to 4 weeks, as BIND caps them. */
+const seconds = z.number().int().min(1).max(2_419_200);
+
+export const PrimaryInput = z.strictObject({
+  address: ipAddress,
+  port: port.default(53),
+  tsigKey: dnsName.optional(),
+});
+
+export const TransferAllowInput = z.strictObject({
+  address: addressOrPrefix,
+  tsigKey: dnsName.optional(),
+});
+
+const zoneFields = {
+  model: z.enum(ZONE_MODELS),
+  primaries: z.array(PrimaryInput).max(16),
+  tsigKey: dnsName.nullable(),
+  notifyAllow: z.array(cidrPrefix).max(64),
+  transferAllow: z.array(TransferAllowInput).max(64),
+  answerAllow: z.array(addressOrPrefix).max(256),
+  minRefresh: seconds,
+  maxRefresh: seconds,
+  minRetry: seconds,
+  maxRetry: seconds,
+  minExpire: seconds,
+  maxExpire: seconds,
+};
+
+/** A secondary or hidden zone needs a primary to transfer from. */
+function needsPrimaries(zone: { model?: string | undefined; primaries?: unknown[] | undefined }, ctx: z.RefinementCtx): void {
+  if ((zone.model === "secondary" || zone.model === "hidden") && zone.primaries !== undefined && zone.primaries.length === 0) {
+    ctx.addIssue({ code: "custom", path: ["primaries"], message: `a ${zone.model} zone needs at least one primary` });
+  }
+}
+
+export const ZoneCreate = z
+  .strictObject({
+    name: dnsName,
+    model: zoneFields.model.default("secondary"),
+    primaries: zoneFields.primaries.default([]),
+    tsigKey: zoneFields.tsigKey.optional(),
+    notifyAllow: zoneFields.notifyAllow.default([]),
+    transferAllow: zoneFields.transferAllow.default([]),
+    answerAllow: zoneFields.answerAllow.default([]),
+    minRefresh: seconds.optional(),
+    maxRefresh: seconds.optional(),
+    minRetry: seconds.optional(),
+    maxRetry: seconds.optional(),
+    minExpire: seconds.optional(),
+    maxExpire: seconds.optional(),
+  })
+  .superRefine(needsPrimaries);
+export type ZoneCreate = z.infer<typeof ZoneCreate>;
+
+export const ZonePatch = z
+  .strictObject({
+    model: zoneFields.model.optional(),
+    primaries: zoneFields.primaries.optional(),
+    tsigKey: zoneFields.tsigKey.optional(),
+    notifyAllow: zoneFields.notifyAllow.optional(),
+    transferAllow: zoneFields.transferAllow.optional(),
+    answerAllow: zoneFields.answerAllow.optional(),
+    minRefresh: seconds.optional(),
+    maxRefresh: seconds.optional(),
+    minRetry: seconds.optional(),
+    maxRetry: seconds.optional(),
+    minExpire: seconds.optional(),
+    maxExpire: seconds.optional(),
+  })
+  .superRefine(needsPrimaries);
+export type ZonePatch = z.infer<typeof ZonePatch>;
+
+export const RefreshRequest = z
+  .strictObject({
+    force: z.literal("axfr").optional(),
+    acceptLowerSerial: z.boolean().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.acceptLowerSerial && r.force !== "axfr") {
+      ctx.addIssue({ code: "custom", path: ["acceptLowerSerial"], message: 'acceptLowerSerial needs "force": "axfr"' });
+    }
+  });
+
+export const RecordsQuery = z.strictObject({
+  name: dnsName.optional(),
+  type: z
+    .string()
+    .regex(/^([A-Za-z][A-Za-z0-9-]*|TYPE\d{1,5})$/i, "must be a record type like A, AAAA, MX or TYPE65")
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+export const TransfersQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});

@@ -1,0 +1,63 @@
+/**
+ * @module How a zone is shown by `/api/v1`: names without the trailing dot, times as ISO 8601, the last
+ * transfer from the log, and never a secret (no webhook secret hash, no lease owner).
+ */
+import type { transferLog, zones } from "../db/schema.ts";
+
+type ZoneRow = typeof zones.$inferSelect;
+type TransferRow = typeof transferLog.$inferSelect;
+
+const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+
+export function transferView(t: TransferRow) {
+  return {
+    at: iso(t.at),
+    kind: t.kind,
+    result: t.result,
+    primary: t.primary,
+    fromSerial: t.fromSerial,
+    toSerial: t.toSerial,
+    records: t.records,
+    bytes: t.bytes,
+    durationMs: t.durationMs,
+    error: t.error,
+  };
+}
+
+export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined) {
+  return {
+    name: z.name,
+    model: z.model,
+    status: z.status,
+    statusDetail: z.statusDetail,
+    serial: z.serial,
+    recordCount: z.recordCount,
+    primarySerial: z.primarySerial,
+    lastCheck: iso(z.lastCheckAt),
+    lastTransfer: lastTransfer
+      ? { kind: lastTransfer.kind, result: lastTransfer.result, error: lastTransfer.error, at: iso(lastTransfer.at) }
+      : null,
+    expiresAt: iso(z.expiresAt),
+    nextRefresh: iso(z.nextRefreshAt),
+    primaries: z.primaries,
+    tsigKey: z.tsigKey,
+    notifyAllow: z.notifyAllow,
+    transferAllow: z.transferAllow,
+    answerAllow: z.answerAllow,
+    timers: {
+      refresh: z.soaRefresh,
+      retry: z.soaRetry,
+      expire: z.soaExpire,
+      minimum: z.soaMinimum,
+      minRefresh: z.minRefresh,
+      maxRefresh: z.maxRefresh,
+      minRetry: z.minRetry,
+      maxRetry: z.maxRetry,
+      minExpire: z.minExpire,
+      maxExpire: z.maxExpire,
+    },
+    refreshPending: z.refreshRequestedAt != null,
+    createdAt: iso(z.createdAt),
+    updatedAt: iso(z.updatedAt),
+  };
+}
