@@ -14,14 +14,20 @@ import type { ListenAddress } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
-/** A refresh request as the Worker pushes it. */
+/**
+ * A refresh request as the Worker pushes it: the contract's `Signal` (workers/internal/contract.ts:
+ * zone, requestedAt, force, acceptLowerSerial), with everything but the zone optional so an operator
+ * can also poke a zone by hand.
+ */
 export const refreshSignalSchema = z.object({
   /** The zone's name, as the Worker stores it. */
   zone: z.string().min(1).max(255),
+  /** When the request was stored; acknowledged with it once served (compare-and-set in D1). */
+  requestedAt: z.number().int().min(0).optional(),
   /** `notify`: a webhook NOTIFY (same meaning as a DNS NOTIFY: the refresh timer expired). */
   reason: z.enum(["notify", "refresh"]).default("refresh"),
   /** Skip IXFR and take a full transfer. */
-  force: z.enum(["axfr"]).optional(),
+  force: z.enum(["axfr"]).nullish(),
   /** Take the primary's zone even when its serial is lower than ours (serial regression repair). */
   acceptLowerSerial: z.boolean().default(false),
 });

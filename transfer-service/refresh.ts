@@ -174,8 +174,14 @@ export class ZoneRefresher implements NotifyZone {
 
   /** A refresh pushed by the Worker (API refresh or webhook NOTIFY). */
   signal(signal: RefreshSignal): void {
-    if (signal.force || signal.acceptLowerSerial) {
-      this.pending = { requestedAt: this.config.refreshRequestedAt, force: signal.force ?? null, acceptLowerSerial: signal.acceptLowerSerial };
+    if (signal.requestedAt !== undefined || signal.force || signal.acceptLowerSerial) {
+      this.pending = {
+        requestedAt: signal.requestedAt ?? this.config.refreshRequestedAt,
+        force: signal.force ?? null,
+        acceptLowerSerial: signal.acceptLowerSerial,
+      };
+      // The poll will show the same request until it is acknowledged: do not run it twice.
+      if (signal.requestedAt !== undefined) this.lastRequestSeen = signal.requestedAt;
     }
     this.coalescer.trigger();
   }

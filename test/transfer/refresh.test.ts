@@ -389,7 +389,8 @@ describe("HTTP port", () => {
     expect((await post({ zone: 5 })).status).toBe(400);
     expect((await post({ zone: "nowhere.test" })).status).toBe(404);
     const before = logOf(Z.knotNotify).length;
-    expect((await post({ zone: Z.knotNotify, reason: "notify" })).status).toBe(202);
+    // The Worker's push: the contract's Signal, force null.
+    expect((await post({ zone: Z.knotNotify, requestedAt: Date.now(), force: null, acceptLowerSerial: false })).status).toBe(202);
     await waitFor("a refresh from the control signal", () => logOf(Z.knotNotify).length > before);
     expect(logOf(Z.knotNotify).at(-1)).toMatchObject({ kind: "soa", result: "up-to-date" });
   });
