@@ -18,7 +18,7 @@ import { startKnotd, startNsd } from "../peers/index.ts";
 import type { PeerHandle } from "../peers/types.ts";
 import { comparedSections, documentedChoice, type Section, view } from "./compare.ts";
 import { generateQuestions, type Question } from "./queries.ts";
-import { tcpExchange, udpExchange } from "./wire-client.ts";
+import { TcpSession, udpExchange } from "./wire-client.ts";
 
 /** A zone for all three servers: its apex and master-file text (the peers get the same text as a file). */
 export interface DifferentialZone {
@@ -49,13 +49,13 @@ function queryWire(q: Question, id: number, edns: boolean, dnssecOk: boolean): U
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number, worker: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
-  const runners = Array.from({ length: limit }, async () => {
+  const runners = Array.from({ length: limit }, async (_, worker) => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await work(items[i]!, i);
+      out[i] = await work(items[i]!, i, worker);
     }
   });
   await Promise.all(runners);
@@ -102,12 +102,20 @@ export function describeDifferential(title: string, zones: () => Promise<Differe
   async function compareAll(list: readonly Question[], transport: "udp" | "tcp", edns: boolean) {
     const mismatches: Difference[] = [];
     const disagreements: Difference[] = [];
-    const exchange = transport === "udp" ? udpExchange : tcpExchange;
-    await pool(list, 8, async (q, i) => {
+    // Over TCP each of the 8 workers keeps one connection per peer.
+    const sessions = new Map<string, TcpSession>();
+    const exchange = (peer: PeerHandle, wire: Uint8Array, worker: number): Promise<Uint8Array> => {
+      if (transport === "udp") return udpExchange(peer, wire);
+      const key = `${peer.kind}/${worker}`;
+      let session = sessions.get(key);
+      if (!session) sessions.set(key, (session = new TcpSession(peer)));
+      return session.exchange(wire);
+    };
+    await pool(list, 8, async (q, i, worker) => {
       const wire = queryWire(q, (i * 7919) & 0xffff, edns, dnssecOk);
       const [k, n, b] = await Promise.all([
-        exchange(knotd, wire).then(view),
-        exchange(nsd, wire).then(view),
+        exchange(knotd, wire, worker).then(view),
+        exchange(nsd, wire, worker).then(view),
         answerQuery(store, wire, { transport, client: { admin: false }, now: Date.now() }).then((r) => view(r.wire)),
       ]);
       for (const section of comparedSections(k, n)) {
@@ -116,6 +124,7 @@ export function describeDifferential(title: string, zones: () => Promise<Differe
         else if (b[section] !== k[section]) mismatches.push(d);
       }
     });
+    for (const session of sessions.values()) session.close();
     return { mismatches, disagreements };
   }
 
