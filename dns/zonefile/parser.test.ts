@@ -31,6 +31,11 @@ const GOOD: Array<[string, string, string[]]> = [
     "a.example.com. 5400 IN A 192.0.2.1",
     "b.example.com. 604800 IN A 192.0.2.1",
   ]],
+  ["TTLs above 2^31 - 1 are 0 (RFC 2181 §8, as BIND)", "a 2147483647 A 192.0.2.1\nb 2147483648 A 192.0.2.1\nc 4294967295 A 192.0.2.1\n", [
+    "a.example.com. 2147483647 IN A 192.0.2.1",
+    "b.example.com. 0 IN A 192.0.2.1",
+    "c.example.com. 0 IN A 192.0.2.1",
+  ]],
   ["$ORIGIN, relative and absolute", "$TTL 1\n$ORIGIN sub\nx A 192.0.2.1\n$ORIGIN other.test.\ny CNAME x\nz.example.com. A 192.0.2.2\n", [
     "x.sub.example.com. 1 IN A 192.0.2.1",
     "y.other.test. 1 IN CNAME x.other.test.",
