@@ -347,7 +347,8 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     return c.json(journal);
   });
 
-  api.notFound((c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));
+  // A mounted app's notFound is not consulted by the parent, so unknown paths are caught here.
+  api.all("*", (c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));
   api.onError((err, c) => errorResponse(c, err));
   return api;
 }
