@@ -18,7 +18,7 @@ import { RdataError } from "./rdata-error.ts";
 import { fieldError, type Token, type TokenCursor } from "./token.ts";
 import { readNxtBitmap, readTypeBitmap, typeListFromText, typeListToText, writeNxtBitmap, writeTypeBitmap } from "./type-bitmap.ts";
 import { typeFromString, typeToString } from "../constants.ts";
-import { parseTtl } from "../zonefile/ttl.ts";
+import { parseDuration } from "../zonefile/ttl.ts";
 
 export interface Field<T> {
   read(r: WireReader): T;
@@ -68,8 +68,8 @@ export function duration(what: string): Field<number> {
     ...plain,
     parse: (c) => {
       const token = c.next(what);
-      const v = token.quoted ? undefined : /^[0-9]+$/.test(token.text) ? Number(token.text) : parseTtl(token.text);
-      if (v === undefined || v > 0xffffffff) throw fieldError("bad-text", token, `${what}: "${token.text}" is not a time interval`);
+      const v = token.quoted ? undefined : parseDuration(token.text);
+      if (v === undefined) throw fieldError("bad-text", token, `${what}: "${token.text}" is not a time interval`);
       return v;
     },
   };

@@ -7,14 +7,19 @@
 const UNITS: Record<string, number> = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
 export const MAX_TTL = 0x7fffffff;
 
-/** Seconds, or undefined when the text is not a TTL. */
-export function parseTtl(text: string): number | undefined {
+/** Seconds (0 – 2^32-1), decimal or in units; undefined when the text is neither or too large. */
+export function parseDuration(text: string): number | undefined {
   let total: number;
   if (/^[0-9]+$/.test(text)) total = Number(text);
   else if (/^([0-9]+[wdhmsWDHMS])+$/.test(text)) {
     total = 0;
     for (const m of text.matchAll(/([0-9]+)([wdhmsWDHMS])/g)) total += Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
   } else return undefined;
-  if (total > 0xffffffff) return undefined;
-  return total > MAX_TTL ? 0 : total;
+  return total > 0xffffffff ? undefined : total;
+}
+
+/** A TTL in seconds, or undefined when the text is not a TTL. */
+export function parseTtl(text: string): number | undefined {
+  const total = parseDuration(text);
+  return total === undefined ? undefined : total > MAX_TTL ? 0 : total;
 }
