@@ -162,6 +162,23 @@ describe("IXFR changesets", () => {
     expect(print(zone)).toEqual(before);
   });
 
+  it("a series of changesets on a clone: a failure in the middle leaves the original untouched", async () => {
+    const zone = await zoneOf(BASE);
+    const before = print(zone);
+    const copy = zone.clone();
+    applyChangeset(copy, changeset(10, 11, SOA(10), `${SOA(11)}new A 192.0.2.7\n`));
+    expect(() => applyChangeset(copy, changeset(11, 12, `${SOA(11)}missing A 192.0.2.8\n`, SOA(12)))).toThrow(ZoneError);
+    expect(copy.serial()).toBe(11);
+    expect(print(zone)).toEqual(before);
+  });
+
+  it("loads from the parser's batches as from its records", async () => {
+    const text = `$TTL 300\n${BASE}`;
+    const { parseZoneBatches } = await import("../zonefile/parser.ts");
+    const fromBatches = await Zone.from(origin, parseZoneBatches([text], { origin }));
+    expect(print(fromBatches)).toEqual(print(await zoneOf(BASE)));
+  });
+
   it("diffZones gives the changeset that applyChangeset replays", async () => {
     const from = await zoneOf(BASE);
     const to = await zoneOf(`${SOA(11)}@ NS ns\nns 60 A 192.0.2.53\nwww A 192.0.2.2\nwww AAAA 2001:db8::1\nnew TXT hello\n`);

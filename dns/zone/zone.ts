@@ -59,11 +59,31 @@ export class Zone {
     readonly rrclass: number = RRClass.IN,
   ) {}
 
-  /** Builds a zone from records (an array, or a parser's async stream). */
-  static async from(origin: Name, records: AsyncIterable<ZoneRecord> | Iterable<ZoneRecord>, rrclass: number = RRClass.IN): Promise<Zone> {
+  /**
+   * Builds a zone from records: an array, a parser's stream of records (`parseZone`), or its stream of
+   * per-chunk batches (`parseZoneBatches`, one await per chunk instead of one per record).
+   */
+  static async from(
+    origin: Name,
+    records: AsyncIterable<ZoneRecord | ZoneRecord[]> | Iterable<ZoneRecord>,
+    rrclass: number = RRClass.IN,
+  ): Promise<Zone> {
     const zone = new Zone(origin, rrclass);
-    for await (const r of records) zone.add(r);
+    for await (const item of records) {
+      if (Array.isArray(item)) for (const r of item) zone.add(r);
+      else zone.add(item);
+    }
     return zone;
+  }
+
+  /**
+   * An independent copy (rdata octets shared, never mutated): apply a series of changesets to the copy and
+   * keep it only when all of them applied, so a failed IXFR leaves the original untouched.
+   */
+  clone(): Zone {
+    const copy = new Zone(this.origin, this.rrclass);
+    for (const r of this.records()) copy.add(r);
+    return copy;
   }
 
   /** Number of records (RRSIGs included). */
