@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { RRType } from "../constants.ts";
 import { Name } from "../name.ts";
-import { parseZoneText } from "../zonefile/parser.ts";
+import { parseZoneBatches, parseZoneText } from "../zonefile/parser.ts";
 import { recordToText } from "../zonefile/printer.ts";
 import { applyChangeset, diffZones, type Changeset } from "./changeset.ts";
 import { sortRecords } from "./canonical-order.ts";
@@ -174,7 +174,6 @@ describe("IXFR changesets", () => {
 
   it("loads from the parser's batches as from its records", async () => {
     const text = `$TTL 300\n${BASE}`;
-    const { parseZoneBatches } = await import("../zonefile/parser.ts");
     const fromBatches = await Zone.from(origin, parseZoneBatches([text], { origin }));
     expect(print(fromBatches)).toEqual(print(await zoneOf(BASE)));
   });
