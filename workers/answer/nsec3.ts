@@ -2,7 +2,7 @@
  * @module Authenticated denial with NSEC3 (RFC 5155 §7.2). Names are hashed (`nsec3-hash.ts`); an NSEC3
  * "matches" a name whose hash is its owner label and "covers" a name whose hash falls between its owner and
  * its Next Hashed Owner. Only records of the chain that NSEC3PARAM names are used (§4: a zone may carry two
- * chains while its parameters change). What each fact needs:
+ * chains while its parameters change; the search steps over the other chain's nodes). What each fact needs:
  *   - closest encloser proof (§7.2.1): the NSEC3 matching the closest encloser CE and the one covering the
  *     "next closer" name (CE plus one label of the query name);
  *   - NXDOMAIN (§7.2.2): the closest encloser proof and the NSEC3 covering `*.CE`;
@@ -15,11 +15,31 @@
  */
 import { RRType } from "../../dns/constants.ts";
 import type { Name } from "../../dns/name.ts";
+import { fromBase32Hex, toBase32Hex } from "../../dns/rdata/base32hex.ts";
 import { hashedOwner, inChain, type Nsec3Params } from "./nsec3-hash.ts";
 import type { Proof } from "./result.ts";
 import type { RRset } from "./rrset.ts";
 import { typeCovered } from "./rrset.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
+
+/** How many nodes of other chains a search steps over before giving up (two chains interleave at random). */
+const MAX_CHAIN_STEPS = 32;
+
+/**
+ * The hashed owner just before `owner` (its hash minus one, as a big-endian number; the all-zero hash wraps to
+ * all ones, so the store's wrap-around gives the chain's last node). Undefined for an owner that is not a
+ * base32hex hash label under `apex`.
+ */
+export function ownerBefore(owner: Name, apex: Name): Name | undefined {
+  const label = owner.labelCount === apex.labelCount + 1 ? owner.labels[0] : undefined;
+  const hash = label ? fromBase32Hex(new TextDecoder().decode(label)) : undefined;
+  if (!hash || hash.length === 0) return undefined;
+  const out = hash.slice();
+  let i = out.length - 1;
+  while (i >= 0 && out[i] === 0) out[i--] = 0xff;
+  if (i >= 0) out[i]!--;
+  return apex.child(toBase32Hex(out).toLowerCase());
+}
 
 /** The NSEC3 RRset of the chain at `node` (with its RRSIGs). */
 function chainRRset(node: ZoneNode, params: Nsec3Params): RRset | null {
@@ -36,12 +56,24 @@ export class Nsec3Prover {
     private readonly params: Nsec3Params,
   ) {}
 
-  /** The NSEC3 matching (`exact`) or covering `name`. */
+  /**
+   * The NSEC3 matching (`exact`) or covering `name`. The store's NSEC3 tree holds every chain the zone carries;
+   * when the node at or before the hash belongs to another chain (a parameter change in progress), the search
+   * steps back to the node before it, at most {@link MAX_CHAIN_STEPS} times.
+   */
   private async find(name: Name): Promise<{ rrset: RRset | null; exact: boolean }> {
     const owner = await hashedOwner(name, this.zone.name, this.params);
-    const node = await this.store.nsec3Predecessor(this.zone, owner);
-    if (!node) return { rrset: null, exact: false };
-    return { rrset: chainRRset(node, this.params), exact: node.name.equals(owner) };
+    let probe = owner;
+    for (let step = 0; step < MAX_CHAIN_STEPS; step++) {
+      const node = await this.store.nsec3Predecessor(this.zone, probe);
+      if (!node) return { rrset: null, exact: false };
+      const rrset = chainRRset(node, this.params);
+      if (rrset) return { rrset, exact: node.name.equals(owner) };
+      const before = ownerBefore(node.name, this.zone.name);
+      if (!before) return { rrset: null, exact: false };
+      probe = before;
+    }
+    return { rrset: null, exact: false };
   }
 
   private async matching(name: Name): Promise<RRset | null> {
