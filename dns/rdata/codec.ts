@@ -36,16 +36,23 @@ export function decodeWith<V>(rdata: Uint8Array, what: string, read: (r: WireRea
   }
 }
 
+/**
+ * One writer for every encode, emptied before each use: encoding runs once per record when loading or
+ * printing a zone, and a fresh buffer each time was a large share of the garbage. Safe because encoders
+ * never call `encodeWith` from inside one another and JavaScript runs them one at a time.
+ */
+const shared = new WireWriter({ maxSize: 65535, initialCapacity: 1024 });
+
 export function encodeWith(write: (w: WireWriter) => void): Uint8Array {
-  // Most rdata is small; the writer grows when needed.
-  const w = new WireWriter({ maxSize: 65535, initialCapacity: 64 });
+  shared.rollback(0);
   try {
-    write(w);
+    write(shared);
   } catch (err) {
+    shared.rollback(0);
     if (err instanceof Error && err.name === "WireOverflow") throw new RdataError("too-long", "rdata exceeds 65535 octets");
     throw err;
   }
-  return w.finish();
+  return shared.finish();
 }
 
 /** Builds a codec whose value is an object with one property per field, in wire order. */
