@@ -2,8 +2,9 @@
  * @module The zone transfer client: AXFR (RFC 5936) and IXFR (RFC 1995) over TCP, streaming.
  *
  * Memory stays bounded whatever the zone's size: each message is TSIG-checked, parsed, and its records
- * are handed to an `XfrSink` in chunks; reading from the socket pauses while the sink is busy, so at most
- * a few 64 KiB messages wait in memory. Nothing here holds the zone.
+ * are handed to an `XfrSink` in chunks. The socket is read at the primary's pace (a primary drops a
+ * client that stops reading); messages the sink has not taken yet wait in a small memory queue and then
+ * on disk (frame-spool.ts). Nothing here holds the zone.
  *
  * The reply is read as a sequence of records (RFC 5936 §2.2: message boundaries mean nothing):
  *
@@ -34,6 +35,7 @@ import { TsigStreamVerifier } from "../dns/tsig/verify.ts";
 import { buildRequest, checkReply, type Request } from "./request.ts";
 import type { PrimaryTarget } from "./soa-query.ts";
 import { soaFields } from "./soa-query.ts";
+import { FrameSpool } from "./frame-spool.ts";
 import { FrameDecoder, FramingError, frame } from "./tcp-framing.ts";
 import { describePeer, rcodeError, socketError, TransferError } from "./transfer-error.ts";
 
@@ -73,6 +75,8 @@ export interface XfrOptions {
   limits: XfrLimits;
   now?: Clock;
   signal?: AbortSignal;
+  /** Where to spool messages the sink has not taken yet (default: the OS temp dir). */
+  spoolDir?: string;
 }
 
 export interface XfrResult {
@@ -90,57 +94,6 @@ export interface XfrResult {
 }
 
 type State = "first" | "ixfr-second" | "axfr-body" | "ixfr-deletes" | "ixfr-adds" | "done";
-
-/** Frames from the socket, with backpressure: reading pauses while more than `high` wait. */
-class FrameQueue {
-  private frames: Uint8Array[] = [];
-  private failure: Error | undefined;
-  private ended = false;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly socket: Socket,
-    private readonly high = 16,
-  ) {}
-
-  push(frames: Uint8Array[]): void {
-    this.frames.push(...frames);
-    if (this.frames.length > this.high) this.socket.pause();
-    this.notify();
-  }
-
-  fail(err: Error): void {
-    this.failure ??= err;
-    this.notify();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.notify();
-  }
-
-  private notify(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
-  }
-
-  /** The next frame; undefined when the peer closed the stream; throws on failure. */
-  async next(): Promise<Uint8Array | undefined> {
-    for (;;) {
-      if (this.failure) throw this.failure;
-      const f = this.frames.shift();
-      if (f) {
-        if (this.frames.length <= this.high / 2 && this.socket.isPaused()) this.socket.resume();
-        return f;
-      }
-      if (this.ended) return undefined;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-}
 
 function sameSoa(a: ResourceRecord, b: ResourceRecord): boolean {
   if (a.rdata.length !== b.rdata.length || !a.name.equals(b.name)) return false;
@@ -163,7 +116,9 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   const ourSerial = options.currentSoa ? soaFields(options.currentSoa, "our store").serial : undefined;
 
   const socket = await open(primary, peer, limits.connectTimeoutMs, options.signal);
-  const queue = new FrameQueue(socket);
+  // Read as fast as the primary sends (primaries drop slow readers); what the sink has not taken yet
+  // waits in a bounded memory queue, then on disk (frame-spool.ts).
+  const queue = new FrameSpool({ dir: options.spoolDir });
   const decoder = new FrameDecoder();
   let bytes = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -185,7 +140,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   };
   options.signal?.addEventListener("abort", onAbort);
   socket.on("data", (data: Buffer) => {
-    armIdle();
+    armIdle(); // progress from the primary
     try {
       const frames = decoder.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
       for (const f of frames) bytes += f.length;
@@ -202,8 +157,15 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
     }
   });
   socket.on("error", (err) => queue.fail(socketError(peer, err, "transfer")));
-  socket.on("end", () => queue.end());
-  socket.on("close", () => queue.end());
+  // The idle timeout measures the primary's silence: once it has sent everything, spooled messages may
+  // take as long as the sink needs (the total timeout still applies).
+  const ended = (): void => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = undefined;
+    queue.end();
+  };
+  socket.on("end", ended);
+  socket.on("close", ended);
 
   const verifier = request.key && request.mac
     ? new TsigStreamVerifier(request.key, request.mac, { now: options.now, peer: `the primary ${peer}` })
@@ -345,7 +307,6 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
             : `${peer} closed the connection after ${records} records, before the ${what} of ${zone} was complete`,
         );
       }
-      armIdle();
       let message: Message;
       try {
         message = decodeMessage(raw);
@@ -398,6 +359,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
     clearTimeout(totalTimer);
     options.signal?.removeEventListener("abort", onAbort);
     socket.destroy();
+    await queue.close();
   }
 }
 
