@@ -123,6 +123,20 @@ export function insertBlockStatement(
   ]);
 }
 
+/** Insert of a block already encoded (the ingest merge copies node bytes; see `raw-nodes.ts`). */
+export function insertRawBlockStatement(
+  budget: Budget,
+  zoneId: number,
+  tree: Tree,
+  firstKey: Uint8Array,
+  lastKey: Uint8Array,
+  records: number,
+  data: Uint8Array,
+  version: number,
+): D1PreparedStatement {
+  return budget.prepare(INSERT_BLOCK_SQL, [zoneId, tree, firstKey, lastKey, version, records, data]);
+}
+
 /** Blocks of a version and tree in key order, starting after `afterKey` (exclusive), `limit` at a time. */
 export function pageStatement(
   budget: Budget,

@@ -16,11 +16,10 @@
  */
 import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
-import { BlockBuilder, OversizedNodeError } from "./block-builder.ts";
-import { decodeBlock, encodeBlock } from "./block-codec.ts";
-import { insertBlockStatement, toBytes } from "./block-table.ts";
-import { groupIntoNodes, mergeSameOwner } from "./canonical-nodes.ts";
-import { parseRecordStream, RecordStreamError } from "./record-stream.ts";
+import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
+import { insertRawBlockStatement, toBytes } from "./block-table.ts";
+import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, RawStreamError, writePieces } from "./raw-nodes.ts";
+import type { RawNode } from "./raw-nodes.ts";
 import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
@@ -36,6 +35,8 @@ export interface ZoneRef {
 
 /** Block inserts per D1 batch: ~32 KB each keeps a batch near 1 MB. */
 const INSERTS_PER_BATCH = 24;
+/** Owners per run piece: pieces are only merged, never searched, so they may hold many small owners. */
+const RUN_MAX_NODES = 4096;
 /** Run pieces fetched per batch when the merge starts. */
 const PIECES_PER_FETCH = 50;
 
@@ -117,37 +118,23 @@ export async function appendChunk(
 ): Promise<number> {
   await requireOpen(budget, zone, version, owner, now);
   let records;
-  try {
-    records = parseRecordStream(body, zone.name);
-  } catch (err) {
-    if (err instanceof RecordStreamError) throw new StoreError("bad-records", `chunk ${seq}: ${err.message}`);
-    throw err;
-  }
-  const trees = groupIntoNodes(records);
   const statements = [
     budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq]),
   ];
-  for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
-    let piece = 0;
-    const builder = new BlockBuilder();
-    const add = (nodes: StoredNode[] | undefined) => {
-      if (!nodes) return;
-      let count = 0;
-      for (const n of nodes) count += n.records.length;
+  const pieceNumbers = [0, 0];
+  try {
+    records = indexStream(body, zone.name.sortKey());
+    writePieces(body, records, BLOCK_TARGET_BYTES, RUN_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
       statements.push(
         budget.prepare(
           "INSERT INTO ingest_runs (zone_id, version, run, tree, piece, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-          [zone.id, version, seq, tree, piece++, count, encodeBlock(nodes)],
+          [zone.id, version, seq, tree, pieceNumbers[tree]!++, piece.recordCount, piece.finish()],
         ),
       );
-    };
-    try {
-      for (const node of trees[tree]) add(builder.push(node));
-    } catch (err) {
-      if (err instanceof OversizedNodeError) throw new StoreError("too-large", err.message);
-      throw err;
-    }
-    add(builder.finish());
+    });
+  } catch (err) {
+    if (err instanceof RawStreamError) throw new StoreError(/holds/.test(err.message) ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
+    throw err;
   }
   for (let i = 0; i < statements.length; i += INSERTS_PER_BATCH) {
     await budget.batch(statements.slice(i, i + INSERTS_PER_BATCH));
@@ -157,7 +144,7 @@ export async function appendChunk(
 
 /** One run of one tree, read piece by piece. */
 class RunCursor {
-  private nodes: StoredNode[] = [];
+  private nodes: RawNode[] = [];
   private pos = 0;
   private next = 0;
 
@@ -168,7 +155,7 @@ class RunCursor {
 
   /** Sets the first piece (fetched in bulk by the caller). */
   prime(data: Uint8Array): void {
-    this.nodes = decodeBlock(data);
+    this.nodes = rawNodes(data);
     this.pos = 0;
     this.next = 1;
   }
@@ -177,7 +164,7 @@ class RunCursor {
     return this.pieceIds[0]!;
   }
 
-  get current(): StoredNode | undefined {
+  get current(): RawNode | undefined {
     return this.nodes[this.pos];
   }
 
@@ -185,7 +172,7 @@ class RunCursor {
   async advance(): Promise<void> {
     this.pos++;
     while (this.pos >= this.nodes.length && this.next < this.pieceIds.length) {
-      this.nodes = decodeBlock(await this.load(this.pieceIds[this.next++]!));
+      this.nodes = rawNodes(await this.load(this.pieceIds[this.next++]!));
       this.pos = 0;
     }
   }
@@ -268,14 +255,15 @@ async function mergeTree(
   const heap = new CursorHeap();
   for (const c of cursors) if (c.current) heap.push(c);
 
-  const builder = new BlockBuilder();
+  let writer = new PieceWriter(BLOCK_TARGET_BYTES + 4096);
   let pending: D1PreparedStatement[] = [];
   let records = 0, blocks = 0;
   let first = true;
-  const emit = async (nodes: StoredNode[] | undefined) => {
-    if (!nodes) return;
+  const flush = async () => {
+    if (writer.nodeCount === 0) return;
     blocks++;
-    pending.push(insertBlockStatement(budget, zone.id, tree, nodes, version));
+    pending.push(insertRawBlockStatement(budget, zone.id, tree, writer.firstKey!, writer.lastKey!, writer.recordCount, writer.finish(), version));
+    writer = new PieceWriter(BLOCK_TARGET_BYTES + 4096);
     if (pending.length >= INSERTS_PER_BATCH) {
       const statements = pending;
       pending = [];
@@ -290,23 +278,21 @@ async function mergeTree(
     // The same owner may have arrived in several chunks: fold them together.
     while (heap.size > 0 && compareBytes(heap.peek()!.current!.key, node.key) === 0) {
       const d = heap.pop()!;
-      node = mergeSameOwner(node, d.current!);
+      node = mergeRawNodes(node, d.current!);
       await d.advance();
       if (d.current) heap.push(d);
     }
     if (first) {
-      onFirst(node);
+      onFirst(decodeRawNode(node));
       first = false;
     }
-    records += node.records.length;
-    try {
-      await emit(builder.push(node));
-    } catch (err) {
-      if (err instanceof OversizedNodeError) throw new StoreError("too-large", err.message);
-      throw err;
-    }
+    records += node.records;
+    const size = node.end - node.start;
+    if (size > NODE_MAX_BYTES) throw new StoreError("too-large", `an owner in ${zone.name} holds ${size} bytes of records, more than ${NODE_MAX_BYTES}`);
+    if (writer.nodeCount > 0 && (writer.size + size > BLOCK_TARGET_BYTES || writer.nodeCount >= BLOCK_MAX_NODES)) await flush();
+    writer.addNode(node);
   }
-  await emit(builder.finish());
+  await flush();
   if (pending.length > 0) await budget.batch(pending);
   return { records, blocks };
 }

@@ -1,0 +1,49 @@
+/**
+ * @module `wireSortKey` gives exactly `Name.sortKey()`: a table of awkward names, plus generated ones
+ * (fast-check), and typed errors for bad wire names.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { Name } from "../../dns/name.ts";
+import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
+
+describe("wireSortKey", () => {
+  it.each([".", "example.com.", "WWW.Example.COM.", "a\\000b.example.", "\\001.\\002.example.", "*.x.example.", "a.b.c.d.e.f.g.", "\\255\\127.z."])(
+    "equals Name.sortKey() for %j",
+    (text) => {
+      const name = Name.parse(text);
+      const wire = Uint8Array.of(7, ...name.toWire(), 9);
+      const { key, next } = wireSortKey(wire, 1);
+      expect(key).toEqual(name.sortKey());
+      expect(next).toBe(1 + name.wireLength);
+    },
+  );
+
+  it("equals Name.sortKey() for generated names", () => {
+    const label = fc.uint8Array({ minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(fc.array(label, { maxLength: 8 }), (labels) => {
+        const name = Name.fromLabels(labels);
+        expect(wireSortKey(name.toWire(), 0).key).toEqual(name.sortKey());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each([
+    ["a compression pointer", Uint8Array.of(0xc0, 0x0c)],
+    ["a bad label type", Uint8Array.of(0x41, 0x61)],
+    ["a truncated label", Uint8Array.of(5, 0x61, 0x62)],
+    ["no terminating root", Uint8Array.of(1, 0x61)],
+  ])("throws a WireNameError for %s", (_label, wire) => {
+    expect(() => wireSortKey(wire, 0)).toThrow(WireNameError);
+  });
+
+  it("keyHasPrefix is ancestry", () => {
+    const apex = Name.parse("example.com.").sortKey();
+    expect(keyHasPrefix(Name.parse("a.b.example.com.").sortKey(), apex)).toBe(true);
+    expect(keyHasPrefix(Name.parse("example.com.").sortKey(), apex)).toBe(true);
+    expect(keyHasPrefix(Name.parse("badexample.com.").sortKey(), apex)).toBe(false);
+    expect(keyHasPrefix(Name.parse("com.").sortKey(), apex)).toBe(false);
+  });
+});
