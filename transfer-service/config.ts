@@ -89,6 +89,8 @@ const envSchema = z
     /** Records handed to the ingest sink per chunk (bounded memory; D1 statements are small). */
     BACKSTOP_XFR_CHUNK_RECORDS: int(1, 100_000).default(2_000),
     BACKSTOP_MAX_CONCURRENT_TRANSFERS: int(1, 1_000).default(8),
+    /** Where transfers spool messages the Worker has not taken yet (default: the OS temp dir). */
+    BACKSTOP_XFR_SPOOL_DIR: z.string().min(1).optional(),
 
     // SOA timer clamps, seconds.
     BACKSTOP_MIN_REFRESH_S: seconds(1, 2 ** 31 - 1).default(300),
@@ -154,6 +156,7 @@ export interface Config {
     maxBytes: number;
     chunkRecords: number;
     maxConcurrent: number;
+    spoolDir: string | undefined;
   };
   clamps: TimerClamps;
   backoff: { baseMs: number; maxMs: number };
@@ -201,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       maxBytes: e.BACKSTOP_XFR_MAX_BYTES,
       chunkRecords: e.BACKSTOP_XFR_CHUNK_RECORDS,
       maxConcurrent: e.BACKSTOP_MAX_CONCURRENT_TRANSFERS,
+      spoolDir: e.BACKSTOP_XFR_SPOOL_DIR,
     },
     clamps: {
       refresh: { min: e.BACKSTOP_MIN_REFRESH_S, max: e.BACKSTOP_MAX_REFRESH_S },

@@ -459,6 +459,7 @@ export class ZoneRefresher implements NotifyZone {
         limits: settings.xfr,
         now: this.deps.tsigNow ?? this.deps.now,
         signal,
+        spoolDir: settings.xfr.spoolDir,
       });
       if (result.style === "up-to-date") {
         await session.abort("the primary sent a single SOA: up to date");
