@@ -54,7 +54,11 @@ export async function sweepVersions(db: D1Database, options: SweepOptions = {}):
       ...deleteAbandonedStatements(budget, zone.id),
       budget.prepare("DELETE FROM blocks WHERE zone_id = ?1 AND removed_version IS NOT NULL AND removed_version <= ?2", [zone.id, oldest]),
       budget.prepare("DELETE FROM changesets WHERE zone_id = ?1 AND version < ?2", [zone.id, oldest]),
-      budget.prepare("DELETE FROM zone_versions WHERE zone_id = ?1 AND state != 'open' AND version < ?2", [zone.id, oldest]),
+      // Abandoned rows go too, now that their data is deleted (a reused version number is then harmless).
+      budget.prepare(
+        "DELETE FROM zone_versions WHERE zone_id = ?1 AND (state = 'abandoned' OR (state = 'committed' AND version < ?2))",
+        [zone.id, oldest],
+      ),
     ]);
     blocksDeleted += (results[0]!.meta.changes ?? 0) + (results[2]!.meta.changes ?? 0);
   }
