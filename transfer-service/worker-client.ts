@@ -80,20 +80,28 @@ export interface WorkerClientOptions {
 
 type Method = "GET" | "POST" | "PUT";
 
+/**
+ * A commit merges the whole new version into blocks (a 1M-record zone: minutes on local D1), so it gets
+ * far longer than the per-call timeout; the refresh lease is renewed meanwhile.
+ */
+const COMMIT_TIMEOUT_MS = 15 * 60 * 1000;
+
 export class WorkerClient implements WorkerApi {
   private readonly agent: Agent;
 
   constructor(private readonly options: WorkerClientOptions) {
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: COMMIT_TIMEOUT_MS, bodyTimeout: COMMIT_TIMEOUT_MS });
   }
 
-  private async call<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>): Promise<T> {
+  private async call<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs = this.options.timeoutMs): Promise<T> {
     const binary = body instanceof Uint8Array;
     let res;
     try {
       res = await request(`${this.options.baseUrl}${INTERNAL_PREFIX}${path}`, {
         method,
         dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
         headers: {
           authorization: `Bearer ${this.options.token}`,
           ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
@@ -257,7 +265,7 @@ export class WorkerClient implements WorkerApi {
       end: async () => undefined,
       commit: async () => {
         if (full) {
-          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult);
+          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult, COMMIT_TIMEOUT_MS);
           return { version: r.version, serial: r.serial, records: r.recordCount };
         }
         const body: Changeset[] = changesets.map((c) => ({
@@ -266,7 +274,7 @@ export class WorkerClient implements WorkerApi {
           deletions: base64(encodeRecordStream(c.deletions)),
           additions: base64(encodeRecordStream(c.additions)),
         }));
-        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult);
+        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS);
         return { version: r.version, serial: r.serial, records: r.recordCount };
       },
       // The reason goes to the transfer log; the abort itself only drops the version.
