@@ -11,7 +11,11 @@ import { rcodeToString } from "../../dns/constants.ts";
 import { storeOf, zoneRecords } from "../answer/testing/load-zone.ts";
 import { presentation, queryWire } from "../answer/testing/table.ts";
 import { answerQuery } from "../answer/engine.ts";
+import { Hono } from "hono";
+import type { Env } from "../env.d.ts";
 import { app } from "../index.ts";
+import { D1ZoneStore } from "../store/d1-zone-store.ts";
+import { createDoh } from "./index.ts";
 import { appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
 import { acquireLease } from "../store/lease.ts";
 import { encodeRecordStream } from "../store/record-stream.ts";
@@ -79,6 +83,25 @@ describe("DoH over the D1 store", () => {
     });
     expect(sections(fromD1)).toEqual(sections(fromMemory));
     expect(fromD1.answers.length + fromD1.authorities.length).toBeGreaterThan(0);
+  });
+
+  it("a hot name costs no D1 query (issue 7: in-isolate cache keyed by zone version)", async () => {
+    // A long pointer TTL keeps a slow machine from re-reading the zone list mid-test.
+    const store = new D1ZoneStore(env.DB, { pointerTtlMs: 60_000 });
+    const doh = new Hono<{ Bindings: Env }>().route("/dns-query", createDoh({ store: () => store }));
+    const ask = async (qname: string, qtype: string) => {
+      const res = await doh.request(`/dns-query?dns=${toBase64Url(queryWire(qname, qtype))}`, {}, env);
+      return decodeMessage(new Uint8Array(await res.arrayBuffer()));
+    };
+    const cold = store.queries;
+    expect((await ask("www.d1.example.", "A")).answers).toHaveLength(1);
+    const afterFirst = store.queries;
+    expect(afterFirst).toBeGreaterThan(cold);
+    for (const [qname, qtype] of QUESTIONS) await ask(qname, qtype);
+    const warm = store.queries;
+    for (const [qname, qtype] of QUESTIONS) await ask(qname, qtype);
+    // Each question again: every lookup is a cache hit.
+    expect(store.queries).toBe(warm);
   });
 
   it("a name outside every zone is REFUSED over D1 too", async () => {
