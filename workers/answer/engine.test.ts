@@ -5,7 +5,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Rcode, RRType } from "../../dns/constants.ts";
-import { decodeMessage } from "../../dns/message.ts";
+import { decodeMessage, encodeMessage } from "../../dns/message.ts";
+import { webCryptoHmac } from "../../dns/tsig/hmac.ts";
+import { prepareTsigKey } from "../../dns/tsig/key.ts";
+import { findTsig } from "../../dns/tsig/record.ts";
+import { signRequest } from "../../dns/tsig/sign.ts";
 import { answerQuery, NotDnsMessage, type QueryContext } from "./engine.ts";
 import { storeOf } from "./testing/load-zone.ts";
 import { actual, expected, queryWire, run, type Row } from "./testing/table.ts";
@@ -104,6 +108,21 @@ describe("bad input", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("TSIG (RFC 8945)", () => {
+  it("a signed query gets NOTAUTH with an unsigned BADKEY TSIG record, never an answer", async () => {
+    const key = await prepareTsigKey({ name: "some.key.", algorithm: "hmac-sha256", secret: "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0" }, webCryptoHmac);
+    const signed = await signRequest(queryWire("www.example.org.", "A"), key);
+    const response = await answer(signed.message);
+    expect(response.rcode).toBe(Rcode.NOTAUTH);
+    expect(response.answers).toEqual([]);
+    expect(response.tsig).toBeDefined();
+    const located = findTsig(encodeMessage(response).wire);
+    expect(located?.record.error).toBe(Rcode.BADKEY);
+    expect(located?.record.mac.length).toBe(0);
+    expect(located?.record.keyName.toString()).toBe("some.key.");
   });
 });
 

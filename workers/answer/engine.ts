@@ -3,6 +3,7 @@
  * (DoH, and UDP/TCP forwarded by the port-53 front). The order of checks:
  *   1. Fewer than 12 octets: not a DNS message; nothing to answer (`NotDnsMessage`, DoH says 400).
  *   2. A message that does not parse, or a response (QR=1): FORMERR, id and opcode echoed (RFC 1035 §4.1.1).
+ *      A query signed with TSIG: NOTAUTH with a BADKEY TSIG record (RFC 8945 §5.2.1; no keys here).
  *   3. OPCODE other than QUERY: NOTIMP (RFC 1035 §4.1.1; NOTIFY and UPDATE are the transfer-service's).
  *   4. QDCOUNT ≠ 1: FORMERR (RFC 9619 §4 made one question the rule).
  *   5. EDNS version above 0: BADVERS with our OPT and nothing else (RFC 6891 §6.1.3).
@@ -20,6 +21,8 @@ import { Opcode, RRClass, RRType, Rcode } from "../../dns/constants.ts";
 import { type Edns, ednsVersionUnsupported, negotiatePayloadSize, responseEdns } from "../../dns/edns.ts";
 import { decodeHeader } from "../../dns/header.ts";
 import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../../dns/message.ts";
+import { tsigErrorResponse } from "../../dns/tsig/error-response.ts";
+import { TsigError } from "../../dns/tsig/errors.ts";
 import { WireError } from "../../dns/wire/reader.ts";
 import type { Transport } from "./any.ts";
 import { denialRRsets } from "./denial.ts";
@@ -125,6 +128,13 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   };
 
   if (query.flags.qr) return reply(Rcode.FORMERR, []);
+  if (query.tsig) {
+    // RFC 8945 §5.2.1: the answer path holds no TSIG keys, so a signed query's key is unknown: NOTAUTH with
+    // an unsigned TSIG record carrying BADKEY (as Knot answers). Transfers, which are signed, go elsewhere.
+    const out = await tsigErrorResponse(wire, new TsigError("unknown-key", "the answer path holds no TSIG keys"));
+    if (out) return { message: decodeMessage(out), wire: out };
+    return reply(Rcode.FORMERR, []);
+  }
   if (query.opcode !== Opcode.QUERY) return reply(Rcode.NOTIMP);
   if (query.questions.length !== 1) return reply(Rcode.FORMERR, []);
   if (ednsVersionUnsupported(query.edns)) return reply(Rcode.BADVERS, []);
