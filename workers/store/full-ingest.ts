@@ -35,8 +35,13 @@ export interface ZoneRef {
 
 /** Block inserts per D1 batch: ~32 KB each keeps a batch near 1 MB. */
 const INSERTS_PER_BATCH = 24;
-/** Owners per run piece: pieces are only merged, never searched, so they may hold many small owners. */
-const RUN_MAX_NODES = 4096;
+/**
+ * Run pieces are only merged, never searched: they are made as big as a statement allows (fewer rows to
+ * write and read back: a 1M-record commit reads ~450 pieces) and may hold many small owners.
+ */
+const RUN_PIECE_BYTES = 90 * 1024;
+/** Keeps a piece's u16 node count far from overflow. */
+const RUN_MAX_NODES = 16_384;
 /** Run pieces fetched per batch when the merge starts. */
 const PIECES_PER_FETCH = 50;
 
@@ -124,7 +129,7 @@ export async function appendChunk(
   const pieceNumbers = [0, 0];
   try {
     records = indexStream(body, zone.name.sortKey());
-    writePieces(body, records, BLOCK_TARGET_BYTES, RUN_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
+    writePieces(body, records, RUN_PIECE_BYTES, RUN_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
       statements.push(
         budget.prepare(
           "INSERT INTO ingest_runs (zone_id, version, run, tree, piece, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
