@@ -71,10 +71,13 @@ export interface Disagreement {
  *  - `wildcard-owner-nodata`: NODATA for a query naming a wildcard owner itself (`*.example`), where NSD adds
  *    a closest-encloser NSEC3 as if the wildcard had been expanded; Backstop sends the matching NSEC3 only,
  *    as Knot does (RFC 5155 §7.2.3: the name exists).
+ *  - `dnssec-meta-qtype`: QTYPE RRSIG or NSEC. Knot answers RRSIG with one set of signatures (like ANY) and
+ *    follows no CNAME for either; NSD treats them as ordinary types (every RRSIG at the name, CNAMEs
+ *    followed). Backstop does as NSD.
  */
 export function documentedChoice(
   d: Disagreement & { qname?: string },
-): "case" | "minimal-authority" | "any-lowest-type" | "wildcard-owner-nodata" | undefined {
+): "case" | "minimal-authority" | "any-lowest-type" | "wildcard-owner-nodata" | "dnssec-meta-qtype" | undefined {
   if (d.knotd.toLowerCase() === d.nsd.toLowerCase()) return d.backstop === d.knotd || d.backstop === d.nsd ? "case" : undefined;
   if (d.section === "authority") {
     const knot = new Set(d.knotd.split("\n").filter(Boolean));
@@ -86,6 +89,14 @@ export function documentedChoice(
     if (nsdIsSuperset && extra.length > 0 && d.qname?.startsWith("*.") && extra.every((line) => / NSEC3 | RRSIG NSEC3 /.test(line))) {
       return d.backstop === d.knotd ? "wildcard-owner-nodata" : undefined;
     }
+  }
+  if (d.qtype === "RRSIG" || d.qtype === "NSEC") {
+    // NSD's own extra authority NS (`minimal-authority`) may come along; Backstop leaves it out as always.
+    const nsdMinimal = d.nsd
+      .split("\n")
+      .filter((line) => !(d.section === "authority" && / (RRSIG )?NS /.test(line)))
+      .join("\n");
+    return d.backstop === d.nsd || d.backstop === nsdMinimal ? "dnssec-meta-qtype" : undefined;
   }
   if (d.section === "answer" && d.qtype === "ANY") return d.backstop === d.knotd || d.backstop === d.nsd ? "any-lowest-type" : undefined;
   return undefined;

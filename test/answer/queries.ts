@@ -12,7 +12,7 @@ export interface Question {
 }
 
 /** Types asked for every name: the zone's data types, the meta ones, one never present, and one unknown. */
-export const QUERY_TYPES = ["A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DNAME", "SRV", "DS", "PTR", "ANY", "TYPE65280", "HINFO"];
+export const QUERY_TYPES = ["A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DNAME", "SRV", "DS", "PTR", "ANY", "TYPE65280", "HINFO", "RRSIG", "NSEC", "DNSKEY"];
 
 /** mulberry32: a small seeded generator, so a failing question can be reproduced. */
 function random(seed: number): () => number {
