@@ -93,7 +93,32 @@ export class WorkerClient implements WorkerApi {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: COMMIT_TIMEOUT_MS, bodyTimeout: COMMIT_TIMEOUT_MS });
   }
 
-  private async call<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs = this.options.timeoutMs): Promise<T> {
+  /**
+   * One call, retried (3 tries, 250 ms then 500 ms apart) when it is safe to repeat (`idempotent`) and the
+   * failure is transient: no connection, 502/503/504, or workerd's "restarted mid-request" (which
+   * `wrangler dev` answers whenever the Worker's code reloads). Commits and changesets are never retried:
+   * the caller decides after a failure.
+   */
+  private async call<T>(
+    method: Method,
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    timeoutMs = this.options.timeoutMs,
+    idempotent = true,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce(method, path, body, schema, timeoutMs);
+      } catch (err) {
+        const transient = err instanceof WorkerError && (err.status === undefined || err.status === 502 || err.status === 503 || err.status === 504);
+        if (!idempotent || !transient || attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+  }
+
+  private async callOnce<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     const binary = body instanceof Uint8Array;
     let res;
     try {
@@ -220,6 +245,8 @@ export class WorkerClient implements WorkerApi {
     if (entry.serialBefore !== null) body.fromSerial = entry.serialBefore;
     if (entry.serialAfter !== null) body.toSerial = entry.serialAfter;
     if (entry.error !== undefined) body.error = entry.error.slice(0, 2000);
+    // Retried like the rest: a transient failure means it was not written, and a rare duplicate line
+    // in the log is better than a lost one.
     await this.call("POST", `${this.zonePath(entry.zone)}/transfers`, body, Created);
   }
 
@@ -240,7 +267,8 @@ export class WorkerClient implements WorkerApi {
       beginFull: async (soa) => {
         section = "full";
         finalSerial = soaSerial(soa);
-        const { version } = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun);
+        // Not retried: a lost answer would leave an open version behind (the sweep removes it).
+        const { version } = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false);
         full = { version, seq: 0 };
         await putChunk([soa]);
       },
@@ -265,7 +293,7 @@ export class WorkerClient implements WorkerApi {
       end: async () => undefined,
       commit: async () => {
         if (full) {
-          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult, COMMIT_TIMEOUT_MS);
+          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult, COMMIT_TIMEOUT_MS, false);
           return { version: r.version, serial: r.serial, records: r.recordCount };
         }
         const body: Changeset[] = changesets.map((c) => ({
@@ -274,7 +302,7 @@ export class WorkerClient implements WorkerApi {
           deletions: base64(encodeRecordStream(c.deletions)),
           additions: base64(encodeRecordStream(c.additions)),
         }));
-        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS);
+        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS, false);
         return { version: r.version, serial: r.serial, records: r.recordCount };
       },
       // The reason goes to the transfer log; the abort itself only drops the version.
