@@ -1,0 +1,227 @@
+/**
+ * @module Real DoH clients through the HTTP/2 front (issue 7, item 5) to the real Worker: `wrangler dev`
+ * (workerd, local D1 built from migrations/) serves HTTP/1.1 only; `dig +https` / `+https-get` /
+ * `+http-plain`, `kdig +https` and curl (h2c with prior knowledge, and TLS with ALPN h2) reach it only
+ * through the front. Every client's answer (rcode, AA, answer records) must equal what the Worker gives
+ * directly for the same question; curl's bytes must equal the Worker's bytes.
+ *
+ * The zone (test/answer/zones.ts, the differential suite's parent zone) is loaded the way the
+ * transfer-service loads one: created through `/api/v1`, then a lease and a full ingest through
+ * `/internal/v1` with the service's own WorkerClient.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rcodeToString, RRType, type RRTypeName, typeToString } from "../../dns/constants.ts";
+import { noFlags } from "../../dns/header.ts";
+import { decodeMessage, encodeMessage, type Message } from "../../dns/message.ts";
+import { Name } from "../../dns/name.ts";
+import { rdataToText } from "../../dns/rdata/index.ts";
+import { parseZoneText } from "../../dns/zonefile/parser.ts";
+import { type DohFront, startDohFront } from "../../transfer-service/doh-front.ts";
+import { WorkerClient } from "../../transfer-service/worker-client.ts";
+import { kdig } from "../peers/kdig.ts";
+import { freePorts } from "../peers/ports.ts";
+import { runTool } from "../peers/run-tool.ts";
+import { PARENT_APEX, PARENT_ZONE } from "../answer/zones.ts";
+import { waitFor } from "../transfer/service-under-test.ts";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+const wrangler = path.join(root, "node_modules/.bin/wrangler");
+const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
+const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
+const ZONE = PARENT_APEX.replace(/\.$/, "");
+
+let persist: string;
+let worker: ChildProcess | undefined;
+let workerOutput = "";
+let base: string;
+let front: DohFront;
+
+/** What a client saw, reduced to what must agree: rcode, AA, and the answer records as text. */
+interface Seen {
+  rcode: string;
+  aa: boolean;
+  answers: string[];
+}
+
+const norm = (line: string): string => line.trim().split(/\s+/).join(" ").toLowerCase();
+
+function queryWire(name: string, type: number): Uint8Array {
+  return encodeMessage({
+    id: 0,
+    opcode: 0,
+    flags: { ...noFlags(), rd: false },
+    rcode: 0,
+    questions: [{ name: Name.parse(name), type, class: 1 }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  }).wire;
+}
+
+function seenOf(m: Message): Seen {
+  return {
+    rcode: rcodeToString(m.rcode),
+    aa: m.flags.aa,
+    answers: m.answers.map((rr) => norm(`${rr.name.toString()} ${rr.ttl} IN ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`)),
+  };
+}
+
+/** The Worker's own answer, over HTTP/1.1 straight to wrangler dev. */
+async function direct(name: string, type: number): Promise<{ seen: Seen; wire: Buffer }> {
+  const res = await fetch(`${base}/dns-query`, { method: "POST", headers: { "content-type": "application/dns-message" }, body: new Uint8Array(queryWire(name, type)) });
+  expect(res.status).toBe(200);
+  const wire = Buffer.from(await res.arrayBuffer());
+  return { seen: seenOf(decodeMessage(wire)), wire };
+}
+
+/** dig's text output: status, flags, and the answer section. */
+function parseDig(stdout: string): Seen {
+  const rcode = /status: (\w+)/.exec(stdout)?.[1] ?? "none";
+  const flags = /;; flags: ([^;]*);/.exec(stdout)?.[1]?.trim().split(/\s+/) ?? [];
+  const answers: string[] = [];
+  let inAnswer = false;
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith(";; ANSWER SECTION")) inAnswer = true;
+    else if (line.trim() === "" || line.startsWith(";")) inAnswer = false;
+    else if (inAnswer) answers.push(norm(line));
+  }
+  return { rcode, aa: flags.includes("aa"), answers };
+}
+
+async function dig(mode: string, port: number, name: string, type: string): Promise<Seen> {
+  const res = await runTool("dig", [`+${mode}`, "@127.0.0.1", "-p", String(port), "+norec", "+time=5", "+tries=1", name, type], { timeoutMs: 15_000 });
+  expect(res.code, res.stdout + res.stderr).toBe(0);
+  return parseDig(res.stdout);
+}
+
+async function curl(args: string[], name: string, type: number): Promise<{ wire: Buffer; version: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "doh-front-curl-"));
+  try {
+    const body = path.join(dir, "q.bin");
+    const out = path.join(dir, "a.bin");
+    await writeFile(body, queryWire(name, type));
+    const res = await runTool(
+      "curl",
+      ["-sS", "--max-time", "10", ...args, "-H", "content-type: application/dns-message", "--data-binary", `@${body}`, "-o", out, "-w", "%{http_code} %{http_version}"],
+      { timeoutMs: 15_000 },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const [status, version] = res.stdout.trim().split(" ");
+    expect(status).toBe("200");
+    return { wire: await readFile(out), version: version ?? "" };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+beforeAll(async () => {
+  persist = await mkdtemp(path.join(tmpdir(), "backstop-doh-front-"));
+  const [workerPort] = await freePorts(1);
+  base = `http://127.0.0.1:${workerPort}`;
+  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    cwd: root,
+    env: { ...process.env, CI: "1" },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stdout}${migrate.stderr}`);
+  worker = spawn(
+    wrangler,
+    [
+      "dev", "--ip", "127.0.0.1", "--port", String(workerPort), "--inspector-port", "0", "--persist-to", persist,
+      "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", `INTERNAL_TOKEN:${INTERNAL}`,
+      "--var", `TSIG_ENCRYPTION_KEY:${randomBytes(32).toString("base64")}`,
+    ],
+    { cwd: root, env: { ...process.env, CI: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  worker.stdout!.on("data", (d) => (workerOutput += String(d)));
+  worker.stderr!.on("data", (d) => (workerOutput += String(d)));
+  await waitFor("wrangler dev", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, 90_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${workerOutput.slice(-3000)}`);
+  });
+
+  // The zone, loaded as the transfer-service would after an AXFR.
+  const created = await fetch(`${base}/api/v1/zones`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: 53 }] }),
+  });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const records = parseZoneText(PARENT_ZONE, { origin: Name.parse(PARENT_APEX), defaultTtl: 3600 });
+  const soa = records.find((r) => r.type === RRType.SOA)!;
+  const client = new WorkerClient({ baseUrl: base, token: INTERNAL, timeoutMs: 30_000 });
+  try {
+    expect(await client.acquireLease(ZONE, "doh-front-test", 60_000)).toBe(true);
+    const ingest = await client.beginIngest(ZONE, "doh-front-test", "axfr", 0);
+    await ingest.beginFull(soa);
+    await ingest.records(records.filter((r) => r !== soa));
+    await ingest.end();
+    await ingest.commit();
+    await client.releaseLease(ZONE, "doh-front-test");
+  } finally {
+    await client.close();
+  }
+
+  const [h2cPort] = await freePorts(1);
+  front = await startDohFront({ workerUrl: base, port: 0, h2cPort, internalToken: INTERNAL, timeoutMs: 10_000 });
+}, 150_000);
+
+afterAll(async () => {
+  await front?.close();
+  if (worker && worker.exitCode === null) {
+    const exited = new Promise((r) => worker!.once("exit", r));
+    worker.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (worker.exitCode === null) worker.kill("SIGKILL");
+  }
+  if (persist) await rm(persist, { recursive: true, force: true });
+});
+
+const QUESTIONS: Array<{ name: string; type: RRTypeName; rcode: string; answers: number }> = [
+  { name: "www.diff.test.", type: "A", rcode: "NOERROR", answers: 1 },
+  { name: "diff.test.", type: "MX", rcode: "NOERROR", answers: 2 },
+  { name: "alias2.diff.test.", type: "AAAA", rcode: "NOERROR", answers: 3 },
+  { name: "nope.www.diff.test.", type: "A", rcode: "NXDOMAIN", answers: 0 },
+  { name: "www.example.com.", type: "A", rcode: "REFUSED", answers: 0 },
+];
+
+describe("real DoH clients through the HTTP/2 front get the Worker's answers", () => {
+  it.each(QUESTIONS)("$name $type → $rcode", async (q) => {
+    const type = RRType[q.type];
+    const want = await direct(q.name, type);
+    expect(want.seen.rcode).toBe(q.rcode);
+    expect(want.seen.answers).toHaveLength(q.answers);
+
+    expect(await dig("https", front.port, q.name, q.type), "dig +https").toEqual(want.seen);
+    expect(await dig("https-get", front.port, q.name, q.type), "dig +https-get").toEqual(want.seen);
+    expect(await dig("http-plain", front.h2cPort!, q.name, q.type), "dig +http-plain (h2c)").toEqual(want.seen);
+
+    // kdig's +https is TLS only; without +tls-ca it does not verify the self-signed certificate.
+    const k = await kdig({ port: front.port, zone: q.name, type: q.type, extra: ["+https"], timeoutMs: 10_000 });
+    expect(k.errors, k.stdout + k.stderr).toEqual([]);
+    expect(k.stdout).toContain("HTTP/2");
+    const kdigRcode = /->>HEADER<<-.*status: (\w+)/.exec(k.stdout)?.[1];
+    expect({ rcode: kdigRcode, aa: k.flags.includes("aa"), answers: k.records.map((r) => norm(`${r.owner} ${r.ttl} IN ${r.type} ${r.data}`)) }, "kdig +https").toEqual(want.seen);
+
+    const h2c = await curl(["--http2-prior-knowledge", `http://127.0.0.1:${front.h2cPort}/dns-query`], q.name, type);
+    expect(h2c.version).toBe("2");
+    expect(h2c.wire.equals(want.wire), "curl h2c bytes").toBe(true);
+    const tls = await curl(["-k", "--http2", `https://127.0.0.1:${front.port}/dns-query`], q.name, type);
+    expect(tls.version).toBe("2");
+    expect(tls.wire.equals(want.wire), "curl TLS h2 bytes").toBe(true);
+  });
+
+  it("relays the DNS JSON API and HTTP errors with content-length", async () => {
+    const json = await runTool("curl", ["-sS", "-k", "--http2", "-H", "accept: application/dns-json", "-D", "-", `https://127.0.0.1:${front.port}/dns-query?name=www.diff.test&type=A`], { timeoutMs: 15_000 });
+    expect(json.stdout).toMatch(/^HTTP\/2 200/);
+    expect(json.stdout).toMatch(/content-length: \d+/i);
+    expect(json.stdout).toContain("192.0.2.80");
+    const bad = await runTool("curl", ["-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${front.h2cPort}/dns-query?dns=!!`], { timeoutMs: 15_000 });
+    expect(bad.stdout).toBe("400");
+  });
+});
