@@ -3,7 +3,8 @@
  * (workerd, local D1 built from migrations/) serves HTTP/1.1 only; `dig +https` / `+https-get` /
  * `+http-plain`, `kdig +https` and curl (h2c with prior knowledge, and TLS with ALPN h2) reach it only
  * through the front. Every client's answer (rcode, AA, answer records) must equal what the Worker gives
- * directly for the same question; curl's bytes must equal the Worker's bytes.
+ * directly for the same question; curl's bytes must equal the Worker's bytes. A zone whose answerAllow
+ * admits only ::1 shows that the front forwards its client's address (`workers/doh/forwarded.ts`).
  *
  * The zone (test/answer/zones.ts, the differential suite's parent zone) is loaded the way the
  * transfer-service loads one: created through `/api/v1`, then a lease and a full ingest through
@@ -33,13 +34,25 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 const wrangler = path.join(root, "node_modules/.bin/wrangler");
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
 const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
-const ZONE = PARENT_APEX.replace(/\.$/, "");
 
 let persist: string;
 let worker: ChildProcess | undefined;
 let workerOutput = "";
 let base: string;
 let front: DohFront;
+/** A second front on ::1: its clients' address differs from the one the Worker sees (the front's, 127.0.0.1). */
+let v6front: DohFront;
+
+/** A zone only ::1 may query (answerAllow): proves the front forwards its client's address. */
+const V6_APEX = "v6only.test.";
+const V6_ZONE = `
+$ORIGIN v6only.test.
+$TTL 300
+@    SOA  ns hostmaster 1 7200 3600 1209600 300
+@    NS   ns
+ns   AAAA 2001:db8::53
+www  AAAA 2001:db8::80
+`;
 
 /** What a client saw, reduced to what must agree: rcode, AA, and the answer records as text. */
 interface Seen {
@@ -93,8 +106,8 @@ function parseDig(stdout: string): Seen {
   return { rcode, aa: flags.includes("aa"), answers };
 }
 
-async function dig(mode: string, port: number, name: string, type: string): Promise<Seen> {
-  const res = await runTool("dig", [`+${mode}`, "@127.0.0.1", "-p", String(port), "+norec", "+time=5", "+tries=1", name, type], { timeoutMs: 15_000 });
+async function dig(mode: string, port: number, name: string, type: string, server = "127.0.0.1"): Promise<Seen> {
+  const res = await runTool("dig", [`+${mode}`, `@${server}`, "-p", String(port), "+norec", "+time=5", "+tries=1", name, type], { timeoutMs: 15_000 });
   expect(res.code, res.stdout + res.stderr).toBe(0);
   return parseDig(res.stdout);
 }
@@ -116,6 +129,31 @@ async function curl(args: string[], name: string, type: number): Promise<{ wire:
     return { wire: await readFile(out), version: version ?? "" };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Creates the zone through /api/v1 and loads it as the transfer-service would after an AXFR (lease, full ingest). */
+async function loadZone(apex: string, text: string, answerAllow: string[]): Promise<void> {
+  const zone = apex.replace(/\.$/, "");
+  const created = await fetch(`${base}/api/v1/zones`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: zone, model: "secondary", primaries: [{ address: "127.0.0.1", port: 53 }], answerAllow }),
+  });
+  expect(created.status, await created.clone().text()).toBe(201);
+  const records = parseZoneText(text, { origin: Name.parse(apex), defaultTtl: 3600 });
+  const soa = records.find((r) => r.type === RRType.SOA)!;
+  const client = new WorkerClient({ baseUrl: base, token: INTERNAL, timeoutMs: 30_000 });
+  try {
+    expect(await client.acquireLease(zone, "doh-front-test", 60_000)).toBe(true);
+    const ingest = await client.beginIngest(zone, "doh-front-test", "axfr", 0);
+    await ingest.beginFull(soa);
+    await ingest.records(records.filter((r) => r !== soa));
+    await ingest.end();
+    await ingest.commit();
+    await client.releaseLease(zone, "doh-front-test");
+  } finally {
+    await client.close();
   }
 }
 
@@ -145,34 +183,17 @@ beforeAll(async () => {
     throw new Error(`${err.message}\n${workerOutput.slice(-3000)}`);
   });
 
-  // The zone, loaded as the transfer-service would after an AXFR.
-  const created = await fetch(`${base}/api/v1/zones`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: 53 }] }),
-  });
-  expect(created.status, await created.clone().text()).toBe(201);
-  const records = parseZoneText(PARENT_ZONE, { origin: Name.parse(PARENT_APEX), defaultTtl: 3600 });
-  const soa = records.find((r) => r.type === RRType.SOA)!;
-  const client = new WorkerClient({ baseUrl: base, token: INTERNAL, timeoutMs: 30_000 });
-  try {
-    expect(await client.acquireLease(ZONE, "doh-front-test", 60_000)).toBe(true);
-    const ingest = await client.beginIngest(ZONE, "doh-front-test", "axfr", 0);
-    await ingest.beginFull(soa);
-    await ingest.records(records.filter((r) => r !== soa));
-    await ingest.end();
-    await ingest.commit();
-    await client.releaseLease(ZONE, "doh-front-test");
-  } finally {
-    await client.close();
-  }
+  await loadZone(PARENT_APEX, PARENT_ZONE, []);
+  await loadZone(V6_APEX, V6_ZONE, ["::1/128"]);
 
   const [h2cPort] = await freePorts(1);
   front = await startDohFront({ workerUrl: base, port: 0, h2cPort, internalToken: INTERNAL, timeoutMs: 10_000 });
+  v6front = await startDohFront({ workerUrl: base, host: "::1", port: 0, internalToken: INTERNAL, timeoutMs: 10_000 });
 }, 150_000);
 
 afterAll(async () => {
   await front?.close();
+  await v6front?.close();
   if (worker && worker.exitCode === null) {
     const exited = new Promise((r) => worker!.once("exit", r));
     worker.kill("SIGTERM");
@@ -223,5 +244,15 @@ describe("real DoH clients through the HTTP/2 front get the Worker's answers", (
     expect(json.stdout).toContain("192.0.2.80");
     const bad = await runTool("curl", ["-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${front.h2cPort}/dns-query?dns=!!`], { timeoutMs: 15_000 });
     expect(bad.stdout).toBe("400");
+  });
+
+  it("forwards the client's address with the internal token: a zone open only to ::1 answers through the ::1 front alone", async () => {
+    const fromV6 = await dig("https", v6front.port, "www.v6only.test.", "AAAA", "::1");
+    expect(fromV6).toEqual({ rcode: "NOERROR", aa: true, answers: ["www.v6only.test. 300 in aaaa 2001:db8::80"] });
+    expect((await dig("https", front.port, "www.v6only.test.", "AAAA")).rcode).toBe("REFUSED");
+    // A client's own admin token is passed through instead, and opens the restricted zone, as operators
+    // verifying a hidden zone need (issue 7).
+    const admin = await curl(["-k", "--http2", "-H", `authorization: Bearer ${ADMIN}`, `https://127.0.0.1:${front.port}/dns-query`], "www.v6only.test.", RRType.AAAA);
+    expect(seenOf(decodeMessage(admin.wire))).toEqual(fromV6);
   });
 });
