@@ -221,6 +221,27 @@ describe("startDohFront faults", () => {
     }
   });
 
+  it("survives clients that go away mid-body and before a slow answer, and keeps serving", async () => {
+    const slow = await startDohFront({ workerUrl: silentUrl, port: 0, h2cPort: 0, timeoutMs: 300 });
+    try {
+      for (const port of [withoutToken.h2cPort!, slow.h2cPort!]) {
+        const session = http2.connect(`http://127.0.0.1:${port}`);
+        const stream = session.request({ ":method": "POST", ":path": "/dns-query", "content-type": "application/dns-message" });
+        stream.on("error", () => undefined);
+        stream.write(Buffer.alloc(100));
+        if (port === slow.h2cPort) stream.end();
+        await new Promise((r) => setTimeout(r, 100));
+        session.destroy();
+      }
+      // Past the slow front's timeout: its 502 now meets a closed stream.
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await h2(withoutToken.h2cPort!, false, { path: "/dns-query?dns=AAAA" })).status).toBe(200);
+      expect((await h2(slow.h2cPort!, false, { path: "/dns-query?dns=AAAA" })).status).toBe(502);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("uses the certificate it is given", async () => {
     const { cert, key } = await selfSignedCertificate();
     const dir = await mkdtemp(path.join(tmpdir(), "doh-front-test-"));

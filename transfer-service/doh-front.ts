@@ -111,14 +111,25 @@ function clientAddress(req: Request): string | undefined {
   return addr?.startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
 }
 
-function plain(res: Response, status: number, message: string, extra: Record<string, string> = {}): void {
-  if (res.headersSent) {
+/**
+ * Sends a complete response, or drops the stream when that is no longer possible (the client went away,
+ * or headers already left). Never throws: a vanished client must not take the front down.
+ */
+function send(res: Response, status: number, headers: Record<string, string>, body: Buffer): void {
+  try {
+    if (res.headersSent || res.writableEnded) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { ...headers, "content-length": String(body.length) });
+    res.end(body);
+  } catch {
     res.destroy();
-    return;
   }
-  const body = Buffer.from(`${message}\n`);
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": String(body.length), "cache-control": "no-store", ...extra });
-  res.end(body);
+}
+
+function plain(res: Response, status: number, message: string, extra: Record<string, string> = {}): void {
+  send(res, status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra }, Buffer.from(`${message}\n`));
 }
 
 export async function startDohFront(options: DohFrontOptions): Promise<DohFront> {
@@ -193,9 +204,7 @@ export async function startDohFront(options: DohFrontOptions): Promise<DohFront>
       // Never the error text: it may name internal addresses. 502 per RFC 9110 §15.6.3.
       return plain(res, 502, "the DNS backend did not answer");
     }
-    if (res.destroyed) return;
-    res.writeHead(status, { ...relayed, "content-length": String(payload.length) });
-    res.end(payload);
+    send(res, status, relayed, payload);
   };
 
   const onRequest = (req: Request, res: Response): void => {
