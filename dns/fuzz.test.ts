@@ -13,19 +13,9 @@ import { RRType } from "./constants.ts";
 import { type Message, type ResourceRecord, decodeMessage, encodeMessage } from "./message.ts";
 import { Name, NameError } from "./name.ts";
 import { loadFixtures } from "./testdata/fixtures.ts";
+import { prng } from "./testing/prng.ts";
 import { WireError } from "./wire/reader.ts";
 
-/** mulberry32: small, fast, good enough to spread mutations; fixed seeds make every run the same. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // The 16 KB messages of the multi-message AXFR add time, not new shapes: mutate the rest.
 const fixtures = loadFixtures().map((f) => f.wire).filter((w) => w.length <= 4096);

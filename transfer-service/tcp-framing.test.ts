@@ -1,21 +1,13 @@
 /**
  * @module RFC 7766 §8 framing: messages split at every possible point, several per segment, zero length.
  */
+import { concatBytes } from "../dns/bytes.ts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { FrameDecoder, FramingError, frame } from "./tcp-framing.ts";
 
 const msg = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 describe("frame", () => {
   it.each([
@@ -34,7 +26,7 @@ describe("frame", () => {
 });
 
 describe("FrameDecoder", () => {
-  const stream = concat([frame(msg(12, 1)), frame(msg(300, 2)), frame(msg(65535, 3)), frame(msg(13, 4))]);
+  const stream = concatBytes([frame(msg(12, 1)), frame(msg(300, 2)), frame(msg(65535, 3)), frame(msg(13, 4))]);
   const lengths = [12, 300, 65535, 13];
 
   it.each([

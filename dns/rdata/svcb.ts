@@ -7,6 +7,7 @@
  * values may be quoted; value lists are comma-separated with `\,` for a literal comma. Printed in key
  * order with list values quoted, as BIND prints them.
  */
+import { concatBytes } from "../bytes.ts";
 import { Name } from "../name.ts";
 import { WireError, type WireReader } from "../wire/reader.ts";
 import { fromBase64, toBase64 } from "./base64.ts";
@@ -175,13 +176,7 @@ function valueFromText(key: number, raw: string | undefined, token: Token): Uint
         if (bytes === undefined) throw bad(`"${a}" is not an address`);
         return bytes;
       });
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      return out;
+      return concatBytes(parts);
     }
     case 5: {
       const bytes = fromBase64(need());

@@ -14,6 +14,7 @@
  * Web Crypto supplies SHA-1, SHA-256, SHA-384 and SHA-512; HMAC-MD5 and HMAC-SHA224 come from the Node
  * provider (`dns/hmac.node.ts`), which the transfer-service injects.
  */
+import { concatBytes } from "../bytes.ts";
 import type { TsigAlgorithm } from "./algorithm.ts";
 import { algorithmInfo } from "./algorithm.ts";
 import { TsigError } from "./errors.ts";
@@ -36,18 +37,6 @@ const webCryptoHash: Partial<Record<TsigAlgorithm, string>> = {
   "hmac-sha512": "SHA-512",
 };
 
-/** Joins byte arrays into one. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** HMAC with `crypto.subtle`, available in workerd, browsers and Node. */
 export const webCryptoHmac: HmacProvider = async (algorithm, secret) => {

@@ -4,6 +4,7 @@
  * empty non-terminals are all reached), each asked for a spread of types, with the case of every letter
  * chosen by a seeded coin (RFC 4343: the answer must keep it).
  */
+import { prng as random } from "../../dns/testing/prng.ts";
 import type { Name } from "../../dns/name.ts";
 
 export interface Question {
@@ -14,17 +15,6 @@ export interface Question {
 /** Types asked for every name: the zone's data types, the meta ones, one never present, and one unknown. */
 export const QUERY_TYPES = ["A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DNAME", "SRV", "DS", "PTR", "ANY", "TYPE65280", "HINFO", "RRSIG", "NSEC", "DNSKEY"];
 
-/** mulberry32: a small seeded generator, so a failing question can be reproduced. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomCase(text: string, next: () => number): string {
   let out = "";

@@ -4,6 +4,7 @@
  * owner of its NSEC3 record: the base32hex of the digest as the first label under the zone's apex (§3).
  * Web Crypto's SHA-1 keeps this runtime-neutral.
  */
+import { concatBytes } from "../../dns/bytes.ts";
 import type { Name } from "../../dns/name.ts";
 import { toBase32Hex } from "../../dns/rdata/base32hex.ts";
 
@@ -36,18 +37,12 @@ export function optOut(nsec3Rdata: Uint8Array): boolean {
   return nsec3Rdata.length > 1 && (nsec3Rdata[1]! & 1) === 1;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /** The iterated SHA-1 digest of `name` (RFC 5155 §5). */
 export async function nsec3Digest(name: Name, params: Nsec3Params): Promise<Uint8Array> {
-  let digest = new Uint8Array(await crypto.subtle.digest("SHA-1", concat(name.toCanonicalWire(), params.salt)));
+  let digest = new Uint8Array(await crypto.subtle.digest("SHA-1", concatBytes([name.toCanonicalWire(), params.salt])));
   for (let i = 0; i < params.iterations; i++) {
-    digest = new Uint8Array(await crypto.subtle.digest("SHA-1", concat(digest, params.salt)));
+    digest = new Uint8Array(await crypto.subtle.digest("SHA-1", concatBytes([digest, params.salt])));
   }
   return digest;
 }

@@ -16,7 +16,8 @@ import { encodeRecordStream } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 import { Budget, MAX_BOUND_PARAMETERS, MAX_STATEMENT_BYTES } from "./statement-budget.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
-import { prng, syntheticZone } from "./synthetic-zone.ts";
+import { prng } from "../../dns/testing/prng.ts";
+import { syntheticZone } from "./synthetic-zone.ts";
 
 const OWNER = "instance-a";
 

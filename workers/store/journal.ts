@@ -3,6 +3,7 @@
  * §4), for IXFR out. Null when the history does not reach S (never recorded, pruned, or interrupted by a
  * full transfer): the caller then answers with a full zone, as RFC 1995 §2 allows.
  */
+import { concatBytes } from "../../dns/bytes.ts";
 import { toBase64 } from "../../dns/rdata/base64.ts";
 import type { Journal } from "../internal/contract.ts";
 import { toBytes } from "./block-table.ts";
@@ -17,15 +18,6 @@ interface Row {
   additions: ArrayBuffer;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 export async function readJournal(db: D1Database, zoneId: number, since: number): Promise<Journal | null> {
   const zone = await db.prepare("SELECT current_version, serial FROM zones WHERE id = ?1").bind(zoneId).first<{
@@ -65,8 +57,8 @@ export async function readJournal(db: D1Database, zoneId: number, since: number)
     changesets.push({
       fromSerial: current.from,
       toSerial: current.to,
-      deletions: toBase64(concat(current.dels)),
-      additions: toBase64(concat(current.adds)),
+      deletions: toBase64(concatBytes(current.dels)),
+      additions: toBase64(concatBytes(current.adds)),
     });
   };
   for (const r of rows.results) {

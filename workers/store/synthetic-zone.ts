@@ -3,23 +3,13 @@
  * owners with A, TXT and (for some) AAAA records, an empty non-terminal or two, and optionally an NSEC3
  * chain, emitted in a shuffled order as a primary may send them (RFC 5936 §2.2 sets no order).
  */
+import { prng } from "../../dns/testing/prng.ts";
 import { Name } from "../../dns/name.ts";
 import { RRClass, RRType } from "../../dns/constants.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 
 const encoder = new TextEncoder();
 
-/** Deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function soaRdata(apex: Name, serial: number): Uint8Array {
   const mname = apex.child("ns1").toWire(), rname = apex.child("hostmaster").toWire();
