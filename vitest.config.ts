@@ -33,6 +33,9 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token",
                 INTERNAL_TOKEN: "test-internal-token",
                 TSIG_ENCRYPTION_KEY: "dGVzdC10c2lnLWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM=",
+                // No transfer-service runs beside the workerd tests; pushes to the default control URL would
+                // only fail noisily. refresh-signal.test.ts sets its own URLs.
+                SERVICE_CONTROL_URLS: "",
               },
             },
           })),

@@ -69,6 +69,8 @@ if (existsSync(serviceMain)) {
         ...process.env,
         BACKSTOP_WORKER_URL: `http://127.0.0.1:${port}`,
         BACKSTOP_INTERNAL_TOKEN: vars.INTERNAL_TOKEN,
+        // The HTTP/2 DoH front, so `dig +https` and `kdig +https` reach the local Worker.
+        BACKSTOP_DOH_LISTEN: process.env.BACKSTOP_DOH_LISTEN ?? "127.0.0.1:8443",
       },
     }),
   );

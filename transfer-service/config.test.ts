@@ -30,6 +30,10 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_WORKER_URL: "https://backstop.example.workers.dev/" }, pick: (c: ReturnType<typeof loadConfig>) => c.workerUrl, want: "https://backstop.example.workers.dev" },
     { env: { BACKSTOP_XFR_IDLE_TIMEOUT_S: "30" }, pick: (c: ReturnType<typeof loadConfig>) => c.xfr.idleTimeoutMs, want: 30_000 },
     { env: { BACKSTOP_DNS_LISTEN: "" }, pick: (c: ReturnType<typeof loadConfig>) => c.dnsListen.length, want: 2 },
+    { env: {}, pick: (c: ReturnType<typeof loadConfig>) => c.doh.listen, want: undefined },
+    { env: { BACKSTOP_DOH_LISTEN: "127.0.0.1:8443", BACKSTOP_DOH_H2C_PORT: "8080" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh, want: { listen: { host: "127.0.0.1", port: 8443 }, h2cPort: 8080, tls: undefined } },
+    { env: { BACKSTOP_DOH_LISTEN: "off" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh.listen, want: undefined },
+    { env: { BACKSTOP_DOH_LISTEN: "[::1]:443", BACKSTOP_DOH_TLS_CERT: "/c.pem", BACKSTOP_DOH_TLS_KEY: "/k.pem" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh.tls, want: { certPath: "/c.pem", keyPath: "/k.pem" } },
   ])("reads $env", ({ env, pick, want }) => {
     expect(pick(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, ...env }))).toEqual(want);
   });
@@ -43,6 +47,8 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_MIN_REFRESH_S: "900", BACKSTOP_MAX_REFRESH_S: "600" }, variable: "BACKSTOP_MIN_REFRESH_S" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_SOA_TRIES: "zero" }, variable: "BACKSTOP_SOA_TRIES" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_LOG_LEVEL: "loud" }, variable: "BACKSTOP_LOG_LEVEL" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_DOH_LISTEN: "8443" }, variable: "BACKSTOP_DOH_LISTEN" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_DOH_TLS_CERT: "/c.pem" }, variable: "BACKSTOP_DOH_TLS_KEY" },
   ])("rejects a bad $variable, naming it", ({ env, variable }) => {
     let error: unknown;
     try {

@@ -70,6 +70,24 @@ const envSchema = z
         }
       })
       .default({ host: "127.0.0.1", port: 9153 }),
+    // HTTP/2 DoH front, for local use: dig +https / kdig +https need HTTP/2 and workerd speaks only HTTP/1.1.
+    // In production Cloudflare's edge serves HTTP/2 to the Worker itself, so it is off unless asked for
+    // (`npm start` sets 127.0.0.1:8443). BACKSTOP_DOH_H2C_PORT adds a cleartext HTTP/2 listener on the same host.
+    BACKSTOP_DOH_LISTEN: z
+      .string()
+      .transform((text, ctx) => {
+        if (text === "off") return undefined;
+        try {
+          return parseListenAddress(text);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    BACKSTOP_DOH_H2C_PORT: int(0, 65535).optional(),
+    BACKSTOP_DOH_TLS_CERT: z.string().min(1).optional(),
+    BACKSTOP_DOH_TLS_KEY: z.string().min(1).optional(),
     BACKSTOP_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
     // DNS listener (RFC 7766 §6.2.3: idle timeouts of seconds; bounded connections).
@@ -124,6 +142,13 @@ const envSchema = z
         ctx.addIssue({ code: "custom", path: [lo], message: `${lo} is above ${hi}` });
       }
     }
+    if ((env.BACKSTOP_DOH_TLS_CERT === undefined) !== (env.BACKSTOP_DOH_TLS_KEY === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["BACKSTOP_DOH_TLS_CERT"],
+        message: "BACKSTOP_DOH_TLS_CERT and BACKSTOP_DOH_TLS_KEY go together: set both, or neither for a self-signed pair",
+      });
+    }
   });
 
 /** Inclusive bounds, seconds. */
@@ -145,6 +170,11 @@ export interface Config {
   instanceId: string;
   dnsListen: ListenAddress[];
   httpListen: ListenAddress;
+  /**
+   * The HTTP/2 DoH front for local use: TLS listener (undefined = off, the default), optional h2c port on the
+   * same host, and the certificate (a self-signed one is generated when absent).
+   */
+  doh: { listen: ListenAddress | undefined; h2cPort: number | undefined; tls: { certPath: string; keyPath: string } | undefined };
   logLevel: string;
   tcp: { idleTimeoutMs: number; maxConnections: number };
   soa: { timeoutMs: number; tries: number };
@@ -193,6 +223,13 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
     instanceId: e.BACKSTOP_INSTANCE_ID ?? defaultInstanceId,
     dnsListen: e.BACKSTOP_DNS_LISTEN,
     httpListen: e.BACKSTOP_HTTP_LISTEN,
+    doh: {
+      listen: e.BACKSTOP_DOH_LISTEN,
+      h2cPort: e.BACKSTOP_DOH_H2C_PORT,
+      tls: e.BACKSTOP_DOH_TLS_CERT !== undefined && e.BACKSTOP_DOH_TLS_KEY !== undefined
+        ? { certPath: e.BACKSTOP_DOH_TLS_CERT, keyPath: e.BACKSTOP_DOH_TLS_KEY }
+        : undefined,
+    },
     logLevel: e.BACKSTOP_LOG_LEVEL,
     tcp: { idleTimeoutMs: e.BACKSTOP_TCP_IDLE_TIMEOUT_MS, maxConnections: e.BACKSTOP_TCP_MAX_CONNECTIONS },
     soa: { timeoutMs: e.BACKSTOP_SOA_TIMEOUT_MS, tries: e.BACKSTOP_SOA_TRIES },

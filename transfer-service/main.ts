@@ -6,6 +6,7 @@
  */
 import { hostname } from "node:os";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
+import { startDohFront } from "./doh-front.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import { createLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -32,7 +33,17 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const zones = new Refresher({ worker, settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });
   const service = await startService(config, log, { zones, metrics });
-  log.info({ dns: service.dnsAddresses, http: service.httpAddress }, "listening");
+  const doh = config.doh.listen === undefined
+    ? undefined
+    : await startDohFront({
+        workerUrl: config.workerUrl,
+        host: config.doh.listen.host,
+        port: config.doh.listen.port,
+        h2cPort: config.doh.h2cPort,
+        tls: config.doh.tls,
+        internalToken: config.internalToken,
+      });
+  log.info({ dns: service.dnsAddresses, http: service.httpAddress, doh: doh?.port, h2c: doh?.h2cPort }, "listening");
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -49,6 +60,7 @@ async function main(): Promise<void> {
     deadline.unref();
     service.stop().then(
       async () => {
+        await doh?.close();
         await worker.close();
         log.info("stopped");
         log.flush();
