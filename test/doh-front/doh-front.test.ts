@@ -10,7 +10,6 @@
  * transfer-service loads one: created through `/api/v1`, then a lease and a full ingest through
  * `/internal/v1` with the service's own WorkerClient.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,16 +27,12 @@ import { kdig } from "../peers/kdig.ts";
 import { freePorts } from "../peers/ports.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { PARENT_APEX, PARENT_ZONE } from "../answer/zones.ts";
-import { waitFor } from "../transfer/service-under-test.ts";
+import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const wrangler = path.join(root, "node_modules/.bin/wrangler");
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
 const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
 
-let persist: string;
-let worker: ChildProcess | undefined;
-let workerOutput = "";
+let worker: WranglerDev | undefined;
 let base: string;
 let front: DohFront;
 /** A second front on ::1: its clients' address differs from the one the Worker sees (the front's, 127.0.0.1). */
@@ -158,30 +153,8 @@ async function loadZone(apex: string, text: string, answerAllow: string[]): Prom
 }
 
 beforeAll(async () => {
-  persist = await mkdtemp(path.join(tmpdir(), "backstop-doh-front-"));
-  const [workerPort] = await freePorts(1);
-  base = `http://127.0.0.1:${workerPort}`;
-  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    cwd: root,
-    env: { ...process.env, CI: "1" },
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stdout}${migrate.stderr}`);
-  worker = spawn(
-    wrangler,
-    [
-      "dev", "--ip", "127.0.0.1", "--port", String(workerPort), "--inspector-port", "0", "--persist-to", persist,
-      "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", `INTERNAL_TOKEN:${INTERNAL}`,
-      "--var", `TSIG_ENCRYPTION_KEY:${randomBytes(32).toString("base64")}`,
-    ],
-    { cwd: root, env: { ...process.env, CI: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  worker.stdout!.on("data", (d) => (workerOutput += String(d)));
-  worker.stderr!.on("data", (d) => (workerOutput += String(d)));
-  await waitFor("wrangler dev", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, 90_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${workerOutput.slice(-3000)}`);
-  });
+  worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL });
+  base = worker.base;
 
   await loadZone(PARENT_APEX, PARENT_ZONE, []);
   await loadZone(V6_APEX, V6_ZONE, ["::1/128"]);
@@ -194,13 +167,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await front?.close();
   await v6front?.close();
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((r) => worker!.once("exit", r));
-    worker.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (worker.exitCode === null) worker.kill("SIGKILL");
-  }
-  if (persist) await rm(persist, { recursive: true, force: true });
+  await worker?.stop();
 });
 
 const QUESTIONS: Array<{ name: string; type: RRTypeName; rcode: string; answers: number }> = [

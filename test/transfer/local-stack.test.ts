@@ -4,11 +4,7 @@
  * HTTP WorkerClient, and knotd as primary. A zone created through `/api/v1` is transferred (AXFR, TSIG)
  * into D1 and answered over DoH; an edit's NOTIFY brings an IXFR, stored as changesets.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RRType } from "../../dns/constants.ts";
 import { nodeHmac } from "../../dns/hmac.node.ts";
@@ -24,10 +20,9 @@ import { startService, type RunningService } from "../../transfer-service/servic
 import { WorkerClient } from "../../transfer-service/worker-client.ts";
 import { freePorts, startKnotd, type PeerHandle, type TsigKey } from "../peers/index.ts";
 import { generateZone, zoneRecords } from "../zones/generate.ts";
+import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { waitFor } from "./service-under-test.ts";
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const wrangler = path.join(root, "node_modules/.bin/wrangler");
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
 const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
 const ZONE = "stack.test";
@@ -37,9 +32,7 @@ const text = (serial: number, records: number) => generateZone({ origin: ZONE, r
 const RECORDS = Number(process.env.BACKSTOP_STACK_RECORDS ?? 300);
 const slow = Math.max(60_000, RECORDS / 2);
 
-let persist: string;
-let worker: ChildProcess | undefined;
-let workerOutput = "";
+let worker: WranglerDev | undefined;
 let base: string;
 let knotd: PeerHandle;
 let service: RunningService;
@@ -72,31 +65,13 @@ async function doh(name: string, type: number): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  persist = await mkdtemp(path.join(tmpdir(), "backstop-stack-"));
-  const [workerPort, dnsPort, httpPort] = await freePorts(3);
-  base = `http://127.0.0.1:${workerPort}`;
-  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    cwd: root,
-    env: { ...process.env, CI: "1" },
-    encoding: "utf8",
-    timeout: 120_000,
+  const [dnsPort, httpPort] = await freePorts(2);
+  worker = await startWranglerDev({
+    adminToken: ADMIN,
+    internalToken: INTERNAL,
+    vars: { SERVICE_CONTROL_URLS: `http://127.0.0.1:${httpPort}` },
   });
-  if (migrate.status !== 0) throw new Error(`migrations failed: ${migrate.stdout}${migrate.stderr}`);
-  worker = spawn(
-    wrangler,
-    [
-      "dev", "--ip", "127.0.0.1", "--port", String(workerPort), "--inspector-port", "0", "--persist-to", persist,
-      "--var", `ADMIN_TOKEN:${ADMIN}`, "--var", `INTERNAL_TOKEN:${INTERNAL}`,
-      "--var", `TSIG_ENCRYPTION_KEY:${randomBytes(32).toString("base64")}`,
-      "--var", `SERVICE_CONTROL_URLS:http://127.0.0.1:${httpPort}`,
-    ],
-    { cwd: root, env: { ...process.env, CI: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  worker.stdout!.on("data", (d) => (workerOutput += String(d)));
-  worker.stderr!.on("data", (d) => (workerOutput += String(d)));
-  await waitFor("wrangler dev", async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, 90_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${workerOutput.slice(-3000)}`);
-  });
+  base = worker.base;
 
   knotd = await startKnotd({
     keys: [key],
@@ -123,13 +98,7 @@ afterAll(async () => {
   await service?.stop();
   await client?.close();
   await knotd?.stop();
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((r) => worker!.once("exit", r));
-    worker.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (worker.exitCode === null) worker.kill("SIGKILL");
-  }
-  if (persist) await rm(persist, { recursive: true, force: true });
+  await worker?.stop();
 });
 
 describe("the local stack", () => {
