@@ -475,9 +475,12 @@ export class ZoneRefresher implements NotifyZone {
       await this.logAttempt(kind, peer, ours, soa.serial, started, "error", describeError(err));
       throw err;
     }
-    metrics?.transferBytes.inc({ kind }, result.bytes);
-    metrics?.transferRecords.inc({ kind }, result.records);
-    await this.logAttempt(kind, peer, ours, result.serial, started, result.style === "up-to-date" ? "up-to-date" : "ok", undefined, result);
+    // RFC 1995 §4: a primary may answer an IXFR with the whole zone (nsd does); log what was received,
+    // so the transfer log agrees with the zone's status ("by AXFR").
+    const received: TransferKind = result.style === "axfr" ? "axfr" : kind;
+    metrics?.transferBytes.inc({ kind: received }, result.bytes);
+    metrics?.transferRecords.inc({ kind: received }, result.records);
+    await this.logAttempt(received, peer, ours, result.serial, started, result.style === "up-to-date" ? "up-to-date" : "ok", undefined, result);
     return result;
   }
 

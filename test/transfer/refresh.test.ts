@@ -146,6 +146,10 @@ describe("first transfer and NOTIFY", () => {
     await peerOf(kind).updateZone(zone, text(zone, 2, 95));
     await waitFor(`${zone} serial 2 after NOTIFY`, () => serialOf(zone) === 2);
     expect(served(zone)).toEqual(expected(zone, 2, 95));
+    // nsd answers the IXFR with the whole zone, pdns with only its SOA (then we ask for AXFR): either
+    // way the log names what arrived, as the zone's status does.
+    expect(logOf(zone).at(-1)).toMatchObject({ kind: "axfr", result: "ok", serialAfter: 2 });
+    expect(worker.reports(zone).at(-1)!.statusDetail).toMatch(/by AXFR/);
   });
 
   it("pdns: an IXFR answered with a single newer SOA falls back to AXFR", async () => {
