@@ -22,9 +22,8 @@ import { TsigError, TsigStreamVerifier, findTsig, prepareTsigKey, signRequest, v
 import { PEERS, SUPPORTED_TSIG_ALGORITHMS } from "../peers/index.ts";
 import type { PeerHandle, PeerKind, TsigAlgorithm, TsigKey } from "../peers/types.ts";
 import { TSIG_ALGORITHMS } from "../peers/types.ts";
-import { WireReader } from "../../dns/wire/reader.ts";
 import { writeZoneFile } from "../zones/generate.ts";
-import { answerTypes, buildQuery, rcodeOf, tcpAxfr, udpExchange } from "./wire-client.ts";
+import { answerSpans, answerTypes, buildQuery, rcodeOf, tcpAxfr, udpExchange } from "./wire-client.ts";
 
 /** 20k records is ~45 messages from knotd, named and nsd; the tamper zone needs message 50. */
 const RECORDS = 20_000;
@@ -97,22 +96,9 @@ async function signedAxfr(kind: PeerKind, zone: string, key: PreparedKey, clock?
 
 /** The last RDATA octet of the first A, AAAA, TXT or SOA (its MINIMUM) in the answer: zone data, not structure. */
 function dataOctet(m: Uint8Array): number {
-  const r = new WireReader(m, 4);
-  const qd = r.u16(), an = r.u16();
-  r.offset = 12;
-  for (let i = 0; i < qd; i++) {
-    r.skipName();
-    r.bytes(4);
-  }
-  for (let i = 0; i < an; i++) {
-    r.skipName();
-    const type = r.u16();
-    r.bytes(6);
-    const end = r.u16() + r.offset;
-    if (type === RRType.A || type === RRType.AAAA || type === RRType.TXT || type === RRType.SOA) return end - 1;
-    r.offset = end;
-  }
-  throw new Error("no A, AAAA, TXT or SOA record in the message");
+  const span = answerSpans(m).find((s) => s.type === RRType.A || s.type === RRType.AAAA || s.type === RRType.TXT || s.type === RRType.SOA);
+  if (span === undefined) throw new Error("no A, AAAA, TXT or SOA record in the message");
+  return span.rdataEnd - 1;
 }
 
 /** Verifies an already received stream again, from scratch. */

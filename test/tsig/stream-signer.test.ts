@@ -16,6 +16,7 @@ import { TsigStreamSigner, prepareTsigKey, verifyRequest } from "../../dns/tsig.
 import { WireReader } from "../../dns/wire/reader.ts";
 import { aRecord, buildMessage, soaRecord } from "../../dns/tsig/testing.ts";
 import { runTool } from "../peers/run-tool.ts";
+import { answerSpans } from "./wire-client.ts";
 
 const ZONE = "stream.test.";
 const MESSAGES = 150;
@@ -41,22 +42,9 @@ function transferMessage(id: number, i: number): Uint8Array {
 
 /** The last octet of the first A record's address: zone data, not structure. */
 function firstAddressOctet(m: Uint8Array): number {
-  const r = new WireReader(m, 4);
-  const qd = r.u16(), an = r.u16();
-  r.offset = 12;
-  for (let i = 0; i < qd; i++) {
-    r.skipName();
-    r.bytes(4);
-  }
-  for (let i = 0; i < an; i++) {
-    r.skipName();
-    const type = r.u16();
-    r.bytes(6);
-    const end = r.u16() + r.offset;
-    if (type === RRType.A) return end - 1;
-    r.offset = end;
-  }
-  throw new Error("no A record");
+  const span = answerSpans(m).find((s) => s.type === RRType.A);
+  if (span === undefined) throw new Error("no A record");
+  return span.rdataEnd - 1;
 }
 
 async function serve(socket: net.Socket, query: Uint8Array): Promise<void> {

@@ -30,8 +30,8 @@ export function buildQuery(id: number, zone: string, type: number): Uint8Array {
 
 export const rcodeOf = (m: Uint8Array): number => m[3]! & 0x0f;
 
-/** The types of the answer section, in order (TSIG lives in additional and is not counted). */
-export function answerTypes(m: Uint8Array): number[] {
+/** Where each answer-section record sits: its type and the octet just past its RDATA. */
+export function answerSpans(m: Uint8Array): Array<{ type: number; rdataEnd: number }> {
   const r = new WireReader(m, 4);
   const qd = r.u16(), an = r.u16();
   r.offset = 12;
@@ -39,14 +39,21 @@ export function answerTypes(m: Uint8Array): number[] {
     r.skipName();
     r.bytes(4);
   }
-  const types: number[] = [];
+  const spans: Array<{ type: number; rdataEnd: number }> = [];
   for (let i = 0; i < an; i++) {
     r.skipName();
-    types.push(r.u16());
+    const type = r.u16();
     r.bytes(6);
-    r.bytes(r.u16());
+    const rdataEnd = r.u16() + r.offset;
+    r.offset = rdataEnd;
+    spans.push({ type, rdataEnd });
   }
-  return types;
+  return spans;
+}
+
+/** The types of the answer section, in order (TSIG lives in additional and is not counted). */
+export function answerTypes(m: Uint8Array): number[] {
+  return answerSpans(m).map((s) => s.type);
 }
 
 /** One UDP query; resolves with the first datagram back. */
