@@ -7,6 +7,7 @@
  * (defaults 300 s / 4 weeks / 500 s / 2 weeks) and Knot's `expire-min-interval`; transfer timeouts follow
  * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
  */
+import type { TimerClamps } from "./soa-timers.ts";
 import { z } from "zod";
 
 /** One `host:port` or `[v6]:port` address to listen on. */
@@ -150,18 +151,6 @@ const envSchema = z
       });
     }
   });
-
-/** Inclusive bounds, seconds. */
-export interface Clamp {
-  min: number;
-  max: number;
-}
-
-export interface TimerClamps {
-  refresh: Clamp;
-  retry: Clamp;
-  expire: Clamp;
-}
 
 export interface Config {
   workerUrl: string;

@@ -6,6 +6,7 @@
  * expire before it has been retried once.
  */
 
+/** Inclusive bounds, seconds. */
 export interface Clamp {
   min: number;
   max: number;
