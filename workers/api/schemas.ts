@@ -83,6 +83,16 @@ function needsPrimaries(zone: { model?: string | undefined; primaries?: unknown[
   }
 }
 
+/** The operator's bounds on the SOA timers (BIND's min-/max-refresh-time and friends), all optional. */
+const timerClampFields = {
+  minRefresh: seconds.optional(),
+  maxRefresh: seconds.optional(),
+  minRetry: seconds.optional(),
+  maxRetry: seconds.optional(),
+  minExpire: seconds.optional(),
+  maxExpire: seconds.optional(),
+};
+
 export const ZoneCreate = z
   .strictObject({
     name: dnsName,
@@ -92,12 +102,7 @@ export const ZoneCreate = z
     notifyAllow: zoneFields.notifyAllow.default([]),
     transferAllow: zoneFields.transferAllow.default([]),
     answerAllow: zoneFields.answerAllow.default([]),
-    minRefresh: seconds.optional(),
-    maxRefresh: seconds.optional(),
-    minRetry: seconds.optional(),
-    maxRetry: seconds.optional(),
-    minExpire: seconds.optional(),
-    maxExpire: seconds.optional(),
+    ...timerClampFields,
   })
   .superRefine(needsPrimaries);
 export type ZoneCreate = z.infer<typeof ZoneCreate>;
@@ -110,12 +115,7 @@ export const ZonePatch = z
     notifyAllow: zoneFields.notifyAllow.optional(),
     transferAllow: zoneFields.transferAllow.optional(),
     answerAllow: zoneFields.answerAllow.optional(),
-    minRefresh: seconds.optional(),
-    maxRefresh: seconds.optional(),
-    minRetry: seconds.optional(),
-    maxRetry: seconds.optional(),
-    minExpire: seconds.optional(),
-    maxExpire: seconds.optional(),
+    ...timerClampFields,
   })
   .superRefine(needsPrimaries);
 export type ZonePatch = z.infer<typeof ZonePatch>;
