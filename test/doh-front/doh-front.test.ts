@@ -16,13 +16,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rcodeToString, RRType, type RRTypeName, typeToString } from "../../dns/constants.ts";
-import { noFlags } from "../../dns/header.ts";
-import { decodeMessage, encodeMessage, type Message } from "../../dns/message.ts";
+import { decodeMessage, type Message } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
 import { type DohFront, startDohFront } from "../../transfer-service/doh-front.ts";
 import { WorkerClient } from "../../transfer-service/worker-client.ts";
+import { queryWire } from "../../workers/answer/testing/table.ts";
 import { kdig } from "../peers/kdig.ts";
 import { freePorts } from "../peers/ports.ts";
 import { runTool } from "../peers/run-tool.ts";
@@ -58,17 +58,8 @@ interface Seen {
 
 const norm = (line: string): string => line.trim().split(/\s+/).join(" ").toLowerCase();
 
-function queryWire(name: string, type: number): Uint8Array {
-  return encodeMessage({
-    id: 0,
-    opcode: 0,
-    flags: { ...noFlags(), rd: false },
-    rcode: 0,
-    questions: [{ name: Name.parse(name), type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  }).wire;
+function query(name: string, type: number): Uint8Array {
+  return queryWire(name, typeToString(type), { id: 0, edns: false });
 }
 
 function seenOf(m: Message): Seen {
@@ -81,7 +72,7 @@ function seenOf(m: Message): Seen {
 
 /** The Worker's own answer, over HTTP/1.1 straight to wrangler dev. */
 async function direct(name: string, type: number): Promise<{ seen: Seen; wire: Buffer }> {
-  const res = await fetch(`${base}/dns-query`, { method: "POST", headers: { "content-type": "application/dns-message" }, body: new Uint8Array(queryWire(name, type)) });
+  const res = await fetch(`${base}/dns-query`, { method: "POST", headers: { "content-type": "application/dns-message" }, body: new Uint8Array(query(name, type)) });
   expect(res.status).toBe(200);
   const wire = Buffer.from(await res.arrayBuffer());
   return { seen: seenOf(decodeMessage(wire)), wire };
@@ -112,7 +103,7 @@ async function curl(args: string[], name: string, type: number): Promise<{ wire:
   try {
     const body = path.join(dir, "q.bin");
     const out = path.join(dir, "a.bin");
-    await writeFile(body, queryWire(name, type));
+    await writeFile(body, query(name, type));
     const res = await runTool(
       "curl",
       ["-sS", "--max-time", "10", ...args, "-H", "content-type: application/dns-message", "--data-binary", `@${body}`, "-o", out, "-w", "%{http_code} %{http_version}"],

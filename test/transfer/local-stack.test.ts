@@ -6,11 +6,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RRType } from "../../dns/constants.ts";
+import { RRType, typeToString } from "../../dns/constants.ts";
 import { nodeHmac } from "../../dns/hmac.node.ts";
-import { noFlags } from "../../dns/header.ts";
-import { decodeMessage, encodeMessage } from "../../dns/message.ts";
-import { Name } from "../../dns/name.ts";
+import { decodeMessage } from "../../dns/message.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
 import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/log.ts";
@@ -18,6 +16,7 @@ import { Metrics } from "../../transfer-service/metrics.ts";
 import { Refresher } from "../../transfer-service/refresh.ts";
 import { startService, type RunningService } from "../../transfer-service/service.ts";
 import { WorkerClient } from "../../transfer-service/worker-client.ts";
+import { queryWire } from "../../workers/answer/testing/table.ts";
 import { freePorts, startKnotd, type PeerHandle, type TsigKey } from "../peers/index.ts";
 import { generateZone, zoneRecords } from "../zones/generate.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
@@ -49,16 +48,7 @@ async function api(method: string, p: string, body?: unknown): Promise<{ status:
 }
 
 async function doh(name: string, type: number): Promise<string[]> {
-  const wire = encodeMessage({
-    id: 0,
-    opcode: 0,
-    flags: { ...noFlags(), rd: true },
-    rcode: 0,
-    questions: [{ name: Name.parse(name), type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  }).wire;
+  const wire = queryWire(name, typeToString(type), { id: 0, edns: false });
   const res = await fetch(`${base}/dns-query?dns=${Buffer.from(wire).toString("base64url")}`, { headers: { accept: "application/dns-message" } });
   const reply = decodeMessage(new Uint8Array(await res.arrayBuffer()));
   return reply.answers.map((rr) => `${rr.name.toString().toLowerCase()} ${rr.ttl} ${rdataToText(rr.type, rr.rdata)}`);
