@@ -1,6 +1,6 @@
 /**
- * @module Joining byte arrays. One shared copy, so every part of the code builds concatenations the same way
- * (and with a plain ArrayBuffer behind them, which Web Crypto's BufferSource type requires).
+ * @module Byte strings: joining them (with a plain ArrayBuffer behind the result, which Web Crypto's
+ * BufferSource type requires) and comparing them in memcmp order.
  */
 
 /** Joins byte arrays into one new array. */
@@ -14,4 +14,17 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
     at += p.length;
   }
   return out;
+}
+
+/**
+ * memcmp order, shorter-prefix first (RFC 4034 §6.3's octet-string order; also SQLite's BLOB order, which
+ * the D1 indexes on `Name.sortKey()` rely on). Negative, zero or positive.
+ */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
 }

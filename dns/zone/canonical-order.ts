@@ -5,16 +5,11 @@
  * grouped by covered type within the RRSIG type.
  */
 import { WireError } from "../wire/reader.ts";
+import { compareBytes } from "../bytes.ts";
 import type { ZoneRecord } from "../zonefile/parser.ts";
 import { canonicalRdata } from "../rdata/embedded-names.ts";
 import { ZoneError } from "./zone-error.ts";
 
-/** Octet-string order, shorter-prefix first (RFC 4034 §6.3). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
 
 /** Canonical rdata, with a typed error for rdata that does not follow its type's layout. */
 export function canonicalFormOf(type: number, rdata: Uint8Array): Uint8Array {

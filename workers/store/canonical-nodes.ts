@@ -3,7 +3,8 @@
  * into nodes in canonical order, per tree, and merging sorted node sequences.
  */
 import type { OwnedRecord } from "./record-stream.ts";
-import { compareBytes, makeNode, normalizeRecords, treeOf, TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
+import { compareBytes } from "../../dns/bytes.ts";
+import { makeNode, normalizeRecords, treeOf, TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
 /** Nodes of each tree, in canonical order, records normalized. */

@@ -24,7 +24,8 @@ import type { OwnedRecord } from "./record-stream.ts";
 import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
-import { compareBytes, makeNode, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "./stored-node.ts";
+import { compareBytes } from "../../dns/bytes.ts";
+import { makeNode, nodeIndex, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
 export interface ChangesetInput {
@@ -171,15 +172,6 @@ export async function applyChangesets(
     }
     return (best ?? first)!;
   };
-  const locate = (b: WorkingBlock, key: Uint8Array): { index: number; found: boolean } => {
-    let lo = 0, hi = b.nodes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compareBytes(b.nodes[mid]!.key, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return { index: lo, found: lo < b.nodes.length && compareBytes(b.nodes[lo]!.key, key) === 0 };
-  };
 
   // 3. Apply in order.
   let recordCount = state.record_count;
@@ -189,7 +181,7 @@ export async function applyChangesets(
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
       const b = blockFor(tree, key);
-      const at = locate(b, key);
+      const at = nodeIndex(b.nodes, key);
       const node = at.found ? b.nodes[at.index]! : undefined;
       const k = node ? node.records.findIndex((x) => sameRecord(x, r)) : -1;
       if (!node || k < 0) {
@@ -206,7 +198,7 @@ export async function applyChangesets(
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
       const b = blockFor(tree, key);
-      const at = locate(b, key);
+      const at = nodeIndex(b.nodes, key);
       let node = at.found ? b.nodes[at.index] : undefined;
       if (!node) {
         node = makeNode(r.name, []);
@@ -227,7 +219,7 @@ export async function applyChangesets(
   // 4. The apex SOA of the result.
   const apexKey = zone.name.sortKey();
   const apexBlock = blockFor(TREE_MAIN, apexKey);
-  const apexAt = locate(apexBlock, apexKey);
+  const apexAt = nodeIndex(apexBlock.nodes, apexKey);
   const soas = apexAt.found ? apexBlock.nodes[apexAt.index]!.records.filter((r) => r.type === RRType.SOA) : [];
   const lastSerial = changesets[changesets.length - 1]!.toSerial;
   if (soas.length !== 1) {

@@ -24,7 +24,8 @@ import {
 } from "./block-table.ts";
 import type { BlockRow } from "./block-table.ts";
 import { Budget } from "./statement-budget.ts";
-import { compareBytes } from "./stored-node.ts";
+import { compareBytes } from "../../dns/bytes.ts";
+import { nodeIndex } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 import { LocatingZoneStore } from "./zone-store.ts";
 import type { Neighbourhood, ZoneInfo } from "./zone-store.ts";
@@ -223,14 +224,8 @@ export class D1ZoneStore extends LocatingZoneStore {
     const block = await this.blockFor(zone, tree, key);
     if (!block) return { match: null, before: null, after: null };
     const nodes = block.nodes;
-    // First node with key >= target.
-    let lo = 0, hi = nodes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compareBytes(nodes[mid]!.key, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const match = lo < nodes.length && compareBytes(nodes[lo]!.key, key) === 0 ? nodes[lo]! : null;
+    const { index: lo, found } = nodeIndex(nodes, key);
+    const match = found ? nodes[lo]! : null;
     let before: StoredNode | null = nodes[lo - 1] ?? null;
     if (!before && lo === 0) {
       const prev = await this.blockBefore(zone, tree, block);

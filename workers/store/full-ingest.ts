@@ -23,7 +23,8 @@ import type { RawNode } from "./raw-nodes.ts";
 import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
-import { compareBytes, TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
+import { compareBytes } from "../../dns/bytes.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
 /** The zone an ingest writes to. */

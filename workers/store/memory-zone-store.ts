@@ -5,7 +5,7 @@
 import type { Name } from "../../dns/name.ts";
 import { groupIntoNodes } from "./canonical-nodes.ts";
 import type { OwnedRecord } from "./record-stream.ts";
-import { compareBytes } from "./stored-node.ts";
+import { nodeIndex } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 import { LocatingZoneStore } from "./zone-store.ts";
 import type { Neighbourhood, ZoneInfo } from "./zone-store.ts";
@@ -38,14 +38,8 @@ export class MemoryZoneStore extends LocatingZoneStore {
   async locate(zone: ZoneInfo, tree: Tree, name: Name): Promise<Neighbourhood> {
     const nodes = this.tree(zone, tree);
     const key = name.sortKey();
-    // Index of the first node with key >= target.
-    let lo = 0, hi = nodes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compareBytes(nodes[mid]!.key, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const match = lo < nodes.length && compareBytes(nodes[lo]!.key, key) === 0 ? nodes[lo]! : null;
+    const { index: lo, found } = nodeIndex(nodes, key);
+    const match = found ? nodes[lo]! : null;
     return {
       match,
       before: nodes[lo - 1] ?? null,

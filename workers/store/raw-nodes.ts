@@ -9,7 +9,8 @@
 import { RRType } from "../../dns/constants.ts";
 import { decodeBlock, encodeBlock } from "./block-codec.ts";
 import { mergeSameOwner } from "./canonical-nodes.ts";
-import { compareBytes, TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
+import { compareBytes } from "../../dns/bytes.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
 

@@ -2,6 +2,7 @@
  * @module The unit of storage: an owner name with all its records, and the canonical orders the store
  * keeps them in (RFC 4034 §6.1 for names, §6.3 for the records of a node).
  */
+import { compareBytes } from "../../dns/bytes.ts";
 import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 
@@ -36,14 +37,18 @@ export function treeOf(type: number, rdata: Uint8Array): Tree {
   return TREE_MAIN;
 }
 
-/** memcmp over two byte strings: negative, zero or positive. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
+/**
+ * Where `key` is or would be in `nodes` (sorted by key): the index of the first node whose key is not below
+ * it, and whether that node is `key`'s own.
+ */
+export function nodeIndex(nodes: readonly StoredNode[], key: Uint8Array): { index: number; found: boolean } {
+  let lo = 0, hi = nodes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(nodes[mid]!.key, key) < 0) lo = mid + 1;
+    else hi = mid;
   }
-  return a.length - b.length;
+  return { index: lo, found: lo < nodes.length && compareBytes(nodes[lo]!.key, key) === 0 };
 }
 
 /** Record order inside a node: type, then rdata octets (RFC 4034 §6.3 for an RRset), then class. */
