@@ -50,6 +50,12 @@ export interface ZoneInfo {
   expiresAt: number | null;
   /** CIDR prefixes allowed to get answers; empty means everyone. */
   answerAllow: readonly string[];
+  /**
+   * When (ms since the epoch) the store began the read that gave `version`. A store that caches its pointers
+   * (D1: up to a second) sets it, so the port-53 front can expire what it caches from that instant; absent
+   * for stores that are never behind (memory).
+   */
+  pointerReadAt?: number | undefined;
 }
 
 /** The deepest existing ancestor-or-self of a name, and its node (null for an empty non-terminal). */

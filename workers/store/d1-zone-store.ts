@@ -95,6 +95,7 @@ export class D1ZoneStore extends LocatingZoneStore {
 
   private async loadZones(): Promise<void> {
     this.queries++;
+    const readAt = this.now();
     const rows = await this.budget
       .prepare("SELECT id, name, model, current_version, serial, expires_at, answer_allow FROM zones")
       .all<{
@@ -117,6 +118,7 @@ export class D1ZoneStore extends LocatingZoneStore {
         serial: r.serial,
         expiresAt: r.expires_at,
         answerAllow: JSON.parse(r.answer_allow) as string[],
+        pointerReadAt: readAt,
       });
     }
     this.zones = zones;

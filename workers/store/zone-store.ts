@@ -32,6 +32,8 @@ export interface ZoneInfo {
   expiresAt: number | null;
   /** CIDR prefixes that may get answers; empty means everyone. */
   answerAllow: readonly string[];
+  /** When (ms) the store began the read that gave `version` (the port-53 front's cache expires from it). */
+  pointerReadAt?: number | undefined;
 }
 
 /** A node and its canonical neighbours in one tree. */
