@@ -6,6 +6,7 @@
  */
 import type { Signal } from "../internal/contract.ts";
 import type { Env } from "../env.d.ts";
+import type { D1Queryable } from "../db/d1-queryable.ts";
 
 export interface RefreshOptions {
   force?: "axfr" | undefined;
@@ -15,7 +16,7 @@ export interface RefreshOptions {
 const PUSH_TIMEOUT_MS = 1000;
 
 /** Records the request; a pending forced AXFR is never downgraded by a later plain refresh. */
-export async function recordRefreshRequest(db: D1Database, zoneId: number, options: RefreshOptions, now = Date.now()): Promise<Signal | null> {
+export async function recordRefreshRequest(db: D1Queryable, zoneId: number, options: RefreshOptions, now = Date.now()): Promise<Signal | null> {
   const row = await db
     .prepare(
       `UPDATE zones SET refresh_requested_at = ?2,

@@ -29,6 +29,7 @@ import { nodeIndex } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 import { LocatingZoneStore } from "./zone-store.ts";
 import type { Neighbourhood, ZoneInfo } from "./zone-store.ts";
+import type { D1Queryable } from "../db/d1-queryable.ts";
 
 export interface D1ZoneStoreOptions {
   /** How long the zone list (and so the current-version pointers) may be reused. Default 1000 ms. */
@@ -82,7 +83,7 @@ export class D1ZoneStore extends LocatingZoneStore {
   /** Queries sent, for tests and metrics. */
   queries = 0;
 
-  constructor(db: D1Database | D1DatabaseSession, options: D1ZoneStoreOptions = {}) {
+  constructor(db: D1Queryable, options: D1ZoneStoreOptions = {}) {
     super();
     this.budget = new Budget(db);
     this.pointerTtlMs = options.pointerTtlMs ?? 1000;

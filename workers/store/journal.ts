@@ -7,6 +7,7 @@ import { concatBytes } from "../../dns/bytes.ts";
 import { toBase64 } from "../../dns/rdata/base64.ts";
 import type { Journal } from "../internal/contract.ts";
 import { toBytes } from "./block-table.ts";
+import type { D1Queryable } from "../db/d1-queryable.ts";
 
 interface Row {
   version: number;
@@ -19,7 +20,7 @@ interface Row {
 }
 
 
-export async function readJournal(db: D1Database, zoneId: number, since: number): Promise<Journal | null> {
+export async function readJournal(db: D1Queryable, zoneId: number, since: number): Promise<Journal | null> {
   const zone = await db.prepare("SELECT current_version, serial FROM zones WHERE id = ?1").bind(zoneId).first<{
     current_version: number | null;
     serial: number | null;

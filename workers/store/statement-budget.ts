@@ -4,6 +4,7 @@
  * (SQLite under miniflare) does not enforce them, so every statement the store builds goes through
  * `Budget.prepare`, which refuses an oversized one and keeps counts for the tests to assert on.
  */
+import type { D1Queryable } from "../db/d1-queryable.ts";
 
 export const MAX_BOUND_PARAMETERS = 100;
 export const MAX_STATEMENT_BYTES = 100_000;
@@ -33,7 +34,7 @@ export function boundSize(v: Bindable): number {
 export class Budget {
   readonly counts: BudgetCounts = { statements: 0, batches: 0, maxParams: 0, maxBytes: 0, rowsWritten: 0 };
 
-  constructor(readonly db: D1Database | D1DatabaseSession) {}
+  constructor(readonly db: D1Queryable) {}
 
   /** @throws StatementLimitError when the statement would break D1's limits. */
   prepare(sql: string, params: readonly Bindable[] = []): D1PreparedStatement {

@@ -10,11 +10,12 @@ import { encodeNodesAsStream } from "./record-stream.ts";
 import { Budget } from "./statement-budget.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
+import type { D1Queryable } from "../db/d1-queryable.ts";
 
 const BLOCKS_PER_QUERY = 8;
 
 /** Every node of a version, tree by tree, in canonical order. */
-export async function* versionNodes(db: D1Database | D1DatabaseSession, zoneId: number, version: number): AsyncGenerator<StoredNode> {
+export async function* versionNodes(db: D1Queryable, zoneId: number, version: number): AsyncGenerator<StoredNode> {
   const budget = new Budget(db);
   for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) {
     let after: Uint8Array | null = null;
@@ -29,7 +30,7 @@ export async function* versionNodes(db: D1Database | D1DatabaseSession, zoneId: 
 
 /** The stream of a committed version, or null when there is no such committed version. */
 export async function streamVersion(
-  db: D1Database,
+  db: D1Queryable,
   zoneId: number,
   version: number,
 ): Promise<{ serial: number; body: ReadableStream<Uint8Array> } | null> {
