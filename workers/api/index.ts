@@ -4,15 +4,17 @@
  * webhook secret). Errors are `{ "error": { "code", "message", "field" } }`.
  */
 import { Hono } from "hono";
-import type { Env } from "../env.d.ts";
+import { d1Session, type SessionEnv } from "./d1-session.ts";
 import { ApiError, errorBody, errorResponse } from "./errors.ts";
 import { tsigKeyRoutes } from "./tsig-keys.ts";
 import { requireAdmin, zoneRoutes } from "./zones.ts";
 
 export const API_PREFIX = "/api/v1";
 
-export function createApi(): Hono<{ Bindings: Env }> {
-  const api = new Hono<{ Bindings: Env }>();
+export function createApi(): Hono<SessionEnv> {
+  const api = new Hono<SessionEnv>();
+  // Every route reads and writes through one D1 session per request (read replication, bookmarks).
+  api.use("*", d1Session());
   api.use("/tsig-keys/*", async (c, next) => {
     await requireAdmin(c);
     await next();

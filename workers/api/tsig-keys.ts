@@ -3,16 +3,16 @@
  * it is sealed with TSIG_ENCRYPTION_KEY before it touches D1 and no response ever carries it.
  */
 import { asc, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
+import { drizzleOf } from "../db/d1-queryable.ts";
 import { tsigKeys, zones } from "../db/schema.ts";
 import { SecretBox } from "../db/secret-box.ts";
-import type { Env } from "../env.d.ts";
+import type { SessionEnv } from "./d1-session.ts";
 import { ApiError, jsonBody, validate } from "./errors.ts";
 import { dnsName } from "./dns-name-input.ts";
 import { TsigKeyCreate } from "./schemas.ts";
 
-export const tsigKeyRoutes = new Hono<{ Bindings: Env }>();
+export const tsigKeyRoutes = new Hono<SessionEnv>();
 
 function decodeBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -24,7 +24,7 @@ tsigKeyRoutes.post("/", async (c) => {
     throw new ApiError(503, "not-configured", "TSIG_ENCRYPTION_KEY is not set (or not 32 bytes of base64) on this Worker");
   });
   const sealed = await box.seal(decodeBase64(body.secret), body.name);
-  const db = drizzle(c.env.DB);
+  const db = drizzleOf(c.var.db);
   const inserted = await db
     .insert(tsigKeys)
     .values({ name: body.name, algorithm: body.algorithm, secretEncrypted: sealed })
@@ -35,7 +35,7 @@ tsigKeyRoutes.post("/", async (c) => {
 });
 
 tsigKeyRoutes.get("/", async (c) => {
-  const rows = await drizzle(c.env.DB)
+  const rows = await drizzleOf(c.var.db)
     .select({ name: tsigKeys.name, algorithm: tsigKeys.algorithm, createdAt: tsigKeys.createdAt })
     .from(tsigKeys)
     .orderBy(asc(tsigKeys.name));
@@ -44,7 +44,7 @@ tsigKeyRoutes.get("/", async (c) => {
 
 tsigKeyRoutes.delete("/:name", async (c) => {
   const name = validate(dnsName, c.req.param("name"), "name");
-  const db = drizzle(c.env.DB);
+  const db = drizzleOf(c.var.db);
   const key = await db.select({ id: tsigKeys.id }).from(tsigKeys).where(eq(tsigKeys.name, name)).get();
   if (!key) throw new ApiError(404, "not-found", `no TSIG key named ${name}`);
   // A key still named by a zone (as its own key, or in a primary or transfer entry) stays.

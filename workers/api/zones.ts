@@ -3,7 +3,6 @@
  * reading the served version (export as a zone file, records query).
  */
 import { asc, desc, eq, inArray } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { typeFromString, classToString, typeToString } from "../../dns/constants.ts";
@@ -11,13 +10,14 @@ import { Name } from "../../dns/name.ts";
 import { genericToText } from "../../dns/rdata/generic.ts";
 import { hasCodec, rdataToText } from "../../dns/rdata/index.ts";
 import { recordToText } from "../../dns/zonefile/printer.ts";
+import { drizzleOf } from "../db/d1-queryable.ts";
 import { transferLog, tsigKeys, zones } from "../db/schema.ts";
-import type { Env } from "../env.d.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../store/stored-node.ts";
 import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { bearerToken, hashSecret, newWebhookSecret, secretMatchesHash, tokenMatches } from "./bearer-token.ts";
+import type { SessionEnv } from "./d1-session.ts";
 import { dnsName } from "./dns-name-input.ts";
 import { ApiError, jsonBody, validate } from "./errors.ts";
 import { pushRefresh, recordRefreshRequest } from "./refresh-signal.ts";
@@ -25,7 +25,7 @@ import type { RefreshOptions } from "./refresh-signal.ts";
 import { RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
 import { transferView, zoneView } from "./zone-view.ts";
 
-type AppContext = Context<{ Bindings: Env }>;
+type AppContext = Context<SessionEnv>;
 
 /** The admin-token check, applied to every zone route except the webhook (which also takes its secret). */
 export async function requireAdmin(c: AppContext): Promise<void> {
@@ -35,7 +35,7 @@ export async function requireAdmin(c: AppContext): Promise<void> {
   if (!(await tokenMatches(token, c.env.ADMIN_TOKEN))) throw new ApiError(403, "forbidden", "the token is not valid here");
 }
 
-export const zoneRoutes = new Hono<{ Bindings: Env }>();
+export const zoneRoutes = new Hono<SessionEnv>();
 
 zoneRoutes.use("*", async (c, next) => {
   // The webhook authenticates itself (admin token or the zone's webhook secret).
@@ -45,7 +45,7 @@ zoneRoutes.use("*", async (c, next) => {
 
 async function loadZone(c: AppContext) {
   const name = validate(dnsName, decodeURIComponent(c.req.param("name") ?? ""), "name");
-  const zone = await drizzle(c.env.DB).select().from(zones).where(eq(zones.name, name)).get();
+  const zone = await drizzleOf(c.var.db).select().from(zones).where(eq(zones.name, name)).get();
   if (!zone) throw new ApiError(404, "not-found", `no zone named ${name}`);
   return zone;
 }
@@ -57,7 +57,7 @@ async function checkKeys(c: AppContext, body: { tsigKey?: string | null | undefi
   body.primaries?.forEach((p, i) => p.tsigKey && wanted.set(p.tsigKey, `primaries.${i}.tsigKey`));
   body.transferAllow?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `transferAllow.${i}.tsigKey`));
   if (wanted.size === 0) return;
-  const found = await drizzle(c.env.DB)
+  const found = await drizzleOf(c.var.db)
     .select({ name: tsigKeys.name })
     .from(tsigKeys)
     .where(inArray(tsigKeys.name, [...wanted.keys()]));
@@ -69,7 +69,7 @@ async function checkKeys(c: AppContext, body: { tsigKey?: string | null | undefi
 
 async function lastTransfers(c: AppContext, zoneIds: number[]) {
   if (zoneIds.length === 0) return new Map<number, typeof transferLog.$inferSelect>();
-  const rows = await c.env.DB.prepare(
+  const rows = await c.var.db.prepare(
     `SELECT t.* FROM transfer_log t JOIN (SELECT zone_id, MAX(id) AS id FROM transfer_log GROUP BY zone_id) m ON m.id = t.id`,
   ).all<Record<string, unknown>>();
   const out = new Map<number, typeof transferLog.$inferSelect>();
@@ -98,7 +98,7 @@ zoneRoutes.post("/", async (c) => {
   await checkKeys(c, body);
   const secret = newWebhookSecret();
   const { name, ...rest } = body;
-  const inserted = await drizzle(c.env.DB)
+  const inserted = await drizzleOf(c.var.db)
     .insert(zones)
     .values({ name, ...rest, tsigKey: rest.tsigKey ?? null, webhookSecretHash: await hashSecret(secret) })
     .onConflictDoNothing()
@@ -111,14 +111,14 @@ zoneRoutes.post("/", async (c) => {
 });
 
 zoneRoutes.get("/", async (c) => {
-  const rows = await drizzle(c.env.DB).select().from(zones).orderBy(asc(zones.name));
+  const rows = await drizzleOf(c.var.db).select().from(zones).orderBy(asc(zones.name));
   const last = await lastTransfers(c, rows.map((z) => z.id));
   return c.json({ zones: rows.map((z) => zoneView(z, last.get(z.id))) });
 });
 
 zoneRoutes.get("/:name", async (c) => {
   const zone = await loadZone(c);
-  const last = await drizzle(c.env.DB)
+  const last = await drizzleOf(c.var.db)
     .select()
     .from(transferLog)
     .where(eq(transferLog.zoneId, zone.id))
@@ -137,7 +137,7 @@ zoneRoutes.patch("/:name", async (c) => {
     throw new ApiError(400, "invalid", `primaries: a ${model} zone needs at least one primary`, "primaries");
   }
   await checkKeys(c, body);
-  const [updated] = await drizzle(c.env.DB)
+  const [updated] = await drizzleOf(c.var.db)
     .update(zones)
     .set({ ...body, updatedAt: Date.now() })
     .where(eq(zones.id, zone.id))
@@ -150,12 +150,12 @@ zoneRoutes.patch("/:name", async (c) => {
 zoneRoutes.delete("/:name", async (c) => {
   const zone = await loadZone(c);
   // Foreign keys cascade to versions, blocks, staging, journal and log.
-  await drizzle(c.env.DB).delete(zones).where(eq(zones.id, zone.id));
+  await drizzleOf(c.var.db).delete(zones).where(eq(zones.id, zone.id));
   return c.body(null, 204);
 });
 
 async function signalRefresh(c: AppContext, zoneId: number, options: RefreshOptions): Promise<void> {
-  const signal = await recordRefreshRequest(c.env.DB, zoneId, options);
+  const signal = await recordRefreshRequest(c.var.db, zoneId, options);
   if (!signal) return;
   const push = pushRefresh(c.env, signal);
   try {
@@ -188,7 +188,7 @@ zoneRoutes.post("/:name/notify", async (c) => {
 zoneRoutes.post("/:name/webhook-secret", async (c) => {
   const zone = await loadZone(c);
   const secret = newWebhookSecret();
-  await drizzle(c.env.DB)
+  await drizzleOf(c.var.db)
     .update(zones)
     .set({ webhookSecretHash: await hashSecret(secret), updatedAt: Date.now() })
     .where(eq(zones.id, zone.id));
@@ -198,7 +198,7 @@ zoneRoutes.post("/:name/webhook-secret", async (c) => {
 zoneRoutes.get("/:name/transfers", async (c) => {
   const zone = await loadZone(c);
   const query = validate(TransfersQuery, c.req.query());
-  const rows = await drizzle(c.env.DB)
+  const rows = await drizzleOf(c.var.db)
     .select()
     .from(transferLog)
     .where(eq(transferLog.zoneId, zone.id))
@@ -210,7 +210,7 @@ zoneRoutes.get("/:name/transfers", async (c) => {
 zoneRoutes.get("/:name/export", async (c) => {
   const zone = await loadZone(c);
   if (zone.currentVersion === null) throw new ApiError(409, "no-data", `${zone.name} has not been transferred yet`);
-  const nodes = versionNodes(c.env.DB, zone.id, zone.currentVersion);
+  const nodes = versionNodes(c.var.db, zone.id, zone.currentVersion);
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -250,14 +250,14 @@ zoneRoutes.get("/:name/records", async (c) => {
   if (query.name !== undefined) {
     const name = Name.parse(query.name + ".");
     if (!name.isSubdomainOf(apex)) throw new ApiError(400, "invalid", `name: ${query.name} is not in ${zone.name}`, "name");
-    const store = new D1ZoneStore(c.env.DB);
+    const store = new D1ZoneStore(c.var.db);
     const info = { id: zone.id, name: apex, model: zone.model, version: zone.currentVersion, serial: zone.serial, expiresAt: zone.expiresAt, answerAllow: [] };
     for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) {
       const node = (await store.locate(info, tree, name)).match;
       for (const r of node?.records ?? []) if (type === undefined || r.type === type) out.push(recordJson(node!.name, r));
     }
   } else {
-    for await (const node of versionNodes(c.env.DB, zone.id, zone.currentVersion)) {
+    for await (const node of versionNodes(c.var.db, zone.id, zone.currentVersion)) {
       for (const r of node.records) if (type === undefined || r.type === type) out.push(recordJson(node.name, r));
       if (out.length >= limit) break;
     }

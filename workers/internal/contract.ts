@@ -28,7 +28,8 @@
  * | GET  /zones/:zone/versions/:version/records       | (`current` or number) | record stream            |
  * | GET  /zones/:zone/journal?since=S                 |                       | Journal (404 journal-gap)|
  *
- * Errors everywhere: `ErrorBody` with 400, 401, 404, 409 or 413.
+ * Errors everywhere: `ErrorBody` with 400, 401, 404, 409 or 413. Every response carries `x-d1-bookmark`
+ * (`BOOKMARK_HEADER`); send the latest one back on the next request to read your own writes.
  */
 import { z } from "zod";
 
@@ -43,6 +44,12 @@ export const TRANSFER_RESULTS = ["ok", "up-to-date", "failed", "refused", "seria
 /** Header carrying the new version's SOA serial on a record stream response. */
 export const SERIAL_HEADER = "x-backstop-serial";
 export const VERSION_HEADER = "x-backstop-version";
+/**
+ * D1 read replication (Sessions API): every response carries the bookmark of the request's D1 session,
+ * and a request that sends one back reads data at least that fresh (workers/api/d1-session.ts). The
+ * service sends the latest it has seen, so what it committed is what it reads next.
+ */
+export const BOOKMARK_HEADER = "x-d1-bookmark";
 
 const uint32 = z.number().int().min(0).max(0xffffffff);
 const millis = z.number().int().min(0);

@@ -8,8 +8,8 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { Name } from "../../dns/name.ts";
 import { SecretBox } from "../db/secret-box.ts";
-import type { Env } from "../env.d.ts";
 import { bearerToken, tokenMatches } from "../api/bearer-token.ts";
+import { d1Session, type SessionEnv } from "../api/d1-session.ts";
 import { ApiError, errorBody, errorResponse, jsonBody, validate } from "../api/errors.ts";
 import { dnsName } from "../api/dns-name-input.ts";
 import { applyChangesets } from "../store/changeset-apply.ts";
@@ -32,7 +32,7 @@ import {
 } from "./contract.ts";
 import type { Signal, TsigKeyMaterial, ZoneConfig } from "./contract.ts";
 
-type AppContext = Context<{ Bindings: Env }>;
+type AppContext = Context<SessionEnv>;
 
 /** Largest chunk body accepted: a few MB keeps a chunk's sort well inside the isolate's memory. */
 const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -120,7 +120,7 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
   const box = await SecretBox.fromBase64(c.env.TSIG_ENCRYPTION_KEY).catch(() => {
     throw new ApiError(503, "not-configured", "TSIG_ENCRYPTION_KEY is not set (or not 32 bytes of base64) on this Worker");
   });
-  const rows = await c.env.DB.prepare("SELECT name, algorithm, secret_encrypted FROM tsig_keys").all<{
+  const rows = await c.var.db.prepare("SELECT name, algorithm, secret_encrypted FROM tsig_keys").all<{
     name: string;
     algorithm: TsigKeyMaterial["algorithm"];
     secret_encrypted: ArrayBuffer;
@@ -136,7 +136,7 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
 
 async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_version: number | null; serial: number | null } }> {
   const name = validate(dnsName, decodeURIComponent(c.req.param("zone") ?? ""), "zone");
-  const row = await c.env.DB.prepare("SELECT id, name, current_version, serial FROM zones WHERE name = ?1")
+  const row = await c.var.db.prepare("SELECT id, name, current_version, serial FROM zones WHERE name = ?1")
     .bind(name)
     .first<{ id: number; name: string; current_version: number | null; serial: number | null }>();
   if (!row) throw new ApiError(404, "not-found", `no zone named ${name}`);
@@ -149,8 +149,8 @@ function versionParam(c: AppContext): number {
   return Number(text);
 }
 
-export function createInternal(): Hono<{ Bindings: Env }> {
-  const api = new Hono<{ Bindings: Env }>();
+export function createInternal(): Hono<SessionEnv> {
+  const api = new Hono<SessionEnv>();
 
   api.use("*", async (c, next) => {
     if (!c.env.INTERNAL_TOKEN) throw new ApiError(503, "not-configured", "INTERNAL_TOKEN is not set on this Worker");
@@ -159,16 +159,18 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     if (!(await tokenMatches(token, c.env.INTERNAL_TOKEN))) throw new ApiError(403, "forbidden", "the token is not valid here");
     await next();
   });
+  // One D1 session per request, from the service's bookmark; the response carries the new one.
+  api.use("*", d1Session());
 
   api.get("/zones", async (c) => {
-    const rows = await c.env.DB.prepare("SELECT * FROM zones ORDER BY name").all<ZoneConfigRow>();
+    const rows = await c.var.db.prepare("SELECT * FROM zones ORDER BY name").all<ZoneConfigRow>();
     const zones = rows.results.map(configOf);
     return c.json({ zones, keys: await keysFor(c, zones) });
   });
 
   api.get("/zones/:zone", async (c) => {
     const ref = await zoneRef(c);
-    const row = await c.env.DB.prepare("SELECT * FROM zones WHERE id = ?1").bind(ref.id).first<ZoneConfigRow>();
+    const row = await c.var.db.prepare("SELECT * FROM zones WHERE id = ?1").bind(ref.id).first<ZoneConfigRow>();
     const zones = [configOf(row!)];
     return c.json({ zones, keys: await keysFor(c, zones) });
   });
@@ -176,7 +178,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   api.post("/zones/:zone/lease", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, LeaseRequest);
-    const lease = await acquireLease(new Budget(c.env.DB), ref.id, body.owner, body.ttlMs);
+    const lease = await acquireLease(new Budget(c.var.db), ref.id, body.owner, body.ttlMs);
     if (!lease) throw new ApiError(409, "lease-held", `another instance holds the refresh lease of ${ref.row ? ref.name : ""}`);
     return c.json(lease);
   });
@@ -184,7 +186,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   api.post("/zones/:zone/lease/renew", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, LeaseRequest);
-    const lease = await renewLease(new Budget(c.env.DB), ref.id, body.owner, body.ttlMs);
+    const lease = await renewLease(new Budget(c.var.db), ref.id, body.owner, body.ttlMs);
     if (!lease) throw new ApiError(409, "lease-lost", `the refresh lease of ${ref.name} is no longer held by ${body.owner}`);
     return c.json(lease);
   });
@@ -192,7 +194,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   api.post("/zones/:zone/lease/release", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, OwnerRequest);
-    return c.json({ released: await releaseLease(new Budget(c.env.DB), ref.id, body.owner) });
+    return c.json({ released: await releaseLease(new Budget(c.var.db), ref.id, body.owner) });
   });
 
   api.put("/zones/:zone/timers", async (c) => {
@@ -216,7 +218,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     set("status", body.status);
     set("status_detail", body.statusDetail);
     if (sets.length === 0) return c.json({ ok: true as const });
-    const result = await c.env.DB.prepare(
+    const result = await c.var.db.prepare(
       `UPDATE zones SET ${sets.join(", ")}, updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND lease_until > ?3`,
     )
       .bind(...params)
@@ -228,7 +230,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   api.post("/zones/:zone/transfers", async (c) => {
     const ref = await zoneRef(c);
     const e = await jsonBody(c, TransferLogEntry);
-    const row = await c.env.DB.prepare(
+    const row = await c.var.db.prepare(
       `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id`,
     )
@@ -251,7 +253,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   });
 
   api.get("/signals", async (c) => {
-    const rows = await c.env.DB.prepare(
+    const rows = await c.var.db.prepare(
       "SELECT name, refresh_requested_at, refresh_force, refresh_accept_lower_serial FROM zones WHERE refresh_requested_at IS NOT NULL ORDER BY refresh_requested_at",
     ).all<{ name: string; refresh_requested_at: number; refresh_force: "axfr" | null; refresh_accept_lower_serial: number }>();
     const signals: Signal[] = rows.results.map((r) => ({
@@ -266,7 +268,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   api.post("/zones/:zone/signal/ack", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, SignalAck);
-    const result = await c.env.DB.prepare(
+    const result = await c.var.db.prepare(
       `UPDATE zones SET refresh_requested_at = NULL, refresh_force = NULL, refresh_accept_lower_serial = 0
        WHERE id = ?1 AND refresh_requested_at = ?2`,
     )
@@ -278,7 +280,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
   api.post("/zones/:zone/ingest", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, OwnerRequest);
-    return c.json({ version: await beginIngest(new Budget(c.env.DB), ref, body.owner) });
+    return c.json({ version: await beginIngest(new Budget(c.var.db), ref, body.owner) });
   });
 
   api.put("/zones/:zone/ingest/:version/chunks/:seq", async (c) => {
@@ -291,7 +293,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     if (length > MAX_CHUNK_BYTES) throw new ApiError(413, "too-large", `a chunk is at most ${MAX_CHUNK_BYTES} bytes`);
     const body = new Uint8Array(await c.req.arrayBuffer());
     if (body.length > MAX_CHUNK_BYTES) throw new ApiError(413, "too-large", `a chunk is at most ${MAX_CHUNK_BYTES} bytes`);
-    const records = await appendChunk(new Budget(c.env.DB), ref, version, Number(seqText), body, owner);
+    const records = await appendChunk(new Budget(c.var.db), ref, version, Number(seqText), body, owner);
     return c.json({ records });
   });
 
@@ -299,7 +301,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     const ref = await zoneRef(c);
     const version = versionParam(c);
     const body = await jsonBody(c, CommitRequest);
-    const result = await commitIngest(new Budget(c.env.DB), ref, version, body.owner, { serial: body.serial, expiresAt: body.expiresAt });
+    const result = await commitIngest(new Budget(c.var.db), ref, version, body.owner, { serial: body.serial, expiresAt: body.expiresAt });
     return c.json(result);
   });
 
@@ -307,7 +309,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     const ref = await zoneRef(c);
     const version = versionParam(c);
     const body = await jsonBody(c, OwnerRequest);
-    await abortIngest(new Budget(c.env.DB), ref, version, body.owner);
+    await abortIngest(new Budget(c.var.db), ref, version, body.owner);
     return c.json({ ok: true as const });
   });
 
@@ -316,7 +318,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     const body = await jsonBody(c, ChangesetRequest);
     const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
     const result = await applyChangesets(
-      new Budget(c.env.DB),
+      new Budget(c.var.db),
       ref,
       body.owner,
       body.changesets.map((cs) => ({ fromSerial: cs.fromSerial, toSerial: cs.toSerial, deletions: decode(cs.deletions), additions: decode(cs.additions) })),
@@ -329,7 +331,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     const ref = await zoneRef(c);
     const version = c.req.param("version") === "current" ? ref.row.current_version : versionParam(c);
     if (version === null) throw new ApiError(404, "no-data", `${ref.name} has no version yet`);
-    const stream = await streamVersion(c.env.DB, ref.id, version);
+    const stream = await streamVersion(c.var.db, ref.id, version);
     if (!stream) throw new ApiError(404, "not-found", `${ref.name} has no committed version ${version}`);
     return new Response(stream.body, {
       headers: { "content-type": "application/octet-stream", [SERIAL_HEADER]: String(stream.serial), [VERSION_HEADER]: String(version) },
@@ -342,7 +344,7 @@ export function createInternal(): Hono<{ Bindings: Env }> {
     if (!/^\d{1,10}$/.test(since) || Number(since) > 0xffffffff) {
       throw new ApiError(400, "invalid", "since: must be a serial (0 to 4294967295)", "since");
     }
-    const journal = await readJournal(c.env.DB, ref.id, Number(since));
+    const journal = await readJournal(c.var.db, ref.id, Number(since));
     if (!journal) throw new ApiError(404, "journal-gap", `the journal of ${ref.name} does not reach back to serial ${since}`);
     return c.json(journal);
   });
