@@ -15,6 +15,20 @@ export const app = new Hono<{ Bindings: Env }>();
 
 /** One store per isolate, so its caches (zone pointers, decoded blocks) serve many requests. */
 let zoneStore: D1ZoneStore | undefined;
+
+/**
+ * A commit (`/internal/v1/zones/:zone/ingest/:version/commit`) or a zone change through `/api/v1` made in this
+ * isolate is answered from at once here: the cached pointers are dropped so the next query re-reads them
+ * (other isolates see it within the pointer TTL, a second). The port-53 front relies on this to serve a
+ * version its own instance just committed without waiting out that second.
+ */
+app.use("*", async (c, next) => {
+  await next();
+  const method = c.req.method;
+  if (method === "GET" || method === "HEAD" || c.res.status >= 400) return;
+  const path = c.req.path;
+  if (path.startsWith(API_PREFIX) || (path.startsWith(INTERNAL_PREFIX) && path.endsWith("/commit"))) zoneStore?.invalidatePointers();
+});
 app.route("/dns-query", createDoh({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB)) }));
 
 app.route(API_PREFIX, createApi());

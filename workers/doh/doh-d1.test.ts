@@ -104,6 +104,32 @@ describe("DoH over the D1 store", () => {
     expect(store.queries).toBe(warm);
   });
 
+  it("forwarded answers carry the D1 zone's version and how old the pointer read is (injected clock)", async () => {
+    let clock = 1_000_000;
+    const now = () => clock;
+    const store = new D1ZoneStore(env.DB, { pointerTtlMs: 1000, now });
+    const doh = new Hono<{ Bindings: Env }>().route("/dns-query", createDoh({ store: () => store, now }));
+    const row = await env.DB.prepare("SELECT current_version AS v FROM zones WHERE name = ?").bind(APEX.slice(0, -1)).first<{ v: number }>();
+    const ask = async () => {
+      const res = await doh.request("/dns-query", {
+        method: "POST",
+        body: queryWire("www.d1.example.", "A"),
+        headers: { "content-type": "application/dns-message", authorization: `Bearer ${env.INTERNAL_TOKEN}`, "x-backstop-transport": "udp" },
+      }, env);
+      return [res.headers.get("x-backstop-zone"), res.headers.get("x-backstop-version"), res.headers.get("x-backstop-version-age-ms")];
+    };
+    const steps: Array<{ at: number; age: string }> = [
+      { at: 1_000_000, age: "0" }, // first read
+      { at: 1_000_700, age: "700" }, // pointers reused
+      { at: 1_001_000, age: "1000" }, // still within pointerTtlMs (1000 ms: not more)
+      { at: 1_001_001, age: "0" }, // re-read
+    ];
+    for (const step of steps) {
+      clock = step.at;
+      expect(await ask()).toEqual([APEX, String(row!.v), step.age]);
+    }
+  });
+
   it("a name outside every zone is REFUSED over D1 too", async () => {
     const res = await app.request(`/dns-query?dns=${toBase64Url(queryWire("www.not-hosted.example.", "A"))}`, {}, env);
     expect(rcodeToString(decodeMessage(new Uint8Array(await res.arrayBuffer())).rcode)).toBe("REFUSED");

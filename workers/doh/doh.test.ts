@@ -177,3 +177,36 @@ describe("who is asking", () => {
     expect(claimed.answers).toHaveLength(12);
   });
 });
+
+describe("version headers for the port-53 front's cache (version-headers.ts)", () => {
+  const h = (headers: Record<string, string>) => ({ "content-type": "application/dns-message", ...headers });
+  const fwd = { authorization: INTERNAL, "x-backstop-transport": "udp" };
+  it.each<{ why: string; qname: string; qtype: string; headers: Record<string, string>; rcode: number; zone: string | null }>([
+    { why: "forwarded NOERROR names its zone", qname: "www.example.org.", qtype: "A", headers: fwd, rcode: Rcode.NOERROR, zone: "example.org." },
+    { why: "forwarded NXDOMAIN names its zone", qname: "nope.example.org.", qtype: "A", headers: fwd, rcode: Rcode.NXDOMAIN, zone: "example.org." },
+    { why: "forwarded REFUSED (not hosted): none", qname: "www.example.net.", qtype: "A", headers: fwd, rcode: Rcode.REFUSED, zone: null },
+    { why: "forwarded FORMERR: none", qname: "example.org.", qtype: "OPT", headers: fwd, rcode: Rcode.FORMERR, zone: null },
+    {
+      why: "a restricted zone's answer depends on who asks: none",
+      qname: "www.hidden.test.",
+      qtype: "A",
+      headers: { ...fwd, "x-backstop-client": "198.51.100.1" },
+      rcode: Rcode.NOERROR,
+      zone: null,
+    },
+    { why: "a plain DoH client learns nothing", qname: "www.example.org.", qtype: "A", headers: {}, rcode: Rcode.NOERROR, zone: null },
+    { why: "nor does the admin", qname: "www.example.org.", qtype: "A", headers: { authorization: ADMIN }, rcode: Rcode.NOERROR, zone: null },
+  ])("$why", async ({ qname, qtype, headers, rcode, zone }) => {
+    const res = await post(queryWire(qname, qtype), h(headers));
+    expect((await dns(res)).rcode).toBe(rcode);
+    expect(res.headers.get("x-backstop-zone")).toBe(zone);
+    if (zone === null) {
+      expect(res.headers.get("x-backstop-version")).toBeNull();
+      expect(res.headers.get("x-backstop-version-age-ms")).toBeNull();
+    } else {
+      expect(res.headers.get("x-backstop-version")).toMatch(/^\d+$/);
+      // The memory store never lags behind: its read is as fresh as the answer.
+      expect(res.headers.get("x-backstop-version-age-ms")).toBe("0");
+    }
+  });
+});

@@ -9,10 +9,7 @@
  *   X-Backstop-Client:    IP address  the DNS client's address, for the zone's answerAllow list
  */
 import type { Transport } from "../answer/any.ts";
-
-export const TRANSPORT_HEADER = "x-backstop-transport";
-export const UDP_SIZE_HEADER = "x-backstop-udp-size";
-export const CLIENT_HEADER = "x-backstop-client";
+import { CLIENT_HEADER, TRANSPORT_HEADER, UDP_SIZE_HEADER } from "./forwarded-headers.ts";
 
 export interface Forwarded {
   transport: Transport;

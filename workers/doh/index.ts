@@ -12,7 +12,8 @@
  *
  * Who is asking: `CF-Connecting-IP` (set by Cloudflare's edge) is the client, unless the request carries
  * the internal token, in which case it was forwarded by the port-53 front and `forwarded.ts` says the
- * transport, the UDP limit and the DNS client's address. The admin token opens restricted zones.
+ * transport, the UDP limit and the DNS client's address; its answers then say which zone versions they came
+ * from (`version-headers.ts`), for the front's cache. The admin token opens restricted zones.
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -24,6 +25,7 @@ import { cacheControl } from "./cache-control.ts";
 import { credentialOf } from "./credentials.ts";
 import { DNS_JSON, JsonQueryError, jsonQueryWire, toJson } from "./dns-json.ts";
 import { readForwarded } from "./forwarded.ts";
+import { recordingStore, versionHeaders } from "./version-headers.ts";
 
 export const DNS_MESSAGE = "application/dns-message";
 /** The largest DNS message (a 16-bit length over TCP, RFC 1035 §4.2.2). */
@@ -42,14 +44,14 @@ function plain(c: DohContext, status: 400 | 405 | 413 | 415, message: string): R
   return c.text(`${message}\n`, status, { "cache-control": "no-store" });
 }
 
-/** Who asks and how, from the request's headers. */
-function queryContext(c: DohContext, now: number): QueryContext {
+/** Who asks and how, from the request's headers; `forwarded` when the port-53 front sent it (internal token). */
+function queryContext(c: DohContext, now: number): QueryContext & { forwarded: boolean } {
   const credential = credentialOf(c.req.header("authorization"), { admin: c.env.ADMIN_TOKEN, internal: c.env.INTERNAL_TOKEN });
   if (credential === "internal") {
     const fwd = readForwarded((name) => c.req.header(name));
-    return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now };
+    return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
   }
-  return { transport: "tcp", client: { address: c.req.header("cf-connecting-ip"), admin: credential === "admin" }, now };
+  return { transport: "tcp", client: { address: c.req.header("cf-connecting-ip"), admin: credential === "admin" }, now, forwarded: false };
 }
 
 export function createDoh(options: DohOptions): Hono<{ Bindings: Env }> {
@@ -57,16 +59,25 @@ export function createDoh(options: DohOptions): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
 
   const answerWire = async (c: DohContext, wire: Uint8Array): Promise<Response> => {
+    const ctx = queryContext(c, now());
+    // The port-53 front caches by zone version: record which zones answered (version-headers.ts).
+    const recorded = ctx.forwarded ? recordingStore(options.store(c.env)) : undefined;
     let out;
     try {
-      out = await answerQuery(options.store(c.env), wire, queryContext(c, now()));
+      out = await answerQuery(recorded?.store ?? options.store(c.env), wire, ctx);
     } catch (err) {
       if (err instanceof NotDnsMessage) return plain(c, 400, "the body is not a DNS message");
       throw err;
     }
+    const versions = recorded && out.error === undefined ? versionHeaders(recorded.zones, out.message.rcode, now()) : undefined;
     return new Response(out.wire, {
       status: 200,
-      headers: { "content-type": DNS_MESSAGE, "content-length": String(out.wire.length), "cache-control": cacheControl(out.message) },
+      headers: {
+        "content-type": DNS_MESSAGE,
+        "content-length": String(out.wire.length),
+        "cache-control": cacheControl(out.message),
+        ...versions,
+      },
     });
   };
 
