@@ -17,19 +17,26 @@ export const app = new Hono<{ Bindings: Env }>();
 let zoneStore: D1ZoneStore | undefined;
 
 /**
- * A commit (`/internal/v1/zones/:zone/ingest/:version/commit`) or a zone change through `/api/v1` made in this
- * isolate is answered from at once here: the cached pointers are dropped so the next query re-reads them
- * (other isolates see it within the pointer TTL, a second). The port-53 front relies on this to serve a
- * version its own instance just committed without waiting out that second.
+ * A commit (`/internal/v1/zones/:zone/ingest/:version/commit`, or an IXFR's `…/changesets`) or a zone change
+ * through `/api/v1` made in this isolate is answered from at once here: the cached pointers are dropped so
+ * the next query re-reads them (other isolates see it within the pointer TTL, a second). The port-53 front
+ * relies on this to serve a version its own instance just committed without waiting out that second.
  */
 app.use("*", async (c, next) => {
   await next();
   const method = c.req.method;
   if (method === "GET" || method === "HEAD" || c.res.status >= 400) return;
   const path = c.req.path;
-  if (path.startsWith(API_PREFIX) || (path.startsWith(INTERNAL_PREFIX) && path.endsWith("/commit"))) zoneStore?.invalidatePointers();
+  if (path.startsWith(API_PREFIX) || (path.startsWith(INTERNAL_PREFIX) && (path.endsWith("/commit") || path.endsWith("/changesets")))) zoneStore?.invalidatePointers();
 });
-app.route("/dns-query", createDoh({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB)) }));
+/**
+ * The answer path reads through one D1 session per isolate started `first-unconstrained` (read replication:
+ * any replica may answer the first query, and the session never reads older data after that). Zone data is
+ * keyed by version and the pointers are re-read every second, so a replica's lag delays a new version by
+ * that lag at most, never mixes two. `/api/v1` and `/internal/v1` use per-request sessions with bookmarks
+ * (`api/d1-session.ts`).
+ */
+app.route("/dns-query", createDoh({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB.withSession("first-unconstrained"))) }));
 
 app.route(API_PREFIX, createApi());
 app.route(INTERNAL_PREFIX, createInternal());
