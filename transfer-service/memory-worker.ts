@@ -33,6 +33,8 @@ export class MemoryWorker implements WorkerApi {
   /** Commits and aborts, in order, for tests. */
   readonly commits: Array<{ zone: string; owner: string; kind: "axfr" | "ixfr"; serial: number }> = [];
   readonly aborts: Array<{ zone: string; reason: string }> = [];
+  /** Every `reportRefreshing`, in order. */
+  readonly refreshing: Array<{ zone: string; detail: string }> = [];
   /** Awaited at each ingest step, so a test can hold a transfer mid-way (to NOTIFY-storm or kill it). */
   ingestHook: ((zone: string, step: "begin" | "records") => Promise<void>) | undefined;
 
@@ -133,6 +135,13 @@ export class MemoryWorker implements WorkerApi {
       c.refreshForce = null;
       c.refreshAcceptLowerSerial = false;
     }
+  }
+
+  async reportRefreshing(zone: string, owner: string, detail: string): Promise<void> {
+    const z = this.zone(zone);
+    if (!this.holds(z, owner)) throw new Error(`refreshing report for ${zone} from ${owner}, which does not hold the lease`);
+    z.config.status = "refreshing";
+    this.refreshing.push({ zone, detail });
   }
 
   async logTransfer(entry: TransferLogEntry): Promise<void> {

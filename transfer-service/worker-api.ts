@@ -106,6 +106,12 @@ export interface WorkerApi {
   renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(zone: string, owner: string): Promise<void>;
   report(zone: string, owner: string, report: ZoneReport): Promise<void>;
+  /**
+   * Says a transfer has begun: status `refreshing`, with what is being transferred in words. One call, made
+   * under the lease; the final `report` replaces it. The Worker shows `refreshing` only while the lease is
+   * live, so an instance that dies mid-transfer cannot leave the zone showing it.
+   */
+  reportRefreshing(zone: string, owner: string, detail: string): Promise<void>;
   logTransfer(entry: TransferLogEntry): Promise<void>;
   /** Opens a new version of the zone; only the lease holder may. */
   beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number): Promise<IngestSession>;

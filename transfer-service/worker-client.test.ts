@@ -12,7 +12,7 @@ import { encodeRecordStream, WorkerClient, WorkerError } from "./worker-client.t
 
 type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 let server: Server | undefined;
-const seen: Array<{ method: string; url: string; body: Buffer; auth: string | undefined }> = [];
+const seen: Array<{ method: string; url: string; body: Buffer; auth: string | undefined; bookmark: string | undefined }> = [];
 
 afterEach(async () => {
   seen.length = 0;
@@ -26,7 +26,7 @@ async function scriptedWorker(handler: Handler): Promise<WorkerClient> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method!, url: req.url!, body, auth: req.headers.authorization });
+      seen.push({ method: req.method!, url: req.url!, body, auth: req.headers.authorization, bookmark: req.headers["x-d1-bookmark"] as string | undefined });
       handler(req, body, res);
     });
   });
@@ -108,6 +108,25 @@ describe("WorkerClient", () => {
     expect(await client.renewLease("example.test", "me", 60_000)).toBe(false);
     await client.close();
     expect(seen.map((s) => s.url)).toEqual(["/internal/v1/zones/example.test/lease", "/internal/v1/zones/example.test/lease/renew"]);
+  });
+
+  it("sends the newest D1 bookmark it was given (x-d1-bookmark), never an older one, even after an error", async () => {
+    const bookmark = (n: number) => `00000000-${n.toString(16).padStart(8, "0")}-00000000-${"0".repeat(32)}`;
+    const given = [bookmark(5), bookmark(9), bookmark(7)];
+    let call = 0;
+    const client = await scriptedWorker((_req, _body, res) => {
+      const b = given[call++];
+      if (b) res.setHeader("x-d1-bookmark", b);
+      if (call === 2) return json(res, 409, { error: { code: "lease-held", message: "held" } });
+      json(res, 200, { ok: true });
+    });
+    await client.reportRefreshing("example.test", "me", "transferring");
+    expect(await client.acquireLease("example.test", "me", 60_000)).toBe(false);
+    await client.reportRefreshing("example.test", "me", "transferring");
+    await client.reportRefreshing("example.test", "me", "transferring");
+    await client.close();
+    expect(seen.map((s) => s.bookmark)).toEqual([undefined, bookmark(5), bookmark(9), bookmark(9)]);
+    expect(JSON.parse(seen[0]!.body.toString())).toEqual({ owner: "me", status: "refreshing", statusDetail: "transferring" });
   });
 
   it("streams a full transfer as record-stream chunks, and never retries the commit", async () => {

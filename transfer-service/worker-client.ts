@@ -7,7 +7,10 @@
  * - zones: `GET /zones` gives zones and a key list; each zone gets the keys it or its primaries name.
  * - lease: `POST /zones/:zone/lease` (409 when another instance holds it), `…/lease/release`.
  * - report: `PUT /zones/:zone/timers`, then `POST /zones/:zone/signal/ack` for the request it served
- *   (compare-and-set on `requestedAt`, so a newer request is never lost).
+ *   (compare-and-set on `requestedAt`, so a newer request is never lost); `reportRefreshing` is one
+ *   `PUT /zones/:zone/timers` with the status alone.
+ * - D1 read replication: every answer carries a D1 bookmark (`x-d1-bookmark`); the newest one seen is sent
+ *   on every call, so after a commit the service reads (zones, leases) at least what it committed.
  * - transfer log: `POST /zones/:zone/transfers`.
  * - a full transfer (AXFR, or an AXFR-style IXFR reply) streams: `POST …/ingest`, then each chunk as a
  *   raw record stream `PUT …/ingest/:version/chunks/:seq`, then `…/commit`; `…/abort` on failure.
@@ -20,6 +23,7 @@ import type { ResourceRecord } from "../dns/message.ts";
 import { WireWriter } from "../dns/wire/writer.ts";
 import {
   AckResult,
+  BOOKMARK_HEADER,
   ChangesetResult,
   ChunkAccepted,
   CommitResult,
@@ -88,6 +92,8 @@ const COMMIT_TIMEOUT_MS = 15 * 60 * 1000;
 
 export class WorkerClient implements WorkerApi {
   private readonly agent: Agent;
+  /** The newest D1 bookmark the Worker returned; bookmarks compare as strings. */
+  private bookmark: string | undefined;
 
   constructor(private readonly options: WorkerClientOptions) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: COMMIT_TIMEOUT_MS, bodyTimeout: COMMIT_TIMEOUT_MS });
@@ -129,6 +135,7 @@ export class WorkerClient implements WorkerApi {
         bodyTimeout: timeoutMs,
         headers: {
           authorization: `Bearer ${this.options.token}`,
+          ...(this.bookmark === undefined ? {} : { [BOOKMARK_HEADER]: this.bookmark }),
           ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
         },
         body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
@@ -136,6 +143,8 @@ export class WorkerClient implements WorkerApi {
     } catch (err) {
       throw new WorkerError(`the Worker at ${this.options.baseUrl} is unreachable: ${(err as Error).message}`);
     }
+    const bookmark = res.headers[BOOKMARK_HEADER];
+    if (typeof bookmark === "string" && (this.bookmark === undefined || bookmark > this.bookmark)) this.bookmark = bookmark;
     const text = await res.body.text();
     if (res.statusCode >= 400) {
       let detail = text.slice(0, 300);
@@ -229,6 +238,11 @@ export class WorkerClient implements WorkerApi {
     if (report.servedRequestAt !== null) {
       await this.call("POST", `${this.zonePath(zone)}/signal/ack`, { requestedAt: report.servedRequestAt }, AckResult);
     }
+  }
+
+  async reportRefreshing(zone: string, owner: string, detail: string): Promise<void> {
+    const update: TimersUpdate = { owner, status: "refreshing", statusDetail: detail.slice(0, 2000) };
+    await this.call("PUT", `${this.zonePath(zone)}/timers`, update, Ok);
   }
 
   async logTransfer(entry: TransferLogEntry): Promise<void> {
