@@ -15,6 +15,7 @@
  *      │      ├─ serial == ours ──────────────► UP TO DATE: expire reset, next at REFRESH ───────────┼─┤
  *      │      ├─ serial older/undefined ──────► regressed (unless acceptLowerSerial) ──► next ───────┤ │
  *      │      ▼ serial newer, or no zone yet, or force AXFR                                          │ │
+ *      │    status REFRESHING reported (one call, beside the transfer)                               │ │
  *      │    IXFR (when we hold a zone) ── NOTIMP/REFUSED/SERVFAIL/FORMERR/inconsistent/              │ │
  *      │      │                            timeout/reset/single newer SOA ──► AXFR ──┐               │ │
  *      │      │ single SOA not newer: up to date                                     │               │ │
@@ -37,6 +38,10 @@
  *   primary, and so do we; the zone's status says what happened and how to accept it.
  * - Every attempt (SOA, IXFR, AXFR) goes into the transfer log with its primary, serials, size, time and
  *   error in words.
+ * - While a transfer runs the zone's status is `refreshing` (reported once, when the first transfer of the
+ *   attempt starts; an SOA check alone does not change it). The final report replaces it, and lands after
+ *   it. The Worker shows `refreshing` only while the refresh lease is live, so an instance that dies
+ *   mid-transfer leaves no zone showing it for longer than the lease TTL.
  */
 import { Name } from "../dns/name.ts";
 import type { ResourceRecord } from "../dns/message.ts";
@@ -108,6 +113,8 @@ export class ZoneRefresher implements NotifyZone {
   /** The last SOA timers seen, for scheduling after a failure. */
   private timers: EffectiveTimers | null = null;
   private stopped = false;
+  /** The attempt's `refreshing` report in flight; awaited before the attempt's final report. */
+  private announcing: Promise<void> | undefined;
   /** Time of the last successful check, for metrics. */
   lastCheckAt: number | null;
 
@@ -334,7 +341,30 @@ export class ZoneRefresher implements NotifyZone {
     } finally {
       clearInterval(renew);
       this.abort.removeEventListener("abort", onServiceAbort);
+      // The final report must not be overtaken by the `refreshing` one.
+      await this.announcing;
+      this.announcing = undefined;
     }
+  }
+
+  /**
+   * Reports `refreshing` for the transfer about to start, once per attempt, without holding the transfer
+   * up: the call runs beside it and never throws (a lost report only means the status lags).
+   */
+  private announce(peer: string, serial: number, kind: "ixfr" | "axfr"): void {
+    if (this.announcing) return;
+    const { serial: ours, expiresAt } = this.config;
+    const now = this.now;
+    const before =
+      expiresAt !== null && now > expiresAt
+        ? `the zone expired at ${new Date(expiresAt).toISOString()}; answers are SERVFAIL until this transfer commits`
+        : ours === null
+          ? "nothing served yet"
+          : `serial ${ours} is served meanwhile`;
+    const detail = `transferring serial ${serial} from ${peer} by ${kind.toUpperCase()} (${before})`;
+    this.announcing = this.deps.worker
+      .reportRefreshing(this.config.name, this.deps.settings.instanceId, detail)
+      .catch((err: unknown) => this.log.warn({ zone: this.config.name, reason: (err as Error).message }, "could not report the transfer's start"));
   }
 
   /** The attempt proper: the diagram's middle. */
@@ -396,6 +426,7 @@ export class ZoneRefresher implements NotifyZone {
 
       // 2. IXFR when we hold a zone and the serial moved forwards; any failure falls back to AXFR.
       let fellBack: string | undefined;
+      this.announce(peer, soa.serial, ours !== null && order === "gt" && !force ? "ixfr" : "axfr");
       if (ours !== null && order === "gt" && !force) {
         const ourSoa = withSerial(soa.record, ours);
         try {

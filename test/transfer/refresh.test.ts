@@ -165,11 +165,13 @@ describe("first transfer and NOTIFY", () => {
     expect(worker.reports(zone).at(-1)!.statusDetail).toMatch(/by AXFR.*IXFR failed first/);
   });
 
-  it("a storm of 100 NOTIFYs during a transfer yields one transfer and one re-check", async () => {
+  it("a storm of 100 NOTIFYs during a transfer yields one transfer and one re-check; the zone shows refreshing meanwhile", async () => {
     const zone = Z.storm;
     await firstTransfer(zone, "named");
     await peerOf("named").updateZone(zone, text(zone, 2, 320));
     const before = logOf(zone).length;
+    const announced = () => worker.refreshing.filter((r) => r.zone === zone).map((r) => r.detail);
+    const announcedBefore = announced().length;
     // Hold the transfer at its first chunk while the storm arrives.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -182,11 +184,15 @@ describe("first transfer and NOTIFY", () => {
     };
     sut.refresher.get(zone)!.notified("127.0.0.1", undefined);
     await waitFor("transfer in progress", () => holding);
+    await waitFor("status refreshing", () => worker.config(zone).status === "refreshing");
     await sendNotifies(zone, 100, sut.dnsPort);
     release();
     await waitFor(`${zone} serial 2`, () => serialOf(zone) === 2);
     await sut.refresher.get(zone)!.idle();
     worker.ingestHook = undefined;
+    // One `refreshing` report for the one transfer, in words, replaced by the final report.
+    expect(announced().slice(announcedBefore)).toEqual([`transferring serial 2 from 127.0.0.1:${peerOf("named").port} by IXFR (serial 1 is served meanwhile)`]);
+    expect(worker.config(zone).status).toBe("active");
     const entries = logOf(zone).slice(before).map((e) => `${e.kind}:${e.result}`);
     expect(entries).toEqual(["soa:ok", "ixfr:ok", "soa:up-to-date"]);
     expect(serialOf(zone)).toBe(await peerOf("named").serial(zone));
