@@ -1,8 +1,11 @@
 /**
  * @module How a zone is shown by `/api/v1`: names without the trailing dot, times as ISO 8601, the last
- * transfer from the log, and never a secret (no webhook secret hash, no lease owner).
+ * transfer from the log, and never a secret (no webhook secret hash, no lease owner). The status is the
+ * stored one as the data qualifies it (`db/zone-status.ts`: `refreshing` only under a live lease, `expired`
+ * past `expiresAt`).
  */
 import type { transferLog, zones } from "../db/schema.ts";
+import { shownStatus } from "../db/zone-status.ts";
 
 type ZoneRow = typeof zones.$inferSelect;
 type TransferRow = typeof transferLog.$inferSelect;
@@ -24,12 +27,13 @@ export function transferView(t: TransferRow) {
   };
 }
 
-export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined) {
+export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now = Date.now()) {
+  const { status, statusDetail } = shownStatus(z, now);
   return {
     name: z.name,
     model: z.model,
-    status: z.status,
-    statusDetail: z.statusDetail,
+    status,
+    statusDetail,
     serial: z.serial,
     recordCount: z.recordCount,
     primarySerial: z.primarySerial,
