@@ -1,0 +1,140 @@
+/**
+ * @module The whole Backstop stack for the bench, each part its own process so /proc can charge it:
+ * the Worker (and the trivial Worker beside it) on one workerd (`worker-pair.ts`), and the
+ * transfer-service as `node --import tsx transfer-service/main.ts` (what `npm start` runs), listening for
+ * NOTIFY and port-53 queries on a free loopback port and for the Worker's refresh signals on another.
+ * Zones are created through `/api/v1` as an operator would; the Worker signals the service, which
+ * transfers at once.
+ *
+ * With `cpuProfileDir`, the service runs under `node --cpu-prof`: a `.cpuprofile` is written there when
+ * the stack stops (open it in Chrome DevTools or speedscope) to see where a transfer's time goes.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { freePorts } from "../test/peers/ports.ts";
+import type { TsigKey } from "../test/peers/types.ts";
+import { waitFor } from "../test/transfer/service-under-test.ts";
+import { startWorkerPair, type WorkerPair } from "./worker-pair.ts";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+export interface BackstopStackOptions {
+  /** Write a V8 CPU profile of the transfer-service into this directory at stop. */
+  cpuProfileDir?: string;
+  /** The service's log level (default "warn"). */
+  logLevel?: string;
+}
+
+export interface BackstopStack {
+  worker: WorkerPair;
+  /** The transfer-service's DNS port (NOTIFY and the port-53 front), UDP and TCP on 127.0.0.1. */
+  dnsPort: number;
+  /** The transfer-service's Node process. */
+  servicePid: number;
+  /** `/api/v1` call with the admin token; throws on a status other than `expect`. */
+  api(method: string, apiPath: string, body?: unknown, expect?: number): Promise<Record<string, unknown>>;
+  addTsigKey(key: TsigKey): Promise<void>;
+  /** Creates a secondary zone of `primaryPort` on 127.0.0.1 (TSIG `key`), NOTIFY allowed from loopback. */
+  addZone(zone: string, primaryPort: number, key: TsigKey): Promise<void>;
+  /** The serial Backstop serves for `zone` (from the API), or undefined before the first transfer. */
+  serial(zone: string): Promise<number | undefined>;
+  /** What the service printed lately (for failure messages). */
+  serviceOutput(): string;
+  stop(): Promise<void>;
+}
+
+export async function startBackstopStack(options: BackstopStackOptions = {}): Promise<BackstopStack> {
+  const adminToken = `admin-${randomBytes(16).toString("hex")}`;
+  const internalToken = `internal-${randomBytes(16).toString("hex")}`;
+  const [dnsPort, httpPort] = (await freePorts(2)) as [number, number];
+  const worker = await startWorkerPair({ adminToken, internalToken, serviceControlUrl: `http://127.0.0.1:${httpPort}` });
+
+  const nodeArgs = ["--import", "tsx"];
+  if (options.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir);
+  let output = "";
+  const service: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(root, "transfer-service/main.ts")], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH,
+      BACKSTOP_WORKER_URL: worker.backstop,
+      BACKSTOP_INTERNAL_TOKEN: internalToken,
+      BACKSTOP_INSTANCE_ID: "bench-1",
+      BACKSTOP_DNS_LISTEN: `127.0.0.1:${dnsPort}`,
+      BACKSTOP_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+      BACKSTOP_LOG_LEVEL: options.logLevel ?? "warn",
+      BACKSTOP_POLL_INTERVAL_S: "1",
+      BACKSTOP_SOA_TIMEOUT_MS: "1000",
+    },
+  });
+  const keep = (d: Buffer) => (output = (output + String(d)).slice(-20_000));
+  service.stdout!.on("data", keep);
+  service.stderr!.on("data", keep);
+  const exited = new Promise<void>((r) => service.once("exit", () => r()));
+
+  const stop = async (): Promise<void> => {
+    if (service.exitCode === null && service.signalCode === null) {
+      service.kill("SIGTERM");
+      // The service drains in-flight work for up to its grace period (10 s), then exits.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (service.exitCode === null && service.signalCode === null) service.kill("SIGKILL");
+    }
+    await worker.stop();
+  };
+
+  try {
+    await waitFor(
+      "transfer-service /healthz",
+      async () => {
+        if (service.exitCode !== null) throw new Error(`transfer-service exited with ${service.exitCode}: ${output.slice(-2000)}`);
+        return (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.ok === true;
+      },
+      30_000,
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const api = async (method: string, apiPath: string, body?: unknown, expect = 200): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${worker.backstop}/api/v1${apiPath}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    if (res.status !== expect) throw new Error(`${method} /api/v1${apiPath}: ${res.status} ${text.slice(0, 500)}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  };
+
+  return {
+    worker,
+    dnsPort,
+    servicePid: service.pid!,
+    api,
+    async addTsigKey(key) {
+      await api("POST", "/tsig-keys", key, 201);
+    },
+    async addZone(zone, primaryPort, key) {
+      await api(
+        "POST",
+        "/zones",
+        {
+          name: zone,
+          model: "secondary",
+          primaries: [{ address: "127.0.0.1", port: primaryPort, tsigKey: key.name }],
+          notifyAllow: ["127.0.0.1/32"],
+        },
+        201,
+      );
+    },
+    async serial(zone) {
+      const view = await api("GET", `/zones/${zone}`);
+      return typeof view.serial === "number" ? view.serial : undefined;
+    },
+    serviceOutput: () => output,
+    stop,
+  };
+}

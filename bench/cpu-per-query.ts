@@ -1,0 +1,97 @@
+/**
+ * @module Benchmark 4, CPU per query: workerd's own CPU time (utime + stime of the process, from
+ * /proc/<pid>/stat) over a load round, divided by the queries answered. Measured from outside because
+ * workerd's clocks stand still while a request computes. Backstop's Worker and the trivial Worker share
+ * the workerd (`worker-pair.ts`), so their difference is what Backstop's own code costs per query.
+ *
+ * Two mixes, reported apart:
+ * - hot: 16 A names asked over and over (isolate caches warm). Target ≤ 0.3 ms per query.
+ * - miss: first the zone gets a new version (one edit on knotd, waited for), so every per-version range
+ *   the isolate knew is gone; then every record of the zone is asked exactly once, in a seeded random
+ *   order, so each query is of a name never asked before at that version, and the first query into each
+ *   block reads D1. The trivial Worker gets the same requests.
+ */
+import { RRType } from "../dns/constants.ts";
+import { prng } from "../dns/testing/prng.ts";
+import { generatedRecord } from "../test/zones/generate.ts";
+import { dohAnswers, untilAnswered } from "./answer-probe.ts";
+import type { Benchmark } from "./context.ts";
+import { dohPaths, HOT_NAMES, loadRound, summarise, type LoadRound } from "./doh-load.ts";
+import { figure } from "./figure.ts";
+import { commitEdits, stageEdits } from "./knot-edit.ts";
+import { ZONE_SEED } from "./zone-setup.ts";
+
+const ROUNDS = 2;
+
+export const cpuPerQuery: Benchmark = {
+  id: "cpu",
+  title: "workerd CPU per query (from /proc), Backstop vs the trivial Worker",
+  async run(ctx) {
+    const stack = await ctx.stack();
+    const setup = await ctx.zone(ctx.options.loadRecords);
+    const { seconds, connections } = ctx.options;
+    const pid = stack.worker.workerdPid;
+    const round = (base: string, paths: string[], s: number, maxRequests: number) => loadRound({ base, paths, seconds: s, connections, maxRequests, workerdPid: pid });
+
+    const hot = dohPaths(setup.addressRecords(HOT_NAMES, true).map((r) => ({ owner: r.owner, type: "A" })));
+    await round(stack.worker.trivial, hot, 1, 1e6);
+    await round(stack.worker.backstop, hot, 1, 1e6);
+    const hotTrivial: LoadRound[] = [];
+    const hotBackstop: LoadRound[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      hotTrivial.push(await round(stack.worker.trivial, hot, seconds, seconds * 100_000));
+      hotBackstop.push(await round(stack.worker.backstop, hot, seconds, seconds * 100_000));
+    }
+
+    // A new version: one edit, waited for over DoH.
+    const [bumped] = setup.addressRecords(1);
+    if (!bumped) throw new Error("the load zone has no A record");
+    const address = `203.0.113.${Math.floor(Math.random() * 250) + 1}`;
+    await stageEdits(setup.knotd, setup.zone, [
+      { op: "unset", owner: bumped.owner, type: "A" },
+      { op: "set", owner: bumped.owner, ttl: bumped.ttl, type: "A", data: address },
+    ]);
+    const since = performance.now();
+    await commitEdits(setup.knotd, setup.zone);
+    await untilAnswered(() => dohAnswers(stack.worker.backstop, bumped.owner, RRType.A), address, { since, timeoutMs: 60_000, what: "version bump" });
+
+    const random = prng(ZONE_SEED);
+    const all = Array.from({ length: setup.records - 3 }, (_, i) => generatedRecord(setup.zone, ZONE_SEED, i));
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [all[i], all[j]] = [all[j]!, all[i]!];
+    }
+    const miss = dohPaths(all.map((r) => ({ owner: r.owner, type: r.type })));
+    // Each name once: as many requests as names, within a generous time bound.
+    const missBackstop = await round(stack.worker.backstop, miss, seconds * 6, miss.length);
+    const missTrivial = await round(stack.worker.trivial, miss, seconds * 6, missBackstop.requests);
+
+    const hb = summarise(hotBackstop);
+    const ht = summarise(hotTrivial);
+    const mb = summarise([missBackstop]);
+    const mt = summarise([missTrivial]);
+    ctx.log(`  hot: Backstop ${hb.cpuMsPerQuery.toFixed(3)} ms/query, trivial ${ht.cpuMsPerQuery.toFixed(3)}; miss: Backstop ${mb.cpuMsPerQuery.toFixed(3)}, trivial ${mt.cpuMsPerQuery.toFixed(3)} (${mb.requests} names, ${mb.errors} errors)`);
+    const peerName = "trivial Worker";
+    return [
+      figure({
+        bench: "cpu",
+        what: "hot names: workerd CPU per query",
+        unit: "ms",
+        backstop: hb.cpuMsPerQuery,
+        peer: ht.cpuMsPerQuery,
+        peerName,
+        target: { valueAtMost: 0.3 },
+        note: `${hb.requests} and ${ht.requests} queries (${hb.errors} Backstop errors); includes workerd's HTTP work, which is all the trivial figure is`,
+      }),
+      figure({
+        bench: "cpu",
+        what: "cache-miss mix: workerd CPU per query",
+        unit: "ms",
+        backstop: mb.cpuMsPerQuery,
+        peer: mt.cpuMsPerQuery,
+        peerName,
+        note: `new version, then ${mb.requests} distinct names of a ${setup.records.toLocaleString("en")}-record zone once each (local D1 runs inside workerd, so its SQLite CPU is counted); ${mb.perSecond.toFixed(0)} req/s, p99 ${mb.p99Ms.toFixed(1)} ms, ${mb.errors} errors`,
+      }),
+    ];
+  },
+};

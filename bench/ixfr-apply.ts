@@ -1,0 +1,58 @@
+/**
+ * @module Benchmark 6, IXFR apply time: a changeset of `--ixfr-changes` records (default 1,000) on a zone
+ * of `--ixfr-records` (default 1M) on knotd. Each change adds a second address (198.18.0.0/15, RFC 2544's
+ * benchmarking range) to an existing A RRset; the RRsets are spread evenly over the zone, so the change
+ * touches many places (blocks, for Backstop) rather than one. All changes are one knotc transaction; the
+ * clock starts before `zone-commit`, after which knotd NOTIFYs both secondaries, and stops when each
+ * answers the last change (both publish an IXFR atomically, so the last is as good as any). A first and
+ * a middle change are then checked too.
+ */
+import { RRType } from "../dns/constants.ts";
+import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
+import type { Benchmark } from "./context.ts";
+import { figure } from "./figure.ts";
+import { commitEdits, stageEdits } from "./knot-edit.ts";
+import { transferBudgetMs } from "./zone-setup.ts";
+
+const addressOf = (k: number) => `198.${18 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+
+export const ixfrApply: Benchmark = {
+  id: "ixfr",
+  title: "IXFR apply: knotd changeset commit → last change answered",
+  async run(ctx) {
+    const stack = await ctx.stack();
+    const setup = await ctx.zone(ctx.options.ixfrRecords);
+    const targets = setup.addressRecords(ctx.options.ixfrChanges, true);
+    if (targets.length < ctx.options.ixfrChanges) throw new Error(`only ${targets.length} A records to change`);
+    await stageEdits(
+      setup.knotd,
+      setup.zone,
+      targets.map((r, k) => ({ op: "set" as const, owner: r.owner, ttl: r.ttl, type: "A", data: addressOf(k) })),
+    );
+    const last = targets.length - 1;
+    const probe = targets[last]!;
+    const since = performance.now();
+    await commitEdits(setup.knotd, setup.zone);
+    const timeoutMs = transferBudgetMs(setup.records);
+    const [namedMs, backstopMs] = await Promise.all([
+      untilAnswered(() => udpAnswers(setup.named.port, probe.owner, RRType.A), addressOf(last), { since, timeoutMs, what: "named IXFR" }),
+      untilAnswered(() => dohAnswers(stack.worker.backstop, probe.owner, RRType.A), addressOf(last), { since, timeoutMs, what: "Backstop IXFR" }),
+    ]);
+    for (const k of [0, Math.floor(last / 2)]) {
+      const owner = targets[k]!.owner;
+      const [n, b] = await Promise.all([udpAnswers(setup.named.port, owner, RRType.A), dohAnswers(stack.worker.backstop, owner, RRType.A)]);
+      if (!n.includes(addressOf(k)) || !b.includes(addressOf(k))) throw new Error(`change ${k} (${owner}) missing after the last one arrived: named ${JSON.stringify(n)}, Backstop ${JSON.stringify(b)}`);
+    }
+    ctx.log(`  named ${namedMs.toFixed(0)} ms, Backstop ${backstopMs.toFixed(0)} ms`);
+    return [
+      figure({
+        bench: "ixfr",
+        what: `${targets.length.toLocaleString("en")}-record changeset on ${setup.records.toLocaleString("en")} records: commit → answered`,
+        unit: "s",
+        backstop: backstopMs / 1000,
+        peer: namedMs / 1000,
+        peerName: "named",
+      }),
+    ];
+  },
+};

@@ -1,0 +1,89 @@
+/**
+ * @module BIND 9 (named 9.18) as a SECONDARY on loopback, the server Backstop is measured against.
+ * test/peers/ runs named as a primary; here it starts with no zones and `allow-new-zones yes`, and each
+ * zone is added at run time with `rndc addzone` (type secondary, TSIG to the primary), the way an operator
+ * adds a zone without a restart. named accepts the primary's NOTIFY (from the primary's address, signed
+ * with the zone's key) and follows it with IXFR; it keeps each zone in a file and journal in its dir.
+ */
+import { randomBytes } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { lastLines, makePeerDir, startDaemon, type Daemon } from "../test/peers/daemon.ts";
+import { freePorts } from "../test/peers/ports.ts";
+import { runToolOk } from "../test/peers/run-tool.ts";
+import { querySoa } from "../test/peers/soa-probe.ts";
+import type { TsigKey } from "../test/peers/types.ts";
+import { bare, zoneFileName } from "../test/peers/zone-spec.ts";
+import { waitFor } from "../test/transfer/service-under-test.ts";
+
+const q = (s: string) => JSON.stringify(s);
+const RNDC_KEY = "bench-rndc";
+
+export interface NamedSecondary {
+  port: number;
+  pid: number;
+  /** `rndc addzone`: `zone` as a secondary of 127.0.0.1:`primaryPort`, transfers signed with `key`. */
+  addZone(zone: string, primaryPort: number, key: TsigKey): Promise<void>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts named with `keys` known (so addzone can name them), answering on a free port. */
+export async function startNamedSecondary(keys: TsigKey[]): Promise<NamedSecondary> {
+  const dir = await makePeerDir("named-secondary");
+  const [port, controlPort] = (await freePorts(2)) as [number, number];
+  const rndcSecret = randomBytes(32).toString("base64");
+  const conf = [
+    "options {",
+    `  directory ${q(dir)};`,
+    `  pid-file ${q(path.join(dir, "named.pid"))};`,
+    `  session-keyfile ${q(path.join(dir, "session.key"))};`,
+    `  managed-keys-directory ${q(dir)};`,
+    `  listen-on port ${port} { 127.0.0.1; };`,
+    "  listen-on-v6 { none; };",
+    "  recursion no;",
+    "  dnssec-validation no;",
+    "  allow-new-zones yes;",
+    "  notify no;",
+    "};",
+    `key ${q(RNDC_KEY)} { algorithm hmac-sha256; secret ${q(rndcSecret)}; };`,
+    `controls { inet 127.0.0.1 port ${controlPort} allow { 127.0.0.1; } keys { ${q(RNDC_KEY)}; }; };`,
+    ...keys.map((k) => `key ${q(bare(k.name))} { algorithm ${k.algorithm}; secret ${q(k.secret)}; };`),
+  ];
+  await writeFile(path.join(dir, "named.conf"), `${conf.join("\n")}\n`);
+  await writeFile(
+    path.join(dir, "rndc.conf"),
+    `key ${q(RNDC_KEY)} { algorithm hmac-sha256; secret ${q(rndcSecret)}; };\n` +
+      `options { default-key ${q(RNDC_KEY)}; default-server 127.0.0.1; default-port ${controlPort}; };\n`,
+  );
+  const daemon: Daemon = startDaemon({ name: "named", command: "named", args: ["-g", "-c", path.join(dir, "named.conf")], cwd: dir });
+  const stop = async () => {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    // Up once it answers anything (REFUSED for a zone it does not have) and rndc reaches it.
+    await waitFor(
+      "named secondary",
+      async () => {
+        if (!daemon.running) throw new Error(`named exited:\n${lastLines(daemon.output())}`);
+        return (await querySoa("127.0.0.1", port, "bench.", 300).catch(() => undefined)) !== undefined;
+      },
+      20_000,
+    );
+    await runToolOk("rndc", ["-c", path.join(dir, "rndc.conf"), "status"], { timeoutMs: 10_000 });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    port,
+    pid: daemon.pid,
+    async addZone(zone, primaryPort, key) {
+      const spec = `{ type secondary; primaries { 127.0.0.1 port ${primaryPort} key ${q(bare(key.name))}; }; file ${q(zoneFileName(zone))}; };`;
+      await runToolOk("rndc", ["-c", path.join(dir, "rndc.conf"), "addzone", bare(zone), spec], { timeoutMs: 15_000 });
+    },
+    output: () => daemon.output(),
+    stop,
+  };
+}

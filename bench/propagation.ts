@@ -1,0 +1,58 @@
+/**
+ * @module Benchmark 2, change propagation: `--changes` single-record edits on knotd, one after another.
+ * Each edit replaces the address of one A record (a knotc transaction: unset the RRset, set the new
+ * address); the clock starts just before `zone-commit`, after which knotd NOTIFYs both secondaries, and
+ * runs until each answers the new address: named over UDP, Backstop over DoH, both asked every 10 ms.
+ * Targets: Backstop's p99 ≤ 1 s and ≤ 2× named's.
+ */
+import { RRType } from "../dns/constants.ts";
+import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
+import type { Benchmark } from "./context.ts";
+import { figure, percentile } from "./figure.ts";
+import { commitEdits, stageEdits } from "./knot-edit.ts";
+
+/** A fresh TEST-NET-2 address for edit k (RFC 5737), never one the generated zone uses (10/8). */
+const addressOf = (k: number) => `198.51.${100 + Math.floor(k / 256)}.${k % 256}`;
+
+export const propagation: Benchmark = {
+  id: "propagation",
+  title: "Change propagation: knotd edit → NOTIFY → answered",
+  async run(ctx) {
+    const stack = await ctx.stack();
+    const setup = await ctx.zone(ctx.options.loadRecords);
+    const targets = setup.addressRecords(ctx.options.changes, true);
+    const named: number[] = [];
+    const backstop: number[] = [];
+    for (const [k, record] of targets.entries()) {
+      const address = addressOf(k);
+      await stageEdits(setup.knotd, setup.zone, [
+        { op: "unset", owner: record.owner, type: "A" },
+        { op: "set", owner: record.owner, ttl: record.ttl, type: "A", data: address },
+      ]);
+      const since = performance.now();
+      await commitEdits(setup.knotd, setup.zone);
+      const opts = { since, timeoutMs: 30_000, maxDelayMs: 10 };
+      const [n, b] = await Promise.all([
+        untilAnswered(() => udpAnswers(setup.named.port, record.owner, RRType.A), address, { ...opts, what: `named, edit ${k}` }),
+        untilAnswered(() => dohAnswers(stack.worker.backstop, record.owner, RRType.A), address, { ...opts, what: `Backstop, edit ${k}` }),
+      ]);
+      named.push(n);
+      backstop.push(b);
+      if ((k + 1) % 10 === 0) ctx.log(`  ${k + 1}/${targets.length} edits: last named ${n.toFixed(0)} ms, Backstop ${b.toFixed(0)} ms`);
+    }
+    const note = `${targets.length} edits on a ${setup.records.toLocaleString("en")}-record zone`;
+    return [
+      figure({ bench: "propagation", what: "p50 edit → answered", unit: "ms", backstop: percentile(backstop, 50), peer: percentile(named, 50), peerName: "named", note }),
+      figure({
+        bench: "propagation",
+        what: "p99 edit → answered",
+        unit: "ms",
+        backstop: percentile(backstop, 99),
+        peer: percentile(named, 99),
+        peerName: "named",
+        target: { valueAtMost: 1000, ratioAtMost: 2 },
+        note,
+      }),
+    ];
+  },
+};

@@ -1,0 +1,129 @@
+/**
+ * @module Benchmark 5, UDP through the port-53 front: dnsperf against the transfer-service's DNS listener
+ * (which forwards each QUERY to the Worker's `/dns-query`) and against knotd restricted to one UDP
+ * worker (`udp-workers: 1`), on the same zone data. Two mixes: hot (16 A names over and over: the
+ * front's cache) and miss (every record of the zone once, shuffled). Each figure is taken at < 1% loss:
+ * a run that loses more is repeated at 80% of the rate it reached, at most three times.
+ * Target for hot names: ≥ 0.5× knotd's queries per second.
+ *
+ * Skipped, saying why, when dnsperf is missing or while the front still answers QUERY with REFUSED.
+ */
+import { writeFile, readFile } from "node:fs/promises";
+import path from "node:path";
+import { Rcode } from "../dns/constants.ts";
+import { prng } from "../dns/testing/prng.ts";
+import { startKnotd } from "../test/peers/knotd.ts";
+import { runTool } from "../test/peers/run-tool.ts";
+import type { PeerHandle } from "../test/peers/types.ts";
+import { rcodeOf, udpExchange } from "../test/tsig/wire-client.ts";
+import { generatedRecord } from "../test/zones/generate.ts";
+import { queryWire } from "../workers/answer/testing/table.ts";
+import { Skip, type Benchmark } from "./context.ts";
+import { HOT_NAMES } from "./doh-load.ts";
+import { figure } from "./figure.ts";
+import { ZONE_SEED } from "./zone-setup.ts";
+
+export interface DnsperfResult {
+  sent: number;
+  lostPercent: number;
+  qps: number;
+  avgLatencyMs: number;
+}
+
+/** The summary lines of dnsperf 2.x ("Queries sent:", "Queries lost: N (x%)", "Queries per second:", "Average Latency (s):"). */
+export function parseDnsperf(out: string): DnsperfResult {
+  const num = (re: RegExp) => {
+    const m = re.exec(out);
+    if (!m) throw new Error(`dnsperf output lacks ${re.source}:\n${out.slice(-1500)}`);
+    return Number(m[1]);
+  };
+  return {
+    sent: num(/Queries sent:\s+(\d+)/),
+    lostPercent: num(/Queries lost:\s+\d+ \(([\d.]+)%\)/),
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+  };
+}
+
+/** dnsperf at < 1% loss: as fast as it goes, then at 80% of the reached rate while loss is ≥ 1%. */
+async function dnsperfAtLowLoss(port: number, file: string, seconds: number, once: boolean): Promise<DnsperfResult & { limitQps?: number }> {
+  let limit: number | undefined;
+  let last: DnsperfResult | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const args = ["-s", "127.0.0.1", "-p", String(port), "-d", file, "-l", String(seconds), "-c", "4", "-q", "100", "-t", "2"];
+    if (once) args.push("-n", "1");
+    if (limit !== undefined) args.push("-Q", String(limit));
+    const r = await runTool("dnsperf", args, { timeoutMs: (seconds + 30) * 1000 });
+    last = parseDnsperf(r.stdout + r.stderr);
+    if (last.lostPercent < 1) return { ...last, ...(limit !== undefined ? { limitQps: limit } : {}) };
+    limit = Math.max(10, Math.floor(last.qps * 0.8));
+  }
+  throw new Error(`dnsperf lost ${last?.lostPercent}% even at ${limit} qps`);
+}
+
+/** knotd serving `file` for `zone` with one UDP and one TCP worker (knot.conf edited, knotd restarted). */
+async function knotdOneWorker(zone: string, file: string): Promise<PeerHandle> {
+  const peer = await startKnotd({ zones: [{ name: zone, file }], startTimeoutMs: 300_000 });
+  try {
+    const conf = path.join(peer.dir, "knot.conf");
+    const text = await readFile(conf, "utf8");
+    await writeFile(conf, text.replace(/^server:\n/m, "server:\n    udp-workers: 1\n    tcp-workers: 1\n"));
+    peer.kill("SIGTERM");
+    await peer.exited;
+    await peer.restart();
+    return peer;
+  } catch (err) {
+    await peer.stop();
+    throw err;
+  }
+}
+
+export const udpFront: Benchmark = {
+  id: "udp",
+  title: "UDP through the port-53 front vs knotd (1 UDP worker), dnsperf",
+  async run(ctx) {
+    if ((await runTool("dnsperf", ["-h"]).catch(() => undefined)) === undefined) {
+      throw new Skip("dnsperf is not installed (apt-get install -y dnsperf)");
+    }
+    const stack = await ctx.stack();
+    const setup = await ctx.zone(ctx.options.loadRecords);
+    const hot = setup.addressRecords(HOT_NAMES, true);
+    const probe = hot[0]!;
+    const reply = await udpExchange(stack.dnsPort, queryWire(probe.owner, "A", { id: 4242 }), 3000).catch((err: Error) => {
+      throw new Skip(`the port-53 front on 127.0.0.1:${stack.dnsPort} did not answer a QUERY: ${err.message}`);
+    });
+    if (rcodeOf(reply) === Rcode.REFUSED) {
+      throw new Skip("the port-53 front answers QUERY with REFUSED: forwarding to the Worker has not landed yet");
+    }
+
+    const dir = setup.knotd.dir;
+    const hotFile = path.join(dir, "dnsperf-hot.txt");
+    const missFile = path.join(dir, "dnsperf-miss.txt");
+    await writeFile(hotFile, hot.map((r) => `${r.owner} A\n`).join(""));
+    const random = prng(ZONE_SEED + 1);
+    const all = Array.from({ length: setup.records - 3 }, (_, i) => generatedRecord(setup.zone, ZONE_SEED, i));
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [all[i], all[j]] = [all[j]!, all[i]!];
+    }
+    await writeFile(missFile, all.map((r) => `${r.owner} ${r.type}\n`).join(""));
+
+    const knotd = await knotdOneWorker(setup.zone, setup.knotd.zoneFile(setup.zone));
+    try {
+      const { seconds } = ctx.options;
+      const hotFront = await dnsperfAtLowLoss(stack.dnsPort, hotFile, seconds, false);
+      const hotKnot = await dnsperfAtLowLoss(knotd.port, hotFile, seconds, false);
+      const missFront = await dnsperfAtLowLoss(stack.dnsPort, missFile, seconds * 2, true);
+      const missKnot = await dnsperfAtLowLoss(knotd.port, missFile, seconds * 2, true);
+      ctx.log(`  hot: front ${hotFront.qps.toFixed(0)} qps, knotd ${hotKnot.qps.toFixed(0)}; miss: front ${missFront.qps.toFixed(0)}, knotd ${missKnot.qps.toFixed(0)}`);
+      const note = (r: DnsperfResult & { limitQps?: number }) =>
+        `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
+      return [
+        figure({ bench: "udp", what: "hot names: queries per second", unit: "qps", backstop: hotFront.qps, peer: hotKnot.qps, peerName: "knotd (1 UDP worker)", target: { ratioAtLeast: 0.5 }, note: `front: ${note(hotFront)}; knotd: ${note(hotKnot)}` }),
+        figure({ bench: "udp", what: "miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName: "knotd (1 UDP worker)", note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+      ];
+    } finally {
+      await knotd.stop();
+    }
+  },
+};

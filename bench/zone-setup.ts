@@ -1,0 +1,137 @@
+/**
+ * @module One zone of N records served by a knotd primary and carried by two secondaries, Backstop and
+ * named, and the full-transfer measurement that builds it (benchmark 1): the time from adding the zone
+ * to answering its last A record, and each secondary's peak RSS meanwhile.
+ *
+ * The two secondaries are added one after the other, named first, so neither competes with the other
+ * for the machine's two cores; knotd serves both and NOTIFYs both for later edits (benchmarks 2 and 6
+ * reuse the zone). Each zone gets its own TSIG key (hmac-sha256), as a real primary would.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { RRType } from "../dns/constants.ts";
+import { startKnotd } from "../test/peers/knotd.ts";
+import type { PeerHandle, TsigKey } from "../test/peers/types.ts";
+import { generatedRecord, writeZoneFile, type ZoneRecord } from "../test/zones/generate.ts";
+import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
+import type { BackstopStack } from "./backstop-stack.ts";
+import { startNamedSecondary, type NamedSecondary } from "./named-secondary.ts";
+import { sampleRss } from "./proc.ts";
+
+export const ZONE_SEED = 7;
+
+export interface FullTransfer {
+  /** Milliseconds from `rndc addzone` / `POST /api/v1/zones` to the last A record answered. */
+  namedMs: number;
+  backstopMs: number;
+  /** Peak RSS (bytes) while each transferred: named; the transfer-service; workerd (beside it). */
+  namedPeakRss: number;
+  servicePeakRss: number;
+  workerdPeakRss: number;
+}
+
+export interface ZoneSetup {
+  zone: string;
+  records: number;
+  key: TsigKey;
+  knotd: PeerHandle;
+  named: NamedSecondary;
+  transfer: FullTransfer;
+  /** Generated A records of the zone (index order), for probes and edits. */
+  addressRecords(limit: number, spread?: boolean): ZoneRecord[];
+  stop(): Promise<void>;
+}
+
+/** Time allowed to carry a zone: 60 s plus 0.5 ms per record (1M records: ~9 minutes). */
+export const transferBudgetMs = (records: number) => 60_000 + records / 2;
+
+let serial = 0;
+
+export async function setUpZone(stack: BackstopStack, records: number, log: (line: string) => void): Promise<ZoneSetup> {
+  const zone = `z${records}-${++serial}.bench`;
+  const key: TsigKey = { name: `${zone}.key`, algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
+  const dir = await mkdtemp(path.join(tmpdir(), "backstop-bench-zone-"));
+  const cleanups: Array<() => Promise<void>> = [() => rm(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const file = path.join(dir, "zone");
+    await writeZoneFile(file, { origin: zone, records, seed: ZONE_SEED, serial: 1 });
+    const named = await startNamedSecondary([key]);
+    cleanups.push(() => named.stop());
+    const knotd = await startKnotd({
+      keys: [key],
+      zones: [{ name: zone, file, transferKey: key.name, notify: [`127.0.0.1:${stack.dnsPort}`, `127.0.0.1:${named.port}`], signNotify: true }],
+      startTimeoutMs: transferBudgetMs(records),
+    });
+    cleanups.push(() => knotd.stop());
+    await stack.addTsigKey(key);
+
+    const addressRecords = (limit: number, spread = false): ZoneRecord[] => {
+      // About 40% of generated records are A records: a stride of generated / (2.5 × limit) spans the
+      // zone; a second, dense pass tops up what the stride missed.
+      const out: ZoneRecord[] = [];
+      const taken = new Set<number>();
+      const generated = records - 3;
+      const step = spread ? Math.max(1, Math.floor(generated / (limit * 2.5))) : 1;
+      for (const stride of [step, 1]) {
+        for (let i = 0; i < generated && out.length < limit; i += stride) {
+          const r = generatedRecord(zone, ZONE_SEED, i);
+          if (r.type === "A" && !taken.has(i)) {
+            taken.add(i);
+            out.push(r);
+          }
+        }
+      }
+      return out;
+    };
+    let last: ZoneRecord | undefined;
+    for (let i = records - 4; i >= 0 && !last; i--) {
+      const r = generatedRecord(zone, ZONE_SEED, i);
+      if (r.type === "A") last = r;
+    }
+    if (!last) throw new Error(`zone of ${records} records has no A record to probe`);
+    const probe = last;
+    const budget = transferBudgetMs(records);
+
+    log(`  ${zone}: named addzone …`);
+    let sampler = sampleRss(named.pid);
+    let since = performance.now();
+    await named.addZone(zone, knotd.port, key);
+    const namedMs = await untilAnswered(() => udpAnswers(named.port, probe.owner, RRType.A), probe.data, { since, timeoutMs: budget, what: `named ${zone}` });
+    const namedPeakRss = sampler.stop();
+
+    log(`  ${zone}: named ${(namedMs / 1000).toFixed(2)} s; Backstop POST /zones …`);
+    sampler = sampleRss(stack.servicePid);
+    const workerdSampler = sampleRss(stack.worker.workerdPid);
+    since = performance.now();
+    await stack.addZone(zone, knotd.port, key);
+    const backstopMs = await untilAnswered(() => dohAnswers(stack.worker.backstop, probe.owner, RRType.A), probe.data, {
+      since,
+      timeoutMs: budget,
+      what: `Backstop ${zone}`,
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\nservice output:\n${stack.serviceOutput().slice(-3000)}`);
+    });
+    const servicePeakRss = sampler.stop();
+    const workerdPeakRss = workerdSampler.stop();
+    log(`  ${zone}: Backstop ${(backstopMs / 1000).toFixed(2)} s`);
+
+    return {
+      zone,
+      records,
+      key,
+      knotd,
+      named,
+      transfer: { namedMs, backstopMs, namedPeakRss, servicePeakRss, workerdPeakRss },
+      addressRecords,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
