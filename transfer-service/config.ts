@@ -7,6 +7,7 @@
  * (defaults 300 s / 4 weeks / 500 s / 2 weeks) and Knot's `expire-min-interval`; transfer timeouts follow
  * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
  */
+import { parsePrefix } from "./rrl.ts";
 import type { TimerClamps } from "./soa-timers.ts";
 import { z } from "zod";
 
@@ -95,6 +96,43 @@ const envSchema = z
     BACKSTOP_TCP_IDLE_TIMEOUT_MS: int(100, 600_000).default(10_000),
     BACKSTOP_TCP_MAX_CONNECTIONS: int(1, 100_000).default(512),
 
+    // The port-53 front: QUERY forwarded to the Worker's /dns-query (query-forward.ts).
+    /** Bound on one forward; past it the front answers SERVFAIL (resolvers give up on a server after ~1–2 s). */
+    BACKSTOP_FRONT_TIMEOUT_MS: int(50, 60_000).default(1_500),
+    BACKSTOP_FRONT_MAX_IN_FLIGHT: int(1, 1_000_000).default(2_048),
+    /** Keep-alive HTTP/1.1 connections to the Worker. */
+    BACKSTOP_FRONT_CONNECTIONS: int(1, 1_024).default(32),
+    /** Response cache entries (response-cache.ts); 0 turns the cache off. */
+    BACKSTOP_FRONT_CACHE_ENTRIES: int(0, 10_000_000).default(100_000),
+    /** Entry lifetime counted from the Worker's pointer read; never above a second. */
+    BACKSTOP_FRONT_CACHE_TTL_MS: int(1, 1_000).default(1_000),
+
+    // Response rate limiting for UDP answers (rrl.ts; BIND's rate-limit { } clause, Knot's mod-rrl).
+    /** Answers per second per client prefix; 0 turns RRL off. Counts every answer to the prefix (BIND counts per response). */
+    BACKSTOP_RRL_RESPONSES_PER_SECOND: int(0, 1_000_000).default(50),
+    BACKSTOP_RRL_WINDOW_S: int(1, 3_600).default(15),
+    BACKSTOP_RRL_SLIP: int(0, 10).default(2),
+    BACKSTOP_RRL_IPV4_PREFIX: int(8, 32).default(24),
+    BACKSTOP_RRL_IPV6_PREFIX: int(16, 128).default(56),
+    BACKSTOP_RRL_TABLE_SIZE: int(1, 10_000_000).default(20_000),
+    /** Comma-separated prefixes or addresses never rate limited. */
+    BACKSTOP_RRL_EXEMPT: z
+      .string()
+      .transform((text, ctx) => {
+        const out: string[] = [];
+        for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+          try {
+            parsePrefix(part);
+            out.push(part);
+          } catch {
+            ctx.addIssue({ code: "custom", message: `"${part}" is not an address or CIDR prefix` });
+            return z.NEVER;
+          }
+        }
+        return out;
+      })
+      .default([]),
+
     // SOA queries: one UDP try per primary takes at most this long, then the next try or primary.
     BACKSTOP_SOA_TIMEOUT_MS: int(50, 60_000).default(2_000),
     BACKSTOP_SOA_TRIES: int(1, 10).default(2),
@@ -166,6 +204,17 @@ export interface Config {
   doh: { listen: ListenAddress | undefined; h2cPort: number | undefined; tls: { certPath: string; keyPath: string } | undefined };
   logLevel: string;
   tcp: { idleTimeoutMs: number; maxConnections: number };
+  /** The port-53 front (forward, response cache) and its rate limiting. */
+  front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number };
+  rrl: {
+    responsesPerSecond: number;
+    windowS: number;
+    slip: number;
+    ipv4PrefixLength: number;
+    ipv6PrefixLength: number;
+    tableSize: number;
+    exempt: string[];
+  };
   soa: { timeoutMs: number; tries: number };
   xfr: {
     connectTimeoutMs: number;
@@ -221,6 +270,22 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
     },
     logLevel: e.BACKSTOP_LOG_LEVEL,
     tcp: { idleTimeoutMs: e.BACKSTOP_TCP_IDLE_TIMEOUT_MS, maxConnections: e.BACKSTOP_TCP_MAX_CONNECTIONS },
+    front: {
+      timeoutMs: e.BACKSTOP_FRONT_TIMEOUT_MS,
+      maxInFlight: e.BACKSTOP_FRONT_MAX_IN_FLIGHT,
+      connections: e.BACKSTOP_FRONT_CONNECTIONS,
+      cacheEntries: e.BACKSTOP_FRONT_CACHE_ENTRIES,
+      cacheTtlMs: e.BACKSTOP_FRONT_CACHE_TTL_MS,
+    },
+    rrl: {
+      responsesPerSecond: e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+      windowS: e.BACKSTOP_RRL_WINDOW_S,
+      slip: e.BACKSTOP_RRL_SLIP,
+      ipv4PrefixLength: e.BACKSTOP_RRL_IPV4_PREFIX,
+      ipv6PrefixLength: e.BACKSTOP_RRL_IPV6_PREFIX,
+      tableSize: e.BACKSTOP_RRL_TABLE_SIZE,
+      exempt: e.BACKSTOP_RRL_EXEMPT,
+    },
     soa: { timeoutMs: e.BACKSTOP_SOA_TIMEOUT_MS, tries: e.BACKSTOP_SOA_TRIES },
     xfr: {
       connectTimeoutMs: e.BACKSTOP_XFR_CONNECT_TIMEOUT_MS,

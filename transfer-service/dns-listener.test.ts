@@ -130,7 +130,7 @@ describe("UDP dispatch by opcode", () => {
     { name: "NOTIFY unsigned for a zone with a key, source not allowed", send: () => wire(message(Opcode.NOTIFY, "signed.test")), rcode: Rcode.REFUSED, opcode: Opcode.NOTIFY },
     { name: "NOTIFY for a zone not served", send: () => wire(message(Opcode.NOTIFY, "unknown.test")), rcode: Rcode.NOTAUTH, opcode: Opcode.NOTIFY },
     { name: "NOTIFY with QTYPE A", send: () => wire(message(Opcode.NOTIFY, "open.test", RRType.A)), rcode: Rcode.FORMERR, opcode: Opcode.NOTIFY },
-    { name: "QUERY (port-53 front not built yet)", send: () => wire(message(Opcode.QUERY, "open.test", RRType.A)), rcode: Rcode.REFUSED, opcode: Opcode.QUERY },
+    { name: "QUERY with no port-53 front configured", send: () => wire(message(Opcode.QUERY, "open.test", RRType.A)), rcode: Rcode.REFUSED, opcode: Opcode.QUERY },
     { name: "UPDATE", send: () => wire(message(Opcode.UPDATE, "open.test")), rcode: Rcode.NOTIMP, opcode: Opcode.UPDATE },
     { name: "unassigned opcode 9", send: () => wire(message(9, "open.test")), rcode: Rcode.NOTIMP, opcode: 9 },
     {

@@ -24,9 +24,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { Pool } from "undici";
+import { createWorkerUpstream, DOH_PATH, forwardingHeaders, unmapAddress } from "./worker-upstream.ts";
 
-export const DOH_PATH = "/dns-query";
+export { DOH_PATH };
 /** The largest DNS message (a 16-bit length over TCP, RFC 1035 §4.2.2). */
 const MAX_MESSAGE = 65535;
 /** The largest upstream body the front relays: a DNS message, or a DNS JSON rendering of one. */
@@ -108,7 +108,7 @@ function firstHeader(headers: IncomingHttpHeaders, name: string): string | undef
 /** The client's address as the Worker's answerAllow list expects it (no IPv4-mapped IPv6 prefix). */
 function clientAddress(req: Request): string | undefined {
   const addr = req.socket.remoteAddress;
-  return addr?.startsWith("::ffff:") && addr.includes(".") ? addr.slice(7) : addr;
+  return addr === undefined ? undefined : unmapAddress(addr);
 }
 
 /**
@@ -135,15 +135,7 @@ function plain(res: Response, status: number, message: string, extra: Record<str
 export async function startDohFront(options: DohFrontOptions): Promise<DohFront> {
   const host = options.host ?? "127.0.0.1";
   const timeoutMs = options.timeoutMs ?? 5000;
-  const upstream = new URL(options.workerUrl);
-  const prefix = upstream.pathname.replace(/\/+$/, "");
-  const pool = new Pool(upstream.origin, {
-    connections: options.connections ?? 16,
-    keepAliveTimeout: 30_000,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connectTimeout: timeoutMs,
-  });
+  const upstream = createWorkerUpstream({ workerUrl: options.workerUrl, connections: options.connections, timeoutMs });
 
   const handle = async (req: Request, res: Response): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://front.invalid");
@@ -172,17 +164,14 @@ export async function startDohFront(options: DohFrontOptions): Promise<DohFront>
       // replace it, so the forwarding headers are left out.
       headers.authorization = authorization;
     } else if (options.internalToken) {
-      headers.authorization = `Bearer ${options.internalToken}`;
-      headers["x-backstop-transport"] = "tcp";
-      const addr = clientAddress(req);
-      if (addr) headers["x-backstop-client"] = addr;
+      Object.assign(headers, forwardingHeaders(options.internalToken, { transport: "tcp", client: clientAddress(req) }));
     }
 
     let status: number;
     let relayed: Record<string, string>;
     let payload: Buffer;
     try {
-      const up = await pool.request({ path: `${prefix}${DOH_PATH}${url.search}`, method, headers, body: body ?? null });
+      const up = await upstream.pool.request({ path: `${upstream.dohPath}${url.search}`, method, headers, body: body ?? null });
       status = up.statusCode;
       relayed = {};
       for (const name of ["content-type", "cache-control"]) {
@@ -246,7 +235,7 @@ export async function startDohFront(options: DohFrontOptions): Promise<DohFront>
     const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     for (const s of sockets) s.destroy();
     await Promise.all(closed);
-    await pool.close();
+    await upstream.close();
   };
 
   try {

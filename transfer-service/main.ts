@@ -5,6 +5,7 @@
  * period, then exit. A second signal exits at once.
  */
 import { hostname } from "node:os";
+import { CommitEvents, watchCommits } from "./commit-watch.ts";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
 import { startDohFront } from "./doh-front.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
@@ -31,8 +32,10 @@ async function main(): Promise<void> {
 
   const worker = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
   const metrics = new Metrics();
-  const zones = new Refresher({ worker, settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });
-  const service = await startService(config, log, { zones, metrics });
+  // The port-53 front's cache drops a zone's answers the moment this instance commits a new version of it.
+  const commits = new CommitEvents();
+  const zones = new Refresher({ worker: watchCommits(worker, commits), settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });
+  const service = await startService(config, log, { zones, metrics, commits });
   const doh = config.doh.listen === undefined
     ? undefined
     : await startDohFront({

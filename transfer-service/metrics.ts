@@ -71,6 +71,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rrlResponses = new Counter({
+    name: "backstop_rrl_responses_total",
+    help: "UDP answers judged by response rate limiting: allowed, dropped, or slipped (sent empty with TC=1).",
+    labelNames: ["action"] as const,
+    registers: [this.registry],
+  });
+
+  readonly frontQueries = new Counter({
+    name: "backstop_front_queries_total",
+    help: "Port-53 queries by how they were answered: hit (response cache), miss (Worker, then cached or not), uncacheable (Worker), local (answered here: REFUSED transfers, SERVFAIL), rate-limited.",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly frontUpstreamFailures = new Counter({
+    name: "backstop_front_upstream_failures_total",
+    help: "Forwarded queries answered SERVFAIL by the front, by reason (timeout, unreachable, status, bad-answer, busy).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly frontUpstreamSeconds = new Histogram({
+    name: "backstop_front_upstream_seconds",
+    help: "Round trip of a forwarded query to the Worker's /dns-query.",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   private zoneSource: ZoneGaugeSource | undefined;
   private now: () => number = Date.now;
 

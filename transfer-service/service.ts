@@ -1,16 +1,25 @@
 /**
- * @module The transfer-service assembled: DNS listener (NOTIFY now, the port-53 front later), the HTTP
- * port (health, metrics, control), and the per-zone refresh machinery, from one `Config`. `main.ts`
- * runs it as a process; tests start it in-process on port 0.
+ * @module The transfer-service assembled from one `Config`: the DNS listener (NOTIFY, and the port-53 front:
+ * QUERY forwarded to the Worker with a response cache and response rate limiting), the HTTP port (health,
+ * metrics, control), and the per-zone refresh machinery. `main.ts` runs it as a process; tests start it
+ * in-process on port 0.
+ *
+ * The front's cache hears of this instance's commits through `CommitEvents` (`commit-watch.ts`): whoever
+ * builds the refresh machinery hands it `watchCommits(worker, events)` and passes the same `events` here.
  */
 import type { Name } from "../dns/name.ts";
+import type { CommitEvents } from "./commit-watch.ts";
 import type { Config, ListenAddress } from "./config.ts";
-import { createDispatcher } from "./dns-dispatch.ts";
+import { createDispatcher, type QueryFront } from "./dns-dispatch.ts";
 import { startDnsListener } from "./dns-listener.ts";
 import { startHttpServer, type RefreshSignal } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { createNotifyReceiver, type NotifyZone, type NotifyZones } from "./notify.ts";
+import { createQueryForwarder } from "./query-forward.ts";
+import { ResponseCache } from "./response-cache.ts";
+import { ResponseRateLimiter } from "./rrl.ts";
+import { createWorkerUpstream } from "./worker-upstream.ts";
 
 /** The zones this instance serves, as the refresh machinery exposes them to the listener and HTTP port. */
 export interface ZoneSet extends NotifyZones {
@@ -36,12 +45,16 @@ export interface RunningService {
   dnsAddresses: ListenAddress[];
   httpAddress: ListenAddress;
   metrics: Metrics;
+  /** The port-53 front's response cache (undefined when BACKSTOP_FRONT_CACHE_ENTRIES is 0). */
+  cache: ResponseCache | undefined;
   stop(): Promise<void>;
 }
 
 export interface ServiceParts {
   zones?: ZoneSet;
   metrics?: Metrics;
+  /** This instance's commits (`commit-watch.ts`), so the front's cache drops a zone's entries at once. */
+  commits?: CommitEvents;
 }
 
 export async function startService(config: Config, log: Logger, parts: ServiceParts = {}): Promise<RunningService> {
@@ -51,9 +64,24 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   let stopping = false;
 
   const notify = createNotifyReceiver({ zones, log: log.child({ part: "notify" }), metrics });
+  const upstream = createWorkerUpstream({ workerUrl: config.workerUrl, connections: config.front.connections, timeoutMs: config.front.timeoutMs });
+  const cache = config.front.cacheEntries > 0 ? new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }) : undefined;
+  const unwatch = cache ? parts.commits?.on((zone, version) => cache.committed(zone, version)) : undefined;
+  const front: QueryFront = {
+    forward: createQueryForwarder({
+      upstream,
+      internalToken: config.internalToken,
+      timeoutMs: config.front.timeoutMs,
+      maxInFlight: config.front.maxInFlight,
+      cache,
+      metrics,
+      log: log.child({ part: "front" }),
+    }),
+    rrl: new ResponseRateLimiter({ ...config.rrl, log: log.child({ part: "rrl" }), metrics }),
+  };
   const dns = await startDnsListener({
     addresses: config.dnsListen,
-    handler: createDispatcher({ notify, metrics }),
+    handler: createDispatcher({ notify, front, metrics }),
     log: log.child({ part: "dns" }),
     metrics,
     tcpIdleTimeoutMs: config.tcp.idleTimeoutMs,
@@ -73,6 +101,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     });
   } catch (err) {
     await dns.close();
+    await upstream.close();
     throw err;
   }
   await zones.start();
@@ -81,9 +110,12 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     dnsAddresses: dns.addresses,
     httpAddress: http.address,
     metrics,
+    cache,
     async stop() {
       stopping = true;
       await dns.close();
+      unwatch?.();
+      await upstream.close();
       await zones.stop();
       await http.close();
     },

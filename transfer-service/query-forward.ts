@@ -1,0 +1,151 @@
+/**
+ * @module The port-53 front's forward: a QUERY that reached the DNS listener goes in wire form to the
+ * Worker's `/dns-query` (RFC 8484 POST, `application/dns-message`) over the shared keep-alive pool
+ * (`worker-upstream.ts`), with the transport, the UDP size and the client's address in the forwarding
+ * headers, so the one answer engine truncates for UDP exactly as it would itself (TC=1, RFC 6891 §6.2.5).
+ *
+ * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it.
+ * 2. Past `maxInFlight` forwards at once, or when the Worker fails (unreachable, no answer within
+ *    `timeoutMs`, an HTTP status other than 200, a body that is not the answer to this query: shorter than
+ *    a header, QR clear, another ID), the front answers SERVFAIL itself (RFC 1035 §4.1.1 "server failure"),
+ *    with the query's ID and question, and stays up.
+ * 3. Otherwise the Worker's answer is relayed as it came, and offered to the cache with the zones and
+ *    versions the Worker named (`workers/doh/version-headers.ts`); the cache decides (`response-cache.ts`).
+ * Never throws: every failure is a SERVFAIL and a count in /metrics.
+ */
+import { Rcode } from "../dns/constants.ts";
+import { HEADER_LENGTH } from "../dns/header.ts";
+import { VERSION_AGE_HEADER, VERSION_HEADER, ZONE_HEADER } from "../workers/doh/forwarded-headers.ts";
+import type { RequestContext } from "./dns-listener.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { QueryShape } from "./query-shape.ts";
+import { shapeReply } from "./reply.ts";
+import { type AnswerOrigin, cacheKey, type ResponseCache, udpSizeClass } from "./response-cache.ts";
+import { forwardingHeaders, unmapAddress, type WorkerUpstream } from "./worker-upstream.ts";
+
+export interface QueryForwarderOptions {
+  upstream: WorkerUpstream;
+  internalToken: string;
+  /** Bound on one forward, from sending to the last octet of the answer. */
+  timeoutMs: number;
+  /** Forwards in flight at once; past it, SERVFAIL at once. */
+  maxInFlight: number;
+  cache?: ResponseCache | undefined;
+  metrics?: Metrics | undefined;
+  log: Logger;
+  now?: () => number;
+}
+
+/** Answers one QUERY (already read into its shape); resolves to the reply's wire form. Never rejects. */
+export type QueryForwarder = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext) => Promise<Uint8Array>;
+
+const DNS_MESSAGE = "application/dns-message";
+const MAX_MESSAGE = 65535;
+
+type Failure = "timeout" | "unreachable" | "status" | "bad-answer" | "busy";
+
+class UpstreamFailure extends Error {
+  constructor(readonly reason: Failure, message: string) {
+    super(message);
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The origin headers of an answer, or undefined when absent or malformed (then it is not cached). */
+export function readOrigin(get: (name: string) => string | undefined): AnswerOrigin | undefined {
+  const zones = get(ZONE_HEADER)?.trim().split(/\s+/);
+  const versionText = get(VERSION_HEADER)?.trim().split(/\s+/);
+  const ageText = get(VERSION_AGE_HEADER)?.trim();
+  if (!zones || !versionText || ageText === undefined || zones.length !== versionText.length || zones[0] === "") return undefined;
+  if (!/^\d{1,9}$/.test(ageText) || !versionText.every((v) => /^\d{1,15}$/.test(v))) return undefined;
+  return { zones, versions: versionText.map(Number), ageMs: Number(ageText) };
+}
+
+export function createQueryForwarder(options: QueryForwarderOptions): QueryForwarder {
+  const { upstream, cache, metrics, log } = options;
+  const now = options.now ?? Date.now;
+  let inFlight = 0;
+
+  const servfail = (wire: Uint8Array, shape: QueryShape, reason: Failure): Uint8Array => {
+    metrics?.frontUpstreamFailures.inc({ reason });
+    return shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
+  };
+
+  const forward = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<{ answer: Uint8Array; origin: AnswerOrigin | undefined }> => {
+    const headers = forwardingHeaders(options.internalToken, {
+      transport: ctx.transport,
+      client: unmapAddress(ctx.remoteAddress),
+      udpSize: udpSizeClass(shape),
+    });
+    headers["content-type"] = DNS_MESSAGE;
+    headers.accept = DNS_MESSAGE;
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    let res;
+    try {
+      res = await upstream.pool.request({ path: upstream.dohPath, method: "POST", headers, body: wire, signal });
+    } catch (err) {
+      const timedOut = signal.aborted || (err as { code?: string }).code === "UND_ERR_HEADERS_TIMEOUT" || (err as { code?: string }).code === "UND_ERR_CONNECT_TIMEOUT";
+      throw new UpstreamFailure(timedOut ? "timeout" : "unreachable", (err as Error).message);
+    }
+    let body: ArrayBuffer;
+    try {
+      const length = Number(header(res.headers["content-length"]) ?? "0");
+      if (res.statusCode !== 200 || length > MAX_MESSAGE) {
+        res.body.destroy();
+        throw new UpstreamFailure("status", `HTTP ${res.statusCode}, ${length} octets`);
+      }
+      body = await res.body.arrayBuffer();
+    } catch (err) {
+      if (err instanceof UpstreamFailure) throw err;
+      throw new UpstreamFailure(signal.aborted ? "timeout" : "unreachable", (err as Error).message);
+    }
+    const answer = new Uint8Array(body);
+    // The answer must be a response to this very query: a header at least, QR set, the same ID.
+    if (answer.length < HEADER_LENGTH || answer.length > MAX_MESSAGE || (answer[2]! & 0x80) === 0 || answer[0] !== wire[0] || answer[1] !== wire[1]) {
+      throw new UpstreamFailure("bad-answer", `${answer.length} octets, not the answer to query ${shape.id}`);
+    }
+    return { answer, origin: readOrigin((name) => header(res.headers[name])) };
+  };
+
+  return async (wire, shape, ctx) => {
+    const key = cache ? cacheKey(wire, shape, ctx.transport) : undefined;
+    if (key !== undefined) {
+      const hit = cache!.get(key, wire, shape);
+      if (hit) {
+        metrics?.frontQueries.inc({ result: "hit" });
+        return hit;
+      }
+    }
+    if (inFlight >= options.maxInFlight) {
+      metrics?.frontQueries.inc({ result: "local" });
+      return servfail(wire, shape, "busy");
+    }
+    inFlight++;
+    const sentAt = now();
+    const ticket = cache?.ticket() ?? 0;
+    const timer = metrics?.frontUpstreamSeconds.startTimer();
+    try {
+      const { answer, origin } = await forward(wire, shape, ctx);
+      timer?.();
+      const rcode = answer[3]! & 0xf;
+      // Only what the Worker vouched for (version headers: NOERROR/NXDOMAIN of unrestricted, loaded zones).
+      const cacheable = key !== undefined && origin !== undefined && (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN);
+      // The cache keeps these octets as they are: hits are copies, and nothing writes to a sent reply.
+      if (cacheable) cache!.put(key, answer, origin, sentAt, ticket);
+      metrics?.frontQueries.inc({ result: key === undefined ? "uncacheable" : "miss" });
+      return answer;
+    } catch (err) {
+      const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("unreachable", String(err));
+      // Never the error text at warn: it may name internal addresses. Debug keeps it for an operator.
+      log.debug({ reason: failure.reason, detail: failure.message }, "forward to the Worker failed");
+      metrics?.frontQueries.inc({ result: "local" });
+      return servfail(wire, shape, failure.reason);
+    } finally {
+      inFlight--;
+    }
+  };
+}

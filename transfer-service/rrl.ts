@@ -1,0 +1,174 @@
+/**
+ * @module Response rate limiting for UDP answers, in the style of BIND's and Knot's RRL: an open UDP
+ * responder is an amplification weapon (a small query with a forged source buys a large answer sent to the
+ * victim), so answers to one client prefix are limited to a rate, and what is over it is dropped or slipped.
+ *
+ * 1. Clients are counted by prefix (/24 for IPv4, /56 for IPv6 by default, as BIND's `ipv4-prefix-length`
+ *    and `ipv6-prefix-length`), since a forger or a botnet spreads over neighbouring addresses. An
+ *    IPv4-mapped IPv6 source counts as IPv4.
+ * 2. Each prefix has a token bucket: it earns `responsesPerSecond` tokens a second, holds at most one
+ *    second's worth (the burst), and each answer costs one. Below zero the prefix is limited; the debt is
+ *    floored at `window` seconds' worth (BIND's `window`, 15 s), so a flood must stop for up to that long
+ *    before answers resume.
+ * 3. Of the limited answers, every `slip`-th is sent as an empty reply with TC=1 (BIND's `slip`, 2): a real
+ *    resolver behind the prefix retries over TCP and gets its answer, while the forged victim receives a
+ *    reply no larger than the query. The rest are dropped. `slip` 0 drops them all; 1 slips them all.
+ * 4. TCP is exempt (a TCP client has shown it owns its address), and so are the `exempt` prefixes.
+ * 5. The table of prefixes is an LRU of bounded size; a forgotten prefix starts with a full bucket.
+ * A prefix that starts being limited is logged once per episode, and those lines are themselves rate
+ * limited (at most `logPerSecond`, with a count of the ones left out), so a flood cannot fill the disk.
+ */
+import ipaddr from "ipaddr.js";
+import { LRUCache } from "lru-cache";
+import type { Transport } from "./dns-listener.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+export type RrlAction = "allow" | "drop" | "slip";
+
+export interface RrlOptions {
+  /** Answers per second per prefix; 0 turns RRL off. */
+  responsesPerSecond: number;
+  /** Seconds of debt a flooding prefix can build up (BIND's `window`). */
+  windowS: number;
+  /** Every n-th limited answer is slipped (TC=1); 0 never. */
+  slip: number;
+  ipv4PrefixLength: number;
+  ipv6PrefixLength: number;
+  /** CIDR prefixes (or single addresses) never limited. */
+  exempt: readonly string[];
+  /** Most prefixes tracked at once. */
+  tableSize: number;
+  /** Lines a second for "prefix limited" logs. Default 5. */
+  logPerSecond?: number;
+  now?: () => number;
+  log?: Logger;
+  metrics?: Metrics;
+}
+
+interface Account {
+  balance: number;
+  updatedAt: number;
+  limited: boolean;
+  /** Limited answers so far in this episode, for slip. */
+  limitedCount: number;
+}
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Parses an exempt entry; IPv4-mapped IPv6 prefixes become IPv4 ones. Throws on malformed input. */
+export function parsePrefix(text: string): Range {
+  const trimmed = text.trim();
+  if (!trimmed.includes("/")) {
+    const a = ipaddr.process(trimmed);
+    return [a, a.kind() === "ipv4" ? 32 : 128];
+  }
+  const [base, bits] = ipaddr.parseCIDR(trimmed);
+  if (base.kind() === "ipv6" && (base as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) return [(base as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  return [base, bits];
+}
+
+export class ResponseRateLimiter {
+  private readonly accounts: LRUCache<string, Account>;
+  private readonly exempt: Range[];
+  private readonly now: () => number;
+  private readonly rate: number;
+  private readonly floor: number;
+  private readonly logPerSecond: number;
+  private logTokens: number;
+  private logUpdatedAt: number;
+  private logSuppressed = 0;
+
+  constructor(private readonly options: RrlOptions) {
+    this.rate = options.responsesPerSecond;
+    this.floor = -options.responsesPerSecond * Math.max(1, options.windowS);
+    this.accounts = new LRUCache<string, Account>({ max: Math.max(1, options.tableSize) });
+    this.exempt = options.exempt.map(parsePrefix);
+    this.now = options.now ?? Date.now;
+    this.logPerSecond = options.logPerSecond ?? 5;
+    this.logTokens = this.logPerSecond;
+    this.logUpdatedAt = this.now();
+  }
+
+  get enabled(): boolean {
+    return this.rate > 0;
+  }
+
+  /** The prefix `address` is counted under (`198.51.100.0/24`), or undefined for an unparseable address. */
+  prefixOf(address: string): string | undefined {
+    let a: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      a = ipaddr.process(address);
+    } catch {
+      return undefined;
+    }
+    const bits = a.kind() === "ipv4" ? this.options.ipv4PrefixLength : this.options.ipv6PrefixLength;
+    const bytes = a.toByteArray();
+    for (let i = 0; i < bytes.length; i++) {
+      const keep = Math.max(0, Math.min(8, bits - i * 8));
+      bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+    }
+    return `${ipaddr.fromByteArray(bytes).toString()}/${bits}`;
+  }
+
+  private isExempt(address: string): boolean {
+    if (this.exempt.length === 0) return false;
+    let a: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      a = ipaddr.process(address);
+    } catch {
+      return false;
+    }
+    return this.exempt.some(([base, bits]) => base.kind() === a.kind() && a.match(base, bits));
+  }
+
+  /** What to do with one answer to `address` over `transport`; counts it in the metrics. */
+  decide(address: string, transport: Transport): RrlAction {
+    const action = this.judge(address, transport);
+    this.options.metrics?.rrlResponses.inc({ action });
+    return action;
+  }
+
+  private judge(address: string, transport: Transport): RrlAction {
+    if (!this.enabled || transport === "tcp" || this.isExempt(address)) return "allow";
+    // An address that does not parse is limited under one shared key rather than let through.
+    const prefix = this.prefixOf(address) ?? "unparseable";
+    const now = this.now();
+    let account = this.accounts.get(prefix);
+    if (account === undefined) {
+      account = { balance: this.rate, updatedAt: now, limited: false, limitedCount: 0 };
+      this.accounts.set(prefix, account);
+    } else {
+      const earned = (Math.max(0, now - account.updatedAt) / 1000) * this.rate;
+      account.balance = Math.min(this.rate, account.balance + earned);
+      account.updatedAt = now;
+    }
+    account.balance = Math.max(this.floor, account.balance - 1);
+    if (account.balance >= 0) {
+      account.limited = false;
+      account.limitedCount = 0;
+      return "allow";
+    }
+    if (!account.limited) {
+      account.limited = true;
+      this.logLimited(prefix, now);
+    }
+    account.limitedCount++;
+    const slip = this.options.slip;
+    return slip > 0 && account.limitedCount % slip === 0 ? "slip" : "drop";
+  }
+
+  private logLimited(prefix: string, now: number): void {
+    const log = this.options.log;
+    if (!log) return;
+    this.logTokens = Math.min(this.logPerSecond, this.logTokens + ((now - this.logUpdatedAt) / 1000) * this.logPerSecond);
+    this.logUpdatedAt = now;
+    if (this.logTokens < 1) {
+      this.logSuppressed++;
+      return;
+    }
+    this.logTokens--;
+    log.warn({ prefix, rate: this.rate, suppressed: this.logSuppressed }, "response rate limit: prefix limited");
+    this.logSuppressed = 0;
+  }
+}
