@@ -15,19 +15,17 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rcodeToString, RRType, type RRTypeName, typeToString } from "../../dns/constants.ts";
-import { decodeMessage, type Message } from "../../dns/message.ts";
-import { Name } from "../../dns/name.ts";
-import { rdataToText } from "../../dns/rdata/index.ts";
-import { parseZoneText } from "../../dns/zonefile/parser.ts";
+import { RRType, type RRTypeName, typeToString } from "../../dns/constants.ts";
+import { decodeMessage } from "../../dns/message.ts";
 import { type DohFront, startDohFront } from "../../transfer-service/doh-front.ts";
-import { WorkerClient } from "../../transfer-service/worker-client.ts";
 import { queryWire } from "../../workers/answer/testing/table.ts";
 import { kdig } from "../peers/kdig.ts";
 import { freePorts } from "../peers/ports.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { PARENT_APEX, PARENT_ZONE } from "../answer/zones.ts";
+import { norm, parseDig, type Seen, seenOf } from "../stack/dig-output.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
+import { loadZone } from "../stack/zone-load.ts";
 
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
 const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
@@ -49,25 +47,8 @@ ns   AAAA 2001:db8::53
 www  AAAA 2001:db8::80
 `;
 
-/** What a client saw, reduced to what must agree: rcode, AA, and the answer records as text. */
-interface Seen {
-  rcode: string;
-  aa: boolean;
-  answers: string[];
-}
-
-const norm = (line: string): string => line.trim().split(/\s+/).join(" ").toLowerCase();
-
 function query(name: string, type: number): Uint8Array {
   return queryWire(name, typeToString(type), { id: 0, edns: false });
-}
-
-function seenOf(m: Message): Seen {
-  return {
-    rcode: rcodeToString(m.rcode),
-    aa: m.flags.aa,
-    answers: m.answers.map((rr) => norm(`${rr.name.toString()} ${rr.ttl} IN ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`)),
-  };
 }
 
 /** The Worker's own answer, over HTTP/1.1 straight to wrangler dev. */
@@ -76,20 +57,6 @@ async function direct(name: string, type: number): Promise<{ seen: Seen; wire: B
   expect(res.status).toBe(200);
   const wire = Buffer.from(await res.arrayBuffer());
   return { seen: seenOf(decodeMessage(wire)), wire };
-}
-
-/** dig's text output: status, flags, and the answer section. */
-function parseDig(stdout: string): Seen {
-  const rcode = /status: (\w+)/.exec(stdout)?.[1] ?? "none";
-  const flags = /;; flags: ([^;]*);/.exec(stdout)?.[1]?.trim().split(/\s+/) ?? [];
-  const answers: string[] = [];
-  let inAnswer = false;
-  for (const line of stdout.split("\n")) {
-    if (line.startsWith(";; ANSWER SECTION")) inAnswer = true;
-    else if (line.trim() === "" || line.startsWith(";")) inAnswer = false;
-    else if (inAnswer) answers.push(norm(line));
-  }
-  return { rcode, aa: flags.includes("aa"), answers };
 }
 
 async function dig(mode: string, port: number, name: string, type: string, server = "127.0.0.1"): Promise<Seen> {
@@ -118,37 +85,13 @@ async function curl(args: string[], name: string, type: number): Promise<{ wire:
   }
 }
 
-/** Creates the zone through /api/v1 and loads it as the transfer-service would after an AXFR (lease, full ingest). */
-async function loadZone(apex: string, text: string, answerAllow: string[]): Promise<void> {
-  const zone = apex.replace(/\.$/, "");
-  const created = await fetch(`${base}/api/v1/zones`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: zone, model: "secondary", primaries: [{ address: "127.0.0.1", port: 53 }], answerAllow }),
-  });
-  expect(created.status, await created.clone().text()).toBe(201);
-  const records = parseZoneText(text, { origin: Name.parse(apex), defaultTtl: 3600 });
-  const soa = records.find((r) => r.type === RRType.SOA)!;
-  const client = new WorkerClient({ baseUrl: base, token: INTERNAL, timeoutMs: 30_000 });
-  try {
-    expect(await client.acquireLease(zone, "doh-front-test", 60_000)).toBe(true);
-    const ingest = await client.beginIngest(zone, "doh-front-test", "axfr", 0);
-    await ingest.beginFull(soa);
-    await ingest.records(records.filter((r) => r !== soa));
-    await ingest.end();
-    await ingest.commit();
-    await client.releaseLease(zone, "doh-front-test");
-  } finally {
-    await client.close();
-  }
-}
-
 beforeAll(async () => {
   worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL });
   base = worker.base;
 
-  await loadZone(PARENT_APEX, PARENT_ZONE, []);
-  await loadZone(V6_APEX, V6_ZONE, ["::1/128"]);
+  const stack = { base, admin: ADMIN, internal: INTERNAL };
+  await loadZone(stack, PARENT_APEX, PARENT_ZONE);
+  await loadZone(stack, V6_APEX, V6_ZONE, ["::1/128"]);
 
   const [h2cPort] = await freePorts(1);
   front = await startDohFront({ workerUrl: base, port: 0, h2cPort, internalToken: INTERNAL, timeoutMs: 10_000 });

@@ -56,13 +56,13 @@ export function answerTypes(m: Uint8Array): number[] {
   return answerSpans(m).map((s) => s.type);
 }
 
-/** One UDP query; resolves with the first datagram back. */
-export function udpExchange(port: number, query: Uint8Array, timeoutMs = 3000): Promise<Uint8Array> {
+/** One UDP query (to 127.0.0.1 unless `address` says otherwise); resolves with the first datagram back. */
+export function udpExchange(port: number, query: Uint8Array, timeoutMs = 3000, address = "127.0.0.1"): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket("udp4");
+    const socket = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
     const timer = setTimeout(() => {
       socket.close();
-      reject(new Error(`no UDP answer from 127.0.0.1:${port} within ${timeoutMs} ms`));
+      reject(new Error(`no UDP answer from ${address}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once("message", (msg) => {
       clearTimeout(timer);
@@ -74,7 +74,7 @@ export function udpExchange(port: number, query: Uint8Array, timeoutMs = 3000): 
       socket.close();
       reject(err);
     });
-    socket.send(query, port, "127.0.0.1");
+    socket.send(query, port, address);
   });
 }
 

@@ -1,0 +1,381 @@
+/**
+ * @module The port-53 front end to end (issue 9): the transfer-service in-process with its DNS listener on
+ * 127.0.0.1 and ::1, forwarding to the real Worker (`wrangler dev`, workerd, local D1 from migrations/).
+ *
+ * - real `dig` and `kdig`, over UDP and TCP, get the answers the Worker gives over DoH;
+ * - a large RRset over UDP is truncated (TC=1) and dig's retry over TCP gets all of it;
+ * - several queries written at once on one TCP connection are all answered, matched by ID, out of order
+ *   when a cache hit overtakes a forward;
+ * - a silent Worker (a blackholing proxy) gets SERVFAIL within the front's timeout, an absent one at once,
+ *   and the front answers again when the Worker is back;
+ * - across 100 IXFR commits made through this instance's commit path, a query right after each commit gets
+ *   the new version although the one before it was answered from the cache;
+ * - a bounded UDP flood from 127.0.0.1 (5,000 queries within 3 s) engages RRL (drops and slips in
+ *   /metrics, TC=1 slips received) while ::1, another prefix, keeps getting answers.
+ * The flood runs last: it leaves 127.0.0.0/24 rate limited for the RRL window.
+ */
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Rcode, rcodeToString, RRType, type RRTypeName, typeFromString } from "../../dns/constants.ts";
+import { decodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
+import { Name } from "../../dns/name.ts";
+import { rdataToText } from "../../dns/rdata/index.ts";
+import { parseZoneText } from "../../dns/zonefile/parser.ts";
+import { CommitEvents, watchCommits } from "../../transfer-service/commit-watch.ts";
+import { loadConfig } from "../../transfer-service/config.ts";
+import { createLogger } from "../../transfer-service/log.ts";
+import { Metrics } from "../../transfer-service/metrics.ts";
+import { type RunningService, startService } from "../../transfer-service/service.ts";
+import { FrameDecoder, frame } from "../../transfer-service/tcp-framing.ts";
+import type { WorkerApi } from "../../transfer-service/worker-api.ts";
+import { WorkerClient } from "../../transfer-service/worker-client.ts";
+import { queryWire } from "../../workers/answer/testing/table.ts";
+import { type FaultProxy, startFaultProxy } from "../peers/fault-proxy.ts";
+import { kdig } from "../peers/kdig.ts";
+import { freePort, freePorts } from "../peers/ports.ts";
+import { runTool } from "../peers/run-tool.ts";
+import { digFlags, norm, parseDig, type Seen, seenOf } from "../stack/dig-output.ts";
+import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
+import { createZone, ingestZoneText, loadZone, type StackTokens } from "../stack/zone-load.ts";
+import { waitFor } from "../transfer/service-under-test.ts";
+import { udpExchange } from "../tsig/wire-client.ts";
+
+const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
+const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
+const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
+
+const BIG_TXT = 40;
+const FRONT_ZONE = `
+$ORIGIN front.test.
+$TTL 300
+@     SOA   ns hostmaster 1 7200 3600 1209600 300
+@     NS    ns
+ns    A     192.0.2.53
+www   A     192.0.2.80
+www   AAAA  2001:db8::80
+alias CNAME www
+@     MX    10 mx
+mx    A     192.0.2.25
+${Array.from({ length: BIG_TXT }, (_, i) => `big TXT "${String(i).padStart(2, "0")} ${"x".repeat(90)}"`).join("\n")}
+`;
+
+const CHURN_APEX = "churn.test.";
+const churnZone = (n: number) => `
+$ORIGIN churn.test.
+$TTL 300
+@  SOA ns hostmaster ${n} 7200 3600 1209600 300
+@  NS  ns
+ns A   192.0.2.53
+v  TXT "version ${n}"
+`;
+
+let worker: WranglerDev | undefined;
+let stack: StackTokens;
+let service: RunningService | undefined;
+let port: number;
+const commits = new CommitEvents();
+
+async function start(env: Record<string, string>, parts: { commits?: CommitEvents } = {}): Promise<RunningService> {
+  const config = loadConfig({
+    BACKSTOP_INTERNAL_TOKEN: INTERNAL,
+    BACKSTOP_WORKER_URL: stack.base,
+    BACKSTOP_HTTP_LISTEN: "127.0.0.1:0",
+    ...env,
+  });
+  return startService(config, log, { metrics: new Metrics({ defaultMetrics: false }), ...parts });
+}
+
+beforeAll(async () => {
+  worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL });
+  stack = { base: worker.base, admin: ADMIN, internal: INTERNAL };
+  await loadZone(stack, "front.test.", FRONT_ZONE);
+  await createZone(stack, CHURN_APEX);
+  [port] = await freePorts(1);
+  // One port on both loopbacks: ::1 is the second client prefix of the RRL test.
+  service = await start({ BACKSTOP_DNS_LISTEN: `127.0.0.1:${port},[::1]:${port}` }, { commits });
+}, 150_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await worker?.stop();
+});
+
+/** The Worker's own answer over DoH (POST, no token: a DoH client). */
+async function overDoh(name: string, type: string): Promise<Seen> {
+  const res = await fetch(`${stack.base}/dns-query`, { method: "POST", headers: { "content-type": "application/dns-message" }, body: new Uint8Array(queryWire(name, type, { id: 0 })) });
+  expect(res.status).toBe(200);
+  return seenOf(decodeMessage(new Uint8Array(await res.arrayBuffer())));
+}
+
+async function dig(args: string[], name: string, type: string): Promise<{ seen: Seen; stdout: string }> {
+  const res = await runTool("dig", ["@127.0.0.1", "-p", String(port), "+norec", "+time=5", "+tries=1", ...args, name, type], { timeoutMs: 15_000 });
+  expect(res.code, res.stdout + res.stderr).toBe(0);
+  return { seen: parseDig(res.stdout), stdout: res.stdout };
+}
+
+const QUESTIONS: Array<{ name: string; type: RRTypeName; rcode: string; answers: number }> = [
+  { name: "www.front.test.", type: "A", rcode: "NOERROR", answers: 1 },
+  { name: "www.front.test.", type: "AAAA", rcode: "NOERROR", answers: 1 },
+  { name: "alias.front.test.", type: "A", rcode: "NOERROR", answers: 2 },
+  { name: "front.test.", type: "MX", rcode: "NOERROR", answers: 1 },
+  { name: "front.test.", type: "NS", rcode: "NOERROR", answers: 1 },
+  { name: "www.front.test.", type: "MX", rcode: "NOERROR", answers: 0 },
+  { name: "nope.front.test.", type: "A", rcode: "NXDOMAIN", answers: 0 },
+  { name: "www.example.com.", type: "A", rcode: "REFUSED", answers: 0 },
+];
+
+describe("dig and kdig over UDP and TCP get the Worker's DoH answers", () => {
+  it.each(QUESTIONS)("$name $type → $rcode", async (q) => {
+    const want = await overDoh(q.name, q.type);
+    expect(want.rcode).toBe(q.rcode);
+    expect(want.answers).toHaveLength(q.answers);
+    // Twice each: the second UDP/TCP answer of a cacheable question comes from the front's cache.
+    for (let round = 0; round < 2; round++) {
+      expect((await dig([], q.name, q.type)).seen, "dig UDP").toEqual(want);
+      expect((await dig(["+tcp"], q.name, q.type)).seen, "dig +tcp").toEqual(want);
+      for (const extra of [[], ["+tcp"]]) {
+        const k = await kdig({ port, zone: q.name, type: q.type, extra, timeoutMs: 5_000 });
+        expect(k.errors.filter((e) => !e.includes("server replied")), k.stdout + k.stderr).toEqual([]);
+        const status = /->>HEADER<<-.*status: (\w+)/.exec(k.stdout)?.[1];
+        const seen = { rcode: status, aa: k.flags.includes("aa"), answers: k.records.map((r) => norm(`${r.owner} ${r.ttl} IN ${r.type} ${r.data}`)) };
+        expect(seen, `kdig ${extra.join(" ") || "UDP"}`).toEqual(want);
+      }
+    }
+  });
+
+  it("AXFR and IXFR are REFUSED (not served downstream yet)", async () => {
+    for (const type of ["AXFR", "IXFR"]) {
+      const reply = decodeMessage(await udpExchange(port, queryWire("front.test.", type, { id: 99 })));
+      expect(rcodeToString(reply.rcode)).toBe("REFUSED");
+      expect(reply.id).toBe(99);
+    }
+  });
+});
+
+describe("truncation", () => {
+  it("a large RRset over UDP is cut with TC=1, and dig's retry over TCP gets all of it", async () => {
+    const cut = await dig(["+ignore", "+bufsize=1232"], "big.front.test.", "TXT");
+    expect(digFlags(cut.stdout)).toContain("tc");
+    expect(cut.seen.answers.length).toBeLessThan(BIG_TXT);
+    const plain = await dig(["+noedns", "+ignore"], "big.front.test.", "TXT");
+    expect(digFlags(plain.stdout)).toContain("tc");
+
+    const retried = await dig(["+bufsize=1232"], "big.front.test.", "TXT");
+    expect(retried.stdout).toContain("Truncated, retrying in TCP mode");
+    expect(retried.seen.answers).toHaveLength(BIG_TXT);
+    expect(retried.seen).toEqual(await overDoh("big.front.test.", "TXT"));
+  });
+});
+
+/** Writes every query in one segment on one connection; resolves with the replies in arrival order. */
+function pipelined(queries: Uint8Array[], timeoutMs = 5000): Promise<Message[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    const decoder = new FrameDecoder();
+    const replies: Message[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`${replies.length} of ${queries.length} replies within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on("connect", () => socket.write(Buffer.concat(queries.map((q) => frame(q)))));
+    socket.on("data", (data) => {
+      for (const m of decoder.push(new Uint8Array(data))) replies.push(decodeMessage(m));
+      if (replies.length === queries.length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(replies);
+      }
+    });
+    socket.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+describe("pipelined TCP (RFC 7766 §6.2.1.1)", () => {
+  it("answers every query written at once, each matched by its ID, a cache hit overtaking forwards", async () => {
+    // Prime the cache over TCP (the key has the transport class), then send fresh misses around the hit.
+    await pipelined([queryWire("www.front.test.", "A", { id: 1 })]);
+    const fresh = () => `p-${randomBytes(4).toString("hex")}.front.test.`;
+    const sent = [
+      { id: 101, name: fresh(), type: "A", rcode: Rcode.NXDOMAIN },
+      { id: 102, name: fresh(), type: "AAAA", rcode: Rcode.NXDOMAIN },
+      { id: 103, name: "www.front.test.", type: "A", rcode: Rcode.NOERROR },
+      { id: 104, name: "big.front.test.", type: "TXT", rcode: Rcode.NOERROR },
+      { id: 105, name: "mx.front.test.", type: "A", rcode: Rcode.NOERROR },
+    ];
+    const replies = await pipelined(sent.map((q) => queryWire(q.name, q.type, { id: q.id })));
+    const byId = new Map(replies.map((r) => [r.id, r]));
+    for (const q of sent) {
+      const r = byId.get(q.id);
+      expect(r, `reply to ${q.id}`).toBeDefined();
+      expect(r!.questions[0]!.name.toString()).toBe(q.name);
+      expect(r!.questions[0]!.type).toBe(typeFromString(q.type));
+      expect(r!.rcode).toBe(q.rcode);
+      expect(r!.flags.tc).toBe(false);
+    }
+    expect(byId.get(104)!.answers).toHaveLength(BIG_TXT);
+    // The cached answer (103) left before the forwards sent ahead of it.
+    const order = replies.map((r) => r.id);
+    expect(order.indexOf(103)).toBeLessThan(order.indexOf(101));
+  });
+});
+
+describe("the Worker down or silent", () => {
+  let proxy: FaultProxy | undefined;
+  let viaProxy: RunningService | undefined;
+  let absent: RunningService | undefined;
+
+  afterAll(async () => {
+    await viaProxy?.stop();
+    await absent?.stop();
+    await proxy?.close();
+  });
+
+  it("a silent Worker gets SERVFAIL within the timeout, the front stays up and answers when it is back", async () => {
+    const workerPort = Number(new URL(stack.base).port);
+    proxy = await startFaultProxy({ target: { address: "127.0.0.1", port: workerPort } });
+    // No cache here, so every query goes to the (faulty) Worker.
+    viaProxy = await start({
+      BACKSTOP_WORKER_URL: `http://127.0.0.1:${proxy.port}`,
+      BACKSTOP_DNS_LISTEN: "127.0.0.1:0",
+      BACKSTOP_FRONT_TIMEOUT_MS: "400",
+      BACKSTOP_FRONT_CACHE_ENTRIES: "0",
+    });
+    const p = viaProxy.dnsAddresses[0]!.port;
+    const ask = async (id: number) => decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id }), 3000));
+
+    // Silent from the start (a connection keeps the fault it began with, so no keep-alive one may exist yet).
+    proxy.fault = { kind: "blackhole" };
+    const started = Date.now();
+    const failed = await Promise.all([2, 3, 4, 5, 6].map(ask));
+    const elapsed = Date.now() - started;
+    for (const [i, m] of failed.entries()) {
+      expect(m.rcode).toBe(Rcode.SERVFAIL);
+      expect(m.id).toBe(i + 2);
+      expect(m.questions[0]!.name.toString()).toBe("www.front.test.");
+    }
+    expect(elapsed).toBeGreaterThanOrEqual(350);
+    expect(elapsed).toBeLessThan(2500);
+
+    proxy.fault = { kind: "none" };
+    let id = 10;
+    await waitFor("answers again", async () => (await ask(id++)).rcode === Rcode.NOERROR, 5_000);
+    const metrics = (await viaProxy.metrics.render()).body;
+    expect(metrics).toMatch(/backstop_front_upstream_failures_total\{reason="timeout"\} [1-9]/);
+  });
+
+  it("an absent Worker gets SERVFAIL at once", async () => {
+    const nobody = await freePort();
+    absent = await start({ BACKSTOP_WORKER_URL: `http://127.0.0.1:${nobody}`, BACKSTOP_DNS_LISTEN: "127.0.0.1:0", BACKSTOP_FRONT_TIMEOUT_MS: "2000" });
+    const p = absent.dnsAddresses[0]!.port;
+    const started = Date.now();
+    const m = decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id: 7 }), 3000));
+    expect(m.rcode).toBe(Rcode.SERVFAIL);
+    expect(Date.now() - started).toBeLessThan(1500);
+    const tcp = await dig(["+tcp"], "www.front.test.", "A").catch(() => undefined);
+    expect(tcp?.seen.rcode).toBe("NOERROR"); // the main front, unaffected
+  });
+});
+
+/** One IXFR-style change, version n-1 → n (the TXT replaced), committed through `api` as the refresher does. */
+async function ixfr(api: WorkerApi, n: number): Promise<void> {
+  const [before, after] = [n - 1, n].map((v) => parseZoneText(churnZone(v), { origin: Name.parse(CHURN_APEX), defaultTtl: 300 }));
+  const soa = (rrs: ResourceRecord[]) => rrs.find((r) => r.type === RRType.SOA)!;
+  const txt = (rrs: ResourceRecord[]) => rrs.filter((r) => r.type === RRType.TXT);
+  const session = await api.beginIngest("churn.test", "port53-test", "ixfr", n);
+  await session.beginIncremental(soa(after!));
+  await session.beginChangeset(soa(before!));
+  await session.records(txt(before!));
+  await session.beginAdditions(soa(after!));
+  await session.records(txt(after!));
+  await session.end();
+  await session.commit();
+}
+
+describe("the cache never serves an old version after a commit", () => {
+  it("100 IXFR commits through this instance, each followed at once by a query that must see it", async () => {
+    const client = new WorkerClient({ baseUrl: stack.base, token: INTERNAL, timeoutMs: 30_000 });
+    const api = watchCommits(client, commits);
+    const txt = async (id: number): Promise<string> => {
+      const m = decodeMessage(await udpExchange(port, queryWire("v.churn.test.", "TXT", { id }), 3000));
+      expect(m.rcode).toBe(Rcode.NOERROR);
+      return m.answers.map((r) => rdataToText(r.type, r.rdata)).join(" ");
+    };
+    try {
+      await ingestZoneText(api, CHURN_APEX, churnZone(1), "port53-test");
+      const hitsBefore = service!.cache!.stats.hits;
+      for (let n = 2; n <= 101; n++) {
+        // Two queries: the second is a cache hit, so the old version is in the cache when the commit lands.
+        expect(await txt(n * 4)).toBe(`"version ${n - 1}"`);
+        expect(await txt(n * 4 + 1)).toBe(`"version ${n - 1}"`);
+        await ixfr(api, n);
+        expect(await txt(n * 4 + 2), `right after commit ${n}`).toBe(`"version ${n}"`);
+      }
+      // The old answers really were cached: without the drop on commit they would have been served.
+      expect(service!.cache!.stats.hits - hitsBefore).toBeGreaterThanOrEqual(100);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+});
+
+describe("response rate limiting under a flood", () => {
+  it("5,000 queries from 127.0.0.1 within 3 s engage RRL; ::1 is still answered", async () => {
+    const metric = async (action: string) =>
+      Number(new RegExp(`backstop_rrl_responses_total\\{action="${action}"\\} (\\d+)`).exec((await service!.metrics.render()).body)?.[1] ?? 0);
+    const before = { allow: await metric("allow"), drop: await metric("drop"), slip: await metric("slip") };
+
+    const flooder = createSocket("udp4");
+    let full = 0, slipped = 0;
+    flooder.on("message", (msg) => {
+      const m = decodeMessage(new Uint8Array(msg));
+      if (m.flags.tc && m.answers.length === 0) slipped++;
+      else if (m.rcode === Rcode.NOERROR && m.answers.length > 0) full++;
+    });
+    await new Promise<void>((r) => flooder.bind(0, "127.0.0.1", () => r()));
+
+    // The second client: ::1, another prefix, asking all through the flood.
+    const second = (async () => {
+      const seen: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const m = decodeMessage(await udpExchange(port, queryWire("www.front.test.", "A", { id: 9000 + i }), 2000, "::1"));
+        seen.push(m.answers.length > 0 && !m.flags.tc ? 1 : 0);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return seen;
+    })();
+
+    const query = queryWire("www.front.test.", "A", { id: 0 });
+    const started = Date.now();
+    let sent = 0;
+    while (sent < 5000 && Date.now() - started < 3000) {
+      for (let i = 0; i < 100 && sent < 5000; i++, sent++) {
+        const q = query.slice();
+        q[0] = sent >> 8;
+        q[1] = sent & 0xff;
+        flooder.send(q, port, "127.0.0.1");
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const floodMs = Date.now() - started;
+    const secondSeen = await second;
+    await new Promise((r) => setTimeout(r, 300));
+    flooder.close();
+
+    expect(sent).toBe(5000);
+    expect(floodMs).toBeLessThanOrEqual(3000);
+    const after = { allow: await metric("allow"), drop: await metric("drop"), slip: await metric("slip") };
+    const dropped = after.drop - before.drop, slips = after.slip - before.slip;
+    expect(dropped).toBeGreaterThan(1000);
+    expect(slips).toBeGreaterThan(1000);
+    expect(slipped).toBeGreaterThan(0);
+    // 50 a second per prefix with a one-second burst: the flood got a few hundred answers at most.
+    expect(full).toBeLessThanOrEqual(50 + Math.ceil((floodMs / 1000) * 50) + 5);
+    expect(secondSeen).toEqual(new Array(20).fill(1));
+    console.log(`RRL flood: ${sent} queries in ${floodMs} ms → ${full} answered, ${slipped} slips received; metrics +${dropped} dropped, +${slips} slipped`);
+  }, 30_000);
+});
