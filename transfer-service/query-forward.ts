@@ -95,7 +95,8 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     try {
       const length = Number(header(res.headers["content-length"]) ?? "0");
       if (res.statusCode !== 200 || length > MAX_MESSAGE) {
-        res.body.destroy();
+        // Read off and dropped (bounded), not destroyed: a destroyed undici body emits an error nobody hears.
+        await res.body.dump({ limit: MAX_MESSAGE }).catch(() => undefined);
         throw new UpstreamFailure("status", `HTTP ${res.statusCode}, ${length} octets`);
       }
       body = await res.body.arrayBuffer();
