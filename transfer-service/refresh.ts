@@ -113,6 +113,12 @@ export class ZoneRefresher implements NotifyZone {
   /** The last SOA timers seen, for scheduling after a failure. */
   private timers: EffectiveTimers | null = null;
   private stopped = false;
+  /**
+   * Our last report did not reach the Worker (it was down or unreachable): what D1 holds is older than
+   * what we know, so the poll's stored deadline is not adopted, and the request that attempt served is
+   * kept for the next one, until a report lands.
+   */
+  private reportOwed = false;
   /** The attempt's `refreshing` report in flight; awaited before the attempt's final report. */
   private announcing: Promise<void> | undefined;
   /** Time of the last successful check, for metrics. */
@@ -169,8 +175,9 @@ export class ZoneRefresher implements NotifyZone {
     }
     // Adopt a later deadline (another instance refreshed the zone), never an earlier one: an earlier
     // stored value is a read from before our own last report, and refresh requests come as signals.
+    // While a report is owed, the stored deadline is the one before it (a refresh away, not a retry).
     const next = config.nextRefreshAt ?? this.now;
-    if (first || (!this.coalescer.busy && (this.dueAt === null || next > this.dueAt))) this.schedule(next);
+    if (first || (!this.coalescer.busy && !this.reportOwed && (this.dueAt === null || next > this.dueAt))) this.schedule(next);
   }
 
   /** RFC 1996 §3.11: a NOTIFY means the refresh timer has expired. The hint is logged, never trusted. */
@@ -239,8 +246,12 @@ export class ZoneRefresher implements NotifyZone {
     const report = this.reportFor(outcome, request);
     try {
       await this.deps.worker.report(this.config.name, this.deps.settings.instanceId, report);
+      this.reportOwed = false;
     } catch (err) {
       this.log.error({ zone: this.config.name, reason: (err as Error).message }, "could not report the zone's state to the Worker");
+      // The request stays unacknowledged in D1: serve it again with the next attempt (at RETRY).
+      this.reportOwed = true;
+      this.pending ??= request;
     }
     try {
       await this.deps.worker.releaseLease(this.config.name, this.deps.settings.instanceId);

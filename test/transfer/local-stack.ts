@@ -14,6 +14,7 @@ import { createLogger } from "../../transfer-service/log.ts";
 import { Metrics } from "../../transfer-service/metrics.ts";
 import { Refresher } from "../../transfer-service/refresh.ts";
 import { startService, type RunningService } from "../../transfer-service/service.ts";
+import type { WorkerApi } from "../../transfer-service/worker-api.ts";
 import { WorkerClient } from "../../transfer-service/worker-client.ts";
 import { queryWire } from "../../workers/answer/testing/table.ts";
 import { freePorts } from "../peers/index.ts";
@@ -48,6 +49,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Extra service settings (`BACKSTOP_*`) over the defaults below. */
   env?: Record<string, string>;
+  /** Wraps the service's Worker client (a test that makes the Worker unreachable on cue). */
+  wrapWorker?: (client: WorkerApi) => WorkerApi;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -72,7 +75,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
   const client = new WorkerClient({ baseUrl: worker.base, token: internalToken, timeoutMs: 30_000 });
   const metrics = new Metrics({ defaultMetrics: false });
-  const refresher = new Refresher({ worker: client, settings: config, log, metrics, hmac: nodeHmac });
+  const refresher = new Refresher({ worker: options.wrapWorker?.(client) ?? client, settings: config, log, metrics, hmac: nodeHmac });
   let service: RunningService;
   try {
     service = await startService(config, log, { zones: refresher, metrics });
