@@ -80,7 +80,7 @@ export class Metrics {
 
   readonly frontQueries = new Counter({
     name: "backstop_front_queries_total",
-    help: "Port-53 queries by how they were answered: hit (response cache), miss (Worker, then cached or not), uncacheable (Worker), local (answered here: REFUSED transfers, SERVFAIL), rate-limited.",
+    help: "Port-53 queries by how they were answered: hit (response cache), joined (the answer of the same query already on its way to the Worker), miss (Worker, then cached or not), uncacheable (Worker), local (answered here: REFUSED transfers, SERVFAIL), rate-limited.",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

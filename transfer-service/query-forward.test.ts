@@ -172,3 +172,13 @@ describe("what is cached", () => {
     expect(seen).toHaveLength(cached ? 2 : 3);
   });
 });
+
+it("concurrent misses of one key share one forward, each answer with its own ID and spelling", async () => {
+  const cache = new ResponseCache({ maxEntries: 10 });
+  const { forward } = forwarder({ cache });
+  seen.length = 0;
+  const names = ["ok.joined.example.", "OK.joined.example.", "ok.JOINED.example.", "Ok.Joined.Example."];
+  const replies = await Promise.all(names.map((name, i) => ask(forward, name, udp, 500 + i)));
+  expect(seen).toHaveLength(1);
+  expect(replies.map((m) => [m.id, m.questions[0]!.name.toString(), m.rcode])).toEqual(names.map((name, i) => [500 + i, name, Rcode.NOERROR]));
+});

@@ -4,7 +4,10 @@
  * (`worker-upstream.ts`), with the transport, the UDP size and the client's address in the forwarding
  * headers, so the one answer engine truncates for UDP exactly as it would itself (TC=1, RFC 6891 §6.2.5).
  *
- * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it.
+ * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it. A plain
+ *    query whose key is already on its way to the Worker waits for that forward and takes its answer
+ *    (its own ID and spelling written in): when a hot entry expires under load, one forward refills it
+ *    instead of every query in flight at that moment.
  * 2. Past `maxInFlight` forwards at once, or when the Worker fails (unreachable, no answer within
  *    `timeoutMs`, an HTTP status other than 200, a body that is not the answer to this query: shorter than
  *    a header, QR clear, another ID), the front answers SERVFAIL itself (RFC 1035 §4.1.1 "server failure"),
@@ -112,6 +115,18 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     return { answer, origin: readOrigin((name) => header(res.headers[name])) };
   };
 
+  /** Forwards on their way, by cache key: the answer's octets, or undefined when it failed. */
+  const pending = new Map<string, Promise<Uint8Array | undefined>>();
+
+  const answerFor = (answer: Uint8Array, wire: Uint8Array, shape: QueryShape): Uint8Array => {
+    const out = answer.slice();
+    out[0] = wire[0]!;
+    out[1] = wire[1]!;
+    // Same key: the same question name but for ASCII case, so the same length (RFC 4343).
+    out.set(wire.subarray(HEADER_LENGTH, shape.qnameEnd), HEADER_LENGTH);
+    return out;
+  };
+
   return async (wire, shape, ctx) => {
     const key = cache ? cacheKey(wire, shape, ctx.transport) : undefined;
     if (key !== undefined) {
@@ -120,10 +135,34 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
         metrics?.frontQueries.inc({ result: "hit" });
         return hit;
       }
+      const leader = pending.get(key);
+      if (leader) {
+        const answer = await leader;
+        metrics?.frontQueries.inc({ result: answer ? "joined" : "local" });
+        // The leader's failure is already counted; this query shares its SERVFAIL.
+        return answer ? answerFor(answer, wire, shape) : shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
+      }
+      const own = forwardOnce(wire, shape, ctx, key);
+      pending.set(key, own.then((r) => (r.ok ? r.answer : undefined)));
+      try {
+        return (await own).reply;
+      } finally {
+        pending.delete(key);
+      }
     }
+    return (await forwardOnce(wire, shape, ctx, undefined)).reply;
+  };
+
+  async function forwardOnce(
+    wire: Uint8Array,
+    shape: QueryShape,
+    ctx: RequestContext,
+    key: string | undefined,
+  ): Promise<{ reply: Uint8Array; ok: boolean; answer: Uint8Array }> {
     if (inFlight >= options.maxInFlight) {
       metrics?.frontQueries.inc({ result: "local" });
-      return servfail(wire, shape, "busy");
+      const reply = servfail(wire, shape, "busy");
+      return { reply, ok: false, answer: reply };
     }
     inFlight++;
     const sentAt = now();
@@ -138,15 +177,16 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
       // The cache keeps these octets as they are: hits are copies, and nothing writes to a sent reply.
       if (cacheable) cache!.put(key, answer, origin, sentAt, ticket);
       metrics?.frontQueries.inc({ result: key === undefined ? "uncacheable" : "miss" });
-      return answer;
+      return { reply: answer, ok: true, answer };
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("unreachable", String(err));
       // Never the error text at warn: it may name internal addresses. Debug keeps it for an operator.
       log.debug({ reason: failure.reason, detail: failure.message }, "forward to the Worker failed");
       metrics?.frontQueries.inc({ result: "local" });
-      return servfail(wire, shape, failure.reason);
+      const reply = servfail(wire, shape, failure.reason);
+      return { reply, ok: false, answer: reply };
     } finally {
       inFlight--;
     }
-  };
+  }
 }
