@@ -6,8 +6,10 @@
  *  1. Writes `.dev.vars` (git-ignored) with ADMIN_TOKEN, INTERNAL_TOKEN and TSIG_ENCRYPTION_KEY the
  *     first time, and prints the admin token once.
  *  2. Applies the D1 migrations to the local database.
- *  3. Runs `wrangler dev` on http://127.0.0.1:8787 and the transfer-service (DNS on 127.0.0.1:5053,
- *     control/metrics on 127.0.0.1:9153).
+ *  3. Runs `wrangler dev` on http://127.0.0.1:8787 and the transfer-service: DNS on 127.0.0.1:5053 and
+ *     [::1]:5053, UDP and TCP (the port-53 front, `dig @127.0.0.1 -p 5053 …`, and NOTIFY), the HTTP/2 DoH
+ *     front on 127.0.0.1:8443, control/metrics on 127.0.0.1:9153. BACKSTOP_* variables in the
+ *     environment pass through (e.g. BACKSTOP_RRL_RESPONSES_PER_SECOND=0 for a local load test).
  *  Ctrl-C stops everything and waits for the children to exit.
  */
 import { spawn, spawnSync } from "node:child_process";
