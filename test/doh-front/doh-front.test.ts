@@ -23,7 +23,7 @@ import { kdig } from "../peers/kdig.ts";
 import { freePorts } from "../peers/ports.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { PARENT_APEX, PARENT_ZONE } from "../answer/zones.ts";
-import { norm, parseDig, type Seen, seenOf } from "../stack/dig-output.ts";
+import { digAt, norm, type Seen, seenOf } from "../stack/dig-output.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { loadZone } from "../stack/zone-load.ts";
 
@@ -60,9 +60,7 @@ async function direct(name: string, type: number): Promise<{ seen: Seen; wire: B
 }
 
 async function dig(mode: string, port: number, name: string, type: string, server = "127.0.0.1"): Promise<Seen> {
-  const res = await runTool("dig", [`+${mode}`, `@${server}`, "-p", String(port), "+norec", "+time=5", "+tries=1", name, type], { timeoutMs: 15_000 });
-  expect(res.code, res.stdout + res.stderr).toBe(0);
-  return parseDig(res.stdout);
+  return (await digAt({ server, port, args: [`+${mode}`], name, type })).seen;
 }
 
 async function curl(args: string[], name: string, type: number): Promise<{ wire: Buffer; version: string }> {

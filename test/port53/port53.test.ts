@@ -35,8 +35,7 @@ import { queryWire } from "../../workers/answer/testing/table.ts";
 import { type FaultProxy, startFaultProxy } from "../peers/fault-proxy.ts";
 import { kdig } from "../peers/kdig.ts";
 import { freePort, freePorts } from "../peers/ports.ts";
-import { runTool } from "../peers/run-tool.ts";
-import { digFlags, norm, parseDig, type Seen, seenOf } from "../stack/dig-output.ts";
+import { digAt, digFlags, norm, type Seen, seenOf } from "../stack/dig-output.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { createZone, ingestZoneText, loadZone, type StackTokens } from "../stack/zone-load.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
@@ -109,11 +108,7 @@ async function overDoh(name: string, type: string): Promise<Seen> {
   return seenOf(decodeMessage(new Uint8Array(await res.arrayBuffer())));
 }
 
-async function dig(args: string[], name: string, type: string): Promise<{ seen: Seen; stdout: string }> {
-  const res = await runTool("dig", ["@127.0.0.1", "-p", String(port), "+norec", "+time=5", "+tries=1", ...args, name, type], { timeoutMs: 15_000 });
-  expect(res.code, res.stdout + res.stderr).toBe(0);
-  return { seen: parseDig(res.stdout), stdout: res.stdout };
-}
+const dig = (args: string[], name: string, type: string) => digAt({ port, args, name, type });
 
 const QUESTIONS: Array<{ name: string; type: RRTypeName; rcode: string; answers: number }> = [
   { name: "www.front.test.", type: "A", rcode: "NOERROR", answers: 1 },
