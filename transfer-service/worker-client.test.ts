@@ -129,7 +129,7 @@ describe("WorkerClient", () => {
     expect(JSON.parse(seen[0]!.body.toString())).toEqual({ owner: "me", status: "refreshing", statusDetail: "transferring" });
   });
 
-  it("streams a full transfer as record-stream chunks, and never retries the commit", async () => {
+  it("streams a full transfer as record-stream chunks (the SOA with the apex's records), and never retries the commit", async () => {
     const client = await scriptedWorker((req, _body, res) => {
       if (req.url!.endsWith("/ingest")) return json(res, 200, { version: 4 });
       if (req.url!.includes("/chunks/")) return json(res, 200, { records: 1 });
@@ -150,11 +150,10 @@ describe("WorkerClient", () => {
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
       "POST /internal/v1/zones/example.test/ingest",
       "PUT /internal/v1/zones/example.test/ingest/4/chunks/0?owner=me",
-      "PUT /internal/v1/zones/example.test/ingest/4/chunks/1?owner=me",
       "POST /internal/v1/zones/example.test/ingest/4/commit",
     ]);
-    expect(new Uint8Array(seen[2]!.body)).toEqual(encodeRecordStream([a]));
-    expect(JSON.parse(seen[3]!.body.toString())).toEqual({ owner: "me", serial: 9 });
+    expect(new Uint8Array(seen[1]!.body)).toEqual(encodeRecordStream([soa, a]));
+    expect(JSON.parse(seen[2]!.body.toString())).toEqual({ owner: "me", serial: 9 });
   });
 });
 

@@ -148,7 +148,8 @@ export const blocks = sqliteTable(
     addedVersion: integer("added_version").notNull(),
     removedVersion: integer("removed_version"),
     recordCount: integer("record_count").notNull(),
-    data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    /** The encoded block (`block-codec.ts`) as base64 text: see `workers/store/blob-text.ts` for why not a BLOB. */
+    data: text("data").notNull(),
   },
   // The answer path's one query: predecessor by key within a zone and tree. The only index: D1 counts
   // every index entry as a row written, and the rarer sweeps by version scan the zone's prefix of it.
@@ -172,9 +173,33 @@ export const ingestRuns = sqliteTable(
     tree: integer("tree").notNull(),
     piece: integer("piece").notNull(),
     recordCount: integer("record_count").notNull(),
-    data: blob("data", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    /** Block format, base64 text (`workers/store/blob-text.ts`). */
+    data: text("data").notNull(),
   },
   (t) => [uniqueIndex("ingest_runs_order").on(t.zoneId, t.version, t.run, t.tree, t.piece)],
+);
+
+/**
+ * The key ranges of chunks written straight into final blocks during a full transfer (primaries send
+ * AXFR in canonical order, so a chunk usually starts after the previous one ends). A chunk whose range
+ * overlaps one already here is staged in `ingest_runs` instead. Deleted after the commit.
+ */
+export const ingestRanges = sqliteTable(
+  "ingest_ranges",
+  {
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    tree: integer("tree").notNull(),
+    firstKey: blob("first_key", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    lastKey: blob("last_key", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+    /** The chunk's sequence number. */
+    run: integer("run").notNull(),
+    /** Random per append request: the block inserts of that request are guarded by it. */
+    token: text("token").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.zoneId, t.version, t.tree, t.firstKey] })],
 );
 
 /**

@@ -4,6 +4,7 @@
  * and every lookup is one indexed query on `blocks_lookup (zone_id, tree, first_key)`.
  */
 import { encodeBlock } from "./block-codec.ts";
+import { storedBytes, textToBytes } from "./blob-text.ts";
 import type { Budget } from "./statement-budget.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
@@ -29,25 +30,18 @@ interface RawBlockRow {
   last_key: ArrayBuffer | number[];
   next_key: ArrayBuffer | number[] | null;
   has_prev?: number | null;
-  data: ArrayBuffer | number[];
-}
-
-/** D1 hands BLOBs back as ArrayBuffer (older runtimes: number arrays). */
-export function toBytes(v: ArrayBuffer | ArrayBufferView | number[]): Uint8Array {
-  if (v instanceof Uint8Array) return v;
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  if (v instanceof ArrayBuffer) return new Uint8Array(v);
-  return Uint8Array.from(v);
+  /** Base64 text, or a BLOB (an owner too big for text, or a row from before `blob-text.ts`). */
+  data: string | ArrayBuffer | number[];
 }
 
 function toRow(r: RawBlockRow): BlockRow {
   return {
     id: r.id,
-    firstKey: toBytes(r.first_key),
-    lastKey: toBytes(r.last_key),
-    nextKey: r.next_key == null ? null : toBytes(r.next_key),
+    firstKey: textToBytes(r.first_key),
+    lastKey: textToBytes(r.last_key),
+    nextKey: r.next_key == null ? null : textToBytes(r.next_key),
     first: r.has_prev == null,
-    data: toBytes(r.data),
+    data: textToBytes(r.data),
   };
 }
 
@@ -119,22 +113,25 @@ export function insertBlockStatement(
     last.key,
     version,
     records,
-    encodeBlock(nodes),
+    storedBytes(encodeBlock(nodes)),
   ]);
 }
 
-/** Insert of a block already encoded (the ingest merge copies node bytes; see `raw-nodes.ts`). */
+/**
+ * Insert of a block already encoded (the ingest merge copies node bytes; see `raw-nodes.ts`). `tree` is
+ * the column's value: the merge writes under a shadow tree until its flip.
+ */
 export function insertRawBlockStatement(
   budget: Budget,
   zoneId: number,
-  tree: Tree,
+  tree: number,
   firstKey: Uint8Array,
   lastKey: Uint8Array,
   records: number,
   data: Uint8Array,
   version: number,
 ): D1PreparedStatement {
-  return budget.prepare(INSERT_BLOCK_SQL, [zoneId, tree, firstKey, lastKey, version, records, data]);
+  return budget.prepare(INSERT_BLOCK_SQL, [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data)]);
 }
 
 /** Blocks of a version and tree in key order, starting after `afterKey` (exclusive), `limit` at a time. */
@@ -151,5 +148,29 @@ export function pageStatement(
      WHERE b.zone_id = ?1 AND b.tree = ?2 AND b.first_key > ?3 AND ${visible("b", "?4")}
      ORDER BY b.first_key LIMIT ?5`,
     [zoneId, tree, afterKey ?? new Uint8Array(0), version, limit],
+  );
+}
+
+/**
+ * Insert of a block written straight from an ingest chunk, made only if the chunk's claim on its key
+ * range (`ingest_ranges`, same batch, same random token) succeeded: see `full-ingest.ts`.
+ */
+export function insertRangeGuardedBlockStatement(
+  budget: Budget,
+  zoneId: number,
+  tree: Tree,
+  firstKey: Uint8Array,
+  lastKey: Uint8Array,
+  records: number,
+  data: Uint8Array,
+  version: number,
+  rangeFirstKey: Uint8Array,
+  token: string,
+): D1PreparedStatement {
+  return budget.prepare(
+    "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data) " +
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM ingest_ranges " +
+      "WHERE zone_id = ?1 AND version = ?5 AND tree = ?2 AND first_key = ?8 AND token = ?9)",
+    [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data), rangeFirstKey, token],
   );
 }

@@ -16,6 +16,7 @@ import { encodeRecordStream } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 import { Budget, MAX_BOUND_PARAMETERS, MAX_STATEMENT_BYTES } from "./statement-budget.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
+import { compareBytes } from "../../dns/bytes.ts";
 import { prng } from "../../dns/testing/prng.ts";
 import { syntheticZone } from "./synthetic-zone.ts";
 
@@ -37,10 +38,35 @@ function chunks(records: OwnedRecord[], size: number): Uint8Array[] {
   return out;
 }
 
-async function ingest(budget: Budget, zone: ZoneRef, records: OwnedRecord[], chunkSize: number, serial?: number) {
+/**
+ * Sorts records canonically and cuts them into chunks of about `size` records between owners: what a
+ * primary sending in canonical order and the service's chunker produce.
+ */
+function canonicalChunks(records: OwnedRecord[], size: number): Uint8Array[] {
+  const sorted = [...records].sort((a, b) => compareBytes(a.name.sortKey(), b.name.sortKey()));
+  const out: Uint8Array[] = [];
+  let current: OwnedRecord[] = [];
+  for (const r of sorted) {
+    if (current.length >= size && !r.name.equals(current[current.length - 1]!.name)) {
+      out.push(encodeRecordStream(current));
+      current = [];
+    }
+    current.push(r);
+  }
+  if (current.length > 0) out.push(encodeRecordStream(current));
+  return out;
+}
+
+const countRows = async (sql: string, zone: ZoneRef) => (await env.DB.prepare(sql).bind(zone.id).first<{ n: number }>())!.n;
+
+/** Run pieces staged by the last `ingest` before its commit (0: every chunk went straight into blocks). */
+let lastStagedPieces = 0;
+
+async function ingest(budget: Budget, zone: ZoneRef, records: OwnedRecord[], chunkSize: number, serial?: number, order: "shuffled" | "canonical" = "shuffled") {
   const version = await beginIngest(budget, zone, OWNER);
-  const parts = chunks(records, chunkSize);
+  const parts = order === "canonical" ? canonicalChunks(records, chunkSize) : chunks(records, chunkSize);
   for (let i = 0; i < parts.length; i++) await appendChunk(budget, zone, version, i, parts[i]!, OWNER);
+  lastStagedPieces = await countRows("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1", zone);
   return commitIngest(budget, zone, version, OWNER, { serial });
 }
 
@@ -64,14 +90,22 @@ describe("full ingest", () => {
   });
 
   it.each([
-    ["one chunk", 1, 400, 20_000],
-    ["many small chunks (owners split across chunks)", 2, 400, 7],
-    ["NSEC3 chain and mid-size chunks", 3, 1500, 211],
-  ])("%s: D1 lookups equal the in-memory reference", async (_label, seed, count, chunkSize) => {
+    ["one chunk (sorted on arrival)", 1, 400, 20_000, "shuffled", "direct"],
+    ["many small chunks (owners split across chunks)", 2, 400, 7, "shuffled", "merged"],
+    ["NSEC3 chain and mid-size chunks", 3, 1500, 211, "shuffled", "merged"],
+    ["canonical order, one chunk", 4, 400, 20_000, "canonical", "direct"],
+    ["canonical order, many chunks cut between owners", 5, 1500, 97, "canonical", "direct"],
+    ["canonical order with an NSEC3 chain", 6, 1500, 211, "canonical", "direct"],
+  ] as const)("%s: D1 lookups equal the in-memory reference", async (_label, seed, count, chunkSize, order, path) => {
     const apex = `ingest${seed}.test`;
     const zone = await createZone(apex);
-    const records = syntheticZone({ apex, serial: 7, count, nsec3: seed === 3 ? 300 : 0, seed });
-    const result = await ingest(budget, zone, records, chunkSize, 7);
+    const records = syntheticZone({ apex, serial: 7, count, nsec3: seed === 3 || seed === 6 ? 300 : 0, seed });
+    const result = await ingest(budget, zone, records, chunkSize, 7, order);
+    // Canonical chunks go straight into blocks: nothing is staged, so nothing is merged.
+    if (path === "direct") expect(lastStagedPieces).toBe(0);
+    else expect(lastStagedPieces).toBeGreaterThan(0);
+    expect(await countRows("SELECT COUNT(*) AS n FROM ingest_ranges WHERE zone_id = ?1", zone)).toBe(0);
+    expect(await countRows("SELECT COUNT(*) AS n FROM blocks WHERE zone_id = ?1 AND tree > 1", zone)).toBe(0);
     expect(result.serial).toBe(7);
     // The closing SOA of the AXFR is the same record as the opening one.
     expect(result.recordCount).toBe(records.length - 1);
@@ -133,6 +167,40 @@ describe("full ingest", () => {
     await expect(commitIngest(budget, zone, version, "instance-b")).rejects.toMatchObject({ code: "lease" });
   });
 
+  it("a chunk that overlaps direct ones is staged and merged with them; a retried chunk is a no-op", async () => {
+    const apex = "mixed.test";
+    const zone = await createZone(apex);
+    const records = syntheticZone({ apex, serial: 3, count: 1200, nsec3: 200, seed: 11 });
+    const parts = canonicalChunks(records, 150);
+    const version = await beginIngest(budget, zone, OWNER);
+    // Chunks arrive out of order (pipelined), one twice; none overlaps another: all direct.
+    const order = [...parts.keys()].reverse();
+    for (const i of order) await appendChunk(budget, zone, version, i, parts[i]!, OWNER);
+    await appendChunk(budget, zone, version, 2, parts[2]!, OWNER);
+    expect(await countRows("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1", zone)).toBe(0);
+    // A late chunk overlapping the others (a primary out of order, an owner split) is staged.
+    const late = syntheticZone({ apex, serial: 3, count: 1200, nsec3: 200, seed: 11 }).filter((_, i) => i % 97 === 5);
+    late.push({ ...records[10]!, ttl: 1234, rdata: Uint8Array.of(192, 0, 2, 99) });
+    await appendChunk(budget, zone, version, parts.length, encodeRecordStream(late), OWNER);
+    expect(await countRows("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1", zone)).toBeGreaterThan(0);
+    const result = await commitIngest(budget, zone, version, OWNER, { serial: 3 });
+    const reference = [...records, late[late.length - 1]!];
+    expect(result.recordCount).toBe(reference.length - 1);
+    expect(await countRows("SELECT COUNT(*) AS n FROM blocks WHERE zone_id = ?1 AND tree > 1", zone)).toBe(0);
+
+    const d1 = new D1ZoneStore(env.DB);
+    const info = (await d1.findZone(zone.name))!;
+    const memory = new MemoryZoneStore();
+    memory.put(info, reference);
+    for (const name of namesToProbe(apex, 1200)) {
+      for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
+        const [a, b] = [await d1.locate(info, tree, name), await memory.locate(info, tree, name)];
+        expect([text(a.match), text(a.before), text(a.after)], `${name} tree ${tree}`).toEqual([text(b.match), text(b.before), text(b.after)]);
+        expect(a.match?.records).toEqual(b.match?.records);
+      }
+    }
+  }, 60_000);
+
   it("an abandoned or aborted ingest leaves nothing visible, and its rows are deleted", async () => {
     const zone = await createZone("abandon.test");
     const v1 = syntheticZone({ apex: "abandon.test", serial: 1, count: 200, tag: "one" });
@@ -155,9 +223,14 @@ describe("full ingest", () => {
     expect(next).toBe(abandoned + 1);
     expect(await count("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM blocks WHERE zone_id = ?1")).toBe(blocksBefore);
-    await appendChunk(budget, zone, next, 0, encodeRecordStream(v2), OWNER);
+    // Chunks written straight into blocks are abandoned the same way.
+    const direct = canonicalChunks(v2, 60);
+    for (let i = 0; i < direct.length; i++) await appendChunk(budget, zone, next, i, direct[i]!, OWNER);
+    expect(await count("SELECT COUNT(*) AS n FROM ingest_ranges WHERE zone_id = ?1")).toBeGreaterThan(0);
+    expect(await store.node((await store.findZone(zone.name))!, zone.name.child("h250"))).toBeNull();
     await abortIngest(budget, zone, next, OWNER);
     expect(await count("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1")).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM ingest_ranges WHERE zone_id = ?1")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM zone_versions WHERE zone_id = ?1 AND state = 'abandoned'")).toBe(2);
     await expect(commitIngest(budget, zone, next, OWNER)).rejects.toMatchObject({ code: "state" });
     const after = (await store.findZone(zone.name))!;
@@ -198,12 +271,12 @@ describe("full ingest", () => {
     expect(seen.get(2)).toBeGreaterThan(0);
   }, 120_000);
 
-  it("a 100k-record zone is chunked within D1's limits (counted) and the ingest rate is measured", async () => {
-    const apex = "big.test";
+  it.each(["canonical", "shuffled"] as const)("a 100k-record zone in %s order is chunked within D1's limits (counted) and the ingest rate is measured", async (order) => {
+    const apex = `big-${order}.test`;
     const zone = await createZone(apex);
     const records = syntheticZone({ apex, serial: 100, count: 69_000, seed: 5 });
     expect(records.length).toBeGreaterThanOrEqual(100_000);
-    const wire = chunks(records, 5000);
+    const wire = order === "canonical" ? canonicalChunks(records, 20_000) : chunks(records, 5000);
     const started = Date.now();
     const version = await beginIngest(budget, zone, OWNER);
     for (let i = 0; i < wire.length; i++) await appendChunk(budget, zone, version, i, wire[i]!, OWNER);
@@ -219,7 +292,7 @@ describe("full ingest", () => {
     expect(blocks!.n).toBe(result.blocks);
     expect(blocks!.biggest).toBeLessThan(MAX_STATEMENT_BYTES - 4096);
     console.log(
-      `ingest: ${result.recordCount} records in ${wire.length} chunks, ${ms} ms (appends ${appended - started} ms, commit ${Date.now() - appended} ms) = ${Math.round((result.recordCount / ms) * 1000)} records/s; ` +
+      `ingest (${order}): ${result.recordCount} records in ${wire.length} chunks, ${ms} ms (appends ${appended - started} ms, commit ${Date.now() - appended} ms) = ${Math.round((result.recordCount / ms) * 1000)} records/s; ` +
         `${result.blocks} blocks; ${budget.counts.statements} statements in ${budget.counts.batches} batches; ` +
         `max ${budget.counts.maxParams} params, max ${budget.counts.maxBytes} bytes per statement`,
     );

@@ -2,22 +2,34 @@
  * @module A full transfer into D1 as a new zone version, built beside the served one and flipped in at
  * the end (begin → append chunks → commit, or abort).
  *
- * AXFR order is arbitrary (RFC 5936 §2.2) but blocks must hold owners in canonical order. So:
- *  1. **Append** sorts each chunk on its own into a *run* (nodes in canonical order, per tree) and stores
- *     the run as a few `ingest_runs` pieces of ≤ 32 KB. A retried chunk (same `seq`) replaces its run.
- *  2. **Commit** k-way merges the runs with a heap, holding one decoded piece per run, merges owners that
- *     arrived in several chunks, cuts the merged sequence into blocks and inserts them with
- *     `added_version = V`: invisible, because every reader asks for the current version, which is < V.
+ * AXFR order is arbitrary (RFC 5936 §2.2) but blocks must hold owners in canonical order. Primaries
+ * (knotd, named, nsd) send their zone in canonical order all the same, so the usual case is cheap:
+ *  1. **Append** sorts each chunk on its own and cuts it, per tree, into block-format pieces.
+ *     - **Direct:** when the chunk's key range (per tree) overlaps no range already written directly,
+ *       its pieces *are* final blocks: one D1 batch records the ranges in `ingest_ranges` (a
+ *       compare-and-set that also checks the lease and the open version) and inserts the blocks with
+ *       `added_version = V`, each insert guarded by the request's token, so the batch writes all or
+ *       nothing. Chunks may arrive in any order (the service pipelines them): only overlap matters.
+ *     - **Staged:** otherwise (an owner split across chunks, a shuffled primary) the pieces are stored
+ *       as a sorted *run* in `ingest_runs`. A retried chunk (same `seq`) replaces its run; a retried
+ *       direct chunk finds its own ranges and is a no-op.
+ *  2. **Commit.** Without staged runs, the blocks are already the version: it only reads the apex block
+ *     and the totals. With staged runs, it k-way merges them with the direct blocks (read back as one
+ *     more run) into blocks written under a shadow tree (`tree + 2`, which no reader asks for), folding
+ *     owners that arrived in several chunks; the flip then drops the direct blocks and moves the shadow
+ *     ones into place. A commit retried after a failure half-way starts its merge over.
  *  3. One D1 batch (a transaction) then moves `zones.current_version` to V, marks the old version's
  *     blocks `removed_version = V` and the version committed, guarded by a compare-and-set on the lease
- *     and the open version, so readers see the whole old zone or the whole new one, never a mix.
+ *     and the open version, so readers see the whole old zone or the whole new one, never a mix: every
+ *     reader asks for the current version, which is < V until then.
  *  Abandoned versions are never referenced by `current_version`; their rows are deleted on the next
  *  begin or commit and by the sweep.
  */
 import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
-import { insertRawBlockStatement, toBytes } from "./block-table.ts";
+import { insertRangeGuardedBlockStatement, insertRawBlockStatement } from "./block-table.ts";
+import { storedBytes, textToBytes } from "./blob-text.ts";
 import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, RawStreamError, writePieces } from "./raw-nodes.ts";
 import type { RawNode } from "./raw-nodes.ts";
 import { readSoa } from "./soa.ts";
@@ -34,17 +46,17 @@ export interface ZoneRef {
   name: Name;
 }
 
-/** Block inserts per D1 batch: ~32 KB each keeps a batch near 1 MB. */
+/** Block inserts per D1 batch: ~32 KB each (~43 KB as text) keeps a batch near 1 MB. */
 const INSERTS_PER_BATCH = 24;
 /**
- * Run pieces are only merged, never searched: they are made as big as a statement allows (fewer rows to
- * write and read back: a 1M-record commit reads ~450 pieces) and may hold many small owners.
+ * A chunk goes straight into blocks only if its blocks fit one batch (all or nothing, so a range in
+ * `ingest_ranges` always means its blocks are there): ~2 MB of records. Bigger chunks are staged.
  */
-const RUN_PIECE_BYTES = 90 * 1024;
-/** Keeps a piece's u16 node count far from overflow. */
-const RUN_MAX_NODES = 16_384;
+const DIRECT_MAX_BLOCKS = 64;
 /** Run pieces fetched per batch when the merge starts. */
 const PIECES_PER_FETCH = 50;
+/** The merge writes its blocks under `tree + SHADOW_TREE` until the flip moves them into place. */
+const SHADOW_TREE = 2;
 
 export interface CommitResult {
   version: number;
@@ -67,6 +79,7 @@ export function deleteAbandonedStatements(budget: Budget, zoneId: number, onlyIf
   return [
     budget.prepare(`DELETE FROM blocks WHERE zone_id = ?1 AND added_version IN (${abandoned})${guard}`, params),
     budget.prepare(`DELETE FROM ingest_runs WHERE zone_id = ?1 AND version IN (${abandoned})${guard}`, params),
+    budget.prepare(`DELETE FROM ingest_ranges WHERE zone_id = ?1 AND version IN (${abandoned})${guard}`, params),
   ];
 }
 
@@ -109,8 +122,18 @@ async function requireOpen(budget: Budget, zone: ZoneRef, version: number, owner
   }
 }
 
+/** A finished block-format piece of one tree. */
+interface Piece {
+  tree: Tree;
+  firstKey: Uint8Array;
+  lastKey: Uint8Array;
+  records: number;
+  data: Uint8Array;
+}
+
 /**
- * Stores one chunk (a record stream) as a sorted run.
+ * Stores one chunk (a record stream): straight into blocks when its key range allows, else as a sorted
+ * run (see the module comment).
  * @returns the number of records in the chunk.
  */
 export async function appendChunk(
@@ -122,31 +145,93 @@ export async function appendChunk(
   owner: string,
   now = Date.now(),
 ): Promise<number> {
-  await requireOpen(budget, zone, version, owner, now);
   let records;
-  const statements = [
-    budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq]),
-  ];
-  const pieceNumbers = [0, 0];
+  const pieces: Piece[] = [];
   try {
     records = indexStream(body, zone.name.sortKey());
-    writePieces(body, records, RUN_PIECE_BYTES, RUN_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
-      statements.push(
-        budget.prepare(
-          "INSERT INTO ingest_runs (zone_id, version, run, tree, piece, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-          [zone.id, version, seq, tree, pieceNumbers[tree]!++, piece.recordCount, piece.finish()],
-        ),
-      );
+    writePieces(body, records, BLOCK_TARGET_BYTES, BLOCK_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
+      pieces.push({ tree, firstKey: piece.firstKey!, lastKey: piece.lastKey!, records: piece.recordCount, data: piece.finish() });
     });
   } catch (err) {
     if (err instanceof RawStreamError) throw new StoreError(/holds/.test(err.message) ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
     throw err;
+  }
+  if (pieces.length > 0 && pieces.length <= DIRECT_MAX_BLOCKS && (await writeDirect(budget, zone, version, seq, pieces, owner, now))) {
+    return records.length;
+  }
+  await requireOpen(budget, zone, version, owner, now);
+  const statements = [
+    budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq]),
+  ];
+  const pieceNumbers = [0, 0];
+  for (const p of pieces) {
+    statements.push(
+      budget.prepare(
+        "INSERT INTO ingest_runs (zone_id, version, run, tree, piece, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [zone.id, version, seq, p.tree, pieceNumbers[p.tree]!++, p.records, storedBytes(p.data)],
+      ),
+    );
   }
   for (let i = 0; i < statements.length; i += INSERTS_PER_BATCH) {
     await budget.batch(statements.slice(i, i + INSERTS_PER_BATCH));
   }
   return records.length;
 }
+
+/**
+ * Tries to write a chunk's pieces as final blocks, in one batch: records the chunk's key range per tree
+ * unless it overlaps a range written before (or the lease or the open version is gone), and inserts the
+ * blocks only if that happened. True when the blocks are stored (now, or by an earlier try of the same
+ * `seq` whose answer was lost); false when the chunk must be staged.
+ */
+async function writeDirect(budget: Budget, zone: ZoneRef, version: number, seq: number, pieces: Piece[], owner: string, now: number): Promise<boolean> {
+  const ranges: { tree: Tree; first: Uint8Array; last: Uint8Array }[] = [];
+  for (const p of pieces) {
+    const r = ranges.find((x) => x.tree === p.tree);
+    if (r) r.last = p.lastKey;
+    else ranges.push({ tree: p.tree, first: p.firstKey, last: p.lastKey });
+  }
+  const token = crypto.randomUUID();
+  // ?1 zone, ?2 version, ?3 seq, ?4 token, ?5 owner, ?6 now, then (tree, first, last) per range.
+  const params: (number | string | Uint8Array)[] = [zone.id, version, seq, token, owner, now];
+  const tuples: string[] = [], overlaps: string[] = [];
+  for (const r of ranges) {
+    const [t, f, l] = [params.length + 1, params.length + 2, params.length + 3];
+    params.push(r.tree, r.first, r.last);
+    tuples.push(`SELECT ?${t} AS tree, ?${f} AS f, ?${l} AS l`);
+    overlaps.push(`(r.tree = ?${t} AND r.first_key <= ?${l} AND r.last_key >= ?${f})`);
+  }
+  const claim = budget.prepare(
+    `INSERT INTO ingest_ranges (zone_id, version, tree, first_key, last_key, run, token)
+     SELECT ?1, ?2, t.tree, t.f, t.l, ?3, ?4 FROM (${tuples.join(" UNION ALL ")}) t
+     WHERE NOT EXISTS (SELECT 1 FROM ingest_ranges r WHERE r.zone_id = ?1 AND r.version = ?2 AND (${overlaps.join(" OR ")}))
+       AND EXISTS (SELECT 1 FROM zone_versions v JOIN zones z ON z.id = v.zone_id
+                   WHERE v.zone_id = ?1 AND v.version = ?2 AND v.state = 'open' AND v.owner = ?5
+                     AND z.lease_owner = ?5 AND z.lease_until > ?6)`,
+    params,
+  );
+  const inserts = pieces.map((p) => {
+    const range = ranges.find((r) => r.tree === p.tree)!;
+    return insertRangeGuardedBlockStatement(budget, zone.id, p.tree, p.firstKey, p.lastKey, p.records, p.data, version, range.first, token);
+  });
+  const results = await budget.batch([claim, ...inserts]);
+  if ((results[0]!.meta.changes ?? 0) === ranges.length) return true;
+  // A retry of a chunk that was stored directly finds exactly its own ranges.
+  const mine = await budget
+    .prepare("SELECT tree, first_key, last_key FROM ingest_ranges WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq])
+    .all<{ tree: number; first_key: ArrayBuffer; last_key: ArrayBuffer }>();
+  return (
+    mine.results.length === ranges.length &&
+    ranges.every((r) =>
+      mine.results.some(
+        (m) => m.tree === r.tree && compareBytes(textToBytes(m.first_key), r.first) === 0 && compareBytes(textToBytes(m.last_key), r.last) === 0,
+      ),
+    )
+  );
+}
+
+/** Where a run's pieces live: staged runs in `ingest_runs`, directly written blocks in `blocks`. */
+type RunTable = "ingest_runs" | "blocks";
 
 /** One run of one tree, read piece by piece. */
 class RunCursor {
@@ -155,8 +240,9 @@ class RunCursor {
   private next = 0;
 
   constructor(
+    readonly table: RunTable,
     private readonly pieceIds: number[],
-    private readonly load: (id: number) => Promise<Uint8Array>,
+    private readonly load: (table: RunTable, id: number) => Promise<Uint8Array>,
   ) {}
 
   /** Sets the first piece (fetched in bulk by the caller). */
@@ -178,7 +264,7 @@ class RunCursor {
   async advance(): Promise<void> {
     this.pos++;
     while (this.pos >= this.nodes.length && this.next < this.pieceIds.length) {
-      this.nodes = rawNodes(await this.load(this.pieceIds[this.next++]!));
+      this.nodes = rawNodes(await this.load(this.table, this.pieceIds[this.next++]!));
       this.pos = 0;
     }
   }
@@ -234,29 +320,32 @@ class CursorHeap {
 }
 
 /**
- * Merges the runs of one tree into blocks with `added_version = version`, calling `onApex` with the
- * first node. Returns the record and block counts.
+ * Merges the runs of one tree into blocks with `added_version = version` under the shadow tree, calling
+ * `onFirst` with the first node. Returns the record and block counts.
  */
 async function mergeTree(
   budget: Budget,
   zone: ZoneRef,
   version: number,
   tree: Tree,
-  runs: Map<number, number[]>,
+  runs: { table: RunTable; ids: number[] }[],
   onFirst: (node: StoredNode) => void,
 ): Promise<{ records: number; blocks: number }> {
-  const load = async (id: number): Promise<Uint8Array> => {
-    const row = await budget.prepare("SELECT data FROM ingest_runs WHERE id = ?1", [id]).first<{ data: ArrayBuffer }>();
+  const select = (table: RunTable, id: number) => budget.prepare(`SELECT data FROM ${table} WHERE id = ?1`, [id]);
+  const load = async (table: RunTable, id: number): Promise<Uint8Array> => {
+    const row = await select(table, id).first<{ data: string | ArrayBuffer }>();
     if (!row) throw new StoreError("conflict", `ingest data of ${zone.name} version ${version} vanished (aborted?)`);
-    return toBytes(row.data);
+    return textToBytes(row.data);
   };
-  const cursors = [...runs.values()].map((ids) => new RunCursor(ids, load));
+  const cursors = runs.filter((r) => r.ids.length > 0).map((r) => new RunCursor(r.table, r.ids, load));
   for (let i = 0; i < cursors.length; i += PIECES_PER_FETCH) {
     const group = cursors.slice(i, i + PIECES_PER_FETCH);
-    const results = await budget.batch<{ data: ArrayBuffer }>(
-      group.map((c) => budget.prepare("SELECT data FROM ingest_runs WHERE id = ?1", [c.firstPieceId])),
-    );
-    group.forEach((c, j) => c.prime(toBytes(results[j]!.results[0]!.data)));
+    const results = await budget.batch<{ data: string | ArrayBuffer }>(group.map((c) => select(c.table, c.firstPieceId)));
+    group.forEach((c, j) => {
+      const row = results[j]!.results[0];
+      if (!row) throw new StoreError("conflict", `ingest data of ${zone.name} version ${version} vanished (aborted?)`);
+      c.prime(textToBytes(row.data));
+    });
   }
   const heap = new CursorHeap();
   for (const c of cursors) if (c.current) heap.push(c);
@@ -268,7 +357,9 @@ async function mergeTree(
   const flush = async () => {
     if (writer.nodeCount === 0) return;
     blocks++;
-    pending.push(insertRawBlockStatement(budget, zone.id, tree, writer.firstKey!, writer.lastKey!, writer.recordCount, writer.finish(), version));
+    pending.push(
+      insertRawBlockStatement(budget, zone.id, tree + SHADOW_TREE, writer.firstKey!, writer.lastKey!, writer.recordCount, writer.finish(), version),
+    );
     writer = new PieceWriter(BLOCK_TARGET_BYTES + 4096);
     if (pending.length >= INSERTS_PER_BATCH) {
       const statements = pending;
@@ -311,7 +402,7 @@ export interface CommitOptions {
   now?: number;
 }
 
-/** Merges the runs into blocks and flips the zone to the new version. */
+/** Merges staged runs (if any) into blocks and flips the zone to the new version. */
 export async function commitIngest(
   budget: Budget,
   zone: ZoneRef,
@@ -321,23 +412,60 @@ export async function commitIngest(
 ): Promise<CommitResult> {
   const now = options.now ?? Date.now();
   await requireOpen(budget, zone, version, owner, now);
-  // A commit retried after a failure half-way starts over.
-  await budget.run(budget.prepare("DELETE FROM blocks WHERE zone_id = ?1 AND added_version = ?2", [zone.id, version]));
+  // A merge retried after a failure half-way starts over.
+  await budget.run(budget.prepare("DELETE FROM blocks WHERE zone_id = ?1 AND added_version = ?2 AND tree >= ?3", [zone.id, version, SHADOW_TREE]));
 
   const pieces = await budget
     .prepare("SELECT id, run, tree FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 ORDER BY tree, run, piece", [zone.id, version])
     .all<{ id: number; run: number; tree: number }>();
-  const runsByTree: [Map<number, number[]>, Map<number, number[]>] = [new Map(), new Map()];
-  for (const p of pieces.results) {
-    const runs = runsByTree[p.tree === TREE_NSEC3 ? 1 : 0];
-    const ids = runs.get(p.run);
-    if (ids) ids.push(p.id);
-    else runs.set(p.run, [p.id]);
-  }
-
   let apex: StoredNode | undefined;
-  const main = await mergeTree(budget, zone, version, TREE_MAIN, runsByTree[0], (n) => (apex = n));
-  const nsec3 = await mergeTree(budget, zone, version, TREE_NSEC3, runsByTree[1], () => {});
+  let recordCount: number, blocks: number;
+  const merged = pieces.results.length > 0;
+  if (!merged) {
+    // Every chunk went straight into blocks: they are the version already.
+    const [first, totals] = await budget.batch<{ data?: string | ArrayBuffer; records?: number; blocks?: number }>([
+      budget.prepare("SELECT data FROM blocks WHERE zone_id = ?1 AND tree = ?2 AND added_version = ?3 ORDER BY first_key LIMIT 1", [
+        zone.id,
+        TREE_MAIN,
+        version,
+      ]),
+      budget.prepare(
+        "SELECT COALESCE(SUM(record_count), 0) AS records, COUNT(*) AS blocks FROM blocks WHERE zone_id = ?1 AND added_version = ?2",
+        [zone.id, version],
+      ),
+    ]);
+    const data = first!.results[0]?.data;
+    if (data !== undefined) {
+      const node = rawNodes(textToBytes(data))[0];
+      if (node) apex = decodeRawNode(node);
+    }
+    recordCount = totals!.results[0]!.records!;
+    blocks = totals!.results[0]!.blocks!;
+  } else {
+    // Staged runs per tree, plus the directly written blocks as one more run (they never overlap).
+    const runsByTree: [Map<number, number[]>, Map<number, number[]>] = [new Map(), new Map()];
+    for (const p of pieces.results) {
+      const runs = runsByTree[p.tree === TREE_NSEC3 ? 1 : 0];
+      const ids = runs.get(p.run);
+      if (ids) ids.push(p.id);
+      else runs.set(p.run, [p.id]);
+    }
+    const direct = await budget
+      .prepare("SELECT id, tree FROM blocks WHERE zone_id = ?1 AND added_version = ?2 AND tree < ?3 ORDER BY tree, first_key", [
+        zone.id,
+        version,
+        SHADOW_TREE,
+      ])
+      .all<{ id: number; tree: number }>();
+    const runsOf = (tree: Tree) => [
+      ...[...runsByTree[tree].values()].map((ids) => ({ table: "ingest_runs" as const, ids })),
+      { table: "blocks" as const, ids: direct.results.filter((b) => b.tree === tree).map((b) => b.id) },
+    ];
+    const main = await mergeTree(budget, zone, version, TREE_MAIN, runsOf(TREE_MAIN), (n) => (apex = n));
+    const nsec3 = await mergeTree(budget, zone, version, TREE_NSEC3, runsOf(TREE_NSEC3), () => {});
+    recordCount = main.records + nsec3.records;
+    blocks = main.blocks + nsec3.blocks;
+  }
 
   const failed = async (err: StoreError): Promise<never> => {
     await abortIngest(budget, zone, version, owner).catch(() => {});
@@ -356,10 +484,12 @@ export async function commitIngest(
   if (options.serial !== undefined && options.serial !== serial) {
     return failed(new StoreError("serial-mismatch", `the transfer of ${zone.name} carries serial ${serial}, expected ${options.serial}`));
   }
-  const recordCount = main.records + nsec3.records;
-  await flip(budget, zone, version, owner, now, { serial, recordCount, expiresAt: options.expiresAt, kind: "AXFR" });
-  await budget.run(budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2", [zone.id, version]));
-  return { version, serial, recordCount, blocks: main.blocks + nsec3.blocks };
+  await flip(budget, zone, version, owner, now, { serial, recordCount, expiresAt: options.expiresAt, kind: "AXFR", merged });
+  await budget.batch([
+    budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2", [zone.id, version]),
+    budget.prepare("DELETE FROM ingest_ranges WHERE zone_id = ?1 AND version = ?2", [zone.id, version]),
+  ]);
+  return { version, serial, recordCount, blocks };
 }
 
 /** The atomic switch to a fully written version (shared with nothing else: IXFR has its own batch). */
@@ -369,7 +499,7 @@ async function flip(
   version: number,
   owner: string,
   now: number,
-  info: { serial: number; recordCount: number; expiresAt: number | undefined; kind: string },
+  info: { serial: number; recordCount: number; expiresAt: number | undefined; kind: string; merged: boolean },
 ): Promise<void> {
   // Every statement after the first runs only if the first one moved the pointer (?2 = version).
   const moved = "(SELECT current_version FROM zones WHERE id = ?1) = ?2";
@@ -387,6 +517,17 @@ async function flip(
       version,
     ]),
     ...deleteAbandonedStatements(budget, zone.id, version),
+    // After a merge, the merged blocks replace the directly written ones.
+    ...(info.merged
+      ? [
+          budget.prepare(`DELETE FROM blocks WHERE zone_id = ?1 AND added_version = ?2 AND tree < ?3 AND ${moved}`, [zone.id, version, SHADOW_TREE]),
+          budget.prepare(`UPDATE blocks SET tree = tree - ?3 WHERE zone_id = ?1 AND added_version = ?2 AND tree >= ?3 AND ${moved}`, [
+            zone.id,
+            version,
+            SHADOW_TREE,
+          ]),
+        ]
+      : []),
     budget.prepare(
       `UPDATE blocks SET removed_version = ?2 WHERE zone_id = ?1 AND removed_version IS NULL AND added_version < ?2 AND ${moved}`,
       [zone.id, version],

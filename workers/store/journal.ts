@@ -6,7 +6,7 @@
 import { concatBytes } from "../../dns/bytes.ts";
 import { toBase64 } from "../../dns/rdata/base64.ts";
 import type { Journal } from "../internal/contract.ts";
-import { toBytes } from "./block-table.ts";
+import { textToBytes } from "./blob-text.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 
 interface Row {
@@ -68,8 +68,8 @@ export async function readJournal(db: D1Queryable, zoneId: number, since: number
       flush();
       current = { key, from: r.from_serial, to: r.to_serial, dels: [], adds: [] };
     }
-    current.dels.push(toBytes(r.deletions));
-    current.adds.push(toBytes(r.additions));
+    current.dels.push(textToBytes(r.deletions));
+    current.adds.push(textToBytes(r.additions));
   }
   flush();
   // The chain must be unbroken from S to the served serial.

@@ -1,0 +1,196 @@
+/**
+ * @module Full-transfer ingest into the real Worker (`wrangler dev`, local D1), two figures per zone size:
+ *
+ * - **store**: the zone, as knotd sends it, is first read into memory; then only begin → chunks → commit
+ *   through the service's `WorkerClient` is timed: the Worker's ingest rate into local D1.
+ * - **end to end**: knotd → AXFR client (TSIG hmac-sha256) → `WorkerClient` → Worker → D1, the path the
+ *   refresh machine takes, timed from the AXFR query to the committed flip, with this process's peak RSS
+ *   (it holds exactly what the transfer-service holds during a transfer: the AXFR client and the client).
+ *
+ * Each run goes into a fresh zone of the same Worker, so the D1 file grows by one copy per run.
+ *
+ *   npx tsx bench/ingest-d1.ts 100000 1000000          # both figures per size
+ *   BENCH_ONLY=e2e npx tsx bench/ingest-d1.ts 1000000  # one of them (store | e2e)
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { nodeHmac } from "../dns/hmac.node.ts";
+import type { ResourceRecord } from "../dns/message.ts";
+import { Name } from "../dns/name.ts";
+import { prepareTsigKey } from "../dns/tsig/key.ts";
+import { cpuMs, descendantsNamed } from "./proc.ts";
+import { startKnotd } from "../test/peers/index.ts";
+import type { PeerHandle, TsigKey } from "../test/peers/types.ts";
+import { startWranglerDev } from "../test/stack/wrangler-dev.ts";
+import { writeZoneFile } from "../test/zones/generate.ts";
+import { encodeRecordStream, WorkerClient } from "../transfer-service/worker-client.ts";
+import { parseRecordStream } from "../workers/store/record-stream.ts";
+import { transfer, type XfrLimits, type XfrSink } from "../transfer-service/xfr-client.ts";
+
+const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
+const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;
+const OWNER = "bench-1";
+const key: TsigKey = { name: "bench.key.", algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
+const limits: XfrLimits = {
+  connectTimeoutMs: 5000,
+  idleTimeoutMs: 600_000,
+  totalTimeoutMs: 3_600_000,
+  maxRecords: 50_000_000,
+  maxBytes: 2 ** 40,
+  chunkRecords: Number(process.env.BACKSTOP_XFR_CHUNK_RECORDS ?? 2000),
+};
+
+/**
+ * Keeps every chunk (for the store-only replay) as encoded bytes: a million live record objects would
+ * make the collector pause the reader long enough for knotd to drop the connection.
+ */
+class KeepingSink implements XfrSink {
+  soa: ResourceRecord | undefined;
+  chunks: Uint8Array[] = [];
+  async beginFull(soa: ResourceRecord): Promise<void> {
+    this.soa = soa;
+  }
+  async beginIncremental(): Promise<void> {}
+  async beginChangeset(): Promise<void> {}
+  async beginAdditions(): Promise<void> {}
+  async records(chunk: ResourceRecord[]): Promise<void> {
+    this.chunks.push(encodeRecordStream(chunk));
+  }
+  async end(): Promise<void> {}
+}
+
+/** CPU seconds spent since `start()` by this process and by every workerd under it. */
+function cpuMeter(): { stop(): { nodeCpuSeconds: number; workerdCpuSeconds: number } } {
+  const workerd = () => descendantsNamed(process.pid, "workerd").reduce((t, pid) => t + cpuMs(pid), 0);
+  const node0 = process.cpuUsage(), workerd0 = workerd();
+  return {
+    stop: () => {
+      const node = process.cpuUsage(node0);
+      return { nodeCpuSeconds: +((node.user + node.system) / 1e6).toFixed(2), workerdCpuSeconds: +((workerd() - workerd0) / 1000).toFixed(2) };
+    },
+  };
+}
+
+function peakSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+async function run(records: number, base: string, client: WorkerClient, only: string | undefined): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), "backstop-bench-"));
+  let peer: PeerHandle | undefined;
+  const api = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${base}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${method} ${p} → ${res.status}: ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  try {
+    const zone = `bench-${records}.test.`;
+    const file = path.join(dir, "bench.zone");
+    await writeZoneFile(file, { origin: zone, records, seed: 1, serial: 1 });
+    peer = await startKnotd({ zones: [{ name: zone, file, transferKey: key.name }], keys: [key], startTimeoutMs: 300_000 });
+    const prepared = await prepareTsigKey(key, nodeHmac);
+    const primary = { address: peer.address, port: peer.port, key: prepared };
+    const zoneName = Name.parse(zone);
+
+    const createZone = async (name: string) => {
+      await api("POST", "/zones", { name, model: "secondary", primaries: [{ address: "127.0.0.1", port: peer!.port }] });
+      if (!(await client.acquireLease(name, OWNER, 3_600_000))) throw new Error(`no lease on ${name}`);
+    };
+    const check = async (name: string) => {
+      const z = await api("GET", `/zones/${name}`);
+      if (z.serial !== 1 || z.recordCount !== records) throw new Error(`${name}: serial ${String(z.serial)}, ${String(z.recordCount)} records`);
+    };
+
+    if (only !== "e2e") {
+      const keep = new KeepingSink();
+      await transfer({ kind: "axfr", zone: zoneName, primary, sink: keep, limits });
+      const name = `store-${records}.test`;
+      await createZone(name);
+      // The same records under the store zone's apex: knotd's zone is renamed on the way.
+      const apex = Name.parse(name);
+      const rename = (rr: ResourceRecord): ResourceRecord => ({ ...rr, name: Name.fromLabels([...rr.name.labels.slice(0, -2), ...apex.labels]) });
+      const soa = rename(keep.soa!);
+      const chunks = keep.chunks.map((c) => parseRecordStream(c).map(rename));
+      keep.chunks = [];
+      global.gc?.();
+      const cpu = cpuMeter();
+      const started = performance.now();
+      const session = await client.beginIngest(name, OWNER, "axfr", 1);
+      await session.beginFull(soa);
+      for (const c of chunks) await session.records(c);
+      await session.end();
+      const chunksDone = performance.now();
+      const result = await session.commit();
+      const seconds = (performance.now() - started) / 1000;
+      await check(name);
+      console.log(
+        JSON.stringify({
+          figure: "store",
+          records,
+          committed: result.records,
+          chunks: chunks.length,
+          chunkSeconds: +((chunksDone - started) / 1000).toFixed(2),
+          commitSeconds: +((performance.now() - chunksDone) / 1000).toFixed(2),
+          seconds: +seconds.toFixed(2),
+          recordsPerSecond: Math.round(records / seconds),
+          ...cpu.stop(),
+        }),
+      );
+    }
+
+    if (only !== "store") {
+      const name = zone.slice(0, -1);
+      await createZone(name);
+      global.gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      const sampler = peakSampler();
+      const cpu = cpuMeter();
+      const started = performance.now();
+      const session = await client.beginIngest(name, OWNER, "axfr", 1);
+      const result = await transfer({ kind: "axfr", zone: zoneName, primary, sink: session, limits });
+      const committed = await session.commit();
+      const seconds = (performance.now() - started) / 1000;
+      const peak = sampler.stop();
+      await check(name);
+      console.log(
+        JSON.stringify({
+          figure: "e2e",
+          records,
+          received: result.records,
+          committed: committed.records,
+          seconds: +seconds.toFixed(2),
+          recordsPerSecond: Math.round(records / seconds),
+          rssBeforeMiB: Math.round(rssBefore / 2 ** 20),
+          peakRssMiB: Math.round(peak / 2 ** 20),
+          ...cpu.stop(),
+        }),
+      );
+    }
+  } finally {
+    await peer?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n >= 3);
+const worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL, startTimeoutMs: 180_000 });
+const client = new WorkerClient({ baseUrl: worker.base, token: INTERNAL, timeoutMs: 120_000 });
+try {
+  for (const n of sizes.length ? sizes : [100_000]) await run(n, worker.base, client, process.env.BENCH_ONLY);
+} finally {
+  await client.close();
+  await worker.stop();
+}
