@@ -1,0 +1,85 @@
+/**
+ * @module The dispatcher's QUERY path with a port-53 front, message in, reply out (no sockets: the listener
+ * and the real Worker are tested elsewhere). The front forwards to a Worker that is not there, so anything
+ * forwarded comes back SERVFAIL; what must not be forwarded (malformed questions, transfers, rate-limited
+ * answers) shows in the reply it gets instead.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { Opcode, Rcode } from "../dns/constants.ts";
+import { decodeMessage } from "../dns/message.ts";
+import { queryWire } from "../workers/answer/testing/table.ts";
+import { createDispatcher } from "./dns-dispatch.ts";
+import type { RequestContext } from "./dns-listener.ts";
+import { createLogger } from "./log.ts";
+import { createQueryForwarder } from "./query-forward.ts";
+import { ResponseRateLimiter } from "./rrl.ts";
+import { createWorkerUpstream } from "./worker-upstream.ts";
+
+const log = createLogger({ level: "silent" });
+// Port 9 (discard) has no listener on loopback: every forward fails at once.
+const upstream = createWorkerUpstream({ workerUrl: "http://127.0.0.1:9", timeoutMs: 500 });
+afterAll(() => upstream.close());
+
+function dispatcher(rate = 0) {
+  const notified: string[] = [];
+  const handler = createDispatcher({
+    notify: async (query) => {
+      notified.push(query.questions[0]!.name.toString());
+      return new Uint8Array(12);
+    },
+    front: {
+      forward: createQueryForwarder({ upstream, internalToken: "a-token-of-sixteen+", timeoutMs: 500, maxInFlight: 8, log }),
+      rrl: new ResponseRateLimiter({ responsesPerSecond: rate, windowS: 1, slip: 1, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: [], tableSize: 10 }),
+    },
+  });
+  return { handler, notified };
+}
+
+const udp: RequestContext = { transport: "udp", remoteAddress: "192.0.2.1", remotePort: 1053 };
+const tcp: RequestContext = { ...udp, transport: "tcp" };
+
+const withWord = (wire: Uint8Array, at: number, value: number): Uint8Array => {
+  const out = wire.slice();
+  out[at] = value >> 8;
+  out[at + 1] = value & 0xff;
+  return out;
+};
+
+describe("QUERY with a front", () => {
+  const a = queryWire("www.example.org.", "A", { id: 5 });
+  it.each<{ why: string; wire: Uint8Array; rcode: number | null; question: boolean }>([
+    { why: "forwarded; the absent Worker makes it SERVFAIL", wire: a, rcode: Rcode.SERVFAIL, question: true },
+    { why: "QDCOUNT 2: FORMERR without a question", wire: withWord(a, 4, 2), rcode: Rcode.FORMERR, question: false },
+    { why: "QDCOUNT 0: FORMERR", wire: withWord(a, 4, 0).subarray(0, 12), rcode: Rcode.FORMERR, question: false },
+    { why: "a question cut short: FORMERR, header only", wire: a.subarray(0, 20), rcode: Rcode.FORMERR, question: false },
+    { why: "AXFR: REFUSED here", wire: queryWire("example.org.", "AXFR", { id: 5 }), rcode: Rcode.REFUSED, question: true },
+    { why: "IXFR: REFUSED here", wire: queryWire("example.org.", "IXFR", { id: 5 }), rcode: Rcode.REFUSED, question: true },
+    { why: "a response (QR=1): never answered", wire: withWord(a, 2, 0x8000), rcode: null, question: false },
+  ])("$why", async ({ wire, rcode, question }) => {
+    const reply = await dispatcher().handler(wire, udp);
+    if (rcode === null) return expect(reply).toBeNull();
+    const m = decodeMessage(reply!);
+    expect(m.id).toBe(5);
+    expect(m.flags.qr).toBe(true);
+    expect(m.rcode).toBe(rcode);
+    expect(m.questions.length > 0).toBe(question);
+  });
+
+  it("NOTIFY still goes to the NOTIFY receiver", async () => {
+    const { handler, notified } = dispatcher();
+    const notify = withWord(queryWire("example.org.", "SOA", { edns: false }), 2, Opcode.NOTIFY << 11);
+    await handler(notify, udp);
+    expect(notified).toEqual(["example.org."]);
+  });
+
+  it("rate limited over UDP: the slip is an empty TC=1 reply; TCP is never limited", async () => {
+    const { handler } = dispatcher(1);
+    expect(decodeMessage((await handler(a, udp))!).flags.tc).toBe(false);
+    const slipped = decodeMessage((await handler(a, udp))!);
+    expect(slipped.flags.tc).toBe(true);
+    expect(slipped.rcode).toBe(Rcode.NOERROR);
+    expect(slipped.answers).toHaveLength(0);
+    expect(slipped.questions[0]!.name.toString()).toBe("www.example.org.");
+    for (let i = 0; i < 5; i++) expect(decodeMessage((await handler(a, tcp))!).flags.tc).toBe(false);
+  });
+});
