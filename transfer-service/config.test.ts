@@ -22,6 +22,9 @@ describe("loadConfig", () => {
     expect(c.xfr.totalTimeoutMs).toBe(120 * 60 * 1000);
     expect(c.clamps.refresh).toEqual({ min: 300, max: 2_419_200 });
     expect(c.clamps.retry).toEqual({ min: 500, max: 1_209_600 });
+    // The port-53 front: a second of cache at most; BIND's RRL window 15, slip 2, /24 and /56.
+    expect(c.front).toEqual({ timeoutMs: 1_500, maxInFlight: 2_048, connections: 32, cacheEntries: 100_000, cacheTtlMs: 1_000 });
+    expect(c.rrl).toEqual({ responsesPerSecond: 50, windowS: 15, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56, tableSize: 20_000, exempt: [] });
   });
 
   it.each([
@@ -34,6 +37,8 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_DOH_LISTEN: "127.0.0.1:8443", BACKSTOP_DOH_H2C_PORT: "8080" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh, want: { listen: { host: "127.0.0.1", port: 8443 }, h2cPort: 8080, tls: undefined } },
     { env: { BACKSTOP_DOH_LISTEN: "off" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh.listen, want: undefined },
     { env: { BACKSTOP_DOH_LISTEN: "[::1]:443", BACKSTOP_DOH_TLS_CERT: "/c.pem", BACKSTOP_DOH_TLS_KEY: "/k.pem" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh.tls, want: { certPath: "/c.pem", keyPath: "/k.pem" } },
+    { env: { BACKSTOP_RRL_EXEMPT: "192.0.2.0/24, 2001:db8::53 ,::ffff:198.51.100.0/120" }, pick: (c: ReturnType<typeof loadConfig>) => c.rrl.exempt, want: ["192.0.2.0/24", "2001:db8::53", "::ffff:198.51.100.0/120"] },
+    { env: { BACKSTOP_RRL_RESPONSES_PER_SECOND: "0", BACKSTOP_FRONT_CACHE_ENTRIES: "0" }, pick: (c: ReturnType<typeof loadConfig>) => [c.rrl.responsesPerSecond, c.front.cacheEntries], want: [0, 0] },
   ])("reads $env", ({ env, pick, want }) => {
     expect(pick(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, ...env }))).toEqual(want);
   });
@@ -49,6 +54,9 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_LOG_LEVEL: "loud" }, variable: "BACKSTOP_LOG_LEVEL" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_DOH_LISTEN: "8443" }, variable: "BACKSTOP_DOH_LISTEN" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_DOH_TLS_CERT: "/c.pem" }, variable: "BACKSTOP_DOH_TLS_KEY" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_FRONT_CACHE_TTL_MS: "1001" }, variable: "BACKSTOP_FRONT_CACHE_TTL_MS" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_EXEMPT: "192.0.2.0/24,not-a-prefix" }, variable: "BACKSTOP_RRL_EXEMPT" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_IPV4_PREFIX: "33" }, variable: "BACKSTOP_RRL_IPV4_PREFIX" },
   ])("rejects a bad $variable, naming it", ({ env, variable }) => {
     let error: unknown;
     try {
