@@ -6,8 +6,8 @@
  * Zones are created through `/api/v1` as an operator would; the Worker signals the service, which
  * transfers at once.
  *
- * With `cpuProfileDir`, the service runs under `node --cpu-prof`: a `.cpuprofile` is written there when
- * the stack stops (open it in Chrome DevTools or speedscope) to see where a transfer's time goes.
+ * With `cpuProfileDir`, the service runs under `node --cpu-prof` (a `.cpuprofile` is written there when
+ * the stack stops) and workerd opens its inspector, so steps can profile the Worker too (`cpu-profile.ts`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -48,7 +48,12 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
   const adminToken = `admin-${randomBytes(16).toString("hex")}`;
   const internalToken = `internal-${randomBytes(16).toString("hex")}`;
   const [dnsPort, httpPort] = (await freePorts(2)) as [number, number];
-  const worker = await startWorkerPair({ adminToken, internalToken, serviceControlUrl: `http://127.0.0.1:${httpPort}` });
+  const worker = await startWorkerPair({
+    adminToken,
+    internalToken,
+    serviceControlUrl: `http://127.0.0.1:${httpPort}`,
+    inspector: options.cpuProfileDir !== undefined,
+  });
 
   const nodeArgs = ["--import", "tsx"];
   if (options.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir);
@@ -57,7 +62,7 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
-      PATH: process.env.PATH,
+      ...process.env,
       BACKSTOP_WORKER_URL: worker.backstop,
       BACKSTOP_INTERNAL_TOKEN: internalToken,
       BACKSTOP_INSTANCE_ID: "bench-1",

@@ -26,6 +26,7 @@ export const fullTransfer: Benchmark = {
           peer: t.namedMs / 1000,
           peerName: "named",
           target: { ratioAtMost: 1.0 },
+          note: `CPU meanwhile: transfer-service ${(t.serviceCpuMs / 1000).toFixed(2)} s, workerd ${(t.workerdCpuMs / 1000).toFixed(2)} s`,
         }),
         figure({
           bench: "transfer",

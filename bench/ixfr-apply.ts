@@ -12,6 +12,7 @@ import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
 import type { Benchmark } from "./context.ts";
 import { figure } from "./figure.ts";
 import { commitEdits, stageEdits } from "./knot-edit.ts";
+import { cpuMeter } from "./proc.ts";
 import { transferBudgetMs } from "./zone-setup.ts";
 
 const addressOf = (k: number) => `198.${18 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
@@ -31,13 +32,17 @@ export const ixfrApply: Benchmark = {
     );
     const last = targets.length - 1;
     const probe = targets[last]!;
-    const since = performance.now();
-    await commitEdits(setup.knotd, setup.zone);
     const timeoutMs = transferBudgetMs(setup.records);
-    const [namedMs, backstopMs] = await Promise.all([
-      untilAnswered(() => udpAnswers(setup.named.port, probe.owner, RRType.A), addressOf(last), { since, timeoutMs, what: "named IXFR" }),
-      untilAnswered(() => dohAnswers(stack.worker.backstop, probe.owner, RRType.A), addressOf(last), { since, timeoutMs, what: "Backstop IXFR" }),
-    ]);
+    const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid, setup.named.pid]);
+    const [namedMs, backstopMs] = await ctx.profiled("ixfr", async () => {
+      const since = performance.now();
+      await commitEdits(setup.knotd, setup.zone);
+      return Promise.all([
+        untilAnswered(() => udpAnswers(setup.named.port, probe.owner, RRType.A), addressOf(last), { since, timeoutMs, what: "named IXFR" }),
+        untilAnswered(() => dohAnswers(stack.worker.backstop, probe.owner, RRType.A), addressOf(last), { since, timeoutMs, what: "Backstop IXFR" }),
+      ]);
+    });
+    const [serviceCpu, workerdCpu, namedCpu] = cpu.stop() as [number, number, number];
     for (const k of [0, Math.floor(last / 2)]) {
       const owner = targets[k]!.owner;
       const [n, b] = await Promise.all([udpAnswers(setup.named.port, owner, RRType.A), dohAnswers(stack.worker.backstop, owner, RRType.A)]);
@@ -52,6 +57,7 @@ export const ixfrApply: Benchmark = {
         backstop: backstopMs / 1000,
         peer: namedMs / 1000,
         peerName: "named",
+        note: `CPU until both answered: transfer-service ${(serviceCpu / 1000).toFixed(2)} s, workerd ${(workerdCpu / 1000).toFixed(2)} s, named ${(namedCpu / 1000).toFixed(2)} s`,
       }),
     ];
   },

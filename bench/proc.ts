@@ -76,3 +76,9 @@ export function sampleRss(pid: number, everyMs = 20): RssSampler {
 }
 
 export const MiB = 2 ** 20;
+
+/** CPU time each of `pids` spends from now until `stop()`, in ms. */
+export function cpuMeter(pids: readonly number[]): { stop(): number[] } {
+  const before = pids.map(cpuMs);
+  return { stop: () => pids.map((pid, i) => cpuMs(pid) - (before[i] as number)) };
+}

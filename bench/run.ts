@@ -12,6 +12,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { ratioChart } from "./chart.ts";
+import { describeSummary, summariseDir } from "./cpu-profile.ts";
 import { createContext, Skip, type Benchmark } from "./context.ts";
 import { cpuPerQuery } from "./cpu-per-query.ts";
 import { dohThroughput } from "./doh-throughput.ts";
@@ -39,6 +40,7 @@ async function main(): Promise<number> {
   const resultsDir = path.resolve(options.out);
   await mkdir(resultsDir, { recursive: true });
   const profileDir = options.profile ? path.join(resultsDir, `${stamp}-profile`) : undefined;
+  if (profileDir) await mkdir(profileDir, { recursive: true });
   const machine = machineAtStart();
   console.log(`bench ${stamp}: ${options.only.join(", ")}; load average ${machine.loadAverageAtStart.join(" ")}`);
 
@@ -71,6 +73,10 @@ async function main(): Promise<number> {
     }
   } finally {
     await ctx.close();
+  }
+  if (profileDir) {
+    // node --cpu-prof writes the service's profile as it exits, i.e. during ctx.close().
+    for (const { file, summary } of await summariseDir(profileDir)) console.log(`\ntransfer-service profile ${file}:\n${describeSummary(summary)}`);
   }
 
   const run: RunRecord = {

@@ -45,6 +45,8 @@ export interface WorkerPairOptions {
   internalToken: string;
   /** Where the Worker pushes refresh signals (the transfer-service's control listener). */
   serviceControlUrl: string;
+  /** Open workerd's inspector (for CPU profiles of the Worker). */
+  inspector?: boolean;
 }
 
 export interface WorkerPair {
@@ -54,6 +56,8 @@ export interface WorkerPair {
   trivial: string;
   /** workerd's pid, for /proc CPU and RSS. */
   workerdPid: number;
+  /** workerd's inspector (`ws://…`), when asked for. */
+  inspector?: URL;
   /** The tail of what workerd printed (Worker logs, uncaught errors), kept off the bench's console. */
   runtimeOutput(): string;
   /** How many requests workerd cancelled as hung ("…detected that your Worker's code had hung…") so far. */
@@ -85,6 +89,7 @@ export async function startWorkerPair(options: WorkerPairOptions): Promise<Worke
     mf = new Miniflare({
       host: "127.0.0.1",
       port: 0,
+      ...(options.inspector ? { inspectorPort: 0 } : {}),
       handleRuntimeStdio(stdout: Readable, stderr: Readable) {
         stdout.on("data", keep);
         stderr.on("data", keep);
@@ -126,10 +131,12 @@ export async function startWorkerPair(options: WorkerPairOptions): Promise<Worke
     const health = await fetch(`${backstop}/healthz`);
     if (!health.ok) throw new Error(`Backstop's /healthz answered ${health.status}: ${await health.text()}`);
     const running = mf;
+    const inspector = options.inspector ? await mf.getInspectorURL() : undefined;
     return {
       backstop,
       trivial,
       workerdPid,
+      ...(inspector ? { inspector } : {}),
       runtimeOutput: () => output,
       hungRequests: () => hung,
       async stop() {

@@ -18,7 +18,7 @@ import { generatedRecord, writeZoneFile, type ZoneRecord } from "../test/zones/g
 import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
 import type { BackstopStack } from "./backstop-stack.ts";
 import { startNamedSecondary, type NamedSecondary } from "./named-secondary.ts";
-import { sampleRss } from "./proc.ts";
+import { cpuMeter, sampleRss } from "./proc.ts";
 
 export const ZONE_SEED = 7;
 
@@ -30,6 +30,9 @@ export interface FullTransfer {
   namedPeakRss: number;
   servicePeakRss: number;
   workerdPeakRss: number;
+  /** CPU time (ms, from /proc) spent while Backstop transferred: by the service and by workerd. */
+  serviceCpuMs: number;
+  workerdCpuMs: number;
 }
 
 export interface ZoneSetup {
@@ -49,7 +52,10 @@ export const transferBudgetMs = (records: number) => 60_000 + records / 2;
 
 let serial = 0;
 
-export async function setUpZone(stack: BackstopStack, records: number, log: (line: string) => void): Promise<ZoneSetup> {
+/** Runs a step, profiling the Worker meanwhile when asked (`BenchContext.profiled`). */
+export type Profiled = <T>(label: string, step: () => Promise<T>) => Promise<T>;
+
+export async function setUpZone(stack: BackstopStack, records: number, log: (line: string) => void, profiled: Profiled): Promise<ZoneSetup> {
   const zone = `z${records}-${++serial}.bench`;
   const key: TsigKey = { name: `${zone}.key`, algorithm: "hmac-sha256", secret: randomBytes(32).toString("base64") };
   const dir = await mkdtemp(path.join(tmpdir(), "backstop-bench-zone-"));
@@ -99,7 +105,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
 
     log(`  ${zone}: named addzone …`);
     let sampler = sampleRss(named.pid);
-    let since = performance.now();
+    const since = performance.now();
     await named.addZone(zone, knotd.port, key);
     const namedMs = await untilAnswered(() => udpAnswers(named.port, probe.owner, RRType.A), probe.data, { since, timeoutMs: budget, what: `named ${zone}` });
     const namedPeakRss = sampler.stop();
@@ -107,18 +113,22 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
     log(`  ${zone}: named ${(namedMs / 1000).toFixed(2)} s; Backstop POST /zones …`);
     sampler = sampleRss(stack.servicePid);
     const workerdSampler = sampleRss(stack.worker.workerdPid);
-    since = performance.now();
-    await stack.addZone(zone, knotd.port, key);
-    const backstopMs = await untilAnswered(() => dohAnswers(stack.worker.backstop, probe.owner, RRType.A), probe.data, {
-      since,
-      timeoutMs: budget,
-      what: `Backstop ${zone}`,
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}\nservice output:\n${stack.serviceOutput().slice(-3000)}`);
+    const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid]);
+    const backstopMs = await profiled(`transfer-${records}`, async () => {
+      const started = performance.now();
+      await stack.addZone(zone, knotd.port, key);
+      return untilAnswered(() => dohAnswers(stack.worker.backstop, probe.owner, RRType.A), probe.data, {
+        since: started,
+        timeoutMs: budget,
+        what: `Backstop ${zone}`,
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}\nservice output:\n${stack.serviceOutput().slice(-3000)}`);
+      });
     });
+    const [serviceCpuMs, workerdCpuMs] = cpu.stop() as [number, number];
     const servicePeakRss = sampler.stop();
     const workerdPeakRss = workerdSampler.stop();
-    log(`  ${zone}: Backstop ${(backstopMs / 1000).toFixed(2)} s`);
+    log(`  ${zone}: Backstop ${(backstopMs / 1000).toFixed(2)} s (CPU: service ${(serviceCpuMs / 1000).toFixed(2)} s, workerd ${(workerdCpuMs / 1000).toFixed(2)} s)`);
 
     return {
       zone,
@@ -126,7 +136,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       key,
       knotd,
       named,
-      transfer: { namedMs, backstopMs, namedPeakRss, servicePeakRss, workerdPeakRss },
+      transfer: { namedMs, backstopMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs },
       addressRecords,
       stop,
     };
