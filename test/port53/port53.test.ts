@@ -10,6 +10,8 @@
  *   and the front answers again when the Worker is back;
  * - across 100 IXFR commits made through this instance's commit path, a query right after each commit gets
  *   the new version although the one before it was answered from the cache;
+ * - a hidden zone (answerAllow ::1) is never served from the cache to 127.0.0.1; promoted to live it answers
+ *   127.0.0.1 at once, and demoted again it is refused a second after the change at the latest;
  * - a bounded UDP flood from 127.0.0.1 (5,000 queries within 3 s) engages RRL (drops and slips in
  *   /metrics, TC=1 slips received) while ::1, another prefix, keeps getting answers.
  * The flood runs last: it leaves 127.0.0.0/24 rate limited for the RRL window.
@@ -37,7 +39,7 @@ import { kdig } from "../peers/kdig.ts";
 import { freePort, freePorts } from "../peers/ports.ts";
 import { digAt, digFlags, norm, type Seen, seenOf } from "../stack/dig-output.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
-import { createZone, ingestZoneText, loadZone, type StackTokens } from "../stack/zone-load.ts";
+import { createZone, ingestZoneText, loadZone, patchZone, type StackTokens } from "../stack/zone-load.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
 import { udpExchange } from "../tsig/wire-client.ts";
 
@@ -316,6 +318,39 @@ describe("the cache never serves an old version after a commit", () => {
       await client.close();
     }
   }, 120_000);
+});
+
+describe("promotion from hidden to live", () => {
+  it("a restricted answer is never served to another client; promotion answers at once; demotion within a second", async () => {
+    const HIDDEN = `
+$ORIGIN hidden.test.
+$TTL 300
+@   SOA ns hostmaster 1 7200 3600 1209600 300
+@   NS  ns
+ns  A   192.0.2.53
+www A   192.0.2.99
+`;
+    await loadZone(stack, "hidden.test.", HIDDEN, ["::1/128"], "hidden");
+    const ask = async (address: string, id: number) => decodeMessage(await udpExchange(port, queryWire("www.hidden.test.", "A", { id }), 3000, address));
+    // ::1 may ask, twice (the second would be a cache hit if restricted answers were cached) …
+    for (const id of [1, 2]) expect((await ask("::1", id)).answers).toHaveLength(1);
+    // … and 127.0.0.1 still may not: nothing of ::1's answer reaches it.
+    expect((await ask("127.0.0.1", 3)).rcode).toBe(Rcode.REFUSED);
+
+    await patchZone(stack, "hidden.test.", { model: "secondary", answerAllow: [] });
+    const live = await ask("127.0.0.1", 4);
+    expect(live.rcode).toBe(Rcode.NOERROR);
+    expect(live.answers).toHaveLength(1);
+    expect((await ask("127.0.0.1", 5)).rcode).toBe(Rcode.NOERROR); // now from the cache
+
+    // Back to hidden: the version did not change, so a cached answer may live out its second, never more.
+    // The change was committed before the PATCH returned, so a query a second after that must be refused.
+    await patchZone(stack, "hidden.test.", { model: "hidden", answerAllow: ["::1/128"] });
+    const committedBy = Date.now();
+    await new Promise((r) => setTimeout(r, committedBy + 1_000 - Date.now() + 5));
+    expect((await ask("127.0.0.1", 6)).rcode).toBe(Rcode.REFUSED);
+    expect((await ask("::1", 7)).answers).toHaveLength(1);
+  });
 });
 
 describe("response rate limiting under a flood", () => {

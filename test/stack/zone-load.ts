@@ -16,12 +16,12 @@ export interface StackTokens {
   internal: string;
 }
 
-/** Creates the zone (`answerAllow` as given) through /api/v1. */
-export async function createZone(stack: StackTokens, apex: string, answerAllow: string[] = []): Promise<void> {
+/** Creates the zone (`answerAllow` and `model` as given) through /api/v1. */
+export async function createZone(stack: StackTokens, apex: string, answerAllow: string[] = [], model: "secondary" | "hidden" = "secondary"): Promise<void> {
   const res = await fetch(`${stack.base}/api/v1/zones`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.admin}`, "content-type": "application/json" },
-    body: JSON.stringify({ name: apex.replace(/\.$/, ""), model: "secondary", primaries: [{ address: "127.0.0.1", port: 53 }], answerAllow }),
+    body: JSON.stringify({ name: apex.replace(/\.$/, ""), model, primaries: [{ address: "127.0.0.1", port: 53 }], answerAllow }),
   });
   if (res.status !== 201) throw new Error(`creating ${apex}: HTTP ${res.status} ${await res.text()}`);
 }
@@ -44,8 +44,8 @@ export async function ingestZoneText(api: WorkerApi, apex: string, text: string,
 }
 
 /** Creates the zone and loads `text` as its first version. */
-export async function loadZone(stack: StackTokens, apex: string, text: string, answerAllow: string[] = []): Promise<void> {
-  await createZone(stack, apex, answerAllow);
+export async function loadZone(stack: StackTokens, apex: string, text: string, answerAllow: string[] = [], model: "secondary" | "hidden" = "secondary"): Promise<void> {
+  await createZone(stack, apex, answerAllow, model);
   const client = new WorkerClient({ baseUrl: stack.base, token: stack.internal, timeoutMs: 30_000 });
   try {
     await ingestZoneText(client, apex, text, "zone-load");
@@ -53,4 +53,14 @@ export async function loadZone(stack: StackTokens, apex: string, text: string, a
   } finally {
     await client.close();
   }
+}
+
+/** Changes a zone through `PATCH /api/v1/zones/:name` (model, answerAllow, …). */
+export async function patchZone(stack: StackTokens, apex: string, patch: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${stack.base}/api/v1/zones/${apex.replace(/\.$/, "")}`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${stack.admin}`, "content-type": "application/json" },
+    body: JSON.stringify(patch),
+  });
+  if (res.status !== 200) throw new Error(`patching ${apex}: HTTP ${res.status} ${await res.text()}`);
 }
