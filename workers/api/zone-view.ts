@@ -42,6 +42,8 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
       ? { kind: lastTransfer.kind, result: lastTransfer.result, error: lastTransfer.error, at: iso(lastTransfer.at) }
       : null,
     expiresAt: iso(z.expiresAt),
+    // The earliest RRSIG expiration in the served version (RFC 4034 §3.1.5), null for an unsigned zone.
+    rrsigExpiresEarliest: iso(z.rrsigExpiresAt),
     nextRefresh: iso(z.nextRefreshAt),
     primaries: z.primaries,
     tsigKey: z.tsigKey,

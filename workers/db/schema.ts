@@ -90,6 +90,8 @@ export const zones = sqliteTable("zones", {
   primarySerial: integer("primary_serial"),
   /** Past this instant the zone is not served (SERVFAIL), even when the transfer-service is down. */
   expiresAt: integer("expires_at"),
+  /** The earliest RRSIG expiration in the served version (set with each flip), null for unsigned data. */
+  rrsigExpiresAt: integer("rrsig_expires_at"),
   lastCheckAt: integer("last_check_at"),
   nextRefreshAt: integer("next_refresh_at"),
 
@@ -150,6 +152,11 @@ export const blocks = sqliteTable(
     recordCount: integer("record_count").notNull(),
     /** The encoded block (`block-codec.ts`) as base64 text: see `workers/store/blob-text.ts` for why not a BLOB. */
     data: text("data").notNull(),
+    /**
+     * The earliest RRSIG expiration in the block (ms since the epoch: the 32-bit wire time read relative
+     * to when the block was written, RFC 4034 §3.1.5), null when the block holds no RRSIG.
+     */
+    rrsigExpiresAt: integer("rrsig_expires_at"),
   },
   // The answer path's one query: predecessor by key within a zone and tree. The only index: D1 counts
   // every index entry as a row written, and the rarer sweeps by version scan the zone's prefix of it.

@@ -5,6 +5,7 @@
  */
 import { encodeBlock } from "./block-codec.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
+import { EarliestExpiry } from "./rrsig-expiry.ts";
 import type { Budget } from "./statement-budget.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
@@ -85,15 +86,16 @@ export function rowsOf(result: D1Result<unknown>): BlockRow[] {
 }
 
 export const INSERT_BLOCK_SQL =
-  "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+  "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data, rrsig_expires_at) " +
+  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 /**
  * Insert of one block, made only if `guard` holds: used inside a commit batch so that a batch whose
  * compare-and-set on the zone failed writes nothing.
  */
 export const INSERT_BLOCK_GUARDED_SQL =
-  "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data) " +
-  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT current_version FROM zones WHERE id = ?1) = ?5";
+  "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data, rrsig_expires_at) " +
+  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE (SELECT current_version FROM zones WHERE id = ?1) = ?5";
 
 export function insertBlockStatement(
   budget: Budget,
@@ -104,7 +106,11 @@ export function insertBlockStatement(
   guarded = false,
 ): D1PreparedStatement {
   let records = 0;
-  for (const n of nodes) records += n.records.length;
+  const expiry = new EarliestExpiry();
+  for (const n of nodes) {
+    records += n.records.length;
+    for (const r of n.records) expiry.record(r.type, r.rdata);
+  }
   const first = nodes[0]!, last = nodes[nodes.length - 1]!;
   return budget.prepare(guarded ? INSERT_BLOCK_GUARDED_SQL : INSERT_BLOCK_SQL, [
     zoneId,
@@ -114,6 +120,7 @@ export function insertBlockStatement(
     version,
     records,
     storedBytes(encodeBlock(nodes)),
+    expiry.ms,
   ]);
 }
 
@@ -130,8 +137,9 @@ export function insertRawBlockStatement(
   records: number,
   data: Uint8Array,
   version: number,
+  rrsigExpiresAt: number | null,
 ): D1PreparedStatement {
-  return budget.prepare(INSERT_BLOCK_SQL, [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data)]);
+  return budget.prepare(INSERT_BLOCK_SQL, [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data), rrsigExpiresAt]);
 }
 
 /** Blocks of a version and tree in key order, starting after `afterKey` (exclusive), `limit` at a time. */
@@ -164,13 +172,26 @@ export function insertRangeGuardedBlockStatement(
   records: number,
   data: Uint8Array,
   version: number,
+  rrsigExpiresAt: number | null,
   rangeFirstKey: Uint8Array,
   token: string,
 ): D1PreparedStatement {
   return budget.prepare(
-    "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data) " +
-      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM ingest_ranges " +
-      "WHERE zone_id = ?1 AND version = ?5 AND tree = ?2 AND first_key = ?8 AND token = ?9)",
-    [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data), rangeFirstKey, token],
+    "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data, rrsig_expires_at) " +
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM ingest_ranges " +
+      "WHERE zone_id = ?1 AND version = ?5 AND tree = ?2 AND first_key = ?9 AND token = ?10)",
+    [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data), rrsigExpiresAt, rangeFirstKey, token],
+  );
+}
+
+/**
+ * Sets the zone's earliest RRSIG expiration to the minimum over the blocks version `version` sees, if
+ * that version is the served one (run inside a flip batch, after the pointer moved).
+ */
+export function earliestRrsigStatement(budget: Budget, zoneId: number, version: number): D1PreparedStatement {
+  return budget.prepare(
+    `UPDATE zones SET rrsig_expires_at = (SELECT MIN(b.rrsig_expires_at) FROM blocks b WHERE b.zone_id = ?1 AND b.tree IN (0, 1)
+       AND ${visible("b", "?2")}) WHERE id = ?1 AND current_version = ?2`,
+    [zoneId, version],
   );
 }

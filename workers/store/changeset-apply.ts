@@ -16,7 +16,7 @@
 import { RRType } from "../../dns/constants.ts";
 import { splitIntoBlocks, OversizedNodeError } from "./block-builder.ts";
 import { decodeBlock } from "./block-codec.ts";
-import { blockAtOrBeforeStatement, firstBlockStatement, insertBlockStatement, rowsOf } from "./block-table.ts";
+import { blockAtOrBeforeStatement, earliestRrsigStatement, firstBlockStatement, insertBlockStatement, rowsOf } from "./block-table.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
 import type { ZoneRef } from "./full-ingest.ts";
 import { encodeRecordStream, parseRecordStream, RecordStreamError } from "./record-stream.ts";
@@ -313,6 +313,7 @@ export async function applyChangesets(
        WHERE zone_id = ?1 AND version = ?2 AND ${moved}`,
       [zone.id, version, serial, recordCount, now],
     ),
+    earliestRrsigStatement(budget, zone.id, version),
   );
   const before = budget.counts.rowsWritten;
   let results: D1Result[];

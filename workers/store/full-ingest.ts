@@ -28,7 +28,7 @@
 import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
-import { insertRangeGuardedBlockStatement, insertRawBlockStatement } from "./block-table.ts";
+import { earliestRrsigStatement, insertRangeGuardedBlockStatement, insertRawBlockStatement } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
 import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, RawStreamError, writePieces } from "./raw-nodes.ts";
 import type { RawNode } from "./raw-nodes.ts";
@@ -128,6 +128,7 @@ interface Piece {
   firstKey: Uint8Array;
   lastKey: Uint8Array;
   records: number;
+  rrsigExpiresAt: number | null;
   data: Uint8Array;
 }
 
@@ -150,7 +151,14 @@ export async function appendChunk(
   try {
     records = indexStream(body, zone.name.sortKey());
     writePieces(body, records, BLOCK_TARGET_BYTES, BLOCK_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
-      pieces.push({ tree, firstKey: piece.firstKey!, lastKey: piece.lastKey!, records: piece.recordCount, data: piece.finish() });
+      pieces.push({
+        tree,
+        firstKey: piece.firstKey!,
+        lastKey: piece.lastKey!,
+        records: piece.recordCount,
+        rrsigExpiresAt: piece.rrsigExpiresAt,
+        data: piece.finish(),
+      });
     });
   } catch (err) {
     if (err instanceof RawStreamError) throw new StoreError(/holds/.test(err.message) ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
@@ -212,7 +220,7 @@ async function writeDirect(budget: Budget, zone: ZoneRef, version: number, seq: 
   );
   const inserts = pieces.map((p) => {
     const range = ranges.find((r) => r.tree === p.tree)!;
-    return insertRangeGuardedBlockStatement(budget, zone.id, p.tree, p.firstKey, p.lastKey, p.records, p.data, version, range.first, token);
+    return insertRangeGuardedBlockStatement(budget, zone.id, p.tree, p.firstKey, p.lastKey, p.records, p.data, version, p.rrsigExpiresAt, range.first, token);
   });
   const results = await budget.batch([claim, ...inserts]);
   if ((results[0]!.meta.changes ?? 0) === ranges.length) return true;
@@ -358,7 +366,17 @@ async function mergeTree(
     if (writer.nodeCount === 0) return;
     blocks++;
     pending.push(
-      insertRawBlockStatement(budget, zone.id, tree + SHADOW_TREE, writer.firstKey!, writer.lastKey!, writer.recordCount, writer.finish(), version),
+      insertRawBlockStatement(
+        budget,
+        zone.id,
+        tree + SHADOW_TREE,
+        writer.firstKey!,
+        writer.lastKey!,
+        writer.recordCount,
+        writer.finish(),
+        version,
+        writer.rrsigExpiresAt,
+      ),
     );
     writer = new PieceWriter(BLOCK_TARGET_BYTES + 4096);
     if (pending.length >= INSERTS_PER_BATCH) {
@@ -537,6 +555,7 @@ async function flip(
        WHERE zone_id = ?1 AND version = ?2 AND ${moved}`,
       [zone.id, version, info.serial, info.recordCount, now],
     ),
+    earliestRrsigStatement(budget, zone.id, version),
   ]);
   if ((results[0]!.meta.changes ?? 0) !== 1) {
     throw new StoreError("lease", `the commit of ${zone.name} version ${version} lost its lease or its version`);

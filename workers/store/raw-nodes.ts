@@ -10,6 +10,7 @@ import { RRType } from "../../dns/constants.ts";
 import { decodeBlock, encodeBlock } from "./block-codec.ts";
 import { mergeSameOwner } from "./canonical-nodes.ts";
 import { compareBytes } from "../../dns/bytes.ts";
+import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
@@ -137,12 +138,20 @@ export class PieceWriter {
   private nodes = 0;
   private countAt = -1;
   private records = 0;
+  private readonly expiry: EarliestExpiry;
   firstKey: Uint8Array | undefined;
   lastKey: Uint8Array | undefined;
 
-  constructor(capacity: number) {
+  /** `now` (ms) is the instant RRSIG times are read against (`rrsig-expiry.ts`). */
+  constructor(capacity: number, now = Date.now()) {
     this.buf = new Uint8Array(capacity);
     this.view = new DataView(this.buf.buffer);
+    this.expiry = new EarliestExpiry(now);
+  }
+
+  /** The earliest RRSIG expiration among the records added (ms), or null. */
+  get rrsigExpiresAt(): number | null {
+    return this.expiry.ms;
   }
 
   get size(): number {
@@ -182,6 +191,7 @@ export class PieceWriter {
   addRecord(bytes: Uint8Array): void {
     this.ensure(bytes.length);
     this.buf.set(bytes, this.len);
+    this.expiry.recordAt(this.view, this.len);
     this.len += bytes.length;
     this.view.setUint16(this.countAt, this.view.getUint16(this.countAt) + 1);
     this.records++;
@@ -192,6 +202,14 @@ export class PieceWriter {
     const bytes = node.buf.subarray(node.start, node.end);
     this.ensure(bytes.length);
     this.buf.set(bytes, this.len);
+    // The node's records, past its owner name and count, for their RRSIG expirations.
+    let pos = this.len;
+    while (this.buf[pos]! !== 0) pos += this.buf[pos]! + 1;
+    pos += 3;
+    for (let i = 0; i < node.records; i++) {
+      this.expiry.recordAt(this.view, pos);
+      pos += 10 + this.view.getUint16(pos + 8);
+    }
     this.len += bytes.length;
     this.nodes++;
     this.records += node.records;
