@@ -9,7 +9,8 @@
  * - a silent Worker (a blackholing proxy) gets SERVFAIL within the front's timeout, an absent one at once,
  *   and the front answers again when the Worker is back;
  * - across 100 IXFR commits made through this instance's commit path, a query right after each commit gets
- *   the new version although the one before it was answered from the cache;
+ *   the new version although the one before it was answered from the cache; a second instance, which does
+ *   not hear of those commits, serves the new version one second after each at the latest;
  * - a hidden zone (answerAllow ::1) is never served from the cache to 127.0.0.1; promoted to live it answers
  *   127.0.0.1 at once, and demoted again it is refused a second after the change at the latest;
  * - a bounded UDP flood from 127.0.0.1 (5,000 queries within 3 s) engages RRL (drops and slips in
@@ -318,6 +319,29 @@ describe("the cache never serves an old version after a commit", () => {
       await client.close();
     }
   }, 120_000);
+
+  it("another instance, which does not hear of the commit, serves the new version a second after it at the latest", async () => {
+    const other = await start({ BACKSTOP_DNS_LISTEN: "127.0.0.1:0", BACKSTOP_RRL_RESPONSES_PER_SECOND: "0" });
+    const client = new WorkerClient({ baseUrl: stack.base, token: INTERNAL, timeoutMs: 30_000 });
+    const api = watchCommits(client, commits);
+    const p = other.dnsAddresses[0]!.port;
+    const txt = async (id: number) =>
+      decodeMessage(await udpExchange(p, queryWire("v.churn.test.", "TXT", { id }), 3000)).answers.map((r) => rdataToText(r.type, r.rdata)).join(" ");
+    try {
+      for (let n = 102; n <= 104; n++) {
+        expect(await txt(1)).toBe(`"version ${n - 1}"`);
+        await ixfr(api, n);
+        const committedBy = Date.now();
+        // Until then the other instance may still answer from its cache; after, never.
+        await new Promise((r) => setTimeout(r, committedBy + 1_000 - Date.now() + 5));
+        expect(await txt(2), `a second after commit ${n}`).toBe(`"version ${n}"`);
+      }
+      expect(other.cache!.stats.hits).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+      await other.stop();
+    }
+  });
 });
 
 describe("promotion from hidden to live", () => {
