@@ -50,6 +50,7 @@ beforeAll(async () => {
     switch (label) {
       case "ok": return send(200, answer(body), VERSIONED);
       case "nover": return send(200, answer(body));
+      case "private": return void setTimeout(() => send(200, answer(body)), 100); // a restricted zone's: no version headers
       case "servfail": return send(200, answer(body, Rcode.SERVFAIL), VERSIONED);
       case "badid": return send(200, answer(body, 0, body.readUInt16BE(0) ^ 1), VERSIONED);
       case "short": return send(200, Buffer.alloc(5));
@@ -181,4 +182,14 @@ it("concurrent misses of one key share one forward, each answer with its own ID 
   const replies = await Promise.all(names.map((name, i) => ask(forward, name, udp, 500 + i)));
   expect(seen).toHaveLength(1);
   expect(replies.map((m) => [m.id, m.questions[0]!.name.toString(), m.rcode])).toEqual(names.map((name, i) => [500 + i, name, Rcode.NOERROR]));
+});
+
+it("concurrent queries for an answer that depends on the client each ask the Worker", async () => {
+  const cache = new ResponseCache({ maxEntries: 10 });
+  const { forward } = forwarder({ cache });
+  seen.length = 0;
+  const clients = ["192.0.2.1", "198.51.100.1", "203.0.113.1"];
+  const replies = await Promise.all(clients.map((remoteAddress, i) => ask(forward, "private.example.org.", { ...udp, remoteAddress }, 600 + i)));
+  expect(replies.map((m) => m.id)).toEqual([600, 601, 602]);
+  expect(seen.map((r) => r.headers["x-backstop-client"])).toEqual(clients);
 });

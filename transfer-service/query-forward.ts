@@ -6,8 +6,9 @@
  *
  * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it. A plain
  *    query whose key is already on its way to the Worker waits for that forward and takes its answer
- *    (its own ID and spelling written in): when a hot entry expires under load, one forward refills it
- *    instead of every query in flight at that moment.
+ *    (its own ID and spelling written in) when it is one the cache could keep — the same for everyone who
+ *    asks; otherwise (a restricted zone's answer depends on the client) it asks for itself. So when a hot
+ *    entry expires under load, one forward refills it instead of every query in flight at that moment.
  * 2. Past `maxInFlight` forwards at once, or when the Worker fails (unreachable, no answer within
  *    `timeoutMs`, an HTTP status other than 200, a body that is not the answer to this query: shorter than
  *    a header, QR clear, another ID), the front answers SERVFAIL itself (RFC 1035 §4.1.1 "server failure"),
@@ -115,8 +116,12 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     return { answer, origin: readOrigin((name) => header(res.headers[name])) };
   };
 
-  /** Forwards on their way, by cache key: the answer's octets, or undefined when it failed. */
-  const pending = new Map<string, Promise<Uint8Array | undefined>>();
+  /**
+   * Forwards on their way, by cache key, and what a query that joins one gets: the answer, when the Worker
+   * vouched that it is the same for everyone (what the cache may keep); "failed" (it shares the SERVFAIL);
+   * or "own" — an answer that may depend on who asks (a restricted zone), so the joiner asks for itself.
+   */
+  const pending = new Map<string, Promise<Uint8Array | "failed" | "own">>();
 
   const answerFor = (answer: Uint8Array, wire: Uint8Array, shape: QueryShape): Uint8Array => {
     const out = answer.slice();
@@ -137,13 +142,20 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
       }
       const leader = pending.get(key);
       if (leader) {
-        const answer = await leader;
-        metrics?.frontQueries.inc({ result: answer ? "joined" : "local" });
-        // The leader's failure is already counted; this query shares its SERVFAIL.
-        return answer ? answerFor(answer, wire, shape) : shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
+        const shared = await leader;
+        if (shared === "failed") {
+          // The leader's failure is already counted; this query shares its SERVFAIL.
+          metrics?.frontQueries.inc({ result: "local" });
+          return shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
+        }
+        if (shared !== "own") {
+          metrics?.frontQueries.inc({ result: "joined" });
+          return answerFor(shared, wire, shape);
+        }
+        return (await forwardOnce(wire, shape, ctx, key)).reply;
       }
       const own = forwardOnce(wire, shape, ctx, key);
-      pending.set(key, own.then((r) => (r.ok ? r.answer : undefined)));
+      pending.set(key, own.then((r) => (r.ok ? (r.shareable ? r.reply : "own") : "failed")));
       try {
         return (await own).reply;
       } finally {
@@ -158,11 +170,10 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     shape: QueryShape,
     ctx: RequestContext,
     key: string | undefined,
-  ): Promise<{ reply: Uint8Array; ok: boolean; answer: Uint8Array }> {
+  ): Promise<{ reply: Uint8Array; ok: boolean; shareable: boolean }> {
     if (inFlight >= options.maxInFlight) {
       metrics?.frontQueries.inc({ result: "local" });
-      const reply = servfail(wire, shape, "busy");
-      return { reply, ok: false, answer: reply };
+      return { reply: servfail(wire, shape, "busy"), ok: false, shareable: false };
     }
     inFlight++;
     const sentAt = now();
@@ -177,14 +188,13 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
       // The cache keeps these octets as they are: hits are copies, and nothing writes to a sent reply.
       if (cacheable) cache!.put(key, answer, origin, sentAt, ticket);
       metrics?.frontQueries.inc({ result: key === undefined ? "uncacheable" : "miss" });
-      return { reply: answer, ok: true, answer };
+      return { reply: answer, ok: true, shareable: cacheable };
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("unreachable", String(err));
       // Never the error text at warn: it may name internal addresses. Debug keeps it for an operator.
       log.debug({ reason: failure.reason, detail: failure.message }, "forward to the Worker failed");
       metrics?.frontQueries.inc({ result: "local" });
-      const reply = servfail(wire, shape, failure.reason);
-      return { reply, ok: false, answer: reply };
+      return { reply: servfail(wire, shape, failure.reason), ok: false, shareable: false };
     } finally {
       inFlight--;
     }
