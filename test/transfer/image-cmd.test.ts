@@ -2,7 +2,7 @@
  * @module The container image's CMD without a Docker engine: the Dockerfile's esbuild step bundles
  * `main.ts` and `healthcheck.ts`, then `node main.mjs` runs with environment variables only, as in the
  * image. Checked: it comes up with the Worker unreachable, the HEALTHCHECK command passes, the DNS
- * listener answers (NOTIFY for an unknown zone: NOTAUTH; QUERY: REFUSED) on UDP and TCP, /metrics
+ * listener answers (NOTIFY for an unknown zone: NOTAUTH; QUERY, the Worker unreachable: SERVFAIL) on UDP and TCP, /metrics
  * serves, a bad configuration exits 2 naming the variable, and SIGTERM exits 0.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -69,7 +69,7 @@ describe("the image's CMD under Node", () => {
   it.each([
     { name: "NOTIFY for a zone not served, UDP", args: ["+opcode=notify", "example.test", "SOA"], status: "NOTAUTH" },
     { name: "NOTIFY for a zone not served, TCP", args: ["+tcp", "+opcode=notify", "example.test", "SOA"], status: "NOTAUTH" },
-    { name: "QUERY (no port-53 front yet)", args: ["example.test", "A"], status: "REFUSED" },
+    { name: "QUERY with the Worker unreachable (port-53 front)", args: ["example.test", "A"], status: "SERVFAIL" },
   ])("answers $name with $status", async ({ args, status }) => {
     const { stdout } = await run("dig", ["-p", String(dnsPort), "@127.0.0.1", "+tries=1", "+time=2", ...args]);
     expect(stdout).toMatch(new RegExp(`status: ${status}`));
