@@ -57,7 +57,12 @@ interface Account {
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /** Addresses whose prefix is remembered. */
-const PREFIX_MEMO = 65_536;
+const CLASSIFIED_MEMO = 65_536;
+
+interface Classified {
+  prefix: string | undefined;
+  exempt: boolean;
+}
 
 /** Parses an exempt entry; IPv4-mapped IPv6 prefixes become IPv4 ones. Throws on malformed input. */
 export function parsePrefix(text: string): Range {
@@ -73,7 +78,7 @@ export function parsePrefix(text: string): Range {
 
 export class ResponseRateLimiter {
   private readonly accounts: LRUCache<string, Account>;
-  private readonly prefixes = new Map<string, string>();
+  private readonly classified = new Map<string, Classified>();
   private readonly exempt: Range[];
   private readonly now: () => number;
   private readonly rate: number;
@@ -100,41 +105,36 @@ export class ResponseRateLimiter {
 
   /** The prefix `address` is counted under (`198.51.100.0/24`), or undefined for an unparseable address. */
   prefixOf(address: string): string | undefined {
-    // Parsing and masking costs about a microsecond, as much as the rest of a cached answer: remember
-    // recent addresses (a plain Map, emptied when full: cheaper than an LRU on this path).
-    const known = this.prefixes.get(address);
-    if (known !== undefined) return known === "" ? undefined : known;
-    const prefix = this.computePrefix(address);
-    if (this.prefixes.size >= PREFIX_MEMO) this.prefixes.clear();
-    this.prefixes.set(address, prefix ?? "");
-    return prefix;
+    return this.classify(address).prefix;
   }
 
-  private computePrefix(address: string): string | undefined {
-    let a: ipaddr.IPv4 | ipaddr.IPv6;
+  /**
+   * An address's prefix and whether it is exempt. Parsing and masking cost about a microsecond, as much as
+   * the rest of a cached answer, so recent addresses are remembered (a plain Map, emptied when full:
+   * cheaper than an LRU on this path).
+   */
+  private classify(address: string): Classified {
+    const known = this.classified.get(address);
+    if (known !== undefined) return known;
+    let result: Classified;
     try {
-      a = ipaddr.process(address);
+      const a = ipaddr.process(address);
+      const bits = a.kind() === "ipv4" ? this.options.ipv4PrefixLength : this.options.ipv6PrefixLength;
+      const bytes = a.toByteArray();
+      for (let i = 0; i < bytes.length; i++) {
+        const keep = Math.max(0, Math.min(8, bits - i * 8));
+        bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+      }
+      result = {
+        prefix: `${ipaddr.fromByteArray(bytes).toString()}/${bits}`,
+        exempt: this.exempt.some(([base, length]) => base.kind() === a.kind() && a.match(base, length)),
+      };
     } catch {
-      return undefined;
+      result = { prefix: undefined, exempt: false };
     }
-    const bits = a.kind() === "ipv4" ? this.options.ipv4PrefixLength : this.options.ipv6PrefixLength;
-    const bytes = a.toByteArray();
-    for (let i = 0; i < bytes.length; i++) {
-      const keep = Math.max(0, Math.min(8, bits - i * 8));
-      bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
-    }
-    return `${ipaddr.fromByteArray(bytes).toString()}/${bits}`;
-  }
-
-  private isExempt(address: string): boolean {
-    if (this.exempt.length === 0) return false;
-    let a: ipaddr.IPv4 | ipaddr.IPv6;
-    try {
-      a = ipaddr.process(address);
-    } catch {
-      return false;
-    }
-    return this.exempt.some(([base, bits]) => base.kind() === a.kind() && a.match(base, bits));
+    if (this.classified.size >= CLASSIFIED_MEMO) this.classified.clear();
+    this.classified.set(address, result);
+    return result;
   }
 
   /** What to do with one answer to `address` over `transport`; counts it in the metrics. */
@@ -145,9 +145,11 @@ export class ResponseRateLimiter {
   }
 
   private judge(address: string, transport: Transport): RrlAction {
-    if (!this.enabled || transport === "tcp" || this.isExempt(address)) return "allow";
+    if (!this.enabled || transport === "tcp") return "allow";
+    const who = this.classify(address);
+    if (who.exempt) return "allow";
     // An address that does not parse is limited under one shared key rather than let through.
-    const prefix = this.prefixOf(address) ?? "unparseable";
+    const prefix = who.prefix ?? "unparseable";
     const now = this.now();
     let account = this.accounts.get(prefix);
     if (account === undefined) {
