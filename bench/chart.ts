@@ -11,12 +11,12 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 
 export function ratioChart(figures: readonly Figure[], title: string): string {
   const bars = figures.filter((f) => f.ratio !== undefined && f.ratio > 0);
-  const labelWidth = 430;
+  const labelWidth = 470;
   const plotWidth = 420;
   const rowHeight = 24;
   const top = 48;
   const height = top + bars.length * rowHeight + 40;
-  const width = labelWidth + plotWidth + 90;
+  const width = labelWidth + plotWidth + 200;
   // Log axis from 1/(max) to max, max a power of ten covering every ratio and target.
   const extremes = bars.flatMap((f) => [f.ratio as number, f.target?.ratioAtMost ?? 1, f.target?.ratioAtLeast ?? 1]);
   const span = Math.max(1, ...extremes.map((r) => Math.ceil(Math.abs(Math.log10(r)) + 1e-9)));
@@ -30,16 +30,17 @@ export function ratioChart(figures: readonly Figure[], title: string): string {
   for (let p = -span; p <= span; p++) {
     const gx = x(10 ** p);
     out.push(`<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${top + bars.length * rowHeight}" stroke="${p === 0 ? "#000" : "#ddd"}"/>`);
-    out.push(`<text x="${gx}" y="${top + bars.length * rowHeight + 16}" text-anchor="middle" fill="#555">${formatNumber(10 ** p)}×</text>`);
+    out.push(`<text x="${gx}" y="${top + bars.length * rowHeight + 16}" text-anchor="middle" fill="#555">${String(10 ** p)}×</text>`);
   }
   bars.forEach((f, i) => {
     const y = top + i * rowHeight;
     const ratio = f.ratio as number;
     const colour = f.met === undefined ? "#999" : f.met ? "#2a9d4b" : "#d33";
     const [a, b] = [x(1), x(ratio)].sort((m, n) => m - n) as [number, number];
-    out.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${esc(`${f.bench}: ${f.what} (vs ${f.peerName})`.slice(0, 70))}</text>`);
+    const label = `${f.bench}: ${f.what}`;
+    out.push(`<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${esc(label.length > 68 ? `${label.slice(0, 67)}…` : label)}</text>`);
     out.push(`<rect x="${a}" y="${y + 4}" width="${Math.max(1, b - a)}" height="${rowHeight - 8}" fill="${colour}"/>`);
-    out.push(`<text x="${labelWidth + plotWidth + 6}" y="${y + 15}">${formatNumber(ratio)}×</text>`);
+    out.push(`<text x="${labelWidth + plotWidth + 6}" y="${y + 15}">${formatNumber(ratio)}× ${esc(f.peerName ?? "")}</text>`);
     const target = f.target?.ratioAtMost ?? f.target?.ratioAtLeast;
     if (target !== undefined) {
       const tx = x(target);

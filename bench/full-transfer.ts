@@ -26,7 +26,9 @@ export const fullTransfer: Benchmark = {
           peer: t.namedMs / 1000,
           peerName: "named",
           target: { ratioAtMost: 1.0 },
-          note: `CPU meanwhile: transfer-service ${(t.serviceCpuMs / 1000).toFixed(2)} s, workerd ${(t.workerdCpuMs / 1000).toFixed(2)} s`,
+          note:
+            `CPU meanwhile: transfer-service ${(t.serviceCpuMs / 1000).toFixed(2)} s, workerd ${(t.workerdCpuMs / 1000).toFixed(2)} s` +
+            (t.failedAttempts.length ? `; ${t.failedAttempts.length} failed attempt(s), refreshed through the API: ${t.failedAttempts.join("; ")}` : ""),
         }),
         figure({
           bench: "transfer",
