@@ -38,17 +38,21 @@ export interface QueryShape {
 
 const MAX_NAME_WIRE = 255;
 
+/** A big-endian 16-bit word (a module function, not a closure per call: this runs for every query). */
+function u16(wire: Uint8Array, at: number): number {
+  return (wire[at]! << 8) | wire[at + 1]!;
+}
+
 /**
  * Reads the shape of `wire`.
  * @throws WireError when the header or the first question cannot be read (the caller answers FORMERR).
  */
 export function readQueryShape(wire: Uint8Array): QueryShape {
   if (wire.length < HEADER_LENGTH) throw new WireError("truncated", "shorter than a header", 0);
-  const u16 = (at: number): number => (wire[at]! << 8) | wire[at + 1]!;
-  const flags = u16(2);
-  const qdcount = u16(4), ancount = u16(6), nscount = u16(8), arcount = u16(10);
+  const flags = u16(wire, 2);
+  const qdcount = u16(wire, 4), ancount = u16(wire, 6), nscount = u16(wire, 8), arcount = u16(wire, 10);
   const shape: QueryShape = {
-    id: u16(0),
+    id: u16(wire, 0),
     flags,
     opcode: (flags >> 11) & 0xf,
     qdcount,
@@ -76,8 +80,8 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
   }
   shape.qnameEnd = at + 1;
   if (shape.qnameEnd + 4 > wire.length) throw new WireError("truncated", "question type and class missing", shape.qnameEnd);
-  shape.qtype = u16(shape.qnameEnd);
-  shape.qclass = u16(shape.qnameEnd + 2);
+  shape.qtype = u16(wire, shape.qnameEnd);
+  shape.qclass = u16(wire, shape.qnameEnd + 2);
   shape.questionEnd = shape.qnameEnd + 4;
   if (qdcount !== 1 || ancount !== 0 || nscount !== 0 || arcount > 1) return shape;
   if (arcount === 0) {
@@ -86,11 +90,11 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
   }
   // One additional record: plain only when it is an OPT owned by the root, ending the message exactly.
   const opt = shape.questionEnd;
-  if (opt + 11 > wire.length || wire[opt] !== 0 || u16(opt + 1) !== RRType.OPT) return shape;
-  const rdlength = u16(opt + 9);
+  if (opt + 11 > wire.length || wire[opt] !== 0 || u16(wire, opt + 1) !== RRType.OPT) return shape;
+  const rdlength = u16(wire, opt + 9);
   if (opt + 11 + rdlength !== wire.length) return shape;
   // RFC 6891 §6.1.3: TTL = extended rcode (8) | version (8) | DO (1) | Z (15).
-  shape.edns = { udpSize: u16(opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0 };
+  shape.edns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0 };
   shape.plain = true;
   return shape;
 }
