@@ -9,6 +9,7 @@ import type { ResourceRecord } from "../dns/message.ts";
 import { Name } from "../dns/name.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
 import { encodeRecordStream } from "./worker-client.ts";
+import { parseRecordStream } from "../workers/store/record-stream.ts";
 
 const apex = Name.parse("chunk.test");
 /** `n` A records of owner `label`: 28 octets each in a stream for a one-letter label (14 + 10 + 4). */
@@ -25,22 +26,18 @@ interface Sent {
 function harness(targetBytes: number, inFlight: number, delayMs = 0, failAt = -1) {
   const sent: Sent[] = [];
   let running = 0, maxRunning = 0;
-  const byBody = new Map<Uint8Array, ResourceRecord[]>();
   const chunker = new IngestChunker({
     targetBytes,
     inFlight,
-    encode: (records) => {
-      const body = encodeRecordStream(records);
-      byBody.set(body, [...records]);
-      return body;
-    },
+    encode: encodeRecordStream,
     send: async (seq, body) => {
       running++;
       maxRunning = Math.max(maxRunning, running);
       await new Promise((r) => setTimeout(r, delayMs));
       running--;
       if (seq === failAt) throw new Error(`chunk ${seq} refused`);
-      const records = byBody.get(body)!;
+      // What the Worker will read: the body decoded as a record stream.
+      const records = parseRecordStream(body);
       sent.push({ seq, owners: [...new Set(records.map((r) => r.name.toString()))], records: records.length });
     },
   });
