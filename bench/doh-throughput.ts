@@ -27,7 +27,7 @@ export const dohThroughput: Benchmark = {
     const backstop: LoadRound[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       trivial.push(await round(stack.worker.trivial, seconds));
-      backstop.push(await round(stack.worker.backstop, seconds));
+      backstop.push(await ctx.profiled(`doh-${i + 1}`, () => round(stack.worker.backstop, seconds)));
       ctx.log(`  round ${i + 1}: trivial ${(trivial[i]!.requests / trivial[i]!.seconds).toFixed(0)} req/s, Backstop ${(backstop[i]!.requests / backstop[i]!.seconds).toFixed(0)} req/s`);
     }
     const t = summarise(trivial);
