@@ -424,8 +424,10 @@ describe("response rate limiting under a flood", () => {
     expect(floodMs).toBeLessThanOrEqual(3000);
     const after = { allow: await metric("allow"), drop: await metric("drop"), slip: await metric("slip") };
     const dropped = after.drop - before.drop, slips = after.slip - before.slip;
-    expect(dropped).toBeGreaterThan(1000);
-    expect(slips).toBeGreaterThan(1000);
+    // Not all 5,000 reach the listener (the kernel drops what overflows the socket buffer), so no exact count.
+    expect(dropped).toBeGreaterThan(100);
+    expect(slips).toBeGreaterThan(100);
+    expect(Math.abs(dropped - slips)).toBeLessThanOrEqual(1); // slip 2: every other limited answer
     expect(slipped).toBeGreaterThan(0);
     // 50 a second per prefix with a one-second burst: the flood got a few hundred answers at most.
     expect(full).toBeLessThanOrEqual(50 + Math.ceil((floodMs / 1000) * 50) + 5);
