@@ -13,11 +13,13 @@ import { freePorts } from "../test/peers/ports.ts";
 import { runToolOk } from "../test/peers/run-tool.ts";
 import { querySoa } from "../test/peers/soa-probe.ts";
 import type { TsigKey } from "../test/peers/types.ts";
+import { namedConfig } from "../test/peers/named.ts";
 import { bare, zoneFileName } from "../test/peers/zone-spec.ts";
 import { waitFor } from "../test/transfer/service-under-test.ts";
 
 const q = (s: string) => JSON.stringify(s);
-const RNDC_KEY = "bench-rndc";
+/** The control key name test/peers/named.ts writes into named.conf. */
+const RNDC_KEY = "backstop-rndc";
 
 export interface NamedSecondary {
   port: number;
@@ -33,24 +35,11 @@ export async function startNamedSecondary(keys: TsigKey[]): Promise<NamedSeconda
   const dir = await makePeerDir("named-secondary");
   const [port, controlPort] = (await freePorts(2)) as [number, number];
   const rndcSecret = randomBytes(32).toString("base64");
-  const conf = [
-    "options {",
-    `  directory ${q(dir)};`,
-    `  pid-file ${q(path.join(dir, "named.pid"))};`,
-    `  session-keyfile ${q(path.join(dir, "session.key"))};`,
-    `  managed-keys-directory ${q(dir)};`,
-    `  listen-on port ${port} { 127.0.0.1; };`,
-    "  listen-on-v6 { none; };",
-    "  recursion no;",
-    "  dnssec-validation no;",
-    "  allow-new-zones yes;",
-    "  notify no;",
-    "};",
-    `key ${q(RNDC_KEY)} { algorithm hmac-sha256; secret ${q(rndcSecret)}; };`,
-    `controls { inet 127.0.0.1 port ${controlPort} allow { 127.0.0.1; } keys { ${q(RNDC_KEY)}; }; };`,
-    ...keys.map((k) => `key ${q(bare(k.name))} { algorithm ${k.algorithm}; secret ${q(k.secret)}; };`),
-  ];
-  await writeFile(path.join(dir, "named.conf"), `${conf.join("\n")}\n`);
+  // test/peers/named.ts's config with no zones of its own (options, rndc control channel, the keys);
+  // `allow-new-zones` lets rndc addzone add them. Its `notify explicit` with no also-notify sends none.
+  const conf = namedConfig({ zones: [], keys }, dir, port, controlPort, rndcSecret).replace("  recursion no;\n", "  recursion no;\n  allow-new-zones yes;\n");
+  if (!conf.includes("allow-new-zones")) throw new Error("named.conf from test/peers/named.ts no longer has the expected options");
+  await writeFile(path.join(dir, "named.conf"), conf);
   await writeFile(
     path.join(dir, "rndc.conf"),
     `key ${q(RNDC_KEY)} { algorithm hmac-sha256; secret ${q(rndcSecret)}; };\n` +
