@@ -1,7 +1,10 @@
 /**
  * @module SQL over the `blocks` table. Version V sees a row when
- * `added_version <= V AND (removed_version IS NULL OR removed_version > V)`; every read here applies it,
- * and every lookup is one indexed query on `blocks_lookup (zone_id, tree, first_key)`.
+ * `added_version <= V AND (removed_version IS NULL OR removed_version > V)` and no newer row with the same
+ * `(zone, tree, first_key)` was added at or before V: an IXFR that rewrites a block without moving its
+ * first key *shadows* the old row instead of retiring it, one row written instead of two (the old row
+ * stays as it was for readers of older versions). Every read here applies that rule, and every lookup is
+ * one indexed query on `blocks_lookup (zone_id, tree, first_key)` (the shadow check probes the same index).
  */
 import { encodeBlock } from "./block-codec.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
@@ -9,8 +12,21 @@ import { EarliestExpiry } from "./rrsig-expiry.ts";
 import type { Budget } from "./statement-budget.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
+/**
+ * A newer row of the same key added at or before `v` shadows `alias`, whether or not that row was itself
+ * retired later (an emptied block is retired, and must not bring back the one it shadowed).
+ */
+const shadowed = (alias: string, v: string) =>
+  `EXISTS (SELECT 1 FROM blocks s WHERE s.zone_id = ${alias}.zone_id AND s.tree = ${alias}.tree AND s.first_key = ${alias}.first_key
+    AND s.added_version > ${alias}.added_version AND s.added_version <= ${v})`;
+
 const visible = (alias: string, v: string) =>
-  `${alias}.added_version <= ${v} AND (${alias}.removed_version IS NULL OR ${alias}.removed_version > ${v})`;
+  `${alias}.added_version <= ${v} AND (${alias}.removed_version IS NULL OR ${alias}.removed_version > ${v}) AND NOT ${shadowed(alias, v)}`;
+
+/** Deletes the rows of a zone shadowed at or before version `oldest` (?2): no kept version sees them. */
+export function deleteShadowedStatement(budget: Budget, zoneId: number, oldest: number): D1PreparedStatement {
+  return budget.prepare(`DELETE FROM blocks WHERE zone_id = ?1 AND ${shadowed("blocks", "?2")}`, [zoneId, oldest]);
+}
 
 /**
  * A block row as read back. `nextKey` is the first key of the following visible block (null at the end);

@@ -1,7 +1,10 @@
 /**
  * @module Applying IXFR changesets (RFC 1995 §4) to the served version, rewriting only the blocks they
- * touch: each touched block is copied with the change (`added_version = V`) and the old row is marked
- * `removed_version = V`. A 10-record change therefore writes a few dozen rows at most, never the zone.
+ * touch: each touched block is copied with the change (`added_version = V`). When the copy starts at the
+ * same key, it shadows the old row (`block-table.ts`) and nothing else is written for it; only a block
+ * that empties or whose first owner changes has its old row marked `removed_version = V`. A 10-record
+ * change therefore writes about two rows per touched block (the row and its index entry, as D1 counts)
+ * plus a few for the version, the pointer and the journal, never the zone.
  *
  *  1. Check the lease, and that the first changeset starts at the zone's serial and each one continues
  *     the previous one.
@@ -10,8 +13,9 @@
  *     have means the primary's history and ours differ: "inconsistent", and the service falls back to
  *     AXFR), additions are added (an existing record only takes the new TTL).
  *  4. Check the result has exactly one SOA at the apex, with the last changeset's serial.
- *  5. One D1 batch, guarded by a compare-and-set on (lease, current version, serial): new version row,
- *     pointer flip, old rows retired, new rows inserted, journal rows written.
+ *  5. One D1 batch, guarded by a compare-and-set on (lease, current version, serial): the version row
+ *     (committed at once, inserted only under the same conditions as the flip), pointer flip, old rows
+ *     retired where not shadowed, new rows inserted, journal rows written.
  */
 import { RRType } from "../../dns/constants.ts";
 import { splitIntoBlocks, OversizedNodeError } from "./block-builder.ts";
@@ -41,8 +45,9 @@ export interface ChangesetResult {
   serial: number;
   recordCount: number;
   rowsWritten: number;
-  /** Blocks retired and written. */
+  /** Blocks replaced (shadowed or retired), of them retired, and written. */
   blocksReplaced: number;
+  blocksRetired: number;
   blocksWritten: number;
 }
 
@@ -239,9 +244,12 @@ export async function applyChangesets(
   // 5. One guarded batch.
   const moved = "(SELECT current_version FROM zones WHERE id = ?1) = ?2";
   const statements: D1PreparedStatement[] = [
+    // Inserted committed, under the flip's own conditions: the whole batch is one transaction.
     budget.prepare(
-      "INSERT INTO zone_versions (zone_id, version, kind, base_version, owner, state) VALUES (?1, ?2, 'ixfr', ?3, ?4, 'open')",
-      [zone.id, version, base, owner],
+      `INSERT INTO zone_versions (zone_id, version, kind, base_version, owner, state, serial, record_count, committed_at)
+       SELECT ?1, ?2, 'ixfr', ?3, ?4, 'committed', ?5, ?6, ?7
+       WHERE EXISTS (SELECT 1 FROM zones WHERE id = ?1 AND current_version = ?3 AND serial = ?8 AND lease_owner = ?4 AND lease_until > ?7)`,
+      [zone.id, version, base, owner, serial, recordCount, now, state.serial],
     ),
     budget.prepare(
       `UPDATE zones SET current_version = ?2, serial = ?5, record_count = ?6, status = 'active', status_detail = ?7,
@@ -261,7 +269,25 @@ export async function applyChangesets(
       ],
     ),
   ];
-  const retired = [...changed].filter((b) => b.id !== null).map((b) => b.id!);
+  // New rows per touched block; an old row is retired only when its copy does not start at its key.
+  const inserts: D1PreparedStatement[] = [];
+  const retired: number[] = [];
+  let shadowedBlocks = 0;
+  for (const b of changed) {
+    const nodes = b.nodes.filter((n) => n.records.length > 0);
+    let pieces: StoredNode[][];
+    try {
+      pieces = splitIntoBlocks(nodes);
+    } catch (err) {
+      if (err instanceof OversizedNodeError) throw new StoreError("too-large", err.message);
+      throw err;
+    }
+    if (b.id !== null) {
+      if (pieces.length > 0 && compareBytes(pieces[0]![0]!.key, b.firstKey) === 0) shadowedBlocks++;
+      else retired.push(b.id);
+    }
+    for (const piece of pieces) inserts.push(insertBlockStatement(budget, zone.id, b.tree, piece, version, true));
+  }
   for (let i = 0; i < retired.length; i += IDS_PER_UPDATE) {
     const ids = retired.slice(i, i + IDS_PER_UPDATE);
     statements.push(
@@ -272,21 +298,8 @@ export async function applyChangesets(
       ),
     );
   }
-  let blocksWritten = 0;
-  for (const b of changed) {
-    const nodes = b.nodes.filter((n) => n.records.length > 0);
-    let pieces: StoredNode[][];
-    try {
-      pieces = splitIntoBlocks(nodes);
-    } catch (err) {
-      if (err instanceof OversizedNodeError) throw new StoreError("too-large", err.message);
-      throw err;
-    }
-    for (const piece of pieces) {
-      statements.push(insertBlockStatement(budget, zone.id, b.tree, piece, version, true));
-      blocksWritten++;
-    }
-  }
+  statements.push(...inserts);
+  const blocksWritten = inserts.length;
   parsed.forEach((p, seq) => {
     const cs = changesets[seq]!;
     const dels = partsOf(p.deletions, JOURNAL_PART_BYTES);
@@ -308,11 +321,6 @@ export async function applyChangesets(
       [zone.id, version],
     ),
     ...deleteAbandonedStatements(budget, zone.id, version),
-    budget.prepare(
-      `UPDATE zone_versions SET state = 'committed', serial = ?3, record_count = ?4, committed_at = ?5
-       WHERE zone_id = ?1 AND version = ?2 AND ${moved}`,
-      [zone.id, version, serial, recordCount, now],
-    ),
     earliestRrsigStatement(budget, zone.id, version),
   );
   const before = budget.counts.rowsWritten;
@@ -334,7 +342,8 @@ export async function applyChangesets(
     serial,
     recordCount,
     rowsWritten: budget.counts.rowsWritten - before,
-    blocksReplaced: retired.length,
+    blocksReplaced: retired.length + shadowedBlocks,
+    blocksRetired: retired.length,
     blocksWritten,
   };
 }

@@ -54,6 +54,11 @@ describe("version sweep", () => {
     expect(result.abandoned).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM blocks WHERE zone_id = ?1 AND removed_version IS NOT NULL")).toBe(0);
+    // Rows shadowed by the IXFRs' copies (same first key, newer version) are gone too: one row per key.
+    expect(blocksBefore).toBeGreaterThan(await count("SELECT COUNT(DISTINCT tree || ':' || hex(first_key)) AS n FROM blocks WHERE zone_id = ?1"));
+    expect(await count("SELECT COUNT(*) AS n FROM blocks WHERE zone_id = ?1")).toBe(
+      await count("SELECT COUNT(DISTINCT tree || ':' || hex(first_key)) AS n FROM blocks WHERE zone_id = ?1"),
+    );
     expect(await count("SELECT COUNT(*) AS n FROM changesets WHERE zone_id = ?1")).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM zone_versions WHERE zone_id = ?1")).toBe(1);
 

@@ -6,8 +6,10 @@
  * - Old versions are pruned only well after the 1 s window in which an isolate may still read by an old
  *   pointer: a committed version is kept while it is among the newest `keepVersions` or younger than
  *   `keepMs`. Blocks retired at or before the oldest kept version are invisible to every kept version
- *   (visibility needs `removed_version > V`), so they go; journal rows of pruned versions go too.
+ *   (visibility needs `removed_version > V`), and so are blocks shadowed by a newer row of the same key
+ *   added at or before it (`block-table.ts`), so both go; journal rows of pruned versions go too.
  */
+import { deleteShadowedStatement } from "./block-table.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
 import { Budget } from "./statement-budget.ts";
 
@@ -50,9 +52,11 @@ export async function sweepVersions(db: D1Database, options: SweepOptions = {}):
       .all<{ oldest: number | null }>();
     const candidates = kept.results.map((r) => r.oldest).filter((v): v is number => v !== null);
     const oldest = Math.min(zone.current_version, ...candidates);
+    const abandonedRows = deleteAbandonedStatements(budget, zone.id);
     const results = await budget.batch([
-      ...deleteAbandonedStatements(budget, zone.id),
+      ...abandonedRows,
       budget.prepare("DELETE FROM blocks WHERE zone_id = ?1 AND removed_version IS NOT NULL AND removed_version <= ?2", [zone.id, oldest]),
+      deleteShadowedStatement(budget, zone.id, oldest),
       budget.prepare("DELETE FROM changesets WHERE zone_id = ?1 AND version < ?2", [zone.id, oldest]),
       // Abandoned rows go too, now that their data is deleted (a reused version number is then harmless).
       budget.prepare(
@@ -60,7 +64,8 @@ export async function sweepVersions(db: D1Database, options: SweepOptions = {}):
         [zone.id, oldest],
       ),
     ]);
-    blocksDeleted += (results[0]!.meta.changes ?? 0) + (results[2]!.meta.changes ?? 0);
+    const blockDeletes = [0, abandonedRows.length, abandonedRows.length + 1];
+    for (const i of blockDeletes) blocksDeleted += results[i]!.meta.changes ?? 0;
   }
   return { zones: zones.results.length, abandoned: abandoned.meta.changes ?? 0, blocksDeleted };
 }
