@@ -138,7 +138,11 @@ export const zoneVersions = sqliteTable(
 export const blocks = sqliteTable(
   "blocks",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    /**
+     * No AUTOINCREMENT: D1 counts its sequence row as one more row written per insert. An id may thus be
+     * reused after its row is pruned; caches key blocks by (zone, id, added version), which never repeats.
+     */
+    id: integer("id").primaryKey(),
     zoneId: integer("zone_id")
       .notNull()
       .references(() => zones.id, { onDelete: "cascade" }),

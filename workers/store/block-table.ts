@@ -34,6 +34,8 @@ export function deleteShadowedStatement(budget: Budget, zoneId: number, oldest: 
  */
 export interface BlockRow {
   id: number;
+  /** With the zone and `id`, names the row's content forever (ids may be reused once a row is pruned). */
+  addedVersion: number;
   firstKey: Uint8Array;
   lastKey: Uint8Array;
   nextKey: Uint8Array | null;
@@ -43,6 +45,7 @@ export interface BlockRow {
 
 interface RawBlockRow {
   id: number;
+  added_version: number;
   first_key: ArrayBuffer | number[];
   last_key: ArrayBuffer | number[];
   next_key: ArrayBuffer | number[] | null;
@@ -54,6 +57,7 @@ interface RawBlockRow {
 function toRow(r: RawBlockRow): BlockRow {
   return {
     id: r.id,
+    addedVersion: r.added_version,
     firstKey: textToBytes(r.first_key),
     lastKey: textToBytes(r.last_key),
     nextKey: r.next_key == null ? null : textToBytes(r.next_key),
@@ -67,15 +71,15 @@ const NEXT_KEY = `(SELECT n.first_key FROM blocks n WHERE n.zone_id = ?1 AND n.t
   (SELECT 1 FROM blocks p WHERE p.zone_id = ?1 AND p.tree = ?2 AND p.first_key < b.first_key
   AND ${visible("p", "?4")} LIMIT 1) AS has_prev`;
 
-const AT_OR_BEFORE = `SELECT b.id, b.first_key, b.last_key, b.data, ${NEXT_KEY}
+const AT_OR_BEFORE = `SELECT b.id, b.added_version, b.first_key, b.last_key, b.data, ${NEXT_KEY}
   FROM blocks b WHERE b.zone_id = ?1 AND b.tree = ?2 AND b.first_key <= ?3 AND ${visible("b", "?4")}
   ORDER BY b.first_key DESC LIMIT 1`;
 
-const FIRST = `SELECT b.id, b.first_key, b.last_key, b.data, ${NEXT_KEY}
+const FIRST = `SELECT b.id, b.added_version, b.first_key, b.last_key, b.data, ${NEXT_KEY}
   FROM blocks b WHERE b.zone_id = ?1 AND b.tree = ?2 AND ?3 IS NOT NULL AND ${visible("b", "?4")}
   ORDER BY b.first_key ASC LIMIT 1`;
 
-const LAST = `SELECT b.id, b.first_key, b.last_key, b.data, ${NEXT_KEY}
+const LAST = `SELECT b.id, b.added_version, b.first_key, b.last_key, b.data, ${NEXT_KEY}
   FROM blocks b WHERE b.zone_id = ?1 AND b.tree = ?2 AND ?3 IS NOT NULL AND ${visible("b", "?4")}
   ORDER BY b.first_key DESC LIMIT 1`;
 
@@ -168,7 +172,7 @@ export function pageStatement(
   limit: number,
 ): D1PreparedStatement {
   return budget.prepare(
-    `SELECT b.id, b.first_key, b.last_key, b.data, NULL AS next_key, 1 AS has_prev FROM blocks b
+    `SELECT b.id, b.added_version, b.first_key, b.last_key, b.data, NULL AS next_key, 1 AS has_prev FROM blocks b
      WHERE b.zone_id = ?1 AND b.tree = ?2 AND b.first_key > ?3 AND ${visible("b", "?4")}
      ORDER BY b.first_key LIMIT ?5`,
     [zoneId, tree, afterKey ?? new Uint8Array(0), version, limit],

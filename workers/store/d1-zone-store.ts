@@ -4,10 +4,12 @@
  * - the **zone list** (each zone's current-version pointer, expiry, model), re-read from D1 when older
  *   than `pointerTtlMs` (1 s by default), so a commit is seen within a second and a D1 query is spent on
  *   it at most once per second per isolate;
- * - an **LRU of decoded blocks** by block id. A block row is immutable (an IXFR writes a new row), so the
- *   id names its content for every version that sees it, and a cached block can never be stale. Beside
- *   it, per (zone, version, tree), the key ranges already seen: `[first_key, next_key)` → block id, so a
- *   lookup that lands in a known range costs no query at all.
+ * - an **LRU of decoded blocks** by (zone, block id, added version). A block row is immutable (an IXFR
+ *   writes a new row), so that key names its content for every version that sees it, and a cached block
+ *   can never be stale: the id alone would not do, since SQLite may hand out the id of a pruned row again
+ *   (the table has no AUTOINCREMENT), but never with the same zone and added version. Beside it, per
+ *   (zone, version, tree), the key ranges already seen: `[first_key, next_key)` → block, so a lookup that
+ *   lands in a known range costs no query at all.
  *
  * A miss is one indexed query (`blocks_lookup`); only a lookup that needs a neighbour across a block edge
  * costs a second one.
@@ -41,7 +43,8 @@ export interface D1ZoneStoreOptions {
 
 /** A block's key range at one version: `[firstKey, nextKey)` holds its nodes and nobody else's. */
 interface KnownRange {
-  id: number;
+  /** The block's cache key: `${zone}:${id}:${addedVersion}`. */
+  block: string;
   firstKey: Uint8Array;
   nextKey: Uint8Array | null;
   /** No block precedes this one at this version. */
@@ -71,8 +74,8 @@ export class D1ZoneStore extends LocatingZoneStore {
   private zones: Map<string, ZoneInfo> = new Map();
   private zonesLoadedAt = -Infinity;
   private zonesLoading: Promise<void> | undefined;
-  /** Decoded nodes by block id. */
-  private readonly blocks: LRUCache<number, StoredNode[]>;
+  /** Decoded nodes by `${zone}:${block id}:${added version}`. */
+  private readonly blocks: LRUCache<string, StoredNode[]>;
   /** `${zone}:${version}:${tree}` → ranges known for that version, sorted by first key. */
   private readonly ranges = new LRUCache<string, KnownRange[]>({
     maxSize: 8 * 1024 * 1024,
@@ -88,7 +91,7 @@ export class D1ZoneStore extends LocatingZoneStore {
     this.budget = new Budget(db);
     this.pointerTtlMs = options.pointerTtlMs ?? 1000;
     this.now = options.now ?? Date.now;
-    this.blocks = new LRUCache<number, StoredNode[]>({
+    this.blocks = new LRUCache<string, StoredNode[]>({
       maxSize: options.blockCacheBytes ?? 32 * 1024 * 1024,
       sizeCalculation: (nodes) => approximateSize(nodes) * DECODED_OVERHEAD,
     });
@@ -145,15 +148,16 @@ export class D1ZoneStore extends LocatingZoneStore {
   }
 
   private cacheRow(zone: ZoneInfo, tree: Tree, row: BlockRow): CachedBlock {
-    let nodes = this.blocks.get(row.id);
+    const block = `${zone.id}:${row.id}:${row.addedVersion}`;
+    let nodes = this.blocks.get(block);
     if (!nodes) {
       nodes = decodeBlock(row.data);
-      this.blocks.set(row.id, nodes);
+      this.blocks.set(block, nodes);
     }
     // next_key depends on the version, so the range is remembered per version.
     const rangeKey = `${zone.id}:${zone.version}:${tree}`;
     const known = this.ranges.get(rangeKey) ?? [];
-    const entry: KnownRange = { id: row.id, firstKey: row.firstKey, nextKey: row.nextKey, first: row.first };
+    const entry: KnownRange = { block, firstKey: row.firstKey, nextKey: row.nextKey, first: row.first };
     const at = known.findIndex((b) => compareBytes(b.firstKey, entry.firstKey) >= 0);
     if (at < 0) known.push(entry);
     else if (compareBytes(known[at]!.firstKey, entry.firstKey) === 0) known[at] = entry;
@@ -177,7 +181,7 @@ export class D1ZoneStore extends LocatingZoneStore {
     if (found < 0) return undefined;
     const range = known[found]!;
     if (range.nextKey !== null && compareBytes(key, range.nextKey) >= 0) return undefined;
-    const nodes = this.blocks.get(range.id);
+    const nodes = this.blocks.get(range.block);
     return nodes ? { ...range, nodes } : undefined;
   }
 
@@ -249,7 +253,7 @@ export class D1ZoneStore extends LocatingZoneStore {
     if (this.emptyTrees.has(treeKey)) return null;
     const known = this.ranges.get(treeKey);
     const last = known?.[known.length - 1];
-    const cached = last && last.nextKey === null ? this.blocks.get(last.id) : undefined;
+    const cached = last && last.nextKey === null ? this.blocks.get(last.block) : undefined;
     if (cached) return cached[cached.length - 1] ?? null;
     this.queries++;
     const row = await firstRow(lastBlockStatement(this.budget, zone.id, tree, zone.version));
