@@ -241,11 +241,15 @@ async function writeDirect(budget: Budget, zone: ZoneRef, version: number, seq: 
 /** Where a run's pieces live: staged runs in `ingest_runs`, directly written blocks in `blocks`. */
 type RunTable = "ingest_runs" | "blocks";
 
-/** One run of one tree, read piece by piece. */
+/**
+ * One run of one tree, read piece by piece. The next piece is fetched while the current one is merged,
+ * so a merge of many runs does not wait on one D1 round trip per piece in turn.
+ */
 class RunCursor {
   private nodes: RawNode[] = [];
   private pos = 0;
   private next = 0;
+  private prefetched: Promise<Uint8Array> | undefined;
 
   constructor(
     readonly table: RunTable,
@@ -258,6 +262,7 @@ class RunCursor {
     this.nodes = rawNodes(data);
     this.pos = 0;
     this.next = 1;
+    this.prefetch();
   }
 
   get firstPieceId(): number {
@@ -271,10 +276,22 @@ class RunCursor {
   /** Moves past the current node, loading the next piece when this one is used up. */
   async advance(): Promise<void> {
     this.pos++;
-    while (this.pos >= this.nodes.length && this.next < this.pieceIds.length) {
-      this.nodes = rawNodes(await this.load(this.table, this.pieceIds[this.next++]!));
+    while (this.pos >= this.nodes.length && this.prefetched) {
+      const data = await this.prefetched;
+      this.prefetched = undefined;
+      this.next++;
+      this.prefetch();
+      this.nodes = rawNodes(data);
       this.pos = 0;
     }
+  }
+
+  private prefetch(): void {
+    if (this.next >= this.pieceIds.length) return;
+    const loading = this.load(this.table, this.pieceIds[this.next]!);
+    // A failure surfaces when the piece is needed; until then it must not count as unhandled.
+    loading.catch(() => undefined);
+    this.prefetched = loading;
   }
 }
 
