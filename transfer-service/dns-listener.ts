@@ -11,8 +11,14 @@
  * - an idle timeout (§6.2.3) that runs only while no query is outstanding;
  * - a bound on open connections: past it, a new connection is closed at once.
  * A broken stream (zero-length frame) closes the connection; a handler error drops that one message.
+ *
+ * A handler answers synchronously when it can: the port-53 front's cache hits, local refusals and
+ * rate-limited drops need no I/O, so their replies are sent inside the socket's own 'message' or 'data'
+ * event, with no promise or microtask in between. Only what has to wait (a forward to the Worker, a NOTIFY)
+ * comes back as a promise.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
+import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
 import { createServer, type Server, type Socket } from "node:net";
 import type { ListenAddress } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -29,8 +35,11 @@ export interface RequestContext {
   remotePort: number;
 }
 
-/** Handles one DNS message; resolves to the reply's wire form, or null to send nothing. Must not throw. */
-export type DnsHandler = (message: Uint8Array, ctx: RequestContext) => Promise<Uint8Array | null>;
+/**
+ * Handles one DNS message: the reply's wire form, or null to send nothing — at once when it is ready, or as a
+ * promise when it has to wait. Must not throw or reject.
+ */
+export type DnsHandler = (message: Uint8Array, ctx: RequestContext) => Uint8Array | null | Promise<Uint8Array | null>;
 
 export interface DnsListenerOptions {
   addresses: ListenAddress[];
@@ -58,6 +67,29 @@ export interface DnsListener {
 /** Messages shorter than a header cannot be answered (there is no ID to echo); RFC 1035 §4.1.1. */
 const MIN_MESSAGE = 12;
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves every send's address through its `lookup` (dns.lookup by default), which for an IP literal
+ * still puts the send off by a process.nextTick. A listener's replies only go to the address a query came
+ * from, a literal, so once the socket is bound (bind() may still be given a name) addresses pass straight
+ * through.
+ */
+function replyLookup(): { lookup: (host: string, family: LookupOneOptions | number, callback: LookupCallback) => void; bound(): void } {
+  let bound = false;
+  return {
+    // dgram passes the family as a number (4 or 6), whatever @types/node says.
+    lookup: (host, family, callback) => {
+      if (bound) callback(null, host, family === 6 ? 6 : 4);
+      else if (typeof family === "number") dnsLookup(host, family, callback);
+      else dnsLookup(host, family, callback);
+    },
+    bound: () => {
+      bound = true;
+    },
+  };
+}
+
 export async function startDnsListener(options: DnsListenerOptions): Promise<DnsListener> {
   const { handler, log, metrics } = options;
   const maxInFlight = options.maxInFlightPerConnection ?? 64;
@@ -75,22 +107,34 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
     return p;
   };
 
-  const safeHandle = async (message: Uint8Array, ctx: RequestContext): Promise<Uint8Array | null> => {
+  const failed = (err: unknown, ctx: RequestContext): null => {
+    log.error({ err: { message: (err as Error).message }, remote: ctx.remoteAddress, transport: ctx.transport }, "DNS handler failed");
+    return null;
+  };
+
+  /** The handler's reply, or its promise; a throw or a rejection drops the message (logged). */
+  const handle = (message: Uint8Array, ctx: RequestContext): Uint8Array | null | Promise<Uint8Array | null> => {
     try {
-      return await handler(message, ctx);
+      const result = handler(message, ctx);
+      return result instanceof Promise ? result.catch((err: unknown) => failed(err, ctx)) : result;
     } catch (err) {
-      log.error({ err: { message: (err as Error).message }, remote: ctx.remoteAddress, transport: ctx.transport }, "DNS handler failed");
-      return null;
+      return failed(err, ctx);
     }
   };
 
   const onUdp = (socket: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo): void => {
     if (closing || msg.length < MIN_MESSAGE) return;
     if (udpInFlight >= maxUdpInFlight) return; // shed load rather than queue without bound
-    udpInFlight++;
     const ctx: RequestContext = { transport: "udp", remoteAddress: rinfo.address, remotePort: rinfo.port };
+    // A plain Uint8Array over the Buffer's octets: Buffer's `slice` shares memory where Uint8Array's copies.
+    const result = handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx);
+    if (!(result instanceof Promise)) {
+      if (result) socket.send(result, rinfo.port, rinfo.address);
+      return;
+    }
+    udpInFlight++;
     track(
-      safeHandle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx).then((reply) => {
+      result.then((reply) => {
         udpInFlight--;
         if (reply && !closing) socket.send(reply, rinfo.port, rinfo.address);
       }),
@@ -131,10 +175,15 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       }
       for (const message of messages) {
         if (message.length < MIN_MESSAGE) continue;
+        const result = handle(message, ctx);
+        if (!(result instanceof Promise)) {
+          if (result && !socket.destroyed) socket.write(frame(result));
+          continue;
+        }
         inFlight++;
         if (inFlight >= maxInFlight) socket.pause();
         track(
-          safeHandle(message, ctx).then((reply) => {
+          result.then((reply) => {
             inFlight--;
             if (socket.destroyed) return;
             if (reply) socket.write(frame(reply));
@@ -168,7 +217,8 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
       });
       tcpServers.push(server);
       const port = (server.address() as { port: number }).port;
-      const udp = createSocket({ type: address.host.includes(":") ? "udp6" : "udp4", ipv6Only: address.host.includes(":") });
+      const replies = replyLookup();
+      const udp = createSocket({ type: address.host.includes(":") ? "udp6" : "udp4", ipv6Only: address.host.includes(":"), lookup: replies.lookup });
       await new Promise<void>((resolve, reject) => {
         udp.once("error", reject);
         udp.bind({ address: address.host, port, exclusive: true }, () => {
@@ -176,6 +226,7 @@ export async function startDnsListener(options: DnsListenerOptions): Promise<Dns
           resolve();
         });
       });
+      replies.bound();
       udp.on("message", onUdp(udp));
       udp.on("error", (err) => log.warn({ err: { message: err.message } }, "UDP socket error"));
       udpSockets.push(udp);

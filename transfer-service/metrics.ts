@@ -4,8 +4,15 @@
  * One registry per service instance (not prom-client's global one), so tests can run several services in
  * one process. Per-zone gauges are computed at scrape time from the last-known state, so "seconds since the
  * last successful check" keeps growing while a primary is silent.
+ *
+ * The counters that every port-53 query touches (messages, front results, RRL actions) are counted in plain
+ * integers by label slot (`countMessage`, `countFront`, `countRrl`) and added to their prom-client counters
+ * when /metrics is scraped: prom-client's `inc(labels)` hashes and validates the label object on each call
+ * (0.2–0.4 µs, about as much as reading the query and finding its cached answer), and `labels(...)` only
+ * binds the same call.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { opcodeToString, rcodeToString } from "../dns/constants.ts";
 
 /** What the per-zone gauges read at scrape time. */
 export interface ZoneGaugeSource {
@@ -13,8 +20,60 @@ export interface ZoneGaugeSource {
   zoneStates(): Iterable<{ zone: string; serial: number | null; lastCheckAt: number | null }>;
 }
 
+/** How the front answered a query: the `result` label of `backstop_front_queries_total`. */
+export const FRONT_RESULTS = ["hit", "joined", "miss", "uncacheable", "local", "rate-limited"] as const;
+export type FrontResult = (typeof FRONT_RESULTS)[number];
+
+/** What RRL did with an answer: the `action` label of `backstop_rrl_responses_total`. */
+export const RRL_ACTIONS = ["allow", "drop", "slip"] as const;
+export type RrlAction = (typeof RRL_ACTIONS)[number];
+
+const slotsOf = <T extends string>(values: readonly T[]): Record<T, number> =>
+  Object.fromEntries(values.map((v, i) => [v, i])) as Record<T, number>;
+const FRONT_SLOT = slotsOf(FRONT_RESULTS);
+const RRL_SLOT = slotsOf(RRL_ACTIONS);
+
+/** Message slots: transport (2) × opcode (16) × rcode (16, and one for "no reply"). */
+const TRANSPORTS = ["udp", "tcp"] as const;
+const RCODE_SLOTS = 17;
+const messageSlot = (transport: "udp" | "tcp", opcode: number, rcode: number): number =>
+  ((transport === "udp" ? 0 : 16) + (opcode & 0xf)) * RCODE_SLOTS + (rcode < 0 ? 16 : rcode & 0xf);
+
+/**
+ * Increments held as plain numbers by slot, until a scrape adds them to the counter (`flush`). A slot's labels
+ * are built only then.
+ */
+class PendingCounts<T extends string> {
+  private readonly pending: Float64Array;
+
+  constructor(size: number, private readonly labelsOf: (slot: number) => Partial<Record<T, string>>) {
+    this.pending = new Float64Array(size);
+  }
+
+  add(slot: number): void {
+    this.pending[slot]! += 1;
+  }
+
+  flush(counter: Counter<T>): void {
+    for (let slot = 0; slot < this.pending.length; slot++) {
+      const n = this.pending[slot]!;
+      if (n === 0) continue;
+      this.pending[slot] = 0;
+      counter.inc(this.labelsOf(slot), n);
+    }
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
+
+  private readonly messageCounts = new PendingCounts<"transport" | "opcode" | "rcode">(2 * 16 * RCODE_SLOTS, (slot) => {
+    const rcode = slot % RCODE_SLOTS;
+    const rest = (slot - rcode) / RCODE_SLOTS;
+    return { transport: TRANSPORTS[rest >> 4]!, opcode: opcodeToString(rest & 0xf), rcode: rcode === 16 ? "none" : rcodeToString(rcode) };
+  });
+  private readonly frontCounts = new PendingCounts<"result">(FRONT_RESULTS.length, (slot) => ({ result: FRONT_RESULTS[slot]! }));
+  private readonly rrlCounts = new PendingCounts<"action">(RRL_ACTIONS.length, (slot) => ({ action: RRL_ACTIONS[slot]! }));
 
   readonly transfers = new Counter({
     name: "backstop_transfers_total",
@@ -52,11 +111,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly dnsMessages = new Counter({
+  readonly dnsMessages: Counter<"transport" | "opcode" | "rcode"> = new Counter({
     name: "backstop_dns_messages_total",
     help: "DNS messages received on the listener, by transport, opcode and the rcode we answered.",
     labelNames: ["transport", "opcode", "rcode"] as const,
     registers: [this.registry],
+    collect: (): void => this.messageCounts.flush(this.dnsMessages),
   });
 
   readonly tcpConnections = new Gauge({
@@ -71,18 +131,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly rrlResponses = new Counter({
+  readonly rrlResponses: Counter<"action"> = new Counter({
     name: "backstop_rrl_responses_total",
     help: "UDP answers judged by response rate limiting: allowed, dropped, or slipped (sent empty with TC=1).",
     labelNames: ["action"] as const,
     registers: [this.registry],
+    collect: (): void => this.rrlCounts.flush(this.rrlResponses),
   });
 
-  readonly frontQueries = new Counter({
+  readonly frontQueries: Counter<"result"> = new Counter({
     name: "backstop_front_queries_total",
     help: "Port-53 queries by how they were answered: hit (response cache), joined (the answer of the same query already on its way to the Worker), miss (Worker, then cached or not), uncacheable (Worker), local (answered here: REFUSED transfers, SERVFAIL), rate-limited.",
     labelNames: ["result"] as const,
     registers: [this.registry],
+    collect: (): void => this.frontCounts.flush(this.frontQueries),
   });
 
   readonly frontUpstreamFailures = new Counter({
@@ -122,6 +184,21 @@ export class Metrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process RSS, heap and event-loop lag: what an operator watches during a 1M-record transfer.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "backstop_" });
+  }
+
+  /** One DNS message received, by transport, opcode and the rcode answered (-1: no reply). */
+  countMessage(transport: "udp" | "tcp", opcode: number, rcode: number): void {
+    this.messageCounts.add(messageSlot(transport, opcode, rcode));
+  }
+
+  /** One port-53 query, by how the front answered it. */
+  countFront(result: FrontResult): void {
+    this.frontCounts.add(FRONT_SLOT[result]);
+  }
+
+  /** One UDP answer judged by response rate limiting. */
+  countRrl(action: RrlAction): void {
+    this.rrlCounts.add(RRL_SLOT[action]);
   }
 
   /** Wires the per-zone gauges to `source`; they are refilled at every scrape. */

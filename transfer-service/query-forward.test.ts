@@ -15,7 +15,7 @@ import { queryWire } from "../workers/answer/testing/table.ts";
 import type { RequestContext } from "./dns-listener.ts";
 import { createLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { createQueryForwarder, type QueryForwarder } from "./query-forward.ts";
+import { answerQuery, createQueryForwarder, type QueryForwarder } from "./query-forward.ts";
 import { readQueryShape } from "./query-shape.ts";
 import { ResponseCache } from "./response-cache.ts";
 import { createWorkerUpstream, type WorkerUpstream } from "./worker-upstream.ts";
@@ -89,7 +89,7 @@ const tcp: RequestContext = { transport: "tcp", remoteAddress: "2001:db8::7", re
 
 async function ask(forward: QueryForwarder, name: string, ctx = udp, id = 0x4242, options: Parameters<typeof queryWire>[2] = {}) {
   const wire = queryWire(name, "A", { id, ...options });
-  return decodeMessage(await forward(wire, readQueryShape(wire), ctx));
+  return decodeMessage(await answerQuery(forward, wire, readQueryShape(wire), ctx));
 }
 
 describe("the request", () => {

@@ -4,7 +4,8 @@
  * (`worker-upstream.ts`), with the transport, the UDP size and the client's address in the forwarding
  * headers, so the one answer engine truncates for UDP exactly as it would itself (TC=1, RFC 6891 §6.2.5).
  *
- * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it. A plain
+ * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it, synchronously
+ *    (`cached`: the listener sends it in the turn it read the query, with no promise in between). A plain
  *    query whose key is already on its way to the Worker waits for that forward and takes its answer
  *    (its own ID and spelling written in) when it is one the cache could keep — the same for everyone who
  *    asks; otherwise (a restricted zone's answer depends on the client) it asks for itself. So when a hot
@@ -20,7 +21,7 @@
 import { Rcode } from "../dns/constants.ts";
 import { HEADER_LENGTH } from "../dns/header.ts";
 import { VERSION_AGE_HEADER, VERSION_HEADER, ZONE_HEADER } from "../workers/doh/forwarded-headers.ts";
-import type { RequestContext } from "./dns-listener.ts";
+import type { RequestContext, Transport } from "./dns-listener.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { QueryShape } from "./query-shape.ts";
@@ -41,8 +42,24 @@ export interface QueryForwarderOptions {
   now?: () => number;
 }
 
-/** Answers one QUERY (already read into its shape); resolves to the reply's wire form. Never rejects. */
-export type QueryForwarder = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext) => Promise<Uint8Array>;
+/** Answers QUERY messages (already read into their shape). */
+export interface QueryForwarder {
+  /**
+   * The response cache's answer to a plain query, rewritten for it (its ID and spelling), or undefined.
+   * Synchronous, so the listener sends a hit in the same turn it read the query.
+   */
+  cached(wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined;
+  /**
+   * The answer through the Worker, for a query `cached` did not answer in this same turn (the cache is not
+   * looked at again), sharing a forward of the same key already on its way. Never rejects.
+   */
+  forward(wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array>;
+}
+
+/** `cached`, else `forward`: the whole answer to one query. */
+export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Uint8Array | Promise<Uint8Array> {
+  return forwarder.cached(wire, shape, ctx.transport) ?? forwarder.forward(wire, shape, ctx);
+}
 
 const DNS_MESSAGE = "application/dns-message";
 const MAX_MESSAGE = 65535;
@@ -132,24 +149,27 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     return out;
   };
 
-  return async (wire, shape, ctx) => {
+  const cached = (wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined => {
+    if (!cache) return undefined;
+    const key = cacheKey(wire, shape, transport);
+    const hit = key === undefined ? undefined : cache.get(key, wire, shape);
+    if (hit) metrics?.countFront("hit");
+    return hit;
+  };
+
+  const forwardQuery = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
     const key = cache ? cacheKey(wire, shape, ctx.transport) : undefined;
     if (key !== undefined) {
-      const hit = cache!.get(key, wire, shape);
-      if (hit) {
-        metrics?.frontQueries.inc({ result: "hit" });
-        return hit;
-      }
       const leader = pending.get(key);
       if (leader) {
         const shared = await leader;
         if (shared === "failed") {
           // The leader's failure is already counted; this query shares its SERVFAIL.
-          metrics?.frontQueries.inc({ result: "local" });
+          metrics?.countFront("local");
           return shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
         }
         if (shared !== "own") {
-          metrics?.frontQueries.inc({ result: "joined" });
+          metrics?.countFront("joined");
           return answerFor(shared, wire, shape);
         }
         return (await forwardOnce(wire, shape, ctx, key)).reply;
@@ -165,6 +185,8 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     return (await forwardOnce(wire, shape, ctx, undefined)).reply;
   };
 
+  return { cached, forward: forwardQuery };
+
   async function forwardOnce(
     wire: Uint8Array,
     shape: QueryShape,
@@ -172,7 +194,7 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     key: string | undefined,
   ): Promise<{ reply: Uint8Array; ok: boolean; shareable: boolean }> {
     if (inFlight >= options.maxInFlight) {
-      metrics?.frontQueries.inc({ result: "local" });
+      metrics?.countFront("local");
       return { reply: servfail(wire, shape, "busy"), ok: false, shareable: false };
     }
     inFlight++;
@@ -187,13 +209,13 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
       const cacheable = key !== undefined && origin !== undefined && (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN);
       // The cache keeps these octets as they are: hits are copies, and nothing writes to a sent reply.
       if (cacheable) cache!.put(key, answer, origin, sentAt, ticket);
-      metrics?.frontQueries.inc({ result: key === undefined ? "uncacheable" : "miss" });
+      metrics?.countFront(key === undefined ? "uncacheable" : "miss");
       return { reply: answer, ok: true, shareable: cacheable };
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("unreachable", String(err));
       // Never the error text at warn: it may name internal addresses. Debug keeps it for an operator.
       log.debug({ reason: failure.reason, detail: failure.message }, "forward to the Worker failed");
-      metrics?.frontQueries.inc({ result: "local" });
+      metrics?.countFront("local");
       return { reply: servfail(wire, shape, failure.reason), ok: false, shareable: false };
     } finally {
       inFlight--;

@@ -140,7 +140,7 @@ export class ResponseRateLimiter {
   /** What to do with one answer to `address` over `transport`; counts it in the metrics. */
   decide(address: string, transport: Transport): RrlAction {
     const action = this.judge(address, transport);
-    this.options.metrics?.rrlResponses.inc({ action });
+    this.options.metrics?.countRrl(action);
     return action;
   }
 
