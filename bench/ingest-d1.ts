@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/ingest-d1.ts 100000 1000000          # both figures per size
  *   BENCH_ONLY=e2e npx tsx bench/ingest-d1.ts 1000000  # one of them (store | e2e)
+ *   BENCH_CHUNK_BYTES=524288 BENCH_IN_FLIGHT=2 …       # other chunk settings than the client's defaults
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -218,7 +219,15 @@ async function run(records: number, base: string, client: WorkerClient, only: st
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n >= 3);
 const worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL, startTimeoutMs: 180_000 });
-const client = new WorkerClient({ baseUrl: worker.base, token: INTERNAL, timeoutMs: 120_000 });
+// BENCH_CHUNK_BYTES / BENCH_IN_FLIGHT override the client's defaults, to compare settings in one session.
+const optional = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+const client = new WorkerClient({
+  baseUrl: worker.base,
+  token: INTERNAL,
+  timeoutMs: 120_000,
+  chunkBytes: optional(process.env.BENCH_CHUNK_BYTES),
+  chunksInFlight: optional(process.env.BENCH_IN_FLIGHT),
+});
 try {
   for (const n of sizes.length ? sizes : [100_000]) await run(n, worker.base, client, process.env.BENCH_ONLY);
 } finally {
