@@ -43,6 +43,8 @@ export interface PollOptions {
   /** Longest pause between two asks. Default 250 ms. */
   maxDelayMs?: number;
   what: string;
+  /** Checked after every ask: a reason to give up now (e.g. the transfer failed for good), or undefined. */
+  giveUp?: () => string | undefined;
 }
 
 /**
@@ -63,6 +65,8 @@ export async function untilAnswered(ask: () => Promise<string[]>, expected: stri
     } catch (err) {
       last = (err as Error).message;
     }
+    const reason = options.giveUp?.();
+    if (reason !== undefined) throw new Error(`${options.what}: ${reason}`);
     const now = performance.now();
     if (now >= deadline) throw new Error(`${options.what}: not answered within ${options.timeoutMs} ms (last: ${last})`);
     const delay = Math.min(maxDelay, Math.max(10, (now - options.since) / 100));

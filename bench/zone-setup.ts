@@ -65,7 +65,10 @@ const MAX_RETRIES = 2;
 async function failedTransfer(stack: BackstopStack, zone: string): Promise<{ error: string; at: string } | undefined> {
   const view = await stack.api("GET", `/zones/${zone}`);
   const last = view.lastTransfer as { result?: string; error?: string; at?: string } | undefined;
-  return last?.result === "error" ? { error: last.error ?? "error", at: last.at ?? "" } : undefined;
+  // TRANSFER_RESULTS: "ok" and "up-to-date" are fine; "failed", "refused", "serial-regressed" are not.
+  return last?.result !== undefined && last.result !== "ok" && last.result !== "up-to-date"
+    ? { error: `${last.result}: ${last.error ?? ""}`, at: last.at ?? "" }
+    : undefined;
 }
 
 /** Runs a step, profiling the Worker meanwhile when asked (`BenchContext.profiled`). */
@@ -138,12 +141,13 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       let lastFailureAt: string | undefined;
       const ask = async (): Promise<string[]> => {
         const answers = await dohAnswers(stack.worker.backstop, probe.owner, RRType.A);
-        if (answers.length === 0 && performance.now() - checked > 1000 && failedAttempts.length < MAX_RETRIES) {
+        if (answers.length === 0 && performance.now() - checked > 1000) {
           checked = performance.now();
           const failed = await failedTransfer(stack, zone);
           if (failed && failed.at !== lastFailureAt) {
             lastFailureAt = failed.at;
             failedAttempts.push(failed.error);
+            if (failedAttempts.length > MAX_RETRIES) return answers;
             log(`  ${zone}: Backstop's transfer failed (${failed.error}); asking for a refresh, as an operator would`);
             await stack.api("POST", `/zones/${zone}/refresh`, {}, 202);
           }
@@ -154,6 +158,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
         since: started,
         timeoutMs: budget,
         what: `Backstop ${zone}`,
+        giveUp: () => (failedAttempts.length > MAX_RETRIES ? `the transfer failed ${failedAttempts.length} times: ${failedAttempts.join("; ")}` : undefined),
       }).catch((err: Error) => {
         throw new Error(`${err.message}\nservice output:\n${stack.serviceOutput().slice(-3000)}`);
       });
