@@ -144,22 +144,36 @@ export function insertBlockStatement(
   ]);
 }
 
+/** A block already encoded (the ingest copies node bytes into blocks; see `raw-nodes.ts`). */
+export interface EncodedBlock {
+  /** The column's value: a merge writes under a shadow tree until its flip (`full-ingest.ts`). */
+  tree: number;
+  firstKey: Uint8Array;
+  lastKey: Uint8Array;
+  records: number;
+  rrsigExpiresAt: number | null;
+  data: Uint8Array;
+}
+
 /**
- * Insert of a block already encoded (the ingest merge copies node bytes; see `raw-nodes.ts`). `tree` is
- * the column's value: the merge writes under a shadow tree until its flip.
+ * Insert of an encoded block. With `range`, made only if the ingest chunk's claim on its key range
+ * (`ingest_ranges`, same batch, same random token) succeeded: see `full-ingest.ts`.
  */
-export function insertRawBlockStatement(
+export function insertEncodedBlockStatement(
   budget: Budget,
   zoneId: number,
-  tree: number,
-  firstKey: Uint8Array,
-  lastKey: Uint8Array,
-  records: number,
-  data: Uint8Array,
   version: number,
-  rrsigExpiresAt: number | null,
+  block: EncodedBlock,
+  range?: { firstKey: Uint8Array; token: string },
 ): D1PreparedStatement {
-  return budget.prepare(INSERT_BLOCK_SQL, [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data), rrsigExpiresAt]);
+  const values = [zoneId, block.tree, block.firstKey, block.lastKey, version, block.records, storedBytes(block.data), block.rrsigExpiresAt];
+  if (!range) return budget.prepare(INSERT_BLOCK_SQL, values);
+  return budget.prepare(
+    "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data, rrsig_expires_at) " +
+      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM ingest_ranges " +
+      "WHERE zone_id = ?1 AND version = ?5 AND tree = ?2 AND first_key = ?9 AND token = ?10)",
+    [...values, range.firstKey, range.token],
+  );
 }
 
 /** Blocks of a version and tree in key order, starting after `afterKey` (exclusive), `limit` at a time. */
@@ -176,31 +190,6 @@ export function pageStatement(
      WHERE b.zone_id = ?1 AND b.tree = ?2 AND b.first_key > ?3 AND ${visible("b", "?4")}
      ORDER BY b.first_key LIMIT ?5`,
     [zoneId, tree, afterKey ?? new Uint8Array(0), version, limit],
-  );
-}
-
-/**
- * Insert of a block written straight from an ingest chunk, made only if the chunk's claim on its key
- * range (`ingest_ranges`, same batch, same random token) succeeded: see `full-ingest.ts`.
- */
-export function insertRangeGuardedBlockStatement(
-  budget: Budget,
-  zoneId: number,
-  tree: Tree,
-  firstKey: Uint8Array,
-  lastKey: Uint8Array,
-  records: number,
-  data: Uint8Array,
-  version: number,
-  rrsigExpiresAt: number | null,
-  rangeFirstKey: Uint8Array,
-  token: string,
-): D1PreparedStatement {
-  return budget.prepare(
-    "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data, rrsig_expires_at) " +
-      "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM ingest_ranges " +
-      "WHERE zone_id = ?1 AND version = ?5 AND tree = ?2 AND first_key = ?9 AND token = ?10)",
-    [zoneId, tree, firstKey, lastKey, version, records, storedBytes(data), rrsigExpiresAt, rangeFirstKey, token],
   );
 }
 

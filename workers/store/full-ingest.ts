@@ -28,7 +28,8 @@
 import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
-import { earliestRrsigStatement, insertRangeGuardedBlockStatement, insertRawBlockStatement } from "./block-table.ts";
+import { earliestRrsigStatement, insertEncodedBlockStatement } from "./block-table.ts";
+import type { EncodedBlock } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
 import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, RawStreamError, writePieces } from "./raw-nodes.ts";
 import type { RawNode } from "./raw-nodes.ts";
@@ -123,13 +124,8 @@ async function requireOpen(budget: Budget, zone: ZoneRef, version: number, owner
 }
 
 /** A finished block-format piece of one tree. */
-interface Piece {
+interface Piece extends EncodedBlock {
   tree: Tree;
-  firstKey: Uint8Array;
-  lastKey: Uint8Array;
-  records: number;
-  rrsigExpiresAt: number | null;
-  data: Uint8Array;
 }
 
 /**
@@ -220,7 +216,7 @@ async function writeDirect(budget: Budget, zone: ZoneRef, version: number, seq: 
   );
   const inserts = pieces.map((p) => {
     const range = ranges.find((r) => r.tree === p.tree)!;
-    return insertRangeGuardedBlockStatement(budget, zone.id, p.tree, p.firstKey, p.lastKey, p.records, p.data, version, p.rrsigExpiresAt, range.first, token);
+    return insertEncodedBlockStatement(budget, zone.id, version, p, { firstKey: range.first, token });
   });
   const results = await budget.batch([claim, ...inserts]);
   if ((results[0]!.meta.changes ?? 0) === ranges.length) return true;
@@ -383,17 +379,14 @@ async function mergeTree(
     if (writer.nodeCount === 0) return;
     blocks++;
     pending.push(
-      insertRawBlockStatement(
-        budget,
-        zone.id,
-        tree + SHADOW_TREE,
-        writer.firstKey!,
-        writer.lastKey!,
-        writer.recordCount,
-        writer.finish(),
-        version,
-        writer.rrsigExpiresAt,
-      ),
+      insertEncodedBlockStatement(budget, zone.id, version, {
+        tree: tree + SHADOW_TREE,
+        firstKey: writer.firstKey!,
+        lastKey: writer.lastKey!,
+        records: writer.recordCount,
+        rrsigExpiresAt: writer.rrsigExpiresAt,
+        data: writer.finish(),
+      }),
     );
     writer = new PieceWriter(BLOCK_TARGET_BYTES + 4096);
     if (pending.length >= INSERTS_PER_BATCH) {
