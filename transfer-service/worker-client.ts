@@ -99,8 +99,10 @@ export const CHUNKS_IN_FLIGHT = 3;
 type Method = "GET" | "POST" | "PUT";
 
 /**
- * A commit merges the whole new version into blocks (a 1M-record zone: minutes on local D1), so it gets
- * far longer than the per-call timeout; the refresh lease is renewed meanwhile.
+ * A commit whose chunks all went straight into blocks takes a moment, but one that must merge staged runs
+ * (a primary that does not send canonical order) reads and rewrites the whole version (a 1M-record zone:
+ * tens of seconds on local D1), so it gets far longer than the per-call timeout; the lease is renewed
+ * meanwhile.
  */
 const COMMIT_TIMEOUT_MS = 15 * 60 * 1000;
 
