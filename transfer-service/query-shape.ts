@@ -99,12 +99,14 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
   return shape;
 }
 
-/** The question name's octets with ASCII letters folded to lower case (RFC 4343), as a string key. */
-export function lowerQname(wire: Uint8Array, shape: QueryShape): string {
-  let out = "";
+/**
+ * Writes the question name's octets into `out` from `at`, ASCII letters folded to lower case (RFC 4343);
+ * returns where they end. `out` needs room for 255 octets.
+ */
+export function writeLowerQname(wire: Uint8Array, shape: QueryShape, out: Uint8Array, at: number): number {
   for (let i = HEADER_LENGTH; i < shape.qnameEnd; i++) {
     const c = wire[i]!;
-    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+    out[at++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
   }
-  return out;
+  return at;
 }
