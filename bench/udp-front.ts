@@ -6,6 +6,10 @@
  * a run that loses more is repeated at 80% of the rate it reached, at most three times.
  * Target for hot names: ≥ 0.5× knotd's queries per second.
  *
+ * Beside each rate, the CPU time (user + system, from /proc) each server spent per answered query in that
+ * same round. On a shared machine the rates follow how much of a core each server got, and with dnsperf's
+ * 100 outstanding queries a slow schedule caps both; CPU per query says what a saturated core would give.
+ *
  * Skipped, saying why, when dnsperf is missing or while the front still answers QUERY with REFUSED.
  */
 import { writeFile, readFile } from "node:fs/promises";
@@ -21,10 +25,12 @@ import { queryWire } from "../workers/answer/testing/table.ts";
 import { Skip, type Benchmark } from "./context.ts";
 import { HOT_NAMES } from "./doh-load.ts";
 import { figure } from "./figure.ts";
+import { cpuMeter } from "./proc.ts";
 import { ZONE_SEED } from "./zone-setup.ts";
 
 export interface DnsperfResult {
   sent: number;
+  completed: number;
   lostPercent: number;
   qps: number;
   avgLatencyMs: number;
@@ -39,23 +45,33 @@ export function parseDnsperf(out: string): DnsperfResult {
   };
   return {
     sent: num(/Queries sent:\s+(\d+)/),
+    completed: num(/Queries completed:\s+(\d+)/),
     lostPercent: num(/Queries lost:\s+\d+ \(([\d.]+)%\)/),
     qps: num(/Queries per second:\s+([\d.]+)/),
     avgLatencyMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
   };
 }
 
+interface LowLossResult extends DnsperfResult {
+  limitQps?: number;
+  /** CPU time of the server (`pid`) per completed query in the accepted round, µs. */
+  cpuUsPerQuery: number;
+}
+
 /** dnsperf at < 1% loss: as fast as it goes, then at 80% of the reached rate while loss is ≥ 1%. */
-async function dnsperfAtLowLoss(port: number, file: string, seconds: number, once: boolean): Promise<DnsperfResult & { limitQps?: number }> {
+async function dnsperfAtLowLoss(port: number, pid: number, file: string, seconds: number, once: boolean): Promise<LowLossResult> {
   let limit: number | undefined;
   let last: DnsperfResult | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const args = ["-s", "127.0.0.1", "-p", String(port), "-d", file, "-l", String(seconds), "-c", "4", "-q", "100", "-t", "2"];
     if (once) args.push("-n", "1");
     if (limit !== undefined) args.push("-Q", String(limit));
+    const cpu = cpuMeter([pid]);
     const r = await runTool("dnsperf", args, { timeoutMs: (seconds + 30) * 1000 });
+    const [cpuMs] = cpu.stop() as [number];
     last = parseDnsperf(r.stdout + r.stderr);
-    if (last.lostPercent < 1) return { ...last, ...(limit !== undefined ? { limitQps: limit } : {}) };
+    const cpuUsPerQuery = (cpuMs * 1000) / Math.max(1, last.completed);
+    if (last.lostPercent < 1) return { ...last, cpuUsPerQuery, ...(limit !== undefined ? { limitQps: limit } : {}) };
     limit = Math.max(10, Math.floor(last.qps * 0.8));
   }
   throw new Error(`dnsperf lost ${last?.lostPercent}% even at ${limit} qps`);
@@ -111,16 +127,26 @@ export const udpFront: Benchmark = {
     const knotd = await knotdOneWorker(setup.zone, setup.knotd.zoneFile(setup.zone));
     try {
       const { seconds } = ctx.options;
-      const hotFront = await dnsperfAtLowLoss(stack.dnsPort, hotFile, seconds, false);
-      const hotKnot = await dnsperfAtLowLoss(knotd.port, hotFile, seconds, false);
-      const missFront = await dnsperfAtLowLoss(stack.dnsPort, missFile, seconds * 2, true);
-      const missKnot = await dnsperfAtLowLoss(knotd.port, missFile, seconds * 2, true);
-      ctx.log(`  hot: front ${hotFront.qps.toFixed(0)} qps, knotd ${hotKnot.qps.toFixed(0)}; miss: front ${missFront.qps.toFixed(0)}, knotd ${missKnot.qps.toFixed(0)}`);
-      const note = (r: DnsperfResult & { limitQps?: number }) =>
+      const hotFront = await dnsperfAtLowLoss(stack.dnsPort, stack.servicePid, hotFile, seconds, false);
+      const hotKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, hotFile, seconds, false);
+      const missFront = await dnsperfAtLowLoss(stack.dnsPort, stack.servicePid, missFile, seconds * 2, true);
+      const missKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, missFile, seconds * 2, true);
+      ctx.log(`  hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)}, knotd ${missKnot.qps.toFixed(0)}`);
+      const note = (r: LowLossResult) =>
         `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
+      const peerName = "knotd (1 UDP worker)";
       return [
-        figure({ bench: "udp", what: "hot names: queries per second", unit: "qps", backstop: hotFront.qps, peer: hotKnot.qps, peerName: "knotd (1 UDP worker)", target: { ratioAtLeast: 0.5 }, note: `front: ${note(hotFront)}; knotd: ${note(hotKnot)}` }),
-        figure({ bench: "udp", what: "miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName: "knotd (1 UDP worker)", note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+        figure({ bench: "udp", what: "hot names: queries per second", unit: "qps", backstop: hotFront.qps, peer: hotKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front (one Node process): ${note(hotFront)}; knotd: ${note(hotKnot)}` }),
+        figure({
+          bench: "udp",
+          what: "hot names: server CPU per query",
+          unit: "µs",
+          backstop: hotFront.cpuUsPerQuery,
+          peer: hotKnot.cpuUsPerQuery,
+          peerName,
+          note: "user + system time of the transfer-service's process and of knotd over the same rounds, per completed query; a saturated core answers 1e6 / this many queries a second",
+        }),
+        figure({ bench: "udp", what: "miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
       ];
     } finally {
       await knotd.stop();
