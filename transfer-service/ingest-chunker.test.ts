@@ -1,7 +1,7 @@
 /**
  * @module The ingest chunker: chunks end only between owners (unless one owner outgrows four targets),
- * every record is sent once and in order, no more than `inFlight` sends run at once, and the first failed
- * send surfaces at the next `add` or at `flush`.
+ * every record is sent once and in order, no more than `inFlight` sends run at once, each `add` lets the
+ * event loop turn, and the first failed send surfaces at the next `add` or at `flush`.
  */
 import { describe, expect, it } from "vitest";
 import { RRType } from "../dns/constants.ts";
@@ -69,6 +69,17 @@ describe("IngestChunker", () => {
     await chunker.flush();
     expect(sent).toHaveLength(12);
     expect(maxRunning()).toBe(inFlight);
+  });
+
+  it("lets the event loop turn in every add, so the AXFR socket is read while records are taken", async () => {
+    const { chunker } = harness(1 << 20, 2);
+    for (let i = 0; i < 3; i++) {
+      let ioRan = false;
+      setImmediate(() => (ioRan = true));
+      await chunker.add(owner(`h${i}`, 2));
+      expect(ioRan, `add ${i}`).toBe(true);
+    }
+    await chunker.flush();
   });
 
   it("throws the first failed send at the next add or at flush, and sends nothing after it", async () => {
