@@ -37,12 +37,23 @@ export interface BackstopStack {
   addTsigKey(key: TsigKey): Promise<void>;
   /** Creates a secondary zone of `primaryPort` on 127.0.0.1 (TSIG `key`), NOTIFY allowed from loopback. */
   addZone(zone: string, primaryPort: number, key: TsigKey): Promise<void>;
-  /** The serial Backstop serves for `zone` (from the API), or undefined before the first transfer. */
+  /**
+   * The serial Backstop has committed for `zone`, or undefined before the first transfer. Read from D1
+   * directly (`WorkerPair.d1First`), so asking does not disturb the Worker's caches.
+   */
   serial(zone: string): Promise<number | undefined>;
+  /** The zone's newest transfer-log entry (D1, read directly), or undefined. */
+  lastTransfer(zone: string): Promise<{ result: string; error: string | null; at: number } | undefined>;
   /** What the service printed lately (for failure messages). */
   serviceOutput(): string;
   stop(): Promise<void>;
 }
+
+/** A zone's name as the zones table may hold it: without and with the root's dot, lower case. */
+const spellings = (zone: string): [string, string] => {
+  const bare = zone.replace(/\.$/, "").toLowerCase();
+  return [bare, `${bare}.`];
+};
 
 export async function startBackstopStack(options: BackstopStackOptions = {}): Promise<BackstopStack> {
   const adminToken = `admin-${randomBytes(16).toString("hex")}`;
@@ -139,8 +150,15 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
       );
     },
     async serial(zone) {
-      const view = await api("GET", `/zones/${zone}`);
-      return typeof view.serial === "number" ? view.serial : undefined;
+      const row = await worker.d1First<{ serial: number | null }>("SELECT serial FROM zones WHERE name IN (?, ?)", ...spellings(zone));
+      return row?.serial ?? undefined;
+    },
+    async lastTransfer(zone) {
+      const row = await worker.d1First<{ result: string; error: string | null; at: number }>(
+        "SELECT t.result, t.error, t.at FROM transfer_log t JOIN zones z ON z.id = t.zone_id WHERE z.name IN (?, ?) ORDER BY t.id DESC LIMIT 1",
+        ...spellings(zone),
+      );
+      return row ?? undefined;
     },
     serviceOutput: () => output,
     stop,

@@ -3,7 +3,7 @@
  * Each edit replaces the address of one A record (a knotc transaction: unset the RRset, set the new
  * address); the clock starts just before `zone-commit`, after which knotd NOTIFYs both secondaries, and
  * runs until each answers the new address: named over UDP, Backstop over DoH, both asked every 10 ms.
- * Beside it, the time until the new serial shows in `/api/v1` (read from D1), which splits Backstop's
+ * Beside it, the time until the new serial shows in D1 (read directly, past the Worker), which splits Backstop's
  * time into transfer + commit and the answer path's caches. Targets: Backstop's p99 ≤ 1 s and ≤ 2× named's.
  */
 import { RRType } from "../dns/constants.ts";
@@ -38,8 +38,9 @@ export const propagation: Benchmark = {
       const [n, b, c] = await Promise.all([
         untilAnswered(() => udpAnswers(setup.named.port, record.owner, RRType.A), address, { ...opts, what: `named, edit ${k}` }),
         untilAnswered(() => dohAnswers(stack.worker.backstop, record.owner, RRType.A), address, { ...opts, what: `Backstop, edit ${k}` }),
-        // The management API reads the zone row from D1 each time: when the new serial shows there, the
-        // IXFR is committed, and what remains until DoH answers is the answer path's caches.
+        // The zone row read from D1 directly (not through the Worker, whose caches it would disturb): when
+        // the new serial shows there, the IXFR is committed; what remains until DoH answers is the
+        // answer path's caches (the isolate's zone pointers live up to a second).
         untilAnswered(async () => [String(await stack.serial(setup.zone))], serial, { ...opts, what: `Backstop commit, edit ${k}` }),
       ]);
       named.push(n);
@@ -62,7 +63,7 @@ export const propagation: Benchmark = {
       }),
       figure({
         bench: "propagation",
-        what: "p50 edit → committed in D1 (serial in /api/v1)",
+        what: "p50 edit → committed in D1",
         unit: "ms",
         backstop: percentile(committed, 50),
         note: `p99 ${percentile(committed, 99).toFixed(0)} ms; the rest of the time to answer is the answer path's caches`,

@@ -62,6 +62,12 @@ export interface WorkerPair {
   runtimeOutput(): string;
   /** How many requests workerd cancelled as hung ("…detected that your Worker's code had hung…") so far. */
   hungRequests(): number;
+  /**
+   * One row from Backstop's D1, read from Node through Miniflare's binding: past the Worker, so no
+   * request reaches Backstop's isolate (a management-API call would drop its cached zone pointers and
+   * make the very answer path being measured fresher than it is).
+   */
+  d1First<T>(sql: string, ...params: unknown[]): Promise<T | null>;
   stop(): Promise<void>;
 }
 
@@ -138,6 +144,10 @@ export async function startWorkerPair(options: WorkerPairOptions): Promise<Worke
       workerdPid,
       ...(inspector ? { inspector } : {}),
       runtimeOutput: () => output,
+      async d1First<T>(sql: string, ...params: unknown[]) {
+        const db = await running.getD1Database("DB", "backstop");
+        return (await db.prepare(sql).bind(...params).first()) as T | null;
+      },
       hungRequests: () => hung,
       async stop() {
         await running.dispose();

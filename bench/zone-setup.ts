@@ -62,12 +62,11 @@ let serial = 0;
 const MAX_RETRIES = 2;
 
 /** The zone's last transfer when it failed (its error and time), else undefined. */
-async function failedTransfer(stack: BackstopStack, zone: string): Promise<{ error: string; at: string } | undefined> {
-  const view = await stack.api("GET", `/zones/${zone}`);
-  const last = view.lastTransfer as { result?: string; error?: string; at?: string } | undefined;
+async function failedTransfer(stack: BackstopStack, zone: string): Promise<{ error: string; at: number } | undefined> {
+  const last = await stack.lastTransfer(zone);
   // TRANSFER_RESULTS: "ok" and "up-to-date" are fine; "failed", "refused", "serial-regressed" are not.
-  return last?.result !== undefined && last.result !== "ok" && last.result !== "up-to-date"
-    ? { error: `${last.result}: ${last.error ?? ""}`, at: last.at ?? "" }
+  return last !== undefined && last.result !== "ok" && last.result !== "up-to-date"
+    ? { error: `${last.result}: ${last.error ?? ""}`, at: last.at }
     : undefined;
 }
 
@@ -138,7 +137,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       const started = performance.now();
       await stack.addZone(zone, knotd.port, key);
       let checked = started;
-      let lastFailureAt: string | undefined;
+      let lastFailureAt: number | undefined;
       const ask = async (): Promise<string[]> => {
         const answers = await dohAnswers(stack.worker.backstop, probe.owner, RRType.A);
         if (answers.length === 0 && performance.now() - checked > 1000) {
