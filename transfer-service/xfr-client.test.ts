@@ -189,6 +189,50 @@ describe("good replies", () => {
   });
 });
 
+describe("pace", () => {
+  it("keeps reading the socket while it parses a backlog: the event loop is never held for long", async () => {
+    // 60 messages arrive while the sink holds its first chunk; then every chunk costs the sink 4 ms of CPU
+    // and resolves at once, so the backlog (150 chunks) would drain as microtasks in one 600 ms stretch,
+    // during which a real primary's writes would block.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const port = await scriptedPrimary((q, s) => {
+      const later = { ...q, questions: [] };
+      const messages = [answer(q, [soa(5), ...body])];
+      for (let i = 0; i < 58; i++) messages.push(answer(later, body));
+      messages.push(answer(later, [...body, soa(5)]));
+      send(s, ...messages);
+      setTimeout(release, 200);
+    });
+    const sink = new CountingSink();
+    let first = true;
+    sink.records = async (chunk: ResourceRecord[]) => {
+      if (first) {
+        first = false;
+        await held;
+      }
+      const until = performance.now() + 4;
+      while (performance.now() < until);
+      sink.count += chunk.length;
+    };
+    let longest = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    const result = await transfer({ kind: "axfr", zone, primary: { address: "127.0.0.1", port }, sink, limits: { ...limits, maxRecords: 10_000, idleTimeoutMs: 5000 } }).finally(() => {
+      clearInterval(ticker);
+      // A stretch that ran to the end of the transfer was never seen by a tick.
+      longest = Math.max(longest, performance.now() - last);
+    });
+    expect(result.records).toBe(1502);
+    expect(sink.count).toBe(1500);
+    expect(longest).toBeLessThan(250);
+  });
+});
+
 describe("faults, each a typed error", () => {
   it.each<{ name: string; script: Script; code: string; match: RegExp; kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> }>([
     {
