@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { API_PREFIX, createApi } from "./api/index.ts";
-import { createDoh } from "./doh/index.ts";
+import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
 import { INTERNAL_PREFIX } from "./internal/contract.ts";
 import { createInternal } from "./internal/index.ts";
@@ -36,7 +36,8 @@ app.use("*", async (c, next) => {
  * that lag at most, never mixes two. `/api/v1` and `/internal/v1` use per-request sessions with bookmarks
  * (`api/d1-session.ts`).
  */
-app.route("/dns-query", createDoh({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB.withSession("first-unconstrained"))) }));
+const doh = createDohHandler({ store: (env) => (zoneStore ??= new D1ZoneStore(env.DB.withSession("first-unconstrained"))) });
+app.route("/dns-query", createDoh(doh));
 
 app.route(API_PREFIX, createApi());
 app.route(INTERNAL_PREFIX, createInternal());
@@ -53,7 +54,14 @@ app.get("/healthz", async (c) => {
 });
 
 export default {
-  fetch: app.fetch,
+  /**
+   * GET and POST of `/dns-query` skip hono (router, context, the middleware above, which does nothing for
+   * them): the same handler hono routes to, without its per-request cost (`doh/index.ts`).
+   */
+  fetch(request, env, ctx) {
+    if ((request.method === "GET" || request.method === "POST") && isDohUrl(request.url)) return doh(request, env);
+    return app.fetch(request, env, ctx);
+  },
   /** Cron: prune old zone versions and abandoned ingests (see `store/version-sweep.ts`). */
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(

@@ -14,10 +14,16 @@
  * the internal token, in which case it was forwarded by the port-53 front and `forwarded.ts` says the
  * transport, the UDP limit and the DNS client's address; its answers then say which zone versions they came
  * from (`version-headers.ts`), for the front's cache. The admin token opens restricted zones.
+ *
+ * Hot path: the Worker's entry hands GET and POST of `/dns-query` straight to {@link createDohHandler}, a
+ * plain `(Request, Env) → Response` without hono's router, context and middleware (they cost more per query
+ * than the answer itself: docs/benchmarks.md, "Where the time goes"); `createDoh` wraps the same handler
+ * as a hono sub-app for the other methods and for tests. Wire answers go through the isolate's answer
+ * cache (`workers/answer/answer-cache.ts`), one per store; the JSON API asks the engine directly.
  */
-import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { answerQuery, NotDnsMessage, type QueryContext } from "../answer/engine.ts";
+import { Hono } from "hono";
+import { AnswerCache } from "../answer/answer-cache.ts";
+import { answerQuery, type EngineResponse, NotDnsMessage, type QueryContext } from "../answer/engine.ts";
 import type { ZoneStore } from "../answer/zone-store.ts";
 import type { Env } from "../env.d.ts";
 import { fromBase64Url } from "./base64url.ts";
@@ -25,11 +31,13 @@ import { cacheControl } from "./cache-control.ts";
 import { credentialOf } from "./credentials.ts";
 import { DNS_JSON, JsonQueryError, jsonQueryWire, toJson } from "./dns-json.ts";
 import { readForwarded } from "./forwarded.ts";
-import { recordingStore, versionHeaders } from "./version-headers.ts";
+import { versionHeaders } from "./version-headers.ts";
 
 export const DNS_MESSAGE = "application/dns-message";
 /** The largest DNS message (a 16-bit length over TCP, RFC 1035 §4.2.2). */
 export const MAX_MESSAGE = 65535;
+/** The longest `dns` parameter that can hold a message of at most MAX_MESSAGE octets. */
+const MAX_DNS_PARAM = Math.ceil((MAX_MESSAGE * 4) / 3);
 
 export interface DohOptions {
   /** The store the engine reads, per request (the D1 store in the Worker, a memory store in tests). */
@@ -38,88 +46,181 @@ export interface DohOptions {
   now?: () => number;
 }
 
-type DohContext = Context<{ Bindings: Env }>;
+/** `/dns-query` as a plain fetch handler: GET, POST, and 405 for anything else. */
+export type DohHandler = (request: Request, env: Env) => Promise<Response>;
 
-function plain(c: DohContext, status: 400 | 405 | 413 | 415, message: string): Response {
-  return c.text(`${message}\n`, status, { "cache-control": "no-store" });
+/** What a wire answer's HTTP response needs of the engine's message, kept beside a cached answer. */
+interface Described {
+  rcode: number;
+  cacheControl: string;
+}
+
+const describe = (response: EngineResponse): Described => ({ rcode: response.message.rcode, cacheControl: cacheControl(response.message) });
+
+function plain(status: 400 | 405 | 413 | 415, message: string, extra?: Record<string, string>): Response {
+  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=UTF-8", "cache-control": "no-store", ...extra } });
 }
 
 /** Who asks and how, from the request's headers; `forwarded` when the port-53 front sent it (internal token). */
-function queryContext(c: DohContext, now: number): QueryContext & { forwarded: boolean } {
-  const credential = credentialOf(c.req.header("authorization"), { admin: c.env.ADMIN_TOKEN, internal: c.env.INTERNAL_TOKEN });
+function queryContext(headers: Headers, env: Env, now: number): QueryContext & { forwarded: boolean } {
+  const authorization = headers.get("authorization");
+  const credential = authorization === null ? "none" : credentialOf(authorization, { admin: env.ADMIN_TOKEN, internal: env.INTERNAL_TOKEN });
   if (credential === "internal") {
-    const fwd = readForwarded((name) => c.req.header(name));
+    const fwd = readForwarded((name) => headers.get(name) ?? undefined);
     return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
   }
-  return { transport: "tcp", client: { address: c.req.header("cf-connecting-ip"), admin: credential === "admin" }, now, forwarded: false };
+  return { transport: "tcp", client: { address: headers.get("cf-connecting-ip") ?? undefined, admin: credential === "admin" }, now, forwarded: false };
 }
 
-export function createDoh(options: DohOptions): Hono<{ Bindings: Env }> {
-  const now = options.now ?? Date.now;
-  const app = new Hono<{ Bindings: Env }>();
+/**
+ * The first value of the query parameter `name` in `url`, percent-decoded as URLSearchParams would
+ * (`+` is a space); undefined when absent. Cheaper than parsing the whole URL, for the `dns` parameter
+ * of every GET; a value that needs no decoding (base64url never does) is returned as it stands.
+ */
+export function queryParam(url: string, name: string): string | undefined {
+  const q = url.indexOf("?");
+  if (q < 0) return undefined;
+  const end = url.indexOf("#", q);
+  const query = end < 0 ? url.slice(q + 1) : url.slice(q + 1, end);
+  for (const pair of query.split("&")) {
+    const eq = pair.indexOf("=");
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    if (key !== name) continue;
+    const value = eq < 0 ? "" : pair.slice(eq + 1);
+    if (!value.includes("%") && !value.includes("+")) return value;
+    try {
+      return decodeURIComponent(value.replace(/\+/g, " "));
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
 
-  const answerWire = async (c: DohContext, wire: Uint8Array): Promise<Response> => {
-    const ctx = queryContext(c, now());
-    // The port-53 front caches by zone version: record which zones answered (version-headers.ts).
-    const recorded = ctx.forwarded ? recordingStore(options.store(c.env)) : undefined;
+/** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
+async function readBody(request: Request): Promise<Uint8Array | "too-large"> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) {
+    if (Number(declared) > MAX_MESSAGE) return "too-large";
+    return new Uint8Array(await request.arrayBuffer());
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_MESSAGE) {
+      await reader.cancel();
+      return "too-large";
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+export function createDohHandler(options: DohOptions): DohHandler {
+  const now = options.now ?? Date.now;
+  // One answer cache per store (the Worker has one store per isolate; tests make several).
+  const caches = new WeakMap<ZoneStore, AnswerCache<Described>>();
+  const cacheOf = (store: ZoneStore): AnswerCache<Described> => {
+    let cache = caches.get(store);
+    if (!cache) caches.set(store, (cache = new AnswerCache(describe)));
+    return cache;
+  };
+
+  const answerWire = async (request: Request, env: Env, wire: Uint8Array): Promise<Response> => {
+    const ctx = queryContext(request.headers, env, now());
+    const store = options.store(env);
     let out;
     try {
-      out = await answerQuery(recorded?.store ?? options.store(c.env), wire, ctx);
+      out = await cacheOf(store).answer(store, wire, ctx);
     } catch (err) {
-      if (err instanceof NotDnsMessage) return plain(c, 400, "the body is not a DNS message");
+      if (err instanceof NotDnsMessage) return plain(400, "the body is not a DNS message");
       throw err;
     }
-    const versions = recorded && out.error === undefined ? versionHeaders(recorded.zones, out.message.rcode, now()) : undefined;
-    return new Response(out.wire, {
+    const headers: [string, string][] = [
+      ["content-type", DNS_MESSAGE],
+      ["content-length", String(out.wire.length)],
+      ["cache-control", out.described.cacheControl],
+    ];
+    // The port-53 front caches by zone version: say which zones answered (version-headers.ts).
+    if (ctx.forwarded && out.engine?.error === undefined) {
+      const versions = versionHeaders(out.zones, out.described.rcode, now());
+      if (versions) for (const name in versions) headers.push([name, versions[name]!]);
+    }
+    return new Response(out.wire, { status: 200, headers });
+  };
+
+  const answerJson = async (request: Request, env: Env): Promise<Response> => {
+    const params = new URL(request.url).searchParams;
+    let wire: Uint8Array;
+    try {
+      const get = (name: string) => params.get(name) ?? undefined;
+      wire = jsonQueryWire({ name: get("name"), type: get("type"), do: get("do"), cd: get("cd") });
+    } catch (err) {
+      if (err instanceof JsonQueryError) return plain(400, err.message);
+      throw err;
+    }
+    const out = await answerQuery(options.store(env), wire, queryContext(request.headers, env, now()));
+    return new Response(JSON.stringify(toJson(out.message)), {
       status: 200,
-      headers: {
-        "content-type": DNS_MESSAGE,
-        "content-length": String(out.wire.length),
-        "cache-control": cacheControl(out.message),
-        ...versions,
-      },
+      headers: { "content-type": DNS_JSON, "cache-control": cacheControl(out.message) },
     });
   };
 
-  const answerJson = async (c: DohContext): Promise<Response> => {
-    let wire: Uint8Array;
-    try {
-      wire = jsonQueryWire({ name: c.req.query("name"), type: c.req.query("type"), do: c.req.query("do"), cd: c.req.query("cd") });
-    } catch (err) {
-      if (err instanceof JsonQueryError) return plain(c, 400, err.message);
-      throw err;
+  const get = async (request: Request, env: Env): Promise<Response> => {
+    const url = request.url;
+    const dns = queryParam(url, "dns");
+    if (dns === undefined) {
+      const wantsJson = (request.headers.get("accept") ?? "").toLowerCase().includes(DNS_JSON);
+      if (wantsJson || queryParam(url, "name") !== undefined) return answerJson(request, env);
     }
-    const out = await answerQuery(options.store(c.env), wire, queryContext(c, now()));
-    return c.json(toJson(out.message), 200, { "content-type": DNS_JSON, "cache-control": cacheControl(out.message) });
+    if (dns === undefined || dns === "") return plain(400, "missing dns parameter (RFC 8484 §4.1)");
+    if (dns.length > MAX_DNS_PARAM) return plain(413, "query larger than 65535 octets");
+    const wire = fromBase64Url(dns);
+    if (!wire) return plain(400, "dns parameter is not unpadded base64url (RFC 8484 §6)");
+    return answerWire(request, env, wire);
   };
 
-  app.get("/", async (c) => {
-    const dns = c.req.query("dns");
-    const wantsJson = (c.req.header("accept") ?? "").toLowerCase().includes(DNS_JSON);
-    if (dns === undefined && (wantsJson || c.req.query("name") !== undefined)) return answerJson(c);
-    if (dns === undefined || dns === "") return plain(c, 400, "missing dns parameter (RFC 8484 §4.1)");
-    if (dns.length > Math.ceil((MAX_MESSAGE * 4) / 3)) return plain(c, 413, "query larger than 65535 octets");
-    const wire = fromBase64Url(dns);
-    if (!wire) return plain(c, 400, "dns parameter is not unpadded base64url (RFC 8484 §6)");
-    return answerWire(c, wire);
-  });
+  const post = async (request: Request, env: Env): Promise<Response> => {
+    const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== DNS_MESSAGE) return plain(415, `Content-Type must be ${DNS_MESSAGE}`);
+    const wire = await readBody(request);
+    if (wire === "too-large") return plain(413, "body larger than 65535 octets");
+    if (wire.length === 0) return plain(400, "empty body");
+    return answerWire(request, env, wire);
+  };
 
-  app.post(
-    "/",
-    bodyLimit({ maxSize: MAX_MESSAGE, onError: (c) => plain(c as DohContext, 413, "body larger than 65535 octets") }),
-    async (c) => {
-      const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-      if (type !== DNS_MESSAGE) return plain(c, 415, `Content-Type must be ${DNS_MESSAGE}`);
-      const wire = new Uint8Array(await c.req.arrayBuffer());
-      if (wire.length === 0) return plain(c, 400, "empty body");
-      return answerWire(c, wire);
-    },
-  );
+  return (request, env) => {
+    const method = request.method;
+    // HEAD reaches here only through hono (createDoh), which answers it as a GET without the body.
+    if (method === "GET" || method === "HEAD") return get(request, env);
+    if (method === "POST") return post(request, env);
+    return Promise.resolve(plain(405, "use GET or POST", { allow: "GET, POST" }));
+  };
+}
 
-  app.all("/", (c) => {
-    c.header("allow", "GET, POST");
-    return plain(c, 405, "use GET or POST");
-  });
+/** True when `url` is `/dns-query` exactly (with or without a query string): the entry's fast path. */
+export function isDohUrl(url: string): boolean {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  if (path < 0 || !url.startsWith("/dns-query", path)) return false;
+  const next = url.charCodeAt(path + 10);
+  return Number.isNaN(next) || next === 0x3f /* ? */ || next === 0x23 /* # */;
+}
 
+/** `/dns-query` as a hono sub-app (the same handler), for `app.route` and for tests. */
+export function createDoh(options: DohOptions | DohHandler): Hono<{ Bindings: Env }> {
+  const handle = typeof options === "function" ? options : createDohHandler(options);
+  const app = new Hono<{ Bindings: Env }>();
+  app.all("/", (c) => handle(c.req.raw, c.env));
   return app;
 }

@@ -12,28 +12,8 @@
  * Only requests with the internal token get them (`index.ts`); a DoH client learns nothing about versions.
  */
 import { Rcode } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
-import type { ZoneInfo, ZoneStore } from "../answer/zone-store.ts";
+import type { ZoneInfo } from "../answer/zone-store.ts";
 import { VERSION_AGE_HEADER, VERSION_HEADER, ZONE_HEADER } from "./forwarded-headers.ts";
-
-/** A store that records every zone `findZone` handed to the engine, for one request. */
-export function recordingStore(store: ZoneStore): { store: ZoneStore; zones: ZoneInfo[] } {
-  const zones: ZoneInfo[] = [];
-  return {
-    zones,
-    store: {
-      findZone: async (name: Name) => {
-        const zone = await store.findZone(name);
-        if (zone) zones.push(zone);
-        return zone;
-      },
-      node: (zone, name) => store.node(zone, name),
-      closestEncloser: (zone, name) => store.closestEncloser(zone, name),
-      predecessor: (zone, name) => store.predecessor(zone, name),
-      nsec3Predecessor: (zone, hashed) => store.nsec3Predecessor(zone, hashed),
-    },
-  };
-}
 
 /** The version headers for an answer with `rcode` read from `zones` at `now`; undefined when it must not be cached. */
 export function versionHeaders(zones: readonly ZoneInfo[], rcode: number, now: number): Record<string, string> | undefined {
