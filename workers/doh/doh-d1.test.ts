@@ -3,7 +3,7 @@
  * (record-stream chunks, begin → append → commit), then asked through the Worker's own `/dns-query` route.
  * The same table rows run against the in-memory store, so the D1 store and the engine are proven together.
  */
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, beforeAll } from "vitest";
 import { Name } from "../../dns/name.ts";
 import { decodeMessage } from "../../dns/message.ts";
@@ -128,6 +128,44 @@ describe("DoH over the D1 store", () => {
       clock = step.at;
       expect(await ask()).toEqual([APEX, String(row!.v), step.age]);
     }
+  });
+
+  it("the Worker's entry answers GET and POST without hono exactly as hono's route does", async () => {
+    for (const [qname, qtype] of QUESTIONS) {
+      const wire = queryWire(qname, qtype);
+      const url = `http://backstop.test/dns-query?dns=${toBase64Url(wire)}`;
+      const init = () => ({ method: "POST", body: wire, headers: { "content-type": "application/dns-message" } });
+      for (const [fast, routed] of [
+        [await exports.default.fetch(url), await app.request(url, {}, env)],
+        [await exports.default.fetch("http://backstop.test/dns-query", init()), await app.request("/dns-query", init(), env)],
+      ] as const) {
+        expect([...fast.headers]).toEqual([...routed.headers]);
+        expect(new Uint8Array(await fast.arrayBuffer())).toEqual(new Uint8Array(await routed.arrayBuffer()));
+      }
+    }
+  });
+
+  it("a committed version is answered once the pointers are re-read, whatever the answer cache held", async () => {
+    let clock = 2_000_000;
+    const now = () => clock;
+    const store = new D1ZoneStore(env.DB, { pointerTtlMs: 1000, now });
+    const doh = new Hono<{ Bindings: Env }>().route("/dns-query", createDoh({ store: () => store, now }));
+    const address = async () => {
+      const res = await doh.request(`/dns-query?dns=${toBase64Url(queryWire("www.d1.example.", "A"))}`, {}, env);
+      return decodeMessage(new Uint8Array(await res.arrayBuffer())).answers.map(presentation);
+    };
+    const before = await address();
+    expect(await address()).toEqual(before);
+    const budget = new Budget(env.DB);
+    const row = await env.DB.prepare("SELECT id FROM zones WHERE name = ?").bind(APEX.slice(0, -1)).first<{ id: number }>();
+    const zone = { id: row!.id, name: Name.parse(APEX) };
+    const version = await beginIngest(budget, zone, "doh-test");
+    await appendChunk(budget, zone, version, 0, encodeRecordStream(zoneRecords(ZONE.replace("192.0.2.80", "192.0.2.180").replace(" 42 ", " 43 "), zone.name)), "doh-test");
+    await commitIngest(budget, zone, version, "doh-test", { serial: 43 });
+    clock += 1000;
+    expect(await address()).toEqual(before); // the pointers are a second old at most, with or without the cache
+    clock += 1;
+    expect(await address()).toEqual(["www.d1.example. 600 A 192.0.2.180"]);
   });
 
   it("a name outside every zone is REFUSED over D1 too", async () => {

@@ -31,6 +31,7 @@ import { cacheControl } from "./cache-control.ts";
 import { credentialOf } from "./credentials.ts";
 import { DNS_JSON, JsonQueryError, jsonQueryWire, toJson } from "./dns-json.ts";
 import { readForwarded } from "./forwarded.ts";
+import { queryParam } from "./request-url.ts";
 import { versionHeaders } from "./version-headers.ts";
 
 export const DNS_MESSAGE = "application/dns-message";
@@ -45,6 +46,8 @@ export interface DohOptions {
   /** Clock for zone expiry; Date.now by default. */
   now?: () => number;
 }
+
+export { isDohUrl } from "./request-url.ts";
 
 /** `/dns-query` as a plain fetch handler: GET, POST, and 405 for anything else. */
 export type DohHandler = (request: Request, env: Env) => Promise<Response>;
@@ -70,31 +73,6 @@ function queryContext(headers: Headers, env: Env, now: number): QueryContext & {
     return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
   }
   return { transport: "tcp", client: { address: headers.get("cf-connecting-ip") ?? undefined, admin: credential === "admin" }, now, forwarded: false };
-}
-
-/**
- * The first value of the query parameter `name` in `url`, percent-decoded as URLSearchParams would
- * (`+` is a space); undefined when absent. Cheaper than parsing the whole URL, for the `dns` parameter
- * of every GET; a value that needs no decoding (base64url never does) is returned as it stands.
- */
-export function queryParam(url: string, name: string): string | undefined {
-  const q = url.indexOf("?");
-  if (q < 0) return undefined;
-  const end = url.indexOf("#", q);
-  const query = end < 0 ? url.slice(q + 1) : url.slice(q + 1, end);
-  for (const pair of query.split("&")) {
-    const eq = pair.indexOf("=");
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (key !== name) continue;
-    const value = eq < 0 ? "" : pair.slice(eq + 1);
-    if (!value.includes("%") && !value.includes("+")) return value;
-    try {
-      return decodeURIComponent(value.replace(/\+/g, " "));
-    } catch {
-      return value;
-    }
-  }
-  return undefined;
 }
 
 /** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
@@ -207,14 +185,6 @@ export function createDohHandler(options: DohOptions): DohHandler {
     if (method === "POST") return post(request, env);
     return Promise.resolve(plain(405, "use GET or POST", { allow: "GET, POST" }));
   };
-}
-
-/** True when `url` is `/dns-query` exactly (with or without a query string): the entry's fast path. */
-export function isDohUrl(url: string): boolean {
-  const path = url.indexOf("/", url.indexOf("//") + 2);
-  if (path < 0 || !url.startsWith("/dns-query", path)) return false;
-  const next = url.charCodeAt(path + 10);
-  return Number.isNaN(next) || next === 0x3f /* ? */ || next === 0x23 /* # */;
 }
 
 /** `/dns-query` as a hono sub-app (the same handler), for `app.route` and for tests. */
