@@ -12,8 +12,6 @@
  *   block reads D1. The trivial Worker gets the same requests.
  */
 import { RRType } from "../dns/constants.ts";
-import { prng } from "../dns/testing/prng.ts";
-import { generatedRecord } from "../test/zones/generate.ts";
 import { dohAnswers, untilAnswered } from "./answer-probe.ts";
 import type { Benchmark } from "./context.ts";
 import { dohPaths, HOT_NAMES, loadRound, summarise, type LoadRound } from "./doh-load.ts";
@@ -55,13 +53,7 @@ export const cpuPerQuery: Benchmark = {
     await commitEdits(setup.knotd, setup.zone);
     await untilAnswered(() => dohAnswers(stack.worker.backstop, bumped.owner, RRType.A), address, { since, timeoutMs: 60_000, what: "version bump" });
 
-    const random = prng(ZONE_SEED);
-    const all = Array.from({ length: setup.records - 3 }, (_, i) => generatedRecord(setup.zone, ZONE_SEED, i));
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [all[i], all[j]] = [all[j]!, all[i]!];
-    }
-    const miss = dohPaths(all.map((r) => ({ owner: r.owner, type: r.type })));
+    const miss = dohPaths(setup.shuffledRecords(ZONE_SEED).map((r) => ({ owner: r.owner, type: r.type })));
     // Each name once: as many requests as names, within a generous time bound.
     const missBackstop = await round(stack.worker.backstop, miss, seconds * 6, miss.length);
     const missTrivial = await round(stack.worker.trivial, miss, seconds * 6, missBackstop.requests);

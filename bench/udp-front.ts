@@ -15,12 +15,10 @@
 import { writeFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Rcode } from "../dns/constants.ts";
-import { prng } from "../dns/testing/prng.ts";
 import { startKnotd } from "../test/peers/knotd.ts";
 import { runTool } from "../test/peers/run-tool.ts";
 import type { PeerHandle } from "../test/peers/types.ts";
 import { rcodeOf, udpExchange } from "../test/tsig/wire-client.ts";
-import { generatedRecord } from "../test/zones/generate.ts";
 import { queryWire } from "../workers/answer/testing/table.ts";
 import { Skip, type Benchmark } from "./context.ts";
 import { HOT_NAMES } from "./doh-load.ts";
@@ -116,13 +114,7 @@ export const udpFront: Benchmark = {
     const hotFile = path.join(dir, "dnsperf-hot.txt");
     const missFile = path.join(dir, "dnsperf-miss.txt");
     await writeFile(hotFile, hot.map((r) => `${r.owner} A\n`).join(""));
-    const random = prng(ZONE_SEED + 1);
-    const all = Array.from({ length: setup.records - 3 }, (_, i) => generatedRecord(setup.zone, ZONE_SEED, i));
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [all[i], all[j]] = [all[j]!, all[i]!];
-    }
-    await writeFile(missFile, all.map((r) => `${r.owner} ${r.type}\n`).join(""));
+    await writeFile(missFile, setup.shuffledRecords(ZONE_SEED + 1).map((r) => `${r.owner} ${r.type}\n`).join(""));
 
     const knotd = await knotdOneWorker(setup.zone, setup.knotd.zoneFile(setup.zone));
     try {

@@ -12,6 +12,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { RRType } from "../dns/constants.ts";
+import { prng } from "../dns/testing/prng.ts";
 import { startKnotd } from "../test/peers/knotd.ts";
 import type { PeerHandle, TsigKey } from "../test/peers/types.ts";
 import { generatedRecord, writeZoneFile, type ZoneRecord } from "../test/zones/generate.ts";
@@ -46,6 +47,8 @@ export interface ZoneSetup {
   transfer: FullTransfer;
   /** Generated A records of the zone (index order), for probes and edits. */
   addressRecords(limit: number, spread?: boolean): ZoneRecord[];
+  /** Every generated record once (SOA, NS and glue left out), in an order shuffled by `seed`. */
+  shuffledRecords(seed: number): ZoneRecord[];
   stop(): Promise<void>;
 }
 
@@ -112,6 +115,16 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       }
       return out;
     };
+    const shuffledRecords = (seed: number): ZoneRecord[] => {
+      const random = prng(seed);
+      const all = Array.from({ length: records - 3 }, (_, i) => generatedRecord(zone, ZONE_SEED, i));
+      // Fisher–Yates.
+      for (let i = all.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [all[i], all[j]] = [all[j]!, all[i]!];
+      }
+      return all;
+    };
     let last: ZoneRecord | undefined;
     for (let i = records - 4; i >= 0 && !last; i--) {
       const r = generatedRecord(zone, ZONE_SEED, i);
@@ -175,6 +188,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       named,
       transfer: { namedMs, backstopMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, failedAttempts },
       addressRecords,
+      shuffledRecords,
       stop,
     };
   } catch (err) {
