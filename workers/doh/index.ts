@@ -72,7 +72,15 @@ function queryContext(headers: Headers, env: Env, now: number): QueryContext & {
     const fwd = readForwarded((name) => headers.get(name) ?? undefined);
     return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
   }
-  return { transport: "tcp", client: { address: headers.get("cf-connecting-ip") ?? undefined, admin: credential === "admin" }, now, forwarded: false };
+  // The address matters only to a zone with an answerAllow list (zone-select.ts): read the header then, not
+  // on every query (a cache hit never needs it).
+  const client = {
+    get address() {
+      return headers.get("cf-connecting-ip") ?? undefined;
+    },
+    admin: credential === "admin",
+  };
+  return { transport: "tcp", client, now, forwarded: false };
 }
 
 /** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
