@@ -27,6 +27,8 @@ export interface FullTransfer {
   /** Milliseconds from `rndc addzone` / `POST /api/v1/zones` to the last A record answered. */
   namedMs: number;
   backstopMs: number;
+  /** Milliseconds from `POST /api/v1/zones` until the zone's serial shows in D1 (the version committed). */
+  backstopCommitMs: number;
   /** Peak RSS (bytes) while each transferred: named; the transfer-service; workerd (beside it). */
   namedPeakRss: number;
   servicePeakRss: number;
@@ -146,6 +148,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
     const workerdSampler = sampleRss(stack.worker.workerdPid);
     const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid]);
     const failedAttempts: string[] = [];
+    let backstopCommitMs = Number.NaN;
     const backstopMs = await profiled(`transfer-${records}`, async () => {
       const started = performance.now();
       await stack.addZone(zone, knotd.port, key);
@@ -166,14 +169,16 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
         }
         return answers;
       };
-      return untilAnswered(ask, probe.data, {
-        since: started,
-        timeoutMs: budget,
-        what: `Backstop ${zone}`,
-        giveUp: () => (failedAttempts.length > MAX_RETRIES ? `the transfer failed ${failedAttempts.length} times: ${failedAttempts.join("; ")}` : undefined),
-      }).catch((err: Error) => {
+      const giveUp = () => (failedAttempts.length > MAX_RETRIES ? `the transfer failed ${failedAttempts.length} times: ${failedAttempts.join("; ")}` : undefined);
+      const [answered, committed] = await Promise.all([
+        untilAnswered(ask, probe.data, { since: started, timeoutMs: budget, what: `Backstop ${zone}`, giveUp }),
+        // Serial 1 in the zones row (read from D1 directly): the version is committed.
+        untilAnswered(async () => [String(await stack.serial(zone))], "1", { since: started, timeoutMs: budget, what: `Backstop ${zone} commit`, giveUp }),
+      ]).catch((err: Error) => {
         throw new Error(`${err.message}\nservice output:\n${stack.serviceOutput().slice(-3000)}`);
       });
+      backstopCommitMs = committed;
+      return answered;
     });
     const [serviceCpuMs, workerdCpuMs] = cpu.stop() as [number, number];
     const servicePeakRss = sampler.stop();
@@ -186,7 +191,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       key,
       knotd,
       named,
-      transfer: { namedMs, backstopMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, failedAttempts },
+      transfer: { namedMs, backstopMs, backstopCommitMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, failedAttempts },
       addressRecords,
       shuffledRecords,
       stop,
