@@ -22,6 +22,7 @@
  * cache (`workers/answer/answer-cache.ts`), one per store; the JSON API asks the engine directly.
  */
 import { Hono } from "hono";
+import { concatBytes } from "../../dns/bytes.ts";
 import { AnswerCache } from "../answer/answer-cache.ts";
 import { answerQuery, type EngineResponse, NotDnsMessage, type QueryContext } from "../answer/engine.ts";
 import type { ZoneStore } from "../answer/zone-store.ts";
@@ -104,13 +105,7 @@ async function readBody(request: Request): Promise<Uint8Array | "too-large"> {
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 export function createDohHandler(options: DohOptions): DohHandler {
