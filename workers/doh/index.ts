@@ -65,6 +65,22 @@ function plain(status: 400 | 405 | 413 | 415, message: string, extra?: Record<st
   return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=UTF-8", "cache-control": "no-store", ...extra } });
 }
 
+/**
+ * A DoH client: the address matters only to a zone with an answerAllow list (zone-select.ts), so the
+ * header is read then, not on every query (a cache hit never needs it). A class, so the getter lives on
+ * the prototype and each request allocates a plain two-field object.
+ */
+class DohClient {
+  constructor(
+    private readonly headers: Headers,
+    readonly admin: boolean,
+  ) {}
+
+  get address(): string | undefined {
+    return this.headers.get("cf-connecting-ip") ?? undefined;
+  }
+}
+
 /** Who asks and how, from the request's headers; `forwarded` when the port-53 front sent it (internal token). */
 function queryContext(headers: Headers, env: Env, now: number): QueryContext & { forwarded: boolean } {
   const authorization = headers.get("authorization");
@@ -73,15 +89,7 @@ function queryContext(headers: Headers, env: Env, now: number): QueryContext & {
     const fwd = readForwarded((name) => headers.get(name) ?? undefined);
     return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
   }
-  // The address matters only to a zone with an answerAllow list (zone-select.ts): read the header then, not
-  // on every query (a cache hit never needs it).
-  const client = {
-    get address() {
-      return headers.get("cf-connecting-ip") ?? undefined;
-    },
-    admin: credential === "admin",
-  };
-  return { transport: "tcp", client, now, forwarded: false };
+  return { transport: "tcp", client: new DohClient(headers, credential === "admin"), now, forwarded: false };
 }
 
 /** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
