@@ -21,6 +21,7 @@ import type { SessionEnv } from "./d1-session.ts";
 import { dnsName } from "./dns-name-input.ts";
 import { ApiError, jsonBody, validate } from "./errors.ts";
 import { pushRefresh, recordRefreshRequest } from "./refresh-signal.ts";
+import type { Signal } from "../internal/contract.ts";
 import type { RefreshOptions } from "./refresh-signal.ts";
 import { RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
 import { transferView, zoneView } from "./zone-view.ts";
@@ -98,14 +99,17 @@ zoneRoutes.post("/", async (c) => {
   await checkKeys(c, body);
   const secret = newWebhookSecret();
   const { name, ...rest } = body;
+  // The first refresh is requested in the row itself (no UPDATE after the INSERT): the push starts one
+  // D1 round trip sooner, and a service that misses it still finds the request when it polls.
+  const requestedAt = Date.now();
   const inserted = await drizzleOf(c.var.db)
     .insert(zones)
-    .values({ name, ...rest, tsigKey: rest.tsigKey ?? null, webhookSecretHash: await hashSecret(secret) })
+    .values({ name, ...rest, tsigKey: rest.tsigKey ?? null, webhookSecretHash: await hashSecret(secret), refreshRequestedAt: requestedAt })
     .onConflictDoNothing()
     .returning();
   if (inserted.length === 0) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
   const zone = inserted[0]!;
-  await signalRefresh(c, zone.id, {});
+  pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
   // The webhook secret is shown this once; only its hash is kept.
   return c.json({ ...zoneView(zone, undefined), webhookSecret: secret }, 201);
 });
@@ -156,7 +160,11 @@ zoneRoutes.delete("/:name", async (c) => {
 
 async function signalRefresh(c: AppContext, zoneId: number, options: RefreshOptions): Promise<void> {
   const signal = await recordRefreshRequest(c.var.db, zoneId, options);
-  if (!signal) return;
+  if (signal) pushInBackground(c, signal);
+}
+
+/** Pushes a recorded signal to the service instances after the response (the poll is the fallback). */
+function pushInBackground(c: AppContext, signal: Signal): void {
   const push = pushRefresh(c.env, signal);
   try {
     c.executionCtx.waitUntil(push);
