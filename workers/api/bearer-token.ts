@@ -17,10 +17,27 @@ async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
 }
 
+/**
+ * Digests of the configured tokens (ADMIN_TOKEN, INTERNAL_TOKEN), kept per isolate: every internal call
+ * hashed its expected token anew, which showed in profiles. Only settled values are kept, never a shared
+ * promise (workerd does not resume one request on another request's promise).
+ */
+const expectedDigests = new Map<string, Uint8Array>();
+
+async function expectedDigest(expected: string): Promise<Uint8Array> {
+  let digest = expectedDigests.get(expected);
+  if (!digest) {
+    digest = await sha256(expected);
+    if (expectedDigests.size >= 8) expectedDigests.clear();
+    expectedDigests.set(expected, digest);
+  }
+  return digest;
+}
+
 /** Constant-time equality of a presented token and the expected one (hashed first, so lengths leak nothing). */
 export async function tokenMatches(presented: string | undefined, expected: string | undefined): Promise<boolean> {
   if (!presented || !expected) return false;
-  const [a, b] = await Promise.all([sha256(presented), sha256(expected)]);
+  const [a, b] = await Promise.all([sha256(presented), expectedDigest(expected)]);
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;

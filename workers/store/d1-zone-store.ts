@@ -3,7 +3,7 @@
  *
  * - the **zone list** (each zone's current-version pointer, expiry, model), re-read from D1 when older
  *   than `pointerTtlMs` (1 s by default), so a commit is seen within a second and a D1 query is spent on
- *   it at most once per second per isolate;
+ *   it about once per second per isolate (once per request in flight at the moment it goes stale);
  * - an **LRU of decoded blocks** by (zone, block id, added version). A block row is immutable (an IXFR
  *   writes a new row), so that key names its content for every version that sees it, and a cached block
  *   can never be stale: the id alone would not do, since SQLite may hand out the id of a pruned row again
@@ -73,7 +73,8 @@ export class D1ZoneStore extends LocatingZoneStore {
   private readonly now: () => number;
   private zones: Map<string, ZoneInfo> = new Map();
   private zonesLoadedAt = -Infinity;
-  private zonesLoading: Promise<void> | undefined;
+  /** When the read behind `zones` began. */
+  private zonesReadAt = -Infinity;
   /** Decoded nodes by `${zone}:${block id}:${added version}`. */
   private readonly blocks: LRUCache<string, StoredNode[]>;
   /** `${zone}:${version}:${tree}` → ranges known for that version, sorted by first key. */
@@ -125,20 +126,27 @@ export class D1ZoneStore extends LocatingZoneStore {
         pointerReadAt: readAt,
       });
     }
+    // Concurrent reloads may finish out of order; the one that began last wins.
+    if (readAt < this.zonesReadAt) return;
     this.zones = zones;
+    this.zonesReadAt = readAt;
     this.zonesLoadedAt = this.now();
   }
 
   /** Drops the cached pointers, so the next lookup re-reads them (after a commit in this isolate). */
   invalidatePointers(): void {
     this.zonesLoadedAt = -Infinity;
+    // A reload already in flight began before the commit: its result must not count as fresh.
+    this.zonesReadAt = this.now();
   }
 
   async findZone(qname: Name): Promise<ZoneInfo | null> {
     if (this.now() - this.zonesLoadedAt > this.pointerTtlMs) {
-      // Concurrent requests share one reload.
-      this.zonesLoading ??= this.loadZones().finally(() => (this.zonesLoading = undefined));
-      await this.zonesLoading;
+      // Each request reloads on its own. Sharing one in-flight promise across requests is unsafe in
+      // workerd: a promise settled by another request's I/O does not resume this request when that one has
+      // finished or been cancelled, and workerd then cancels this one as hung (seen under `npm run bench`
+      // load at every pointer reload). The cost is one query per concurrent request in the stale instant.
+      await this.loadZones();
     }
     for (let n = 0; n <= qname.labelCount; n++) {
       const zone = this.zones.get(qname.stripLeft(n).key);
