@@ -8,7 +8,7 @@
  *             ┌──────────────────────── Coalescer: one run, at most one queued re-check ──────────────┐
  *             ▼                                                                                       │
  *      acquire lease (D1) ── held by another instance ──► wait for its report (poll) ─────────────────┤
- *             │                                                                                       │
+ *             │   (the first primary's SOA query is already on its way: it needs no lease)            │
  *             ▼   primaries in order, those in backoff last-resort only                               │
  *      ┌─► SOA query (UDP, TCP on TC, TSIG) ── timeout/error/TSIG ──► backoff this primary ──► next ─┐ │
  *      │      │                                                                                    │ │
@@ -37,7 +37,8 @@
  * - A serial that went backwards (RFC 1982 "lt" or "undefined") is not taken: BIND moves on to the next
  *   primary, and so do we; the zone's status says what happened and how to accept it.
  * - Every attempt (SOA, IXFR, AXFR) goes into the transfer log with its primary, serials, size, time and
- *   error in words.
+ *   error in words. The writes keep their order but do not hold the transfer up; the final report waits
+ *   for them.
  * - While a transfer runs the zone's status is `refreshing` (reported once, when the first transfer of the
  *   attempt starts; an SOA check alone does not change it). The final report replaces it, and lands after
  *   it. The Worker shows `refreshing` only while the refresh lease is live, so an instance that dies
