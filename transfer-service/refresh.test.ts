@@ -47,7 +47,7 @@ const cases: Case[] = [
     name: "a zone created and signalled during a read is found by the read queued after it",
     during(refresher, worker) {
       worker.addZone({ name: ZONE, model: "secondary", primaries: [], keys: [], notifyAllow: [] });
-      expect(refresher.signal({ zone: ZONE, requestedAt: Date.now(), force: null, acceptLowerSerial: false })).toBe(false);
+      expect(refresher.signal({ zone: ZONE, reason: "refresh", requestedAt: Date.now(), acceptLowerSerial: false })).toBe(false);
     },
     reads: 2,
     known: true,
