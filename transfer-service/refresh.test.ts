@@ -4,6 +4,7 @@
  * (which may predate a zone created a moment ago: sharing it left that zone waiting a whole poll interval).
  * The state machine itself runs against real primaries in test/transfer/refresh.test.ts.
  */
+import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import { loadConfig } from "./config.ts";
@@ -81,5 +82,44 @@ describe("Refresher reads of the zones", () => {
     expect(worker.reads).toBe(reads);
     expect(refresher.get(ZONE) !== undefined).toBe(known);
     await refresher.stop();
+  });
+});
+
+describe("Retries of a zone with no data yet", () => {
+  it("after failed first contacts: 5 s, then 10 s, then 20 s, never past RETRY", async () => {
+    // A primary that takes SOA queries and never answers.
+    const silent = createSocket("udp4");
+    await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
+    const worker = new MemoryWorker();
+    const settings = loadConfig({
+      BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789",
+      BACKSTOP_POLL_INTERVAL_S: "3600",
+      BACKSTOP_SOA_TIMEOUT_MS: "50",
+      BACKSTOP_SOA_TRIES: "1",
+      BACKSTOP_MIN_RETRY_S: "12",
+    });
+    const refresher = new Refresher({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    worker.addZone({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: silent.address().port }], keys: [], notifyAllow: [] });
+    try {
+      await refresher.poll();
+      const delays: number[] = [];
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        if (attempt > 1) refresher.signal({ zone: ZONE, reason: "refresh", requestedAt: Date.now(), acceptLowerSerial: false });
+        const deadline = Date.now() + 5_000;
+        while (worker.reports(ZONE).length < attempt && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        const report = worker.reports(ZONE)[attempt - 1]!;
+        expect(report.status).toBe("pending");
+        delays.push(report.nextRefreshAt - Date.now());
+      }
+      // 5 s, 10 s, then capped by RETRY (12 s) instead of 20 s; each measured a little after the report.
+      const expected = [5_000, 10_000, 12_000];
+      delays.forEach((d, i) => {
+        expect(d).toBeLessThanOrEqual(expected[i]!);
+        expect(d).toBeGreaterThan(expected[i]! - 1_000);
+      });
+    } finally {
+      await refresher.stop();
+      silent.close();
+    }
   });
 });

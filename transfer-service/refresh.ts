@@ -26,6 +26,7 @@
  *      │    TRANSFERRED: expire reset, next at REFRESH ─────────────────────────────────────────────────┤
  *      │                                                                                                │
  *      └── every primary failed: FAILING (or SERIAL-REGRESSED), next at RETRY; EXPIRED past expiresAt ──┘
+ *          (no data yet: PENDING, next after 5 s, doubling up to RETRY)
  *                                      report → D1 (status in words, timers, expiresAt), release lease
  * ```
  *
@@ -102,6 +103,14 @@ interface EarlySoa {
   answer: Promise<SoaAnswer>;
 }
 
+/**
+ * A zone we hold no data for yet is retried sooner than RETRY after a failure, on an interval that doubles
+ * from this one up to RETRY (as Knot bootstraps a zone): the clamped RETRY (BIND's min-retry-time, 500 s)
+ * would otherwise leave a newly added zone unserved for minutes after one failed first contact, while a
+ * zone with data keeps serving and can afford the SOA's RETRY.
+ */
+export const BOOTSTRAP_RETRY_FIRST_MS = 5_000;
+
 /** Longest single setTimeout we arm; a later deadline is re-armed when this one fires. */
 const MAX_TIMER_MS = 6 * 3600 * 1000;
 
@@ -120,6 +129,8 @@ export class ZoneRefresher implements NotifyZone {
   private lastRequestSeen: number | null = null;
   /** The last SOA timers seen, for scheduling after a failure. */
   private timers: EffectiveTimers | null = null;
+  /** Failed attempts in a row while we hold no data (`BOOTSTRAP_RETRY_FIRST_MS`). */
+  private bootstrapFailures = 0;
   private stopped = false;
   /**
    * Our last report did not reach the Worker (it was down or unreachable): what D1 holds is older than
@@ -285,6 +296,7 @@ export class ZoneRefresher implements NotifyZone {
       case "up-to-date":
       case "transferred": {
         const t = this.timers!;
+        this.bootstrapFailures = 0;
         this.lastCheckAt = now;
         const expiresAt = now + t.expire * 1000;
         const serial = outcome.kind === "transferred" ? outcome.result.serial : this.config.serial;
@@ -318,6 +330,11 @@ export class ZoneRefresher implements NotifyZone {
           status = "pending";
           detail = `no transfer yet: ${detail}`;
         }
+        let delay = retry;
+        if (this.config.serial === null) {
+          delay = Math.min(retry, BOOTSTRAP_RETRY_FIRST_MS * 2 ** Math.min(this.bootstrapFailures, 20));
+          this.bootstrapFailures++;
+        }
         this.config = { ...this.config, status };
         return {
           status,
@@ -326,7 +343,7 @@ export class ZoneRefresher implements NotifyZone {
           soa: soaTimers,
           expiresAt: null,
           lastCheckAt: null,
-          nextRefreshAt: now + retry,
+          nextRefreshAt: now + delay,
           servedRequestAt: served,
         };
       }
