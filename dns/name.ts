@@ -25,13 +25,13 @@ export class NameError extends Error {
   }
 }
 
-const DOT = 0x2e;
-const BACKSLASH = 0x5c;
-
-/** ASCII-only lowercase of one octet (RFC 4343: only A-Z fold). */
-function lowerByte(b: number): number {
+/** ASCII lowercase of one octet (RFC 4343 §3: only A–Z fold), for every case-insensitive name compare. */
+export function asciiLower(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
 }
+
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
 /**
  * Octets that the presentation form escapes with a backslash, as BIND and Knot print them:
@@ -175,7 +175,7 @@ export class Name {
     let out = "";
     for (const label of this.labels) {
       for (let i = 0; i < label.length; i++) {
-        const b = lower ? lowerByte(label[i]!) : label[i]!;
+        const b = lower ? asciiLower(label[i]!) : label[i]!;
         if (needsBackslash(b)) out += "\\" + String.fromCharCode(b);
         else if (b > 0x20 && b < 0x7f) out += String.fromCharCode(b);
         else out += "\\" + b.toString().padStart(3, "0");
@@ -200,7 +200,7 @@ export class Name {
     let pos = 0;
     for (const label of this.labels) {
       out[pos++] = label.length;
-      if (lower) for (let i = 0; i < label.length; i++) out[pos++] = lowerByte(label[i]!);
+      if (lower) for (let i = 0; i < label.length; i++) out[pos++] = asciiLower(label[i]!);
       else {
         out.set(label, pos);
         pos += label.length;
@@ -212,7 +212,7 @@ export class Name {
 
   /** The same name with ASCII letters lowercased. */
   lower(): Name {
-    return new Name(this.labels.map((label) => label.map(lowerByte)));
+    return new Name(this.labels.map((label) => label.map(asciiLower)));
   }
 
   /** Case-insensitive equality (RFC 4343). */
@@ -296,7 +296,7 @@ export class Name {
     for (let l = this.labels.length - 1; l >= 0; l--) {
       const label = this.labels[l]!;
       for (let i = 0; i < label.length; i++) {
-        const b = lowerByte(label[i]!);
+        const b = asciiLower(label[i]!);
         if (b <= 1) {
           out[pos++] = 1;
           out[pos++] = b + 1;
@@ -312,7 +312,7 @@ export class Name {
 export function compareLabels(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = lowerByte(a[i]!), y = lowerByte(b[i]!);
+    const x = asciiLower(a[i]!), y = asciiLower(b[i]!);
     if (x !== y) return x - y;
   }
   return a.length - b.length;

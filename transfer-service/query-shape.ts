@@ -12,6 +12,7 @@
  */
 import { RRType } from "../dns/constants.ts";
 import { HEADER_LENGTH } from "../dns/header.ts";
+import { asciiLower } from "../dns/name.ts";
 import { WireError } from "../dns/wire/reader.ts";
 
 export interface QueryEdns {
@@ -105,8 +106,7 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
  */
 export function writeLowerQname(wire: Uint8Array, shape: QueryShape, out: Uint8Array, at: number): number {
   for (let i = HEADER_LENGTH; i < shape.qnameEnd; i++) {
-    const c = wire[i]!;
-    out[at++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    out[at++] = asciiLower(wire[i]!);
   }
   return at;
 }

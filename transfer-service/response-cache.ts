@@ -27,8 +27,8 @@
  * and whatever changes in the zone list is seen within the same second as a version change.
  */
 import { LRUCache } from "lru-cache";
-import { HEADER_LENGTH } from "../dns/header.ts";
 import { Name } from "../dns/name.ts";
+import { answerForAsker } from "../dns/wire/cached-answer.ts";
 import type { Transport } from "./dns-listener.ts";
 import { type QueryShape, writeLowerQname } from "./query-shape.ts";
 
@@ -147,14 +147,7 @@ export class ResponseCache {
       return undefined;
     }
     this.stats.hits++;
-    const out = entry.wire.slice();
-    out[0] = wire[0]!;
-    out[1] = wire[1]!;
-    // The answer's question is the first asker's spelling of a name equal to this one ignoring case, so of
-    // the same length; names in the answer compressed against it follow (RFC 1035 §4.1.4). A loop, not
-    // set(subarray): no view object per hit.
-    for (let i = HEADER_LENGTH; i < shape.qnameEnd; i++) out[i] = wire[i]!;
-    return out;
+    return answerForAsker(entry.wire, wire, shape.qnameEnd);
   }
 
   private valid(entry: Entry): boolean {

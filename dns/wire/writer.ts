@@ -5,7 +5,7 @@
  * `WireOverflow` it `rollback()`s to the mark (dropping the compression targets written since), sets TC
  * and finishes. Hand-written for the same reasons as the reader: hot path, exact control of every octet.
  */
-import type { Name } from "../name.ts";
+import { asciiLower, type Name } from "../name.ts";
 
 /** Raised by a write that would take the message past `maxSize`. Nothing of that write is kept. */
 export class WireOverflow extends Error {
@@ -132,10 +132,7 @@ export class WireWriter {
     const at = this.reserve(1 + label.length);
     this.buf[at] = label.length;
     if (lower) {
-      for (let j = 0; j < label.length; j++) {
-        const b = label[j]!;
-        this.buf[at + 1 + j] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
-      }
+      for (let j = 0; j < label.length; j++) this.buf[at + 1 + j] = asciiLower(label[j]!);
     } else {
       this.buf.set(label, at + 1);
     }
@@ -172,8 +169,7 @@ function suffixKeys(labels: readonly Uint8Array[], exact: boolean): string[] {
     // A plain loop of one-character strings measured 3–4× faster than spreading or TextDecoder here.
     let key = String.fromCharCode(label.length);
     for (let j = 0; j < label.length; j++) {
-      const b = label[j]!;
-      key += String.fromCharCode(!exact && b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
+      key += String.fromCharCode(exact ? label[j]! : asciiLower(label[j]!));
     }
     acc = key + acc;
     keys[i] = acc;

@@ -35,7 +35,8 @@
  */
 import { LRUCache } from "lru-cache";
 import { Rcode } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { asciiLower, type Name } from "../../dns/name.ts";
+import { answerForAsker } from "../../dns/wire/cached-answer.ts";
 import { answerQuery, type EngineResponse, type QueryContext } from "./engine.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 
@@ -78,9 +79,6 @@ export interface CachedAnswer<T> {
   engine?: EngineResponse;
 }
 
-/** ASCII lowercase of one octet (RFC 4343 §3: only A–Z fold). */
-const fold = (b: number): number => (b >= 0x41 && b <= 0x5a ? b + 0x20 : b);
-
 /**
  * The cache key of `wire` (see the module comment), or undefined for a query the cache does not take: not
  * a QUERY with one question, a question name with a pointer or a bad label, or longer than 512 octets.
@@ -98,7 +96,7 @@ export function answerKey(wire: Uint8Array, ctx: Pick<QueryContext, "transport" 
     if (length === 0) break;
     if (at + 1 + length > wire.length) return undefined;
     for (let i = at + 1; i <= at + length; i++) {
-      folded[i - 2] = fold(wire[i]!);
+      folded[i - 2] = asciiLower(wire[i]!);
     }
     at += 1 + length;
   }
@@ -109,7 +107,7 @@ export function answerKey(wire: Uint8Array, ctx: Pick<QueryContext, "transport" 
 
 /** True when the octets `from`…`to` of `a` and `b` are equal ignoring ASCII case. */
 function sameFolded(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (fold(a[i]!) !== fold(b[i]!)) return false;
+  for (let i = from; i < to; i++) if (asciiLower(a[i]!) !== asciiLower(b[i]!)) return false;
   return true;
 }
 
@@ -141,11 +139,7 @@ export class AnswerCache<T> {
       const zones = entry ? await this.current(store, entry.lookups, ctx.now) : undefined;
       if (entry && zones) {
         this.hits++;
-        const out = entry.wire.slice();
-        out[0] = wire[0]!;
-        out[1] = wire[1]!;
-        out.set(wire.subarray(12, keyed.qnameEnd), 12);
-        return { wire: out, described: entry.described, zones, hit: true };
+        return { wire: answerForAsker(entry.wire, wire, keyed.qnameEnd), described: entry.described, zones, hit: true };
       }
     }
     this.misses++;
