@@ -158,6 +158,22 @@ describe("full ingest", () => {
     await expect(appendChunk(budget, zone, version, 0, body, OWNER)).rejects.toMatchObject({ code });
   });
 
+  it("refuses a chunk whose one owner holds more than a node may (too-large, nothing stored)", async () => {
+    const zone = await createZone("toolarge.test");
+    const version = await beginIngest(budget, zone, OWNER);
+    // 400 distinct TXT strings of 255 octets at one owner: ~102 KB, over NODE_MAX_BYTES (96 KiB).
+    const owner = zone.name.child("big");
+    const records: OwnedRecord[] = Array.from({ length: 400 }, (_, i) => {
+      const rdata = new Uint8Array(256).fill(0x61);
+      rdata[0] = 255;
+      rdata[1] = 0x30 + (i % 10);
+      rdata[2] = 0x30 + Math.floor(i / 10) % 10;
+      rdata[3] = 0x30 + Math.floor(i / 100);
+      return { name: owner, type: RRType.TXT, class: 1, ttl: 300, rdata };
+    });
+    await expect(appendChunk(budget, zone, version, 0, encodeRecordStream(records), OWNER)).rejects.toMatchObject({ code: "too-large" });
+  });
+
   it("refuses appends and commits from an instance without the lease", async () => {
     const zone = await createZone("lease.test");
     const version = await beginIngest(budget, zone, OWNER);

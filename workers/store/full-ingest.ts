@@ -31,7 +31,8 @@ import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-bui
 import { earliestRrsigStatement, insertEncodedBlockStatement } from "./block-table.ts";
 import type { EncodedBlock } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
-import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, RawStreamError, writePieces } from "./raw-nodes.ts";
+import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, writePieces } from "./raw-nodes.ts";
+import { RecordStreamError } from "./record-stream.ts";
 import type { RawNode } from "./raw-nodes.ts";
 import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
@@ -157,7 +158,7 @@ export async function appendChunk(
       });
     });
   } catch (err) {
-    if (err instanceof RawStreamError) throw new StoreError(/holds/.test(err.message) ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
+    if (err instanceof RecordStreamError) throw new StoreError(err.kind === "too-large" ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
     throw err;
   }
   if (pieces.length > 0 && pieces.length <= DIRECT_MAX_BLOCKS && (await writeDirect(budget, zone, version, seq, pieces, owner, now))) {

@@ -13,17 +13,8 @@ import { compareBytes } from "../../dns/bytes.ts";
 import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
+import { RecordStreamError } from "./record-stream.ts";
 import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
-
-export class RawStreamError extends Error {
-  override readonly name = "RawStreamError";
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(`${message} (at octet ${offset})`);
-  }
-}
 
 /** One record of a stream, by offsets. */
 interface RawRecord {
@@ -86,7 +77,7 @@ function sameOctets(buf: Uint8Array, a: number, b: number, n: number): boolean {
 
 /**
  * Indexes a record stream, checks every owner is at or below `apexKey`, and sorts it.
- * @throws RawStreamError for malformed or out-of-zone records.
+ * @throws RecordStreamError for malformed or out-of-zone records.
  */
 export function indexStream(buf: Uint8Array, apexKey: Uint8Array): RawRecord[] {
   const out: RawRecord[] = [];
@@ -100,19 +91,19 @@ export function indexStream(buf: Uint8Array, apexKey: Uint8Array): RawRecord[] {
     try {
       ({ key, next: body } = wireSortKey(buf, pos));
     } catch (err) {
-      if (err instanceof WireNameError) throw new RawStreamError(err.message, pos);
+      if (err instanceof WireNameError) throw new RecordStreamError(err.message, pos);
       throw err;
     }
     // Records of one owner usually come together: reuse the key when the owner bytes repeat.
     if (lastKey && body - owner === lastOwnerEnd - lastOwner && sameOctets(buf, owner, lastOwner, body - owner)) {
       key = lastKey;
     } else if (!keyHasPrefix(key, apexKey)) {
-      throw new RawStreamError("owner is outside the zone", pos);
+      throw new RecordStreamError("owner is outside the zone", pos);
     }
-    if (body + 10 > buf.length) throw new RawStreamError("record cut short", pos);
+    if (body + 10 > buf.length) throw new RecordStreamError("record cut short", pos);
     const type = view.getUint16(body);
     const end = body + 10 + view.getUint16(body + 8);
-    if (end > buf.length) throw new RawStreamError("rdata runs past the end", pos);
+    if (end > buf.length) throw new RecordStreamError("rdata runs past the end", pos);
     let tree: Tree = TREE_MAIN;
     if (type === RRType.NSEC3) tree = TREE_NSEC3;
     else if (type === RRType.RRSIG && end - body >= 12 && view.getUint16(body + 10) === RRType.NSEC3) tree = TREE_NSEC3;
@@ -228,7 +219,7 @@ export class PieceWriter {
  * Writes sorted raw records as pieces of about `targetBytes` (an owner is never split, and a piece never
  * grows past the target by adding an owner, unless that owner alone is bigger), per tree. `onPiece`
  * receives each finished piece.
- * @throws RawStreamError when one owner alone exceeds `maxNodeBytes`.
+ * @throws RecordStreamError when one owner alone exceeds `maxNodeBytes`.
  */
 export function writePieces(
   buf: Uint8Array,
@@ -249,7 +240,7 @@ export function writePieces(
       bytes += records[j]!.end - records[j]!.body;
       j++;
     }
-    if (bytes > maxNodeBytes) throw new RawStreamError(`one owner holds ${bytes} bytes of records, more than ${maxNodeBytes}`, first.owner);
+    if (bytes > maxNodeBytes) throw new RecordStreamError(`one owner holds ${bytes} bytes of records, more than ${maxNodeBytes}`, first.owner, "too-large");
     if (writer && (first.tree !== tree || writer.size + bytes > targetBytes || writer.nodeCount >= maxNodes)) {
       onPiece(tree, writer);
       writer = undefined;

@@ -16,12 +16,14 @@ export interface OwnedRecord extends StoredRecord {
   name: Name;
 }
 
+/** A record stream that cannot be taken: malformed, or (`too-large`) one owner over the node size limit. */
 export class RecordStreamError extends Error {
   override readonly name = "RecordStreamError";
   constructor(
     message: string,
     /** Octet offset in the stream where the fault was found. */
     readonly offset: number,
+    readonly kind: "malformed" | "too-large" = "malformed",
   ) {
     super(`${message} (at octet ${offset})`);
   }
