@@ -13,9 +13,12 @@
  *   not hear of those commits, serves the new version one second after each at the latest;
  * - a hidden zone (answerAllow ::1) is never served from the cache to 127.0.0.1; promoted to live it answers
  *   127.0.0.1 at once, and demoted again it is refused a second after the change at the latest;
- * - a bounded UDP flood from 127.0.0.1 (5,000 queries within 3 s) engages RRL (drops and slips in
- *   /metrics, TC=1 slips received) while ::1, another prefix, keeps getting answers.
- * The flood runs last: it leaves 127.0.0.0/24 rate limited for the RRL window.
+ * - a bounded UDP flood from 127.0.0.1 (5,000 queries) engages RRL (drops and slips in /metrics, TC=1 slips
+ *   received) while ::1, another prefix asking a trickle, keeps getting answers.
+ *
+ * Every service here runs with RRL off except the flood's own: the other tests send hundreds of queries
+ * from 127.0.0.1 as fast as the machine allows, and whether that crosses 50 a second depends on the
+ * machine. Each test sets up the zone versions it needs (its own zone), never another test's leftovers.
  */
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
@@ -63,15 +66,18 @@ mx    A     192.0.2.25
 ${Array.from({ length: BIG_TXT }, (_, i) => `big TXT "${String(i).padStart(2, "0")} ${"x".repeat(90)}"`).join("\n")}
 `;
 
-const CHURN_APEX = "churn.test.";
-const churnZone = (n: number) => `
-$ORIGIN churn.test.
+/** Version `n` of a churned zone: the serial and the TXT at `v` say `n`. */
+const churnZone = (apex: string, n: number) => `
+$ORIGIN ${apex}
 $TTL 300
 @  SOA ns hostmaster ${n} 7200 3600 1209600 300
 @  NS  ns
 ns A   192.0.2.53
 v  TXT "version ${n}"
 `;
+/** One zone per commit test, so neither starts from the versions the other left behind. */
+const CHURN_HERE = "churn-here.test.";
+const CHURN_ELSEWHERE = "churn-elsewhere.test.";
 
 let worker: WranglerDev | undefined;
 let stack: StackTokens;
@@ -79,11 +85,13 @@ let service: RunningService | undefined;
 let port: number;
 const commits = new CommitEvents();
 
+/** A front on the test's Worker, RRL off unless `env` turns it on (only the flood test does). */
 async function start(env: Record<string, string>, parts: { commits?: CommitEvents } = {}): Promise<RunningService> {
   const config = loadConfig({
     BACKSTOP_INTERNAL_TOKEN: INTERNAL,
     BACKSTOP_WORKER_URL: stack.base,
     BACKSTOP_HTTP_LISTEN: "127.0.0.1:0",
+    BACKSTOP_RRL_RESPONSES_PER_SECOND: "0",
     ...env,
   });
   return startService(config, log, { metrics: new Metrics({ defaultMetrics: false }), ...parts });
@@ -93,9 +101,10 @@ beforeAll(async () => {
   worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL });
   stack = { base: worker.base, admin: ADMIN, internal: INTERNAL };
   await loadZone(stack, "front.test.", FRONT_ZONE);
-  await createZone(stack, CHURN_APEX);
+  await createZone(stack, CHURN_HERE);
+  await createZone(stack, CHURN_ELSEWHERE);
   [port] = await freePorts(1);
-  // One port on both loopbacks: ::1 is the second client prefix of the RRL test.
+  // One port on both loopbacks: the hidden-zone test asks from both.
   service = await start({ BACKSTOP_DNS_LISTEN: `127.0.0.1:${port},[::1]:${port}` }, { commits });
 }, 150_000);
 
@@ -244,7 +253,7 @@ describe("the Worker down or silent", () => {
       BACKSTOP_FRONT_CACHE_ENTRIES: "0",
     });
     const p = viaProxy.dnsAddresses[0]!.port;
-    const ask = async (id: number) => decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id }), 3000));
+    const ask = async (id: number) => decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id }), 10_000));
 
     // Silent from the start (a connection keeps the fault it began with, so no keep-alive one may exist yet).
     proxy.fault = { kind: "blackhole" };
@@ -256,8 +265,10 @@ describe("the Worker down or silent", () => {
       expect(m.id).toBe(i + 2);
       expect(m.questions[0]!.name.toString()).toBe("www.front.test.");
     }
+    // The SERVFAILs came from the front's 400 ms timer: not before it, and long before the client's
+    // own 10 s would have run out (a front without the timer leaves the blackholed query unanswered).
     expect(elapsed).toBeGreaterThanOrEqual(350);
-    expect(elapsed).toBeLessThan(2500);
+    expect(elapsed).toBeLessThan(6_000);
 
     proxy.fault = { kind: "none" };
     let id = 10;
@@ -268,23 +279,24 @@ describe("the Worker down or silent", () => {
 
   it("an absent Worker gets SERVFAIL at once", async () => {
     const nobody = await freePort();
-    absent = await start({ BACKSTOP_WORKER_URL: `http://127.0.0.1:${nobody}`, BACKSTOP_DNS_LISTEN: "127.0.0.1:0", BACKSTOP_FRONT_TIMEOUT_MS: "2000" });
+    // A 20 s forward timeout: "at once" means the refused connection, not the timer, ended the wait.
+    absent = await start({ BACKSTOP_WORKER_URL: `http://127.0.0.1:${nobody}`, BACKSTOP_DNS_LISTEN: "127.0.0.1:0", BACKSTOP_FRONT_TIMEOUT_MS: "20000" });
     const p = absent.dnsAddresses[0]!.port;
     const started = Date.now();
-    const m = decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id: 7 }), 3000));
+    const m = decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id: 7 }), 25_000));
     expect(m.rcode).toBe(Rcode.SERVFAIL);
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(10_000);
     const tcp = await dig(["+tcp"], "www.front.test.", "A").catch(() => undefined);
     expect(tcp?.seen.rcode).toBe("NOERROR"); // the main front, unaffected
   });
 });
 
-/** One IXFR-style change, version n-1 → n (the TXT replaced), committed through `api` as the refresher does. */
-async function ixfr(api: WorkerApi, n: number): Promise<void> {
-  const [before, after] = [n - 1, n].map((v) => parseZoneText(churnZone(v), { origin: Name.parse(CHURN_APEX), defaultTtl: 300 }));
+/** One IXFR-style change of `apex`, version n-1 → n (the TXT replaced), committed through `api` as the refresher does. */
+async function ixfr(api: WorkerApi, apex: string, n: number): Promise<void> {
+  const [before, after] = [n - 1, n].map((v) => parseZoneText(churnZone(apex, v), { origin: Name.parse(apex), defaultTtl: 300 }));
   const soa = (rrs: ResourceRecord[]) => rrs.find((r) => r.type === RRType.SOA)!;
   const txt = (rrs: ResourceRecord[]) => rrs.filter((r) => r.type === RRType.TXT);
-  const session = await api.beginIngest("churn.test", "port53-test", "ixfr", n);
+  const session = await api.beginIngest(apex.slice(0, -1), "port53-test", "ixfr", n);
   await session.beginIncremental(soa(after!));
   await session.beginChangeset(soa(before!));
   await session.records(txt(before!));
@@ -299,18 +311,18 @@ describe("the cache never serves an old version after a commit", () => {
     const client = new WorkerClient({ baseUrl: stack.base, token: INTERNAL, timeoutMs: 30_000 });
     const api = watchCommits(client, commits);
     const txt = async (id: number): Promise<string> => {
-      const m = decodeMessage(await udpExchange(port, queryWire("v.churn.test.", "TXT", { id }), 3000));
+      const m = decodeMessage(await udpExchange(port, queryWire(`v.${CHURN_HERE}`, "TXT", { id }), 3000));
       expect(m.rcode).toBe(Rcode.NOERROR);
       return m.answers.map((r) => rdataToText(r.type, r.rdata)).join(" ");
     };
     try {
-      await ingestZoneText(api, CHURN_APEX, churnZone(1), "port53-test");
+      await ingestZoneText(api, CHURN_HERE, churnZone(CHURN_HERE, 1), "port53-test");
       const hitsBefore = service!.cache!.stats.hits;
       for (let n = 2; n <= 101; n++) {
         // Two queries: the second is a cache hit, so the old version is in the cache when the commit lands.
         expect(await txt(n * 4)).toBe(`"version ${n - 1}"`);
         expect(await txt(n * 4 + 1)).toBe(`"version ${n - 1}"`);
-        await ixfr(api, n);
+        await ixfr(api, CHURN_HERE, n);
         expect(await txt(n * 4 + 2), `right after commit ${n}`).toBe(`"version ${n}"`);
       }
       // The old answers really were cached: without the drop on commit they would have been served.
@@ -321,18 +333,22 @@ describe("the cache never serves an old version after a commit", () => {
   }, 120_000);
 
   it("another instance, which does not hear of the commit, serves the new version a second after it at the latest", async () => {
-    const other = await start({ BACKSTOP_DNS_LISTEN: "127.0.0.1:0", BACKSTOP_RRL_RESPONSES_PER_SECOND: "0" });
+    const other = await start({ BACKSTOP_DNS_LISTEN: "127.0.0.1:0" });
     const client = new WorkerClient({ baseUrl: stack.base, token: INTERNAL, timeoutMs: 30_000 });
+    // The commits are announced on the first instance's events only: `other` must find them by itself.
     const api = watchCommits(client, commits);
     const p = other.dnsAddresses[0]!.port;
     const txt = async (id: number) =>
-      decodeMessage(await udpExchange(p, queryWire("v.churn.test.", "TXT", { id }), 3000)).answers.map((r) => rdataToText(r.type, r.rdata)).join(" ");
+      decodeMessage(await udpExchange(p, queryWire(`v.${CHURN_ELSEWHERE}`, "TXT", { id }), 3000)).answers.map((r) => rdataToText(r.type, r.rdata)).join(" ");
     try {
-      for (let n = 102; n <= 104; n++) {
+      await ingestZoneText(api, CHURN_ELSEWHERE, churnZone(CHURN_ELSEWHERE, 1), "port53-test");
+      for (let n = 2; n <= 4; n++) {
         expect(await txt(1)).toBe(`"version ${n - 1}"`);
-        await ixfr(api, n);
+        await ixfr(api, CHURN_ELSEWHERE, n);
+        // This test is about time: the rule is "never more than a second after the commit". The commit
+        // was durable before ixfr() returned, so a second measured from its return is a second after the
+        // commit at the least. Until then the other instance may still answer from its cache; after, never.
         const committedBy = Date.now();
-        // Until then the other instance may still answer from its cache; after, never.
         await new Promise((r) => setTimeout(r, committedBy + 1_000 - Date.now() + 5));
         expect(await txt(2), `a second after commit ${n}`).toBe(`"version ${n}"`);
       }
@@ -378,60 +394,80 @@ www A   192.0.2.99
 });
 
 describe("response rate limiting under a flood", () => {
-  it("5,000 queries from 127.0.0.1 within 3 s engage RRL; ::1 is still answered", async () => {
+  it("5,000 queries from 127.0.0.1 engage RRL; ::1, asking a trickle, is still answered", async () => {
+    // The only service with RRL on, at the default 50 answers a second per prefix. The flood is sent as
+    // fast as the machine allows, far over 50 a second on any machine; the trickle from ::1, one query per
+    // 50 ms at most, is under it on any machine. So the outcome does not depend on the machine's speed.
+    const [floodPort] = await freePorts(1);
+    const limited = await start({ BACKSTOP_DNS_LISTEN: `127.0.0.1:${floodPort},[::1]:${floodPort}`, BACKSTOP_RRL_RESPONSES_PER_SECOND: "50" });
     const metric = async (action: string) =>
-      Number(new RegExp(`backstop_rrl_responses_total\\{action="${action}"\\} (\\d+)`).exec((await service!.metrics.render()).body)?.[1] ?? 0);
-    const before = { allow: await metric("allow"), drop: await metric("drop"), slip: await metric("slip") };
-
+      Number(new RegExp(`backstop_rrl_responses_total\\{action="${action}"\\} (\\d+)`).exec((await limited.metrics.render()).body)?.[1] ?? 0);
     const flooder = createSocket("udp4");
-    let full = 0, slipped = 0;
-    flooder.on("message", (msg) => {
-      const m = decodeMessage(new Uint8Array(msg));
-      if (m.flags.tc && m.answers.length === 0) slipped++;
-      else if (m.rcode === Rcode.NOERROR && m.answers.length > 0) full++;
-    });
-    await new Promise<void>((r) => flooder.bind(0, "127.0.0.1", () => r()));
+    try {
+      let full = 0, slipped = 0;
+      flooder.on("message", (msg) => {
+        const m = decodeMessage(new Uint8Array(msg));
+        if (m.flags.tc && m.answers.length === 0) slipped++;
+        else if (m.rcode === Rcode.NOERROR && m.answers.length > 0) full++;
+      });
+      await new Promise<void>((r) => flooder.bind(0, "127.0.0.1", () => r()));
 
-    // The second client: ::1, another prefix, asking all through the flood.
-    const second = (async () => {
-      const seen: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        const m = decodeMessage(await udpExchange(port, queryWire("www.front.test.", "A", { id: 9000 + i }), 2000, "::1"));
-        seen.push(m.answers.length > 0 && !m.flags.tc ? 1 : 0);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return seen;
-    })();
+      // The second client: ::1, another prefix, asking all through the flood.
+      const second = (async () => {
+        const seen: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const m = decodeMessage(await udpExchange(floodPort, queryWire("www.front.test.", "A", { id: 9000 + i }), 5_000, "::1"));
+          seen.push(m.answers.length > 0 && !m.flags.tc ? 1 : 0);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return seen;
+      })();
 
-    const query = queryWire("www.front.test.", "A", { id: 0 });
-    const started = Date.now();
-    let sent = 0;
-    while (sent < 5000 && Date.now() - started < 3000) {
-      for (let i = 0; i < 100 && sent < 5000; i++, sent++) {
-        const q = query.slice();
-        q[0] = sent >> 8;
-        q[1] = sent & 0xff;
-        flooder.send(q, port, "127.0.0.1");
+      const query = queryWire("www.front.test.", "A", { id: 0 });
+      const started = Date.now();
+      let sent = 0;
+      // Bounded in count (5,000) and time (30 s, far more than any machine needs to send them).
+      while (sent < 5000 && Date.now() - started < 30_000) {
+        for (let i = 0; i < 100 && sent < 5000; i++, sent++) {
+          const q = query.slice();
+          q[0] = sent >> 8;
+          q[1] = sent & 0xff;
+          flooder.send(q, floodPort, "127.0.0.1");
+        }
+        // A short pause per hundred, so the kernel's socket buffer is not simply overrun.
+        await new Promise((r) => setTimeout(r, 5));
       }
-      await new Promise((r) => setTimeout(r, 5));
+      const secondSeen = await second;
+      expect(sent).toBe(5000);
+
+      // Wait until the service has answered what reached it and the replies have stopped arriving: both
+      // counts unchanged from one poll to the next. (Replies can be lost too, so no count is awaited.)
+      let last = "";
+      await waitFor("the flood's replies to settle", async () => {
+        const now = `${(await metric("allow")) + (await metric("slip")) + (await metric("drop"))}/${full + slipped}`;
+        const settled = now === last;
+        last = now;
+        return settled;
+      }, 20_000);
+      const floodMs = Date.now() - started;
+      const allowed = await metric("allow"), dropped = await metric("drop"), slips = await metric("slip");
+
+      // Not all 5,000 reach the listener (the kernel drops what overflows the socket buffer), so no exact
+      // count; but most of what does is over the limit, and slip 2 sends every other limited answer as TC=1.
+      expect(dropped + slips).toBeGreaterThan(1000);
+      expect(Math.abs(dropped - slips)).toBeLessThanOrEqual(1);
+      expect(slipped).toBeGreaterThan(0);
+      expect(slipped).toBeLessThanOrEqual(slips);
+      // 50 a second per prefix with a one-second burst, over however long the flood took on this machine
+      // (the trickle's 20 answers are in "allow" too).
+      const bound = 50 + Math.ceil((floodMs / 1000) * 50) + 5;
+      expect(allowed - 20).toBeLessThanOrEqual(bound);
+      expect(full).toBeLessThanOrEqual(bound);
+      expect(secondSeen).toEqual(new Array(20).fill(1));
+      console.log(`RRL flood: ${sent} queries, settled after ${floodMs} ms → ${full} answered, ${slipped} slips received; metrics ${allowed} allowed, ${dropped} dropped, ${slips} slipped`);
+    } finally {
+      flooder.close();
+      await limited.stop();
     }
-    const floodMs = Date.now() - started;
-    const secondSeen = await second;
-    await new Promise((r) => setTimeout(r, 300));
-    flooder.close();
-
-    expect(sent).toBe(5000);
-    expect(floodMs).toBeLessThanOrEqual(3000);
-    const after = { allow: await metric("allow"), drop: await metric("drop"), slip: await metric("slip") };
-    const dropped = after.drop - before.drop, slips = after.slip - before.slip;
-    // Not all 5,000 reach the listener (the kernel drops what overflows the socket buffer), so no exact count.
-    expect(dropped).toBeGreaterThan(100);
-    expect(slips).toBeGreaterThan(100);
-    expect(Math.abs(dropped - slips)).toBeLessThanOrEqual(1); // slip 2: every other limited answer
-    expect(slipped).toBeGreaterThan(0);
-    // 50 a second per prefix with a one-second burst: the flood got a few hundred answers at most.
-    expect(full).toBeLessThanOrEqual(50 + Math.ceil((floodMs / 1000) * 50) + 5);
-    expect(secondSeen).toEqual(new Array(20).fill(1));
-    console.log(`RRL flood: ${sent} queries in ${floodMs} ms → ${full} answered, ${slipped} slips received; metrics +${dropped} dropped, +${slips} slipped`);
-  }, 30_000);
+  }, 90_000);
 });
