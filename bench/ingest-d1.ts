@@ -26,10 +26,10 @@ import { startKnotd } from "../test/peers/index.ts";
 import type { PeerHandle, TsigKey } from "../test/peers/types.ts";
 import { startWranglerDev } from "../test/stack/wrangler-dev.ts";
 import { writeZoneFile } from "../test/zones/generate.ts";
-import { encodeRecordStream, WorkerClient } from "../transfer-service/worker-client.ts";
+import { encodeRecordStream, WorkerClient } from "../transfer-service/worker/worker-client.ts";
 import { parseRecordStream } from "../workers/store/record-stream.ts";
-import { TransferError } from "../transfer-service/transfer-error.ts";
-import { transfer, type XfrLimits, type XfrSink } from "../transfer-service/xfr-client.ts";
+import { TransferError } from "../transfer-service/remote/transfer-error.ts";
+import { transfer, type XfrLimits, type XfrSink } from "../transfer-service/remote/xfr-in.ts";
 
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
 const INTERNAL = `internal-${randomBytes(12).toString("hex")}`;

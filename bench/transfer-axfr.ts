@@ -17,7 +17,7 @@ import { prepareTsigKey } from "../dns/tsig/key.ts";
 import { startKnotd } from "../test/peers/index.ts";
 import type { TsigKey } from "../test/peers/types.ts";
 import { writeZoneFile } from "../test/zones/generate.ts";
-import { transfer, type XfrSink } from "../transfer-service/xfr-client.ts";
+import { transfer, type XfrSink } from "../transfer-service/remote/xfr-in.ts";
 
 const count = { n: 0 };
 

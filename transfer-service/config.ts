@@ -7,25 +7,9 @@
  * (defaults 300 s / 4 weeks / 500 s / 2 weeks) and Knot's `expire-min-interval`; transfer timeouts follow
  * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
  */
-import { parsePrefix } from "./rrl.ts";
-import type { TimerClamps } from "./soa-timers.ts";
+import { type ListenAddress, parseListenAddress, parsePrefix } from "./addresses.ts";
+import type { TimerClamps } from "./zones/refresh/soa-timers.ts";
 import { z } from "zod";
-
-/** One `host:port` or `[v6]:port` address to listen on. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** Parses `127.0.0.1:5053` or `[::1]:5053`. */
-export function parseListenAddress(text: string): ListenAddress {
-  const trimmed = text.trim();
-  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(trimmed) ?? /^([^:[\]]+):(\d{1,5})$/.exec(trimmed);
-  if (!m) throw new Error(`"${text}" is not host:port or [v6]:port`);
-  const port = Number(m[2]);
-  if (port > 65535) throw new Error(`port ${port} in "${text}" is above 65535`);
-  return { host: m[1]!, port };
-}
 
 const listenList = z
   .string()
@@ -121,13 +105,11 @@ const envSchema = z
       .transform((text, ctx) => {
         const out: string[] = [];
         for (const part of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
-          try {
-            parsePrefix(part);
-            out.push(part);
-          } catch {
+          if (parsePrefix(part) === undefined) {
             ctx.addIssue({ code: "custom", message: `"${part}" is not an address or CIDR prefix` });
             return z.NEVER;
           }
+          out.push(part);
         }
         return out;
       })

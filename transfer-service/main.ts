@@ -5,15 +5,15 @@
  * period, then exit. A second signal exits at once.
  */
 import { hostname } from "node:os";
-import { CommitEvents, watchCommits } from "./commit-watch.ts";
+import { CommitEvents, watchCommits } from "./server/query/commit-watch.ts";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
-import { startDohFront } from "./doh-front.ts";
+import { startDohFront } from "./server/doh-front.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
-import { createLogger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { Refresher } from "./refresh.ts";
+import { createLogger } from "./ops/log.ts";
+import { Metrics } from "./ops/metrics.ts";
+import { Refresher } from "./zones/refresh/refresh.ts";
 import { startService } from "./service.ts";
-import { WorkerClient } from "./worker-client.ts";
+import { WorkerClient } from "./worker/worker-client.ts";
 
 async function main(): Promise<void> {
   let config;

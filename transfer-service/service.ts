@@ -8,18 +8,19 @@
  * builds the refresh machinery hands it `watchCommits(worker, events)` and passes the same `events` here.
  */
 import type { Name } from "../dns/name.ts";
-import type { CommitEvents } from "./commit-watch.ts";
-import type { Config, ListenAddress } from "./config.ts";
-import { createDispatcher, type QueryFront } from "./dns-dispatch.ts";
-import { startDnsListener } from "./dns-listener.ts";
-import { startHttpServer, type RefreshSignal } from "./http.ts";
-import type { Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { createNotifyReceiver, type NotifyZone, type NotifyZones } from "./notify.ts";
-import { createQueryForwarder } from "./query-forward.ts";
-import { ResponseCache } from "./response-cache.ts";
-import { ResponseRateLimiter } from "./rrl.ts";
-import { createWorkerUpstream } from "./worker-upstream.ts";
+import type { CommitEvents } from "./server/query/commit-watch.ts";
+import type { ListenAddress } from "./addresses.ts";
+import type { Config } from "./config.ts";
+import { createDispatcher, type QueryFront } from "./server/dns-dispatch.ts";
+import { startDnsListener } from "./server/dns-listener.ts";
+import { startHttpServer, type RefreshSignal } from "./ops/control-http.ts";
+import type { Logger } from "./ops/log.ts";
+import { Metrics } from "./ops/metrics.ts";
+import { createNotifyReceiver, type NotifyZone, type NotifyZones } from "./server/notify-in.ts";
+import { createQueryForwarder } from "./server/query/query-forward.ts";
+import { ResponseCache } from "./server/query/response-cache.ts";
+import { ResponseRateLimiter } from "./server/query/rrl.ts";
+import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
 
 /** The zones this instance serves, as the refresh machinery exposes them to the listener and HTTP port. */
 export interface ZoneSet extends NotifyZones {

@@ -6,8 +6,8 @@
 import { RRType } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
-import type { WorkerApi } from "../../transfer-service/worker-api.ts";
-import { WorkerClient } from "../../transfer-service/worker-client.ts";
+import type { WorkerApi } from "../../transfer-service/worker/worker-api.ts";
+import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
 
 export interface StackTokens {
   /** The Worker's base URL. */

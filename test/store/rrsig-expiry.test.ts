@@ -15,7 +15,7 @@ import type { ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { prng } from "../../dns/testing/prng.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
-import { WorkerClient } from "../../transfer-service/worker-client.ts";
+import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { createZone } from "../stack/zone-load.ts";
 import { generateZone } from "../zones/generate.ts";

@@ -7,7 +7,7 @@
 import { typeToString } from "../../dns/constants.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
-import type { XfrSink } from "../../transfer-service/xfr-client.ts";
+import type { XfrSink } from "../../transfer-service/remote/xfr-in.ts";
 
 export function presentation(rr: ResourceRecord): string {
   return `${rr.name.toString().toLowerCase()} ${rr.ttl} ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RRType } from "../../dns/constants.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
-import { transfer, type XfrSink } from "../../transfer-service/xfr-client.ts";
+import { transfer, type XfrSink } from "../../transfer-service/remote/xfr-in.ts";
 import { PEERS, type PeerHandle } from "../peers/index.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { generateZone } from "../zones/generate.ts";

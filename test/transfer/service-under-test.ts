@@ -6,10 +6,10 @@
 import { nodeHmac } from "../../dns/hmac.node.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import { loadConfig } from "../../transfer-service/config.ts";
-import { createLogger } from "../../transfer-service/log.ts";
-import type { MemoryWorker } from "../../transfer-service/memory-worker.ts";
-import { Metrics } from "../../transfer-service/metrics.ts";
-import { Refresher } from "../../transfer-service/refresh.ts";
+import { createLogger } from "../../transfer-service/ops/log.ts";
+import type { MemoryWorker } from "../../transfer-service/testing/memory-worker.ts";
+import { Metrics } from "../../transfer-service/ops/metrics.ts";
+import { Refresher } from "../../transfer-service/zones/refresh/refresh.ts";
 import { startService, type RunningService } from "../../transfer-service/service.ts";
 
 export const TEST_TOKEN = "test-internal-token-0123456789";

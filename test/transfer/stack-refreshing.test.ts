@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IngestSession, WorkerApi } from "../../transfer-service/worker-api.ts";
+import type { IngestSession, WorkerApi } from "../../transfer-service/worker/worker-api.ts";
 import { startKnotd, type PeerHandle, type TsigKey } from "../peers/index.ts";
 import { generateZone } from "../zones/generate.ts";
 import { soaSerialOf, startLocalStack, type LocalStack } from "./local-stack.ts";

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RefreshSignal } from "../../transfer-service/http.ts";
+import type { RefreshSignal } from "../../transfer-service/ops/control-http.ts";
 import { startKnotd, type PeerHandle, type TsigKey } from "../peers/index.ts";
 import { generateZone } from "../zones/generate.ts";
 import { soaSerialOf, startLocalStack, type LocalStack } from "./local-stack.ts";

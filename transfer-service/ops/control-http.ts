@@ -1,0 +1,171 @@
+/**
+ * @module The service's own HTTP port (node:http, 127.0.0.1:9153 locally): `GET /healthz`, `GET /metrics`,
+ * and `POST /control/refresh`, where the Worker pushes webhook NOTIFYs and refresh requests so they reach
+ * the service within a second (the service also polls as a fallback).
+ *
+ * `/control/*` takes the internal token as a bearer token, compared in constant time. Bodies are small
+ * JSON, size-capped and zod-validated; a bad one gets 400 with the reason, never a crash.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import type { ListenAddress } from "../addresses.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+/**
+ * A refresh request as the Worker pushes it: the contract's `Signal` (workers/internal/contract.ts:
+ * zone, requestedAt, force, acceptLowerSerial), with everything but the zone optional so an operator
+ * can also poke a zone by hand.
+ */
+export const refreshSignalSchema = z.object({
+  /** The zone's name, as the Worker stores it. */
+  zone: z.string().min(1).max(255),
+  /** When the request was stored; acknowledged with it once served (compare-and-set in D1). */
+  requestedAt: z.number().int().min(0).optional(),
+  /** `notify`: a webhook NOTIFY (same meaning as a DNS NOTIFY: the refresh timer expired). */
+  reason: z.enum(["notify", "refresh"]).default("refresh"),
+  /** Skip IXFR and take a full transfer. */
+  force: z.enum(["axfr"]).nullish(),
+  /** Take the primary's zone even when its serial is lower than ours (serial regression repair). */
+  acceptLowerSerial: z.boolean().default(false),
+});
+export type RefreshSignal = z.infer<typeof refreshSignalSchema>;
+
+/** What the HTTP port needs from the rest of the service. */
+export interface ControlHandler {
+  /** Is the service able to do its job (listeners bound, not shutting down)? */
+  healthy(): { ok: boolean; detail?: Record<string, unknown> };
+  /** Schedule a refresh; returns false when the zone is not one we serve. */
+  refresh(signal: RefreshSignal): Promise<boolean> | boolean;
+}
+
+const MAX_BODY = 16 * 1024;
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Constant-time check of `Authorization: Bearer <token>` (hashing first evens out the lengths). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined) return false;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return false;
+  return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+function send(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers["content-type"] ?? "";
+  if (!/^application\/json\b/i.test(type)) throw new BodyError(415, "content-type must be application/json");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new BodyError(413, `body exceeds ${MAX_BODY} octets`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new BodyError(400, "body is not valid JSON");
+  }
+}
+
+export interface HttpServerOptions {
+  listen: ListenAddress;
+  token: string;
+  handler: ControlHandler;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** The running HTTP port. */
+export interface HttpServer {
+  server: Server;
+  address: ListenAddress;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const { handler, metrics, log, token } = options;
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof BodyError) {
+        send(res, err.status, { error: err.message });
+        return;
+      }
+      log.error({ err: { message: (err as Error).message }, path: req.url }, "control request failed");
+      if (!res.headersSent) send(res, 500, { error: "internal error" });
+      else res.destroy();
+    });
+  });
+  // Slow or idle clients must not hold sockets for long: this port serves probes and the Worker only.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 256;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://service.invalid");
+    const path = url.pathname;
+    if (path === "/healthz") {
+      if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, { error: "use GET" });
+      const health = handler.healthy();
+      return send(res, health.ok ? 200 : 503, { status: health.ok ? "ok" : "unavailable", ...health.detail });
+    }
+    if (path === "/metrics") {
+      if (req.method !== "GET") return send(res, 405, { error: "use GET" });
+      const { contentType, body } = await metrics.render();
+      return send(res, 200, body, contentType);
+    }
+    if (path === "/control/refresh") {
+      if (!bearerMatches(req.headers.authorization, token)) {
+        res.setHeader("www-authenticate", 'Bearer realm="backstop-control"');
+        return send(res, 401, { error: "missing or wrong bearer token" });
+      }
+      if (req.method !== "POST") return send(res, 405, { error: "use POST" });
+      const parsed = refreshSignalSchema.safeParse(await readJson(req));
+      if (!parsed.success) {
+        return send(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ") });
+      }
+      const known = await handler.refresh(parsed.data);
+      if (!known) return send(res, 404, { error: `zone ${parsed.data.zone} is not served here` });
+      return send(res, 202, { accepted: true });
+    }
+    return send(res, 404, { error: "not found" });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.listen.host, port: options.listen.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    server,
+    address: { host: bound.address, port: bound.port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

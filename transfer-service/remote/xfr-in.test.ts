@@ -1,0 +1,374 @@
+/**
+ * @module The transfer client against a scripted primary: a loopback TCP server that answers with the
+ * exact messages a case needs, for the faults no real primary produces on demand (an AXFR whose closing
+ * SOA differs, a broken IXFR chain, records after the end, a stalled or truncated stream, limits).
+ * Real primaries' good and bad answers are covered in test/transfer/.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
+import { noFlags } from "../../dns/header.ts";
+import { decodeMessage, encodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
+import { Name } from "../../dns/name.ts";
+import { soa as soaCodec } from "../../dns/rdata/soa.ts";
+import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
+import { TransferError } from "./transfer-error.ts";
+import { transfer, type XfrLimits, type XfrResult, type XfrSink } from "./xfr-in.ts";
+
+const zone = Name.parse("scripted.test");
+
+function soa(serial: number): ResourceRecord {
+  const rdata = soaCodec.encode({
+    mname: Name.parse("ns1.scripted.test"),
+    rname: Name.parse("hostmaster.scripted.test"),
+    serial,
+    refresh: 3600,
+    retry: 600,
+    expire: 86400,
+    minimum: 300,
+  });
+  return { name: zone, type: RRType.SOA, class: 1, ttl: 3600, rdata };
+}
+
+function a(label: string, last: number): ResourceRecord {
+  return { name: Name.parse(`${label}.scripted.test`), type: RRType.A, class: 1, ttl: 300, rdata: new Uint8Array([10, 0, 0, last]) };
+}
+
+/** A reply to `query` carrying `answers`; `rcode` and `id` overridable for faults. */
+function answer(query: Message, answers: ResourceRecord[], opts: { rcode?: number; id?: number } = {}): Uint8Array {
+  const flags = noFlags();
+  flags.qr = true;
+  flags.aa = true;
+  return encodeMessage({
+    id: opts.id ?? query.id,
+    opcode: Opcode.QUERY,
+    flags,
+    rcode: opts.rcode ?? Rcode.NOERROR,
+    questions: query.questions,
+    answers,
+    authorities: [],
+    additionals: [],
+  }).wire;
+}
+
+/** What the scripted primary does once it has read the query. */
+type Script = (query: Message, socket: Socket) => void;
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function scriptedPrimary(script: Script): Promise<number> {
+  const server = createServer((socket) => {
+    const decoder = new FrameDecoder();
+    socket.on("error", () => undefined);
+    socket.on("data", (d) => {
+      for (const m of decoder.push(new Uint8Array(d))) script(decodeMessage(m), socket);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return (server.address() as { port: number }).port;
+}
+
+const send = (socket: Socket, ...messages: Uint8Array[]) => {
+  for (const m of messages) socket.write(frame(m));
+};
+
+class CountingSink implements XfrSink {
+  events: string[] = [];
+  count = 0;
+  async beginFull() {
+    this.events.push("full");
+  }
+  async beginIncremental() {
+    this.events.push("incremental");
+  }
+  async beginChangeset() {
+    this.events.push("changeset");
+  }
+  async beginAdditions() {
+    this.events.push("additions");
+  }
+  async records(chunk: ResourceRecord[]) {
+    this.count += chunk.length;
+  }
+  async end() {
+    this.events.push("end");
+  }
+}
+
+const limits: XfrLimits = {
+  connectTimeoutMs: 1000,
+  idleTimeoutMs: 300,
+  totalTimeoutMs: 3000,
+  maxRecords: 1000,
+  maxBytes: 1 << 20,
+  chunkRecords: 10,
+};
+
+async function run(
+  script: Script,
+  opts: { kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> } = {},
+): Promise<{ result?: XfrResult; error?: TransferError; sink: CountingSink }> {
+  const port = await scriptedPrimary(script);
+  const sink = new CountingSink();
+  try {
+    const result = await transfer({
+      kind: opts.kind ?? "axfr",
+      zone,
+      primary: { address: "127.0.0.1", port },
+      currentSoa: opts.ours === undefined ? undefined : soa(opts.ours),
+      sink,
+      limits: { ...limits, ...opts.limits },
+    });
+    return { result, sink };
+  } catch (err) {
+    if (!(err instanceof TransferError)) throw err;
+    return { error: err, sink };
+  }
+}
+
+const body = Array.from({ length: 25 }, (_, i) => a(`h${i}`, i));
+
+describe("good replies", () => {
+  it.each([
+    {
+      name: "AXFR in one message",
+      kind: "axfr" as const,
+      script: ((q, s) => send(s, answer(q, [soa(5), ...body, soa(5)]))) as Script,
+      style: "axfr",
+      events: ["full", "end"],
+      records: 25,
+    },
+    {
+      name: "AXFR over three messages, question only in the first",
+      kind: "axfr" as const,
+      script: ((q, s) => {
+        const later = { ...q, questions: [] };
+        send(s, answer(q, [soa(5), ...body.slice(0, 10)]), answer(later, body.slice(10, 20)), answer(later, [...body.slice(20), soa(5)]));
+      }) as Script,
+      style: "axfr",
+      events: ["full", "end"],
+      records: 25,
+    },
+    {
+      name: "IXFR answered AXFR-style (RFC 1995 §4)",
+      kind: "ixfr" as const,
+      ours: 4,
+      script: ((q, s) => send(s, answer(q, [soa(5), ...body, soa(5)]))) as Script,
+      style: "axfr",
+      events: ["full", "end"],
+      records: 25,
+    },
+    {
+      name: "IXFR with two changesets",
+      kind: "ixfr" as const,
+      ours: 3,
+      script: ((q, s) => send(s, answer(q, [soa(5), soa(3), body[0]!, soa(4), body[1]!, soa(4), body[1]!, soa(5), body[2]!, body[3]!, soa(5)]))) as Script,
+      style: "ixfr",
+      events: ["incremental", "changeset", "additions", "changeset", "additions", "end"],
+      records: 5,
+    },
+    {
+      name: "IXFR with one SOA not newer than ours: up to date",
+      kind: "ixfr" as const,
+      ours: 5,
+      script: ((q, s) => send(s, answer(q, [soa(5)]))) as Script,
+      style: "up-to-date",
+      events: [],
+      records: 0,
+    },
+  ])("$name", async ({ kind, ours, script, style, events, records }) => {
+    const { result, error, sink } = await run(script, { kind, ours });
+    expect(error).toBeUndefined();
+    expect(result!.style).toBe(style);
+    expect(sink.events).toEqual(events);
+    expect(sink.count).toBe(records);
+  });
+});
+
+describe("pace", () => {
+  it("keeps reading the socket while it parses a backlog: the event loop gets turns during the drain", async () => {
+    // 60 messages arrive while the sink holds its first chunk; then every chunk costs the sink 4 ms of CPU
+    // and resolves at once, so the backlog (150 chunks) would drain as microtasks in one 600 ms stretch,
+    // during which the socket is not read and a real primary's writes block. Counted in event-loop turns
+    // (a 1 ms interval's ticks), not in wall time, so a loaded machine that preempts us changes nothing.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const port = await scriptedPrimary((q, s) => {
+      const later = { ...q, questions: [] };
+      const messages = [answer(q, [soa(5), ...body])];
+      for (let i = 0; i < 58; i++) messages.push(answer(later, body));
+      messages.push(answer(later, [...body, soa(5)]));
+      send(s, ...messages);
+      setTimeout(release, 200);
+    });
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    const sink = new CountingSink();
+    let ticksAtRelease: number | undefined;
+    let ticksAtLast = 0;
+    sink.records = async (chunk: ResourceRecord[]) => {
+      if (ticksAtRelease === undefined) {
+        await held;
+        ticksAtRelease = ticks;
+      }
+      const until = performance.now() + 4;
+      while (performance.now() < until);
+      sink.count += chunk.length;
+      ticksAtLast = ticks;
+    };
+    const result = await transfer({ kind: "axfr", zone, primary: { address: "127.0.0.1", port }, sink, limits: { ...limits, maxRecords: 10_000, idleTimeoutMs: 5000 } }).finally(() =>
+      clearInterval(ticker),
+    );
+    expect(result.records).toBe(1502);
+    expect(sink.count).toBe(1500);
+    // At least one turn per 20 ms of the ≥ 600 ms drain, with room to spare; none without yielding.
+    expect(ticksAtLast - ticksAtRelease!).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe("faults, each a typed error", () => {
+  it.each<{ name: string; script: Script; code: string; match: RegExp; kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> }>([
+    {
+      name: "AXFR ending with another SOA",
+      script: (q, s) => send(s, answer(q, [soa(5), ...body, soa(6)])),
+      code: "bad-axfr",
+      match: /began with SOA serial 5 but ended with serial 6/,
+    },
+    {
+      name: "records after the closing SOA",
+      script: (q, s) => send(s, answer(q, [soa(5), ...body, soa(5), body[0]!])),
+      code: "bad-axfr",
+      match: /follow the closing SOA/,
+    },
+    {
+      name: "a reply that does not begin with the SOA",
+      script: (q, s) => send(s, answer(q, [...body, soa(5)])),
+      code: "bad-axfr",
+      match: /does not begin with the zone's SOA/,
+    },
+    {
+      name: "a record outside the zone",
+      script: (q, s) => send(s, answer(q, [soa(5), { ...body[0]!, name: Name.parse("elsewhere.test") }, soa(5)])),
+      code: "bad-axfr",
+      match: /outside the zone/,
+    },
+    {
+      name: "the stream truncated (closed before the closing SOA)",
+      script: (q, s) => {
+        send(s, answer(q, [soa(5), ...body.slice(0, 10)]));
+        s.end();
+      },
+      code: "reset",
+      match: /closed the connection after 11 records/,
+    },
+    {
+      name: "the stream stalls",
+      script: (q, s) => send(s, answer(q, [soa(5), ...body.slice(0, 10)])),
+      code: "idle-timeout",
+      match: /sent nothing for/,
+    },
+    {
+      name: "a stream that trickles past the total timeout",
+      script: (q, s) => {
+        send(s, answer(q, [soa(5)]));
+        const later = { ...q, questions: [] };
+        const timer = setInterval(() => (s.destroyed ? clearInterval(timer) : send(s, answer(later, [body[0]!]))), 100);
+      },
+      code: "total-timeout",
+      match: /took longer than/,
+      limits: { totalTimeoutMs: 700 },
+    },
+    {
+      name: "more records than the limit",
+      script: (q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])),
+      code: "limit",
+      match: /limit of 20 records/,
+      limits: { maxRecords: 20 },
+    },
+    {
+      name: "more octets than the limit",
+      script: (q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])),
+      code: "limit",
+      match: /limit of 100 octets/,
+      limits: { maxBytes: 100 },
+    },
+    {
+      name: "NOTIMP to an IXFR",
+      script: (q, s) => send(s, answer(q, [], { rcode: Rcode.NOTIMP })),
+      code: "rcode",
+      match: /answered NOTIMP to our IXFR/,
+      kind: "ixfr",
+      ours: 4,
+    },
+    {
+      name: "REFUSED to an AXFR",
+      script: (q, s) => send(s, answer(q, [], { rcode: Rcode.REFUSED })),
+      code: "rcode",
+      match: /answered REFUSED/,
+    },
+    {
+      name: "a reply with another ID",
+      script: (q, s) => send(s, answer(q, [soa(5), soa(5)], { id: (q.id + 1) & 0xffff })),
+      code: "malformed",
+      match: /replied with ID/,
+    },
+    {
+      name: "a zero-length frame",
+      script: (_q, s) => s.write(new Uint8Array([0, 0])),
+      code: "malformed",
+      match: /framing/,
+    },
+    {
+      name: "an IXFR changeset that starts from another serial",
+      script: (q, s) => send(s, answer(q, [soa(5), soa(3), body[0]!, soa(4), soa(2), soa(5), soa(5)])),
+      code: "inconsistent-ixfr",
+      match: /starts at serial 2, but the previous one ended at 4/,
+      kind: "ixfr",
+      ours: 3,
+    },
+    {
+      name: "an IXFR changeset going backwards",
+      script: (q, s) => send(s, answer(q, [soa(5), soa(3), soa(2), soa(5)])),
+      code: "inconsistent-ixfr",
+      match: /from serial 3 to 2, not forwards/,
+      kind: "ixfr",
+      ours: 3,
+    },
+    {
+      name: "an IXFR answered with a single newer SOA (no history)",
+      script: (q, s) => send(s, answer(q, [soa(9)])),
+      code: "inconsistent-ixfr",
+      match: /with only its SOA \(serial 9\)/,
+      kind: "ixfr",
+      ours: 3,
+    },
+  ])("$name → $code", async ({ script, code, match, kind, ours, limits: l }) => {
+    const { error, sink } = await run(script, { kind, ours, limits: l });
+    expect(error?.code).toBe(code);
+    expect(error?.message).toMatch(match);
+    expect(sink.events).not.toContain("end");
+  });
+
+  it("a primary that refuses the connection", async () => {
+    const port = await scriptedPrimary(() => undefined);
+    await new Promise((r) => servers.pop()!.close(r));
+    const err = await transfer({ kind: "axfr", zone, primary: { address: "127.0.0.1", port }, sink: new CountingSink(), limits }).catch((e: unknown) => e);
+    expect((err as TransferError).code).toBe("connect");
+    expect((err as TransferError).message).toMatch(/ECONNREFUSED/);
+  });
+
+  it("a sink failure is reported as such, and stops the transfer", async () => {
+    const port = await scriptedPrimary((q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])));
+    const sink = new CountingSink();
+    sink.records = async () => {
+      throw new Error("D1 is down");
+    };
+    const err = await transfer({ kind: "axfr", zone, primary: { address: "127.0.0.1", port }, sink, limits }).catch((e: unknown) => e);
+    expect((err as TransferError).code).toBe("sink");
+    expect((err as TransferError).message).toMatch(/D1 is down/);
+  });
+});

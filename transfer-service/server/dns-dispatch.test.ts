@@ -1,0 +1,166 @@
+/**
+ * @module The dispatcher's QUERY path with a port-53 front, message in, reply out (no sockets: the listener
+ * and the real Worker are tested elsewhere). The front forwards to a Worker that is not there, so anything
+ * forwarded comes back SERVFAIL; what must not be forwarded (malformed questions, transfers, rate-limited
+ * answers) shows in the reply it gets instead. What needs no I/O comes back at once, not as a promise, and
+ * is counted in /metrics.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { Opcode, Rcode } from "../../dns/constants.ts";
+import { decodeMessage } from "../../dns/message.ts";
+import { queryWire } from "../../workers/answer/testing/table.ts";
+import { createDispatcher } from "./dns-dispatch.ts";
+import type { RequestContext } from "./request-context.ts";
+import { createLogger } from "../ops/log.ts";
+import { Metrics } from "../ops/metrics.ts";
+import { createQueryForwarder } from "./query/query-forward.ts";
+import { cacheKey, ResponseCache } from "./query/response-cache.ts";
+import { readQueryShape } from "./query/query-shape.ts";
+import { ResponseRateLimiter } from "./query/rrl.ts";
+import { createWorkerUpstream } from "./query/worker-upstream.ts";
+
+const log = createLogger({ level: "silent" });
+// Port 9 (discard) has no listener on loopback: every forward fails at once.
+const upstream = createWorkerUpstream({ workerUrl: "http://127.0.0.1:9", timeoutMs: 500 });
+afterAll(() => upstream.close());
+
+function dispatcher(rate = 0, { cache, slip = 1 }: { cache?: ResponseCache; slip?: number } = {}) {
+  const notified: string[] = [];
+  const metrics = new Metrics({ defaultMetrics: false });
+  const handler = createDispatcher({
+    notify: async (query) => {
+      notified.push(query.questions[0]!.name.toString());
+      return new Uint8Array(12);
+    },
+    front: {
+      forward: createQueryForwarder({ upstream, internalToken: "a-token-of-sixteen+", timeoutMs: 500, maxInFlight: 8, cache, metrics, log }),
+      rrl: new ResponseRateLimiter({ responsesPerSecond: rate, windowS: 1, slip, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: [], tableSize: 10, metrics }),
+    },
+    metrics,
+  });
+  return { handler, notified, metrics };
+}
+
+const udp: RequestContext = { transport: "udp", remoteAddress: "192.0.2.1", remotePort: 1053 };
+const tcp: RequestContext = { ...udp, transport: "tcp" };
+
+const withWord = (wire: Uint8Array, at: number, value: number): Uint8Array => {
+  const out = wire.slice();
+  out[at] = value >> 8;
+  out[at + 1] = value & 0xff;
+  return out;
+};
+
+describe("QUERY with a front", () => {
+  const a = queryWire("www.example.org.", "A", { id: 5 });
+  it.each<{ why: string; wire: Uint8Array; rcode: number | null; question: boolean }>([
+    { why: "forwarded; the absent Worker makes it SERVFAIL", wire: a, rcode: Rcode.SERVFAIL, question: true },
+    { why: "QDCOUNT 2: FORMERR without a question", wire: withWord(a, 4, 2), rcode: Rcode.FORMERR, question: false },
+    { why: "QDCOUNT 0: FORMERR", wire: withWord(a, 4, 0).subarray(0, 12), rcode: Rcode.FORMERR, question: false },
+    { why: "a question cut short: FORMERR, header only", wire: a.subarray(0, 20), rcode: Rcode.FORMERR, question: false },
+    { why: "AXFR: REFUSED here", wire: queryWire("example.org.", "AXFR", { id: 5 }), rcode: Rcode.REFUSED, question: true },
+    { why: "IXFR: REFUSED here", wire: queryWire("example.org.", "IXFR", { id: 5 }), rcode: Rcode.REFUSED, question: true },
+    { why: "a response (QR=1): never answered", wire: withWord(a, 2, 0x8000), rcode: null, question: false },
+  ])("$why", async ({ wire, rcode, question }) => {
+    const reply = await dispatcher().handler(wire, udp);
+    if (rcode === null) return expect(reply).toBeNull();
+    const m = decodeMessage(reply!);
+    expect(m.id).toBe(5);
+    expect(m.flags.qr).toBe(true);
+    expect(m.rcode).toBe(rcode);
+    expect(m.questions.length > 0).toBe(question);
+  });
+
+  it("NOTIFY still goes to the NOTIFY receiver", async () => {
+    const { handler, notified } = dispatcher();
+    const notify = withWord(queryWire("example.org.", "SOA", { edns: false }), 2, Opcode.NOTIFY << 11);
+    await handler(notify, udp);
+    expect(notified).toEqual(["example.org."]);
+  });
+
+  it("rate limited over UDP: the slip is an empty TC=1 reply; TCP is never limited", async () => {
+    const { handler } = dispatcher(1);
+    expect(decodeMessage((await handler(a, udp))!).flags.tc).toBe(false);
+    const slipped = decodeMessage((await handler(a, udp))!);
+    expect(slipped.flags.tc).toBe(true);
+    expect(slipped.rcode).toBe(Rcode.NOERROR);
+    expect(slipped.answers).toHaveLength(0);
+    expect(slipped.questions[0]!.name.toString()).toBe("www.example.org.");
+    for (let i = 0; i < 5; i++) expect(decodeMessage((await handler(a, tcp))!).flags.tc).toBe(false);
+  });
+});
+
+describe("answered at once (no promise) when no I/O is needed, and counted", () => {
+  const a = queryWire("www.example.org.", "A", { id: 77 });
+  /** The cache holds an answer to `a` (under another ID and spelling, as a first asker would have left it). */
+  const warmCache = (): ResponseCache => {
+    const cache = new ResponseCache({ maxEntries: 10 });
+    const first = queryWire("WWW.example.ORG.", "A", { id: 1 });
+    const answer = first.slice();
+    answer[2]! |= 0x80; // QR
+    cache.put(cacheKey(first, readQueryShape(first), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
+    return cache;
+  };
+  const scrape = async (metrics: Metrics): Promise<string> => (await metrics.render()).body;
+
+  it.each<{ why: string; wire: Uint8Array; rate?: number; slip?: number; cached?: boolean; sends: boolean; counted: RegExp[] }>([
+    {
+      why: "a cache hit: the cached answer with the asker's ID and spelling",
+      wire: a,
+      cached: true,
+      sends: true,
+      counted: [/backstop_front_queries_total\{result="hit"\} 2/, /backstop_dns_messages_total\{transport="udp",opcode="QUERY",rcode="NOERROR"\} 2/],
+    },
+    {
+      why: "AXFR refused here",
+      wire: queryWire("example.org.", "AXFR", { id: 77 }),
+      sends: true,
+      counted: [/backstop_front_queries_total\{result="local"\} 2/, /backstop_dns_messages_total\{transport="udp",opcode="QUERY",rcode="REFUSED"\} 2/],
+    },
+    {
+      why: "a rate-limited answer dropped (slip 0)",
+      wire: a,
+      rate: 1,
+      slip: 0,
+      sends: false,
+      counted: [/backstop_rrl_responses_total\{action="drop"\} 1/, /backstop_rrl_responses_total\{action="allow"\} 1/],
+    },
+    {
+      why: "a response (QR=1): nothing",
+      wire: withWord(a, 2, 0x8000),
+      sends: false,
+      counted: [/backstop_dns_messages_total\{transport="udp",opcode="QUERY",rcode="none"\} 2/],
+    },
+  ])("$why", async ({ wire, rate, slip, cached, sends, counted }) => {
+    const { handler, metrics } = dispatcher(rate ?? 0, { cache: cached ? warmCache() : undefined, slip: slip ?? 1 });
+    // With rate 1 the first answer is allowed (and forwarded: a promise); the second is the one judged here.
+    if (rate) await handler(wire, udp);
+    const replies = [handler(wire, udp)];
+    if (!rate) replies.push(handler(wire, udp));
+    for (const reply of replies) {
+      expect(reply).not.toBeInstanceOf(Promise);
+      if (!sends) {
+        expect(reply).toBeNull();
+        continue;
+      }
+      const m = decodeMessage(reply as Uint8Array);
+      expect(m.id).toBe(77);
+      expect(m.flags.qr).toBe(true);
+      if (cached) expect(m.questions[0]!.name.toString()).toBe("www.example.org.");
+    }
+    const text = await scrape(metrics);
+    for (const line of counted) expect(text).toMatch(line);
+    // A second scrape adds nothing that was already added.
+    expect(await scrape(metrics)).toBe(text);
+  });
+
+  it("a forward and a NOTIFY are promises", async () => {
+    const { handler } = dispatcher();
+    const forwarded = handler(a, udp);
+    expect(forwarded).toBeInstanceOf(Promise);
+    expect(decodeMessage((await forwarded)!).rcode).toBe(Rcode.SERVFAIL);
+    const notify = handler(withWord(queryWire("example.org.", "SOA", { edns: false }), 2, Opcode.NOTIFY << 11), udp);
+    expect(notify).toBeInstanceOf(Promise);
+    await notify;
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * @module What the DNS listener does with a message, by opcode:
+ *
+ * 1. Shorter than a header: dropped (no ID to echo). A response (QR=1): dropped, so two servers can
+ *    never bounce replies at each other.
+ * 2. QUERY, with the port-53 front configured (`front`): read into its shape from the header and the
+ *    question only (`query-shape.ts`; the hot path makes no full decode — the Worker does that), then
+ *    a. an unreadable question, or a question count other than one: FORMERR (RFC 9619 §4);
+ *    b. over UDP, response rate limiting (`rrl.ts`): dropped, or slipped as an empty TC=1 reply;
+ *    c. AXFR and IXFR: REFUSED (zone transfers to downstream secondaries are not served yet);
+ *    d. everything else: forwarded to the Worker, or answered from the response cache (`query-forward.ts`).
+ *    Without a front, QUERY is REFUSED.
+ * 3. NOTIFY (RFC 1996): decoded in full and handed to the NOTIFY receiver (notify.ts), which decides and signs
+ *    the reply; a question count other than one is FORMERR (RFC 1996 §3.7). A body that does not parse is
+ *    FORMERR with the header's ID and opcode, no question (reply.ts).
+ * 4. Any other opcode (IQUERY, STATUS, UPDATE, DSO, unassigned): NOTIMP (RFC 1035 §4.1.1).
+ *
+ * Everything but a forward and a NOTIFY is answered synchronously (the listener sends it in the same turn),
+ * and counted in plain integers (`Metrics.countMessage`): this is the front's hot path.
+ */
+import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
+import { decodeHeader, HEADER_LENGTH } from "../../dns/header.ts";
+import { decodeMessage, encodeMessage, type Message } from "../../dns/message.ts";
+import { WireError } from "../../dns/wire/reader.ts";
+import type { DnsHandler, RequestContext } from "./request-context.ts";
+import type { Metrics } from "../ops/metrics.ts";
+import type { QueryForwarder } from "./query/query-forward.ts";
+import { readQueryShape, type QueryShape } from "./query/query-shape.ts";
+import { headerOnlyReply, replyTo, shapeReply } from "./reply.ts";
+import { udpSizeClass } from "./query/response-cache.ts";
+import type { ResponseRateLimiter } from "./query/rrl.ts";
+
+/** Handles a parsed NOTIFY; resolves to the reply's wire form (signed when the NOTIFY was). */
+export type NotifyReceiver = (query: Message, wire: Uint8Array, ctx: RequestContext) => Promise<Uint8Array>;
+
+/** The port-53 front: the forward (with its cache) and, for UDP, the rate limiter. */
+export interface QueryFront {
+  forward: QueryForwarder;
+  rrl?: ResponseRateLimiter | undefined;
+}
+
+export interface DispatchOptions {
+  notify: NotifyReceiver;
+  front?: QueryFront | undefined;
+  metrics?: Metrics;
+}
+
+export function createDispatcher(options: DispatchOptions): DnsHandler {
+  const { notify, front, metrics } = options;
+  const count = (ctx: RequestContext, opcode: number, reply: Uint8Array | null): Uint8Array | null => {
+    metrics?.countMessage(ctx.transport, opcode, reply && reply.length >= 4 ? reply[3]! & 0xf : -1);
+    return reply;
+  };
+
+  /** QUERY with a front: the reply (null: dropped) when it is known at once, or the shape to forward. */
+  const queryNow = (wire: Uint8Array, ctx: RequestContext, fwd: QueryFront): Uint8Array | null | QueryShape => {
+    let shape: QueryShape;
+    try {
+      shape = readQueryShape(wire);
+    } catch (err) {
+      if (err instanceof WireError) return headerOnlyReply(decodeHeader(wire), Rcode.FORMERR);
+      throw err;
+    }
+    if (shape.qdcount !== 1) return shapeReply(wire, { ...shape, qdcount: 0 }, Rcode.FORMERR, { udpSize: udpSizeClass(shape) });
+    if (ctx.transport === "udp" && fwd.rrl?.enabled) {
+      const action = fwd.rrl.decide(ctx.remoteAddress, ctx.transport);
+      if (action !== "allow") {
+        metrics?.countFront("rate-limited");
+        // RFC 8906 would have every query answered, but RRL's point is to not amplify: the slip is no
+        // larger than the query, and says "ask again over TCP".
+        return action === "slip" ? shapeReply(wire, shape, Rcode.NOERROR, { tc: true, udpSize: udpSizeClass(shape) }) : null;
+      }
+    }
+    if (shape.qtype === RRType.AXFR || shape.qtype === RRType.IXFR) {
+      metrics?.countFront("local");
+      return shapeReply(wire, shape, Rcode.REFUSED, { udpSize: udpSizeClass(shape) });
+    }
+    return fwd.forward.cached(wire, shape, ctx.transport) ?? shape;
+  };
+
+  const forwarded = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Promise<Uint8Array | null> =>
+    count(ctx, Opcode.QUERY, await fwd.forward.forward(wire, shape, ctx));
+
+  const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<Uint8Array | null> => {
+    let message: Message;
+    try {
+      message = decodeMessage(wire);
+    } catch (err) {
+      if (err instanceof WireError) return count(ctx, opcode, headerOnlyReply(decodeHeader(wire), Rcode.FORMERR));
+      throw err;
+    }
+    const simple = (rcode: number): Uint8Array => encodeMessage(replyTo(message, rcode)).wire;
+
+    switch (message.opcode) {
+      case Opcode.NOTIFY:
+        if (message.questions.length !== 1) return count(ctx, opcode, simple(Rcode.FORMERR));
+        return count(ctx, opcode, await notify(message, wire, ctx));
+      case Opcode.QUERY:
+        if (message.questions.length !== 1) return count(ctx, opcode, simple(Rcode.FORMERR));
+        return count(ctx, opcode, simple(Rcode.REFUSED));
+      default:
+        return count(ctx, opcode, simple(Rcode.NOTIMP));
+    }
+  };
+
+  return (wire, ctx) => {
+    if (wire.length < HEADER_LENGTH) return null;
+    // QR and opcode from the third octet: the front's queries need nothing more before their shape.
+    const qr = (wire[2]! & 0x80) !== 0;
+    const opcode = (wire[2]! >> 3) & 0xf;
+    if (qr) return count(ctx, opcode, null);
+    if (opcode === Opcode.QUERY && front) {
+      const now = queryNow(wire, ctx, front);
+      return now === null || now instanceof Uint8Array ? count(ctx, opcode, now) : forwarded(wire, now, ctx, front);
+    }
+    return decoded(wire, ctx, opcode);
+  };
+}

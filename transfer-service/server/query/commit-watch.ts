@@ -1,0 +1,55 @@
+/**
+ * @module Where this instance commits a new zone version, as an event: the refresh machinery (`refresh.ts`)
+ * commits through `WorkerApi.beginIngest(...).commit()`, and `watchCommits` wraps a `WorkerApi` so that
+ * every commit that succeeds is announced to the listeners — the port-53 front's response cache drops the
+ * zone's entries at once (`response-cache.ts`). The wrapper changes nothing else the API does.
+ */
+import type { IngestSession, WorkerApi } from "../../worker/worker-api.ts";
+
+export type CommitListener = (zone: string, version: number) => void;
+
+/** The commit events of one service instance. */
+export class CommitEvents {
+  private readonly listeners = new Set<CommitListener>();
+
+  on(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(zone: string, version: number): void {
+    // A listener's fault must not turn a committed transfer into a failed one.
+    for (const listener of this.listeners) {
+      try {
+        listener(zone, version);
+      } catch {
+        // ignored: listeners are in-process caches
+      }
+    }
+  }
+}
+
+/**
+ * `worker`, with every successful ingest commit announced on `events`. A Proxy rather than a copy of each
+ * method, so whatever the API gains later passes through untouched (and bound to the real client).
+ */
+export function watchCommits(worker: WorkerApi, events: CommitEvents): WorkerApi {
+  const beginIngest: WorkerApi["beginIngest"] = async (zone, owner, kind, serial) => {
+    const session: IngestSession = await worker.beginIngest(zone, owner, kind, serial);
+    const commit = session.commit.bind(session);
+    // The session object itself is kept (its sink methods and state); only commit is wrapped.
+    session.commit = async () => {
+      const result = await commit();
+      events.emit(zone, result.version);
+      return result;
+    };
+    return session;
+  };
+  return new Proxy(worker, {
+    get(target, prop) {
+      if (prop === "beginIngest") return beginIngest;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

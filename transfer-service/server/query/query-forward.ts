@@ -1,0 +1,224 @@
+/**
+ * @module The port-53 front's forward: a QUERY that reached the DNS listener goes in wire form to the
+ * Worker's `/dns-query` (RFC 8484 POST, `application/dns-message`) over the shared keep-alive pool
+ * (`worker-upstream.ts`), with the transport, the UDP size and the client's address in the forwarding
+ * headers, so the one answer engine truncates for UDP exactly as it would itself (TC=1, RFC 6891 §6.2.5).
+ *
+ * 1. A plain query (`query-shape.ts`) whose key is in the response cache is answered from it, synchronously
+ *    (`cached`: the listener sends it in the turn it read the query, with no promise in between). A plain
+ *    query whose key is already on its way to the Worker waits for that forward and takes its answer
+ *    (its own ID and spelling written in) when it is one the cache could keep — the same for everyone who
+ *    asks; otherwise (a restricted zone's answer depends on the client) it asks for itself. So when a hot
+ *    entry expires under load, one forward refills it instead of every query in flight at that moment.
+ * 2. Past `maxInFlight` forwards at once, or when the Worker fails (unreachable, no answer within
+ *    `timeoutMs`, an HTTP status other than 200, a body that is not the answer to this query: shorter than
+ *    a header, QR clear, another ID), the front answers SERVFAIL itself (RFC 1035 §4.1.1 "server failure"),
+ *    with the query's ID and question, and stays up.
+ * 3. Otherwise the Worker's answer is relayed as it came, and offered to the cache with the zones and
+ *    versions the Worker named (`workers/doh/version-headers.ts`); the cache decides (`response-cache.ts`).
+ * Never throws: every failure is a SERVFAIL and a count in /metrics.
+ */
+import { Rcode } from "../../../dns/constants.ts";
+import { HEADER_LENGTH } from "../../../dns/header.ts";
+import { VERSION_AGE_HEADER, VERSION_HEADER, ZONE_HEADER } from "../../../workers/doh/forwarded-headers.ts";
+import type { RequestContext, Transport } from "../request-context.ts";
+import type { Logger } from "../../ops/log.ts";
+import type { Metrics } from "../../ops/metrics.ts";
+import type { QueryShape } from "./query-shape.ts";
+import { shapeReply } from "../reply.ts";
+import { type AnswerOrigin, cacheKey, type ResponseCache, udpSizeClass } from "./response-cache.ts";
+import { forwardingHeaders, unmapAddress, type WorkerUpstream } from "./worker-upstream.ts";
+
+export interface QueryForwarderOptions {
+  upstream: WorkerUpstream;
+  internalToken: string;
+  /** Bound on one forward, from sending to the last octet of the answer. */
+  timeoutMs: number;
+  /** Forwards in flight at once; past it, SERVFAIL at once. */
+  maxInFlight: number;
+  cache?: ResponseCache | undefined;
+  metrics?: Metrics | undefined;
+  log: Logger;
+  now?: () => number;
+}
+
+/** Answers QUERY messages (already read into their shape). */
+export interface QueryForwarder {
+  /**
+   * The response cache's answer to a plain query, rewritten for it (its ID and spelling), or undefined.
+   * Synchronous, so the listener sends a hit in the same turn it read the query.
+   */
+  cached(wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined;
+  /**
+   * The answer through the Worker, for a query `cached` did not answer in this same turn (the cache is not
+   * looked at again), sharing a forward of the same key already on its way. Never rejects.
+   */
+  forward(wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array>;
+}
+
+/** `cached`, else `forward`: the whole answer to one query. */
+export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Uint8Array | Promise<Uint8Array> {
+  return forwarder.cached(wire, shape, ctx.transport) ?? forwarder.forward(wire, shape, ctx);
+}
+
+const DNS_MESSAGE = "application/dns-message";
+const MAX_MESSAGE = 65535;
+
+type Failure = "timeout" | "unreachable" | "status" | "bad-answer" | "busy";
+
+class UpstreamFailure extends Error {
+  constructor(readonly reason: Failure, message: string) {
+    super(message);
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The origin headers of an answer, or undefined when absent or malformed (then it is not cached). */
+export function readOrigin(get: (name: string) => string | undefined): AnswerOrigin | undefined {
+  const zones = get(ZONE_HEADER)?.trim().split(/\s+/);
+  const versionText = get(VERSION_HEADER)?.trim().split(/\s+/);
+  const ageText = get(VERSION_AGE_HEADER)?.trim();
+  if (!zones || !versionText || ageText === undefined || zones.length !== versionText.length || zones[0] === "") return undefined;
+  if (!/^\d{1,9}$/.test(ageText) || !versionText.every((v) => /^\d{1,15}$/.test(v))) return undefined;
+  return { zones, versions: versionText.map(Number), ageMs: Number(ageText) };
+}
+
+export function createQueryForwarder(options: QueryForwarderOptions): QueryForwarder {
+  const { upstream, cache, metrics, log } = options;
+  const now = options.now ?? Date.now;
+  let inFlight = 0;
+
+  const servfail = (wire: Uint8Array, shape: QueryShape, reason: Failure): Uint8Array => {
+    metrics?.frontUpstreamFailures.inc({ reason });
+    return shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
+  };
+
+  const forward = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<{ answer: Uint8Array; origin: AnswerOrigin | undefined }> => {
+    const headers = forwardingHeaders(options.internalToken, {
+      transport: ctx.transport,
+      client: unmapAddress(ctx.remoteAddress),
+      udpSize: udpSizeClass(shape),
+    });
+    headers["content-type"] = DNS_MESSAGE;
+    headers.accept = DNS_MESSAGE;
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    let res;
+    try {
+      res = await upstream.pool.request({ path: upstream.dohPath, method: "POST", headers, body: wire, signal });
+    } catch (err) {
+      const timedOut = signal.aborted || (err as { code?: string }).code === "UND_ERR_HEADERS_TIMEOUT" || (err as { code?: string }).code === "UND_ERR_CONNECT_TIMEOUT";
+      throw new UpstreamFailure(timedOut ? "timeout" : "unreachable", (err as Error).message);
+    }
+    let body: ArrayBuffer;
+    try {
+      const length = Number(header(res.headers["content-length"]) ?? "0");
+      if (res.statusCode !== 200 || length > MAX_MESSAGE) {
+        // Read off and dropped (bounded), not destroyed: a destroyed undici body emits an error nobody hears.
+        await res.body.dump({ limit: MAX_MESSAGE }).catch(() => undefined);
+        throw new UpstreamFailure("status", `HTTP ${res.statusCode}, ${length} octets`);
+      }
+      body = await res.body.arrayBuffer();
+    } catch (err) {
+      if (err instanceof UpstreamFailure) throw err;
+      throw new UpstreamFailure(signal.aborted ? "timeout" : "unreachable", (err as Error).message);
+    }
+    const answer = new Uint8Array(body);
+    // The answer must be a response to this very query: a header at least, QR set, the same ID.
+    if (answer.length < HEADER_LENGTH || answer.length > MAX_MESSAGE || (answer[2]! & 0x80) === 0 || answer[0] !== wire[0] || answer[1] !== wire[1]) {
+      throw new UpstreamFailure("bad-answer", `${answer.length} octets, not the answer to query ${shape.id}`);
+    }
+    return { answer, origin: readOrigin((name) => header(res.headers[name])) };
+  };
+
+  /**
+   * Forwards on their way, by cache key, and what a query that joins one gets: the answer, when the Worker
+   * vouched that it is the same for everyone (what the cache may keep); "failed" (it shares the SERVFAIL);
+   * or "own" — an answer that may depend on who asks (a restricted zone), so the joiner asks for itself.
+   */
+  const pending = new Map<string, Promise<Uint8Array | "failed" | "own">>();
+
+  const answerFor = (answer: Uint8Array, wire: Uint8Array, shape: QueryShape): Uint8Array => {
+    const out = answer.slice();
+    out[0] = wire[0]!;
+    out[1] = wire[1]!;
+    // Same key: the same question name but for ASCII case, so the same length (RFC 4343).
+    out.set(wire.subarray(HEADER_LENGTH, shape.qnameEnd), HEADER_LENGTH);
+    return out;
+  };
+
+  const cached = (wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined => {
+    if (!cache) return undefined;
+    const key = cacheKey(wire, shape, transport);
+    const hit = key === undefined ? undefined : cache.get(key, wire, shape);
+    if (hit) metrics?.countFront("hit");
+    return hit;
+  };
+
+  const forwardQuery = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
+    const key = cache ? cacheKey(wire, shape, ctx.transport) : undefined;
+    if (key !== undefined) {
+      const leader = pending.get(key);
+      if (leader) {
+        const shared = await leader;
+        if (shared === "failed") {
+          // The leader's failure is already counted; this query shares its SERVFAIL.
+          metrics?.countFront("local");
+          return shapeReply(wire, shape, Rcode.SERVFAIL, { udpSize: udpSizeClass(shape) });
+        }
+        if (shared !== "own") {
+          metrics?.countFront("joined");
+          return answerFor(shared, wire, shape);
+        }
+        return (await forwardOnce(wire, shape, ctx, key)).reply;
+      }
+      const own = forwardOnce(wire, shape, ctx, key);
+      pending.set(key, own.then((r) => (r.ok ? (r.shareable ? r.reply : "own") : "failed")));
+      try {
+        return (await own).reply;
+      } finally {
+        pending.delete(key);
+      }
+    }
+    return (await forwardOnce(wire, shape, ctx, undefined)).reply;
+  };
+
+  return { cached, forward: forwardQuery };
+
+  async function forwardOnce(
+    wire: Uint8Array,
+    shape: QueryShape,
+    ctx: RequestContext,
+    key: string | undefined,
+  ): Promise<{ reply: Uint8Array; ok: boolean; shareable: boolean }> {
+    if (inFlight >= options.maxInFlight) {
+      metrics?.countFront("local");
+      return { reply: servfail(wire, shape, "busy"), ok: false, shareable: false };
+    }
+    inFlight++;
+    const sentAt = now();
+    const ticket = cache?.ticket() ?? 0;
+    const timer = metrics?.frontUpstreamSeconds.startTimer();
+    try {
+      const { answer, origin } = await forward(wire, shape, ctx);
+      timer?.();
+      const rcode = answer[3]! & 0xf;
+      // Only what the Worker vouched for (version headers: NOERROR/NXDOMAIN of unrestricted, loaded zones).
+      const cacheable = key !== undefined && origin !== undefined && (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN);
+      // The cache keeps these octets as they are: hits are copies, and nothing writes to a sent reply.
+      if (cacheable) cache!.put(key, answer, origin, sentAt, ticket);
+      metrics?.countFront(key === undefined ? "uncacheable" : "miss");
+      return { reply: answer, ok: true, shareable: cacheable };
+    } catch (err) {
+      const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure("unreachable", String(err));
+      // Never the error text at warn: it may name internal addresses. Debug keeps it for an operator.
+      log.debug({ reason: failure.reason, detail: failure.message }, "forward to the Worker failed");
+      metrics?.countFront("local");
+      return { reply: servfail(wire, shape, failure.reason), ok: false, shareable: false };
+    } finally {
+      inFlight--;
+    }
+  }
+}

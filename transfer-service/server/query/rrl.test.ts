@@ -1,0 +1,130 @@
+/**
+ * @module Response rate limiting with an injected clock: prefixes (/24, /56, mapped IPv4), the token bucket
+ * with its one-second burst and its window of debt, slip ratios, TCP and exempt prefixes, the table bound,
+ * the once-per-episode log line and its own limit, and the counters in /metrics.
+ */
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../ops/log.ts";
+import { Metrics } from "../../ops/metrics.ts";
+import { ResponseRateLimiter, type RrlAction, type RrlOptions } from "./rrl.ts";
+
+function limiter(over: Partial<RrlOptions> = {}, clock = { t: 1_000_000 }) {
+  return new ResponseRateLimiter({
+    responsesPerSecond: 5,
+    windowS: 3,
+    slip: 2,
+    ipv4PrefixLength: 24,
+    ipv6PrefixLength: 56,
+    exempt: [],
+    tableSize: 100,
+    now: () => clock.t,
+    ...over,
+  });
+}
+
+const run = (rrl: ResponseRateLimiter, address: string, n: number, transport: "udp" | "tcp" = "udp"): RrlAction[] =>
+  Array.from({ length: n }, () => rrl.decide(address, transport));
+
+describe("prefixes", () => {
+  it.each([
+    { address: "198.51.100.77", v4: 24, v6: 56, prefix: "198.51.100.0/24" },
+    { address: "::ffff:198.51.100.77", v4: 24, v6: 56, prefix: "198.51.100.0/24" },
+    { address: "198.51.100.77", v4: 20, v6: 56, prefix: "198.51.96.0/20" },
+    { address: "2001:db8:aaaa:bbcc:1::1", v4: 24, v6: 56, prefix: "2001:db8:aaaa:bb00::/56" },
+    { address: "2001:db8:aaaa:bbcc:1::1", v4: 24, v6: 64, prefix: "2001:db8:aaaa:bbcc::/64" },
+    { address: "::1", v4: 24, v6: 56, prefix: "::/56" },
+    { address: "not-an-address", v4: 24, v6: 56, prefix: undefined },
+  ])("$address with /$v4 and /$v6 → $prefix", ({ address, v4, v6, prefix }) => {
+    expect(limiter({ ipv4PrefixLength: v4, ipv6PrefixLength: v6 }).prefixOf(address)).toBe(prefix);
+  });
+});
+
+describe("token bucket", () => {
+  it("a burst of one second's worth passes, then every 2nd limited answer slips", () => {
+    const rrl = limiter();
+    expect(run(rrl, "192.0.2.1", 9)).toEqual(["allow", "allow", "allow", "allow", "allow", "drop", "slip", "drop", "slip"]);
+  });
+
+  it.each([
+    { slip: 0, expected: ["drop", "drop", "drop", "drop"] },
+    { slip: 1, expected: ["slip", "slip", "slip", "slip"] },
+    { slip: 3, expected: ["drop", "drop", "slip", "drop"] },
+  ])("slip $slip", ({ slip, expected }) => {
+    const rrl = limiter({ slip });
+    run(rrl, "192.0.2.1", 5);
+    expect(run(rrl, "192.0.2.1", 4)).toEqual(expected);
+  });
+
+  it("neighbours in the /24 share a bucket; the next /24 does not", () => {
+    const rrl = limiter();
+    run(rrl, "192.0.2.1", 5);
+    expect(rrl.decide("192.0.2.200", "udp")).not.toBe("allow");
+    expect(rrl.decide("192.0.3.1", "udp")).toBe("allow");
+  });
+
+  it("tokens come back at the rate; a flood's debt lasts up to the window", () => {
+    const clock = { t: 1_000_000 };
+    const rrl = limiter({}, clock);
+    run(rrl, "192.0.2.1", 5); // balance 0
+    clock.t += 400; // +2 tokens
+    expect(run(rrl, "192.0.2.1", 3)).toEqual(["allow", "allow", "drop"]);
+    // Flood on: the debt floors at window × rate = 15 answers' worth.
+    run(rrl, "192.0.2.1", 1000);
+    clock.t += 2_900; // 14.5 tokens: still in debt
+    expect(rrl.decide("192.0.2.1", "udp")).not.toBe("allow");
+    clock.t += 3_100; // debt paid and more
+    expect(rrl.decide("192.0.2.1", "udp")).toBe("allow");
+  });
+
+  it("never more than one second's burst, however long the quiet", () => {
+    const clock = { t: 1_000_000 };
+    const rrl = limiter({}, clock);
+    rrl.decide("192.0.2.1", "udp");
+    clock.t += 3_600_000;
+    expect(run(rrl, "192.0.2.1", 6).filter((a) => a === "allow")).toHaveLength(5);
+  });
+});
+
+describe("exemptions", () => {
+  it.each([
+    { why: "TCP", address: "192.0.2.1", transport: "tcp" as const, exempt: [] },
+    { why: "an exempt /24", address: "192.0.2.9", transport: "udp" as const, exempt: ["192.0.2.0/24"] },
+    { why: "an exempt single address", address: "2001:db8::53", transport: "udp" as const, exempt: ["2001:db8::53"] },
+    { why: "a mapped address under an IPv4 exemption", address: "::ffff:192.0.2.9", transport: "udp" as const, exempt: ["192.0.2.0/24"] },
+    { why: "rate 0 turns RRL off", address: "192.0.2.1", transport: "udp" as const, exempt: [], rate: 0 },
+  ])("$why is never limited", ({ address, transport, exempt, rate }) => {
+    const rrl = limiter({ exempt, responsesPerSecond: rate ?? 5 });
+    expect(new Set(run(rrl, address, 100, transport))).toEqual(new Set(["allow"]));
+  });
+});
+
+describe("table, logs and metrics", () => {
+  it("a prefix pushed out of the table comes back with a full bucket", () => {
+    const rrl = limiter({ tableSize: 2 });
+    run(rrl, "192.0.2.1", 6);
+    rrl.decide("198.51.100.1", "udp");
+    rrl.decide("203.0.113.1", "udp");
+    expect(rrl.decide("192.0.2.1", "udp")).toBe("allow");
+  });
+
+  it("logs a prefix once per episode, at most logPerSecond lines, and counts every answer", async () => {
+    const lines: Array<{ msg: string; prefix: string; suppressed: number }> = [];
+    const destination = new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) });
+    const metrics = new Metrics({ defaultMetrics: false });
+    const clock = { t: 1_000_000 };
+    const rrl = limiter({ log: createLogger({ level: "info", destination }), metrics, logPerSecond: 2 }, clock);
+    run(rrl, "192.0.2.1", 50); // one episode: one line
+    for (let i = 1; i <= 5; i++) run(rrl, `10.0.${i}.1`, 7); // five more prefixes in the same instant: two more lines
+    clock.t += 1_000;
+    run(rrl, "10.0.9.1", 7); // a second later: logged, with the count of those left out
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.prefix)).toEqual(["192.0.2.0/24", "10.0.1.0/24", "10.0.9.0/24"]);
+    expect(lines.at(-1)!.suppressed).toBe(4);
+    const text = (await metrics.render()).body;
+    const value = (action: string) => Number(new RegExp(`backstop_rrl_responses_total\\{action="${action}"\\} (\\d+)`).exec(text)?.[1]);
+    expect(value("allow") + value("drop") + value("slip")).toBe(50 + 5 * 7 + 7);
+    expect(value("allow")).toBe(7 * 5);
+    expect(value("slip")).toBe(Math.floor(45 / 2) + 6 * 1);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * @module What the transfer-service needs from the Worker, as one interface: zone configurations (with
+ * their TSIG secrets), per-zone refresh leases, state reports (timers, expiry, status in words), the
+ * transfer log, and ingest sessions that stream a transfer into a new version and commit it.
+ *
+ * The refresh machinery is written against this interface only. `worker-client.ts` implements it over
+ * the Worker's `/internal/v1` HTTP API; `memory-worker.ts` implements it in memory for tests (as
+ * hickory-dns tests its server against an in-memory store).
+ */
+import type { XfrSink } from "../remote/xfr-in.ts";
+
+export type TsigAlgorithmName = "hmac-md5" | "hmac-sha1" | "hmac-sha224" | "hmac-sha256" | "hmac-sha384" | "hmac-sha512";
+
+/** A TSIG key as the Worker hands it over (decrypted). Never logged: log.ts censors `secret`. */
+export interface TsigKeyMaterial {
+  name: string;
+  algorithm: TsigAlgorithmName;
+  /** base64 */
+  secret: string;
+}
+
+export interface PrimaryConfig {
+  address: string;
+  port: number;
+  /** Key name for transfers from this primary; the zone's key when absent. */
+  tsigKey?: string | null;
+}
+
+export type ZoneStatus = "pending" | "active" | "refreshing" | "failing" | "expired" | "serial-regressed";
+
+/** A zone as the service sees it: configuration and the last stored state. Times in ms since the epoch. */
+export interface ZoneConfig {
+  /** Lowercase, no trailing dot. */
+  name: string;
+  model: "secondary" | "hidden" | "primary";
+  primaries: PrimaryConfig[];
+  /** The zone's own key: verifies NOTIFY and signs transfers from primaries that name none. */
+  tsigKey?: string | null;
+  /** Every key the zone or its primaries name. */
+  keys: TsigKeyMaterial[];
+  notifyAllow: string[];
+  /** Per-zone clamps (seconds); the service's defaults apply where absent. */
+  clamps?: Partial<Record<"minRefresh" | "maxRefresh" | "minRetry" | "maxRetry" | "minExpire" | "maxExpire", number>>;
+  /** Serial of the served version, null before the first transfer. */
+  serial: number | null;
+  status: ZoneStatus;
+  expiresAt: number | null;
+  lastCheckAt: number | null;
+  nextRefreshAt: number | null;
+  /** A pending refresh request (API or webhook NOTIFY), by the time it was made. */
+  refreshRequestedAt: number | null;
+  refreshForce: "axfr" | null;
+  refreshAcceptLowerSerial: boolean;
+}
+
+/** The zone state after a refresh attempt, written to D1 so it survives restarts and drives expiry. */
+export interface ZoneReport {
+  status: ZoneStatus;
+  /** The status in words: which primary failed and why, or what succeeded. */
+  statusDetail: string;
+  /** The serial the primary reported, when one answered. */
+  primarySerial: number | null;
+  /** The SOA timers as last seen, seconds. */
+  soa: { refresh: number; retry: number; expire: number; minimum: number } | null;
+  /** Past this the zone is not served; reset on every successful SOA check. Null leaves it unchanged. */
+  expiresAt: number | null;
+  lastCheckAt: number | null;
+  nextRefreshAt: number;
+  /** The refresh request this attempt served (cleared when it matches the stored one). */
+  servedRequestAt: number | null;
+}
+
+export type TransferKind = "soa" | "ixfr" | "axfr";
+
+export interface TransferLogEntry {
+  zone: string;
+  /** "address:port" */
+  primary: string;
+  kind: TransferKind;
+  /** Our serial before, the primary's serial. */
+  serialBefore: number | null;
+  serialAfter: number | null;
+  records: number;
+  bytes: number;
+  durationMs: number;
+  result: "ok" | "up-to-date" | "serial-regressed" | "error";
+  /** The error in plain words. */
+  error?: string;
+  instance: string;
+  startedAt: number;
+}
+
+/** A transfer being stored: the sink side of `xfr-client.ts`, plus commit and abort. */
+export interface IngestSession extends XfrSink {
+  /** Makes the new version the served one. Only after this resolves is the transfer a success. */
+  commit(): Promise<{ version: number; serial: number; records: number }>;
+  /** Drops the version being built; the served zone stays as it was. */
+  abort(reason: string): Promise<void>;
+}
+
+export interface WorkerApi {
+  zones(): Promise<ZoneConfig[]>;
+  /** Takes (or renews) the zone's refresh lease; false when another instance holds it. */
+  acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease we hold; false when it was lost (expired and taken by another instance). */
+  renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(zone: string, owner: string): Promise<void>;
+  report(zone: string, owner: string, report: ZoneReport): Promise<void>;
+  /**
+   * Says a transfer has begun: status `refreshing`, with what is being transferred in words. One call, made
+   * under the lease; the final `report` replaces it. The Worker shows `refreshing` only while the lease is
+   * live, so an instance that dies mid-transfer cannot leave the zone showing it.
+   */
+  reportRefreshing(zone: string, owner: string, detail: string): Promise<void>;
+  logTransfer(entry: TransferLogEntry): Promise<void>;
+  /** Opens a new version of the zone; only the lease holder may. */
+  beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number): Promise<IngestSession>;
+}

@@ -1,0 +1,359 @@
+/**
+ * @module `WorkerApi` over the Worker's `/internal/v1` (routes and bodies: `workers/internal/contract.ts`),
+ * with undici's keep-alive pool, the internal token as a bearer token, and every response parsed with the
+ * contract's zod schemas before use.
+ *
+ * How the refresh machine's calls map onto the contract:
+ * - zones: `GET /zones` gives zones and a key list; each zone gets the keys it or its primaries name.
+ * - lease: `POST /zones/:zone/lease` (409 when another instance holds it), `…/lease/release`.
+ * - report: `PUT /zones/:zone/timers`, then `POST /zones/:zone/signal/ack` for the request it served
+ *   (compare-and-set on `requestedAt`, so a newer request is never lost); `reportRefreshing` is one
+ *   `PUT /zones/:zone/timers` with the status alone.
+ * - D1 read replication: every answer carries a D1 bookmark (`x-d1-bookmark`); the newest one seen is sent
+ *   on every call, so after a commit the service reads (zones, leases) at least what it committed.
+ * - transfer log: `POST /zones/:zone/transfers`.
+ * - a full transfer (AXFR, or an AXFR-style IXFR reply) streams: `POST …/ingest`, then each chunk as a
+ *   raw record stream `PUT …/ingest/:version/chunks/:seq` (~1 MB, cut between owners, a few in flight:
+ *   `ingest-chunker.ts`), then `…/commit`; `…/abort` on failure.
+ * - an incremental transfer is sent whole as changesets (`POST /zones/:zone/changesets`) at commit, as the
+ *   contract asks; IXFRs are small next to the zone, and the transfer's record limit bounds them.
+ */
+import { Agent, request } from "undici";
+import type { z } from "zod";
+import type { ResourceRecord } from "../../dns/message.ts";
+import { WireWriter } from "../../dns/wire/writer.ts";
+import {
+  AckResult,
+  BOOKMARK_HEADER,
+  ChangesetResult,
+  ChunkAccepted,
+  CommitResult,
+  type Changeset,
+  IngestBegun,
+  INTERNAL_PREFIX,
+  Lease,
+  Ok,
+  ReleaseResult,
+  Created,
+  ZoneConfigList,
+  type TimersUpdate,
+  type TransferLogEntry as ContractLogEntry,
+} from "../../workers/internal/contract.ts";
+import { IngestChunker } from "./ingest-chunker.ts";
+import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "./worker-api.ts";
+
+/** The Worker answered with an error status, or not at all. The message never carries the token. */
+export class WorkerError extends Error {
+  override readonly name = "WorkerError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A record stream (the contract's format): uncompressed wire RRs (RFC 1035 §4.1.3) back to back, names
+ * in RDATA uncompressed too (our RDATA is already expanded by the message decoder).
+ */
+export function encodeRecordStream(records: readonly ResourceRecord[]): Uint8Array {
+  const w = new WireWriter({ maxSize: 0x7fffffff, initialCapacity: 64 * records.length + 64 });
+  for (const rr of records) {
+    w.name(rr.name, false);
+    w.u16(rr.type);
+    w.u16(rr.class);
+    w.u32(rr.ttl);
+    w.u16(rr.rdata.length);
+    w.bytes(rr.rdata);
+  }
+  return w.finish();
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+function soaSerial(rr: ResourceRecord): number {
+  return new DataView(rr.rdata.buffer, rr.rdata.byteOffset, rr.rdata.byteLength).getUint32(rr.rdata.length - 20);
+}
+
+export interface WorkerClientOptions {
+  baseUrl: string;
+  token: string;
+  timeoutMs: number;
+  /** Record-stream bytes per ingest chunk (default {@link CHUNK_BYTES}). */
+  chunkBytes?: number;
+  /** Ingest chunks sent at once (default {@link CHUNKS_IN_FLIGHT}). */
+  chunksInFlight?: number;
+}
+
+/**
+ * ~1 MB of records per chunk: ~30 blocks, one D1 batch on the Worker's direct path (at most 64 blocks),
+ * and 35 requests instead of 500 for a 1M-record zone.
+ */
+export const CHUNK_BYTES = 1024 * 1024;
+/** Enough to keep the Worker busy while the AXFR is read (measured: bench/ingest-d1.ts). */
+export const CHUNKS_IN_FLIGHT = 3;
+
+type Method = "GET" | "POST" | "PUT";
+
+/**
+ * A commit whose chunks all went straight into blocks takes a moment, but one that must merge staged runs
+ * (a primary that does not send canonical order) reads and rewrites the whole version (a 1M-record zone:
+ * tens of seconds on local D1), so it gets far longer than the per-call timeout; the lease is renewed
+ * meanwhile.
+ */
+const COMMIT_TIMEOUT_MS = 15 * 60 * 1000;
+
+export class WorkerClient implements WorkerApi {
+  private readonly agent: Agent;
+  /** The newest D1 bookmark the Worker returned; bookmarks compare as strings. */
+  private bookmark: string | undefined;
+
+  constructor(private readonly options: WorkerClientOptions) {
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: COMMIT_TIMEOUT_MS, bodyTimeout: COMMIT_TIMEOUT_MS });
+  }
+
+  /**
+   * One call, retried (3 tries, 250 ms then 500 ms apart) when it is safe to repeat (`idempotent`) and the
+   * failure is transient: no connection, 502/503/504, or workerd's "restarted mid-request" (which
+   * `wrangler dev` answers whenever the Worker's code reloads). Commits and changesets are never retried:
+   * the caller decides after a failure.
+   */
+  private async call<T>(
+    method: Method,
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    timeoutMs = this.options.timeoutMs,
+    idempotent = true,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce(method, path, body, schema, timeoutMs);
+      } catch (err) {
+        const transient = err instanceof WorkerError && (err.status === undefined || err.status === 502 || err.status === 503 || err.status === 504);
+        if (!idempotent || !transient || attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+  }
+
+  private async callOnce<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+    const binary = body instanceof Uint8Array;
+    let res;
+    try {
+      res = await request(`${this.options.baseUrl}${INTERNAL_PREFIX}${path}`, {
+        method,
+        dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          ...(this.bookmark === undefined ? {} : { [BOOKMARK_HEADER]: this.bookmark }),
+          ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
+        },
+        body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new WorkerError(`the Worker at ${this.options.baseUrl} is unreachable: ${(err as Error).message}`);
+    }
+    const bookmark = res.headers[BOOKMARK_HEADER];
+    if (typeof bookmark === "string" && (this.bookmark === undefined || bookmark > this.bookmark)) this.bookmark = bookmark;
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      let detail = text.slice(0, 300);
+      try {
+        const parsed = JSON.parse(text) as { error?: { message?: string } };
+        if (parsed.error?.message) detail = parsed.error.message;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new WorkerError(`${method} ${path} → ${res.statusCode}: ${detail}`, res.statusCode);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new WorkerError(`${method} ${path}: the Worker's answer is not JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new WorkerError(`${method} ${path}: unexpected answer (${parsed.error.issues[0]?.message ?? "invalid"})`);
+    return parsed.data;
+  }
+
+  private zonePath(zone: string): string {
+    return `/zones/${encodeURIComponent(zone)}`;
+  }
+
+  async zones(): Promise<ZoneConfig[]> {
+    const list = await this.call("GET", "/zones", undefined, ZoneConfigList);
+    const keys = new Map(list.keys.map((k) => [k.name.replace(/\.$/, "").toLowerCase(), k]));
+    return list.zones.map((z): ZoneConfig => {
+      const named = new Set([z.tsigKey, ...z.primaries.map((p) => p.tsigKey)].filter((n): n is string => !!n).map((n) => n.replace(/\.$/, "").toLowerCase()));
+      const t = z.timers;
+      return {
+        name: z.name,
+        model: z.model,
+        primaries: z.primaries.map((p) => ({ address: p.address, port: p.port, tsigKey: p.tsigKey ?? null })),
+        tsigKey: z.tsigKey,
+        keys: [...named].flatMap((n) => (keys.has(n) ? [keys.get(n)!] : [])),
+        notifyAllow: z.notifyAllow,
+        clamps: { minRefresh: t.minRefresh, maxRefresh: t.maxRefresh, minRetry: t.minRetry, maxRetry: t.maxRetry, minExpire: t.minExpire, maxExpire: t.maxExpire },
+        serial: z.serial,
+        status: z.status,
+        expiresAt: z.expiresAt,
+        lastCheckAt: z.lastCheckAt,
+        nextRefreshAt: z.nextRefreshAt,
+        refreshRequestedAt: z.refresh?.requestedAt ?? null,
+        refreshForce: z.refresh?.force ?? null,
+        refreshAcceptLowerSerial: z.refresh?.acceptLowerSerial ?? false,
+      };
+    });
+  }
+
+  async acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
+    try {
+      await this.call("POST", `${this.zonePath(zone)}/lease`, { owner, ttlMs }, Lease);
+      return true;
+    } catch (err) {
+      // 409: another instance holds the lease.
+      if (err instanceof WorkerError && err.status === 409) return false;
+      throw err;
+    }
+  }
+
+  async renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
+    try {
+      await this.call("POST", `${this.zonePath(zone)}/lease/renew`, { owner, ttlMs }, Lease);
+      return true;
+    } catch (err) {
+      // 409: the lease was lost.
+      if (err instanceof WorkerError && err.status === 409) return false;
+      throw err;
+    }
+  }
+
+  async releaseLease(zone: string, owner: string): Promise<void> {
+    await this.call("POST", `${this.zonePath(zone)}/lease/release`, { owner }, ReleaseResult);
+  }
+
+  async report(zone: string, owner: string, report: ZoneReport): Promise<void> {
+    const update: TimersUpdate = {
+      owner,
+      status: report.status,
+      statusDetail: report.statusDetail.slice(0, 2000),
+      nextRefreshAt: Math.round(report.nextRefreshAt),
+    };
+    if (report.soa && report.primarySerial !== null) update.soa = { serial: report.primarySerial, ...report.soa };
+    if (report.primarySerial !== null) update.primarySerial = report.primarySerial;
+    if (report.lastCheckAt !== null) update.lastCheckAt = Math.round(report.lastCheckAt);
+    if (report.expiresAt !== null) update.expiresAt = Math.round(report.expiresAt);
+    await this.call("PUT", `${this.zonePath(zone)}/timers`, update, Ok);
+    if (report.servedRequestAt !== null) {
+      await this.call("POST", `${this.zonePath(zone)}/signal/ack`, { requestedAt: report.servedRequestAt }, AckResult);
+    }
+  }
+
+  async reportRefreshing(zone: string, owner: string, detail: string): Promise<void> {
+    const update: TimersUpdate = { owner, status: "refreshing", statusDetail: detail.slice(0, 2000) };
+    await this.call("PUT", `${this.zonePath(zone)}/timers`, update, Ok);
+  }
+
+  async logTransfer(entry: TransferLogEntry): Promise<void> {
+    const body: ContractLogEntry = {
+      kind: entry.kind,
+      result: entry.result === "error" ? "failed" : entry.result,
+      primary: entry.primary,
+      records: entry.records,
+      bytes: entry.bytes,
+      durationMs: Math.round(entry.durationMs),
+      instance: entry.instance,
+      at: Math.round(entry.startedAt),
+    };
+    if (entry.serialBefore !== null) body.fromSerial = entry.serialBefore;
+    if (entry.serialAfter !== null) body.toSerial = entry.serialAfter;
+    if (entry.error !== undefined) body.error = entry.error.slice(0, 2000);
+    // Retried like the rest: a transient failure means it was not written, and a rare duplicate line
+    // in the log is better than a lost one.
+    await this.call("POST", `${this.zonePath(entry.zone)}/transfers`, body, Created);
+  }
+
+  async beginIngest(zoneName: string, owner: string, _kind: "axfr" | "ixfr", serial: number): Promise<IngestSession> {
+    const path = this.zonePath(zoneName);
+    // Decided by what the primary sends: a full zone streams into a new version; changesets are
+    // collected and sent together at commit.
+    let full: { version: number; chunker: IngestChunker } | undefined;
+    let finalSerial = serial;
+    const changesets: Array<{ from: ResourceRecord; to?: ResourceRecord; deletions: ResourceRecord[]; additions: ResourceRecord[] }> = [];
+    let section: "full" | "delete" | "add" = "full";
+    return {
+      beginFull: async (soa) => {
+        section = "full";
+        finalSerial = soaSerial(soa);
+        // Not retried: a lost answer would leave an open version behind (the sweep removes it).
+        const { version } = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false);
+        const chunker = new IngestChunker({
+          targetBytes: this.options.chunkBytes ?? CHUNK_BYTES,
+          inFlight: this.options.chunksInFlight ?? CHUNKS_IN_FLIGHT,
+          encode: encodeRecordStream,
+          // Retried like any idempotent call: a chunk sent twice replaces (or finds) itself.
+          send: async (seq, body) => {
+            await this.call("PUT", `${path}/ingest/${version}/chunks/${seq}?owner=${encodeURIComponent(owner)}`, body, ChunkAccepted);
+          },
+        });
+        full = { version, chunker };
+        // The SOA travels with the apex's other records: a chunk of its own would overlap the next one.
+        await chunker.add([soa]);
+      },
+      beginIncremental: async (soa) => {
+        finalSerial = soaSerial(soa);
+      },
+      beginChangeset: async (fromSoa) => {
+        section = "delete";
+        changesets.push({ from: fromSoa, deletions: [fromSoa], additions: [] });
+      },
+      beginAdditions: async (toSoa) => {
+        section = "add";
+        const c = changesets.at(-1)!;
+        c.to = toSoa;
+        c.additions.push(toSoa);
+      },
+      records: async (chunk) => {
+        if (section === "full") return full!.chunker.add(chunk);
+        const c = changesets.at(-1)!;
+        (section === "delete" ? c.deletions : c.additions).push(...chunk);
+      },
+      end: async () => {
+        await full?.chunker.flush();
+      },
+      commit: async () => {
+        if (full) {
+          await full.chunker.flush();
+          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult, COMMIT_TIMEOUT_MS, false);
+          return { version: r.version, serial: r.serial, records: r.recordCount };
+        }
+        const body: Changeset[] = changesets.map((c) => ({
+          fromSerial: soaSerial(c.from),
+          toSerial: soaSerial(c.to!),
+          deletions: base64(encodeRecordStream(c.deletions)),
+          additions: base64(encodeRecordStream(c.additions)),
+        }));
+        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS, false);
+        return { version: r.version, serial: r.serial, records: r.recordCount };
+      },
+      // The reason goes to the transfer log; the abort itself only drops the version.
+      abort: async (_reason) => {
+        if (!full) return;
+        await full.chunker.settle();
+        await this.call("POST", `${path}/ingest/${full.version}/abort`, { owner }, Ok);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+

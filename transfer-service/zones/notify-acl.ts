@@ -1,0 +1,56 @@
+/**
+ * @module Who may send a zone a NOTIFY (RFC 1996 §3.10: a secondary should only act on NOTIFYs from its
+ * known primaries), decided in one pure function so the rule is one table of cases.
+ *
+ * 1. Signed with TSIG: the signature decides. A signature that verifies with the zone's key is accepted
+ *    from any address; any TSIG failure (unknown key, wrong key, bad MAC, clock skew) is NOTAUTH
+ *    (RFC 8945 §5.2), whatever the address, so a forged signature never falls back to the address rule.
+ * 2. Unsigned: accepted from the zone's primaries and from its `notifyAllow` CIDR prefixes; anything else
+ *    is REFUSED. Primaries often NOTIFY from other addresses than they serve transfers from (Cloudflare:
+ *    transfers from 172.65.64.6, NOTIFY from 198.41.144.240/28 and others), hence the prefixes.
+ * 3. A zone that requires TSIG for transfers does not thereby require it for NOTIFY: the NOTIFY only
+ *    triggers an SOA check, which is itself signed, so a forged NOTIFY can at worst cause one query.
+ *
+ * Addresses and prefixes are parsed by `addresses.ts`, the same parser as RRL's exemptions.
+ */
+import { inPrefix, parseAddress, parsePrefix, type Prefix } from "../addresses.ts";
+
+/** A zone's NOTIFY rules, parsed once when the zone's configuration is loaded. */
+export interface NotifyAcl {
+  /** Source prefixes allowed unsigned: each primary as a host route, then `notifyAllow`. */
+  prefixes: Array<{ prefix: Prefix; from: "primary" | "notify-allow" }>;
+  /** Entries that could not be parsed, for a warning (they allow nothing). */
+  invalid: string[];
+}
+
+/** The TSIG outcome of a NOTIFY: not signed, signed and verified with the zone's key, or failed. */
+export type TsigOutcome = { kind: "unsigned" } | { kind: "verified" } | { kind: "failed"; reason: string };
+
+export type AclDecision =
+  | { accept: true; by: "tsig" | "primary" | "notify-allow"; match: string }
+  | { accept: false; rcode: "REFUSED" | "NOTAUTH"; reason: string };
+
+export function buildNotifyAcl(primaries: readonly { address: string }[], notifyAllow: readonly string[]): NotifyAcl {
+  const prefixes: NotifyAcl["prefixes"] = [];
+  const invalid: string[] = [];
+  const add = (entry: string, from: "primary" | "notify-allow"): void => {
+    const prefix = parsePrefix(entry);
+    if (prefix) prefixes.push({ prefix, from });
+    else invalid.push(entry);
+  };
+  for (const p of primaries) add(p.address, "primary");
+  for (const entry of notifyAllow) add(entry, "notify-allow");
+  return { prefixes, invalid };
+}
+
+/** The decision for a NOTIFY from `source` whose TSIG outcome is `tsig`; see the module comment. */
+export function decideNotify(acl: NotifyAcl, source: string, tsig: TsigOutcome): AclDecision {
+  if (tsig.kind === "verified") return { accept: true, by: "tsig", match: "zone key" };
+  if (tsig.kind === "failed") return { accept: false, rcode: "NOTAUTH", reason: `TSIG check failed: ${tsig.reason}` };
+  const addr = parseAddress(source);
+  if (!addr) return { accept: false, rcode: "REFUSED", reason: `source ${source} is not an IP address` };
+  for (const { prefix, from } of acl.prefixes) {
+    if (inPrefix(addr, prefix)) return { accept: true, by: from, match: `${prefix[0].toString()}/${prefix[1]}` };
+  }
+  return { accept: false, rcode: "REFUSED", reason: `source ${addr.toString()} is neither a primary nor in notifyAllow` };
+}

@@ -1,0 +1,129 @@
+/**
+ * @module The `Refresher`'s reads of the Worker's zones: what a control signal or a poll asked for while a
+ * read is in flight gets a read that starts after it, at most one, and not a share of the read in flight
+ * (which may predate a zone created a moment ago: sharing it left that zone waiting a whole poll interval).
+ * The state machine itself runs against real primaries in test/transfer/refresh.test.ts.
+ */
+import { createSocket } from "node:dgram";
+import { describe, expect, it } from "vitest";
+import { nodeHmac } from "../../../dns/hmac.node.ts";
+import { loadConfig } from "../../config.ts";
+import { createLogger } from "../../ops/log.ts";
+import { MemoryWorker } from "../../testing/memory-worker.ts";
+import { Refresher } from "./refresh.ts";
+import type { ZoneConfig } from "../../worker/worker-api.ts";
+
+/** The in-memory Worker, with each zones read taken at once and its answer held until `release()`. */
+class HeldReads extends MemoryWorker {
+  reads = 0;
+  private open: () => void = () => undefined;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  override async zones(): Promise<ZoneConfig[]> {
+    const snapshot = await super.zones();
+    this.reads++;
+    await this.gate;
+    return snapshot;
+  }
+
+  release(): void {
+    this.open();
+  }
+}
+
+const ZONE = "new.test";
+
+interface Case {
+  name: string;
+  /** What happens while the first read is held. */
+  during(refresher: Refresher, worker: HeldReads): void;
+  /** Reads the Worker answered in all. */
+  reads: number;
+  /** Whether the zone is known once the poll that was asked first has resolved. */
+  known: boolean;
+}
+
+const cases: Case[] = [
+  {
+    name: "a zone created and signalled during a read is found by the read queued after it",
+    during(refresher, worker) {
+      worker.addZone({ name: ZONE, model: "secondary", primaries: [], keys: [], notifyAllow: [] });
+      expect(refresher.signal({ zone: ZONE, reason: "refresh", requestedAt: Date.now(), acceptLowerSerial: false })).toBe(false);
+    },
+    reads: 2,
+    known: true,
+  },
+  {
+    name: "three polls during a read queue one more read, not three",
+    during(refresher) {
+      for (let i = 0; i < 3; i++) void refresher.poll();
+    },
+    reads: 2,
+    known: false,
+  },
+  {
+    name: "nothing asked during a read: one read",
+    during() {},
+    reads: 1,
+    known: false,
+  },
+];
+
+describe("Refresher reads of the zones", () => {
+  it.each(cases)("$name", async ({ during, reads, known }) => {
+    const worker = new HeldReads();
+    const settings = loadConfig({ BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789", BACKSTOP_POLL_INTERVAL_S: "3600" });
+    const refresher = new Refresher({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    const first = refresher.poll();
+    await Promise.resolve();
+    during(refresher, worker);
+    worker.release();
+    await first;
+    expect(worker.reads).toBe(reads);
+    expect(refresher.get(ZONE) !== undefined).toBe(known);
+    await refresher.stop();
+  });
+});
+
+describe("Retries of a zone with no data yet", () => {
+  it("after failed first contacts: 5 s, then 10 s, then 20 s, never past RETRY", async () => {
+    // A primary that takes SOA queries and never answers.
+    const silent = createSocket("udp4");
+    await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve));
+    const worker = new MemoryWorker();
+    const settings = loadConfig({
+      BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789",
+      BACKSTOP_POLL_INTERVAL_S: "3600",
+      BACKSTOP_SOA_TIMEOUT_MS: "50",
+      BACKSTOP_SOA_TRIES: "1",
+      BACKSTOP_MIN_RETRY_S: "12",
+    });
+    const refresher = new Refresher({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    worker.addZone({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: silent.address().port }], keys: [], notifyAllow: [] });
+    try {
+      const startedAt = Date.now();
+      await refresher.poll();
+      // 5 s, 10 s, then capped by RETRY (12 s) instead of 20 s. Each report was made between the moment
+      // its attempt was asked for and the moment we saw it, so its next refresh is bracketed exactly,
+      // however slow the machine.
+      const expected = [5_000, 10_000, 12_000];
+      let askedAt = startedAt;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        if (attempt > 1) {
+          askedAt = Date.now();
+          refresher.signal({ zone: ZONE, reason: "refresh", requestedAt: askedAt, acceptLowerSerial: false });
+        }
+        const deadline = Date.now() + 10_000;
+        while (worker.reports(ZONE).length < attempt && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        const seenAt = Date.now();
+        const report = worker.reports(ZONE)[attempt - 1]!;
+        expect(report.status).toBe("pending");
+        expect(report.nextRefreshAt, `attempt ${attempt}`).toBeGreaterThanOrEqual(askedAt + expected[attempt - 1]!);
+        expect(report.nextRefreshAt, `attempt ${attempt}`).toBeLessThanOrEqual(seenAt + expected[attempt - 1]!);
+      }
+    } finally {
+      await refresher.stop();
+      silent.close();
+    }
+  });
+});
