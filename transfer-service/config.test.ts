@@ -22,9 +22,19 @@ describe("loadConfig", () => {
     expect(c.xfr.totalTimeoutMs).toBe(120 * 60 * 1000);
     expect(c.clamps.refresh).toEqual({ min: 300, max: 2_419_200 });
     expect(c.clamps.retry).toEqual({ min: 500, max: 1_209_600 });
-    // The port-53 front: a second of cache at most; BIND's RRL window 15, slip 2, /24 and /56.
+    // The port-53 front: a second of cache at most; RRL 20 identical answers a second (every category at
+    // the responses rate, all-per-second off, as BIND), BIND's window 15, slip 2, /24 and /56.
     expect(c.front).toEqual({ timeoutMs: 1_500, maxInFlight: 2_048, connections: 32, cacheEntries: 100_000, cacheTtlMs: 1_000 });
-    expect(c.rrl).toEqual({ responsesPerSecond: 50, windowS: 15, slip: 2, ipv4PrefixLength: 24, ipv6PrefixLength: 56, tableSize: 20_000, exempt: [] });
+    expect(c.rrl).toEqual({
+      rates: { responses: 20, nxdomains: 20, nodata: 20, referrals: 20, errors: 20, all: 0 },
+      logOnly: false,
+      windowS: 15,
+      slip: 2,
+      ipv4PrefixLength: 24,
+      ipv6PrefixLength: 56,
+      tableSize: 20_000,
+      exempt: [],
+    });
   });
 
   it.each([
@@ -38,7 +48,13 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_DOH_LISTEN: "off" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh.listen, want: undefined },
     { env: { BACKSTOP_DOH_LISTEN: "[::1]:443", BACKSTOP_DOH_TLS_CERT: "/c.pem", BACKSTOP_DOH_TLS_KEY: "/k.pem" }, pick: (c: ReturnType<typeof loadConfig>) => c.doh.tls, want: { certPath: "/c.pem", keyPath: "/k.pem" } },
     { env: { BACKSTOP_RRL_EXEMPT: "192.0.2.0/24, 2001:db8::53 ,::ffff:198.51.100.0/120" }, pick: (c: ReturnType<typeof loadConfig>) => c.rrl.exempt, want: ["192.0.2.0/24", "2001:db8::53", "::ffff:198.51.100.0/120"] },
-    { env: { BACKSTOP_RRL_RESPONSES_PER_SECOND: "0", BACKSTOP_FRONT_CACHE_ENTRIES: "0" }, pick: (c: ReturnType<typeof loadConfig>) => [c.rrl.responsesPerSecond, c.front.cacheEntries], want: [0, 0] },
+    { env: { BACKSTOP_RRL_RESPONSES_PER_SECOND: "0", BACKSTOP_FRONT_CACHE_ENTRIES: "0" }, pick: (c: ReturnType<typeof loadConfig>) => [c.rrl.rates.responses, c.rrl.rates.errors, c.front.cacheEntries], want: [0, 0, 0] },
+    {
+      env: { BACKSTOP_RRL_RESPONSES_PER_SECOND: "10", BACKSTOP_RRL_NXDOMAINS_PER_SECOND: "3", BACKSTOP_RRL_ERRORS_PER_SECOND: "0", BACKSTOP_RRL_ALL_PER_SECOND: "100" },
+      pick: (c: ReturnType<typeof loadConfig>) => c.rrl.rates,
+      want: { responses: 10, nxdomains: 3, nodata: 10, referrals: 10, errors: 0, all: 100 },
+    },
+    { env: { BACKSTOP_RRL_LOG_ONLY: "true" }, pick: (c: ReturnType<typeof loadConfig>) => c.rrl.logOnly, want: true },
   ])("reads $env", ({ env, pick, want }) => {
     expect(pick(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, ...env }))).toEqual(want);
   });
@@ -57,6 +73,7 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_FRONT_CACHE_TTL_MS: "1001" }, variable: "BACKSTOP_FRONT_CACHE_TTL_MS" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_EXEMPT: "192.0.2.0/24,not-a-prefix" }, variable: "BACKSTOP_RRL_EXEMPT" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_IPV4_PREFIX: "33" }, variable: "BACKSTOP_RRL_IPV4_PREFIX" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_LOG_ONLY: "maybe" }, variable: "BACKSTOP_RRL_LOG_ONLY" },
   ])("rejects a bad $variable, naming it", ({ env, variable }) => {
     let error: unknown;
     try {

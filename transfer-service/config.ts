@@ -8,6 +8,7 @@
  * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
  */
 import { type ListenAddress, parseListenAddress, parsePrefix } from "./addresses.ts";
+import type { RrlRates } from "./server/query/rrl.ts";
 import type { TimerClamps } from "./zones/refresh/soa-timers.ts";
 import { z } from "zod";
 
@@ -92,8 +93,19 @@ const envSchema = z
     BACKSTOP_FRONT_CACHE_TTL_MS: int(1, 1_000).default(1_000),
 
     // Response rate limiting for UDP answers (rrl.ts; BIND's rate-limit { } clause, Knot's mod-rrl).
-    /** Answers per second per client prefix; 0 turns RRL off. Counts every answer to the prefix (BIND counts per response). */
-    BACKSTOP_RRL_RESPONSES_PER_SECOND: int(0, 1_000_000).default(50),
+    /**
+     * Identical answers per second per client prefix (BIND's `responses-per-second`); 0 turns RRL off for
+     * positive answers. The other categories default to it, as in BIND.
+     */
+    BACKSTOP_RRL_RESPONSES_PER_SECOND: int(0, 1_000_000).default(20),
+    BACKSTOP_RRL_NXDOMAINS_PER_SECOND: int(0, 1_000_000).optional(),
+    BACKSTOP_RRL_NODATA_PER_SECOND: int(0, 1_000_000).optional(),
+    BACKSTOP_RRL_REFERRALS_PER_SECOND: int(0, 1_000_000).optional(),
+    BACKSTOP_RRL_ERRORS_PER_SECOND: int(0, 1_000_000).optional(),
+    /** Every answer to a prefix, whatever it is (BIND's `all-per-second`): off by default, as in BIND. */
+    BACKSTOP_RRL_ALL_PER_SECOND: int(0, 1_000_000).default(0),
+    /** `true`: count and log what would be limited, limit nothing (BIND's `log-only yes`). */
+    BACKSTOP_RRL_LOG_ONLY: z.enum(["true", "false", "1", "0"]).default("false").transform((v) => v === "true" || v === "1"),
     BACKSTOP_RRL_WINDOW_S: int(1, 3_600).default(15),
     BACKSTOP_RRL_SLIP: int(0, 10).default(2),
     BACKSTOP_RRL_IPV4_PREFIX: int(8, 32).default(24),
@@ -189,7 +201,8 @@ export interface Config {
   /** The port-53 front (forward, response cache) and its rate limiting. */
   front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number };
   rrl: {
-    responsesPerSecond: number;
+    rates: RrlRates;
+    logOnly: boolean;
     windowS: number;
     slip: number;
     ipv4PrefixLength: number;
@@ -260,7 +273,15 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       cacheTtlMs: e.BACKSTOP_FRONT_CACHE_TTL_MS,
     },
     rrl: {
-      responsesPerSecond: e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+      rates: {
+        responses: e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+        nxdomains: e.BACKSTOP_RRL_NXDOMAINS_PER_SECOND ?? e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+        nodata: e.BACKSTOP_RRL_NODATA_PER_SECOND ?? e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+        referrals: e.BACKSTOP_RRL_REFERRALS_PER_SECOND ?? e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+        errors: e.BACKSTOP_RRL_ERRORS_PER_SECOND ?? e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
+        all: e.BACKSTOP_RRL_ALL_PER_SECOND,
+      },
+      logOnly: e.BACKSTOP_RRL_LOG_ONLY,
       windowS: e.BACKSTOP_RRL_WINDOW_S,
       slip: e.BACKSTOP_RRL_SLIP,
       ipv4PrefixLength: e.BACKSTOP_RRL_IPV4_PREFIX,

@@ -11,6 +11,7 @@
  * (0.2–0.4 µs, about as much as reading the query and finding its cached answer), and `labels(...)` only
  * binds the same call.
  */
+import { RRL_CATEGORIES, type RrlCategory } from "../server/query/rrl-token.ts";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { opcodeToString, rcodeToString } from "../../dns/constants.ts";
 
@@ -32,6 +33,7 @@ const slotsOf = <T extends string>(values: readonly T[]): Record<T, number> =>
   Object.fromEntries(values.map((v, i) => [v, i])) as Record<T, number>;
 const FRONT_SLOT = slotsOf(FRONT_RESULTS);
 const RRL_SLOT = slotsOf(RRL_ACTIONS);
+const RRL_CATEGORY_SLOT = slotsOf(RRL_CATEGORIES);
 
 /** Message slots: transport (2) × opcode (16) × rcode (16, and one for "no reply"). */
 const TRANSPORTS = ["udp", "tcp"] as const;
@@ -73,7 +75,10 @@ export class Metrics {
     return { transport: TRANSPORTS[rest >> 4]!, opcode: opcodeToString(rest & 0xf), rcode: rcode === 16 ? "none" : rcodeToString(rcode) };
   });
   private readonly frontCounts = new PendingCounts<"result">(FRONT_RESULTS.length, (slot) => ({ result: FRONT_RESULTS[slot]! }));
-  private readonly rrlCounts = new PendingCounts<"action">(RRL_ACTIONS.length, (slot) => ({ action: RRL_ACTIONS[slot]! }));
+  private readonly rrlCounts = new PendingCounts<"action" | "category">(RRL_ACTIONS.length * RRL_CATEGORIES.length, (slot) => ({
+    action: RRL_ACTIONS[slot % RRL_ACTIONS.length]!,
+    category: RRL_CATEGORIES[Math.floor(slot / RRL_ACTIONS.length)]!,
+  }));
 
   readonly transfers = new Counter({
     name: "backstop_transfers_total",
@@ -131,10 +136,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly rrlResponses: Counter<"action"> = new Counter({
+  readonly rrlResponses: Counter<"action" | "category"> = new Counter({
     name: "backstop_rrl_responses_total",
-    help: "UDP answers judged by response rate limiting: allowed, dropped, or slipped (sent empty with TC=1).",
-    labelNames: ["action"] as const,
+    help: "UDP answers judged by response rate limiting, by category (response, nxdomain, nodata, referral, error): allowed, dropped, or slipped (sent empty with TC=1). In log-only mode, what would have been done.",
+    labelNames: ["action", "category"] as const,
     registers: [this.registry],
     collect: (): void => this.rrlCounts.flush(this.rrlResponses),
   });
@@ -197,8 +202,8 @@ export class Metrics {
   }
 
   /** One UDP answer judged by response rate limiting. */
-  countRrl(action: RrlAction): void {
-    this.rrlCounts.add(RRL_SLOT[action]);
+  countRrl(action: RrlAction, category: RrlCategory): void {
+    this.rrlCounts.add(RRL_CATEGORY_SLOT[category] * RRL_ACTIONS.length + RRL_SLOT[action]);
   }
 
   /** Wires the per-zone gauges to `source`; they are refilled at every scrape. */

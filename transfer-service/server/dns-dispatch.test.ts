@@ -16,7 +16,7 @@ import { Metrics } from "../ops/metrics.ts";
 import { createQueryForwarder } from "./query/query-forward.ts";
 import { cacheKey, ResponseCache } from "./query/response-cache.ts";
 import { readQueryShape } from "./query/query-shape.ts";
-import { ResponseRateLimiter } from "./query/rrl.ts";
+import { ratesOf, ResponseRateLimiter } from "./query/rrl.ts";
 import { createWorkerUpstream } from "./query/worker-upstream.ts";
 
 const log = createLogger({ level: "silent" });
@@ -34,7 +34,7 @@ function dispatcher(rate = 0, { cache, slip = 1 }: { cache?: ResponseCache; slip
     },
     front: {
       forward: createQueryForwarder({ upstream, internalToken: "a-token-of-sixteen+", timeoutMs: 500, maxInFlight: 8, cache, metrics, log }),
-      rrl: new ResponseRateLimiter({ responsesPerSecond: rate, windowS: 1, slip, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: [], tableSize: 10, metrics }),
+      rrl: new ResponseRateLimiter({ rates: ratesOf(rate), windowS: 1, slip, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: [], tableSize: 10, metrics }),
     },
     metrics,
   });
@@ -118,12 +118,13 @@ describe("answered at once (no promise) when no I/O is needed, and counted", () 
       counted: [/backstop_front_queries_total\{result="local"\} 2/, /backstop_dns_messages_total\{transport="udp",opcode="QUERY",rcode="REFUSED"\} 2/],
     },
     {
-      why: "a rate-limited answer dropped (slip 0)",
+      why: "a rate-limited answer dropped (slip 0), counted by its category (the cached answer is empty: NODATA)",
       wire: a,
       rate: 1,
       slip: 0,
+      cached: true,
       sends: false,
-      counted: [/backstop_rrl_responses_total\{action="drop"\} 1/, /backstop_rrl_responses_total\{action="allow"\} 1/],
+      counted: [/backstop_rrl_responses_total\{action="drop",category="nodata"\} 1/, /backstop_rrl_responses_total\{action="allow",category="nodata"\} 1/],
     },
     {
       why: "a response (QR=1): nothing",
@@ -133,7 +134,7 @@ describe("answered at once (no promise) when no I/O is needed, and counted", () 
     },
   ])("$why", async ({ wire, rate, slip, cached, sends, counted }) => {
     const { handler, metrics } = dispatcher(rate ?? 0, { cache: cached ? warmCache() : undefined, slip: slip ?? 1 });
-    // With rate 1 the first answer is allowed (and forwarded: a promise); the second is the one judged here.
+    // With rate 1 the first answer is allowed; the second is the one judged here.
     if (rate) await handler(wire, udp);
     const replies = [handler(wire, udp)];
     if (!rate) replies.push(handler(wire, udp));

@@ -6,9 +6,11 @@
  * 2. QUERY, with the port-53 front configured (`front`): read into its shape from the header and the
  *    question only (`query-shape.ts`; the hot path makes no full decode — the Worker does that), then
  *    a. an unreadable question, or a question count other than one: FORMERR (RFC 9619 §4);
- *    b. over UDP, response rate limiting (`rrl.ts`): dropped, or slipped as an empty TC=1 reply;
- *    c. AXFR and IXFR: REFUSED (zone transfers to downstream secondaries are not served yet);
- *    d. everything else: forwarded to the Worker, or answered from the response cache (`query-forward.ts`).
+ *    b. AXFR and IXFR: REFUSED (zone transfers to downstream secondaries are not served yet);
+ *    c. everything else: forwarded to the Worker, or answered from the response cache (`query-forward.ts`);
+ *    d. then, over UDP, the answer passes response rate limiting (`rrl.ts`), which counts it by what it is
+ *       (`rrl-token.ts`: the same name and type, the same zone's NXDOMAIN, …): sent, dropped, or slipped as
+ *       an empty TC=1 reply.
  *    Without a front, QUERY is REFUSED.
  * 3. NOTIFY (RFC 1996): decoded in full and handed to the NOTIFY receiver (notify.ts), which decides and signs
  *    the reply; a question count other than one is FORMERR (RFC 1996 §3.7). A body that does not parse is
@@ -29,6 +31,10 @@ import { readQueryShape, type QueryShape } from "./query/query-shape.ts";
 import { headerOnlyReply, replyTo, shapeReply } from "./reply.ts";
 import { udpSizeClass } from "./query/response-cache.ts";
 import type { ResponseRateLimiter } from "./query/rrl.ts";
+import { responseToken, type RrlToken } from "./query/rrl-token.ts";
+
+/** A query whose question could not be read is answered FORMERR: an error, counted per prefix. */
+const UNREADABLE: RrlToken = { category: "error", token: "" };
 
 /** Handles a parsed NOTIFY; resolves to the reply's wire form (signed when the NOTIFY was). */
 export type NotifyReceiver = (query: Message, wire: Uint8Array, ctx: RequestContext) => Promise<Uint8Array>;
@@ -52,34 +58,41 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
     return reply;
   };
 
+  /**
+   * Over UDP, `reply` (the answer to `wire`) as response rate limiting lets it go: itself, an empty TC=1
+   * slip, or null (dropped). `shape` is undefined when the question could not be read (such a FORMERR is
+   * dropped rather than slipped: a slip needs the question).
+   */
+  const limited = (reply: Uint8Array, wire: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext, rrl: ResponseRateLimiter | undefined): Uint8Array | null => {
+    if (ctx.transport !== "udp" || !rrl?.enabled) return reply;
+    const action = rrl.decide(ctx.remoteAddress, ctx.transport, shape === undefined || shape.qdcount !== 1 ? UNREADABLE : responseToken(reply, wire, shape));
+    if (action === "allow") return reply;
+    metrics?.countFront("rate-limited");
+    // RFC 8906 would have every query answered, but RRL's point is to not amplify: the slip is no larger
+    // than the query, and says "ask again over TCP".
+    return action === "slip" && shape !== undefined && shape.qdcount === 1 ? shapeReply(wire, shape, Rcode.NOERROR, { tc: true, udpSize: udpSizeClass(shape) }) : null;
+  };
+
   /** QUERY with a front: the reply (null: dropped) when it is known at once, or the shape to forward. */
   const queryNow = (wire: Uint8Array, ctx: RequestContext, fwd: QueryFront): Uint8Array | null | QueryShape => {
     let shape: QueryShape;
     try {
       shape = readQueryShape(wire);
     } catch (err) {
-      if (err instanceof WireError) return headerOnlyReply(decodeHeader(wire), Rcode.FORMERR);
+      if (err instanceof WireError) return limited(headerOnlyReply(decodeHeader(wire), Rcode.FORMERR), wire, undefined, ctx, fwd.rrl);
       throw err;
     }
-    if (shape.qdcount !== 1) return shapeReply(wire, { ...shape, qdcount: 0 }, Rcode.FORMERR, { udpSize: udpSizeClass(shape) });
-    if (ctx.transport === "udp" && fwd.rrl?.enabled) {
-      const action = fwd.rrl.decide(ctx.remoteAddress, ctx.transport);
-      if (action !== "allow") {
-        metrics?.countFront("rate-limited");
-        // RFC 8906 would have every query answered, but RRL's point is to not amplify: the slip is no
-        // larger than the query, and says "ask again over TCP".
-        return action === "slip" ? shapeReply(wire, shape, Rcode.NOERROR, { tc: true, udpSize: udpSizeClass(shape) }) : null;
-      }
-    }
+    if (shape.qdcount !== 1) return limited(shapeReply(wire, { ...shape, qdcount: 0 }, Rcode.FORMERR, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
     if (shape.qtype === RRType.AXFR || shape.qtype === RRType.IXFR) {
       metrics?.countFront("local");
-      return shapeReply(wire, shape, Rcode.REFUSED, { udpSize: udpSizeClass(shape) });
+      return limited(shapeReply(wire, shape, Rcode.REFUSED, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
     }
-    return fwd.forward.cached(wire, shape, ctx.transport) ?? shape;
+    const hit = fwd.forward.cached(wire, shape, ctx.transport);
+    return hit === undefined ? shape : limited(hit, wire, shape, ctx, fwd.rrl);
   };
 
   const forwarded = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Promise<Uint8Array | null> =>
-    count(ctx, Opcode.QUERY, await fwd.forward.forward(wire, shape, ctx));
+    count(ctx, Opcode.QUERY, limited(await fwd.forward.forward(wire, shape, ctx), wire, shape, ctx, fwd.rrl));
 
   const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<Uint8Array | null> => {
     let message: Message;

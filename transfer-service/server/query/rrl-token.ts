@@ -1,0 +1,113 @@
+/**
+ * @module What response rate limiting counts an answer as: its category and its token, as BIND 9.18 defines
+ * them (ARM, "Response Rate Limiting"; `lib/ns/query.c` picks the name it hands to `dns_rrl`). Two answers
+ * with the same category and token are "identical responses", and only identical responses to one client
+ * prefix share a budget:
+ *
+ * | category   | the reply                                      | token                              |
+ * |------------|------------------------------------------------|------------------------------------|
+ * | `response` | NOERROR with answers (or cut short, TC=1)      | qname and qtype (class is IN here) |
+ * | `nxdomain` | NXDOMAIN                                       | the zone: the SOA owner in AUTHORITY |
+ * | `nodata`   | NOERROR, no answers, SOA in AUTHORITY          | the zone: the SOA owner            |
+ * | `referral` | NOERROR, no answers, NS in AUTHORITY, AA clear | the delegation: the NS owner       |
+ * | `error`    | any other rcode (SERVFAIL, REFUSED, FORMERR …) | none: one budget per prefix        |
+ *
+ * So a resolver asking thousands of different names from one /24 spends thousands of budgets once each
+ * and is never limited, while an amplifier repeating one large answer, or a random-subdomain flood (every
+ * name NXDOMAIN in one zone), spends one budget many times and is.
+ *
+ * Reading the token costs a walk of the reply only for negative answers and referrals; a positive answer's
+ * token comes from the query's own question, whose bounds `query-shape.ts` already found. This is the
+ * front's hot path, hence a hand-written walk rather than a full decode.
+ */
+import { Rcode, RRType, typeToString } from "../../../dns/constants.ts";
+import { HEADER_LENGTH } from "../../../dns/header.ts";
+import { asciiLower } from "../../../dns/name.ts";
+import { WireError, WireReader } from "../../../dns/wire/reader.ts";
+import type { QueryShape } from "./query-shape.ts";
+
+export const RRL_CATEGORIES = ["response", "nxdomain", "nodata", "referral", "error"] as const;
+export type RrlCategory = (typeof RRL_CATEGORIES)[number];
+
+export interface RrlToken {
+  category: RrlCategory;
+  /** Equal for identical responses of one category; "" for errors (counted per prefix only). */
+  token: string;
+}
+
+const ERROR: RrlToken = { category: "error", token: "" };
+
+/**
+ * The question's name as a case-folded key: its wire labels (length octets included, so label boundaries
+ * stay distinct) in ASCII lower case. "?" when the query's name was compressed and `readQueryShape` left it
+ * unread (such a query is forwarded whole; its answers share one token).
+ */
+function qnameKey(query: Uint8Array, shape: QueryShape): string {
+  if (shape.qnameEnd <= HEADER_LENGTH) return "?";
+  let key = "";
+  for (let i = HEADER_LENGTH; i < shape.qnameEnd; i++) key += String.fromCharCode(asciiLower(query[i]!));
+  return key;
+}
+
+/** The category and token of `reply`, the answer to `query` (whose shape is `shape`). */
+export function responseToken(reply: Uint8Array, query: Uint8Array, shape: QueryShape): RrlToken {
+  if (reply.length < HEADER_LENGTH) return ERROR;
+  const rcode = reply[3]! & 0xf;
+  if (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN) return ERROR;
+  const ancount = (reply[6]! << 8) | reply[7]!;
+  const tc = (reply[2]! & 0x02) !== 0;
+  if (rcode === Rcode.NOERROR && (ancount > 0 || tc)) return { category: "response", token: `${shape.qtype} ${qnameKey(query, shape)}` };
+
+  const nxdomain = rcode === Rcode.NXDOMAIN;
+  const owner = authorityOwner(reply, ancount);
+  if (owner?.type === RRType.SOA) return { category: nxdomain ? "nxdomain" : "nodata", token: owner.name };
+  const aa = (reply[2]! & 0x04) !== 0;
+  if (!nxdomain && !aa && owner?.type === RRType.NS) return { category: "referral", token: owner.name };
+  // No SOA where one belongs (a reply we cannot read, or a zone without one): count by the name asked.
+  return { category: nxdomain ? "nxdomain" : "nodata", token: keyText(qnameKey(query, shape)) };
+}
+
+/** The owner (lower-case key) and type of the first AUTHORITY record, or undefined when there is none or the reply does not read. */
+function authorityOwner(reply: Uint8Array, ancount: number): { name: string; type: number } | undefined {
+  const nscount = (reply[8]! << 8) | reply[9]!;
+  if (nscount === 0) return undefined;
+  const qdcount = (reply[4]! << 8) | reply[5]!;
+  try {
+    const r = new WireReader(reply, HEADER_LENGTH);
+    for (let i = 0; i < qdcount; i++) {
+      r.skipName();
+      r.offset += 4;
+    }
+    for (let i = 0; i < ancount; i++) {
+      r.skipName();
+      r.offset += 8; // type, class, TTL
+      const rdlength = r.u16();
+      r.offset += rdlength;
+    }
+    const name = r.name().key;
+    return { name, type: r.u16() };
+  } catch (err) {
+    if (err instanceof WireError) return undefined;
+    throw err;
+  }
+}
+
+/** A `qnameKey` in presentation form (lower case; octets outside printable ASCII as `\DDD`). */
+function keyText(key: string): string {
+  if (key === "?") return key;
+  let name = "";
+  for (let at = 0; at < key.length && key.charCodeAt(at) !== 0; ) {
+    const len = key.charCodeAt(at);
+    for (const c of key.slice(at + 1, at + 1 + len)) name += c >= "!" && c <= "~" && c !== "." && c !== "\\" ? c : `\\${String(c.charCodeAt(0)).padStart(3, "0")}`;
+    name += ".";
+    at += 1 + len;
+  }
+  return name || ".";
+}
+
+/** A token as an operator reads it in a log line: `www.example.org. A`, or the zone's name. */
+export function describeToken(what: RrlToken): string {
+  if (what.category !== "response") return what.token;
+  const space = what.token.indexOf(" ");
+  return `${keyText(what.token.slice(space + 1))} ${typeToString(Number(what.token.slice(0, space)))}`;
+}
