@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { API_PREFIX, createApi } from "./api/index.ts";
+import { pingD1 } from "./db/queries/health.ts";
 import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
 import { INTERNAL_PREFIX } from "./internal/contract.ts";
@@ -29,7 +30,7 @@ app.route(INTERNAL_PREFIX, createInternal());
 app.get("/healthz", async (c) => {
   const started = Date.now();
   try {
-    await c.env.DB.prepare("SELECT 1").first();
+    await pingD1(c.env.DB);
     return c.json({ ok: true, d1Ms: Date.now() - started });
   } catch (err) {
     return c.json({ ok: false, error: err instanceof Error ? err.message : String(err) }, 503);

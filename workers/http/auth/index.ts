@@ -67,8 +67,11 @@ export async function principalOf(authorization: string, env: Env): Promise<Prin
 export interface BearerAuthOptions<E extends AuthEnv = AuthEnv> {
   /** The Worker secret the route cannot work without: unset, every request is a 503. */
   needs?: "ADMIN_TOKEN" | "INTERNAL_TOKEN";
-  /** Whether a principal may use the route: the route's scope check. */
-  allow: (principal: Principal) => boolean;
+  /**
+   * Whether a principal may use the route: the route's scope check. It sees the request (a read-only token
+   * will pass a GET and not a PATCH).
+   */
+  allow: (principal: Principal, c: Context<E>) => boolean;
   /** A credential of the route's own (a zone's webhook secret), tried when the Worker's tokens do not allow. */
   ownCredential?: (token: string, c: Context<E>) => Promise<Principal | null>;
   /** What the 401 asks for: `send Authorization: Bearer <asks>`. */
@@ -83,7 +86,7 @@ export function bearerAuth<E extends AuthEnv = AuthEnv>(options: BearerAuthOptio
   const forbidden = (c: Context) => c.json(errorBody("forbidden", options.refusal ?? "the token is not valid here"), 403);
   const check = honoBearerAuth<E>({
     verifyToken: async (token, c) => {
-      const principal = (await configuredPrincipals(token, c.env)).find(options.allow) ?? (await options.ownCredential?.(token, c)) ?? null;
+      const principal = (await configuredPrincipals(token, c.env)).find((p) => options.allow(p, c)) ?? (await options.ownCredential?.(token, c)) ?? null;
       if (principal === null) return false;
       c.set("principal", principal);
       return true;
