@@ -38,15 +38,18 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * The keys of every candidate whose token equals `presented`, in the candidates' order. A candidate with
  * no token (unset or empty) matches nothing; every set one is compared, whether or not an earlier one
- * matched, so the time taken says nothing about which matched.
+ * matched, so the time taken says nothing about which matched. The presented token is hashed once; this
+ * runs on every query the port-53 front forwards, so a warm call awaits that one digest and nothing else.
  */
 export async function matchingTokens<K>(presented: string, candidates: readonly (readonly [K, string | undefined])[]): Promise<K[]> {
-  const set = candidates.filter((c): c is readonly [K, string] => !!c[1]);
-  if (!presented || set.length === 0) return [];
-  const [digest, ...expected] = await Promise.all([sha256(presented), ...set.map(([, token]) => expectedDigest(token))]);
   const out: K[] = [];
-  set.forEach(([key], i) => {
-    if (sameBytes(digest!, expected[i]!)) out.push(key);
-  });
+  if (!presented) return out;
+  let digest: Uint8Array | undefined;
+  for (const [key, token] of candidates) {
+    if (!token) continue;
+    const expected = expectedDigests.get(token) ?? (await expectedDigest(token));
+    digest ??= await sha256(presented);
+    if (sameBytes(digest, expected)) out.push(key);
+  }
   return out;
 }
