@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
-import { MemoryStore } from "../../workers/answer/memory-store.ts";
+import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
 import { zoneRecords } from "../../workers/answer/testing/load-zone.ts";
 import { kdig } from "../peers/kdig.ts";
 import { runTool } from "../peers/run-tool.ts";
@@ -16,7 +16,7 @@ describe("kdig and dig against the engine", () => {
   let bridge: Bridge;
   beforeAll(async () => {
     const apex = Name.parse(PARENT_APEX);
-    const store = new MemoryStore([{ info: { id: 1, name: apex, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records: zoneRecords(PARENT_ZONE, apex) }]);
+    const store = new MemoryZoneStore([{ info: { id: 1, name: apex, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records: zoneRecords(PARENT_ZONE, apex) }]);
     bridge = await startBridge(store);
   });
   afterAll(async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
-import { MemoryStore } from "../../workers/answer/memory-store.ts";
+import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
 import { zoneRecords } from "../../workers/answer/testing/load-zone.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { type SignedZone, signZone, type SignZoneOptions } from "../zones/sign.ts";
@@ -48,7 +48,7 @@ function describeDelv(title: string, opts: SignZoneOptions): void {
       signed = await signZone(file, PARENT_APEX, opts);
       const apex = Name.parse(PARENT_APEX);
       const text = await readFile(signed.file, "utf8");
-      const store = new MemoryStore([{ info: { id: 1, name: apex, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records: zoneRecords(text, apex) }]);
+      const store = new MemoryZoneStore([{ info: { id: 1, name: apex, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records: zoneRecords(text, apex) }]);
       bridge = await startBridge(store);
       // BIND 9.18 trust-anchors syntax: the KSK as a static key for the zone.
       // A .key file line: `diff.test. IN DNSKEY 257 3 13 <base64…>`.

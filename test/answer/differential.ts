@@ -12,7 +12,7 @@ import { noFlags } from "../../dns/header.ts";
 import { encodeMessage, type Message } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { answerQuery } from "../../workers/answer/engine.ts";
-import { MemoryStore } from "../../workers/answer/memory-store.ts";
+import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
 import { zoneRecords } from "../../workers/answer/testing/load-zone.ts";
 import { startKnotd, startNsd } from "../peers/index.ts";
 import type { PeerHandle } from "../peers/types.ts";
@@ -75,13 +75,13 @@ export function describeDifferential(title: string, zones: () => Promise<Differe
   describe(title, () => {
   const dnssecOk = options.dnssecOk ?? false;
   let ZONES: DifferentialZone[] = [];
-  let store: MemoryStore;
+  let store: MemoryZoneStore;
   let questions: Question[] = [];
   let knotd: PeerHandle;
   let nsd: PeerHandle;
   beforeAll(async () => {
     ZONES = await zones();
-    store = new MemoryStore(
+    store = new MemoryZoneStore(
       ZONES.map((z, i) => {
         const apex = Name.parse(z.name);
         return { info: { id: i + 1, name: apex, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records: zoneRecords(z.text, apex) };

@@ -5,7 +5,7 @@
  * name that is absent from the zone sits between its canonical predecessor and successor. So A exists (has
  * records, or descendants with records) exactly when that run holds the predecessor or the successor, and the
  * closest encloser is the deeper of the two longest common ancestors. Any store that can find both neighbours
- * in one lookup (the D1 blocks, the sorted array of `memory-store.ts`) gets the closest encloser from it.
+ * in one lookup (both stores, through `store/locating-zone-store.ts`) gets the closest encloser from it.
  */
 import { compareLabels, type Name } from "../../dns/name.ts";
 
@@ -24,14 +24,15 @@ export function commonAncestor(a: Name, b: Name): Name {
 
 /**
  * The closest encloser of `name`, which has no node of its own, given its canonical predecessor and successor
- * among the zone's nodes (either may be missing at the ends of the zone). Never above `apex`.
+ * among the zone's nodes (either may be missing at the ends of the zone). Never above `apex`. Spelled as
+ * `name` spells it wherever a neighbour reaches that deep, the apex included; `apex`'s spelling otherwise.
  */
 export function closestEncloserOf(name: Name, apex: Name, predecessor: Name | undefined, successor: Name | undefined): Name {
   let best = apex;
   for (const neighbour of [predecessor, successor]) {
     if (neighbour === undefined) continue;
     const shared = commonAncestor(name, neighbour);
-    if (shared.labelCount > best.labelCount) best = shared;
+    if (shared.labelCount >= best.labelCount) best = shared;
   }
   return best;
 }

@@ -10,7 +10,7 @@ import { decodeMessage } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { fromBase32Hex } from "../../dns/rdata/base32hex.ts";
 import { answerQuery } from "./engine.ts";
-import { MemoryStore, type OwnedRecord } from "./memory-store.ts";
+import { MemoryZoneStore, type OwnedRecord } from "../store/memory-zone-store.ts";
 import { hashedOwner, nsec3Digest, type Nsec3Params } from "./nsec3-hash.ts";
 import { ownerBefore } from "./nsec3.ts";
 import { queryWire } from "./testing/table.ts";
@@ -48,7 +48,7 @@ function compare(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-async function twoChainStore(): Promise<MemoryStore> {
+async function twoChainStore(): Promise<MemoryZoneStore> {
   const soa = Uint8Array.from([2, 110, 115, 0, 2, 104, 109, 0, 0, 0, 0, 1, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 14, 16, 0, 0, 1, 44]);
   const records: OwnedRecord[] = [
     { name: APEX, type: RRType.SOA, class: RRClass.IN, ttl: 3600, rdata: soa },
@@ -57,7 +57,7 @@ async function twoChainStore(): Promise<MemoryStore> {
     ...(await chain(CHAIN_A)),
     ...(await chain(CHAIN_B)),
   ];
-  return new MemoryStore([{ info: { id: 1, name: APEX, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records }]);
+  return new MemoryZoneStore([{ info: { id: 1, name: APEX, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records }]);
 }
 
 /** Owner hash, next hash and salt of an NSEC3 record. */

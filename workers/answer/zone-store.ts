@@ -3,10 +3,13 @@
  * `file` plugin tree): a handful of async lookups, each of which a store must answer with ONE indexed query
  * or a cache hit. The engine never scans a zone.
  *
- * Two implementations: `memory-store.ts` (built from records, for tests and tools) and the D1 store in
- * `workers/store/`, whose blocks of owner names in canonical order (RFC 4034 §6.1) answer every method below
- * with one `first_key <= ?` query: the block found holds the node itself or its canonical predecessor, and the
- * first key of the next block tells whether the name has descendants.
+ * The one port: every store implements it, and nothing else of a store is the engine's business. Two
+ * implementations, both in `workers/store/` and both deriving every method from one neighbour lookup
+ * (`locating-zone-store.ts`): the D1 store (`d1-zone-store.ts`), whose blocks of owner names in canonical
+ * order (RFC 4034 §6.1) answer every method below with one `first_key <= ?` query: the block found holds the
+ * node itself or its canonical predecessor, and the first key of the next block tells whether the name has
+ * descendants; and the memory store (`memory-zone-store.ts`), the reference that tests run on. Both pass the
+ * same contract (`testing/store-contract.ts`).
  *
  * Names handed to a store are absolute and at or below the zone's apex; a store compares them ignoring ASCII
  * case (RFC 4343) and hands back owners with the case it stored.
@@ -46,6 +49,8 @@ export interface ZoneInfo {
    * first transfer (such a zone answers SERVFAIL, as BIND does for a zone that failed to load).
    */
   version: number | null;
+  /** The SOA serial of `version`, where the store knows it (the D1 store does; the management API shows it). */
+  serial?: number | null;
   /** Milliseconds since the epoch after which the zone is not served (SERVFAIL); null: never expires. */
   expiresAt: number | null;
   /** CIDR prefixes allowed to get answers; empty means everyone. */
@@ -64,10 +69,7 @@ export interface ClosestEncloser {
   node: ZoneNode | null;
 }
 
-/**
- * The store. `workers/store/d1-zone-store.ts` implements it over D1 (the same member names, so the D1 store
- * satisfies this interface structurally); `memory-store.ts` over a sorted array.
- */
+/** The store, as the engine reads it. */
 export interface ZoneStore {
   /**
    * The hosted zone whose apex is the longest match for `name`: `name` itself or its nearest ancestor that is

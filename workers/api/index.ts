@@ -1,28 +1,24 @@
 /**
  * @module `/api/v1`, the management API: hono, JSON, every body validated with the zod schemas of
- * `schemas.ts`, `Authorization: Bearer <ADMIN_TOKEN>` (the NOTIFY webhook also takes the zone's own
- * webhook secret). Errors are `{ "error": { "code", "message", "field" } }`.
+ * `schemas.ts`, `Authorization: Bearer <ADMIN_TOKEN>` (`http/auth`; the NOTIFY webhook also takes the
+ * zone's own webhook secret). Errors are `{ "error": { "code", "message", "field" } }` (`http/errors`).
  */
 import { Hono } from "hono";
-import { d1Session, type SessionEnv } from "./d1-session.ts";
-import { ApiError, errorBody, errorResponse } from "./errors.ts";
+import { d1Session } from "../http/d1-session/index.ts";
+import { ApiError, errorBody, errorResponse } from "../http/errors/index.ts";
+import type { RouteEnv } from "../http/route-env.ts";
+import { adminAuth } from "./admin-auth.ts";
 import { tsigKeyRoutes } from "./tsig-keys.ts";
-import { requireAdmin, zoneRoutes } from "./zones.ts";
+import { zoneRoutes } from "./zones.ts";
 
 export const API_PREFIX = "/api/v1";
 
-export function createApi(): Hono<SessionEnv> {
-  const api = new Hono<SessionEnv>();
+export function createApi(): Hono<RouteEnv> {
+  const api = new Hono<RouteEnv>();
   // Every route reads and writes through one D1 session per request (read replication, bookmarks).
   api.use("*", d1Session());
-  api.use("/tsig-keys/*", async (c, next) => {
-    await requireAdmin(c);
-    await next();
-  });
-  api.use("/tsig-keys", async (c, next) => {
-    await requireAdmin(c);
-    await next();
-  });
+  api.use("/tsig-keys/*", adminAuth);
+  api.use("/tsig-keys", adminAuth);
   api.route("/tsig-keys", tsigKeyRoutes);
   api.route("/zones", zoneRoutes);
   // A mounted app's notFound is not consulted by the parent, so unknown paths are caught here.

@@ -4,7 +4,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { controlUrls, pushRefresh, recordRefreshRequest } from "./refresh-signal.ts";
+import { recordRefreshRequest } from "../db/queries/refresh-signals.ts";
+import { controlUrls, pushRefresh } from "./refresh-signal.ts";
 
 describe("refresh signals", () => {
   it("keeps a pending forced AXFR (and acceptLowerSerial) when a plain refresh follows", async () => {

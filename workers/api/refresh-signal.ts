@@ -1,40 +1,14 @@
 /**
  * @module Refresh signals: an API refresh or a webhook NOTIFY is stored on the zone row (so the
- * transfer-service's poll finds it even if the push is lost) and pushed at once to every
- * `SERVICE_CONTROL_URLS` entry (`POST /control/refresh`, internal token, 1 s timeout), which is how it
- * reaches the service within a second. A push that fails is tolerated: the poll is the fallback.
+ * transfer-service's poll finds it even if the push is lost; `db/queries/refresh-signals.ts`) and pushed
+ * at once to every `SERVICE_CONTROL_URLS` entry (`POST /control/refresh`, internal token, 1 s timeout),
+ * which is how it reaches the service within a second. A push that fails is tolerated: the poll is the
+ * fallback.
  */
 import type { Signal } from "../internal/contract.ts";
 import type { Env } from "../env.d.ts";
-import type { D1Queryable } from "../db/d1-queryable.ts";
-
-export interface RefreshOptions {
-  force?: "axfr" | undefined;
-  acceptLowerSerial?: boolean | undefined;
-}
 
 const PUSH_TIMEOUT_MS = 1000;
-
-/** Records the request; a pending forced AXFR is never downgraded by a later plain refresh. */
-export async function recordRefreshRequest(db: D1Queryable, zoneId: number, options: RefreshOptions, now = Date.now()): Promise<Signal | null> {
-  const row = await db
-    .prepare(
-      `UPDATE zones SET refresh_requested_at = ?2,
-         refresh_force = COALESCE(?3, CASE WHEN refresh_requested_at IS NULL THEN NULL ELSE refresh_force END),
-         refresh_accept_lower_serial = (?4 OR (refresh_requested_at IS NOT NULL AND refresh_accept_lower_serial))
-       WHERE id = ?1
-       RETURNING name, refresh_requested_at, refresh_force, refresh_accept_lower_serial`,
-    )
-    .bind(zoneId, now, options.force ?? null, options.acceptLowerSerial ? 1 : 0)
-    .first<{ name: string; refresh_requested_at: number; refresh_force: "axfr" | null; refresh_accept_lower_serial: number }>();
-  if (!row) return null;
-  return {
-    zone: row.name,
-    requestedAt: row.refresh_requested_at,
-    force: row.refresh_force,
-    acceptLowerSerial: row.refresh_accept_lower_serial === 1,
-  };
-}
 
 export function controlUrls(env: Env): string[] {
   return (env.SERVICE_CONTROL_URLS ?? "")

@@ -2,7 +2,6 @@
  * @module `/api/v1/zones`: CRUD, refresh, the HTTP NOTIFY webhook and its secret, the transfer log, and
  * reading the served version (export as a zone file, records query).
  */
-import { asc, desc, eq, inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { typeFromString, classToString, typeToString } from "../../dns/constants.ts";
@@ -10,43 +9,37 @@ import { Name } from "../../dns/name.ts";
 import { genericToText } from "../../dns/rdata/generic.ts";
 import { hasCodec, rdataToText } from "../../dns/rdata/index.ts";
 import { recordToText } from "../../dns/zonefile/printer.ts";
-import { drizzleOf } from "../db/d1-queryable.ts";
-import { transferLog, tsigKeys, zones } from "../db/schema.ts";
+import { recordRefreshRequest, type RefreshOptions } from "../db/queries/refresh-signals.ts";
+import { lastTransfer, lastTransfers, transfersOf } from "../db/queries/transfer-log.ts";
+import { existingKeyNames } from "../db/queries/tsig-keys.ts";
+import { deleteZone, insertZone, listZones, setWebhookSecretHash, updateZone, zoneByName } from "../db/queries/zones.ts";
+import { hashSecret, newSecret } from "../http/auth/stored-secret.ts";
+import { ApiError, jsonBody, validate } from "../http/errors/index.ts";
+import { dnsName } from "../http/dns-name/index.ts";
+import type { RouteEnv } from "../http/route-env.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
+import { servedPointersChanged } from "../store/served-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../store/stored-node.ts";
 import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
-import { bearerToken, hashSecret, newWebhookSecret, secretMatchesHash, tokenMatches } from "./bearer-token.ts";
-import type { SessionEnv } from "./d1-session.ts";
-import { dnsName } from "./dns-name-input.ts";
-import { ApiError, jsonBody, validate } from "./errors.ts";
-import { pushRefresh, recordRefreshRequest } from "./refresh-signal.ts";
+import { adminAuth, webhookAuth } from "./admin-auth.ts";
+import { pushRefresh } from "./refresh-signal.ts";
 import type { Signal } from "../internal/contract.ts";
-import type { RefreshOptions } from "./refresh-signal.ts";
 import { RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
 import { transferView, zoneView } from "./zone-view.ts";
 
-type AppContext = Context<SessionEnv>;
+type AppContext = Context<RouteEnv>;
 
-/** The admin-token check, applied to every zone route except the webhook (which also takes its secret). */
-export async function requireAdmin(c: AppContext): Promise<void> {
-  if (!c.env.ADMIN_TOKEN) throw new ApiError(503, "not-configured", "ADMIN_TOKEN is not set on this Worker");
-  const token = bearerToken(c);
-  if (!token) throw new ApiError(401, "unauthorized", "send Authorization: Bearer <admin token>");
-  if (!(await tokenMatches(token, c.env.ADMIN_TOKEN))) throw new ApiError(403, "forbidden", "the token is not valid here");
-}
+export const zoneRoutes = new Hono<RouteEnv>();
 
-export const zoneRoutes = new Hono<SessionEnv>();
+/** The NOTIFY webhook, which also takes the zone's webhook secret (`admin-auth.ts`). */
+const isWebhook = (c: AppContext) => c.req.method === "POST" && /\/notify\/?$/.test(c.req.path);
 
-zoneRoutes.use("*", async (c, next) => {
-  // The webhook authenticates itself (admin token or the zone's webhook secret).
-  if (!(c.req.method === "POST" && /\/notify\/?$/.test(c.req.path))) await requireAdmin(c);
-  await next();
-});
+zoneRoutes.use("*", (c, next) => (isWebhook(c) ? next() : adminAuth(c, next)));
 
 async function loadZone(c: AppContext) {
   const name = validate(dnsName, decodeURIComponent(c.req.param("name") ?? ""), "name");
-  const zone = await drizzleOf(c.var.db).select().from(zones).where(eq(zones.name, name)).get();
+  const zone = await zoneByName(c.var.db, name);
   if (!zone) throw new ApiError(404, "not-found", `no zone named ${name}`);
   return zone;
 }
@@ -58,78 +51,44 @@ async function checkKeys(c: AppContext, body: { tsigKey?: string | null | undefi
   body.primaries?.forEach((p, i) => p.tsigKey && wanted.set(p.tsigKey, `primaries.${i}.tsigKey`));
   body.transferAllow?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `transferAllow.${i}.tsigKey`));
   if (wanted.size === 0) return;
-  const found = await drizzleOf(c.var.db)
-    .select({ name: tsigKeys.name })
-    .from(tsigKeys)
-    .where(inArray(tsigKeys.name, [...wanted.keys()]));
-  const have = new Set(found.map((k) => k.name));
+  const have = await existingKeyNames(c.var.db, [...wanted.keys()]);
   for (const [name, field] of wanted) {
     if (!have.has(name)) throw new ApiError(400, "unknown-key", `${field}: no TSIG key named ${name} (create it first)`, field);
   }
 }
 
-async function lastTransfers(c: AppContext, zoneIds: number[]) {
-  if (zoneIds.length === 0) return new Map<number, typeof transferLog.$inferSelect>();
-  const rows = await c.var.db.prepare(
-    `SELECT t.* FROM transfer_log t JOIN (SELECT zone_id, MAX(id) AS id FROM transfer_log GROUP BY zone_id) m ON m.id = t.id`,
-  ).all<Record<string, unknown>>();
-  const out = new Map<number, typeof transferLog.$inferSelect>();
-  for (const r of rows.results) {
-    out.set(r.zone_id as number, {
-      id: r.id as number,
-      zoneId: r.zone_id as number,
-      at: r.at as number,
-      kind: r.kind as "soa",
-      result: r.result as "ok",
-      primary: r.primary as string | null,
-      fromSerial: r.from_serial as number | null,
-      toSerial: r.to_serial as number | null,
-      records: r.records as number | null,
-      bytes: r.bytes as number | null,
-      durationMs: r.duration_ms as number | null,
-      error: r.error as string | null,
-      instance: r.instance as string | null,
-    });
-  }
-  return out;
-}
-
 zoneRoutes.post("/", async (c) => {
   const body = await jsonBody(c, ZoneCreate);
   await checkKeys(c, body);
-  const secret = newWebhookSecret();
+  const secret = newSecret();
   const { name, ...rest } = body;
   // The first refresh is requested in the row itself (no UPDATE after the INSERT): the push starts one
   // D1 round trip sooner, and a service that misses it still finds the request when it polls.
   const requestedAt = Date.now();
-  const inserted = await drizzleOf(c.var.db)
-    .insert(zones)
-    .values({ name, ...rest, tsigKey: rest.tsigKey ?? null, webhookSecretHash: await hashSecret(secret), refreshRequestedAt: requestedAt })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted.length === 0) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
-  const zone = inserted[0]!;
+  const zone = await insertZone(c.var.db, {
+    name,
+    ...rest,
+    tsigKey: rest.tsigKey ?? null,
+    webhookSecretHash: await hashSecret(secret),
+    refreshRequestedAt: requestedAt,
+  });
+  if (!zone) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
+  // A new name may now be answered (a zone that has no version yet answers SERVFAIL).
+  servedPointersChanged();
   pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
   // The webhook secret is shown this once; only its hash is kept.
   return c.json({ ...zoneView(zone, undefined), webhookSecret: secret }, 201);
 });
 
 zoneRoutes.get("/", async (c) => {
-  const rows = await drizzleOf(c.var.db).select().from(zones).orderBy(asc(zones.name));
-  const last = await lastTransfers(c, rows.map((z) => z.id));
+  const rows = await listZones(c.var.db);
+  const last = await lastTransfers(c.var.db, rows.map((z) => z.id));
   return c.json({ zones: rows.map((z) => zoneView(z, last.get(z.id))) });
 });
 
 zoneRoutes.get("/:name", async (c) => {
   const zone = await loadZone(c);
-  const last = await drizzleOf(c.var.db)
-    .select()
-    .from(transferLog)
-    .where(eq(transferLog.zoneId, zone.id))
-    .orderBy(desc(transferLog.id))
-    .limit(1)
-    .get();
-  return c.json(zoneView(zone, last));
+  return c.json(zoneView(zone, await lastTransfer(c.var.db, zone.id)));
 });
 
 zoneRoutes.patch("/:name", async (c) => {
@@ -141,11 +100,9 @@ zoneRoutes.patch("/:name", async (c) => {
     throw new ApiError(400, "invalid", `primaries: a ${model} zone needs at least one primary`, "primaries");
   }
   await checkKeys(c, body);
-  const [updated] = await drizzleOf(c.var.db)
-    .update(zones)
-    .set({ ...body, updatedAt: Date.now() })
-    .where(eq(zones.id, zone.id))
-    .returning();
+  const updated = await updateZone(c.var.db, zone.id, body);
+  // The model and answerAllow are read by the answer path.
+  servedPointersChanged();
   // Primaries or keys may have changed: let the service re-read the zone now.
   await signalRefresh(c, zone.id, {});
   return c.json(zoneView(updated!, undefined));
@@ -153,8 +110,8 @@ zoneRoutes.patch("/:name", async (c) => {
 
 zoneRoutes.delete("/:name", async (c) => {
   const zone = await loadZone(c);
-  // Foreign keys cascade to versions, blocks, staging, journal and log.
-  await drizzleOf(c.var.db).delete(zones).where(eq(zones.id, zone.id));
+  await deleteZone(c.var.db, zone.id);
+  servedPointersChanged();
   return c.body(null, 204);
 });
 
@@ -181,37 +138,23 @@ zoneRoutes.post("/:name/refresh", async (c) => {
   return c.json({ accepted: true, zone: zone.name }, 202);
 });
 
-zoneRoutes.post("/:name/notify", async (c) => {
-  const token = bearerToken(c);
-  if (!token) throw new ApiError(401, "unauthorized", "send Authorization: Bearer <admin token or the zone's webhook secret>");
+zoneRoutes.post("/:name/notify", webhookAuth, async (c) => {
   const zone = await loadZone(c);
-  const admin = await tokenMatches(token, c.env.ADMIN_TOKEN);
-  if (!admin && !(await secretMatchesHash(token, zone.webhookSecretHash))) {
-    throw new ApiError(403, "forbidden", "the token is neither the admin token nor this zone's webhook secret");
-  }
   await signalRefresh(c, zone.id, {});
   return c.json({ accepted: true, zone: zone.name }, 202);
 });
 
 zoneRoutes.post("/:name/webhook-secret", async (c) => {
   const zone = await loadZone(c);
-  const secret = newWebhookSecret();
-  await drizzleOf(c.var.db)
-    .update(zones)
-    .set({ webhookSecretHash: await hashSecret(secret), updatedAt: Date.now() })
-    .where(eq(zones.id, zone.id));
+  const secret = newSecret();
+  await setWebhookSecretHash(c.var.db, zone.id, await hashSecret(secret));
   return c.json({ zone: zone.name, webhookSecret: secret });
 });
 
 zoneRoutes.get("/:name/transfers", async (c) => {
   const zone = await loadZone(c);
   const query = validate(TransfersQuery, c.req.query());
-  const rows = await drizzleOf(c.var.db)
-    .select()
-    .from(transferLog)
-    .where(eq(transferLog.zoneId, zone.id))
-    .orderBy(desc(transferLog.id))
-    .limit(query.limit ?? 100);
+  const rows = await transfersOf(c.var.db, zone.id, query.limit ?? 100);
   return c.json({ zone: zone.name, transfers: rows.map(transferView) });
 });
 

@@ -1,8 +1,8 @@
 /**
  * @module The headers the port-53 front sends with a query it forwards to `/dns-query` (docs/architecture.md,
  * "one answer path, told the transport"). They are believed only on a request carrying the internal token
- * (`credentials.ts`); on any other request they are ignored, so a DoH client cannot claim to be someone else
- * or ask for UDP-sized answers.
+ * (`http/auth`, resolved in `index.ts`); on any other request they are ignored, so a DoH client cannot
+ * claim to be someone else or ask for UDP-sized answers.
  *
  *   X-Backstop-Transport: udp | tcp   how the query reached port 53 (UDP answers are truncated, RFC 8482 ANY)
  *   X-Backstop-Udp-Size:  512–65535   the most the front will send back over UDP (caps the OPT's size)

@@ -11,7 +11,7 @@
  * 405 (another method). `Cache-Control` follows `cache-control.ts`.
  *
  * Who is asking: `CF-Connecting-IP` (set by Cloudflare's edge) is the client, unless the request carries
- * the internal token, in which case it was forwarded by the port-53 front and `forwarded.ts` says the
+ * the internal token (resolved to a principal as on every route, `http/auth`), in which case it was forwarded by the port-53 front and `forwarded.ts` says the
  * transport, the UDP limit and the DNS client's address; its answers then say which zone versions they came
  * from (`version-headers.ts`), for the front's cache. The admin token opens restricted zones.
  *
@@ -27,9 +27,9 @@ import { AnswerCache } from "../answer/answer-cache.ts";
 import { answerQuery, type EngineResponse, NotDnsMessage, type QueryContext } from "../answer/engine.ts";
 import type { ZoneStore } from "../answer/zone-store.ts";
 import type { Env } from "../env.d.ts";
+import { principalOf } from "../http/auth/index.ts";
 import { fromBase64Url } from "./base64url.ts";
 import { cacheControl } from "./cache-control.ts";
-import { credentialOf } from "./credentials.ts";
 import { DNS_JSON, JsonQueryError, jsonQueryWire, toJson } from "./dns-json.ts";
 import { readForwarded } from "./forwarded.ts";
 import { queryParam } from "./request-url.ts";
@@ -81,15 +81,24 @@ class DohClient {
   }
 }
 
-/** Who asks and how, from the request's headers; `forwarded` when the port-53 front sent it (internal token). */
-function queryContext(headers: Headers, env: Env, now: number): QueryContext & { forwarded: boolean } {
+type AskerContext = QueryContext & { forwarded: boolean };
+
+/**
+ * Who asks and how, from the request's headers; `forwarded` when the port-53 front sent it (internal token).
+ * The admin token opens restricted zones (zone-select.ts); the internal token makes the transport headers
+ * (`forwarded.ts`) believed and grants nothing else. Tokens are never logged or echoed.
+ */
+function queryContext(headers: Headers, env: Env, now: number): AskerContext | Promise<AskerContext> {
   const authorization = headers.get("authorization");
-  const credential = authorization === null ? "none" : credentialOf(authorization, { admin: env.ADMIN_TOKEN, internal: env.INTERNAL_TOKEN });
-  if (credential === "internal") {
-    const fwd = readForwarded((name) => headers.get(name) ?? undefined);
-    return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
-  }
-  return { transport: "tcp", client: new DohClient(headers, credential === "admin"), now, forwarded: false };
+  // Most DoH queries carry no token: no promise, no digest.
+  if (authorization === null) return { transport: "tcp", client: new DohClient(headers, false), now, forwarded: false };
+  return principalOf(authorization, env).then((principal): AskerContext => {
+    if (principal?.kind === "internal") {
+      const fwd = readForwarded((name) => headers.get(name) ?? undefined);
+      return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
+    }
+    return { transport: "tcp", client: new DohClient(headers, principal?.kind === "admin"), now, forwarded: false };
+  });
 }
 
 /** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
@@ -127,7 +136,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
   };
 
   const answerWire = async (request: Request, env: Env, wire: Uint8Array): Promise<Response> => {
-    const ctx = queryContext(request.headers, env, now());
+    const ctx = await queryContext(request.headers, env, now());
     const store = options.store(env);
     let out;
     try {
@@ -159,7 +168,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
       if (err instanceof JsonQueryError) return plain(400, err.message);
       throw err;
     }
-    const out = await answerQuery(options.store(env), wire, queryContext(request.headers, env, now()));
+    const out = await answerQuery(options.store(env), wire, await queryContext(request.headers, env, now()));
     return new Response(JSON.stringify(toJson(out.message)), {
       status: 200,
       headers: { "content-type": DNS_JSON, "cache-control": cacheControl(out.message) },

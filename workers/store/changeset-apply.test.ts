@@ -101,8 +101,7 @@ describe("IXFR changesets", () => {
     const d1 = new D1ZoneStore(env.DB);
     const info = (await d1.findZone(apex))!;
     expect(info.serial).toBe(11);
-    const memory = new MemoryZoneStore();
-    memory.put(info, expected);
+    const memory = new MemoryZoneStore([{ info, records: expected }]);
     for (const name of ["h100", "h5000", "h19990", "new-owner", "h7777", "zzz-last", "h12345", "h2", "h3", "h101", "nothing"]) {
       const n = apex.child(name);
       const [x, y] = [await d1.locate(info, 0, n), await memory.locate(info, 0, n)];

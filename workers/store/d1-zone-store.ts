@@ -1,5 +1,6 @@
 /**
- * @module The `ZoneStore` over D1 blocks, with two in-isolate caches:
+ * @module The `ZoneStore` (the answer engine's port, `answer/zone-store.ts`) over D1 blocks, with two
+ * in-isolate caches:
  *
  * - the **zone list** (each zone's current-version pointer, expiry, model), re-read from D1 when older
  *   than `pointerTtlMs` (1 s by default), so a commit is seen within a second and a D1 query is spent on
@@ -29,8 +30,9 @@ import { Budget } from "./statement-budget.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { nodeIndex } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
-import { LocatingZoneStore } from "./zone-store.ts";
-import type { Neighbourhood, ZoneInfo } from "./zone-store.ts";
+import type { ZoneInfo } from "../answer/zone-store.ts";
+import { LocatingZoneStore } from "./locating-zone-store.ts";
+import type { Neighbourhood } from "./locating-zone-store.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 
 export interface D1ZoneStoreOptions {

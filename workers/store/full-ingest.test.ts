@@ -112,10 +112,9 @@ describe("full ingest", () => {
 
     const d1 = new D1ZoneStore(env.DB);
     const started = Date.now();
-    const memory = new MemoryZoneStore();
     const info = (await d1.findZone(zone.name))!;
     expect(info.version).toBe(result.version);
-    memory.put(info, records);
+    const memory = new MemoryZoneStore([{ info, records }]);
     for (const name of namesToProbe(apex, count)) {
       for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
         const [a, b] = [await d1.locate(info, tree, name), await memory.locate(info, tree, name)];
@@ -206,8 +205,7 @@ describe("full ingest", () => {
 
     const d1 = new D1ZoneStore(env.DB);
     const info = (await d1.findZone(zone.name))!;
-    const memory = new MemoryZoneStore();
-    memory.put(info, reference);
+    const memory = new MemoryZoneStore([{ info, records: reference }]);
     for (const name of namesToProbe(apex, 1200)) {
       for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
         const [a, b] = [await d1.locate(info, tree, name), await memory.locate(info, tree, name)];

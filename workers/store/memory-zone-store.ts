@@ -1,26 +1,50 @@
 /**
- * @module An in-memory `ZoneStore` over sorted arrays: the reference the D1 store is tested against, and
- * the store the answer engine's unit tests run on.
+ * @module The in-memory `ZoneStore` (the answer engine's port, `answer/zone-store.ts`) over sorted arrays:
+ * the reference implementation. It meets the same contract as the D1 store (`answer/testing/store-contract.ts`,
+ * run against both), the answer engine's table tests run on it, and the ingest tests compare the D1 store's
+ * lookups with its own. Records are grouped and ordered exactly as the D1 store keeps them
+ * (`canonical-nodes.ts`), and every lookup is a binary search, the same shape as the D1 store's one query.
  */
 import type { Name } from "../../dns/name.ts";
+import type { ZoneInfo } from "../answer/zone-store.ts";
 import { groupIntoNodes } from "./canonical-nodes.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 import { nodeIndex } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
-import { LocatingZoneStore } from "./zone-store.ts";
-import type { Neighbourhood, ZoneInfo } from "./zone-store.ts";
+import { LocatingZoneStore } from "./locating-zone-store.ts";
+import type { Neighbourhood } from "./locating-zone-store.ts";
 
-interface MemoryZone {
+export type { OwnedRecord };
+
+/** A zone to load: its settings (the apex is `info.name`) and all its records, in any order. */
+export interface MemoryZone {
+  info: ZoneInfo;
+  records: readonly OwnedRecord[];
+}
+
+export class MemoryStoreError extends Error {
+  override readonly name = "MemoryStoreError";
+}
+
+interface LoadedZone {
   info: ZoneInfo;
   trees: Record<Tree, StoredNode[]>;
 }
 
 export class MemoryZoneStore extends LocatingZoneStore {
-  private readonly zones = new Map<string, MemoryZone>();
+  private readonly zones = new Map<string, LoadedZone>();
 
-  /** Adds (or replaces) a zone with its records in any order. */
-  put(info: ZoneInfo, records: readonly OwnedRecord[]): void {
-    this.zones.set(info.name.key, { info, trees: groupIntoNodes(records) });
+  /** @throws MemoryStoreError for a record outside its zone or two zones with one apex. */
+  constructor(zones: readonly MemoryZone[]) {
+    super();
+    for (const zone of zones) {
+      const apex = zone.info.name;
+      if (this.zones.has(apex.key)) throw new MemoryStoreError(`zone ${apex} given twice`);
+      for (const r of zone.records) {
+        if (!r.name.isSubdomainOf(apex)) throw new MemoryStoreError(`record owner ${r.name} is outside zone ${apex}`);
+      }
+      this.zones.set(apex.key, { info: zone.info, trees: groupIntoNodes(zone.records) });
+    }
   }
 
   async findZone(qname: Name): Promise<ZoneInfo | null> {

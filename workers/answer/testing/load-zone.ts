@@ -1,10 +1,10 @@
 /**
  * @module Test support: master-file text (RFC 1035 §5) → records (the project's parser, `dns/zonefile`) → a
- * {@link MemoryStore} holding one or more zones with the settings a test gives them.
+ * {@link MemoryZoneStore} holding one or more zones with the settings a test gives them.
  */
 import { Name } from "../../../dns/name.ts";
 import { parseZoneText } from "../../../dns/zonefile/parser.ts";
-import { MemoryStore, type OwnedRecord } from "../memory-store.ts";
+import { MemoryZoneStore, type OwnedRecord } from "../../store/memory-zone-store.ts";
 import type { ZoneInfo } from "../zone-store.ts";
 
 /** The records of `text`, with `origin` as the initial `$ORIGIN` and 3600 as the TTL before any `$TTL`. */
@@ -16,8 +16,8 @@ export function zoneRecords(text: string, origin: Name): OwnedRecord[] {
 export type TestZone = { apex: string; text: string } & Partial<Omit<ZoneInfo, "name">>;
 
 /** A store holding the given zones, numbered from 1, each loaded at version 1 and never expiring. */
-export function storeOf(...zones: TestZone[]): MemoryStore {
-  return new MemoryStore(
+export function storeOf(...zones: TestZone[]): MemoryZoneStore {
+  return new MemoryZoneStore(
     zones.map((z, i) => {
       const apex = Name.parse(z.apex);
       return {

@@ -1,7 +1,7 @@
 /**
  * @module The {@link ZoneStore} contract as data: zones and a table of lookups with the answers any store
- * must give. `memory-store.test.ts` runs it against the in-memory store; the D1 store can run the same table
- * after ingesting the same zone text, so the two cannot drift apart.
+ * must give. `store/memory-zone-store.test.ts` runs it against the in-memory store and `d1-store-contract.test.ts`
+ * against the D1 store after ingesting the same zone text, so the two cannot drift apart.
  */
 import { Name } from "../../../dns/name.ts";
 import type { ZoneStore } from "../zone-store.ts";

@@ -14,9 +14,9 @@
  * sort later); anything else in the header is a 400 rather than a session D1 would reject mid-request.
  */
 import type { MiddlewareHandler } from "hono";
-import type { Env } from "../env.d.ts";
-import { BOOKMARK_HEADER } from "../internal/contract.ts";
-import { ApiError } from "./errors.ts";
+import type { Env } from "../../env.d.ts";
+import { BOOKMARK_HEADER } from "../../internal/contract.ts";
+import { ApiError } from "../errors/index.ts";
 
 export { BOOKMARK_HEADER };
 

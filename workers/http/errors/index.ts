@@ -1,11 +1,13 @@
 /**
  * @module The error contract of both APIs: `{ "error": { "code", "message", "field" } }` with 400, 401,
  * 403, 404, 409 or 413, and the zod glue that turns a failed validation into a 400 naming the field.
+ * `/api/v1`, `/internal/v1` (and the panel, later) all answer their errors through `errorResponse`.
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import { StoreError } from "../store/store-error.ts";
+import { StoreError } from "../../store/store-error.ts";
 
 export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503;
 
@@ -28,6 +30,8 @@ export function errorBody(code: string, message: string, field?: string) {
 
 /** Turns any thrown value into the error response (unknown errors: 500 without details). */
 export function errorResponse(c: Context, err: unknown): Response {
+  // hono's own middleware (bearer-auth) throws its finished response, already in this shape (http/auth).
+  if (err instanceof HTTPException) return err.getResponse();
   if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.field), err.status as ContentfulStatusCode);
   if (err instanceof StoreError) return c.json(errorBody(err.code, err.message), err.status);
   console.error(JSON.stringify({ msg: "unhandled error", error: err instanceof Error ? err.message : String(err) }));

@@ -6,10 +6,10 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CommitResult, IngestBegun, ZoneConfigList } from "../internal/contract.ts";
-import { encodeRecordStream } from "../store/record-stream.ts";
-import { syntheticZone } from "../store/synthetic-zone.ts";
-import { BOOKMARK_HEADER } from "./d1-session.ts";
+import { CommitResult, IngestBegun, ZoneConfigList } from "../../internal/contract.ts";
+import { encodeRecordStream } from "../../store/record-stream.ts";
+import { syntheticZone } from "../../store/synthetic-zone.ts";
+import { BOOKMARK_HEADER } from "./index.ts";
 
 const ADMIN = "test-admin-token";
 const INTERNAL = "test-internal-token";

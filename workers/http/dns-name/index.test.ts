@@ -3,7 +3,7 @@
  * normalize to lowercase A-labels without the trailing dot; everything else gets a message saying why.
  */
 import { describe, expect, it } from "vitest";
-import { normalizeDnsName } from "./dns-name-input.ts";
+import { normalizeDnsName } from "./index.ts";
 
 describe("normalizeDnsName", () => {
   it.each([

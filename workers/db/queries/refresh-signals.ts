@@ -1,0 +1,63 @@
+/**
+ * @module Refresh signals as stored on the zone row: an API refresh or a webhook NOTIFY records one (so the
+ * transfer-service's poll finds it even if the push of `api/refresh-signal.ts` is lost), the service lists
+ * the pending ones (`GET /internal/v1/signals`) and acknowledges each (`POST …/signal/ack`).
+ */
+import type { Signal } from "../../internal/contract.ts";
+import type { D1Queryable } from "../d1-queryable.ts";
+
+export interface RefreshOptions {
+  force?: "axfr" | undefined;
+  acceptLowerSerial?: boolean | undefined;
+}
+
+interface SignalRow {
+  name: string;
+  refresh_requested_at: number;
+  refresh_force: "axfr" | null;
+  refresh_accept_lower_serial: number;
+}
+
+const signalOf = (r: SignalRow): Signal => ({
+  zone: r.name,
+  requestedAt: r.refresh_requested_at,
+  force: r.refresh_force,
+  acceptLowerSerial: r.refresh_accept_lower_serial === 1,
+});
+
+/** Records the request; a pending forced AXFR is never downgraded by a later plain refresh. */
+export async function recordRefreshRequest(db: D1Queryable, zoneId: number, options: RefreshOptions, now = Date.now()): Promise<Signal | null> {
+  const row = await db
+    .prepare(
+      `UPDATE zones SET refresh_requested_at = ?2,
+         refresh_force = COALESCE(?3, CASE WHEN refresh_requested_at IS NULL THEN NULL ELSE refresh_force END),
+         refresh_accept_lower_serial = (?4 OR (refresh_requested_at IS NOT NULL AND refresh_accept_lower_serial))
+       WHERE id = ?1
+       RETURNING name, refresh_requested_at, refresh_force, refresh_accept_lower_serial`,
+    )
+    .bind(zoneId, now, options.force ?? null, options.acceptLowerSerial ? 1 : 0)
+    .first<SignalRow>();
+  return row ? signalOf(row) : null;
+}
+
+/** Every pending signal, oldest first. */
+export async function pendingSignals(db: D1Queryable): Promise<Signal[]> {
+  const rows = await db
+    .prepare(
+      "SELECT name, refresh_requested_at, refresh_force, refresh_accept_lower_serial FROM zones WHERE refresh_requested_at IS NOT NULL ORDER BY refresh_requested_at",
+    )
+    .all<SignalRow>();
+  return rows.results.map(signalOf);
+}
+
+/** Clears the zone's signal if no newer request arrived since `requestedAt` (compare-and-set); true if cleared. */
+export async function acknowledgeSignal(db: D1Queryable, zoneId: number, requestedAt: number): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE zones SET refresh_requested_at = NULL, refresh_force = NULL, refresh_accept_lower_serial = 0
+       WHERE id = ?1 AND refresh_requested_at = ?2`,
+    )
+    .bind(zoneId, requestedAt)
+    .run();
+  return (result.meta.changes ?? 0) === 1;
+}

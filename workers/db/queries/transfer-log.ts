@@ -1,0 +1,73 @@
+/**
+ * @module The transfer log: one row per SOA check, IXFR or AXFR the transfer-service reports
+ * (`POST /internal/v1/zones/:zone/transfers`), read back by `/api/v1` as each zone's last transfer and
+ * its history.
+ */
+import { desc, eq } from "drizzle-orm";
+import type { TransferLogEntry } from "../../internal/contract.ts";
+import { drizzleOf, type D1Queryable } from "../d1-queryable.ts";
+import { transferLog } from "../schema.ts";
+
+export type TransferRow = typeof transferLog.$inferSelect;
+
+/** Appends an entry; returns its id. */
+export async function appendTransfer(db: D1Queryable, zoneId: number, e: TransferLogEntry, now = Date.now()): Promise<number> {
+  const row = await db
+    .prepare(
+      `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id`,
+    )
+    .bind(
+      zoneId,
+      e.at ?? now,
+      e.kind,
+      e.result,
+      e.primary ?? null,
+      e.fromSerial ?? null,
+      e.toSerial ?? null,
+      e.records ?? null,
+      e.bytes ?? null,
+      e.durationMs ?? null,
+      e.error ?? null,
+      e.instance ?? null,
+    )
+    .first<{ id: number }>();
+  return row!.id;
+}
+
+/** The latest entry of every zone that has one, by zone id (one query for the zone list; none for no zones). */
+export async function lastTransfers(db: D1Queryable, zoneIds: readonly number[]): Promise<Map<number, TransferRow>> {
+  if (zoneIds.length === 0) return new Map();
+  const rows = await db
+    .prepare(`SELECT t.* FROM transfer_log t JOIN (SELECT zone_id, MAX(id) AS id FROM transfer_log GROUP BY zone_id) m ON m.id = t.id`)
+    .all<Record<string, unknown>>();
+  const out = new Map<number, TransferRow>();
+  for (const r of rows.results) {
+    out.set(r.zone_id as number, {
+      id: r.id as number,
+      zoneId: r.zone_id as number,
+      at: r.at as number,
+      kind: r.kind as "soa",
+      result: r.result as "ok",
+      primary: r.primary as string | null,
+      fromSerial: r.from_serial as number | null,
+      toSerial: r.to_serial as number | null,
+      records: r.records as number | null,
+      bytes: r.bytes as number | null,
+      durationMs: r.duration_ms as number | null,
+      error: r.error as string | null,
+      instance: r.instance as string | null,
+    });
+  }
+  return out;
+}
+
+/** A zone's latest entries, newest first. */
+export function transfersOf(db: D1Queryable, zoneId: number, limit: number): Promise<TransferRow[]> {
+  return drizzleOf(db).select().from(transferLog).where(eq(transferLog.zoneId, zoneId)).orderBy(desc(transferLog.id)).limit(limit);
+}
+
+/** A zone's latest entry, if any. */
+export function lastTransfer(db: D1Queryable, zoneId: number): Promise<TransferRow | undefined> {
+  return drizzleOf(db).select().from(transferLog).where(eq(transferLog.zoneId, zoneId)).orderBy(desc(transferLog.id)).limit(1).get();
+}
