@@ -8,9 +8,10 @@
  * ```
  *   refresh event ─┐  NOTIFY (= refresh timer expired, RFC 1996 §3.11) ─┐  control signal / poll ─┐
  *                  ▼                                                    ▼                         ▼
- *             ┌─────── zone events: one run at a time; a request during it leaves one re-check due ──┐
+ *             ┌──────── zone events: one run at a time; a request during it leaves one re-check due ──┐
  *             ▼                                                                                       │
- *      acquire lease (D1) ── held by another instance ──► LEASE BUSY: look again after the lease TTL ─┤
+ *      acquire lease (D1) ── held by another instance ──► LEASE BUSY: again after the lease TTL; ─────┤
+ *             │          (its report reaches us by the poll)                                          │
  *             │   (the first primary's SOA query is already on its way: it needs no lease)            │
  *             ▼   primaries in order, those in backoff last-resort only                               │
  *      ┌─► SOA query (UDP, TCP on TC, TSIG) ── timeout/error/TSIG ──► backoff this primary ──► next ─┐ │
