@@ -1,11 +1,12 @@
 /**
  * @module The transfer-service assembled from one `Config`: the DNS listener (NOTIFY, and the port-53 front:
  * QUERY forwarded to the Worker with a response cache and response rate limiting), the HTTP port (health,
- * metrics, control), and the per-zone refresh machinery. `main.ts` runs it as a process; tests start it
- * in-process on port 0.
+ * metrics, control), and the zones it is handed (`Zones`, zones/zone-set.ts: each zone with its refresh and
+ * expire events). The service wires them in; NOTIFY and control signals call into them, and zones/ imports
+ * nothing of the service. `main.ts` runs it as a process; tests start it in-process on port 0.
  *
  * The front's cache hears of this instance's commits through `CommitEvents` (`commit-watch.ts`): whoever
- * builds the refresh machinery hands it `watchCommits(worker, events)` and passes the same `events` here.
+ * builds the zone set hands it `watchCommits(worker, events)` and passes the same `events` here.
  */
 import type { CommitEvents } from "./server/query/commit-watch.ts";
 import type { ListenAddress } from "./addresses.ts";
