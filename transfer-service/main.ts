@@ -11,9 +11,9 @@ import { startDohFront } from "./server/doh-front.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import { createLogger } from "./ops/log.ts";
 import { Metrics } from "./ops/metrics.ts";
-import { Refresher } from "./zones/refresh/refresh.ts";
 import { startService } from "./service.ts";
 import { WorkerClient } from "./worker/worker-client.ts";
+import { ZoneSet } from "./zones/zone-set.ts";
 
 async function main(): Promise<void> {
   let config;
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   // The port-53 front's cache drops a zone's answers the moment this instance commits a new version of it.
   const commits = new CommitEvents();
-  const zones = new Refresher({ worker: watchCommits(worker, commits), settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });
+  const zones = new ZoneSet({ worker: watchCommits(worker, commits), settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });
   const service = await startService(config, log, { zones, metrics, commits });
   const doh = config.doh.listen === undefined
     ? undefined

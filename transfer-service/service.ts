@@ -1,46 +1,27 @@
 /**
  * @module The transfer-service assembled from one `Config`: the DNS listener (NOTIFY, and the port-53 front:
  * QUERY forwarded to the Worker with a response cache and response rate limiting), the HTTP port (health,
- * metrics, control), and the per-zone refresh machinery. `main.ts` runs it as a process; tests start it
- * in-process on port 0.
+ * metrics, control), and the zones it is handed (`Zones`, zones/zone-set.ts: each zone with its refresh and
+ * expire events). The service wires them in; NOTIFY and control signals call into them, and zones/ imports
+ * nothing of the service. `main.ts` runs it as a process; tests start it in-process on port 0.
  *
  * The front's cache hears of this instance's commits through `CommitEvents` (`commit-watch.ts`): whoever
- * builds the refresh machinery hands it `watchCommits(worker, events)` and passes the same `events` here.
+ * builds the zone set hands it `watchCommits(worker, events)` and passes the same `events` here.
  */
-import type { Name } from "../dns/name.ts";
 import type { CommitEvents } from "./server/query/commit-watch.ts";
 import type { ListenAddress } from "./addresses.ts";
 import type { Config } from "./config.ts";
 import { createDispatcher, type QueryFront } from "./server/dns-dispatch.ts";
 import { startDnsListener } from "./server/dns-listener.ts";
-import { startHttpServer, type RefreshSignal } from "./ops/control-http.ts";
+import { startHttpServer } from "./ops/control-http.ts";
 import type { Logger } from "./ops/log.ts";
 import { Metrics } from "./ops/metrics.ts";
-import { createNotifyReceiver, type NotifyZone, type NotifyZones } from "./server/notify-in.ts";
+import { createNotifyReceiver } from "./server/notify-in.ts";
 import { createQueryForwarder } from "./server/query/query-forward.ts";
 import { ResponseCache } from "./server/query/response-cache.ts";
 import { ResponseRateLimiter } from "./server/query/rrl.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
-
-/** The zones this instance serves, as the refresh machinery exposes them to the listener and HTTP port. */
-export interface ZoneSet extends NotifyZones {
-  /** Schedules a refresh from a control signal; false when the zone is unknown. */
-  signal(signal: RefreshSignal): boolean;
-  /** Starts background work (polling the Worker, timers). */
-  start(): Promise<void>;
-  /** Stops taking new work and waits for transfers in flight. */
-  stop(): Promise<void>;
-  zoneStates(): Iterable<{ zone: string; serial: number | null; lastCheckAt: number | null }>;
-}
-
-/** No zones: what a service without a Worker connection serves. */
-export const emptyZoneSet: ZoneSet = {
-  find: (_name: Name): NotifyZone | undefined => undefined,
-  signal: () => false,
-  start: async () => undefined,
-  stop: async () => undefined,
-  zoneStates: () => [],
-};
+import { noZones, type Zones } from "./zones/zone-set.ts";
 
 export interface RunningService {
   dnsAddresses: ListenAddress[];
@@ -52,7 +33,7 @@ export interface RunningService {
 }
 
 export interface ServiceParts {
-  zones?: ZoneSet;
+  zones?: Zones;
   metrics?: Metrics;
   /** This instance's commits (`commit-watch.ts`), so the front's cache drops a zone's entries at once. */
   commits?: CommitEvents;
@@ -60,7 +41,7 @@ export interface ServiceParts {
 
 export async function startService(config: Config, log: Logger, parts: ServiceParts = {}): Promise<RunningService> {
   const metrics = parts.metrics ?? new Metrics();
-  const zones = parts.zones ?? emptyZoneSet;
+  const zones = parts.zones ?? noZones;
   metrics.watchZones(zones);
   let stopping = false;
 

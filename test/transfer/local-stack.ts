@@ -12,7 +12,7 @@ import { rdataToText } from "../../dns/rdata/index.ts";
 import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
 import { Metrics } from "../../transfer-service/ops/metrics.ts";
-import { Refresher } from "../../transfer-service/zones/refresh/refresh.ts";
+import { ZoneSet } from "../../transfer-service/zones/zone-set.ts";
 import { startService, type RunningService } from "../../transfer-service/service.ts";
 import type { WorkerApi } from "../../transfer-service/worker/worker-api.ts";
 import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
@@ -38,7 +38,7 @@ export interface LocalStack {
   dnsPort: number;
   worker: WranglerDev;
   service: RunningService;
-  refresher: Refresher;
+  refresher: ZoneSet;
   /** `/api/v1` (and other Worker paths) with the admin token unless another is given. */
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; json: Json }>;
   /** One DoH GET (RFC 8484 §4.1) to the Worker, decoded. */
@@ -77,7 +77,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
   const client = new WorkerClient({ baseUrl: worker.base, token: internalToken, timeoutMs: 30_000 });
   const metrics = new Metrics({ defaultMetrics: false });
-  const refresher = new Refresher({ worker: options.wrapWorker?.(client) ?? client, settings: config, log, metrics, hmac: nodeHmac });
+  const refresher = new ZoneSet({ worker: options.wrapWorker?.(client) ?? client, settings: config, log, metrics, hmac: nodeHmac });
   let service: RunningService;
   try {
     service = await startService(config, log, { zones: refresher, metrics });

@@ -9,14 +9,14 @@ import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
 import type { MemoryWorker } from "../../transfer-service/testing/memory-worker.ts";
 import { Metrics } from "../../transfer-service/ops/metrics.ts";
-import { Refresher } from "../../transfer-service/zones/refresh/refresh.ts";
+import { ZoneSet } from "../../transfer-service/zones/zone-set.ts";
 import { startService, type RunningService } from "../../transfer-service/service.ts";
 
 export const TEST_TOKEN = "test-internal-token-0123456789";
 
 export interface ServiceUnderTest {
   service: RunningService;
-  refresher: Refresher;
+  refresher: ZoneSet;
   dnsPort: number;
   httpUrl: string;
   stop(): Promise<void>;
@@ -49,7 +49,7 @@ export async function startServiceUnderTest(
   });
   const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
   const metrics = new Metrics({ defaultMetrics: false });
-  const refresher = new Refresher({ worker, settings: config, log, metrics, hmac: nodeHmac, tsigNow: opts.tsigNow });
+  const refresher = new ZoneSet({ worker, settings: config, log, metrics, hmac: nodeHmac, tsigNow: opts.tsigNow });
   const service = await startService(config, log, { zones: refresher, metrics });
   return {
     service,

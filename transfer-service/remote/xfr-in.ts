@@ -104,8 +104,21 @@ function sameSoa(a: ResourceRecord, b: ResourceRecord): boolean {
 /** Longest the parse loop runs without letting the socket be read (see the loop in `transfer`). */
 const YIELD_MS = 20;
 
+/** Names a transfer in error messages: "our IXFR of example.com. from 192.0.2.1:53". */
+interface TransferNames {
+  zone: Name;
+  peer: string;
+  /** "AXFR" or "IXFR". */
+  what: string;
+}
+
 /**
  * Runs one AXFR or IXFR into `options.sink`.
+ *
+ * Its named steps: `open` (the TCP connection), `receive` (the socket read at the primary's pace into a
+ * spool, under the idle, total and abort bounds), `readMessage` (one message: decoded, TSIG-checked,
+ * checked as a reply) and the `ReplyReader`, whose `onFirstSoa`, `onIxfrSecond`, `onAxfrBody`,
+ * `onIxfrDeletions` and `onIxfrAdditions` are the states of the module diagram.
  * @throws TransferError naming the cause; the sink has then not seen `end()`.
  */
 export async function transfer(options: XfrOptions): Promise<XfrResult> {
@@ -115,13 +128,90 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   const qtype = kind === "axfr" ? RRType.AXFR : RRType.IXFR;
   if (kind === "ixfr" && !options.currentSoa) throw new RangeError("IXFR needs our current SOA");
   const request = await buildRequest(zone, qtype, { key: primary.key, authority: options.currentSoa, now: options.now });
-  const what = kind.toUpperCase();
+  const names: TransferNames = { zone, peer, what: kind.toUpperCase() };
   const ourSerial = options.currentSoa ? soaFields(options.currentSoa, "our store").serial : undefined;
 
   const socket = await open(primary, peer, limits.connectTimeoutMs, options.signal);
-  // Read as fast as the primary sends (primaries drop slow readers); what the sink has not taken yet
-  // waits in a bounded memory queue, then on disk (frame-spool.ts).
-  const queue = new FrameSpool({ dir: options.spoolDir });
+  const incoming = receive(socket, names, limits, options.signal, options.spoolDir);
+  const verifier = request.key && request.mac
+    ? new TsigStreamVerifier(request.key, request.mac, { now: options.now, peer: `the primary ${peer}` })
+    : undefined;
+  const reader = new ReplyReader(kind, names, ourSerial, sink, limits.chunkRecords);
+  let records = 0;
+  let messages = 0;
+
+  try {
+    incoming.send(request.wire);
+    let yieldedAt = performance.now();
+    while (!reader.done) {
+      // Messages already queued, and a sink that keeps up, resolve as microtasks: the loop would parse the
+      // whole backlog without letting the socket be read, and a primary whose writes block that long drops
+      // us (knotd after its TCP I/O timeout: seen at 80-90k records into a 100k AXFR, on a busy machine,
+      // 1.7 s spent parsing). So the socket gets a turn at least every YIELD_MS.
+      if (performance.now() - yieldedAt > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yieldedAt = performance.now();
+      }
+      const raw = await incoming.next();
+      if (raw === undefined) {
+        throw new TransferError(
+          "reset",
+          records === 0
+            ? `${peer} closed the connection without answering our ${names.what} of ${zone}`
+            : `${peer} closed the connection after ${records} records, before the ${names.what} of ${zone} was complete`,
+        );
+      }
+      const message = await readMessage(raw, messages, request, verifier, names);
+      messages++;
+      const answers = message.answers;
+      if (messages === 1 && answers.length === 0) throw reader.inconsistent("the first message holds no records");
+      records += answers.length;
+      if (records > limits.maxRecords) {
+        throw new TransferError("limit", `our ${names.what} of ${zone} from ${peer} passed the limit of ${limits.maxRecords} records`);
+      }
+      for (let i = 0; i < answers.length; i++) {
+        if (reader.done) throw reader.inconsistent("records follow the closing SOA");
+        await reader.step(answers[i]!, i === answers.length - 1, answers.length);
+      }
+    }
+    verifierFinish(verifier);
+    if (reader.style !== "up-to-date") await reader.sinkCall(() => sink.end());
+    return {
+      style: reader.style,
+      soa: reader.first!,
+      serial: reader.firstSerial,
+      records,
+      bytes: incoming.bytes,
+      messages,
+      changesets: reader.changesets,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await incoming.close();
+  }
+}
+
+/** The socket's side of a transfer: frames in, as fast as the primary sends them. */
+interface Incoming {
+  /** Arms the idle timeout and sends the request. */
+  send(wire: Uint8Array): void;
+  /** The next message, or undefined once the primary closed the connection. */
+  next(): Promise<Uint8Array | undefined>;
+  /** Octets of DNS messages received so far. */
+  readonly bytes: number;
+  /** Stops the timers, closes the socket, removes the spool. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the socket as fast as the primary sends (primaries drop slow readers); what the sink has not taken
+ * yet waits in a bounded memory queue, then on disk (frame-spool.ts). The idle timeout measures the
+ * primary's silence, the total timeout the whole transfer; either, a byte limit, broken framing, a socket
+ * error or `signal` fails the queue and closes the socket.
+ */
+function receive(socket: Socket, names: TransferNames, limits: XfrLimits, signal: AbortSignal | undefined, spoolDir: string | undefined): Incoming {
+  const { zone, peer, what } = names;
+  const queue = new FrameSpool({ dir: spoolDir });
   const decoder = new FrameDecoder();
   let bytes = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -137,11 +227,11 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
     socket.destroy();
   }, limits.totalTimeoutMs);
   const onAbort = (): void => {
-    const reason = options.signal?.reason instanceof Error ? options.signal.reason.message : "the service is shutting down";
+    const reason = signal?.reason instanceof Error ? signal.reason.message : "the service is shutting down";
     queue.fail(new TransferError("aborted", `our ${what} of ${zone} from ${peer} was stopped: ${reason}`));
     socket.destroy();
   };
-  options.signal?.addEventListener("abort", onAbort);
+  signal?.addEventListener("abort", onAbort);
   socket.on("data", (data: Buffer) => {
     armIdle(); // progress from the primary
     try {
@@ -160,8 +250,8 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
     }
   });
   socket.on("error", (err) => queue.fail(socketError(peer, err, "transfer")));
-  // The idle timeout measures the primary's silence: once it has sent everything, spooled messages may
-  // take as long as the sink needs (the total timeout still applies).
+  // Once the primary has sent everything, spooled messages may take as long as the sink needs (the total
+  // timeout still applies).
   const ended = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = undefined;
@@ -170,208 +260,228 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   socket.on("end", ended);
   socket.on("close", ended);
 
-  const verifier = request.key && request.mac
-    ? new TsigStreamVerifier(request.key, request.mac, { now: options.now, peer: `the primary ${peer}` })
-    : undefined;
-
-  let state = "first" as State;
-  let first: ResourceRecord | undefined;
-  let firstSerial = 0;
-  let changesetTo: ResourceRecord | undefined;
-  let changesets = 0;
-  let records = 0;
-  let messages = 0;
-  let style = (kind === "axfr" ? "axfr" : "ixfr") as XfrResult["style"];
-  let chunk: ResourceRecord[] = [];
-  const flush = async (): Promise<void> => {
-    if (chunk.length === 0) return;
-    const out = chunk;
-    chunk = [];
-    await sinkCall(() => sink.records(out));
+  return {
+    send(wire) {
+      armIdle();
+      socket.write(frame(wire));
+    },
+    next: () => queue.next(),
+    get bytes() {
+      return bytes;
+    },
+    async close() {
+      if (idleTimer) clearTimeout(idleTimer);
+      clearTimeout(totalTimer);
+      signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+      await queue.close();
+    },
   };
-  const sinkCall = async (fn: () => Promise<void>): Promise<void> => {
+}
+
+/**
+ * One message of the reply, decoded and checked: TSIG (RFC 8945 §5.3.1), then our ID, QR, opcode and
+ * question (the question may be omitted after the first: RFC 5936 §2.2.1), NOERROR and no TC.
+ * `before` is the number of messages already read.
+ */
+async function readMessage(raw: Uint8Array, before: number, request: Request, verifier: TsigStreamVerifier | undefined, names: TransferNames): Promise<Message> {
+  const { zone, peer, what } = names;
+  let message: Message;
+  try {
+    message = decodeMessage(raw);
+  } catch (err) {
+    throw new TransferError("malformed", `${peer} sent an unreadable message ${before + 1} in our ${what} of ${zone}: ${(err as Error).message}`);
+  }
+  if (verifier) {
+    try {
+      // The decoder already found the TSIG record: passing its offset spares the verifier a walk.
+      await verifier.next(raw, message.tsig?.offset ?? null);
+    } catch (err) {
+      if (err instanceof TsigError) {
+        // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode.
+        if (err.code === "unsigned" && before === 0 && message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
+        throw new TransferError("tsig", err.message, { tsig: err });
+      }
+      throw err;
+    }
+  }
+  checkReply(message, request, peer, before > 0);
+  if (message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
+  if (message.flags.tc) throw new TransferError("malformed", `${peer} set TC on a TCP message of our ${what} of ${zone}`);
+  return message;
+}
+
+/**
+ * The reply read as a sequence of records through the state machine drawn in the module comment, one
+ * `on…` step per state. It hands the sink what it reads, in chunks; it knows nothing of the socket.
+ */
+class ReplyReader {
+  private state: State = "first";
+  /** The opening SOA record, and its serial. */
+  first: ResourceRecord | undefined;
+  firstSerial = 0;
+  /** The SOA the current changeset leads to. */
+  private changesetTo: ResourceRecord | undefined;
+  changesets = 0;
+  style: XfrResult["style"];
+  private chunk: ResourceRecord[] = [];
+
+  constructor(
+    private readonly kind: "axfr" | "ixfr",
+    private readonly names: TransferNames,
+    /** Our serial, for IXFR. */
+    private readonly ourSerial: number | undefined,
+    private readonly sink: XfrSink,
+    private readonly chunkRecords: number,
+  ) {
+    this.style = kind === "axfr" ? "axfr" : "ixfr";
+  }
+
+  /** True once the closing SOA (or the single up-to-date SOA) was read. */
+  get done(): boolean {
+    return this.state === "done";
+  }
+
+  /** One record of the reply; `lastOfMessage` and `messageRecords` tell a single-SOA reply (RFC 1995 §4). */
+  step(rr: ResourceRecord, lastOfMessage: boolean, messageRecords: number): Promise<void> {
+    switch (this.state) {
+      case "first":
+        return this.onFirstSoa(rr, lastOfMessage, messageRecords);
+      case "ixfr-second":
+        return this.onIxfrSecond(rr, lastOfMessage, messageRecords);
+      case "axfr-body":
+        return this.onAxfrBody(rr);
+      case "ixfr-deletes":
+        return this.onIxfrDeletions(rr);
+      case "ixfr-adds":
+        return this.onIxfrAdditions(rr);
+      case "done":
+        throw this.inconsistent(`records follow the closing SOA`);
+    }
+  }
+
+  /** The reply's first record: the zone's SOA, whose serial is the primary's. */
+  private async onFirstSoa(rr: ResourceRecord, lastOfMessage: boolean, messageRecords: number): Promise<void> {
+    const { zone, peer } = this.names;
+    if (rr.type !== RRType.SOA || !rr.name.equals(zone)) throw this.inconsistent(`the reply does not begin with the zone's SOA (first record: ${rr.name} type ${rr.type})`);
+    this.first = rr;
+    this.firstSerial = this.serialOf(rr);
+    const ourSerial = this.ourSerial;
+    if (this.kind === "axfr") {
+      await this.sinkCall(() => this.sink.beginFull(rr));
+      this.state = "axfr-body";
+    } else if (messageRecords === 1 && lastOfMessage && ourSerial !== undefined && !Serial.of(this.firstSerial).isNewerThan(ourSerial)) {
+      // RFC 1995 §4: "If the server's copy is not newer…, a single SOA record is returned."
+      this.style = "up-to-date";
+      this.state = "done";
+    } else if (messageRecords === 1 && lastOfMessage) {
+      // A single SOA that is newer than ours: the primary keeps no history to send (PowerDNS does
+      // this). Not "up to date" (RFC 1995 §2); the caller falls back to AXFR.
+      throw new TransferError(
+        "inconsistent-ixfr",
+        `${peer} answered our IXFR of ${zone} from serial ${ourSerial} with only its SOA (serial ${this.firstSerial}): it has no changes to send`,
+      );
+    } else {
+      this.state = "ixfr-second";
+    }
+  }
+
+  /** IXFR's second record: our SOA opens the first changeset; anything else makes the reply an AXFR. */
+  private async onIxfrSecond(rr: ResourceRecord, lastOfMessage: boolean, messageRecords: number): Promise<void> {
+    const ourSerial = this.ourSerial;
+    if (rr.type === RRType.SOA && ourSerial !== undefined && this.serialOf(rr) === ourSerial && this.serialOf(rr) !== this.firstSerial) {
+      this.style = "ixfr";
+      await this.sinkCall(() => this.sink.beginIncremental(this.first!));
+      await this.sinkCall(() => this.sink.beginChangeset(rr));
+      this.changesets++;
+      this.state = "ixfr-deletes";
+      return;
+    }
+    // Anything else: an AXFR-style reply (RFC 1995 §4); the second record is the zone's first.
+    this.style = "axfr";
+    await this.sinkCall(() => this.sink.beginFull(this.first!));
+    this.state = "axfr-body";
+    return this.step(rr, lastOfMessage, messageRecords);
+  }
+
+  /** The zone's records, until the opening SOA comes again (RFC 5936 §2.2). */
+  private async onAxfrBody(rr: ResourceRecord): Promise<void> {
+    const { zone, peer, what } = this.names;
+    if (rr.type === RRType.SOA && rr.name.equals(zone)) {
+      if (!sameSoa(rr, this.first!)) {
+        throw new TransferError("bad-axfr", `${peer}'s ${what} of ${zone} began with SOA serial ${this.firstSerial} but ended with serial ${this.serialOf(rr)} (RFC 5936 §2.2 requires the same SOA)`);
+      }
+      await this.flush();
+      this.state = "done";
+      return;
+    }
+    if (!rr.name.isSubdomainOf(zone)) throw this.inconsistent(`record ${rr.name} lies outside the zone`);
+    return this.add(rr);
+  }
+
+  /** A changeset's deletions, until the SOA it leads to, which opens its additions (RFC 1995 §4). */
+  private async onIxfrDeletions(rr: ResourceRecord): Promise<void> {
+    if (rr.type !== RRType.SOA) return this.add(rr);
+    await this.flush();
+    const fromSerial = this.changesetTo ? this.serialOf(this.changesetTo) : this.ourSerial!;
+    const toSerial = this.serialOf(rr);
+    if (!Serial.of(toSerial).isNewerThan(fromSerial)) throw this.inconsistent(`a changeset goes from serial ${fromSerial} to ${toSerial}, not forwards`);
+    this.changesetTo = rr;
+    await this.sinkCall(() => this.sink.beginAdditions(rr));
+    this.state = "ixfr-adds";
+  }
+
+  /** A changeset's additions, until the next changeset's first SOA or the closing SOA. */
+  private async onIxfrAdditions(rr: ResourceRecord): Promise<void> {
+    if (rr.type !== RRType.SOA) return this.add(rr);
+    await this.flush();
+    const serial = this.serialOf(rr);
+    const toSerial = this.serialOf(this.changesetTo!);
+    if (serial === this.firstSerial && toSerial === this.firstSerial) {
+      if (!sameSoa(rr, this.first!)) throw this.inconsistent(`the closing SOA differs from the opening one`);
+      this.state = "done";
+      return;
+    }
+    if (serial !== toSerial) throw this.inconsistent(`a changeset starts at serial ${serial}, but the previous one ended at ${toSerial}`);
+    await this.sinkCall(() => this.sink.beginChangeset(rr));
+    this.changesets++;
+    this.state = "ixfr-deletes";
+  }
+
+  /**
+   * A record of the zone or of a changeset, into the chunk the sink takes next; a promise only when the
+   * chunk is full and goes to the sink (a million records need not cost a million promises).
+   */
+  private add(rr: ResourceRecord): Promise<void> | undefined {
+    this.chunk.push(rr);
+    return this.chunk.length >= this.chunkRecords ? this.flush() : undefined;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.chunk.length === 0) return;
+    const out = this.chunk;
+    this.chunk = [];
+    await this.sinkCall(() => this.sink.records(out));
+  }
+
+  /** A sink call, whose failure is a TransferError("sink") unless it already is one. */
+  async sinkCall(fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (err) {
       if (err instanceof TransferError) throw err;
-      throw new TransferError("sink", `storing our ${what} of ${zone} failed: ${(err as Error).message}`, { cause: err });
+      throw new TransferError("sink", `storing our ${this.names.what} of ${this.names.zone} failed: ${(err as Error).message}`, { cause: err });
     }
-  };
-  const serialOf = (rr: ResourceRecord): number => soaFields(rr, peer).serial;
-  const inconsistent = (why: string): TransferError =>
-    new TransferError(kind === "ixfr" && style === "ixfr" ? "inconsistent-ixfr" : "bad-axfr", `${peer}'s ${what} of ${zone}: ${why}`);
+  }
 
-  /** One record of the reply through the state machine drawn in the module comment. */
-  const step = async (rr: ResourceRecord, lastOfMessage: boolean, messageRecords: number): Promise<void> => {
-    const isSoa = rr.type === RRType.SOA;
-    switch (state) {
-      case "first": {
-        if (!isSoa || !rr.name.equals(zone)) throw inconsistent(`the reply does not begin with the zone's SOA (first record: ${rr.name} type ${rr.type})`);
-        first = rr;
-        firstSerial = serialOf(rr);
-        if (kind === "axfr") {
-          await sinkCall(() => sink.beginFull(rr));
-          state = "axfr-body";
-        } else if (messageRecords === 1 && lastOfMessage && ourSerial !== undefined && !Serial.of(firstSerial).isNewerThan(ourSerial)) {
-          // RFC 1995 §4: "If the server's copy is not newer…, a single SOA record is returned."
-          style = "up-to-date";
-          state = "done";
-        } else if (messageRecords === 1 && lastOfMessage) {
-          // A single SOA that is newer than ours: the primary keeps no history to send (PowerDNS does
-          // this). Not "up to date" (RFC 1995 §2); the caller falls back to AXFR.
-          throw new TransferError(
-            "inconsistent-ixfr",
-            `${peer} answered our IXFR of ${zone} from serial ${ourSerial} with only its SOA (serial ${firstSerial}): it has no changes to send`,
-          );
-        } else {
-          state = "ixfr-second";
-        }
-        return;
-      }
-      case "ixfr-second": {
-        if (isSoa && ourSerial !== undefined && serialOf(rr) === ourSerial && serialOf(rr) !== firstSerial) {
-          style = "ixfr";
-          await sinkCall(() => sink.beginIncremental(first!));
-          await sinkCall(() => sink.beginChangeset(rr));
-          changesets++;
-          state = "ixfr-deletes";
-          return;
-        }
-        // Anything else: an AXFR-style reply (RFC 1995 §4); the second record is the zone's first.
-        style = "axfr";
-        await sinkCall(() => sink.beginFull(first!));
-        state = "axfr-body";
-        return step(rr, lastOfMessage, messageRecords);
-      }
-      case "axfr-body": {
-        if (isSoa && rr.name.equals(zone)) {
-          if (!sameSoa(rr, first!)) {
-            throw new TransferError("bad-axfr", `${peer}'s ${what} of ${zone} began with SOA serial ${firstSerial} but ended with serial ${serialOf(rr)} (RFC 5936 §2.2 requires the same SOA)`);
-          }
-          await flush();
-          state = "done";
-          return;
-        }
-        if (!rr.name.isSubdomainOf(zone)) throw inconsistent(`record ${rr.name} lies outside the zone`);
-        chunk.push(rr);
-        if (chunk.length >= limits.chunkRecords) await flush();
-        return;
-      }
-      case "ixfr-deletes": {
-        if (isSoa) {
-          await flush();
-          const fromSerial = changesetTo ? serialOf(changesetTo) : ourSerial!;
-          const toSerial = serialOf(rr);
-          if (!Serial.of(toSerial).isNewerThan(fromSerial)) throw inconsistent(`a changeset goes from serial ${fromSerial} to ${toSerial}, not forwards`);
-          changesetTo = rr;
-          await sinkCall(() => sink.beginAdditions(rr));
-          state = "ixfr-adds";
-          return;
-        }
-        chunk.push(rr);
-        if (chunk.length >= limits.chunkRecords) await flush();
-        return;
-      }
-      case "ixfr-adds": {
-        if (isSoa) {
-          await flush();
-          const serial = serialOf(rr);
-          const toSerial = serialOf(changesetTo!);
-          if (serial === firstSerial && toSerial === firstSerial) {
-            if (!sameSoa(rr, first!)) throw inconsistent(`the closing SOA differs from the opening one`);
-            state = "done";
-            return;
-          }
-          if (serial !== toSerial) throw inconsistent(`a changeset starts at serial ${serial}, but the previous one ended at ${toSerial}`);
-          await sinkCall(() => sink.beginChangeset(rr));
-          changesets++;
-          state = "ixfr-deletes";
-          return;
-        }
-        chunk.push(rr);
-        if (chunk.length >= limits.chunkRecords) await flush();
-        return;
-      }
-      case "done":
-        throw inconsistent(`records follow the closing SOA`);
-    }
-  };
+  private serialOf(rr: ResourceRecord): number {
+    return soaFields(rr, this.names.peer).serial;
+  }
 
-  try {
-    armIdle();
-    socket.write(frame(request.wire));
-    let yieldedAt = performance.now();
-    while (state !== "done") {
-      // Messages already queued, and a sink that keeps up, resolve as microtasks: the loop would parse the
-      // whole backlog without letting the socket be read, and a primary whose writes block that long drops
-      // us (knotd after its TCP I/O timeout: seen at 80-90k records into a 100k AXFR, on a busy machine,
-      // 1.7 s spent parsing). So the socket gets a turn at least every YIELD_MS.
-      if (performance.now() - yieldedAt > YIELD_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        yieldedAt = performance.now();
-      }
-      const raw = await queue.next();
-      if (raw === undefined) {
-        throw new TransferError(
-          "reset",
-          records === 0
-            ? `${peer} closed the connection without answering our ${what} of ${zone}`
-            : `${peer} closed the connection after ${records} records, before the ${what} of ${zone} was complete`,
-        );
-      }
-      let message: Message;
-      try {
-        message = decodeMessage(raw);
-      } catch (err) {
-        throw new TransferError("malformed", `${peer} sent an unreadable message ${messages + 1} in our ${what} of ${zone}: ${(err as Error).message}`);
-      }
-      if (verifier) {
-        try {
-          // The decoder already found the TSIG record: passing its offset spares the verifier a walk.
-          await verifier.next(raw, message.tsig?.offset ?? null);
-        } catch (err) {
-          if (err instanceof TsigError) {
-            // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode.
-            if (err.code === "unsigned" && messages === 0 && message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
-            throw new TransferError("tsig", err.message, { tsig: err });
-          }
-          throw err;
-        }
-      }
-      checkReply(message, request as Request, peer, messages > 0);
-      messages++;
-      if (message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
-      if (message.flags.tc) throw new TransferError("malformed", `${peer} set TC on a TCP message of our ${what} of ${zone}`);
-      const answers = message.answers;
-      if (messages === 1 && answers.length === 0) throw inconsistent("the first message holds no records");
-      records += answers.length;
-      if (records > limits.maxRecords) {
-        throw new TransferError("limit", `our ${what} of ${zone} from ${peer} passed the limit of ${limits.maxRecords} records`);
-      }
-      for (let i = 0; i < answers.length; i++) {
-        // `step` moves `state`; TypeScript cannot see that through the closure.
-        if ((state as State) === "done") throw inconsistent("records follow the closing SOA");
-        await step(answers[i]!, i === answers.length - 1, answers.length);
-      }
-    }
-    verifierFinish(verifier);
-    if (style !== "up-to-date") await sinkCall(() => sink.end());
-    return {
-      style,
-      soa: first!,
-      serial: firstSerial,
-      records,
-      bytes,
-      messages,
-      changesets,
-      durationMs: Date.now() - started,
-    };
-  } finally {
-    if (idleTimer) clearTimeout(idleTimer);
-    clearTimeout(totalTimer);
-    options.signal?.removeEventListener("abort", onAbort);
-    socket.destroy();
-    await queue.close();
+  /** A reply that breaks the rules: an inconsistent IXFR (the caller falls back to AXFR) or a bad AXFR. */
+  inconsistent(why: string): TransferError {
+    const { zone, peer, what } = this.names;
+    return new TransferError(this.kind === "ixfr" && this.style === "ixfr" ? "inconsistent-ixfr" : "bad-axfr", `${peer}'s ${what} of ${zone}: ${why}`);
   }
 }
 

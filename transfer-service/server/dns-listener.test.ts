@@ -20,7 +20,8 @@ import { type DnsListener, startDnsListener } from "./dns-listener.ts";
 import { createLogger } from "../ops/log.ts";
 import { Metrics } from "../ops/metrics.ts";
 import { buildNotifyAcl } from "../zones/notify-acl.ts";
-import { createNotifyReceiver, type NotifyZone } from "./notify-in.ts";
+import { createNotifyReceiver } from "./notify-in.ts";
+import type { NotifyZone } from "../zones/zone.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 
 const run = promisify(execFile);

@@ -75,169 +75,206 @@ function replyLookup(): { lookup: (host: string, family: LookupOneOptions | numb
   };
 }
 
+/** Binds TCP and UDP on every address of `options` and serves them until `close()`. */
 export async function startDnsListener(options: DnsListenerOptions): Promise<DnsListener> {
-  const { handler, log, metrics } = options;
-  const maxInFlight = options.maxInFlightPerConnection ?? 64;
-  const maxUdpInFlight = options.maxUdpInFlight ?? 4096;
-  const udpSockets: UdpSocket[] = [];
-  const tcpServers: Server[] = [];
-  const connections = new Set<Socket>();
-  const pending = new Set<Promise<unknown>>();
-  let udpInFlight = 0;
-  let closing = false;
+  const listener = new Listener(options);
+  await listener.bindAll();
+  return listener;
+}
 
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    pending.add(p);
-    p.finally(() => pending.delete(p)).catch(() => undefined);
+/** The listener's named steps: `bind` (TCP, then UDP on the same port), `onUdpMessage`, `acceptTcp`, `close`. */
+class Listener implements DnsListener {
+  readonly addresses: ListenAddress[] = [];
+  private readonly udpSockets: UdpSocket[] = [];
+  private readonly tcpServers: Server[] = [];
+  private readonly connections = new Set<Socket>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly maxUdpInFlight: number;
+  private udpInFlight = 0;
+  private closing = false;
+
+  constructor(readonly options: DnsListenerOptions) {
+    this.maxUdpInFlight = options.maxUdpInFlight ?? 4096;
+  }
+
+  get tcpConnections(): number {
+    return this.connections.size;
+  }
+
+  /** Binds every configured address; on a failure, closes what was bound and throws. */
+  async bindAll(): Promise<void> {
+    try {
+      for (const address of this.options.addresses) this.addresses.push(await this.bind(address));
+    } catch (err) {
+      for (const s of this.tcpServers) s.close();
+      for (const u of this.udpSockets) u.close();
+      throw err;
+    }
+  }
+
+  /** TCP first: with port 0 the kernel picks a port, and UDP then takes the same one. */
+  private async bind(address: ListenAddress): Promise<ListenAddress> {
+    const server = createServer({ pauseOnConnect: false }, (socket) => this.acceptTcp(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      // ipv6Only: "[::]:53" beside "0.0.0.0:53" must not claim the IPv4 port too (dual-stack default).
+      server.listen({ host: address.host, port: address.port, exclusive: true, ipv6Only: address.host.includes(":") }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.tcpServers.push(server);
+    const port = (server.address() as { port: number }).port;
+    const replies = replyLookup();
+    const udp = createSocket({ type: address.host.includes(":") ? "udp6" : "udp4", ipv6Only: address.host.includes(":"), lookup: replies.lookup });
+    await new Promise<void>((resolve, reject) => {
+      udp.once("error", reject);
+      udp.bind({ address: address.host, port, exclusive: true }, () => {
+        udp.off("error", reject);
+        resolve();
+      });
+    });
+    replies.bound();
+    udp.on("message", (msg: Buffer, rinfo: RemoteInfo) => this.onUdpMessage(udp, msg, rinfo));
+    udp.on("error", (err) => this.options.log.warn({ err: { message: err.message } }, "UDP socket error"));
+    this.udpSockets.push(udp);
+    return { host: address.host, port };
+  }
+
+  /** Keeps `p` for `close()` to wait on until it settles. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    p.finally(() => this.pending.delete(p)).catch(() => undefined);
     return p;
-  };
-
-  const failed = (err: unknown, ctx: RequestContext): null => {
-    log.error({ err: { message: (err as Error).message }, remote: ctx.remoteAddress, transport: ctx.transport }, "DNS handler failed");
-    return null;
-  };
+  }
 
   /** The handler's reply, or its promise; a throw or a rejection drops the message (logged). */
-  const handle = (message: Uint8Array, ctx: RequestContext): Uint8Array | null | Promise<Uint8Array | null> => {
+  handle(message: Uint8Array, ctx: RequestContext): Uint8Array | null | Promise<Uint8Array | null> {
     try {
-      const result = handler(message, ctx);
-      return result instanceof Promise ? result.catch((err: unknown) => failed(err, ctx)) : result;
+      const result = this.options.handler(message, ctx);
+      return result instanceof Promise ? result.catch((err: unknown) => this.failed(err, ctx)) : result;
     } catch (err) {
-      return failed(err, ctx);
+      return this.failed(err, ctx);
     }
-  };
+  }
 
-  const onUdp = (socket: UdpSocket) => (msg: Buffer, rinfo: RemoteInfo): void => {
-    if (closing || msg.length < MIN_MESSAGE) return;
-    if (udpInFlight >= maxUdpInFlight) return; // shed load rather than queue without bound
+  private failed(err: unknown, ctx: RequestContext): null {
+    this.options.log.error({ err: { message: (err as Error).message }, remote: ctx.remoteAddress, transport: ctx.transport }, "DNS handler failed");
+    return null;
+  }
+
+  /** One UDP datagram: answered in the same event when the handler can, else when its promise settles. */
+  private onUdpMessage(socket: UdpSocket, msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.closing || msg.length < MIN_MESSAGE) return;
+    if (this.udpInFlight >= this.maxUdpInFlight) return; // shed load rather than queue without bound
     const ctx: RequestContext = { transport: "udp", remoteAddress: rinfo.address, remotePort: rinfo.port };
     // A plain Uint8Array over the Buffer's octets: Buffer's `slice` shares memory where Uint8Array's copies.
-    const result = handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx);
+    const result = this.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx);
     if (!(result instanceof Promise)) {
       if (result) socket.send(result, rinfo.port, rinfo.address);
       return;
     }
-    udpInFlight++;
-    track(
+    this.udpInFlight++;
+    this.track(
       result.then((reply) => {
-        udpInFlight--;
-        if (reply && !closing) socket.send(reply, rinfo.port, rinfo.address);
+        this.udpInFlight--;
+        if (reply && !this.closing) socket.send(reply, rinfo.port, rinfo.address);
       }),
     );
-  };
+  }
 
-  const onTcp = (socket: Socket): void => {
-    if (closing || connections.size >= options.maxTcpConnections) {
+  /** A new TCP connection: refused past the bound, else served by a `TcpConnection`. */
+  private acceptTcp(socket: Socket): void {
+    const { metrics } = this.options;
+    if (this.closing || this.connections.size >= this.options.maxTcpConnections) {
       metrics?.tcpRejected.inc();
       socket.destroy();
       return;
     }
-    connections.add(socket);
-    metrics?.tcpConnections.set(connections.size);
-    socket.setNoDelay(true);
-    const decoder = new FrameDecoder();
-    const ctx: RequestContext = {
-      transport: "tcp",
-      remoteAddress: socket.remoteAddress ?? "",
-      remotePort: socket.remotePort ?? 0,
-    };
-    let inFlight = 0;
-    let idleTimer: NodeJS.Timeout | undefined;
-    const armIdle = (): void => {
-      if (idleTimer) clearTimeout(idleTimer);
-      idleTimer = inFlight === 0 ? setTimeout(() => socket.destroy(), options.tcpIdleTimeoutMs) : undefined;
-    };
-    armIdle();
-
-    socket.on("data", (data: Buffer) => {
-      let messages: Uint8Array[];
-      try {
-        messages = decoder.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
-      } catch (err) {
-        if (err instanceof FramingError) log.debug({ remote: ctx.remoteAddress }, err.message);
-        socket.destroy();
-        return;
-      }
-      for (const message of messages) {
-        if (message.length < MIN_MESSAGE) continue;
-        const result = handle(message, ctx);
-        if (!(result instanceof Promise)) {
-          if (result && !socket.destroyed) socket.write(frame(result));
-          continue;
-        }
-        inFlight++;
-        if (inFlight >= maxInFlight) socket.pause();
-        track(
-          result.then((reply) => {
-            inFlight--;
-            if (socket.destroyed) return;
-            if (reply) socket.write(frame(reply));
-            if (socket.isPaused() && inFlight < maxInFlight) socket.resume();
-            armIdle();
-          }),
-        );
-      }
-      armIdle();
+    this.connections.add(socket);
+    metrics?.tcpConnections.set(this.connections.size);
+    new TcpConnection(this, socket, () => {
+      this.connections.delete(socket);
+      metrics?.tcpConnections.set(this.connections.size);
     });
-    socket.on("error", () => socket.destroy());
-    socket.on("close", () => {
-      if (idleTimer) clearTimeout(idleTimer);
-      connections.delete(socket);
-      metrics?.tcpConnections.set(connections.size);
-    });
-  };
-
-  const bound: ListenAddress[] = [];
-  try {
-    for (const address of options.addresses) {
-      // TCP first: with port 0 the kernel picks a port, and UDP then takes the same one.
-      const server = createServer({ pauseOnConnect: false }, onTcp);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        // ipv6Only: "[::]:53" beside "0.0.0.0:53" must not claim the IPv4 port too (dual-stack default).
-        server.listen({ host: address.host, port: address.port, exclusive: true, ipv6Only: address.host.includes(":") }, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      tcpServers.push(server);
-      const port = (server.address() as { port: number }).port;
-      const replies = replyLookup();
-      const udp = createSocket({ type: address.host.includes(":") ? "udp6" : "udp4", ipv6Only: address.host.includes(":"), lookup: replies.lookup });
-      await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
-        udp.bind({ address: address.host, port, exclusive: true }, () => {
-          udp.off("error", reject);
-          resolve();
-        });
-      });
-      replies.bound();
-      udp.on("message", onUdp(udp));
-      udp.on("error", (err) => log.warn({ err: { message: err.message } }, "UDP socket error"));
-      udpSockets.push(udp);
-      bound.push({ host: address.host, port });
-    }
-  } catch (err) {
-    for (const s of tcpServers) s.close();
-    for (const u of udpSockets) u.close();
-    throw err;
   }
 
-  return {
-    addresses: bound,
-    get tcpConnections() {
-      return connections.size;
-    },
-    async close() {
-      closing = true;
-      await Promise.all([
-        ...tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-        ...udpSockets.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))),
-        (async () => {
-          for (const c of connections) c.destroy();
-        })(),
-      ]);
-      await Promise.allSettled([...pending]);
-    },
-  };
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([
+      ...this.tcpServers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      ...this.udpSockets.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))),
+      (async () => {
+        for (const c of this.connections) c.destroy();
+      })(),
+    ]);
+    await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** One TCP connection (RFC 7766): framing, pipelining with a cap on messages in flight, the idle timeout. */
+class TcpConnection {
+  private readonly decoder = new FrameDecoder();
+  private readonly ctx: RequestContext;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly listener: Listener,
+    private readonly socket: Socket,
+    onClose: () => void,
+  ) {
+    this.maxInFlight = listener.options.maxInFlightPerConnection ?? 64;
+    socket.setNoDelay(true);
+    this.ctx = { transport: "tcp", remoteAddress: socket.remoteAddress ?? "", remotePort: socket.remotePort ?? 0 };
+    this.armIdle();
+    socket.on("data", (data: Buffer) => this.onData(data));
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      onClose();
+    });
+  }
+
+  /** RFC 7766 §6.2.3: the idle timeout runs only while no query is outstanding. */
+  private armIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = this.inFlight === 0 ? setTimeout(() => this.socket.destroy(), this.listener.options.tcpIdleTimeoutMs) : undefined;
+  }
+
+  /** Octets in: every whole message is handled at once (§6.2.1.1); broken framing closes the connection. */
+  private onData(data: Buffer): void {
+    const { socket } = this;
+    let messages: Uint8Array[];
+    try {
+      messages = this.decoder.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
+    } catch (err) {
+      if (err instanceof FramingError) this.listener.options.log.debug({ remote: this.ctx.remoteAddress }, err.message);
+      socket.destroy();
+      return;
+    }
+    for (const message of messages) {
+      if (message.length < MIN_MESSAGE) continue;
+      const result = this.listener.handle(message, this.ctx);
+      if (!(result instanceof Promise)) {
+        if (result && !socket.destroyed) socket.write(frame(result));
+        continue;
+      }
+      this.inFlight++;
+      if (this.inFlight >= this.maxInFlight) socket.pause();
+      this.listener.track(result.then((reply) => this.onReply(reply)));
+    }
+    this.armIdle();
+  }
+
+  /** A reply that had to wait: written as it completes (§7: out of order), and reading resumes below the cap. */
+  private onReply(reply: Uint8Array | null): void {
+    const { socket } = this;
+    this.inFlight--;
+    if (socket.destroyed) return;
+    if (reply) socket.write(frame(reply));
+    if (socket.isPaused() && this.inFlight < this.maxInFlight) socket.resume();
+    this.armIdle();
+  }
 }

@@ -14,10 +14,8 @@
  */
 import { Rcode, RRType } from "../../dns/constants.ts";
 import { encodeMessage, type Message } from "../../dns/message.ts";
-import type { Name } from "../../dns/name.ts";
 import { TsigError } from "../../dns/tsig/errors.ts";
 import { tsigErrorResponse } from "../../dns/tsig/error-response.ts";
-import type { TsigKey } from "../../dns/tsig/key.ts";
 import { signResponse } from "../../dns/tsig/sign.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import { verifyRequest } from "../../dns/tsig/verify.ts";
@@ -25,22 +23,9 @@ import type { RequestContext } from "./request-context.ts";
 import type { NotifyReceiver } from "./dns-dispatch.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Metrics } from "../ops/metrics.ts";
-import { decideNotify, type NotifyAcl, type TsigOutcome } from "../zones/notify-acl.ts";
+import { decideNotify, type TsigOutcome } from "../zones/notify-acl.ts";
+import type { NotifyZones } from "../zones/zone-set.ts";
 import { replyTo } from "./reply.ts";
-
-/** What the receiver needs to know of a zone. */
-export interface NotifyZone {
-  acl: NotifyAcl;
-  /** Keys a NOTIFY for this zone may be signed with. */
-  keys: readonly TsigKey[];
-  /** Called for an accepted NOTIFY: schedule a refresh now. `serialHint` is the SOA serial it carried. */
-  notified(source: string, serialHint: number | undefined): void;
-}
-
-export interface NotifyZones {
-  /** The zone served as secondary under exactly this name, or undefined. */
-  find(name: Name): NotifyZone | undefined;
-}
 
 export interface NotifyReceiverOptions {
   zones: NotifyZones;

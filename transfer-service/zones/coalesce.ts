@@ -1,11 +1,12 @@
 /**
- * @module Storm coalescing for a zone's refresh (RFC 1996 §4.2 lets a primary repeat NOTIFY, and an edit
- * burst sends many): any number of triggers while a refresh runs yield at most one more refresh after it.
+ * @module Coalescing of a repeated request: any number of triggers while a run is in progress yield at most
+ * one more run after it. The zone set reads the Worker's zones through it (a poll asked for during a read
+ * gets one read that starts after it, since the read in flight may predate a zone just created).
  *
- * Why one and not zero: a NOTIFY that arrives during a transfer may announce a serial newer than the one
- * being transferred, so one re-check (an SOA query, which finds nothing to do when the zone is current)
- * must follow; a real change is never dropped. Why not more: the re-check sees the primary's latest
- * state, whatever number of NOTIFYs preceded it.
+ * Why one and not zero: what asked during the run may depend on something the run started too early to
+ * see, so one re-run must follow; nothing is dropped. Why not more: the re-run sees the latest state,
+ * whatever number of triggers preceded it. A zone's own events get the same rule from zone-events.ts
+ * (a request made during a run leaves one run due), where it once used this class.
  */
 export class Coalescer {
   private running: Promise<void> | undefined;

@@ -94,6 +94,18 @@ function partsOf(records: OwnedRecord[], limit: number): Uint8Array[] {
   return parts;
 }
 
+/** The zone's state the changesets apply to, read and checked under the lease (step 1). */
+interface Base {
+  /** The served version, and the one being written. */
+  base: number;
+  version: number;
+  serial: number;
+  recordCount: number;
+}
+
+type ParsedChangeset = { deletions: OwnedRecord[]; additions: OwnedRecord[] };
+
+/** The numbered steps of the module comment, each a function below. */
 export async function applyChangesets(
   budget: Budget,
   zone: ZoneRef,
@@ -102,6 +114,19 @@ export async function applyChangesets(
   options: { expiresAt?: number | undefined; now?: number } = {},
 ): Promise<ChangesetResult> {
   const now = options.now ?? Date.now();
+  const base = await checkStart(budget, zone, owner, changesets, now);
+  const parsed = changesets.map((cs, i) => ({
+    deletions: parse(cs.deletions, zone, `changeset ${i} deletions`),
+    additions: parse(cs.additions, zone, `changeset ${i} additions`),
+  }));
+  const working = await findTouchedBlocks(budget, zone, parsed, base.base);
+  const { changed, recordCount } = applyInOrder(working, zone, changesets, parsed, base.recordCount);
+  const serial = checkApexSoa(working, zone, changesets);
+  return commitBatch(budget, zone, owner, changesets, parsed, base, { changed, recordCount, serial }, options.expiresAt, now);
+}
+
+/** 1. The lease is ours, the zone has a version, and the changesets chain from its serial. */
+async function checkStart(budget: Budget, zone: ZoneRef, owner: string, changesets: readonly ChangesetInput[], now: number): Promise<Base> {
   const state = await budget
     .prepare(
       `SELECT current_version, serial, record_count, lease_owner = ?2 AND lease_until > ?3 AS leased,
@@ -123,15 +148,14 @@ export async function applyChangesets(
     }
     expected = cs.toSerial;
   }
-  const base = state.current_version;
-  const version = state.max_version + 1;
+  return { base: state.current_version, version: state.max_version + 1, serial: state.serial, recordCount: state.record_count };
+}
 
-  const parsed = changesets.map((cs, i) => ({
-    deletions: parse(cs.deletions, zone, `changeset ${i} deletions`),
-    additions: parse(cs.additions, zone, `changeset ${i} additions`),
-  }));
-
-  // 2. The touched blocks.
+/**
+ * 2. The blocks holding each touched owner at the served version (one batch of indexed queries per
+ * `LOOKUPS_PER_BATCH`); an owner before every block goes to the tree's first block, or to a new one.
+ */
+async function findTouchedBlocks(budget: Budget, zone: ZoneRef, parsed: readonly ParsedChangeset[], base: number): Promise<WorkingBlock[]> {
   const touched = new Map<string, { tree: Tree; key: Uint8Array }>();
   for (const p of parsed) {
     for (const r of [...p.deletions, ...p.additions]) {
@@ -142,7 +166,7 @@ export async function applyChangesets(
   const blocks = new Map<number, WorkingBlock>();
   const fresh: WorkingBlock[] = [];
   const lookups = [...touched.values()];
-  let needFirst = new Set<Tree>();
+  const needFirst = new Set<Tree>();
   for (let i = 0; i < lookups.length; i += LOOKUPS_PER_BATCH) {
     const group = lookups.slice(i, i + LOOKUPS_PER_BATCH);
     const results = await budget.batch(group.map((l) => blockAtOrBeforeStatement(budget, zone.id, l.tree, l.key, base)));
@@ -164,28 +188,39 @@ export async function applyChangesets(
       fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, nodes: [] });
     }
   }
-  needFirst = new Set();
-  const working = [...blocks.values(), ...fresh];
+  return [...blocks.values(), ...fresh];
+}
 
-  /** The block that holds `key` in `tree`: the last one starting at or before it, else the first. */
-  const blockFor = (tree: Tree, key: Uint8Array): WorkingBlock => {
-    let best: WorkingBlock | undefined, first: WorkingBlock | undefined;
-    for (const b of working) {
-      if (b.tree !== tree) continue;
-      if (!first || compareBytes(b.firstKey, first.firstKey) < 0) first = b;
-      if (compareBytes(b.firstKey, key) <= 0 && (!best || compareBytes(b.firstKey, best.firstKey) > 0)) best = b;
-    }
-    return (best ?? first)!;
-  };
+/** The block that holds `key` in `tree`: the last one starting at or before it, else the first. */
+function blockFor(working: readonly WorkingBlock[], tree: Tree, key: Uint8Array): WorkingBlock {
+  let best: WorkingBlock | undefined, first: WorkingBlock | undefined;
+  for (const b of working) {
+    if (b.tree !== tree) continue;
+    if (!first || compareBytes(b.firstKey, first.firstKey) < 0) first = b;
+    if (compareBytes(b.firstKey, key) <= 0 && (!best || compareBytes(b.firstKey, best.firstKey) > 0)) best = b;
+  }
+  return (best ?? first)!;
+}
 
-  // 3. Apply in order.
-  let recordCount = state.record_count;
+/**
+ * 3. The changesets in order, in memory: a deletion must find its record (else the primary's history
+ * and ours differ: "inconsistent", and the service falls back to AXFR); an addition of a record we have
+ * only takes its TTL.
+ */
+function applyInOrder(
+  working: readonly WorkingBlock[],
+  zone: ZoneRef,
+  changesets: readonly ChangesetInput[],
+  parsed: readonly ParsedChangeset[],
+  recordCountBefore: number,
+): { changed: Set<WorkingBlock>; recordCount: number } {
+  let recordCount = recordCountBefore;
   const changed = new Set<WorkingBlock>();
   parsed.forEach((p, i) => {
     for (const r of p.deletions) {
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
-      const b = blockFor(tree, key);
+      const b = blockFor(working, tree, key);
       const at = nodeIndex(b.nodes, key);
       const node = at.found ? b.nodes[at.index]! : undefined;
       const k = node ? node.records.findIndex((x) => sameRecord(x, r)) : -1;
@@ -202,7 +237,7 @@ export async function applyChangesets(
     for (const r of p.additions) {
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
-      const b = blockFor(tree, key);
+      const b = blockFor(working, tree, key);
       const at = nodeIndex(b.nodes, key);
       let node = at.found ? b.nodes[at.index] : undefined;
       if (!node) {
@@ -220,10 +255,13 @@ export async function applyChangesets(
       changed.add(b);
     }
   });
+  return { changed, recordCount };
+}
 
-  // 4. The apex SOA of the result.
+/** 4. Exactly one SOA at the apex afterwards, with the last changeset's serial; returns that serial. */
+function checkApexSoa(working: readonly WorkingBlock[], zone: ZoneRef, changesets: readonly ChangesetInput[]): number {
   const apexKey = zone.name.sortKey();
-  const apexBlock = blockFor(TREE_MAIN, apexKey);
+  const apexBlock = blockFor(working, TREE_MAIN, apexKey);
   const apexAt = nodeIndex(apexBlock.nodes, apexKey);
   const soas = apexAt.found ? apexBlock.nodes[apexAt.index]!.records.filter((r) => r.type === RRType.SOA) : [];
   const lastSerial = changesets[changesets.length - 1]!.toSerial;
@@ -240,8 +278,27 @@ export async function applyChangesets(
   if (serial !== lastSerial) {
     throw new StoreError("serial-mismatch", `the changesets end at serial ${lastSerial} but the SOA says ${serial}`);
   }
+  return serial;
+}
 
-  // 5. One guarded batch.
+/**
+ * 5. One D1 batch, guarded by a compare-and-set on (lease, current version, serial): the version row, the
+ * pointer flip, old rows retired where not shadowed, new rows, journal rows, and the sweep of abandoned
+ * versions.
+ */
+async function commitBatch(
+  budget: Budget,
+  zone: ZoneRef,
+  owner: string,
+  changesets: readonly ChangesetInput[],
+  parsed: readonly ParsedChangeset[],
+  start: Base,
+  result: { changed: Set<WorkingBlock>; recordCount: number; serial: number },
+  expiresAt: number | undefined,
+  now: number,
+): Promise<ChangesetResult> {
+  const { base, version } = start;
+  const { changed, recordCount, serial } = result;
   const moved = "(SELECT current_version FROM zones WHERE id = ?1) = ?2";
   const statements: D1PreparedStatement[] = [
     // Inserted committed, under the flip's own conditions: the whole batch is one transaction.
@@ -249,7 +306,7 @@ export async function applyChangesets(
       `INSERT INTO zone_versions (zone_id, version, kind, base_version, owner, state, serial, record_count, committed_at)
        SELECT ?1, ?2, 'ixfr', ?3, ?4, 'committed', ?5, ?6, ?7
        WHERE EXISTS (SELECT 1 FROM zones WHERE id = ?1 AND current_version = ?3 AND serial = ?8 AND lease_owner = ?4 AND lease_until > ?7)`,
-      [zone.id, version, base, owner, serial, recordCount, now, state.serial],
+      [zone.id, version, base, owner, serial, recordCount, now, start.serial],
     ),
     budget.prepare(
       `UPDATE zones SET current_version = ?2, serial = ?5, record_count = ?6, status = 'active', status_detail = ?7,
@@ -263,9 +320,9 @@ export async function applyChangesets(
         serial,
         recordCount,
         `serving serial ${serial} (${recordCount} records) from an IXFR`,
-        options.expiresAt ?? null,
+        expiresAt ?? null,
         now,
-        state.serial,
+        start.serial,
       ],
     ),
   ];

@@ -1,17 +1,17 @@
 /**
- * @module The `Refresher`'s reads of the Worker's zones: what a control signal or a poll asked for while a
+ * @module The `ZoneSet`'s reads of the Worker's zones: what a control signal or a poll asked for while a
  * read is in flight gets a read that starts after it, at most one, and not a share of the read in flight
  * (which may predate a zone created a moment ago: sharing it left that zone waiting a whole poll interval).
  * The state machine itself runs against real primaries in test/transfer/refresh.test.ts.
  */
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
-import { nodeHmac } from "../../../dns/hmac.node.ts";
-import { loadConfig } from "../../config.ts";
-import { createLogger } from "../../ops/log.ts";
-import { MemoryWorker } from "../../testing/memory-worker.ts";
-import { Refresher } from "./refresh.ts";
-import type { ZoneConfig } from "../../worker/worker-api.ts";
+import { nodeHmac } from "../../dns/hmac.node.ts";
+import { loadConfig } from "../config.ts";
+import { createLogger } from "../ops/log.ts";
+import { MemoryWorker } from "../testing/memory-worker.ts";
+import { ZoneSet } from "./zone-set.ts";
+import type { ZoneConfig } from "../worker/worker-api.ts";
 
 /** The in-memory Worker, with each zones read taken at once and its answer held until `release()`. */
 class HeldReads extends MemoryWorker {
@@ -36,7 +36,7 @@ const ZONE = "new.test";
 interface Case {
   name: string;
   /** What happens while the first read is held. */
-  during(refresher: Refresher, worker: HeldReads): void;
+  during(refresher: ZoneSet, worker: HeldReads): void;
   /** Reads the Worker answered in all. */
   reads: number;
   /** Whether the zone is known once the poll that was asked first has resolved. */
@@ -69,11 +69,11 @@ const cases: Case[] = [
   },
 ];
 
-describe("Refresher reads of the zones", () => {
+describe("ZoneSet reads of the zones", () => {
   it.each(cases)("$name", async ({ during, reads, known }) => {
     const worker = new HeldReads();
     const settings = loadConfig({ BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789", BACKSTOP_POLL_INTERVAL_S: "3600" });
-    const refresher = new Refresher({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    const refresher = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
     const first = refresher.poll();
     await Promise.resolve();
     during(refresher, worker);
@@ -98,7 +98,7 @@ describe("Retries of a zone with no data yet", () => {
       BACKSTOP_SOA_TRIES: "1",
       BACKSTOP_MIN_RETRY_S: "12",
     });
-    const refresher = new Refresher({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    const refresher = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
     worker.addZone({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: silent.address().port }], keys: [], notifyAllow: [] });
     try {
       const startedAt = Date.now();
