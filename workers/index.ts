@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { API_PREFIX, createApi } from "./api/index.ts";
 import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
-import { INTERNAL_PREFIX } from "./internal/contract.ts";
+import { INTERNAL_PREFIX } from "../contract/internal-v1.ts";
 import { createInternal } from "./internal/index.ts";
 import { D1ZoneStore } from "./store/d1-zone-store.ts";
 import { sweepVersions } from "./store/version-sweep.ts";

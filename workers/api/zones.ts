@@ -21,7 +21,7 @@ import type { SessionEnv } from "./d1-session.ts";
 import { dnsName } from "./dns-name-input.ts";
 import { ApiError, jsonBody, validate } from "./errors.ts";
 import { pushRefresh, recordRefreshRequest } from "./refresh-signal.ts";
-import type { Signal } from "../internal/contract.ts";
+import type { Signal } from "../../contract/internal-v1.ts";
 import type { RefreshOptions } from "./refresh-signal.ts";
 import { RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
 import { transferView, zoneView } from "./zone-view.ts";

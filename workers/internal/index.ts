@@ -1,5 +1,5 @@
 /**
- * @module `/internal/v1`, the transfer-service's side door (see `contract.ts` for every route and body):
+ * @module `/internal/v1`, the transfer-service's side door (see `contract/internal-v1.ts` for every route and body):
  * zone configuration with decrypted TSIG secrets, timers, leases, the transfer log, refresh signals,
  * ingest of full transfers and changesets, and reading versions and the journal back. Bearer
  * INTERNAL_TOKEN only; nothing here is reachable with the admin token.
@@ -28,9 +28,9 @@ import {
   SignalAck,
   TimersUpdate,
   TransferLogEntry,
-  VERSION_HEADER,
-} from "./contract.ts";
-import type { Signal, TsigKeyMaterial, ZoneConfig } from "./contract.ts";
+  RECORDS_VERSION_HEADER,
+} from "../../contract/internal-v1.ts";
+import type { Signal, TsigKeyMaterial, ZoneConfig } from "../../contract/internal-v1.ts";
 
 type AppContext = Context<SessionEnv>;
 
@@ -334,7 +334,7 @@ export function createInternal(): Hono<SessionEnv> {
     const stream = await streamVersion(c.var.db, ref.id, version);
     if (!stream) throw new ApiError(404, "not-found", `${ref.name} has no committed version ${version}`);
     return new Response(stream.body, {
-      headers: { "content-type": "application/octet-stream", [SERIAL_HEADER]: String(stream.serial), [VERSION_HEADER]: String(version) },
+      headers: { "content-type": "application/octet-stream", [SERIAL_HEADER]: String(stream.serial), [RECORDS_VERSION_HEADER]: String(version) },
     });
   });
 
