@@ -1,15 +1,18 @@
 /**
  * @module Refresh signals: an API refresh or a webhook NOTIFY is stored on the zone row (so the
  * transfer-service's poll finds it even if the push is lost) and pushed at once to every
- * `SERVICE_CONTROL_URLS` entry (`POST /control/refresh`, internal token, 1 s timeout), which is how it
- * reaches the service within a second. A push that fails is tolerated: the poll is the fallback.
+ * `SERVICE_CONTROL_URLS` entry (`POST /control/refresh`, body `contract/control.ts`, internal token, 1 s
+ * timeout), which is how it reaches the service within a second. A push that fails is tolerated: the poll
+ * is the fallback.
  */
-import type { Signal } from "../internal/contract.ts";
+import { CONTROL_REFRESH_PATH, type ControlRefreshBody } from "../../contract/control.ts";
+import type { Signal } from "../../contract/internal-v1.ts";
+import type { RefreshForce } from "../../contract/vocabulary.ts";
 import type { Env } from "../env.d.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 
 export interface RefreshOptions {
-  force?: "axfr" | undefined;
+  force?: RefreshForce | undefined;
   acceptLowerSerial?: boolean | undefined;
 }
 
@@ -26,7 +29,7 @@ export async function recordRefreshRequest(db: D1Queryable, zoneId: number, opti
        RETURNING name, refresh_requested_at, refresh_force, refresh_accept_lower_serial`,
     )
     .bind(zoneId, now, options.force ?? null, options.acceptLowerSerial ? 1 : 0)
-    .first<{ name: string; refresh_requested_at: number; refresh_force: "axfr" | null; refresh_accept_lower_serial: number }>();
+    .first<{ name: string; refresh_requested_at: number; refresh_force: RefreshForce | null; refresh_accept_lower_serial: number }>();
   if (!row) return null;
   return {
     zone: row.name,
@@ -44,11 +47,11 @@ export function controlUrls(env: Env): string[] {
 }
 
 /** Pushes the signal to every service instance; resolves when all have answered or timed out. */
-export async function pushRefresh(env: Env, signal: Signal, fetcher: typeof fetch = fetch): Promise<void> {
+export async function pushRefresh(env: Env, signal: ControlRefreshBody, fetcher: typeof fetch = fetch): Promise<void> {
   const body = JSON.stringify(signal);
   await Promise.allSettled(
     controlUrls(env).map(async (base) => {
-      const res = await fetcher(`${base}/control/refresh`, {
+      const res = await fetcher(`${base}${CONTROL_REFRESH_PATH}`, {
         method: "POST",
         headers: { authorization: `Bearer ${env.INTERNAL_TOKEN ?? ""}`, "content-type": "application/json" },
         body,
