@@ -14,21 +14,14 @@
  * - {@link RecordFrames} itself gives offsets only, without an object per record: the Worker's full ingest
  *   (`workers/store/raw-nodes.ts`) sorts and copies records by offset, which a 1M-record zone needs.
  */
+import type { ResourceRecord } from "../dns/message.ts";
 import { MAX_LABEL_LENGTH, MAX_NAME_LENGTH, Name } from "../dns/name.ts";
 
-/** A record's fields without its owner, as they follow the owner in a stream. */
-export interface StreamFields {
-  type: number;
-  class: number;
-  ttl: number;
-  /** Uncompressed wire form. */
-  rdata: Uint8Array;
-}
+/** A record with its owner, as it travels in a stream: a resource record, its rdata uncompressed. */
+export type StreamRecord = ResourceRecord;
 
-/** A record with its owner, as it travels in a stream. */
-export interface StreamRecord extends StreamFields {
-  name: Name;
-}
+/** A record's fields without its owner, as they follow the owner in a stream. */
+export type StreamFields = Omit<ResourceRecord, "name">;
 
 /** An owner with its records (the store's node), written as one record after another. */
 export interface StreamNode {
