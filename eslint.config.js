@@ -38,4 +38,43 @@ export default tseslint.config(
       "no-restricted-globals": ["error", { name: "Buffer", message: "Use Uint8Array; Buffer lives only in dns/adapter/dns-packet.ts." }],
     },
   },
+  {
+    // contract/ is every byte between Node and workerd, imported by both: Web APIs only, like dns/, and
+    // below both runtimes' folders (it may import dns/, never workers/ or transfer-service/).
+    files: ["contract/**/*.ts"],
+    ignores: ["contract/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*"], message: "contract/ must stay runtime-neutral: both the Worker and the service import it." },
+            { group: ["**/workers/**", "**/transfer-service/**"], message: "contract/ sits below both runtimes: move the shared piece into contract/ or dns/." },
+          ],
+        },
+      ],
+      "no-restricted-globals": ["error", { name: "Buffer", message: "Use Uint8Array and DataView: contract/ runs on workerd too." }],
+    },
+  },
+  {
+    // The two runtimes meet only through contract/ (and dns/): neither imports the other's folder.
+    files: ["transfer-service/**/*.ts"],
+    ignores: ["transfer-service/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/workers/**"], message: "The service reaches the Worker only through contract/ (the wire) and dns/." }] },
+      ],
+    },
+  },
+  {
+    files: ["workers/**/*.ts"],
+    ignores: ["workers/**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/transfer-service/**"], message: "The Worker reaches the service only through contract/ (the wire) and dns/." }] },
+      ],
+    },
+  },
 );

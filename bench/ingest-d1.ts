@@ -26,8 +26,8 @@ import { startKnotd } from "../test/peers/index.ts";
 import type { PeerHandle, TsigKey } from "../test/peers/types.ts";
 import { startWranglerDev } from "../test/stack/wrangler-dev.ts";
 import { writeZoneFile } from "../test/zones/generate.ts";
-import { encodeRecordStream, WorkerClient } from "../transfer-service/worker/worker-client.ts";
-import { parseRecordStream } from "../workers/store/record-stream.ts";
+import { encodeRecordStream, parseRecordStream } from "../contract/record-stream.ts";
+import { WorkerClient } from "../transfer-service/worker/worker-client.ts";
 import { TransferError } from "../transfer-service/remote/transfer-error.ts";
 import { transfer, type XfrLimits, type XfrSink } from "../transfer-service/remote/xfr-in.ts";
 

@@ -8,7 +8,7 @@ import { API_PREFIX, createApi } from "./api/index.ts";
 import { pingD1 } from "./db/queries/health.ts";
 import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
-import { INTERNAL_PREFIX } from "./internal/contract.ts";
+import { INTERNAL_PREFIX } from "../contract/internal-v1.ts";
 import { createInternal } from "./internal/index.ts";
 import { servedZoneStore } from "./store/served-store.ts";
 import { sweepVersions } from "./store/version-sweep.ts";

@@ -1,7 +1,7 @@
 /**
  * @module The service's own HTTP port (node:http, 127.0.0.1:9153 locally): `GET /healthz`, `GET /metrics`,
- * and `POST /control/refresh`, where the Worker pushes webhook NOTIFYs and refresh requests so they reach
- * the service within a second (the service also polls as a fallback).
+ * and `POST /control/refresh` (its body: `contract/control.ts`), where the Worker pushes webhook NOTIFYs and
+ * refresh requests so they reach the service within a second (the service also polls as a fallback).
  *
  * `/control/*` takes the internal token as a bearer token, compared in constant time. Bodies are small
  * JSON, size-capped and zod-validated; a bad one gets 400 with the reason, never a crash.
@@ -9,29 +9,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { z } from "zod";
+import { CONTROL_REFRESH_PATH, ControlRefresh } from "../../contract/control.ts";
 import type { ListenAddress } from "../addresses.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
-/**
- * A refresh request as the Worker pushes it: the contract's `Signal` (workers/internal/contract.ts:
- * zone, requestedAt, force, acceptLowerSerial), with everything but the zone optional so an operator
- * can also poke a zone by hand.
- */
-export const refreshSignalSchema = z.object({
-  /** The zone's name, as the Worker stores it. */
-  zone: z.string().min(1).max(255),
-  /** When the request was stored; acknowledged with it once served (compare-and-set in D1). */
-  requestedAt: z.number().int().min(0).optional(),
-  /** `notify`: a webhook NOTIFY (same meaning as a DNS NOTIFY: the refresh timer expired). */
-  reason: z.enum(["notify", "refresh"]).default("refresh"),
-  /** Skip IXFR and take a full transfer. */
-  force: z.enum(["axfr"]).nullish(),
-  /** Take the primary's zone even when its serial is lower than ours (serial regression repair). */
-  acceptLowerSerial: z.boolean().default(false),
-});
-export type RefreshSignal = z.infer<typeof refreshSignalSchema>;
+/** A refresh request as the Worker pushes it (`contract/control.ts`), defaults applied. */
+export type RefreshSignal = ControlRefresh;
 
 /** What the HTTP port needs from the rest of the service. */
 export interface ControlHandler {
@@ -134,13 +118,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       const { contentType, body } = await metrics.render();
       return send(res, 200, body, contentType);
     }
-    if (path === "/control/refresh") {
+    if (path === CONTROL_REFRESH_PATH) {
       if (!bearerMatches(req.headers.authorization, token)) {
         res.setHeader("www-authenticate", 'Bearer realm="backstop-control"');
         return send(res, 401, { error: "missing or wrong bearer token" });
       }
       if (req.method !== "POST") return send(res, 405, { error: "use POST" });
-      const parsed = refreshSignalSchema.safeParse(await readJson(req));
+      const parsed = ControlRefresh.safeParse(await readJson(req));
       if (!parsed.success) {
         return send(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ") });
       }

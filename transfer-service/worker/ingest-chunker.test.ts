@@ -8,8 +8,7 @@ import { RRType } from "../../dns/constants.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
-import { encodeRecordStream } from "./worker-client.ts";
-import { parseRecordStream } from "../../workers/store/record-stream.ts";
+import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
 
 const apex = Name.parse("chunk.test");
 /** `n` A records of owner `label`: 28 octets each in a stream for a one-letter label (14 + 10 + 4). */

@@ -22,6 +22,7 @@
 import { concatBytes } from "../../dns/bytes.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import type { Name } from "../../dns/name.ts";
+import { streamRecordSize } from "../../contract/record-stream.ts";
 
 export interface ChunkerOptions {
   /** Record-stream bytes per chunk, roughly. */
@@ -43,11 +44,6 @@ export interface ChunkerOptions {
  * row, under load.
  */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Bytes a record takes in a record stream (uncompressed owner, fixed fields, rdata). */
-function streamSize(rr: ResourceRecord): number {
-  return rr.name.wireLength + 10 + rr.rdata.length;
-}
 
 export class IngestChunker {
   /** Encoded pieces of the chunk being filled. */
@@ -84,7 +80,7 @@ export class IngestChunker {
         bytes = 0;
         await this.ship();
       }
-      bytes += streamSize(rr);
+      bytes += streamRecordSize(rr.name, rr);
       this.lastOwner = rr.name;
     }
     this.take(records.slice(from), bytes);

@@ -7,9 +7,11 @@
  * the Worker's `/internal/v1` HTTP API; `memory-worker.ts` implements it in memory for tests (as
  * hickory-dns tests its server against an in-memory store).
  */
+import type { RefreshForce, TransferKind, TransferResult, TsigAlgorithmName, ZoneModel, ZoneStatus } from "../../contract/vocabulary.ts";
 import type { XfrSink } from "../remote/xfr-in.ts";
 
-export type TsigAlgorithmName = "hmac-md5" | "hmac-sha1" | "hmac-sha224" | "hmac-sha256" | "hmac-sha384" | "hmac-sha512";
+// The words are the contract's (`contract/vocabulary.ts`); re-exported for the refresh machinery.
+export type { TransferKind, ZoneStatus };
 
 /** A TSIG key as the Worker hands it over (decrypted). Never logged: log.ts censors `secret`. */
 export interface TsigKeyMaterial {
@@ -26,13 +28,11 @@ export interface PrimaryConfig {
   tsigKey?: string | null;
 }
 
-export type ZoneStatus = "pending" | "active" | "refreshing" | "failing" | "expired" | "serial-regressed";
-
 /** A zone as the service sees it: configuration and the last stored state. Times in ms since the epoch. */
 export interface ZoneConfig {
   /** Lowercase, no trailing dot. */
   name: string;
-  model: "secondary" | "hidden" | "primary";
+  model: ZoneModel;
   primaries: PrimaryConfig[];
   /** The zone's own key: verifies NOTIFY and signs transfers from primaries that name none. */
   tsigKey?: string | null;
@@ -49,7 +49,7 @@ export interface ZoneConfig {
   nextRefreshAt: number | null;
   /** A pending refresh request (API or webhook NOTIFY), by the time it was made. */
   refreshRequestedAt: number | null;
-  refreshForce: "axfr" | null;
+  refreshForce: RefreshForce | null;
   refreshAcceptLowerSerial: boolean;
 }
 
@@ -70,8 +70,6 @@ export interface ZoneReport {
   servedRequestAt: number | null;
 }
 
-export type TransferKind = "soa" | "ixfr" | "axfr";
-
 export interface TransferLogEntry {
   zone: string;
   /** "address:port" */
@@ -83,7 +81,8 @@ export interface TransferLogEntry {
   records: number;
   bytes: number;
   durationMs: number;
-  result: "ok" | "up-to-date" | "serial-regressed" | "error";
+  /** The contract's results, but a failure is `error` here (the client sends it as `failed`). */
+  result: Exclude<TransferResult, "failed" | "refused"> | "error";
   /** The error in plain words. */
   error?: string;
   instance: string;
@@ -114,5 +113,5 @@ export interface WorkerApi {
   reportRefreshing(zone: string, owner: string, detail: string): Promise<void>;
   logTransfer(entry: TransferLogEntry): Promise<void>;
   /** Opens a new version of the zone; only the lease holder may. */
-  beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number): Promise<IngestSession>;
+  beginIngest(zone: string, owner: string, kind: Exclude<TransferKind, "soa">, serial: number): Promise<IngestSession>;
 }

@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from "vitest";
 import { RRType } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
-import { encodeRecordStream, WorkerClient, WorkerError } from "./worker-client.ts";
+import { encodeRecordStream } from "../../contract/record-stream.ts";
+import { WorkerClient, WorkerError } from "./worker-client.ts";
 
 type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 let server: Server | undefined;

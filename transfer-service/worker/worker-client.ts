@@ -1,5 +1,5 @@
 /**
- * @module `WorkerApi` over the Worker's `/internal/v1` (routes and bodies: `workers/internal/contract.ts`),
+ * @module `WorkerApi` over the Worker's `/internal/v1` (routes and bodies: `contract/internal-v1.ts`),
  * with undici's keep-alive pool, the internal token as a bearer token, and every response parsed with the
  * contract's zod schemas before use.
  *
@@ -13,7 +13,7 @@
  *   on every call, so after a commit the service reads (zones, leases) at least what it committed.
  * - transfer log: `POST /zones/:zone/transfers`.
  * - a full transfer (AXFR, or an AXFR-style IXFR reply) streams: `POST …/ingest`, then each chunk as a
- *   raw record stream `PUT …/ingest/:version/chunks/:seq` (~1 MB, cut between owners, a few in flight:
+ *   raw record stream (`contract/record-stream.ts`) `PUT …/ingest/:version/chunks/:seq` (~1 MB, cut between owners, a few in flight:
  *   `ingest-chunker.ts`), then `…/commit`; `…/abort` on failure.
  * - an incremental transfer is sent whole as changesets (`POST /zones/:zone/changesets`) at commit, as the
  *   contract asks; IXFRs are small next to the zone, and the transfer's record limit bounds them.
@@ -21,7 +21,6 @@
 import { Agent, request } from "undici";
 import type { z } from "zod";
 import type { ResourceRecord } from "../../dns/message.ts";
-import { WireWriter } from "../../dns/wire/writer.ts";
 import {
   AckResult,
   BOOKMARK_HEADER,
@@ -38,7 +37,9 @@ import {
   ZoneConfigList,
   type TimersUpdate,
   type TransferLogEntry as ContractLogEntry,
-} from "../../workers/internal/contract.ts";
+} from "../../contract/internal-v1.ts";
+import { encodeRecordStream } from "../../contract/record-stream.ts";
+import type { TransferKind } from "../../contract/vocabulary.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
 import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "./worker-api.ts";
 
@@ -51,23 +52,6 @@ export class WorkerError extends Error {
   ) {
     super(message);
   }
-}
-
-/**
- * A record stream (the contract's format): uncompressed wire RRs (RFC 1035 §4.1.3) back to back, names
- * in RDATA uncompressed too (our RDATA is already expanded by the message decoder).
- */
-export function encodeRecordStream(records: readonly ResourceRecord[]): Uint8Array {
-  const w = new WireWriter({ maxSize: 0x7fffffff, initialCapacity: 64 * records.length + 64 });
-  for (const rr of records) {
-    w.name(rr.name, false);
-    w.u16(rr.type);
-    w.u16(rr.class);
-    w.u32(rr.ttl);
-    w.u16(rr.rdata.length);
-    w.bytes(rr.rdata);
-  }
-  return w.finish();
 }
 
 function base64(bytes: Uint8Array): string {
@@ -280,7 +264,7 @@ export class WorkerClient implements WorkerApi {
     await this.call("POST", `${this.zonePath(entry.zone)}/transfers`, body, Created);
   }
 
-  async beginIngest(zoneName: string, owner: string, _kind: "axfr" | "ixfr", serial: number): Promise<IngestSession> {
+  async beginIngest(zoneName: string, owner: string, _kind: Exclude<TransferKind, "soa">, serial: number): Promise<IngestSession> {
     const path = this.zonePath(zoneName);
     // Decided by what the primary sends: a full zone streams into a new version; changesets are
     // collected and sent together at commit.

@@ -1,11 +1,11 @@
 /**
  * @module Refresh signals: an API refresh or a webhook NOTIFY is stored on the zone row (so the
- * transfer-service's poll finds it even if the push is lost; `db/queries/refresh-signals.ts`) and pushed
- * at once to every `SERVICE_CONTROL_URLS` entry (`POST /control/refresh`, internal token, 1 s timeout),
- * which is how it reaches the service within a second. A push that fails is tolerated: the poll is the
- * fallback.
+ * transfer-service's poll finds it even if the push is lost; `db/queries/refresh-signals.ts`) and pushed at once to every
+ * `SERVICE_CONTROL_URLS` entry (`POST /control/refresh`, body `contract/control.ts`, internal token, 1 s
+ * timeout), which is how it reaches the service within a second. A push that fails is tolerated: the poll
+ * is the fallback.
  */
-import type { Signal } from "../internal/contract.ts";
+import { CONTROL_REFRESH_PATH, type ControlRefreshBody } from "../../contract/control.ts";
 import type { Env } from "../env.d.ts";
 
 const PUSH_TIMEOUT_MS = 1000;
@@ -18,11 +18,11 @@ export function controlUrls(env: Env): string[] {
 }
 
 /** Pushes the signal to every service instance; resolves when all have answered or timed out. */
-export async function pushRefresh(env: Env, signal: Signal, fetcher: typeof fetch = fetch): Promise<void> {
+export async function pushRefresh(env: Env, signal: ControlRefreshBody, fetcher: typeof fetch = fetch): Promise<void> {
   const body = JSON.stringify(signal);
   await Promise.allSettled(
     controlUrls(env).map(async (base) => {
-      const res = await fetcher(`${base}/control/refresh`, {
+      const res = await fetcher(`${base}${CONTROL_REFRESH_PATH}`, {
         method: "POST",
         headers: { authorization: `Bearer ${env.INTERNAL_TOKEN ?? ""}`, "content-type": "application/json" },
         body,

@@ -5,7 +5,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { TSIG_ALGORITHMS, ZONE_MODELS } from "../internal/contract.ts";
+import { TSIG_ALGORITHMS, ZONE_MODELS } from "../../contract/vocabulary.ts";
 import { dnsName } from "../http/dns-name/index.ts";
 
 /** A literal address in the usual forms only: dotted-quad IPv4 (no `0x1`, no `1.2.3`) or IPv6. */

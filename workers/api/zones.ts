@@ -24,7 +24,7 @@ import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { adminAuth, webhookAuth } from "./admin-auth.ts";
 import { pushRefresh } from "./refresh-signal.ts";
-import type { Signal } from "../internal/contract.ts";
+import type { Signal } from "../../contract/internal-v1.ts";
 import { RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
 import { transferView, zoneView } from "./zone-view.ts";
 

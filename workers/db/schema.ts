@@ -13,17 +13,20 @@
  */
 import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../internal/contract.ts";
+import {
+  REFRESH_FORCES,
+  TRANSFER_KINDS,
+  TRANSFER_RESULTS,
+  TSIG_ALGORITHMS,
+  VERSION_KINDS,
+  ZONE_MODELS,
+  ZONE_STATUSES,
+} from "../../contract/vocabulary.ts";
 
-// The vocabularies are defined once, in the internal contract that the transfer-service shares.
-export { TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES };
-
-/** Who serves the zone and how: a live secondary, a stealth (hidden) one, or (later) a primary. */
-export type ZoneModel = (typeof ZONE_MODELS)[number];
-/** A zone's state, always explained in words in `statusDetail`. */
-export type ZoneStatus = (typeof ZONE_STATUSES)[number];
-/** TSIG algorithms (RFC 8945 §6); the secret is stored AES-GCM encrypted (`workers/db/secret-box.ts`). */
-export type TsigAlgorithm = (typeof TSIG_ALGORITHMS)[number];
+// The vocabularies are defined once, in the contract that the transfer-service shares
+// (`contract/vocabulary.ts`); the column enums below take them as they are. The store names a zone's
+// model and status by these types.
+export type { ZoneModel, ZoneStatus } from "../../contract/vocabulary.ts";
 
 /** A primary to transfer from. `tsigKey` names a row of `tsig_keys`. */
 export interface PrimaryConfig {
@@ -101,7 +104,7 @@ export const zones = sqliteTable("zones", {
 
   // A pending refresh signal (API refresh or webhook NOTIFY), picked up by the service's push or poll.
   refreshRequestedAt: integer("refresh_requested_at"),
-  refreshForce: text("refresh_force", { enum: ["axfr"] }),
+  refreshForce: text("refresh_force", { enum: REFRESH_FORCES }),
   refreshAcceptLowerSerial: integer("refresh_accept_lower_serial", { mode: "boolean" }).notNull().default(false),
 
   /** SHA-256 (hex) of the zone's webhook secret; the secret itself is shown once and never stored. */
@@ -121,7 +124,7 @@ export const zoneVersions = sqliteTable(
     /** Per-zone increasing integer (not the SOA serial). */
     version: integer("version").notNull(),
     state: text("state", { enum: ["open", "committed", "abandoned"] }).notNull().default("open"),
-    kind: text("kind", { enum: ["axfr", "ixfr"] }).notNull(),
+    kind: text("kind", { enum: VERSION_KINDS }).notNull(),
     /** The version this one was built on (for IXFR), or null. */
     baseVersion: integer("base_version"),
     serial: integer("serial"),
@@ -229,7 +232,7 @@ export const changesets = sqliteTable(
     part: integer("part").notNull(),
     fromSerial: integer("from_serial").notNull(),
     toSerial: integer("to_serial").notNull(),
-    /** Record streams (uncompressed wire RRs, concatenated; see `workers/store/record-stream.ts`). */
+    /** Record streams (uncompressed wire RRs, concatenated; see `contract/record-stream.ts`). */
     deletions: blob("deletions", { mode: "buffer" }).$type<Uint8Array>().notNull(),
     additions: blob("additions", { mode: "buffer" }).$type<Uint8Array>().notNull(),
     createdAt: integer("created_at").notNull().default(now),

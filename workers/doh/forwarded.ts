@@ -9,7 +9,7 @@
  *   X-Backstop-Client:    IP address  the DNS client's address, for the zone's answerAllow list
  */
 import type { Transport } from "../answer/any.ts";
-import { CLIENT_HEADER, TRANSPORT_HEADER, UDP_SIZE_HEADER } from "./forwarded-headers.ts";
+import { CLIENT_HEADER, TRANSPORT_HEADER, UDP_SIZE_HEADER } from "../../contract/forwarded-headers.ts";
 
 export interface Forwarded {
   transport: Transport;

@@ -1,6 +1,6 @@
 /**
  * @module What the port-53 front may cache from an answer, told in response headers
- * (`forwarded-headers.ts`): which zones the answer was read from, at which versions, and how old the read of
+ * (`contract/forwarded-headers.ts`): which zones the answer was read from, at which versions, and how old the read of
  * those version pointers was. The D1 store reuses its pointers for up to a second, so an answer can be that
  * much behind a commit; the front expires what it caches from the read (`pointerReadAt`), not from the
  * answer, and so never serves anything more than a second after a newer version was committed.
@@ -13,7 +13,7 @@
  */
 import { Rcode } from "../../dns/constants.ts";
 import type { ZoneInfo } from "../answer/zone-store.ts";
-import { VERSION_AGE_HEADER, VERSION_HEADER, ZONE_HEADER } from "./forwarded-headers.ts";
+import { VERSION_AGE_HEADER, ZONE_HEADER, ZONE_VERSIONS_HEADER } from "../../contract/forwarded-headers.ts";
 
 /** The version headers for an answer with `rcode` read from `zones` at `now`; undefined when it must not be cached. */
 export function versionHeaders(zones: readonly ZoneInfo[], rcode: number, now: number): Record<string, string> | undefined {
@@ -31,7 +31,7 @@ export function versionHeaders(zones: readonly ZoneInfo[], rcode: number, now: n
   }
   return {
     [ZONE_HEADER]: names.join(" "),
-    [VERSION_HEADER]: versions.join(" "),
+    [ZONE_VERSIONS_HEADER]: versions.join(" "),
     [VERSION_AGE_HEADER]: String(Math.max(0, Math.ceil(now - readAt))),
   };
 }

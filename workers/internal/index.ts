@@ -1,5 +1,5 @@
 /**
- * @module `/internal/v1`, the transfer-service's side door (see `contract.ts` for every route and body):
+ * @module `/internal/v1`, the transfer-service's side door (see `contract/internal-v1.ts` for every route and body):
  * zone configuration with decrypted TSIG secrets, timers, leases, the transfer log, refresh signals,
  * ingest of full transfers and changesets, and reading versions and the journal back. Bearer
  * INTERNAL_TOKEN only; nothing here is reachable with the admin token. The handlers validate and answer;
@@ -37,9 +37,9 @@ import {
   SignalAck,
   TimersUpdate,
   TransferLogEntry,
-  VERSION_HEADER,
-} from "./contract.ts";
-import type { Signal, TsigKeyMaterial, ZoneConfig } from "./contract.ts";
+  RECORDS_VERSION_HEADER,
+} from "../../contract/internal-v1.ts";
+import type { Signal, TsigKeyMaterial, ZoneConfig } from "../../contract/internal-v1.ts";
 
 type AppContext = Context<RouteEnv>;
 
@@ -205,7 +205,7 @@ export function createInternal(): Hono<RouteEnv> {
     const stream = await streamVersion(c.var.db, ref.id, version);
     if (!stream) throw new ApiError(404, "not-found", `${ref.name} has no committed version ${version}`);
     return new Response(stream.body, {
-      headers: { "content-type": "application/octet-stream", [SERIAL_HEADER]: String(stream.serial), [VERSION_HEADER]: String(version) },
+      headers: { "content-type": "application/octet-stream", [SERIAL_HEADER]: String(stream.serial), [RECORDS_VERSION_HEADER]: String(version) },
     });
   });
 

@@ -22,7 +22,7 @@ import {
   SERIAL_HEADER,
   SignalList,
   ZoneConfigList,
-} from "./contract.ts";
+} from "../../contract/internal-v1.ts";
 
 const INTERNAL = "test-internal-token";
 const ADMIN = "test-admin-token";

@@ -5,7 +5,7 @@
  */
 import { concatBytes } from "../../dns/bytes.ts";
 import { toBase64 } from "../../dns/rdata/base64.ts";
-import type { Journal } from "../internal/contract.ts";
+import type { Journal } from "../../contract/internal-v1.ts";
 import { textToBytes } from "./blob-text.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 

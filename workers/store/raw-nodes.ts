@@ -13,7 +13,7 @@ import { compareBytes } from "../../dns/bytes.ts";
 import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
-import { RecordStreamError } from "./record-stream.ts";
+import { CLASS_AT, FIXED_FIELDS, RecordFrames, RecordStreamError, TYPE_AT } from "../../contract/record-stream.ts";
 import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
 
 /** One record of a stream, by offsets. */
@@ -46,7 +46,7 @@ function compareRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): number {
   let c = a.tree - b.tree || a.p1 - b.p1 || a.p2 - b.p2 || compareBytes(a.key, b.key) || a.type - b.type;
   if (c !== 0) return c;
   // rdata, then class (RFC 4034 §6.3 order inside an RRset; class only separates odd mixes).
-  const ra = a.body + 10, rb = b.body + 10;
+  const ra = a.body + FIXED_FIELDS, rb = b.body + FIXED_FIELDS;
   const la = a.end - ra, lb = b.end - rb;
   const n = Math.min(la, lb);
   for (let i = 0; i < n; i++) {
@@ -55,7 +55,8 @@ function compareRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): number {
   }
   c = la - lb;
   if (c !== 0) return c;
-  return ((buf[a.body + 2]! << 8) | buf[a.body + 3]!) - ((buf[b.body + 2]! << 8) | buf[b.body + 3]!);
+  const ca = a.body + CLASS_AT, cb = b.body + CLASS_AT;
+  return ((buf[ca]! << 8) | buf[ca + 1]!) - ((buf[cb]! << 8) | buf[cb + 1]!);
 }
 
 /** Same record: equal key, type, class and rdata (TTL aside). */
@@ -76,37 +77,37 @@ function sameOctets(buf: Uint8Array, a: number, b: number, n: number): boolean {
 }
 
 /**
- * Indexes a record stream, checks every owner is at or below `apexKey`, and sorts it.
+ * Indexes a record stream, checks every owner is at or below `apexKey`, and sorts it. The stream's framing
+ * is read by the contract's reader (`RecordFrames`); a sort key is computed once per run of records with
+ * the same owner bytes.
  * @throws RecordStreamError for malformed or out-of-zone records.
  */
 export function indexStream(buf: Uint8Array, apexKey: Uint8Array): RawRecord[] {
   const out: RawRecord[] = [];
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let pos = 0;
+  const frames = new RecordFrames(buf);
+  const view = frames.view;
   let lastOwner = -1, lastOwnerEnd = -1, lastKey: Uint8Array | undefined;
   let p1 = 0, p2 = 0;
-  while (pos < buf.length) {
-    const owner = pos;
-    let key: Uint8Array, body: number;
-    try {
-      ({ key, next: body } = wireSortKey(buf, pos));
-    } catch (err) {
-      if (err instanceof WireNameError) throw new RecordStreamError(err.message, pos);
-      throw err;
-    }
+  while (frames.next()) {
+    const { owner, body, end } = frames;
+    let key: Uint8Array;
     // Records of one owner usually come together: reuse the key when the owner bytes repeat.
     if (lastKey && body - owner === lastOwnerEnd - lastOwner && sameOctets(buf, owner, lastOwner, body - owner)) {
       key = lastKey;
-    } else if (!keyHasPrefix(key, apexKey)) {
-      throw new RecordStreamError("owner is outside the zone", pos);
+    } else {
+      try {
+        key = wireSortKey(buf, owner, body).key;
+      } catch (err) {
+        // The frame reader has checked the owner already; this only guards against the two disagreeing.
+        if (err instanceof WireNameError) throw new RecordStreamError(err.message, owner);
+        throw err;
+      }
+      if (!keyHasPrefix(key, apexKey)) throw new RecordStreamError("owner is outside the zone", owner);
     }
-    if (body + 10 > buf.length) throw new RecordStreamError("record cut short", pos);
-    const type = view.getUint16(body);
-    const end = body + 10 + view.getUint16(body + 8);
-    if (end > buf.length) throw new RecordStreamError("rdata runs past the end", pos);
+    const type = view.getUint16(body + TYPE_AT);
     let tree: Tree = TREE_MAIN;
     if (type === RRType.NSEC3) tree = TREE_NSEC3;
-    else if (type === RRType.RRSIG && end - body >= 12 && view.getUint16(body + 10) === RRType.NSEC3) tree = TREE_NSEC3;
+    else if (type === RRType.RRSIG && end - body >= FIXED_FIELDS + 2 && view.getUint16(body + FIXED_FIELDS) === RRType.NSEC3) tree = TREE_NSEC3;
     if (key !== lastKey) {
       p1 = octets48(key, apexKey.length);
       p2 = octets48(key, apexKey.length + 6);
@@ -115,7 +116,6 @@ export function indexStream(buf: Uint8Array, apexKey: Uint8Array): RawRecord[] {
     lastOwner = owner;
     lastOwnerEnd = body;
     lastKey = key;
-    pos = end;
   }
   out.sort((a, b) => compareRaw(buf, a, b));
   return out;

@@ -20,7 +20,7 @@
  */
 import { Rcode } from "../../../dns/constants.ts";
 import { HEADER_LENGTH } from "../../../dns/header.ts";
-import { VERSION_AGE_HEADER, VERSION_HEADER, ZONE_HEADER } from "../../../workers/doh/forwarded-headers.ts";
+import { VERSION_AGE_HEADER, ZONE_HEADER, ZONE_VERSIONS_HEADER } from "../../../contract/forwarded-headers.ts";
 import type { RequestContext, Transport } from "../request-context.ts";
 import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
@@ -79,7 +79,7 @@ function header(value: string | string[] | undefined): string | undefined {
 /** The origin headers of an answer, or undefined when absent or malformed (then it is not cached). */
 export function readOrigin(get: (name: string) => string | undefined): AnswerOrigin | undefined {
   const zones = get(ZONE_HEADER)?.trim().split(/\s+/);
-  const versionText = get(VERSION_HEADER)?.trim().split(/\s+/);
+  const versionText = get(ZONE_VERSIONS_HEADER)?.trim().split(/\s+/);
   const ageText = get(VERSION_AGE_HEADER)?.trim();
   if (!zones || !versionText || ageText === undefined || zones.length !== versionText.length || zones[0] === "") return undefined;
   if (!/^\d{1,9}$/.test(ageText) || !versionText.every((v) => /^\d{1,15}$/.test(v))) return undefined;

@@ -1,11 +1,11 @@
 /**
  * @module The way to the Worker's `/dns-query`, shared by the HTTP/2 DoH front (`doh-front.ts`) and the
  * port-53 front (`query-forward.ts`): one undici `Pool` of keep-alive HTTP/1.1 connections (workerd speaks
- * nothing newer), and the forwarding headers of `workers/doh/forwarded-headers.ts`, which the Worker believes
+ * nothing newer), and the forwarding headers of `contract/forwarded-headers.ts`, which the Worker believes
  * only with the internal token — so they are never built without it.
  */
 import { Pool } from "undici";
-import { CLIENT_HEADER, TRANSPORT_HEADER, UDP_SIZE_HEADER } from "../../../workers/doh/forwarded-headers.ts";
+import { CLIENT_HEADER, TRANSPORT_HEADER, UDP_SIZE_HEADER } from "../../../contract/forwarded-headers.ts";
 import type { Transport } from "../request-context.ts";
 
 export const DOH_PATH = "/dns-query";

@@ -3,7 +3,7 @@
  * transfer-service's poll finds it even if the push of `api/refresh-signal.ts` is lost), the service lists
  * the pending ones (`GET /internal/v1/signals`) and acknowledges each (`POST …/signal/ack`).
  */
-import type { Signal } from "../../internal/contract.ts";
+import type { Signal } from "../../../contract/internal-v1.ts";
 import type { D1Queryable } from "../d1-queryable.ts";
 
 export interface RefreshOptions {

@@ -4,7 +4,7 @@
  * its history.
  */
 import { desc, eq } from "drizzle-orm";
-import type { TransferLogEntry } from "../../internal/contract.ts";
+import type { TransferLogEntry } from "../../../contract/internal-v1.ts";
 import { drizzleOf, type D1Queryable } from "../d1-queryable.ts";
 import { transferLog } from "../schema.ts";
 

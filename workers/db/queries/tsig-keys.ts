@@ -4,12 +4,12 @@
  * back sealed for the transfer-service, which gets them opened (`/internal/v1/zones`).
  */
 import { asc, eq, inArray } from "drizzle-orm";
-import type { TsigAlgorithm } from "../schema.ts";
+import type { TsigAlgorithmName } from "../../../contract/vocabulary.ts";
 import { tsigKeys, zones } from "../schema.ts";
 import { drizzleOf, type D1Queryable } from "../d1-queryable.ts";
 
 /** Stores a key; null when a key of that name exists already. */
-export async function insertTsigKey(db: D1Queryable, key: { name: string; algorithm: TsigAlgorithm; sealed: Uint8Array }) {
+export async function insertTsigKey(db: D1Queryable, key: { name: string; algorithm: TsigAlgorithmName; sealed: Uint8Array }) {
   const inserted = await drizzleOf(db)
     .insert(tsigKeys)
     .values({ name: key.name, algorithm: key.algorithm, secretEncrypted: key.sealed })
@@ -54,7 +54,7 @@ export async function existingKeyNames(db: D1Queryable, names: readonly string[]
 /** A key as stored: the secret sealed under TSIG_ENCRYPTION_KEY with the key's name. */
 export interface SealedKey {
   name: string;
-  algorithm: TsigAlgorithm;
+  algorithm: TsigAlgorithmName;
   sealed: Uint8Array;
 }
 
@@ -63,7 +63,7 @@ export async function sealedKeys(db: D1Queryable, names: ReadonlySet<string>): P
   if (names.size === 0) return [];
   const rows = await db.prepare("SELECT name, algorithm, secret_encrypted FROM tsig_keys").all<{
     name: string;
-    algorithm: TsigAlgorithm;
+    algorithm: TsigAlgorithmName;
     secret_encrypted: ArrayBuffer;
   }>();
   return rows.results.filter((r) => names.has(r.name)).map((r) => ({ name: r.name, algorithm: r.algorithm, sealed: new Uint8Array(r.secret_encrypted) }));

@@ -2,7 +2,7 @@
  * @module The transfer-service's view of its zones (`GET /internal/v1/zones[/:zone]`): every row of
  * `zones` as the contract's `ZoneConfig` (the keys they name come from `tsig-keys.ts`).
  */
-import type { ZoneConfig } from "../../internal/contract.ts";
+import type { ZoneConfig } from "../../../contract/internal-v1.ts";
 import type { D1Queryable } from "../d1-queryable.ts";
 
 interface ZoneConfigRow {

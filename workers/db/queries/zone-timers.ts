@@ -4,7 +4,7 @@
  * words. Written only while the writer holds the zone's refresh lease (compare-and-set on the row), so a
  * service that lost its lease cannot overwrite the one that took it over.
  */
-import type { TimersUpdate } from "../../internal/contract.ts";
+import type { TimersUpdate } from "../../../contract/internal-v1.ts";
 import type { D1Queryable } from "../d1-queryable.ts";
 
 /**

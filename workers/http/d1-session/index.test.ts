@@ -6,7 +6,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CommitResult, IngestBegun, ZoneConfigList } from "../../internal/contract.ts";
+import { CommitResult, IngestBegun, ZoneConfigList } from "../../../contract/internal-v1.ts";
 import { encodeRecordStream } from "../../store/record-stream.ts";
 import { syntheticZone } from "../../store/synthetic-zone.ts";
 import { BOOKMARK_HEADER } from "./index.ts";

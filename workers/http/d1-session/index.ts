@@ -15,7 +15,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { Env } from "../../env.d.ts";
-import { BOOKMARK_HEADER } from "../../internal/contract.ts";
+import { BOOKMARK_HEADER } from "../../../contract/internal-v1.ts";
 import { ApiError } from "../errors/index.ts";
 
 export { BOOKMARK_HEADER };

@@ -3,9 +3,10 @@
  * request and response body as a zod schema, defined once here. zod only (no workerd or Node APIs), so
  * both sides import it. Every route needs `Authorization: Bearer <INTERNAL_TOKEN>`.
  *
- * Record data travels as a *record stream*: uncompressed wire-format RRs (RFC 1035 §4.1.3), concatenated,
- * rdata names uncompressed too. Ingest chunks are sent raw (`application/octet-stream`); inside JSON
- * (changesets, journal) a record stream is base64.
+ * Record data travels as a *record stream* (`record-stream.ts`): uncompressed wire-format RRs (RFC 1035
+ * §4.1.3), concatenated, rdata names uncompressed too. Ingest chunks are sent raw
+ * (`application/octet-stream`); inside JSON (changesets, journal) a record stream is base64. The words
+ * (models, statuses, transfer kinds and results, TSIG algorithms) are `vocabulary.ts`'s.
  *
  * Routes (`:zone` is the zone name, lowercase, no trailing dot):
  *
@@ -32,18 +33,18 @@
  * (`BOOKMARK_HEADER`); send the latest one back on the next request to read your own writes.
  */
 import { z } from "zod";
+import { REFRESH_FORCES, TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "./vocabulary.ts";
 
 export const INTERNAL_PREFIX = "/internal/v1";
 
-export const ZONE_MODELS = ["secondary", "hidden", "primary"] as const;
-export const ZONE_STATUSES = ["pending", "active", "refreshing", "failing", "expired", "serial-regressed"] as const;
-export const TSIG_ALGORITHMS = ["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"] as const;
-export const TRANSFER_KINDS = ["soa", "ixfr", "axfr"] as const;
-export const TRANSFER_RESULTS = ["ok", "up-to-date", "failed", "refused", "serial-regressed"] as const;
-
 /** Header carrying the new version's SOA serial on a record stream response. */
 export const SERIAL_HEADER = "x-backstop-serial";
-export const VERSION_HEADER = "x-backstop-version";
+/**
+ * Header carrying the version a record stream response holds (`GET …/versions/:version/records`, where
+ * `:version` may be `current`). The same string as `ZONE_VERSIONS_HEADER` of `/dns-query` answers
+ * (`forwarded-headers.ts`), by history: the two never meet on one response, and the wire stays as it was.
+ */
+export const RECORDS_VERSION_HEADER = "x-backstop-version";
 /**
  * D1 read replication (Sessions API): every response carries the bookmark of the request's D1 session,
  * and a request that sends one back reads data at least that fresh (workers/api/d1-session.ts). The
@@ -114,7 +115,7 @@ export const ZoneConfig = z.object({
   lease: z.object({ owner: z.string(), until: millis }).nullable(),
   /** A pending refresh request (API or webhook NOTIFY), until acknowledged. */
   refresh: z
-    .object({ requestedAt: millis, force: z.enum(["axfr"]).nullable(), acceptLowerSerial: z.boolean() })
+    .object({ requestedAt: millis, force: z.enum(REFRESH_FORCES).nullable(), acceptLowerSerial: z.boolean() })
     .nullable(),
 });
 export type ZoneConfig = z.infer<typeof ZoneConfig>;
@@ -166,7 +167,7 @@ export const Created = z.object({ id: z.number().int() });
 export const Signal = z.object({
   zone: z.string(),
   requestedAt: millis,
-  force: z.enum(["axfr"]).nullable(),
+  force: z.enum(REFRESH_FORCES).nullable(),
   acceptLowerSerial: z.boolean(),
 });
 export type Signal = z.infer<typeof Signal>;
