@@ -486,7 +486,7 @@ export async function startScriptedPrimary(script: Script, options: PrimaryOptio
     note(`${describe(query)}: rule at line ${exchange.line}`);
     try {
       const sent = await play(exchange, query, channel);
-      note(`${qname}: sent ${sent} messages`);
+      note(`${qname}: sent ${sent} message${sent === 1 ? "" : "s"}`);
     } catch (err) {
       if (!(err instanceof Dropped)) throw err;
       note(`${qname}: dropped the reader (${err.message})`);
