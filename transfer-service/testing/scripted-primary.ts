@@ -59,7 +59,7 @@ import { nodeHmac } from "../../dns/hmac.node.ts";
 import { decodeMessage, encodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { soa as soaCodec } from "../../dns/rdata/soa.ts";
-import { parseTsigAlgorithm } from "../../dns/tsig/algorithm.ts";
+import { parseTsigAlgorithm, type TsigAlgorithm } from "../../dns/tsig/algorithm.ts";
 import { prepareTsigKey, type TsigKey } from "../../dns/tsig/key.ts";
 import { TsigStreamSigner } from "../../dns/tsig/sign.ts";
 import { verifyRequest, type VerifiedRequest } from "../../dns/tsig/verify.ts";
@@ -97,7 +97,8 @@ export interface Exchange {
 
 export interface KeySpec {
   name: string;
-  algorithm: string;
+  algorithm: TsigAlgorithm;
+  /** Base64, as in every server's configuration. */
   secret: string;
 }
 
@@ -193,8 +194,7 @@ export function parseScript(text: string, files: ScriptFiles, file?: string): Sc
         }
         case "key":
           if (words.length !== 4) fail("usage: key <name> <algorithm> <base64 secret>", lineNo);
-          if (!parseTsigAlgorithm(words[2]!)) fail(`unknown TSIG algorithm ${words[2]}`, lineNo);
-          keys.push({ name: words[1]!, algorithm: words[2]!, secret: words[3]! });
+          keys.push({ name: words[1]!, algorithm: parseTsigAlgorithm(words[2]!) ?? fail(`unknown TSIG algorithm ${words[2]}`, lineNo), secret: words[3]! });
           continue;
         case "on":
           exchanges.push(parseRule(words, raw.trim(), lineNo, fail));
