@@ -45,6 +45,7 @@ on AXFR always
     zone 2 per 2
     notify 2 over tcp
     rcode NOTAUTH unsigned
+    tsig-error BADTIME clock +3600
     pause 10
     silence
 `);
@@ -73,6 +74,7 @@ on AXFR always
       { kind: "zone", version: "2", per: 2 },
       { kind: "notify", version: "2", transport: "tcp" },
       { kind: "message", rcode: Rcode.NOTAUTH, signed: false, records: [] },
+      { kind: "tsig-error", error: Rcode.BADTIME, clockOffsetS: 3600 },
       { kind: "pause", ms: 10 },
       { kind: "silence" },
     ]);
@@ -83,6 +85,7 @@ on AXFR always
     ["an unknown version", "on SOA\n    soa 7", /unit.script:6: no version "7"/],
     ["an unknown step", "on SOA\n    shout", /unit.script:6: unknown step "shout"/],
     ["an unknown rcode", "on SOA\n    rcode LOUD", /unknown RCODE LOUD/],
+    ["a TSIG error that is not one", "on SOA\n    tsig-error NXDOMAIN", /unit.script:6: usage: tsig-error/],
     ["an unknown rule word", "on SOA quickly", /unit.script:5: unknown word "quickly"/],
     ["a bad record", "on SOA\n    message\n        www A not-an-address", /unit.script:7:/],
   ])("names the line: %s", (_name, body, match) => {
@@ -180,11 +183,13 @@ on IXFR
     expect(p.transcript).toContain("AXFR: sent 2 messages");
   });
 
-  it("signs every message of a signed query's reply, and leaves a message marked unsigned bare", async () => {
+  it("signs every message of a signed query's reply, leaves a message marked unsigned bare, and sends a TSIG error", async () => {
     const p = await start(`on AXFR signed
     zone 1 per 1
 on SOA signed
     rcode NOTAUTH unsigned
+on SOA signed
+    tsig-error BADTIME clock +3600
 `);
     const key = await prepareTsigKey({ name: "k.", algorithm: "hmac-sha256", secret: SECRET }, nodeHmac);
     const signed = await signRequest(query(RRType.AXFR), key);
@@ -198,6 +203,19 @@ on SOA signed
     const notauth = await udpAsk(p.port, soaQuery.message);
     expect(notauth!.rcode).toBe(Rcode.NOTAUTH);
     expect(notauth!.tsig).toBeUndefined();
+
+    // BADTIME with no MAC, the primary's clock an hour ahead: the verifier reads the skew from it.
+    const again = await signRequest(query(RRType.SOA), key);
+    const badtime = await new Promise<Uint8Array>((resolve) => {
+      const s = createSocket("udp4");
+      s.on("message", (m) => {
+        s.close();
+        resolve(new Uint8Array(m));
+      });
+      s.send(again.message, p.port, "127.0.0.1");
+    });
+    const err = await new TsigStreamVerifier(key, again.mac).next(badtime).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/\(BADTIME\): clock skew of 3600 seconds/);
   });
 
   it("matches an IXFR by the serial it comes from; `close` ends the connection and `silence` sends nothing", async () => {

@@ -30,6 +30,9 @@
  * - `zone <v> [per <n>]`: version v AXFR-style (SOA, records, SOA), n answer records a message (default 100).
  * - `message [<RCODE>] [unsigned] [no-aa] [wrong-id]` with its records indented below (none: an empty answer).
  * - `rcode <RCODE> [unsigned]`: an empty reply with that RCODE.
+ * - `tsig-error <BADSIG|BADKEY|BADTIME> [clock +<s>|-<s>]`: NOTAUTH with a TSIG record carrying that error
+ *   and no MAC (unsigned, as nsd 4.6 sends even BADTIME); Time Signed and, for BADTIME, Other Data are
+ *   the primary's clock, shifted by the given seconds. The query must be signed.
  * - `pause <ms>`: wait before the next step.
  * - `close`: close the TCP connection (FIN) and play nothing more for it.
  * - `silence`: send nothing for this query.
@@ -61,9 +64,11 @@ import { Name } from "../../dns/name.ts";
 import { soa as soaCodec } from "../../dns/rdata/soa.ts";
 import { parseTsigAlgorithm, type TsigAlgorithm } from "../../dns/tsig/algorithm.ts";
 import { prepareTsigKey, type TsigKey } from "../../dns/tsig/key.ts";
+import { findTsig, timeBytes, writeTsigRecord } from "../../dns/tsig/record.ts";
 import { TsigStreamSigner } from "../../dns/tsig/sign.ts";
 import { verifyRequest, type VerifiedRequest } from "../../dns/tsig/verify.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
+import { WireWriter } from "../../dns/wire/writer.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
 
 /** What a rule matches: the query as a client sends it. */
@@ -78,6 +83,7 @@ export interface QueryMatch {
 export type Step =
   | { kind: "message"; line: number; rcode: number; records: ResourceRecord[]; signed: boolean; aa: boolean; wrongId: boolean }
   | { kind: "zone"; line: number; version: string; per: number }
+  | { kind: "tsig-error"; line: number; error: number; clockOffsetS: number }
   | { kind: "pause"; line: number; ms: number }
   | { kind: "close"; line: number }
   | { kind: "silence"; line: number }
@@ -275,6 +281,13 @@ function parseStep(words: string[], line: number, fail: (why: string, line: numb
       }
       return step;
     }
+    case "tsig-error": {
+      const error = ["BADSIG", "BADKEY", "BADTIME"].includes((words[1] ?? "").toUpperCase()) ? rcodeOf(words[1]) : fail("usage: tsig-error <BADSIG|BADKEY|BADTIME> [clock +<seconds>]", line);
+      let clockOffsetS = 0;
+      if (words.length === 4 && words[2] === "clock" && /^[+-]\d+$/.test(words[3]!)) clockOffsetS = Number(words[3]);
+      else if (words.length !== 2) fail("usage: tsig-error <BADSIG|BADKEY|BADTIME> [clock +<seconds>]", line);
+      return { kind: "tsig-error", line, error, clockOffsetS };
+    }
     case "pause":
       return { kind: "pause", line, ms: ms(words[1]) };
     case "close":
@@ -294,7 +307,7 @@ function parseStep(words: string[], line: number, fail: (why: string, line: numb
       return { kind: "notify", line, version, transport };
     }
     default:
-      return fail(`unknown step "${words[0]}" (soa, zone, message, rcode, pause, close, silence, drop-if-blocked, notify)`, line);
+      return fail(`unknown step "${words[0]}" (soa, zone, message, rcode, tsig-error, pause, close, silence, drop-if-blocked, notify)`, line);
   }
 }
 
@@ -526,6 +539,11 @@ export async function startScriptedPrimary(script: Script, options: PrimaryOptio
           for (let k = 0; k < all.length; k += step.per) if (!(await send(all.slice(k, k + step.per)))) return sent;
           break;
         }
+        case "tsig-error": {
+          sent++;
+          if (!(await channel.send(tsigErrorReply(query, step)))) return sent;
+          break;
+        }
         case "pause":
           await new Promise((r) => setTimeout(r, step.ms));
           break;
@@ -581,6 +599,39 @@ export async function startScriptedPrimary(script: Script, options: PrimaryOptio
   }
 
   return primary;
+}
+
+/** NOTAUTH carrying a TSIG record with `step.error` and an empty MAC (RFC 8945 §5.3.2's unsigned form). */
+function tsigErrorReply(query: Query, step: Extract<Step, { kind: "tsig-error" }>): Uint8Array {
+  const request = findTsig(query.raw)?.record;
+  if (!request) throw new Error(`line ${step.line}: tsig-error answers a signed query, and this one is not signed`);
+  const flags = noFlags();
+  flags.qr = true;
+  const skeleton = encodeMessage({
+    id: query.message.id,
+    opcode: Opcode.QUERY,
+    flags,
+    rcode: Rcode.NOTAUTH,
+    questions: query.message.questions,
+    answers: [],
+    authorities: [],
+    additionals: [],
+  }).wire;
+  const clock = Math.floor(Date.now() / 1000) + step.clockOffsetS;
+  const w = new WireWriter({ initialCapacity: skeleton.length + 128 });
+  w.bytes(skeleton);
+  w.setU16(10, 1);
+  writeTsigRecord(w, {
+    keyName: request.keyName,
+    algorithmName: request.algorithmName,
+    timeSigned: clock,
+    fudge: request.fudge,
+    mac: new Uint8Array(0),
+    originalId: request.originalId,
+    error: step.error,
+    otherData: step.error === Rcode.BADTIME ? timeBytes(clock) : new Uint8Array(0),
+  });
+  return w.finish();
 }
 
 /** A TCP server and a UDP socket on the same free port of 127.0.0.1. */
