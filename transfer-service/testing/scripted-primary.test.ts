@@ -22,6 +22,8 @@ const SECRET = randomBytes(32).toString("base64");
 const files: Record<string, string> = {
   "v1.zone": "@ 3600 SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n",
   "v2.zone": "@ 3600 SOA ns1 hostmaster 2 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.2\n",
+  "bad.zone": "@ 3600 SOA ns1 hostmaster\n",
+  "no-soa.zone": "@ 3600 NS ns1\n",
 };
 const read = (name: string) => files[name] ?? "";
 const script = (body: string) => parseScript(`zone unit.test\nversion 1 v1.zone\nversion 2 v2.zone\nkey k. hmac-sha256 ${SECRET}\n${body}`, read, "unit.script");
@@ -88,6 +90,8 @@ on AXFR always
     ["a TSIG error that is not one", "on SOA\n    tsig-error NXDOMAIN", /unit.script:6: usage: tsig-error/],
     ["an unknown rule word", "on SOA quickly", /unit.script:5: unknown word "quickly"/],
     ["a bad record", "on SOA\n    message\n        www A not-an-address", /unit.script:7:/],
+    ["a bad version file", "version 3 bad.zone", /unit.script:5: in bad.zone: /],
+    ["a version without its SOA first", "version 3 no-soa.zone", /unit.script:5: no-soa.zone must begin with the zone's SOA/],
   ])("names the line: %s", (_name, body, match) => {
     expect(() => script(body)).toThrow(ScriptError);
     expect(() => script(body)).toThrow(match);

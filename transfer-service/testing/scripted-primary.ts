@@ -149,11 +149,12 @@ export function parseScript(text: string, files: ScriptFiles, file?: string): Sc
     const records = versions.get(label) ?? fail(`no version "${label}" (declare it with \`version ${label} <file>\`)`, line);
     return records[0]!;
   };
-  const zoneText = (body: string, line: number): ResourceRecord[] => {
+  /** Zone text: a version's file (`source` names it in errors), or lines of the script itself. */
+  const zoneText = (body: string, line: number, source?: string): ResourceRecord[] => {
     try {
-      return parseZoneText(body, { origin: needZone(line), defaultTtl: 3600, file });
+      return parseZoneText(body, { origin: needZone(line), defaultTtl: 3600, file: source });
     } catch (err) {
-      return fail((err as Error).message, line);
+      return fail(source === undefined ? (err as Error).message : `in ${source}: ${(err as Error).message}`, line);
     }
   };
 
@@ -182,7 +183,7 @@ export function parseScript(text: string, files: ScriptFiles, file?: string): Sc
           continue;
         case "version": {
           if (words.length !== 3) fail("usage: version <label> <file>", lineNo);
-          const records = zoneText(files(words[2]!), lineNo);
+          const records = zoneText(files(words[2]!), lineNo, words[2]);
           const first = records[0];
           if (!first || first.type !== RRType.SOA || !first.name.equals(needZone(lineNo))) fail(`${words[2]} must begin with the zone's SOA`, lineNo);
           versions.set(words[1]!, records);
@@ -333,7 +334,7 @@ export interface ScriptedPrimary extends EventEmitter {
    * Each line is also emitted as an `event`.
    */
   transcript: string[];
-  /** Queries no rule fitted. */
+  /** Queries no rule fitted, and rules that could not be played as written. */
   unexpected(): string[];
   /** Rules with plays left (those marked `always` excepted). */
   unplayed(): string[];
@@ -425,7 +426,14 @@ export async function startScriptedPrimary(script: Script, options: PrimaryOptio
     const channel: Channel = {
       transport: "udp",
       blockedMs: undefined,
-      send: (wire) => new Promise((resolve) => udp.send(wire, rinfo.port, rinfo.address, () => resolve(true))),
+      send: (wire) =>
+        new Promise((resolve) => {
+          try {
+            udp.send(wire, rinfo.port, rinfo.address, (err) => resolve(!err));
+          } catch {
+            resolve(false); // stopped meanwhile
+          }
+        }),
       close: () => undefined,
     };
     void handle(raw, channel);
@@ -501,8 +509,10 @@ export async function startScriptedPrimary(script: Script, options: PrimaryOptio
       const sent = await play(exchange, query, channel);
       note(`${qname}: sent ${sent} message${sent === 1 ? "" : "s"}`);
     } catch (err) {
-      if (!(err instanceof Dropped)) throw err;
-      note(`${qname}: dropped the reader (${err.message})`);
+      if (err instanceof Dropped) return note(`${qname}: dropped the reader (${err.message})`);
+      // A script that cannot be played as written (a notify with nowhere to go…): the case must fail.
+      unexpected.push(`error in the rule at line ${exchange.line}: ${(err as Error).message}`);
+      note(`error in the rule at line ${exchange.line}: ${(err as Error).message}`);
     }
   }
 
@@ -579,7 +589,13 @@ export async function startScriptedPrimary(script: Script, options: PrimaryOptio
       additionals: [],
     }).wire;
     if (step.transport === "udp") {
-      await new Promise<void>((r) => udp.send(wire, to.port, to.address, () => r()));
+      await new Promise<void>((resolve) => {
+        try {
+          udp.send(wire, to.port, to.address, () => resolve());
+        } catch {
+          resolve(); // stopped meanwhile
+        }
+      });
     } else {
       // knotd sends NOTIFY over TCP: one connection, closed once the reply came or the secondary closed (2 s at most).
       await new Promise<void>((resolve) => {
