@@ -3,8 +3,9 @@
  * refresher) against real knotd, named and PowerDNS on loopback, storing into the in-memory Worker.
  * First transfer; NOTIFY from knotd (TCP, signed) and named (UDP) leading to IXFR; PowerDNS's single-SOA
  * IXFR answer falling back to AXFR; a storm of 100 NOTIFYs during a transfer; serial regression and its
- * repair; primaries in order; a dead primary at first contact; a wrong TSIG secret; the primary killed
- * mid-AXFR; expiry with the primary stopped and recovery; two instances on the same zones.
+ * repair; primaries in order; a wrong TSIG secret; the primary killed mid-AXFR; expiry with the primary
+ * stopped and recovery; two instances on the same zones. A silent primary at first contact is a case:
+ * test/cases/first-contact-silent-primary.
  */
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
@@ -40,7 +41,6 @@ const Z = {
   storm: "storm.test",
   regress: "regress.test",
   ordered: "ordered.test",
-  dead: "dead.test",
   badKey: "bad-key.test",
   killed: "killed.test",
   expiring: "expiring.test",
@@ -57,8 +57,8 @@ const serialOf = (zone: string) => worker.config(zone).serial;
 const logOf = (zone: string) => worker.log.filter((e) => e.zone === zone);
 const peerOf = (kind: PeerKind) => peers.get(kind)!;
 
-function addZone(zone: string, kind: PeerKind | "dead", extra: Partial<ZoneConfig> = {}): void {
-  const primary = kind === "dead" ? { address: "127.0.0.1", port: deadPort } : { address: "127.0.0.1", port: peerOf(kind).port };
+function addZone(zone: string, kind: PeerKind, extra: Partial<ZoneConfig> = {}): void {
+  const primary = { address: "127.0.0.1", port: peerOf(kind).port };
   worker.addZone({ name: zone, model: "secondary", primaries: [primary], tsigKey: key.name, keys: [key], notifyAllow: [], ...extra });
 }
 
@@ -234,19 +234,6 @@ describe("faults leave the served zone as it was, and the status names the cause
     expect(entries[0]).toMatchObject({ kind: "soa", result: "error", primary: `127.0.0.1:${deadPort}` });
     expect(entries[0]!.error).toMatch(/did not answer our SOA query/);
     expect(entries.at(-1)).toMatchObject({ kind: "axfr", result: "ok", primary: `127.0.0.1:${peerOf("knotd").port}` });
-  });
-
-  it("a primary down at first contact: pending, in words, retried at RETRY", async () => {
-    const zone = Z.dead;
-    addZone(zone, "dead");
-    await sut.refresher.poll();
-    await waitFor("a report", () => worker.reports(zone).length > 0);
-    const report = worker.reports(zone)[0]!;
-    expect(report.status).toBe("pending");
-    expect(report.statusDetail).toMatch(/no transfer yet: .*did not answer our SOA query/);
-    expect(report.nextRefreshAt - Date.now()).toBeLessThan(5_000);
-    await waitFor("a retry", () => worker.reports(zone).length > 1, 10_000);
-    expect(worker.served(zone)).toBe(false);
   });
 
   it("a wrong TSIG secret: the status says the primary rejected our signature", async () => {
