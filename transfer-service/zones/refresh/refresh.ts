@@ -47,6 +47,7 @@
  */
 import { Name } from "../../../dns/name.ts";
 import type { ResourceRecord } from "../../../dns/message.ts";
+import { withSoaSerial } from "../../../dns/rdata/soa.ts";
 import { Serial } from "../../../dns/serial.ts";
 import type { HmacProvider } from "../../../dns/tsig/hmac.ts";
 import { prepareTsigKey, type TsigKey } from "../../../dns/tsig/key.ts";
@@ -628,9 +629,7 @@ export class ZoneRefresher implements NotifyZone {
 
 /** An SOA record with its serial replaced: what we send as "our version" in an IXFR (RFC 1995 §3). */
 export function withSerial(soa: ResourceRecord, serial: number): ResourceRecord {
-  const rdata = soa.rdata.slice();
-  new DataView(rdata.buffer).setUint32(rdata.length - 20, serial);
-  return { ...soa, rdata };
+  return { ...soa, rdata: withSoaSerial(soa.rdata, serial) };
 }
 
 function describeError(err: unknown): string {
