@@ -79,7 +79,8 @@ export class Name {
    * Parses presentation format (RFC 1035 §5.1): labels separated by dots, `\X` for a literal character X,
    * `\DDD` for the octet with decimal value DDD. A name without a trailing dot is relative and is appended to
    * `origin` (the root when no origin is given, so `example.com` means `example.com.`). `@` alone is the origin.
-   * Characters outside ASCII are taken as their UTF-8 octets.
+   * Characters outside ASCII are taken as their UTF-8 octets. This is the parser for presentation text that
+   * has an origin (zone files, rdata); a name that stands alone goes through `parseAbsolute`.
    * @throws NameError naming the column of the fault.
    */
   static parse(text: string, origin: Name = Name.root): Name {
@@ -131,6 +132,20 @@ export class Name {
       if (err instanceof NameError) throw new NameError(err.code, err.message, 0);
       throw err;
     }
+  }
+
+  /**
+   * Parses a name that stands alone, with no origin to complete it: a zone, key or query name from the
+   * configuration, the store (which keeps zone names without the dot), an API or a URL. The trailing dot
+   * is optional and the name is absolute either way: `example.com` and `example.com.` are the same name,
+   * `.` is the root. `@` is refused, since there is no origin for it to stand for; so is the empty string.
+   * Escapes are read as `parse` reads them.
+   * @throws NameError: "relative-without-origin" for `@`, otherwise as `parse` (empty name, empty or
+   * overlong label, overlong name, bad escape), naming the column of the fault.
+   */
+  static parseAbsolute(text: string): Name {
+    if (text === "@") throw new NameError("relative-without-origin", `"@" stands for an origin, and a name standing alone has none`, 0);
+    return Name.parse(text, Name.root);
   }
 
   /** Number of labels, the root not counted (`www.example.com.` has 3). */

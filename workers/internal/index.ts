@@ -140,7 +140,7 @@ async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_versio
     .bind(name)
     .first<{ id: number; name: string; current_version: number | null; serial: number | null }>();
   if (!row) throw new ApiError(404, "not-found", `no zone named ${name}`);
-  return { id: row.id, name: Name.parse(row.name + "."), row };
+  return { id: row.id, name: Name.parseAbsolute(row.name), row };
 }
 
 function versionParam(c: AppContext): number {

@@ -152,7 +152,7 @@ export class ZoneRefresher implements NotifyZone {
     private readonly limiter: Limiter,
     private readonly abort: AbortSignal,
   ) {
-    this.name = Name.parse(config.name);
+    this.name = Name.parseAbsolute(config.name);
     this.config = config;
     this.acl = buildNotifyAcl(config.primaries, config.notifyAllow);
     this.backoff = new Backoff(deps.settings.backoff.baseMs, deps.settings.backoff.maxMs);
@@ -354,7 +354,7 @@ export class ZoneRefresher implements NotifyZone {
   private keyFor(primary: ZoneConfig["primaries"][number]): TsigKey | undefined {
     const name = primary.tsigKey ?? this.config.tsigKey ?? null;
     if (name === null) return undefined;
-    const wanted = Name.parse(name);
+    const wanted = Name.parseAbsolute(name);
     return this.keys.find((k) => k.name.equals(wanted));
   }
 
@@ -659,13 +659,13 @@ export class Refresher implements ZoneSet {
 
   /** The refresher of `zone` (by its configured name). */
   get(zone: string): ZoneRefresher | undefined {
-    return this.zones.get(Name.parse(zone).key);
+    return this.zones.get(Name.parseAbsolute(zone).key);
   }
 
   signal(signal: RefreshSignal): boolean {
     let name: Name;
     try {
-      name = Name.parse(signal.zone);
+      name = Name.parseAbsolute(signal.zone);
     } catch {
       return false;
     }
@@ -709,7 +709,7 @@ export class Refresher implements ZoneSet {
       if (config.model === "primary") continue;
       let name: Name;
       try {
-        name = Name.parse(config.name);
+        name = Name.parseAbsolute(config.name);
       } catch {
         this.deps.log.error({ zone: config.name }, "zone name from the Worker is not a domain name");
         continue;
