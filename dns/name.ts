@@ -6,6 +6,7 @@
  * case whenever names are compared. Labels are raw octets: a label may hold a dot, a space or a zero byte,
  * which the presentation form writes as `\.`, `\032` and `\000`.
  */
+import { wireSortKey } from "./sort-key.ts";
 
 /** RFC 1035 §2.3.4: 63 octets a label, 255 octets a name in wire form (length octets and root included). */
 export const MAX_LABEL_LENGTH = 63;
@@ -43,6 +44,9 @@ function needsBackslash(b: number): boolean {
 }
 
 const textEncoder = new TextEncoder();
+
+/** Room for one name in wire form, for `sortKey`. */
+const wireScratch = new Uint8Array(MAX_NAME_LENGTH);
 
 export class Name {
   /** The root name, `.`. */
@@ -296,30 +300,19 @@ export class Name {
 
   /**
    * Bytes whose plain byte order (memcmp, and so SQLite's BLOB order) is the canonical order, for
-   * indexes. Labels go root-first, lowercased, each followed by 0x00; octets 0x00 and 0x01 inside a label
-   * are escaped as 0x01 0x01 and 0x01 0x02, so the separator stays below every label octet. An ancestor's
-   * key is a prefix of its descendants' keys, and so sorts before them, as RFC 4034 §6.1 requires.
+   * indexes (see sort-key.ts). An ancestor's key is a prefix of its descendants' keys.
    */
   sortKey(): Uint8Array {
-    let size = 0;
-    for (const label of this.labels) {
-      size += label.length + 1;
-      for (let i = 0; i < label.length; i++) if (label[i]! <= 1) size++;
-    }
-    const out = new Uint8Array(size);
+    // The name's wire form, written into a shared scratch rather than a new array: keys are made for every
+    // node of a block read and every record of a changeset, and JavaScript runs one of them at a time.
     let pos = 0;
-    for (let l = this.labels.length - 1; l >= 0; l--) {
-      const label = this.labels[l]!;
-      for (let i = 0; i < label.length; i++) {
-        const b = asciiLower(label[i]!);
-        if (b <= 1) {
-          out[pos++] = 1;
-          out[pos++] = b + 1;
-        } else out[pos++] = b;
-      }
-      out[pos++] = 0;
+    for (const label of this.labels) {
+      wireScratch[pos++] = label.length;
+      wireScratch.set(label, pos);
+      pos += label.length;
     }
-    return out;
+    wireScratch[pos] = 0;
+    return wireSortKey(wireScratch, 0).key;
   }
 }
 
