@@ -5,6 +5,7 @@ import { EdnsOptionCode, type Edns } from "./edns.ts";
 import { noFlags } from "./header.ts";
 import { type Message, type ResourceRecord, decodeMessage, encodeMessage } from "./message.ts";
 import { Name } from "./name.ts";
+import { soaSerial } from "./rdata/soa.ts";
 import { countCompressionPointers, hex, loadFixtures } from "./testdata/fixtures.ts";
 import { WireError } from "./wire/reader.ts";
 import { WireOverflow } from "./wire/writer.ts";
@@ -32,7 +33,7 @@ function plain(m: Message, withTsigOffset = true) {
 const fixtures = loadFixtures();
 
 /** The SERIAL field of SOA RDATA: the first of the five 32-bit numbers at its end (RFC 1035 §3.3.13). */
-const serialOf = (rr: ResourceRecord) => new DataView(rr.rdata.buffer, rr.rdata.byteOffset).getUint32(rr.rdata.length - 20);
+const serialOf = (rr: ResourceRecord) => soaSerial(rr.rdata);
 
 describe("captured messages from dig, kdig and knotd (dns/testdata)", () => {
   it("has the captures", () => {

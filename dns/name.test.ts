@@ -63,6 +63,48 @@ describe("Name.parse / toString", () => {
   });
 });
 
+describe("Name.parseAbsolute", () => {
+  it.each([
+    ["example.com", "example.com."],
+    ["example.com.", "example.com."],
+    ["WWW.Example.COM", "WWW.Example.COM."],
+    [".", "."],
+    ["a\\.b.example", "a\\.b.example."],
+    ["a\\..", "a\\.."],
+  ])("%j is the absolute name %s", (input, printed) => {
+    expect(Name.parseAbsolute(input).toString()).toBe(printed);
+  });
+
+  it("gives what the callers' old spellings gave, for names with and without the dot", () => {
+    for (const text of ["example.com", "x.example.com", "xn--bcher-kva.example", "_dmarc.example.org"]) {
+      const name = Name.parseAbsolute(text);
+      expect(name.equals(Name.parse(text + "."))).toBe(true);
+      expect(name.equals(Name.parse(text))).toBe(true);
+      expect(Name.parseAbsolute(text + ".").equals(name)).toBe(true);
+    }
+  });
+
+  it.each<[string, NameError["code"]]>([
+    ["@", "relative-without-origin"],
+    ["", "empty-label"],
+    ["a..b", "empty-label"],
+    ["example.com..", "empty-label"],
+    ["a".repeat(64) + ".example", "label-too-long"],
+    ["trailing\\", "bad-escape"],
+  ])("rejects %j with %s", (input, code) => {
+    expect(() => Name.parseAbsolute(input)).toThrowError(NameError);
+    try {
+      Name.parseAbsolute(input);
+    } catch (err) {
+      expect((err as NameError).code).toBe(code);
+    }
+  });
+
+  it("says why @ is refused", () => {
+    expect(() => Name.parseAbsolute("@")).toThrowError(/origin/);
+  });
+});
+
 describe("case", () => {
   it("keeps case in storage and ignores it in comparison", () => {
     const a = Name.parse("WWW.Example.com");

@@ -6,6 +6,7 @@
  * case whenever names are compared. Labels are raw octets: a label may hold a dot, a space or a zero byte,
  * which the presentation form writes as `\.`, `\032` and `\000`.
  */
+import { wireSortKey } from "./sort-key.ts";
 
 /** RFC 1035 §2.3.4: 63 octets a label, 255 octets a name in wire form (length octets and root included). */
 export const MAX_LABEL_LENGTH = 63;
@@ -44,6 +45,9 @@ function needsBackslash(b: number): boolean {
 
 const textEncoder = new TextEncoder();
 
+/** Room for one name in wire form, for `sortKey`. */
+const wireScratch = new Uint8Array(MAX_NAME_LENGTH);
+
 export class Name {
   /** The root name, `.`. */
   static readonly root = new Name([]);
@@ -79,7 +83,8 @@ export class Name {
    * Parses presentation format (RFC 1035 §5.1): labels separated by dots, `\X` for a literal character X,
    * `\DDD` for the octet with decimal value DDD. A name without a trailing dot is relative and is appended to
    * `origin` (the root when no origin is given, so `example.com` means `example.com.`). `@` alone is the origin.
-   * Characters outside ASCII are taken as their UTF-8 octets.
+   * Characters outside ASCII are taken as their UTF-8 octets. This is the parser for presentation text that
+   * has an origin (zone files, rdata); a name that stands alone goes through `parseAbsolute`.
    * @throws NameError naming the column of the fault.
    */
   static parse(text: string, origin: Name = Name.root): Name {
@@ -131,6 +136,20 @@ export class Name {
       if (err instanceof NameError) throw new NameError(err.code, err.message, 0);
       throw err;
     }
+  }
+
+  /**
+   * Parses a name that stands alone, with no origin to complete it: a zone, key or query name from the
+   * configuration, the store (which keeps zone names without the dot), an API or a URL. The trailing dot
+   * is optional and the name is absolute either way: `example.com` and `example.com.` are the same name,
+   * `.` is the root. `@` is refused, since there is no origin for it to stand for; so is the empty string.
+   * Escapes are read as `parse` reads them.
+   * @throws NameError: "relative-without-origin" for `@`, otherwise as `parse` (empty name, empty or
+   * overlong label, overlong name, bad escape), naming the column of the fault.
+   */
+  static parseAbsolute(text: string): Name {
+    if (text === "@") throw new NameError("relative-without-origin", `"@" stands for an origin, and a name standing alone has none`, 0);
+    return Name.parse(text, Name.root);
   }
 
   /** Number of labels, the root not counted (`www.example.com.` has 3). */
@@ -281,30 +300,19 @@ export class Name {
 
   /**
    * Bytes whose plain byte order (memcmp, and so SQLite's BLOB order) is the canonical order, for
-   * indexes. Labels go root-first, lowercased, each followed by 0x00; octets 0x00 and 0x01 inside a label
-   * are escaped as 0x01 0x01 and 0x01 0x02, so the separator stays below every label octet. An ancestor's
-   * key is a prefix of its descendants' keys, and so sorts before them, as RFC 4034 §6.1 requires.
+   * indexes (see sort-key.ts). An ancestor's key is a prefix of its descendants' keys.
    */
   sortKey(): Uint8Array {
-    let size = 0;
-    for (const label of this.labels) {
-      size += label.length + 1;
-      for (let i = 0; i < label.length; i++) if (label[i]! <= 1) size++;
-    }
-    const out = new Uint8Array(size);
+    // The name's wire form, written into a shared scratch rather than a new array: keys are made for every
+    // node of a block read and every record of a changeset, and JavaScript runs one of them at a time.
     let pos = 0;
-    for (let l = this.labels.length - 1; l >= 0; l--) {
-      const label = this.labels[l]!;
-      for (let i = 0; i < label.length; i++) {
-        const b = asciiLower(label[i]!);
-        if (b <= 1) {
-          out[pos++] = 1;
-          out[pos++] = b + 1;
-        } else out[pos++] = b;
-      }
-      out[pos++] = 0;
+    for (const label of this.labels) {
+      wireScratch[pos++] = label.length;
+      wireScratch.set(label, pos);
+      pos += label.length;
     }
-    return out;
+    wireScratch[pos] = 0;
+    return wireSortKey(wireScratch, 0).key;
   }
 }
 

@@ -48,7 +48,7 @@ export function decodeBase64(text: string): Uint8Array | undefined {
 export async function prepareTsigKey(spec: TsigKeySpec, provider: HmacProvider): Promise<TsigKey> {
   let name: Name;
   try {
-    name = typeof spec.name === "string" ? Name.parse(spec.name) : spec.name;
+    name = typeof spec.name === "string" ? Name.parseAbsolute(spec.name) : spec.name;
   } catch (err) {
     if (err instanceof NameError) throw new TsigError("invalid-key", `TSIG key name "${spec.name}" is not a domain name: ${err.message}`);
     throw err;

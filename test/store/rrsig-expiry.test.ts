@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RRType } from "../../dns/constants.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
+import { withSoaSerial } from "../../dns/rdata/soa.ts";
 import { prng } from "../../dns/testing/prng.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
 import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
@@ -113,11 +114,7 @@ describe("rrsigExpiresEarliest in the zone status", () => {
     const inADay = Math.floor(Date.now() / 1000) + 86_400;
     new DataView(sooner.rdata.buffer).setUint32(8, inADay);
     const soa1 = records.find((r) => r.type === RRType.SOA)!;
-    const withSerial = (serial: number): ResourceRecord => {
-      const rdata = soa1.rdata.slice();
-      new DataView(rdata.buffer).setUint32(rdata.length - 20, serial);
-      return { ...soa1, rdata };
-    };
+    const withSerial = (serial: number): ResourceRecord => ({ ...soa1, rdata: withSoaSerial(soa1.rdata, serial) });
     const client = new WorkerClient({ baseUrl: worker.base, token: INTERNAL, timeoutMs: 30_000 });
     const change = async (from: number, to: number, deletions: ResourceRecord[], additions: ResourceRecord[]) => {
       const session = await client.beginIngest(apex, OWNER, "ixfr", to);

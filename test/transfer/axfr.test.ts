@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeHmac } from "../../dns/hmac.node.ts";
 import { Name } from "../../dns/name.ts";
+import { withSoaSerial } from "../../dns/rdata/soa.ts";
 import { prepareTsigKey, type TsigKey as PreparedKey } from "../../dns/tsig/key.ts";
 import { querySoa, type PrimaryTarget } from "../../transfer-service/remote/soa-query.ts";
 import { TransferError } from "../../transfer-service/remote/transfer-error.ts";
@@ -142,7 +143,5 @@ async function currentSoaRecord(kind: PeerKind, sink: CollectingSink) {
   const serial = Number(line.split(" ")[5]);
   const soa = await querySoa(zoneName, target(kind), { timeoutMs: 2000, tries: 2 });
   // The SOA query returns the primary's current SOA; rewrite its serial to ours.
-  const rdata = soa.record.rdata.slice();
-  new DataView(rdata.buffer).setUint32(rdata.length - 20, serial);
-  return { ...soa.record, rdata };
+  return { ...soa.record, rdata: withSoaSerial(soa.record.rdata, serial) };
 }

@@ -22,7 +22,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { typeToString } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
-import { Zone } from "../../dns/zone/zone.ts";
+import { Zone } from "../../dns/testing/zone/zone.ts";
 import { parseZone, type ZoneRecord } from "../../dns/zonefile/parser.ts";
 import { printZone, recordToText } from "../../dns/zonefile/printer.ts";
 import { canonicalRdata } from "../../dns/rdata/index.ts";

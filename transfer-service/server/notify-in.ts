@@ -14,6 +14,8 @@
  */
 import { Rcode, RRType } from "../../dns/constants.ts";
 import { encodeMessage, type Message } from "../../dns/message.ts";
+import { RdataError } from "../../dns/rdata/rdata-error.ts";
+import { soaSerial } from "../../dns/rdata/soa.ts";
 import { TsigError } from "../../dns/tsig/errors.ts";
 import { tsigErrorResponse } from "../../dns/tsig/error-response.ts";
 import { signResponse } from "../../dns/tsig/sign.ts";
@@ -38,10 +40,13 @@ export interface NotifyReceiverOptions {
 /** The SOA serial in a NOTIFY's answer section (RFC 1996 §3.7), if present and readable. */
 export function serialHint(query: Message): number | undefined {
   const soa = query.answers.find((rr) => rr.type === RRType.SOA);
-  if (!soa || soa.rdata.length < 20) return undefined;
-  // SOA RDATA ends with five 32-bit fields: SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
-  const view = new DataView(soa.rdata.buffer, soa.rdata.byteOffset, soa.rdata.byteLength);
-  return view.getUint32(soa.rdata.length - 20);
+  if (!soa) return undefined;
+  try {
+    return soaSerial(soa.rdata);
+  } catch (err) {
+    if (err instanceof RdataError) return undefined;
+    throw err;
+  }
 }
 
 export function createNotifyReceiver(options: NotifyReceiverOptions): NotifyReceiver {

@@ -5,6 +5,7 @@
  * one process. Several service instances may share one `MemoryWorker`, like two containers share D1.
  */
 import type { ResourceRecord } from "../../dns/message.ts";
+import { soaSerial } from "../../dns/rdata/soa.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "../worker/worker-api.ts";
 
@@ -13,10 +14,6 @@ function recordKey(rr: ResourceRecord): string {
   let hex = "";
   for (const b of rr.rdata) hex += b.toString(16).padStart(2, "0");
   return `${rr.name.key}|${rr.type}|${rr.class}|${hex}`;
-}
-
-function soaSerial(rr: ResourceRecord): number {
-  return new DataView(rr.rdata.buffer, rr.rdata.byteOffset, rr.rdata.byteLength).getUint32(rr.rdata.length - 20);
 }
 
 interface StoredZone {
@@ -170,15 +167,15 @@ export class MemoryWorker implements WorkerApi {
         building = new Map();
         put(soa);
         mode = "full";
-        finalSerial = soaSerial(soa);
+        finalSerial = soaSerial(soa.rdata);
       },
       beginIncremental: async (soa) => {
         check();
-        finalSerial = soaSerial(soa);
+        finalSerial = soaSerial(soa.rdata);
       },
       beginChangeset: async (fromSoa) => {
         check();
-        if (!building.delete(recordKey(fromSoa))) throw new Error(`IXFR changeset from serial ${soaSerial(fromSoa)}, which is not ours`);
+        if (!building.delete(recordKey(fromSoa))) throw new Error(`IXFR changeset from serial ${soaSerial(fromSoa.rdata)}, which is not ours`);
         mode = "delete";
       },
       beginAdditions: async (toSoa) => {

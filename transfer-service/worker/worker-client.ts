@@ -21,6 +21,7 @@
 import { Agent, request } from "undici";
 import type { z } from "zod";
 import type { ResourceRecord } from "../../dns/message.ts";
+import { soaSerial } from "../../dns/rdata/soa.ts";
 import {
   AckResult,
   BOOKMARK_HEADER,
@@ -56,10 +57,6 @@ export class WorkerError extends Error {
 
 function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-}
-
-function soaSerial(rr: ResourceRecord): number {
-  return new DataView(rr.rdata.buffer, rr.rdata.byteOffset, rr.rdata.byteLength).getUint32(rr.rdata.length - 20);
 }
 
 export interface WorkerClientOptions {
@@ -275,7 +272,7 @@ export class WorkerClient implements WorkerApi {
     return {
       beginFull: async (soa) => {
         section = "full";
-        finalSerial = soaSerial(soa);
+        finalSerial = soaSerial(soa.rdata);
         // Not retried: a lost answer would leave an open version behind (the sweep removes it).
         const { version } = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false);
         const chunker = new IngestChunker({
@@ -292,7 +289,7 @@ export class WorkerClient implements WorkerApi {
         await chunker.add([soa]);
       },
       beginIncremental: async (soa) => {
-        finalSerial = soaSerial(soa);
+        finalSerial = soaSerial(soa.rdata);
       },
       beginChangeset: async (fromSoa) => {
         section = "delete";
@@ -319,8 +316,8 @@ export class WorkerClient implements WorkerApi {
           return { version: r.version, serial: r.serial, records: r.recordCount };
         }
         const body: Changeset[] = changesets.map((c) => ({
-          fromSerial: soaSerial(c.from),
-          toSerial: soaSerial(c.to!),
+          fromSerial: soaSerial(c.from.rdata),
+          toSerial: soaSerial(c.to!.rdata),
           deletions: base64(encodeRecordStream(c.deletions)),
           additions: base64(encodeRecordStream(c.additions)),
         }));

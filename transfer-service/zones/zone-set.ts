@@ -63,13 +63,13 @@ export class ZoneSet implements Zones {
 
   /** The zone named `zone` (its configured name). */
   get(zone: string): Zone | undefined {
-    return this.zones.get(Name.parse(zone).key);
+    return this.zones.get(Name.parseAbsolute(zone).key);
   }
 
   signal(signal: RefreshSignal): boolean {
     let name: Name;
     try {
-      name = Name.parse(signal.zone);
+      name = Name.parseAbsolute(signal.zone);
     } catch {
       return false;
     }
@@ -113,7 +113,7 @@ export class ZoneSet implements Zones {
       if (config.model === "primary") continue;
       let name: Name;
       try {
-        name = Name.parse(config.name);
+        name = Name.parseAbsolute(config.name);
       } catch {
         this.deps.log.error({ zone: config.name }, "zone name from the Worker is not a domain name");
         continue;

@@ -72,7 +72,7 @@ export class Zone implements NotifyZone, RefreshZone {
     private readonly limiter: Limiter,
     private readonly abort: AbortSignal,
   ) {
-    this.name = Name.parse(config.name);
+    this.name = Name.parseAbsolute(config.name);
     this.config = config;
     this.acl = buildNotifyAcl(config.primaries, config.notifyAllow);
     this.backoff = new Backoff(deps.settings.backoff.baseMs, deps.settings.backoff.maxMs);

@@ -196,10 +196,10 @@ zoneRoutes.get("/:name/records", async (c) => {
   if (query.type !== undefined && type === undefined) throw new ApiError(400, "invalid", `type: unknown record type ${query.type}`, "type");
   if (zone.currentVersion === null) return c.json({ zone: zone.name, serial: null, records: [] });
   const limit = query.limit ?? 1000;
-  const apex = Name.parse(zone.name + ".");
+  const apex = Name.parseAbsolute(zone.name);
   const out: ReturnType<typeof recordJson>[] = [];
   if (query.name !== undefined) {
-    const name = Name.parse(query.name + ".");
+    const name = Name.parseAbsolute(query.name);
     if (!name.isSubdomainOf(apex)) throw new ApiError(400, "invalid", `name: ${query.name} is not in ${zone.name}`, "name");
     const store = new D1ZoneStore(c.var.db);
     const info = { id: zone.id, name: apex, model: zone.model, version: zone.currentVersion, serial: zone.serial, expiresAt: zone.expiresAt, answerAllow: [] };

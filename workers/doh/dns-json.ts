@@ -51,7 +51,7 @@ export function jsonQueryWire(params: { name?: string | undefined; type?: string
   if (!params.name) throw new JsonQueryError("missing name parameter");
   let name: Name;
   try {
-    name = Name.parse(params.name);
+    name = Name.parseAbsolute(params.name);
   } catch (err) {
     if (err instanceof NameError) throw new JsonQueryError(`bad name: ${err.message}`);
     throw err;

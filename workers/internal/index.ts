@@ -70,7 +70,7 @@ async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_versio
   const name = validate(dnsName, decodeURIComponent(c.req.param("zone") ?? ""), "zone");
   const row = await zonePointerByName(c.var.db, name);
   if (!row) throw new ApiError(404, "not-found", `no zone named ${name}`);
-  return { id: row.id, name: Name.parse(row.name + "."), row };
+  return { id: row.id, name: Name.parseAbsolute(row.name), row };
 }
 
 function versionParam(c: AppContext): number {

@@ -10,6 +10,7 @@
  *     u16 record count
  *     per record: u16 type, u16 class, u32 ttl, u16 rdlength, rdata
  */
+import { wireSortKey } from "../../dns/sort-key.ts";
 import { WireReader } from "../../dns/wire/reader.ts";
 import type { StoredNode, StoredRecord } from "./stored-node.ts";
 
@@ -72,7 +73,10 @@ export function decodeBlock(data: Uint8Array): StoredNode[] {
   const nodes: StoredNode[] = new Array(count);
   for (let i = 0; i < count; i++) {
     // Names in a block are never compressed; WireReader still bounds-checks them.
+    const at = reader.offset;
     const name = reader.name();
+    // Keyed straight from the block's bytes when they hold the name uncompressed (always, from encodeBlock).
+    const key = reader.offset - at === name.wireLength ? wireSortKey(data, at).key : name.sortKey();
     const n = reader.u16();
     const records: StoredRecord[] = new Array(n);
     for (let j = 0; j < n; j++) {
@@ -82,7 +86,7 @@ export function decodeBlock(data: Uint8Array): StoredNode[] {
       const len = reader.u16();
       records[j] = { type, class: cls, ttl, rdata: reader.bytes(len) };
     }
-    nodes[i] = { name, key: name.sortKey(), records };
+    nodes[i] = { name, key, records };
   }
   reader.expectEnd("block");
   return nodes;

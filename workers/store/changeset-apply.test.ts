@@ -25,7 +25,7 @@ const IN = RRClass.IN;
 
 async function zoneWith(apex: string, records: OwnedRecord[]): Promise<ZoneRef> {
   const row = await env.DB.prepare("INSERT INTO zones (name, webhook_secret_hash) VALUES (?1, 'x') RETURNING id").bind(apex).first<{ id: number }>();
-  const zone = { id: row!.id, name: Name.parse(apex + ".") };
+  const zone = { id: row!.id, name: Name.parseAbsolute(apex) };
   const budget = new Budget(env.DB);
   await acquireLease(budget, zone.id, OWNER, 600_000);
   const version = await beginIngest(budget, zone, OWNER);
@@ -62,7 +62,7 @@ function applyInMemory(records: OwnedRecord[], changesets: { deletions: OwnedRec
 describe("IXFR changesets", () => {
   it("a 10-change IXFR across the zone writes only the touched blocks, and the result equals the reference", async () => {
     const apexText = "ixfr.test";
-    const apex = Name.parse(apexText + ".");
+    const apex = Name.parseAbsolute(apexText);
     const records = syntheticZone({ apex: apexText, serial: 10, count: 20_000, seed: 3 });
     const zone = await zoneWith(apexText, records);
     const blocksBefore = (await env.DB.prepare("SELECT COUNT(*) AS n FROM blocks WHERE zone_id = ?1").bind(zone.id).first<{ n: number }>())!.n;
@@ -118,7 +118,7 @@ describe("IXFR changesets", () => {
 
   it("a block rewritten in place shadows its old row; emptied later, it is retired and the old row stays hidden", async () => {
     const apexText = "shadow.test";
-    const apex = Name.parse(apexText + ".");
+    const apex = Name.parseAbsolute(apexText);
     const records = syntheticZone({ apex: apexText, serial: 1, count: 30, nsec3: 2 });
     const zone = await zoneWith(apexText, records);
     // The NSEC3 chain is one block of its own tree: change one record, then delete the whole chain.
@@ -151,7 +151,7 @@ describe("IXFR changesets", () => {
 
   it("several changesets in one IXFR become one version, journalled in order", async () => {
     const apexText = "multi.test";
-    const apex = Name.parse(apexText + ".");
+    const apex = Name.parseAbsolute(apexText);
     const zone = await zoneWith(apexText, syntheticZone({ apex: apexText, serial: 1, count: 50 }));
     const budget = new Budget(env.DB);
     const result = await applyChangesets(budget, zone, OWNER, [
@@ -193,7 +193,7 @@ describe("IXFR changesets", () => {
     ],
   ])("refuses a changeset that %s, and the zone stays as it was", async (label, make, code) => {
     const apexText = `bad-${label.replaceAll(" ", "-")}.test`;
-    const apex = Name.parse(apexText + ".");
+    const apex = Name.parseAbsolute(apexText);
     const zone = await zoneWith(apexText, syntheticZone({ apex: apexText, serial: 1, count: 20 }));
     await expect(applyChangesets(new Budget(env.DB), zone, OWNER, make(apex))).rejects.toMatchObject({ code });
     const store = new D1ZoneStore(env.DB);
@@ -204,7 +204,7 @@ describe("IXFR changesets", () => {
 
   it("refuses a changeset from an instance without the lease", async () => {
     const apexText = "ixfr-lease.test";
-    const apex = Name.parse(apexText + ".");
+    const apex = Name.parseAbsolute(apexText);
     const zone = await zoneWith(apexText, syntheticZone({ apex: apexText, serial: 1, count: 5 }));
     await expect(applyChangesets(new Budget(env.DB), zone, "intruder", [changeset(1, 2, apex, [], [])])).rejects.toMatchObject({
       code: "lease",

@@ -116,7 +116,7 @@ export class D1ZoneStore extends LocatingZoneStore {
       }>();
     const zones = new Map<string, ZoneInfo>();
     for (const r of rows.results) {
-      const name = Name.parse(r.name + ".");
+      const name = Name.parseAbsolute(r.name);
       zones.set(name.key, {
         id: r.id,
         name,

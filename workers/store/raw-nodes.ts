@@ -14,7 +14,7 @@ import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 import { CLASS_AT, FIXED_FIELDS, RecordFrames, RecordStreamError, TYPE_AT } from "../../contract/record-stream.ts";
-import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
+import { keyHasPrefix, wireSortKey, WireNameError } from "../../dns/sort-key.ts";
 
 /** One record of a stream, by offsets. */
 interface RawRecord {

@@ -193,7 +193,7 @@ export class ResponseCache {
    * ancestor zones, are not served again, and answers in flight from before now are not stored.
    */
   committed(zone: string, version: number): void {
-    const name = Name.parse(zone.endsWith(".") ? zone : `${zone}.`);
+    const name = Name.parseAbsolute(zone);
     const seq = ++this.commitSeq;
     const now = this.now();
     const own = this.zones.get(name.key);

@@ -55,6 +55,7 @@
  */
 import { Name } from "../../../dns/name.ts";
 import type { ResourceRecord } from "../../../dns/message.ts";
+import { withSoaSerial } from "../../../dns/rdata/soa.ts";
 import { Serial } from "../../../dns/serial.ts";
 import type { TsigKey } from "../../../dns/tsig/key.ts";
 import type { Clock } from "../../../dns/tsig/time.ts";
@@ -402,15 +403,13 @@ function primariesByPeer(primaries: readonly PrimaryConfig[]): Map<string, Prima
 function keyFor(zone: RefreshZone, primary: PrimaryConfig): TsigKey | undefined {
   const name = primary.tsigKey ?? zone.config.tsigKey ?? null;
   if (name === null) return undefined;
-  const wanted = Name.parse(name);
+  const wanted = Name.parseAbsolute(name);
   return zone.keys.find((k) => k.name.equals(wanted));
 }
 
 /** An SOA record with its serial replaced: what we send as "our version" in an IXFR (RFC 1995 §3). */
 export function withSerial(soa: ResourceRecord, serial: number): ResourceRecord {
-  const rdata = soa.rdata.slice();
-  new DataView(rdata.buffer).setUint32(rdata.length - 20, serial);
-  return { ...soa, rdata };
+  return { ...soa, rdata: withSoaSerial(soa.rdata, serial) };
 }
 
 function describeError(err: unknown): string {

@@ -4,12 +4,15 @@
  *
  * Records are checked on the way in: owner at or below the origin, the zone's class, rdata that follows
  * its type's layout. The same record twice is stored once (RFC 2181 §5).
+ *
+ * Test support: the zone-file interop tests and zone.test.ts build zones with it; nothing at run time does
+ * (the Worker keeps zones as canonical-order blocks in D1, workers/store/).
  */
-import { RRClass, RRType, typeToString } from "../constants.ts";
-import type { Name } from "../name.ts";
-import { codecs } from "../rdata/index.ts";
-import { RdataError } from "../rdata/rdata-error.ts";
-import type { ZoneRecord } from "../zonefile/parser.ts";
+import { RRClass, RRType, typeToString } from "../../constants.ts";
+import type { Name } from "../../name.ts";
+import { codecs } from "../../rdata/index.ts";
+import { RdataError } from "../../rdata/rdata-error.ts";
+import type { ZoneRecord } from "../../zonefile/parser.ts";
 import { coveredType, RRset } from "./rrset.ts";
 import { ZoneError } from "./zone-error.ts";
 

@@ -3,10 +3,10 @@
  * changesets applied (or refused, leaving the zone untouched).
  */
 import { describe, expect, it } from "vitest";
-import { RRType } from "../constants.ts";
-import { Name } from "../name.ts";
-import { parseZoneBatches, parseZoneText } from "../zonefile/parser.ts";
-import { recordToText } from "../zonefile/printer.ts";
+import { RRType } from "../../constants.ts";
+import { Name } from "../../name.ts";
+import { parseZoneBatches, parseZoneText } from "../../zonefile/parser.ts";
+import { recordToText } from "../../zonefile/printer.ts";
 import { applyChangeset, diffZones, type Changeset } from "./changeset.ts";
 import { sortRecords } from "./canonical-order.ts";
 import { Zone } from "./zone.ts";

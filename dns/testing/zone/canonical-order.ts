@@ -4,10 +4,10 @@
  * left-justified octet strings. Because an RRSIG's rdata starts with the type it covers, signatures sort
  * grouped by covered type within the RRSIG type.
  */
-import { WireError } from "../wire/reader.ts";
-import { compareBytes } from "../bytes.ts";
-import type { ZoneRecord } from "../zonefile/parser.ts";
-import { canonicalRdata } from "../rdata/embedded-names.ts";
+import { WireError } from "../../wire/reader.ts";
+import { compareBytes } from "../../bytes.ts";
+import type { ZoneRecord } from "../../zonefile/parser.ts";
+import { canonicalRdata } from "../../rdata/embedded-names.ts";
 import { ZoneError } from "./zone-error.ts";
 
 

@@ -1,11 +1,13 @@
 /**
  * @module `wireSortKey` gives exactly `Name.sortKey()`: a table of awkward names, plus generated ones
- * (fast-check), and typed errors for bad wire names.
+ * (fast-check), and typed errors for bad wire names. And, against `Name.compare` and `isSubdomainOf` as
+ * the oracle: byte order of keys is canonical order, and a key prefix is ancestry, for generated names.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Name } from "../../dns/name.ts";
-import { keyHasPrefix, wireSortKey, WireNameError } from "./wire-sort-key.ts";
+import { compareBytes } from "./bytes.ts";
+import { Name } from "./name.ts";
+import { keyHasPrefix, wireSortKey, WireNameError } from "./sort-key.ts";
 
 describe("wireSortKey", () => {
   it.each([".", "example.com.", "WWW.Example.COM.", "a\\000b.example.", "\\001.\\002.example.", "*.x.example.", "a.b.c.d.e.f.g.", "\\255\\127.z."])(
@@ -45,5 +47,21 @@ describe("wireSortKey", () => {
     expect(keyHasPrefix(Name.parse("example.com.").sortKey(), apex)).toBe(true);
     expect(keyHasPrefix(Name.parse("badexample.com.").sortKey(), apex)).toBe(false);
     expect(keyHasPrefix(Name.parse("com.").sortKey(), apex)).toBe(false);
+  });
+
+  it("byte order of keys is canonical order, and a key prefix is ancestry, for generated names", () => {
+    // Few distinct octets (case pairs, 0x00 and 0x01, the escape's neighbours) so that names share labels.
+    const octet = fc.constantFrom(0x00, 0x01, 0x02, 0x41, 0x61, 0x5a, 0x7a, 0x5b, 0xff);
+    const name = fc
+      .array(fc.array(octet, { minLength: 1, maxLength: 3 }), { maxLength: 4 })
+      .map((labels) => Name.fromLabels(labels.map((l) => Uint8Array.from(l))));
+    fc.assert(
+      fc.property(name, name, (a, b) => {
+        const ka = a.sortKey(), kb = b.sortKey();
+        expect(Math.sign(compareBytes(ka, kb)), `${a} vs ${b}`).toBe(Math.sign(a.compare(b)));
+        expect(keyHasPrefix(ka, kb), `${a} under ${b}`).toBe(a.isSubdomainOf(b));
+      }),
+      { seed: 4034, numRuns: 2_000 },
+    );
   });
 });

@@ -12,13 +12,13 @@
  * 5. afterwards the zone's serial must be the to-serial (the old SOA is among the deletions and the
  *    new one among the additions, RFC 1995 §4).
  */
-import { RRType } from "../constants.ts";
-import { Serial } from "../serial.ts";
-import type { ZoneRecord } from "../zonefile/parser.ts";
+import { RRType } from "../../constants.ts";
+import { Serial } from "../../serial.ts";
+import type { ZoneRecord } from "../../zonefile/parser.ts";
 import { canonicalFormOf, compareRecords } from "./canonical-order.ts";
 import type { Zone } from "./zone.ts";
 import { ZoneError } from "./zone-error.ts";
-import { recordToText } from "../zonefile/printer.ts";
+import { recordToText } from "../../zonefile/printer.ts";
 
 export interface Changeset {
   fromSerial: number;

@@ -10,9 +10,9 @@
  * RFC 2181 §5.2 forbids different TTLs within an RRset; a set keeps the TTL of its first record, as BIND
  * does, and counts the records that disagreed so the caller can report them.
  */
-import { RRType } from "../constants.ts";
-import type { Name } from "../name.ts";
-import type { ZoneRecord } from "../zonefile/parser.ts";
+import { RRType } from "../../constants.ts";
+import type { Name } from "../../name.ts";
+import type { ZoneRecord } from "../../zonefile/parser.ts";
 import { canonicalFormOf } from "./canonical-order.ts";
 
 /**
