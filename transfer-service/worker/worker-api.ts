@@ -89,7 +89,7 @@ export interface TransferLogEntry {
   startedAt: number;
 }
 
-/** A transfer being stored: the sink side of `xfr-client.ts`, plus commit and abort. */
+/** A transfer being stored: the sink side of `remote/xfr-in.ts`, plus commit and abort. */
 export interface IngestSession extends XfrSink {
   /** Makes the new version the served one. Only after this resolves is the transfer a success. */
   commit(): Promise<{ version: number; serial: number; records: number }>;
