@@ -64,7 +64,6 @@ export default tseslint.config(
   {
     // The two runtimes meet only through contract/ (and dns/): neither imports the other's folder.
     files: ["transfer-service/**/*.ts"],
-    ignores: ["transfer-service/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
@@ -74,7 +73,6 @@ export default tseslint.config(
   },
   {
     files: ["workers/**/*.ts"],
-    ignores: ["workers/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

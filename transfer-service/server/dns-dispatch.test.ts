@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Opcode, Rcode } from "../../dns/constants.ts";
 import { decodeMessage } from "../../dns/message.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../dns/testing/query-wire.ts";
 import { createDispatcher } from "./dns-dispatch.ts";
 import type { RequestContext } from "./request-context.ts";
 import { createLogger } from "../ops/log.ts";

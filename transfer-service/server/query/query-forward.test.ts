@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rcode } from "../../../dns/constants.ts";
 import { decodeMessage } from "../../../dns/message.ts";
-import { queryWire } from "../../../workers/answer/testing/table.ts";
+import { queryWire } from "../../../dns/testing/query-wire.ts";
 import type { RequestContext } from "../request-context.ts";
 import { createLogger } from "../../ops/log.ts";
 import { Metrics } from "../../ops/metrics.ts";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { Rcode } from "../../../dns/constants.ts";
 import { decodeMessage } from "../../../dns/message.ts";
 import { WireError } from "../../../dns/wire/reader.ts";
-import { queryWire } from "../../../workers/answer/testing/table.ts";
+import { queryWire } from "../../../dns/testing/query-wire.ts";
 import { readQueryShape, writeLowerQname } from "./query-shape.ts";
 import { shapeReply } from "../reply.ts";
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeMessage } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
-import { queryWire } from "../../../workers/answer/testing/table.ts";
+import { queryWire } from "../../../dns/testing/query-wire.ts";
 import type { Transport } from "../request-context.ts";
 import { readQueryShape } from "./query-shape.ts";
 import { shapeReply } from "../reply.ts";

@@ -7,7 +7,7 @@ import { Rcode } from "../../../dns/constants.ts";
 import { decodeMessage, encodeMessage } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
 import { parseZoneText } from "../../../dns/zonefile/parser.ts";
-import { queryWire } from "../../../workers/answer/testing/table.ts";
+import { queryWire } from "../../../dns/testing/query-wire.ts";
 import { replyTo } from "../reply.ts";
 import { readQueryShape } from "./query-shape.ts";
 import { describeToken, responseToken } from "./rrl-token.ts";

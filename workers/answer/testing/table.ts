@@ -3,12 +3,11 @@
  * sections written as presentation lines (`owner TTL TYPE rdata`). The query goes through the whole engine
  * as wire (encode → `answerQuery` → decode), so every row also exercises the message layer.
  */
-import { Opcode, RRClass, rcodeToString, typeFromString, typeToString } from "../../../dns/constants.ts";
+import { rcodeToString, typeToString } from "../../../dns/constants.ts";
 import type { Edns } from "../../../dns/edns.ts";
-import { noFlags } from "../../../dns/header.ts";
-import { type Message, type ResourceRecord, decodeMessage, encodeMessage } from "../../../dns/message.ts";
-import { Name } from "../../../dns/name.ts";
+import { type Message, type ResourceRecord, decodeMessage } from "../../../dns/message.ts";
 import { rdataToText } from "../../../dns/rdata/index.ts";
+import { queryWire } from "../../../dns/testing/query-wire.ts";
 import type { Transport } from "../any.ts";
 import { answerQuery } from "../engine.ts";
 import type { ZoneStore } from "../zone-store.ts";
@@ -50,32 +49,9 @@ export function presentation(rr: ResourceRecord): string {
   return `${rr.name} ${rr.ttl} ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;
 }
 
-export function queryWire(qname: string, qtype: string, options: { qclass?: number; edns?: false | Partial<Edns>; dnssecOk?: boolean; id?: number } = {}): Uint8Array {
-  const type = typeFromString(qtype);
-  if (type === undefined) throw new Error(`unknown type ${qtype}`);
-  const message: Message = {
-    id: options.id ?? 0x1234,
-    opcode: Opcode.QUERY,
-    flags: noFlags(),
-    rcode: 0,
-    questions: [{ name: Name.parse(qname), type, class: options.qclass ?? RRClass.IN }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-  if (options.edns !== false) {
-    message.edns = {
-      udpPayloadSize: 1232,
-      extendedRcode: 0,
-      version: 0,
-      dnssecOk: options.dnssecOk ?? false,
-      flags: 0,
-      options: [],
-      ...(options.edns ?? {}),
-    };
-  }
-  return encodeMessage(message).wire;
-}
+// A query's wire form lives in `dns/testing/` so that tests of both runtimes share it; the table's
+// callers keep importing it from here.
+export { queryWire };
 
 /** Runs one row through the engine. */
 export async function run(store: ZoneStore, row: Row): Promise<Outcome> {
