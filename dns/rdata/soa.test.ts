@@ -1,12 +1,12 @@
 /**
- * @module The SOA serial read and written in place agrees with the full codec, for any SOA (names of any
+ * @module The SOA serial (read and written in place) and MINIMUM (read) agree with the full codec, for any SOA (names of any
  * length, rdata inside a larger buffer), and nothing but the serial changes.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Name } from "../name.ts";
 import { RdataError } from "./rdata-error.ts";
-import { soa, soaSerial, withSoaSerial } from "./soa.ts";
+import { soa, soaMinimum, soaSerial, withSoaSerial } from "./soa.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const name = fc.array(fc.uint8Array({ minLength: 1, maxLength: 20 }), { maxLength: 5 }).map((labels) => Name.fromLabels(labels));
@@ -21,6 +21,7 @@ describe("SOA serial", () => {
         inside.set(wire, pad);
         const rdata = inside.subarray(pad, pad + wire.length);
         expect(soaSerial(rdata)).toBe(v.serial);
+        expect(soaMinimum(rdata)).toBe(v.minimum);
         const changed = withSoaSerial(rdata, serial);
         expect(soa.decode(changed)).toEqual({ ...v, serial });
         expect(soaSerial(rdata)).toBe(v.serial); // the input is left as it was
@@ -37,5 +38,6 @@ describe("SOA serial", () => {
   it.each([0, 4, 19])("rdata of %i octets has no serial: RdataError", (length) => {
     expect(() => soaSerial(new Uint8Array(length))).toThrow(RdataError);
     expect(() => withSoaSerial(new Uint8Array(length), 1)).toThrow(RdataError);
+    expect(() => soaMinimum(new Uint8Array(length))).toThrow(RdataError);
   });
 });

@@ -34,6 +34,16 @@ export function soaSerial(rdata: Uint8Array): number {
 }
 
 /**
+ * The MINIMUM field of SOA rdata, its last 32 bits (RFC 1035 §3.3.13; the negative-caching TTL of RFC 2308 §4),
+ * read without decoding the names.
+ * @throws RdataError when the rdata is shorter than the five fixed fields.
+ */
+export function soaMinimum(rdata: Uint8Array): number {
+  checkSerialRoom(rdata);
+  return new DataView(rdata.buffer, rdata.byteOffset, rdata.byteLength).getUint32(rdata.length - 4);
+}
+
+/**
  * A copy of SOA rdata with its serial replaced (modulo 2^32) and every other octet unchanged, such as the
  * SOA a secondary sends as "our version" in an IXFR request (RFC 1995 §3).
  * @throws RdataError when the rdata is shorter than the five fixed fields.

@@ -10,6 +10,7 @@
  *
  * Every record comes out as the message model carries it: owner, type, class, TTL and uncompressed rdata.
  */
+import { soaMinimum } from "../rdata/soa.ts";
 import { classFromString, isMetaType, RRClass, RRType, typeFromString } from "../constants.ts";
 import { Name, NameError } from "../name.ts";
 import { RdataError, rdataFromText } from "../rdata/index.ts";
@@ -137,8 +138,9 @@ class EntryParser {
     if (ttl !== undefined) state.lastTtl = ttl;
     else if (state.defaultTtl !== undefined) ttl = state.defaultTtl;
     else if (state.lastTtl !== undefined) ttl = state.lastTtl;
-    else if (type === RRType.SOA && rdata.length >= 4) {
-      ttl = new DataView(rdata.buffer, rdata.byteOffset + rdata.length - 4, 4).getUint32(0);
+    else if (type === RRType.SOA && rdata.length >= 20) {
+      // No TTL anywhere yet: the SOA MINIMUM serves, as BIND does ("no TTL specified; using SOA MINTTL").
+      ttl = soaMinimum(rdata);
       state.lastTtl = ttl;
     } else this.fail("no-ttl", "no TTL given, no $TTL and no earlier TTL to inherit", typeToken, state);
 

@@ -6,15 +6,15 @@
  * The SOA's TTL in a negative answer is the negative-caching TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3,
  * §5). Knot, NSD and BIND all send that value as the TTL of the SOA record itself.
  */
+import { soaMinimum } from "../../dns/rdata/soa.ts";
 import { RRType } from "../../dns/constants.ts";
 import type { RRset } from "./rrset.ts";
 import { rrsetAt } from "./rrset.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 
-/** SOA MINIMUM is the last 32-bit field of the rdata (RFC 1035 §3.3.13). */
-export function soaMinimum(rdata: Uint8Array): number {
-  if (rdata.length < 20) return 0;
-  return new DataView(rdata.buffer, rdata.byteOffset + rdata.length - 4, 4).getUint32(0);
+/** SOA MINIMUM, or 0 for rdata too short to hold one: the answer path never throws on stored data. */
+function negativeMinimum(rdata: Uint8Array): number {
+  return rdata.length < 20 ? 0 : soaMinimum(rdata);
 }
 
 /** The apex SOA with each record's TTL lowered to the negative-caching TTL; null for a zone without SOA. */
@@ -22,7 +22,7 @@ export async function negativeSoa(store: ZoneStore, zone: ZoneInfo): Promise<RRs
   const apex = await store.node(zone, zone.name);
   const soa = apex ? rrsetAt(apex, RRType.SOA, zone.name) : null;
   if (!soa) return null;
-  const negativeTtl = Math.min(...soa.records.map((r) => Math.min(r.ttl, soaMinimum(r.rdata))));
+  const negativeTtl = Math.min(...soa.records.map((r) => Math.min(r.ttl, negativeMinimum(r.rdata))));
   // The SOA's RRSIGs get the same TTL (Knot and NSD do so): a resolver caches the proof as long as the denial.
   return {
     ...soa,
