@@ -128,7 +128,9 @@ async function play(slug: string, script: Script, secondary: Secondary, expected
     }
 
     const startedAt = Date.now();
-    sut = await startServiceUnderTest(worker, { instanceId: `case-${slug}`, env: secondary.env });
+    // A generous SOA timeout: a loaded machine's answer must not pass for silence (the two cases about a
+    // silent primary set their own, short one in secondary.json).
+    sut = await startServiceUnderTest(worker, { instanceId: `case-${slug}`, env: { BACKSTOP_SOA_TIMEOUT_MS: "5000", ...secondary.env } });
     primary.notifyTo = { address: "127.0.0.1", port: sut.dnsPort };
 
     const seenAt: number[] = [];

@@ -173,6 +173,8 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
         // A reload can race the file's mtime or a transfer in progress; asking again is harmless.
         nudge: () => recipe.loadZone(dir, spec),
         nudgeEveryMs: 2000,
+        // Until every query gets it: the old server process may still answer for a while.
+        settled: 6,
       }).catch((err: Error) => {
         throw new Error(`${recipe.kind} did not take the update of ${zone}: ${err.message}\n${lastLines(d.output())}`, {
           cause: err,

@@ -107,6 +107,13 @@ export interface WaitForSoaOptions {
   /** Called every `nudgeEveryMs` while the wanted serial is not served (e.g. reissue a reload). */
   nudge?: () => Promise<void>;
   nudgeEveryMs?: number;
+  /**
+   * Answers in a row that must show the serial, alternating UDP and TCP (default 1). A reloading daemon
+   * can answer from its old and its new process for a while (nsd forks a new server and lets the old one
+   * finish), so one answer with the new serial does not mean every later query gets it; on a slow
+   * machine that overlap is longer.
+   */
+  settled?: number;
 }
 
 /** Poll until the peer answers authoritatively with an SOA (of `serial`, if given). Bounded by `timeoutMs`. */
@@ -114,15 +121,20 @@ export async function waitForSoa(opts: WaitForSoaOptions): Promise<number> {
   const deadline = Date.now() + opts.timeoutMs;
   let lastNudge = Date.now();
   let last = "no answer yet";
+  const wanted = opts.settled ?? 1;
+  let inRow = 0;
   while (Date.now() < deadline) {
     opts.check?.();
     try {
-      const answer =
-        opts.transport === "tcp"
-          ? await querySoaTcp(opts.address, opts.port, opts.zone, 300)
-          : await querySoa(opts.address, opts.port, opts.zone, 300);
+      const overTcp = wanted > 1 ? inRow % 2 === 1 : opts.transport === "tcp";
+      const answer = overTcp ? await querySoaTcp(opts.address, opts.port, opts.zone, 300) : await querySoa(opts.address, opts.port, opts.zone, 300);
       if (answer.authoritative && answer.serial !== undefined) {
-        if (opts.serial === undefined || answer.serial === opts.serial) return answer.serial;
+        if (opts.serial === undefined || answer.serial === opts.serial) {
+          if (++inRow >= wanted) return answer.serial;
+          // Spaced out, so the answers in a row span a moment rather than one burst.
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
         last = `serving serial ${answer.serial}, waiting for ${opts.serial}`;
       } else {
         last = `answered ${answer.rcode}${answer.authoritative ? "" : " without AA"}`;
@@ -130,6 +142,7 @@ export async function waitForSoa(opts: WaitForSoaOptions): Promise<number> {
     } catch (err) {
       last = (err as Error).message;
     }
+    inRow = 0;
     if (opts.nudge && Date.now() - lastNudge >= (opts.nudgeEveryMs ?? 1000)) {
       lastNudge = Date.now();
       await opts.nudge();
