@@ -8,6 +8,7 @@
  * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
  */
 import { type ListenAddress, parseListenAddress, parsePrefix } from "./addresses.ts";
+import type { XfrLimits } from "./remote/xfr-in.ts";
 import type { RrlRates } from "./server/query/rrl.ts";
 import type { TimerClamps } from "./zones/refresh/soa-timers.ts";
 import { z } from "zod";
@@ -211,16 +212,8 @@ export interface Config {
     exempt: string[];
   };
   soa: { timeoutMs: number; tries: number };
-  xfr: {
-    connectTimeoutMs: number;
-    idleTimeoutMs: number;
-    totalTimeoutMs: number;
-    maxRecords: number;
-    maxBytes: number;
-    chunkRecords: number;
-    maxConcurrent: number;
-    spoolDir: string | undefined;
-  };
+  /** The transfer client's limits, plus how many transfers run at once and where they spool. */
+  xfr: XfrLimits & { maxConcurrent: number; spoolDir: string | undefined };
   clamps: TimerClamps;
   backoff: { baseMs: number; maxMs: number };
   pollIntervalMs: number;
