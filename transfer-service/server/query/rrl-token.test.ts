@@ -48,7 +48,9 @@ describe("responseToken", () => {
 
   it("a reply cut short (TC=1, no answers) counts as the positive answer it stands for", () => {
     const { query, reply: wire } = reply("big.example.org.", "TXT", Rcode.NOERROR, true, "", "", true);
-    expect(responseToken(wire, query, readQueryShape(query))).toEqual(responseToken(reply("big.example.org.", "TXT", Rcode.NOERROR, true, 'big TXT "x"', "").reply, query, readQueryShape(query)));
+    const cut = responseToken(wire, query, readQueryShape(query));
+    const whole = responseToken(reply("big.example.org.", "TXT", Rcode.NOERROR, true, 'big TXT "x"', "").reply, query, readQueryShape(query));
+    expect({ category: cut.category, token: cut.token }).toEqual({ category: whole.category, token: whole.token });
   });
 
   it("NXDOMAIN for two random names under one zone: one token", () => {

@@ -30,9 +30,9 @@ export const RRL_CATEGORIES = ["response", "nxdomain", "nodata", "referral", "er
 export type RrlCategory = (typeof RRL_CATEGORIES)[number];
 
 export interface RrlToken {
-  category: RrlCategory;
+  readonly category: RrlCategory;
   /** Equal for identical responses of one category; "" for errors (counted per prefix only). */
-  token: string;
+  readonly token: string;
 }
 
 const ERROR: RrlToken = { category: "error", token: "" };
@@ -49,6 +49,26 @@ function qnameKey(query: Uint8Array, shape: QueryShape): string {
   return key;
 }
 
+/**
+ * A positive answer's token, built only when an account is looked up: an exempt client's answers (and all
+ * of them when the bench or an operator exempts loopback) never pay for the string. The category, which the
+ * metrics need for every answer, is known without it.
+ */
+class PositiveToken implements RrlToken {
+  readonly category = "response";
+  private built: string | undefined;
+
+  constructor(
+    private readonly query: Uint8Array,
+    private readonly shape: QueryShape,
+  ) {}
+
+  get token(): string {
+    this.built ??= `${this.shape.qtype} ${qnameKey(this.query, this.shape)}`;
+    return this.built;
+  }
+}
+
 /** The category and token of `reply`, the answer to `query` (whose shape is `shape`). */
 export function responseToken(reply: Uint8Array, query: Uint8Array, shape: QueryShape): RrlToken {
   if (reply.length < HEADER_LENGTH) return ERROR;
@@ -56,7 +76,7 @@ export function responseToken(reply: Uint8Array, query: Uint8Array, shape: Query
   if (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN) return ERROR;
   const ancount = (reply[6]! << 8) | reply[7]!;
   const tc = (reply[2]! & 0x02) !== 0;
-  if (rcode === Rcode.NOERROR && (ancount > 0 || tc)) return { category: "response", token: `${shape.qtype} ${qnameKey(query, shape)}` };
+  if (rcode === Rcode.NOERROR && (ancount > 0 || tc)) return new PositiveToken(query, shape);
 
   const nxdomain = rcode === Rcode.NXDOMAIN;
   const owner = authorityOwner(reply, ancount);
