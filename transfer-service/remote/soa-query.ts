@@ -2,6 +2,7 @@
  * @module The SOA query that starts every refresh (RFC 1034 §4.3.5): over UDP, retried over TCP when the
  * reply is truncated (RFC 7766 §5), TSIG-signed when the zone has a key.
  *
+ * 0. Refuse an address Backstop never sends to (`outbound-guard.ts`), before any socket exists.
  * 1. Send the query from a fresh socket (random source port) with a random ID; ignore datagrams from
  *    anyone but the primary and replies with another ID (RFC 5452 §9.1).
  * 2. No answer within `timeoutMs`: try again, `tries` times in all, then fail with "timeout".
@@ -20,6 +21,7 @@ import { TsigError } from "../../dns/tsig/errors.ts";
 import type { TsigKey } from "../../dns/tsig/key.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import { verifyResponse } from "../../dns/tsig/verify.ts";
+import { assertOutboundAllowed } from "./outbound-guard.ts";
 import { buildRequest, checkReply, type Request } from "./request.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 import { describePeer, rcodeError, socketError, TransferError } from "./transfer-error.ts";
@@ -59,6 +61,7 @@ export function soaFields(record: ResourceRecord, peer: string): Omit<SoaAnswer,
 }
 
 export async function querySoa(zone: Name, primary: PrimaryTarget, options: SoaQueryOptions): Promise<SoaAnswer> {
+  assertOutboundAllowed(primary, `SOA query for ${zone}`);
   const peer = describePeer(primary.address, primary.port);
   let lastTimeout: TransferError | undefined;
   for (let attempt = 1; attempt <= Math.max(1, options.tries); attempt++) {

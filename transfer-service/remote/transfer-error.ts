@@ -34,7 +34,9 @@ export type TransferErrorCode =
   /** Storing what was received failed (the ingest API refused it, or the Worker is unreachable). */
   | "sink"
   /** The service is shutting down. */
-  | "aborted";
+  | "aborted"
+  /** The primary's address is one Backstop never sends to (`contract/outbound-address.ts`); nothing was sent. */
+  | "forbidden-address";
 
 export class TransferError extends Error {
   override readonly name = "TransferError";

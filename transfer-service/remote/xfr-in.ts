@@ -32,6 +32,7 @@ import { Serial } from "../../dns/serial.ts";
 import { TsigError } from "../../dns/tsig/errors.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import { TsigStreamVerifier } from "../../dns/tsig/verify.ts";
+import { assertOutboundAllowed } from "./outbound-guard.ts";
 import { buildRequest, checkReply, type Request } from "./request.ts";
 import type { PrimaryTarget } from "./soa-query.ts";
 import { soaFields } from "./soa-query.ts";
@@ -131,7 +132,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   const names: TransferNames = { zone, peer, what: kind.toUpperCase() };
   const ourSerial = options.currentSoa ? soaFields(options.currentSoa, "our store").serial : undefined;
 
-  const socket = await open(primary, peer, limits.connectTimeoutMs, options.signal);
+  const socket = await open(primary, peer, `${names.what} of ${zone}`, limits.connectTimeoutMs, options.signal);
   const incoming = receive(socket, names, limits, options.signal, options.spoolDir);
   const verifier = request.key && request.mac
     ? new TsigStreamVerifier(request.key, request.mac, { now: options.now, peer: `the primary ${peer}` })
@@ -495,11 +496,17 @@ function verifierFinish(verifier: TsigStreamVerifier | undefined): void {
   }
 }
 
-/** Connects, within `timeoutMs`, or fails with "connect". */
-function open(primary: PrimaryTarget, peer: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
+/** Connects, within `timeoutMs`, or fails with "connect" ("forbidden-address" before any socket: `outbound-guard.ts`). */
+function open(primary: PrimaryTarget, peer: string, what: string, timeoutMs: number, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new TransferError("aborted", `not connecting to ${peer}: the service is shutting down`));
+      return;
+    }
+    try {
+      assertOutboundAllowed(primary, what);
+    } catch (err) {
+      reject(err);
       return;
     }
     const socket = connect({ host: primary.address, port: primary.port });

@@ -76,7 +76,7 @@ describe("/api/v1", () => {
     ["unknown algorithm", { name: "k", algorithm: "hmac-sha999", secret: SECRET }, "algorithm"],
     ["secret not base64", { name: "k", algorithm: "hmac-sha256", secret: "not base64!" }, "secret"],
     ["empty secret", { name: "k", algorithm: "hmac-sha256", secret: "" }, "secret"],
-    ["unknown field", { name: "k", algorithm: "hmac-sha256", secret: SECRET, extra: 1 }, ""],
+    ["unknown field", { name: "k", algorithm: "hmac-sha256", secret: SECRET, extra: 1 }, "extra"],
   ])("POST /tsig-keys with %s → 400 naming %j", async (_label, body, field) => {
     const res = await call("POST", "/tsig-keys", body);
     expect(res.status).toBe(400);
@@ -103,7 +103,7 @@ describe("/api/v1", () => {
     ["transferAllow unknown key", { ...goodZone, transferAllow: [{ address: "198.51.100.7", tsigKey: "nope" }] }, "transferAllow.0.tsigKey"],
     ["answerAllow garbage", { ...goodZone, answerAllow: ["x"] }, "answerAllow.0"],
     ["timer clamp of 0", { ...goodZone, minRefresh: 0 }, "minRefresh"],
-    ["unknown field", { ...goodZone, primary: "192.0.2.1" }, ""],
+    ["unknown field", { ...goodZone, primary: "192.0.2.1" }, "primary"],
   ])("POST /zones with %s → 400 naming %j", async (_label, body, field) => {
     const res = await call("POST", "/zones", body);
     expect(res.status, res.text).toBe(400);

@@ -5,7 +5,9 @@
  */
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { OUTBOUND_RULE, outboundAddressProblem } from "../../contract/outbound-address.ts";
 import { TSIG_ALGORITHMS, ZONE_MODELS } from "../../contract/vocabulary.ts";
+import { zones } from "../db/schema.ts";
 import { dnsName } from "../http/dns-name/index.ts";
 
 /** A literal address in the usual forms only: dotted-quad IPv4 (no `0x1`, no `1.2.3`) or IPv6. */
@@ -34,6 +36,17 @@ export const addressOrPrefix = z
   .string()
   .refine((t) => isAddress(t) || isPrefix(t), "must be an IPv4/IPv6 address or a CIDR prefix");
 
+/**
+ * An address Backstop sends to (a primary): an address, and one `contract/outbound-address.ts` allows (no
+ * unspecified, broadcast, multicast, link-local or cloud metadata address). The service applies the same
+ * rule before it sends, to rows written before this check.
+ */
+export const outboundAddress = ipAddress.superRefine((text, ctx) => {
+  if (!isAddress(text)) return;
+  const problem = outboundAddressProblem(text);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `${problem}. ${OUTBOUND_RULE}` });
+});
+
 /** A TSIG secret in base64 (RFC 4648 §4), 1 to 512 octets once decoded. */
 export const base64Secret = z
   .string()
@@ -51,7 +64,7 @@ const port = z.number().int().min(1, "must be 1 to 65535").max(65535, "must be 1
 const seconds = z.number().int().min(1).max(2_419_200);
 
 export const PrimaryInput = z.strictObject({
-  address: ipAddress,
+  address: outboundAddress,
   port: port.default(53),
   tsigKey: dnsName.optional(),
 });
@@ -93,6 +106,46 @@ const timerClampFields = {
   maxExpire: seconds.optional(),
 };
 
+/** Each SOA timer's clamps, min first: a min above its max leaves the timer no value to take. */
+export const CLAMP_PAIRS = [
+  ["minRefresh", "maxRefresh"],
+  ["minRetry", "maxRetry"],
+  ["minExpire", "maxExpire"],
+] as const;
+export type ClampField = (typeof CLAMP_PAIRS)[number][number];
+export type TimerClamps = Record<ClampField, number>;
+
+/** The clamps a new zone gets for those its body leaves out: the column defaults of `db/schema.ts`. */
+export const DEFAULT_CLAMPS: TimerClamps = Object.fromEntries(
+  CLAMP_PAIRS.flat().map((field) => {
+    const value = zones[field].default;
+    if (typeof value !== "number") throw new Error(`zones.${field} has no numeric default`);
+    return [field, value];
+  }),
+) as TimerClamps;
+
+/**
+ * The first clamp pair whose min is above its max once the clamps a body gives are laid over `base` (the
+ * defaults for a new zone, the stored values for a PATCH). The field named is one the body gave: the min when
+ * it gave both or only the min, else the max. `baseIs` says what the base values are, in words.
+ */
+export function clampIssue(given: Partial<TimerClamps>, base: TimerClamps, baseIs: string): { field: ClampField; message: string } | undefined {
+  for (const [minField, maxField] of CLAMP_PAIRS) {
+    // A pair the body leaves alone is not its to answer for (a row stored before this check may hold one).
+    if (given[minField] === undefined && given[maxField] === undefined) continue;
+    const min = given[minField] ?? base[minField];
+    const max = given[maxField] ?? base[maxField];
+    if (min <= max) continue;
+    const field = given[minField] !== undefined ? minField : maxField;
+    const other = field === minField ? maxField : minField;
+    const otherValue = field === minField ? max : min;
+    const from = given[other] === undefined ? `, ${baseIs}` : "";
+    const relation = field === minField ? "greater" : "less";
+    return { field, message: `${given[field]} is ${relation} than ${other} (${otherValue}${from}); ${minField} must not exceed ${maxField}` };
+  }
+  return undefined;
+}
+
 export const ZoneCreate = z
   .strictObject({
     name: dnsName,
@@ -104,7 +157,11 @@ export const ZoneCreate = z
     answerAllow: zoneFields.answerAllow.default([]),
     ...timerClampFields,
   })
-  .superRefine(needsPrimaries);
+  .superRefine(needsPrimaries)
+  .superRefine((zone, ctx) => {
+    const issue = clampIssue(zone, DEFAULT_CLAMPS, "the default");
+    if (issue) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
+  });
 export type ZoneCreate = z.infer<typeof ZoneCreate>;
 
 export const ZonePatch = z

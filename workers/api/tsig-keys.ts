@@ -5,8 +5,8 @@
 import { Hono } from "hono";
 import { deleteTsigKey, insertTsigKey, listTsigKeys, tsigKeyId, zonesUsingKey } from "../db/queries/tsig-keys.ts";
 import { SecretBox } from "../db/secret-box.ts";
-import { ApiError, jsonBody, validate } from "../http/errors/index.ts";
-import { dnsName } from "../http/dns-name/index.ts";
+import { ApiError, jsonBody } from "../http/errors/index.ts";
+import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { TsigKeyCreate } from "./schemas.ts";
 
@@ -33,7 +33,7 @@ tsigKeyRoutes.get("/", async (c) => {
 });
 
 tsigKeyRoutes.delete("/:name", async (c) => {
-  const name = validate(dnsName, c.req.param("name"), "name");
+  const name = nameFromPath(c.req.param("name"));
   const id = await tsigKeyId(c.var.db, name);
   if (id === undefined) throw new ApiError(404, "not-found", `no TSIG key named ${name}`);
   // A key still named by a zone (as its own key, or in a primary or transfer entry) stays.

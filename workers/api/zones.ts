@@ -15,7 +15,7 @@ import { existingKeyNames } from "../db/queries/tsig-keys.ts";
 import { deleteZone, insertZone, listZones, setWebhookSecretHash, updateZone, zoneByName } from "../db/queries/zones.ts";
 import { hashSecret, newSecret } from "../http/auth/stored-secret.ts";
 import { ApiError, jsonBody, validate } from "../http/errors/index.ts";
-import { dnsName } from "../http/dns-name/index.ts";
+import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
@@ -25,7 +25,7 @@ import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { adminAuth, webhookAuth } from "./admin-auth.ts";
 import { pushRefresh } from "./refresh-signal.ts";
 import type { Signal } from "../../contract/internal-v1.ts";
-import { RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
+import { clampIssue, RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
 import { transferView, zoneView } from "./zone-view.ts";
 
 type AppContext = Context<RouteEnv>;
@@ -38,7 +38,7 @@ const isWebhook = (c: AppContext) => c.req.method === "POST" && /\/notify\/?$/.t
 zoneRoutes.use("*", (c, next) => (isWebhook(c) ? next() : adminAuth(c, next)));
 
 async function loadZone(c: AppContext) {
-  const name = validate(dnsName, decodeURIComponent(c.req.param("name") ?? ""), "name");
+  const name = nameFromPath(c.req.param("name"));
   const zone = await zoneByName(c.var.db, name);
   if (!zone) throw new ApiError(404, "not-found", `no zone named ${name}`);
   return zone;
@@ -99,6 +99,9 @@ zoneRoutes.patch("/:name", async (c) => {
   if ((model === "secondary" || model === "hidden") && primaries.length === 0) {
     throw new ApiError(400, "invalid", `primaries: a ${model} zone needs at least one primary`, "primaries");
   }
+  // min ≤ max for each timer, with the clamps the body leaves out as they are stored.
+  const clamp = clampIssue(body, zone, "this zone's current value");
+  if (clamp) throw new ApiError(400, "invalid", `${clamp.field}: ${clamp.message}`, clamp.field);
   await checkKeys(c, body);
   const updated = await updateZone(c.var.db, zone.id, body);
   // The model and answerAllow are read by the answer path.

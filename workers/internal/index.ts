@@ -18,7 +18,7 @@ import { zonePointerByName } from "../db/queries/zones.ts";
 import { bearerAuth, internalOnly } from "../http/auth/index.ts";
 import { d1Session } from "../http/d1-session/index.ts";
 import { ApiError, errorBody, errorResponse, jsonBody, validate } from "../http/errors/index.ts";
-import { dnsName } from "../http/dns-name/index.ts";
+import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { applyChangesets } from "../store/changeset-apply.ts";
 import { abortIngest, appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
@@ -67,7 +67,7 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
 }
 
 async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_version: number | null; serial: number | null } }> {
-  const name = validate(dnsName, decodeURIComponent(c.req.param("zone") ?? ""), "zone");
+  const name = nameFromPath(c.req.param("zone"), "zone");
   const row = await zonePointerByName(c.var.db, name);
   if (!row) throw new ApiError(404, "not-found", `no zone named ${name}`);
   return { id: row.id, name: Name.parseAbsolute(row.name), row };

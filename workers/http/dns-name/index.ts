@@ -2,9 +2,11 @@
  * @module Zone and key names as users type them: with or without the trailing dot, any case, U-labels or
  * A-labels. Returned lowercase, without the trailing dot, in A-labels. U-labels go through UTS 46 (IDNA)
  * processing as WHATWG URL host parsing does it (`new URL("http://" + name).hostname`, the same in workerd
- * and Node), which also rejects malformed punycode.
+ * and Node), which also rejects malformed punycode. `nameFromPath` reads one from a route's path, where it
+ * arrives percent-encoded.
  */
 import { z } from "zod";
+import { ApiError, validate } from "../errors/index.ts";
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/;
 /** Characters that mean something else to a URL parser: refused before it sees them. */
@@ -51,3 +53,18 @@ export const dnsName = z.string().transform((value, ctx) => {
   }
   return result.name;
 });
+
+/**
+ * The name in a route's path segment (`/zones/:name`), normalized, or a 400 naming `field`. hono has already
+ * decoded the segment once (its `param()` decodes percent-encoding and leaves a segment it cannot decode as
+ * it came), so it is not decoded again: a second decode would turn `%2541` into `A`, and a malformed one
+ * (`%E0%A4%A`) used to throw and answer 500. What still holds a `%` was either malformed or an encoded `%`,
+ * which no name may hold.
+ */
+export function nameFromPath(segment: string | undefined, field = "name"): string {
+  const raw = segment ?? "";
+  if (raw.includes("%")) {
+    throw new ApiError(400, "invalid", `${field}: the name in the path is not valid percent-encoded UTF-8 (RFC 3986 §2.1), or holds a "%"`, field);
+  }
+  return validate(dnsName, raw, field);
+}

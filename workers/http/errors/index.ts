@@ -1,6 +1,8 @@
 /**
  * @module The error contract of both APIs: `{ "error": { "code", "message", "field" } }` with 400, 401,
- * 403, 404, 409 or 413, and the zod glue that turns a failed validation into a 400 naming the field.
+ * 403, 404, 409, 413 or 415, and the zod glue that turns a failed validation into a 400 naming the field
+ * (an unknown key is named itself, `primaries.0.adress`, not the object holding it). A JSON body must come as
+ * `Content-Type: application/json` (415 otherwise), so a form post or a text body is refused, not guessed at.
  * `/api/v1`, `/internal/v1` (and the panel, later) all answer their errors through `errorResponse`.
  */
 import type { Context } from "hono";
@@ -9,7 +11,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { StoreError } from "../../store/store-error.ts";
 
-export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503;
+export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503;
 
 /** A failure to report to the caller, never carrying a secret. */
 export class ApiError extends Error {
@@ -38,9 +40,21 @@ export function errorResponse(c: Context, err: unknown): Response {
   return c.json(errorBody("internal", "internal error"), 500);
 }
 
-/** Dotted path of a zod issue (`primaries.0.address`); empty for the body itself. */
+/**
+ * Dotted path of a zod issue (`primaries.0.address`); empty for the body itself. zod reports unknown keys on
+ * the object that holds them: the field is then the first unknown key.
+ */
 function fieldOf(issue: z.core.$ZodIssue): string {
-  return issue.path.map(String).join(".");
+  const path = issue.path.map(String);
+  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path.push(issue.keys[0]!);
+  return path.join(".");
+}
+
+/** The words of an issue: zod's own, except for unknown keys (zod's names them all in one sentence). */
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code !== "unrecognized_keys") return issue.message;
+  const others = issue.keys.slice(1);
+  return `unknown field${others.length ? ` (also unknown: ${others.join(", ")})` : ""}`;
 }
 
 /** Validates a value with a schema, or throws a 400 naming the first offending field. */
@@ -50,14 +64,39 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, prefix 
   const issue = result.error.issues[0]!;
   const path = fieldOf(issue);
   const field = [prefix, path].filter(Boolean).join(".") || undefined;
-  throw new ApiError(400, "invalid", field ? `${field}: ${issue.message}` : issue.message, field);
+  const message = messageOf(issue);
+  throw new ApiError(400, "invalid", field ? `${field}: ${message}` : message, field);
 }
 
-/** Reads and validates a JSON body; an empty body is `{}` (so all-optional bodies may be omitted). */
+/**
+ * Whether a Content-Type names JSON: `application/json`, in any case, with at most a `charset=utf-8`
+ * parameter (RFC 8259 §8.1: JSON is UTF-8; browsers add the charset).
+ */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const [type, ...params] = header.split(";").map((part) => part.trim().toLowerCase());
+  if (type !== "application/json") return false;
+  return params.every((p) => p === "" || /^charset\s*=\s*"?utf-8"?$/.test(p));
+}
+
+/**
+ * Reads and validates a JSON body; an empty body is `{}` (so all-optional bodies may be omitted, whatever
+ * their Content-Type). A body that is there must be declared JSON: 415 otherwise.
+ */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const text = await c.req.text();
   let value: unknown = {};
   if (text.trim() !== "") {
+    const type = c.req.header("content-type");
+    if (!isJsonContentType(type)) {
+      throw new ApiError(
+        415,
+        "unsupported-media-type",
+        type === undefined
+          ? "the body needs Content-Type: application/json"
+          : `the body is sent as ${JSON.stringify(type)}; send it as Content-Type: application/json`,
+      );
+    }
     try {
       value = JSON.parse(text);
     } catch {
