@@ -35,6 +35,16 @@ describe("loadConfig", () => {
       tableSize: 20_000,
       exempt: [],
     });
+    // TCP: Knot's 500 ms per message, BIND's smallest initial timeout, 64 per prefix, 256 KiB unsent for 5 s.
+    expect(c.tcp).toEqual({
+      idleTimeoutMs: 10_000,
+      maxConnections: 512,
+      ioTimeoutMs: 500,
+      initialTimeoutMs: 2_500,
+      maxPerPrefix: 64,
+      maxUnsentBytes: 256 * 1024,
+      writeTimeoutMs: 5_000,
+    });
   });
 
   it.each([
@@ -55,6 +65,11 @@ describe("loadConfig", () => {
       want: { responses: 10, nxdomains: 3, nodata: 10, referrals: 10, errors: 0, all: 100 },
     },
     { env: { BACKSTOP_RRL_LOG_ONLY: "true" }, pick: (c: ReturnType<typeof loadConfig>) => c.rrl.logOnly, want: true },
+    {
+      env: { BACKSTOP_TCP_IO_TIMEOUT_MS: "250", BACKSTOP_TCP_INITIAL_TIMEOUT_MS: "1000", BACKSTOP_TCP_MAX_PER_PREFIX: "0", BACKSTOP_TCP_MAX_UNSENT_BYTES: "65536", BACKSTOP_TCP_WRITE_TIMEOUT_MS: "2000" },
+      pick: (c: ReturnType<typeof loadConfig>) => [c.tcp.ioTimeoutMs, c.tcp.initialTimeoutMs, c.tcp.maxPerPrefix, c.tcp.maxUnsentBytes, c.tcp.writeTimeoutMs],
+      want: [250, 1_000, 0, 65_536, 2_000],
+    },
   ])("reads $env", ({ env, pick, want }) => {
     expect(pick(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, ...env }))).toEqual(want);
   });
@@ -74,6 +89,9 @@ describe("loadConfig", () => {
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_EXEMPT: "192.0.2.0/24,not-a-prefix" }, variable: "BACKSTOP_RRL_EXEMPT" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_IPV4_PREFIX: "33" }, variable: "BACKSTOP_RRL_IPV4_PREFIX" },
     { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_RRL_LOG_ONLY: "maybe" }, variable: "BACKSTOP_RRL_LOG_ONLY" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_TCP_IO_TIMEOUT_MS: "0" }, variable: "BACKSTOP_TCP_IO_TIMEOUT_MS" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_TCP_MAX_UNSENT_BYTES: "1024" }, variable: "BACKSTOP_TCP_MAX_UNSENT_BYTES" },
+    { env: { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_TCP_MAX_PER_PREFIX: "-1" }, variable: "BACKSTOP_TCP_MAX_PER_PREFIX" },
   ])("rejects a bad $variable, naming it", ({ env, variable }) => {
     let error: unknown;
     try {

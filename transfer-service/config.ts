@@ -81,6 +81,16 @@ const envSchema = z
     // DNS listener (RFC 7766 §6.2.3: idle timeouts of seconds; bounded connections).
     BACKSTOP_TCP_IDLE_TIMEOUT_MS: int(100, 600_000).default(10_000),
     BACKSTOP_TCP_MAX_CONNECTIONS: int(1, 100_000).default(512),
+    // What a TCP client may hold (dns-listener.ts `TcpLimits`): a message whole within 500 ms of its first
+    // octet (Knot's tcp-io-timeout); the first message within 2.5 s of connecting (BIND's smallest
+    // tcp-initial-timeout); 64 connections per client prefix (RRL's /24 and /56; 0 = no cap); and answers left
+    // unread: reading stops past 256 KiB, and the connection is closed when it stays so for 5 s.
+    BACKSTOP_TCP_IO_TIMEOUT_MS: int(50, 60_000).default(500),
+    BACKSTOP_TCP_INITIAL_TIMEOUT_MS: int(100, 600_000).default(2_500),
+    BACKSTOP_TCP_MAX_PER_PREFIX: int(0, 100_000).default(64),
+    /** At least 64 KiB: above the socket's own high-water mark, so the write that crosses it always sees 'drain'. */
+    BACKSTOP_TCP_MAX_UNSENT_BYTES: int(64 * 1024, 64 * 1024 * 1024).default(256 * 1024),
+    BACKSTOP_TCP_WRITE_TIMEOUT_MS: int(100, 600_000).default(5_000),
 
     // The port-53 front: QUERY forwarded to the Worker's /dns-query (query-forward.ts).
     /** Bound on one forward; past it the front answers SERVFAIL (resolvers give up on a server after ~1–2 s). */
@@ -198,7 +208,15 @@ export interface Config {
    */
   doh: { listen: ListenAddress | undefined; h2cPort: number | undefined; tls: { certPath: string; keyPath: string } | undefined };
   logLevel: string;
-  tcp: { idleTimeoutMs: number; maxConnections: number };
+  tcp: {
+    idleTimeoutMs: number;
+    maxConnections: number;
+    ioTimeoutMs: number;
+    initialTimeoutMs: number;
+    maxPerPrefix: number;
+    maxUnsentBytes: number;
+    writeTimeoutMs: number;
+  };
   /** The port-53 front (forward, response cache) and its rate limiting. */
   front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number };
   rrl: {
@@ -257,7 +275,15 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
         : undefined,
     },
     logLevel: e.BACKSTOP_LOG_LEVEL,
-    tcp: { idleTimeoutMs: e.BACKSTOP_TCP_IDLE_TIMEOUT_MS, maxConnections: e.BACKSTOP_TCP_MAX_CONNECTIONS },
+    tcp: {
+      idleTimeoutMs: e.BACKSTOP_TCP_IDLE_TIMEOUT_MS,
+      maxConnections: e.BACKSTOP_TCP_MAX_CONNECTIONS,
+      ioTimeoutMs: e.BACKSTOP_TCP_IO_TIMEOUT_MS,
+      initialTimeoutMs: e.BACKSTOP_TCP_INITIAL_TIMEOUT_MS,
+      maxPerPrefix: e.BACKSTOP_TCP_MAX_PER_PREFIX,
+      maxUnsentBytes: e.BACKSTOP_TCP_MAX_UNSENT_BYTES,
+      writeTimeoutMs: e.BACKSTOP_TCP_WRITE_TIMEOUT_MS,
+    },
     front: {
       timeoutMs: e.BACKSTOP_FRONT_TIMEOUT_MS,
       maxInFlight: e.BACKSTOP_FRONT_MAX_IN_FLIGHT,

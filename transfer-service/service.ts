@@ -68,6 +68,8 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     metrics,
     tcpIdleTimeoutMs: config.tcp.idleTimeoutMs,
     maxTcpConnections: config.tcp.maxConnections,
+    // A TCP client prefix is the one RRL counts by (/24, /56 by default).
+    tcp: { ...config.tcp, ipv4PrefixLength: config.rrl.ipv4PrefixLength, ipv6PrefixLength: config.rrl.ipv6PrefixLength },
   });
   let http;
   try {

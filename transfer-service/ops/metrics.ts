@@ -29,6 +29,16 @@ export type FrontResult = (typeof FRONT_RESULTS)[number];
 export const RRL_ACTIONS = ["allow", "drop", "slip"] as const;
 export type RrlAction = (typeof RRL_ACTIONS)[number];
 
+/**
+ * Why the DNS listener closed a TCP connection: the `reason` label of `backstop_dns_tcp_closed_total`.
+ * initial_timeout: no whole message soon enough after connecting; io_timeout: a message not whole within
+ * the I/O timeout of its first octet; idle_timeout: nothing asked for the idle timeout; evicted_idle: closed,
+ * idle, to admit a new connection at the global cap; prefix_cap / global_cap: refused at once; write_blocked:
+ * answers left unread past the unsent bound for too long; bad_framing: a zero-length frame.
+ */
+export const TCP_CLOSE_REASONS = ["initial_timeout", "io_timeout", "idle_timeout", "evicted_idle", "prefix_cap", "global_cap", "write_blocked", "bad_framing"] as const;
+export type TcpCloseReason = (typeof TCP_CLOSE_REASONS)[number];
+
 const slotsOf = <T extends string>(values: readonly T[]): Record<T, number> =>
   Object.fromEntries(values.map((v, i) => [v, i])) as Record<T, number>;
 const FRONT_SLOT = slotsOf(FRONT_RESULTS);
@@ -136,6 +146,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tcpClosed = new Counter({
+    name: "backstop_dns_tcp_closed_total",
+    help: `TCP connections the DNS listener closed or refused, by reason (${TCP_CLOSE_REASONS.join(", ")}). Connections the client closed are not counted.`,
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
   readonly rrlResponses: Counter<"action" | "category"> = new Counter({
     name: "backstop_rrl_responses_total",
     help: "UDP answers judged by response rate limiting, by category (response, nxdomain, nodata, referral, error): allowed, dropped, or slipped (sent empty with TC=1). In log-only mode, what would have been done.",
@@ -189,11 +206,18 @@ export class Metrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process RSS, heap and event-loop lag: what an operator watches during a 1M-record transfer.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "backstop_" });
+    // Every reason from the first scrape, so a rate() over a reason that never happened yet is 0, not absent.
+    for (const reason of TCP_CLOSE_REASONS) this.tcpClosed.inc({ reason }, 0);
   }
 
   /** One DNS message received, by transport, opcode and the rcode answered (-1: no reply). */
   countMessage(transport: "udp" | "tcp", opcode: number, rcode: number): void {
     this.messageCounts.add(messageSlot(transport, opcode, rcode));
+  }
+
+  /** One TCP connection closed or refused by the listener, and why. */
+  countTcpClosed(reason: TcpCloseReason): void {
+    this.tcpClosed.inc({ reason });
   }
 
   /** One port-53 query, by how the front answered it. */
