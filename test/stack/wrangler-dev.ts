@@ -21,6 +21,8 @@ export interface WranglerDevOptions {
   vars?: Record<string, string>;
   /** How long to wait for /healthz; 90 s by default (workerd's first start compiles the bundle). */
   startTimeoutMs?: number;
+  /** `--test-scheduled`: `GET /__scheduled` runs the cron handler (the version sweep). */
+  testScheduled?: boolean;
 }
 
 export interface WranglerDev {
@@ -56,6 +58,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     ...options.vars,
   };
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0", "--persist-to", persist];
+  if (options.testScheduled) args.push("--test-scheduled");
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const worker: ChildProcess = spawn(wrangler, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";

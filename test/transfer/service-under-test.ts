@@ -6,7 +6,7 @@
 import { nodeHmac } from "../../dns/hmac.node.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import { loadConfig } from "../../transfer-service/config.ts";
-import { createLogger } from "../../transfer-service/ops/log.ts";
+import { createLogger, type Logger } from "../../transfer-service/ops/log.ts";
 import type { MemoryWorker } from "../../transfer-service/testing/memory-worker.ts";
 import { Metrics } from "../../transfer-service/ops/metrics.ts";
 import { ZoneSet } from "../../transfer-service/zones/zone-set.ts";
@@ -24,7 +24,7 @@ export interface ServiceUnderTest {
 
 export async function startServiceUnderTest(
   worker: MemoryWorker,
-  opts: { instanceId?: string; env?: Record<string, string>; tsigNow?: Clock } = {},
+  opts: { instanceId?: string; env?: Record<string, string>; tsigNow?: Clock; log?: Logger } = {},
 ): Promise<ServiceUnderTest> {
   const config = loadConfig({
     BACKSTOP_INTERNAL_TOKEN: TEST_TOKEN,
@@ -47,7 +47,7 @@ export async function startServiceUnderTest(
     BACKSTOP_XFR_TOTAL_TIMEOUT_S: "60",
     ...opts.env,
   });
-  const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
+  const log = opts.log ?? createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
   const metrics = new Metrics({ defaultMetrics: false });
   const refresher = new ZoneSet({ worker, settings: config, log, metrics, hmac: nodeHmac, tsigNow: opts.tsigNow });
   const service = await startService(config, log, { zones: refresher, metrics });

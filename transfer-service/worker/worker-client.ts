@@ -93,7 +93,10 @@ export class WorkerClient implements WorkerApi {
   private bookmark: string | undefined;
 
   constructor(private readonly options: WorkerClientOptions) {
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 16, headersTimeout: COMMIT_TIMEOUT_MS, bodyTimeout: COMMIT_TIMEOUT_MS });
+    // Idle connections are kept 4 s, under workerd's 5 s idle close (see `KEEP_ALIVE_MS` in
+    // server/query/worker-upstream.ts): at 10 s, a call after 5 s of quiet could race the close, and a
+    // commit, which is not retried, would fail.
+    this.agent = new Agent({ keepAliveTimeout: 4_000, connections: 16, headersTimeout: COMMIT_TIMEOUT_MS, bodyTimeout: COMMIT_TIMEOUT_MS });
   }
 
   /**

@@ -24,6 +24,8 @@ const TOKEN = "internal-token-for-the-forward-test";
 const seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> = [];
 let server: http.Server;
 let upstream: WorkerUpstream;
+/** Requests per first label, for the answers that fail only the first time. */
+const hits = new Map<string, number>();
 
 /** The query turned into a NOERROR (or `rcode`) answer with the same ID, as the Worker would send it. */
 function answer(query: Buffer, rcode = 0, id?: number): Buffer {
@@ -57,6 +59,12 @@ beforeAll(async () => {
       case "query": return send(200, body, VERSIONED); // QR clear: not an answer
       case "status": return send(500, Buffer.from("boom"));
       case "slow": return void setTimeout(() => send(200, answer(body), VERSIONED), 4000); // past the forwarder's 1 s
+      // wrangler dev's proxy, when its connection to the Worker was lost: 503 with Retry-After: 0.
+      case "proxy503once": return (hits.set(label, (hits.get(label) ?? 0) + 1).get(label) ?? 0) % 2 === 1 ? send(503, Buffer.from("Your worker restarted mid-request."), { "retry-after": "0" }) : send(200, answer(body), VERSIONED);
+      case "proxy503": return send(503, Buffer.from("Your worker restarted mid-request."), { "retry-after": "0" });
+      case "plain503": return send(503, Buffer.from("unavailable"));
+      // The server closes the connection instead of answering (an idle close racing the request).
+      case "resetonce": return (hits.set(label, (hits.get(label) ?? 0) + 1).get(label) ?? 0) % 2 === 1 ? void req.socket.destroy() : send(200, answer(body), VERSIONED);
       default: return send(404, Buffer.from("?"));
     }
   });
@@ -136,6 +144,22 @@ describe("faults are SERVFAIL with the query's ID and question", () => {
     const text = (await metrics.render()).body;
     if (reason) expect(text).toContain(`backstop_front_upstream_failures_total{reason="${reason}"} 1`);
     else expect(text).not.toContain("backstop_front_upstream_failures_total{");
+  });
+
+  it.each([
+    { label: "proxy503once", requests: 2, rcode: Rcode.NOERROR, why: "wrangler dev's proxy 503 (Retry-After: 0) is asked once more" },
+    { label: "resetonce", requests: 2, rcode: Rcode.NOERROR, why: "a connection closed before the answer is asked once more" },
+    { label: "proxy503", requests: 2, rcode: Rcode.SERVFAIL, why: "only once: a second proxy 503 is SERVFAIL" },
+    { label: "plain503", requests: 1, rcode: Rcode.SERVFAIL, why: "a 503 without Retry-After: 0 is not asked again" },
+  ])("$why", async ({ label, requests, rcode }) => {
+    const { forward, metrics } = forwarder();
+    seen.length = 0;
+    const m = await ask(forward, `${label}.example.org.`, udp, 0x2222);
+    expect(m.rcode).toBe(rcode);
+    expect(m.id).toBe(0x2222);
+    expect(seen.filter((r) => r.method === "POST")).toHaveLength(requests);
+    const failures = (await metrics.render()).body.split("\n").filter((l) => l.startsWith("backstop_front_upstream_failures_total{"));
+    expect(failures).toEqual(rcode === Rcode.NOERROR ? [] : ['backstop_front_upstream_failures_total{reason="status"} 1']);
   });
 
   it("an unreachable Worker", async () => {

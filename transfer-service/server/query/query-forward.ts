@@ -13,7 +13,9 @@
  * 2. Past `maxInFlight` forwards at once, or when the Worker fails (unreachable, no answer within
  *    `timeoutMs`, an HTTP status other than 200, a body that is not the answer to this query: shorter than
  *    a header, QR clear, another ID), the front answers SERVFAIL itself (RFC 1035 §4.1.1 "server failure"),
- *    with the query's ID and question, and stays up.
+ *    with the query's ID and question, and stays up. Two failures that mean the query never reached the
+ *    Worker are asked once more first, within the same deadline: a connection lost before the answer, and
+ *    wrangler dev's proxy's 503 (`LOST_CONNECTION`, `isDevProxyRetry`).
  * 3. Otherwise the Worker's answer is relayed as it came, and offered to the cache with the zones and
  *    versions the Worker named (`workers/doh/version-headers.ts`); the cache decides (`response-cache.ts`).
  * Never throws: every failure is a SERVFAIL and a count in /metrics.
@@ -72,6 +74,26 @@ class UpstreamFailure extends Error {
   }
 }
 
+/**
+ * undici's codes for a connection that closed or reset before the answer came: the server closed an idle
+ * keep-alive connection as the query was being sent on it. `worker-upstream.ts` keeps connections for less
+ * than workerd's idle timeout, so this should not happen; if some server or proxy on the way closes sooner,
+ * the query is asked once more on a fresh connection. A DNS query only reads, so asking twice is harmless.
+ */
+const LOST_CONNECTION = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
+
+/**
+ * `wrangler dev` (and so `npm start`) runs a proxy Worker in front of ours, in a second workerd. When the
+ * proxy's own keep-alive connection to our Worker is closed by workerd's 5 s idle timeout in the instant
+ * the proxy sends a request on it, the proxy answers a POST with 503 and `Retry-After: 0` ("Your worker
+ * restarted mid-request"; it retries only GET and HEAD itself). That hop is wrangler's, not ours, and our
+ * Worker never answers 503 on /dns-query, so that answer means the query did not reach it: one more try,
+ * bounded by the same deadline. Cloudflare's edge has no such proxy.
+ */
+export function isDevProxyRetry(status: number, retryAfter: string | undefined): boolean {
+  return status === 503 && retryAfter?.trim() === "0";
+}
+
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -106,11 +128,24 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     headers.accept = DNS_MESSAGE;
     const signal = AbortSignal.timeout(options.timeoutMs);
     let res;
-    try {
-      res = await upstream.pool.request({ path: upstream.dohPath, method: "POST", headers, body: wire, signal });
-    } catch (err) {
-      const timedOut = signal.aborted || (err as { code?: string }).code === "UND_ERR_HEADERS_TIMEOUT" || (err as { code?: string }).code === "UND_ERR_CONNECT_TIMEOUT";
-      throw new UpstreamFailure(timedOut ? "timeout" : "unreachable", (err as Error).message);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await upstream.pool.request({ path: upstream.dohPath, method: "POST", headers, body: wire, signal });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt === 1 && !signal.aborted && code !== undefined && LOST_CONNECTION.has(code)) {
+          log.debug({ code }, "connection to the Worker lost before an answer; asking once more");
+          continue;
+        }
+        const timedOut = signal.aborted || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_CONNECT_TIMEOUT";
+        throw new UpstreamFailure(timedOut ? "timeout" : "unreachable", (err as Error).message);
+      }
+      if (attempt === 1 && isDevProxyRetry(res.statusCode, header(res.headers["retry-after"]))) {
+        await res.body.dump({ limit: MAX_MESSAGE }).catch(() => undefined);
+        log.debug("wrangler dev's proxy lost its connection to the Worker; asking once more");
+        continue;
+      }
+      break;
     }
     let body: ArrayBuffer;
     try {

@@ -10,6 +10,17 @@ import type { Transport } from "../request-context.ts";
 
 export const DOH_PATH = "/dns-query";
 
+/**
+ * How long an idle connection to the Worker is kept for the next request: less than the 5 s after which
+ * workerd (under `wrangler dev`, and `npm start`) closes an idle keep-alive connection, which it does
+ * without a `Keep-Alive: timeout=` hint. With a longer timeout (30 s until issue 20), a query sent on a
+ * connection idle for about 5 s could race the server's close and fail ("other side closed"): a SERVFAIL
+ * that no Worker log shows. A second's margin covers the time from picking a connection to the server
+ * reading the request. On Cloudflare's edge connections live longer; reconnecting after 4 s idle costs
+ * one handshake on loopback or a warm edge connection, and none while queries keep coming.
+ */
+export const KEEP_ALIVE_MS = 4_000;
+
 export interface WorkerUpstreamOptions {
   /** The Worker's base URL (origin, optionally with a path prefix), e.g. `http://127.0.0.1:8787`. */
   workerUrl: string;
@@ -30,7 +41,7 @@ export function createWorkerUpstream(options: WorkerUpstreamOptions): WorkerUpst
   const upstream = new URL(options.workerUrl);
   const pool = new Pool(upstream.origin, {
     connections: options.connections ?? 16,
-    keepAliveTimeout: 30_000,
+    keepAliveTimeout: KEEP_ALIVE_MS,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
     connectTimeout: options.timeoutMs,

@@ -10,7 +10,7 @@ import { Name } from "../../../dns/name.ts";
 import type { SoaAnswer } from "../../remote/soa-query.ts";
 import type { XfrResult } from "../../remote/xfr-in.ts";
 import type { ZoneStatus } from "../../worker/worker-api.ts";
-import { reportFor, type ReportedOutcome, type ZoneBefore } from "./report.ts";
+import { reportFor, type ReportedOutcome, transferSize, type ZoneBefore } from "./report.ts";
 import type { EffectiveTimers, TimerClamps } from "./soa-timers.ts";
 
 const NOW = Date.UTC(2026, 11, 7, 3, 0, 0);
@@ -66,7 +66,7 @@ const rows: Row[] = [
     lastCheckAt: NOW,
     serial: 7,
     bootstrapFailures: 0,
-    detail: /^transferred serial 7 from 192\.0\.2\.1:53 by AXFR \(40 records, 1200 octets, 12 ms\)$/,
+    detail: /^transferred serial 7 from 192\.0\.2\.1:53 by AXFR \(39 records, 1200 octets, 12 ms\)$/,
   },
   {
     name: "IXFR after a failed IXFR: the AXFR is said, and why",
@@ -223,5 +223,31 @@ describe("the report of a refresh attempt", () => {
     const first = reportFor({ outcome: { kind: "up-to-date", peer: PEER, soa: soa(7, { refresh: 100, retry: 40, expire: 1000 }) }, zone: { ...SERVED, timers: null }, clamps: OPEN, fallbackRetryS: 500, servedRequestAt: null, now: NOW });
     const then = reportFor({ outcome: silent, zone: { ...SERVED, timers: first.zone.timers }, clamps: OPEN, fallbackRetryS: 500, servedRequestAt: null, now: NOW });
     expect(then.report.nextRefreshAt - NOW).toBe(40 * S);
+  });
+});
+
+describe("the detail's record count is the zone's, not the wire's", () => {
+  it.each([
+    // A zone of SOA, NS and two A records: five RRs on the wire, the closing SOA repeated (RFC 5936 §2.2).
+    { style: "axfr", records: 5, changesets: 0, said: "4 records" },
+    { style: "axfr", records: 2, changesets: 0, said: "1 record" },
+    // IXFR: SOA(new), [SOA(old) 1 deletion SOA(new) 2 additions], SOA(new): 7 on the wire, 3 changed.
+    { style: "ixfr", records: 7, changesets: 1, said: "1 changeset, 3 records deleted or added" },
+    { style: "ixfr", records: 10, changesets: 2, said: "2 changesets, 4 records deleted or added" },
+  ] as const)("$style of $records RRs → $said", ({ style, records, changesets, said }) => {
+    expect(transferSize({ style, records, changesets })).toBe(said);
+  });
+
+  it("an AXFR's detail says the count the Worker stores as recordCount", () => {
+    const result: XfrResult = { ...xfr(9), records: 5 };
+    const step = reportFor({
+      outcome: { kind: "transferred", peer: PEER, soa: soa(9), result, via: "axfr" },
+      zone: NO_DATA,
+      clamps: OPEN,
+      fallbackRetryS: 500,
+      servedRequestAt: null,
+      now: NOW,
+    });
+    expect(step.report.statusDetail).toContain("(4 records, ");
   });
 });

@@ -13,6 +13,7 @@
  *   (`BOOTSTRAP_RETRY_FIRST_MS`).
  * Timers are the SOA's, clamped (soa-timers.ts); before any SOA was seen, RETRY is the service's lowest.
  */
+import type { XfrResult } from "../../remote/xfr-in.ts";
 import type { ZoneReport, ZoneStatus } from "../../worker/worker-api.ts";
 import type { RefreshOutcome } from "./refresh.ts";
 import { effectiveTimers, type EffectiveTimers, type TimerClamps } from "./soa-timers.ts";
@@ -82,7 +83,7 @@ export function reportFor(input: ReportInput): ReportStep {
         outcome.kind === "up-to-date"
           ? `up to date at serial ${outcome.soa.serial} (checked with ${outcome.peer})`
           : `transferred serial ${outcome.result.serial} from ${outcome.peer} by ${outcome.via.toUpperCase()}` +
-            ` (${outcome.result.records} records, ${outcome.result.bytes} octets, ${outcome.result.durationMs} ms)` +
+            ` (${transferSize(outcome.result)}, ${outcome.result.bytes} octets, ${outcome.result.durationMs} ms)` +
             (outcome.fellBack ? `; IXFR failed first: ${outcome.fellBack}` : "");
       return {
         report: {
@@ -131,4 +132,25 @@ export function reportFor(input: ReportInput): ReportStep {
       };
     }
   }
+}
+
+/**
+ * What a transfer brought, in the zone's terms rather than the wire's. The wire count (`XfrResult.records`)
+ * includes the SOA copies that frame the stream, so it is not what the zone holds:
+ * - AXFR (RFC 5936 §2.2): the zone's SOA, its other records, and the SOA again to close. The zone holds one
+ *   record fewer than was received, which is the Worker's `recordCount` of the new version.
+ * - IXFR (RFC 1995 §4): the new SOA, then per changeset the old SOA, the deletions, the new SOA and the
+ *   additions, then the new SOA to close. What changed is the received count less those SOAs; the zone's
+ *   size is not known from the stream, so it is not claimed.
+ */
+export function transferSize(result: Pick<XfrResult, "style" | "records" | "changesets">): string {
+  if (result.style === "ixfr") {
+    const changed = Math.max(0, result.records - 2 - 2 * result.changesets);
+    return `${plural(result.changesets, "changeset")}, ${plural(changed, "record")} deleted or added`;
+  }
+  return plural(Math.max(0, result.records - 1), "record");
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
