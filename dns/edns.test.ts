@@ -4,7 +4,10 @@ import {
   DEFAULT_UDP_PAYLOAD_SIZE,
   type Edns,
   EdnsOptionCode,
+  ExtendedErrorCode,
   decodeOpt,
+  extendedError,
+  extendedErrors,
   ednsVersionUnsupported,
   encodeOpt,
   findOption,
@@ -131,5 +134,32 @@ describe("extended rcodes (RFC 6891 §6.1.3)", () => {
 
   it("refuses rcodes that do not fit 12 bits", () => {
     for (const rcode of [-1, 4096, 1.5]) expect(() => splitRcode(rcode)).toThrowError(RangeError);
+  });
+});
+
+describe("Extended DNS Errors (RFC 8914 §2)", () => {
+  it("INFO-CODE in network order, then EXTRA-TEXT in UTF-8 without a NUL", () => {
+    expect(extendedError(ExtendedErrorCode.NOT_AUTHORITATIVE)).toEqual({ code: 15, data: new Uint8Array([0, 20]) });
+    const o = extendedError(ExtendedErrorCode.INVALID_DATA, "zone expired");
+    expect(o.code).toBe(EdnsOptionCode.EXTENDED_ERROR);
+    expect(Array.from(o.data.subarray(0, 2))).toEqual([0, 24]);
+    expect(new TextDecoder().decode(o.data.subarray(2))).toBe("zone expired");
+    expect(() => extendedError(65536)).toThrow(RangeError);
+  });
+
+  it("reads back through an OPT, skipping other options and EDEs shorter than their INFO-CODE", () => {
+    const edns: Edns = {
+      udpPayloadSize: 1232,
+      extendedRcode: 0,
+      version: 0,
+      dnssecOk: false,
+      flags: 0,
+      options: [{ code: 3, data: new Uint8Array(0) }, extendedError(20), { code: 15, data: new Uint8Array([1]) }, extendedError(0, "é")],
+    };
+    expect(extendedErrors(decodeOpt(encodeOpt(edns)))).toEqual([
+      { infoCode: 20, extraText: "" },
+      { infoCode: 0, extraText: "é" },
+    ]);
+    expect(extendedErrors(undefined)).toEqual([]);
   });
 });

@@ -57,6 +57,41 @@ export const EdnsOptionCode = {
   EXTENDED_ERROR: 15, // RFC 8914
 } as const;
 
+/**
+ * Extended DNS Error INFO-CODEs (RFC 8914 §4, IANA "Extended DNS Error Codes") that Backstop sends, chosen as
+ * knotd does: 20 on REFUSED for a name in none of our zones (§4.21), 24 on SERVFAIL for a zone we are
+ * configured for but cannot answer from (§4.25: "its most recent zone being too old or having expired").
+ */
+export const ExtendedErrorCode = {
+  OTHER: 0,
+  NOT_AUTHORITATIVE: 20,
+  INVALID_DATA: 24,
+} as const;
+
+/**
+ * The EDE option (RFC 8914 §2): a 16-bit INFO-CODE and optional EXTRA-TEXT in UTF-8, not NUL-terminated.
+ * @throws RangeError for an INFO-CODE outside 0–65535.
+ */
+export function extendedError(infoCode: number, extraText = ""): EdnsOption {
+  checkRange("EDE info-code", infoCode, 0xffff);
+  const text = new TextEncoder().encode(extraText);
+  const data = new Uint8Array(2 + text.length);
+  data[0] = infoCode >>> 8;
+  data[1] = infoCode & 0xff;
+  data.set(text, 2);
+  return { code: EdnsOptionCode.EXTENDED_ERROR, data };
+}
+
+/** The EDE options of `edns` as `{ infoCode, extraText }` (malformed ones, shorter than 2 octets, skipped). */
+export function extendedErrors(edns: Edns | undefined): { infoCode: number; extraText: string }[] {
+  const out: { infoCode: number; extraText: string }[] = [];
+  for (const o of edns?.options ?? []) {
+    if (o.code !== EdnsOptionCode.EXTENDED_ERROR || o.data.length < 2) continue;
+    out.push({ infoCode: (o.data[0]! << 8) | o.data[1]!, extraText: new TextDecoder().decode(o.data.subarray(2)) });
+  }
+  return out;
+}
+
 /** The version this implementation implements (RFC 6891 §6.1.3). */
 export const EDNS_VERSION = 0;
 

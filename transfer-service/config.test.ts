@@ -114,3 +114,15 @@ describe("loadConfig", () => {
     }
   });
 });
+
+describe("BACKSTOP_NSID (RFC 5001)", () => {
+  it("is off by default, and its text is the identity's octets", () => {
+    expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN }).front.nsid).toBeUndefined();
+    expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_NSID: "" }).front.nsid).toBeUndefined();
+    expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_NSID: "fra-1.backstop" }).front.nsid).toEqual(new TextEncoder().encode("fra-1.backstop"));
+  });
+
+  it.each(["two words", "é", "x".repeat(129)])("%j is refused, naming the variable", (value) => {
+    expect(() => loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_NSID: value })).toThrow(/BACKSTOP_NSID/);
+  });
+});

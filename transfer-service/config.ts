@@ -102,6 +102,15 @@ const envSchema = z
     BACKSTOP_FRONT_CACHE_ENTRIES: int(0, 10_000_000).default(100_000),
     /** Entry lifetime counted from the Worker's pointer read; never above a second. */
     BACKSTOP_FRONT_CACHE_TTL_MS: int(1, 1_000).default(1_000),
+    /**
+     * This front's name server identifier (RFC 5001), sent to a query that asks with an empty NSID option;
+     * empty (the default) answers none. Printable ASCII, so an operator can tell which front or location
+     * answered (`dig +nsid`, `kdig +nsid`).
+     */
+    BACKSTOP_NSID: z
+      .string()
+      .regex(/^[\x21-\x7e]{0,128}$/, "BACKSTOP_NSID must be at most 128 printable ASCII characters without spaces")
+      .default(""),
 
     // Response rate limiting for UDP answers (rrl.ts; BIND's rate-limit { } clause, Knot's mod-rrl).
     /**
@@ -218,7 +227,7 @@ export interface Config {
     writeTimeoutMs: number;
   };
   /** The port-53 front (forward, response cache) and its rate limiting. */
-  front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number };
+  front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number; nsid: Uint8Array | undefined };
   rrl: {
     rates: RrlRates;
     logOnly: boolean;
@@ -290,6 +299,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       connections: e.BACKSTOP_FRONT_CONNECTIONS,
       cacheEntries: e.BACKSTOP_FRONT_CACHE_ENTRIES,
       cacheTtlMs: e.BACKSTOP_FRONT_CACHE_TTL_MS,
+      nsid: e.BACKSTOP_NSID === "" ? undefined : new TextEncoder().encode(e.BACKSTOP_NSID),
     },
     rrl: {
       rates: {

@@ -60,6 +60,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       log: log.child({ part: "front" }),
     }),
     rrl: new ResponseRateLimiter({ ...config.rrl, log: log.child({ part: "rrl" }), metrics }),
+    nsid: config.front.nsid,
   };
   const dns = await startDnsListener({
     addresses: config.dnsListen,

@@ -9,4 +9,6 @@ export interface Env {
   ADMIN_TOKEN?: string;
   INTERNAL_TOKEN?: string;
   TSIG_ENCRYPTION_KEY?: string;
+  /** This Worker's NSID (RFC 5001) for DoH answers it serves directly; empty or unset: none (doh/index.ts). */
+  NSID?: string;
 }

@@ -24,7 +24,7 @@ const log = createLogger({ level: "silent" });
 const upstream = createWorkerUpstream({ workerUrl: "http://127.0.0.1:9", timeoutMs: 500 });
 afterAll(() => upstream.close());
 
-function dispatcher(rate = 0, { cache, slip = 1 }: { cache?: ResponseCache; slip?: number } = {}) {
+function dispatcher(rate = 0, { cache, slip = 1, nsid }: { cache?: ResponseCache; slip?: number; nsid?: string } = {}) {
   const notified: string[] = [];
   const metrics = new Metrics({ defaultMetrics: false });
   const handler = createDispatcher({
@@ -35,6 +35,7 @@ function dispatcher(rate = 0, { cache, slip = 1 }: { cache?: ResponseCache; slip
     front: {
       forward: createQueryForwarder({ upstream, internalToken: "a-token-of-sixteen+", timeoutMs: 500, maxInFlight: 8, cache, metrics, log }),
       rrl: new ResponseRateLimiter({ rates: ratesOf(rate), windowS: 1, slip, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: [], tableSize: 10, metrics }),
+      nsid: nsid === undefined ? undefined : new TextEncoder().encode(nsid),
     },
     metrics,
   });
@@ -53,15 +54,28 @@ const withWord = (wire: Uint8Array, at: number, value: number): Uint8Array => {
 
 describe("QUERY with a front", () => {
   const a = queryWire("www.example.org.", "A", { id: 5 });
-  it.each<{ why: string; wire: Uint8Array; rcode: number | null; question: boolean }>([
-    { why: "forwarded; the absent Worker makes it SERVFAIL", wire: a, rcode: Rcode.SERVFAIL, question: true },
-    { why: "QDCOUNT 2: FORMERR without a question", wire: withWord(a, 4, 2), rcode: Rcode.FORMERR, question: false },
+  const opt = a.subarray(a.length - 11);
+  const question = a.subarray(12, a.length - 11);
+  /** `a` with its OPT's RDATA replaced by `rdata` (a malformed option list). */
+  const badOptions = (rdata: number[]): Uint8Array => {
+    const out = new Uint8Array([...a, ...rdata]);
+    out[a.length - 2] = 0;
+    out[a.length - 1] = rdata.length;
+    return out;
+  };
+  it.each<{ why: string; wire: Uint8Array; rcode: number | null; question: boolean; opt?: boolean }>([
+    { why: "forwarded; the absent Worker makes it SERVFAIL", wire: a, rcode: Rcode.SERVFAIL, question: true, opt: true },
+    { why: "QDCOUNT 2 without an OPT: FORMERR without a question", wire: withWord(withWord(a, 4, 2), 10, 0).subarray(0, a.length - 11), rcode: Rcode.FORMERR, question: false, opt: false },
+    { why: "QDCOUNT 2 with an OPT: FORMERR with an OPT (RFC 6891 §7)", wire: withWord(new Uint8Array([...a.subarray(0, 12), ...question, ...question, ...opt]), 4, 2), rcode: Rcode.FORMERR, question: false, opt: true },
     { why: "QDCOUNT 0: FORMERR", wire: withWord(a, 4, 0).subarray(0, 12), rcode: Rcode.FORMERR, question: false },
+    { why: "QDCOUNT 0 with an OPT: FORMERR with an OPT (RFC 6891 §7)", wire: withWord(new Uint8Array([...a.subarray(0, 12), ...opt]), 4, 0), rcode: Rcode.FORMERR, question: false, opt: true },
+    { why: "an option header cut short: FORMERR with the question, no OPT", wire: badOptions([0, 10]), rcode: Rcode.FORMERR, question: true, opt: false },
+    { why: "option data past the OPT: FORMERR with the question, no OPT", wire: badOptions([0, 10, 0, 8, 1, 2]), rcode: Rcode.FORMERR, question: true, opt: false },
     { why: "a question cut short: FORMERR, header only", wire: a.subarray(0, 20), rcode: Rcode.FORMERR, question: false },
     { why: "AXFR: REFUSED here", wire: queryWire("example.org.", "AXFR", { id: 5 }), rcode: Rcode.REFUSED, question: true },
     { why: "IXFR: REFUSED here", wire: queryWire("example.org.", "IXFR", { id: 5 }), rcode: Rcode.REFUSED, question: true },
     { why: "a response (QR=1): never answered", wire: withWord(a, 2, 0x8000), rcode: null, question: false },
-  ])("$why", async ({ wire, rcode, question }) => {
+  ])("$why", async ({ wire, rcode, question, opt }) => {
     const reply = await dispatcher().handler(wire, udp);
     if (rcode === null) return expect(reply).toBeNull();
     const m = decodeMessage(reply!);
@@ -69,7 +83,77 @@ describe("QUERY with a front", () => {
     expect(m.flags.qr).toBe(true);
     expect(m.rcode).toBe(rcode);
     expect(m.questions.length > 0).toBe(question);
+    if (opt !== undefined) expect(m.edns !== undefined).toBe(opt);
   });
+
+  it("a malformed option is FORMERR even when the cache holds the question's answer", async () => {
+    const cache = new ResponseCache({ maxEntries: 10 });
+    const answer = a.slice();
+    answer[2]! |= 0x80;
+    cache.put(cacheKey(a, readQueryShape(a), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
+    const { handler } = dispatcher(0, { cache });
+    expect(decodeMessage((await handler(a, udp))!).rcode).toBe(Rcode.NOERROR);
+    expect(decodeMessage((await handler(badOptions([0, 10, 0, 8, 1, 2]), udp))!).rcode).toBe(Rcode.FORMERR);
+  });
+
+  it.each([Opcode.IQUERY, Opcode.STATUS, Opcode.UPDATE, 3])("opcode %i with RD and CD: NOTIMP with both clear, the OPT kept", async (opcode) => {
+    const m = decodeMessage((await dispatcher().handler(withWord(a, 2, (opcode << 11) | 0x0110), udp))!);
+    expect(m.rcode).toBe(Rcode.NOTIMP);
+    expect(m.opcode).toBe(opcode);
+    expect(m.flags).toMatchObject({ qr: true, rd: false, cd: false });
+    expect(m.edns).toBeDefined();
+  });
+
+  it("QUERY keeps RD and CD in what the front answers itself", async () => {
+    const m = decodeMessage((await dispatcher().handler(withWord(queryWire("example.org.", "AXFR", { id: 5 }), 2, 0x0110), udp))!);
+    expect(m.flags).toMatchObject({ rd: true, cd: true });
+  });
+});
+
+describe("NSID (RFC 5001) from BACKSTOP_NSID", () => {
+  const nsidOption = { code: 3, data: new Uint8Array(0) };
+  const asks = queryWire("www.example.org.", "A", { id: 9, edns: { options: [nsidOption] } });
+  const nsidOf = (reply: Uint8Array | null): string | undefined => {
+    const o = decodeMessage(reply!).edns?.options.find((x) => x.code === 3);
+    return o && new TextDecoder().decode(o.data);
+  };
+  const warm = (): ResponseCache => {
+    const cache = new ResponseCache({ maxEntries: 10 });
+    const first = queryWire("www.example.org.", "A", { id: 1 });
+    const answer = first.slice();
+    answer[2]! |= 0x80;
+    cache.put(cacheKey(first, readQueryShape(first), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
+    return cache;
+  };
+
+  it("a cache hit, a forwarded answer and a local answer each carry this front's identity", async () => {
+    const { handler } = dispatcher(0, { cache: warm(), nsid: "front-a" });
+    const hit = handler(asks, udp);
+    expect(hit).not.toBeInstanceOf(Promise);
+    expect(nsidOf(hit as Uint8Array)).toBe("front-a");
+    expect(nsidOf(await handler(queryWire("other.example.org.", "A", { edns: { options: [nsidOption] } }), tcp))).toBe("front-a");
+    expect(nsidOf(await handler(queryWire("example.org.", "AXFR", { edns: { options: [nsidOption] } }), udp))).toBe("front-a");
+  });
+
+  it("the cache keeps no identity: a query without NSID gets none from the same entry", async () => {
+    const cache = warm();
+    const { handler } = dispatcher(0, { cache, nsid: "front-a" });
+    expect(nsidOf(await handler(asks, udp))).toBe("front-a");
+    expect(nsidOf(await handler(queryWire("www.example.org.", "A", { id: 10 }), udp))).toBeUndefined();
+  });
+
+  it("none without BACKSTOP_NSID, none in an RRL slip", async () => {
+    expect(nsidOf(await dispatcher(0, { cache: warm() }).handler(asks, udp))).toBeUndefined();
+    const { handler } = dispatcher(1, { cache: warm(), nsid: "front-a" });
+    expect(nsidOf(await handler(asks, udp))).toBe("front-a");
+    const slip = decodeMessage((await handler(asks, udp))!);
+    expect(slip.flags.tc).toBe(true);
+    expect(slip.edns?.options).toEqual([]);
+  });
+});
+
+describe("QUERY with a front: NOTIFY and RRL", () => {
+  const a = queryWire("www.example.org.", "A", { id: 5 });
 
   it("NOTIFY still goes to the NOTIFY receiver", async () => {
     const { handler, notified } = dispatcher();

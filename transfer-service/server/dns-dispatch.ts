@@ -5,17 +5,22 @@
  *    never bounce replies at each other.
  * 2. QUERY, with the port-53 front configured (`front`): read into its shape from the header and the
  *    question only (`query-shape.ts`; the hot path makes no full decode — the Worker does that), then
- *    a. an unreadable question, or a question count other than one: FORMERR (RFC 9619 §4);
+ *    a. an unreadable question, or a question count other than one: FORMERR (RFC 9619 §4), with an OPT when
+ *       the query had one (RFC 6891 §7); an OPT whose options overrun its RDATA: FORMERR with the question
+ *       and no OPT (as knotd and named answer);
  *    b. AXFR and IXFR: REFUSED (zone transfers to downstream secondaries are not served yet);
  *    c. everything else: forwarded to the Worker, or answered from the response cache (`query-forward.ts`);
  *    d. then, over UDP, the answer passes response rate limiting (`rrl.ts`), which counts it by what it is
  *       (`rrl-token.ts`: the same name and type, the same zone's NXDOMAIN, …): sent, dropped, or slipped as
- *       an empty TC=1 reply.
+ *       an empty TC=1 reply;
+ *    e. an answer that goes out whole (not a slip) to a query with an NSID option gets the front's identity
+ *       (`BACKSTOP_NSID`, RFC 5001), whoever made it: the cache, the Worker or the front itself. So cached
+ *       and forwarded answers say which front answered, and the cache never holds an identity.
  *    Without a front, QUERY is REFUSED.
  * 3. NOTIFY (RFC 1996): decoded in full and handed to the NOTIFY receiver (notify.ts), which decides and signs
  *    the reply; a question count other than one is FORMERR (RFC 1996 §3.7). A body that does not parse is
  *    FORMERR with the header's ID and opcode, no question (reply.ts).
- * 4. Any other opcode (IQUERY, STATUS, UPDATE, DSO, unassigned): NOTIMP (RFC 1035 §4.1.1).
+ * 4. Any other opcode (IQUERY, STATUS, UPDATE, DSO, unassigned): NOTIMP (RFC 1035 §4.1.1), RD and CD clear.
  *
  * Everything but a forward and a NOTIFY is answered synchronously (the listener sends it in the same turn),
  * and counted in plain integers (`Metrics.countMessage`): this is the front's hot path.
@@ -23,6 +28,8 @@
 import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
 import { decodeHeader, HEADER_LENGTH } from "../../dns/header.ts";
 import { decodeMessage, encodeMessage, type Message } from "../../dns/message.ts";
+import { EdnsOptionCode } from "../../dns/edns.ts";
+import { appendEdnsOption } from "../../dns/wire/opt-scan.ts";
 import { WireError } from "../../dns/wire/reader.ts";
 import type { DnsHandler, RequestContext } from "./request-context.ts";
 import type { Metrics } from "../ops/metrics.ts";
@@ -43,6 +50,8 @@ export type NotifyReceiver = (query: Message, wire: Uint8Array, ctx: RequestCont
 export interface QueryFront {
   forward: QueryForwarder;
   rrl?: ResponseRateLimiter | undefined;
+  /** This front's NSID (RFC 5001), from `BACKSTOP_NSID`; undefined (the default) answers no NSID request. */
+  nsid?: Uint8Array | undefined;
 }
 
 export interface DispatchOptions {
@@ -64,13 +73,23 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
    * dropped rather than slipped: a slip needs the question).
    */
   const limited = (reply: Uint8Array, wire: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext, rrl: ResponseRateLimiter | undefined): Uint8Array | null => {
-    if (ctx.transport !== "udp" || !rrl?.enabled) return reply;
+    if (ctx.transport !== "udp" || !rrl?.enabled) return identified(reply, shape, ctx);
     const action = rrl.decide(ctx.remoteAddress, ctx.transport, shape === undefined || shape.qdcount !== 1 ? UNREADABLE : responseToken(reply, wire, shape));
-    if (action === "allow") return reply;
+    if (action === "allow") return identified(reply, shape, ctx);
     metrics?.countFront("rate-limited");
     // RFC 8906 would have every query answered, but RRL's point is to not amplify: the slip is no larger
     // than the query, and says "ask again over TCP".
     return action === "slip" && shape !== undefined && shape.qdcount === 1 ? shapeReply(wire, shape, Rcode.NOERROR, { tc: true, udpSize: udpSizeClass(shape) }) : null;
+  };
+
+  /**
+   * `reply` with this front's NSID when the query asked for it and one is configured (RFC 5001 §2.2), else
+   * `reply` itself; left out when the answer would no longer fit the client's UDP size.
+   */
+  const nsid = front?.nsid;
+  const identified = (reply: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext): Uint8Array => {
+    if (nsid === undefined || !shape?.edns?.nsid) return reply;
+    return appendEdnsOption(reply, EdnsOptionCode.NSID, nsid, ctx.transport === "udp" ? udpSizeClass(shape) : 0xffff);
   };
 
   /** QUERY with a front: the reply (null: dropped) when it is known at once, or the shape to forward. */
@@ -83,6 +102,10 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
       throw err;
     }
     if (shape.qdcount !== 1) return limited(shapeReply(wire, { ...shape, qdcount: 0 }, Rcode.FORMERR, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
+    if (shape.ednsMalformed) {
+      metrics?.countFront("local");
+      return limited(shapeReply(wire, shape, Rcode.FORMERR), wire, shape, ctx, fwd.rrl);
+    }
     if (shape.qtype === RRType.AXFR || shape.qtype === RRType.IXFR) {
       metrics?.countFront("local");
       return limited(shapeReply(wire, shape, Rcode.REFUSED, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);

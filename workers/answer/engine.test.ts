@@ -5,6 +5,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Rcode, RRType } from "../../dns/constants.ts";
+import { EdnsOptionCode, extendedErrors } from "../../dns/edns.ts";
 import { decodeMessage, encodeMessage } from "../../dns/message.ts";
 import { webCryptoHmac } from "../../dns/tsig/hmac.ts";
 import { prepareTsigKey } from "../../dns/tsig/key.ts";
@@ -134,10 +135,99 @@ describe("EDNS0 (RFC 6891)", () => {
   it("sends no OPT to a query without one", async () => {
     expect((await answer(queryWire("www.example.org.", "A", { edns: false }))).edns).toBeUndefined();
   });
-  it("BADVERS carries an OPT of version 0", async () => {
-    const response = await answer(queryWire("www.example.org.", "A", { edns: { version: 3 } }));
+  it("BADVERS carries an OPT of version 0, DO copied, and the question (as knotd and named answer)", async () => {
+    const response = await answer(queryWire("www.Example.org.", "A", { edns: { version: 3 }, dnssecOk: true }));
     expect(response.rcode).toBe(Rcode.BADVERS);
-    expect(response.edns?.version).toBe(0);
+    expect(response.edns).toMatchObject({ version: 0, dnssecOk: true });
+    expect(response.questions.map((q) => `${q.name} ${q.type}`)).toEqual(["www.Example.org. 1"]);
+    expect(response.answers).toEqual([]);
+  });
+
+  it("FORMERR to QDCOUNT 0 or 2 with an OPT carries an OPT (RFC 6891 §7)", async () => {
+    const one = queryWire("www.example.org.", "A", { id: 0xbeef });
+    const opt = one.subarray(one.length - 11);
+    const question = one.subarray(12, one.length - 11);
+    for (const [qd, body] of [[0, []], [2, [...question, ...question]]] as const) {
+      const wire = new Uint8Array([...one.subarray(0, 12), ...body, ...opt]);
+      new DataView(wire.buffer).setUint16(4, qd);
+      const response = await answer(wire);
+      expect(response.rcode).toBe(Rcode.FORMERR);
+      expect(response.edns).toBeDefined();
+      expect(response.questions).toEqual([]);
+    }
+  });
+
+  it.each([
+    { why: "an option header cut short", rdata: [0, 10] },
+    { why: "option data past the RDATA", rdata: [0, 10, 0, 8, 1, 2] },
+  ])("$why: FORMERR with the question and no OPT (as knotd and named answer)", async ({ rdata }) => {
+    const good = queryWire("www.example.org.", "A", { id: 0xbeef });
+    const wire = new Uint8Array([...good, ...rdata]);
+    wire[good.length - 1] = rdata.length;
+    const response = await answer(wire);
+    expect(response.rcode).toBe(Rcode.FORMERR);
+    expect(response.id).toBe(0xbeef);
+    expect(response.questions.map((q) => q.name.toString())).toEqual(["www.example.org."]);
+    expect(response.edns).toBeUndefined();
+  });
+});
+
+describe("opcodes other than QUERY (RFC 1035 §4.1.1, RFC 4035 §3.2.2)", () => {
+  it.each([1, 2, 3, 5, 6, 15])("opcode %i with RD and CD: NOTIMP with RD and CD clear", async (opcode) => {
+    const wire = queryWire("www.example.org.", "A");
+    new DataView(wire.buffer).setUint16(2, (opcode << 11) | 0x0110);
+    const response = await answer(wire);
+    expect(response.rcode).toBe(Rcode.NOTIMP);
+    expect(response.opcode).toBe(opcode);
+    expect(response.flags).toMatchObject({ qr: true, rd: false, cd: false, aa: false });
+    expect(response.edns).toBeDefined();
+  });
+
+  it("a QUERY keeps RD and CD", async () => {
+    const wire = queryWire("www.example.org.", "A");
+    new DataView(wire.buffer).setUint16(2, 0x0110);
+    expect((await answer(wire)).flags).toMatchObject({ rd: true, cd: true });
+  });
+});
+
+describe("Extended DNS Errors (RFC 8914), only to a query with an OPT", () => {
+  const zones = storeOf(
+    { apex: "example.org.", text: "$ORIGIN example.org.\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n" },
+    { apex: "expired.test.", expiresAt: 1000, text: "$ORIGIN expired.test.\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n" },
+    { apex: "unloaded.test.", version: null, text: "" },
+    { apex: "hidden.test.", answerAllow: ["192.0.2.99/32"], text: "$ORIGIN hidden.test.\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n" },
+  );
+  const ask = async (qname: string, edns = true) =>
+    decodeMessage((await answerQuery(zones, queryWire(qname, "A", edns ? {} : { edns: false }), { ...TCP, now: 2000, client: { address: "192.0.2.7", admin: false } })).wire);
+
+  it.each([
+    { why: "a name in none of our zones: REFUSED, EDE 20 Not Authoritative", qname: "www.elsewhere.example.", rcode: Rcode.REFUSED, ede: 20, text: "" },
+    { why: "a hidden zone's name to a client not allowed: the same as none of our zones", qname: "ns1.hidden.test.", rcode: Rcode.REFUSED, ede: 20, text: "" },
+    { why: "an expired zone: SERVFAIL, EDE 24 Invalid Data (§4.25)", qname: "ns1.expired.test.", rcode: Rcode.SERVFAIL, ede: 24, text: "zone expired" },
+    { why: "a zone never loaded: SERVFAIL, EDE 24 Invalid Data", qname: "ns1.unloaded.test.", rcode: Rcode.SERVFAIL, ede: 24, text: "zone not loaded" },
+  ])("$why", async ({ qname, rcode, ede, text }) => {
+    const response = await ask(qname);
+    expect(response.rcode).toBe(rcode);
+    expect(extendedErrors(response.edns)).toEqual([{ infoCode: ede, extraText: text }]);
+    const bare = await ask(qname, false);
+    expect(bare.rcode).toBe(rcode);
+    expect(bare.edns).toBeUndefined();
+  });
+
+  it("a hidden zone's refusal is the same octets as a name we do not host, but for the question", async () => {
+    const wire = (qname: string) => answerQuery(zones, queryWire(qname, "A", { id: 7 }), { ...TCP, client: { address: "192.0.2.7", admin: false } });
+    // Names of the same length, so the messages may differ only in the question's octets.
+    const hidden = (await wire("www.hidden.test.")).wire;
+    const elsewhere = (await wire("www.hiddex.test.")).wire;
+    expect(hidden.length).toBe(elsewhere.length);
+    const differing = Array.from(hidden.keys()).filter((i) => hidden[i] !== elsewhere[i]);
+    expect(differing).toEqual([12 + 1 + 3 + 1 + 5]);
+  });
+
+  it("none on an answer", async () => {
+    const response = await ask("ns1.example.org.");
+    expect(response.rcode).toBe(Rcode.NOERROR);
+    expect(response.edns?.options.some((o) => o.code === EdnsOptionCode.EXTENDED_ERROR)).toBe(false);
   });
 });
 

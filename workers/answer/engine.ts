@@ -2,15 +2,23 @@
  * @module The answer engine's front door: a query message in, a response message out, for every transport
  * (DoH, and UDP/TCP forwarded by the port-53 front). The order of checks:
  *   1. Fewer than 12 octets: not a DNS message; nothing to answer (`NotDnsMessage`, DoH says 400).
- *   2. A message that does not parse, or a response (QR=1): FORMERR, id and opcode echoed (RFC 1035 §4.1.1).
+ *   2. A message that does not parse, or a response (QR=1): FORMERR, id and opcode echoed (RFC 1035 §4.1.1),
+ *      and the question when it can be read; no OPT when the message did not parse (an OPT with malformed
+ *      options included: knotd and named answer it so), the OPT echoed for a response that did.
  *      A query signed with TSIG: NOTAUTH with a BADKEY TSIG record (RFC 8945 §5.2.1; no keys here).
- *   3. OPCODE other than QUERY: NOTIMP (RFC 1035 §4.1.1; NOTIFY and UPDATE are the transfer-service's).
- *   4. QDCOUNT ≠ 1: FORMERR (RFC 9619 §4 made one question the rule).
- *   5. EDNS version above 0: BADVERS with our OPT and nothing else (RFC 6891 §6.1.3).
+ *   3. OPCODE other than QUERY: NOTIMP (RFC 1035 §4.1.1; NOTIFY and UPDATE are the transfer-service's), with
+ *      RD and CD clear: both are defined for QUERY only (RFC 1035 §4.1.1, RFC 4035 §3.2.2), as named answers.
+ *   4. QDCOUNT ≠ 1: FORMERR (RFC 9619 §4 made one question the rule), with our OPT when the query had one.
+ *   5. EDNS version above 0: BADVERS with the question and our OPT, nothing else (RFC 6891 §6.1.3; as knotd
+ *      and named answer).
  *   6. QCLASS not IN (CH, ANY, …): REFUSED, as Knot and NSD answer for classes they hold no zones of.
  *      Meta QTYPEs: OPT, TSIG, TKEY in a question are FORMERR; AXFR/IXFR are REFUSED here (zone transfers
  *      are served elsewhere); MAILA/MAILB are NOTIMP (RFC 1035 §3.2.3, obsolete).
- *   7. Zone selection (`zone-select.ts`), then the lookup (`lookup.ts`).
+ *   7. Zone selection (`zone-select.ts`), then the lookup (`lookup.ts`). To a query with an OPT, an Extended
+ *      DNS Error (RFC 8914) says why when the zone selection refuses or fails, as knotd does: 20 "Not
+ *      Authoritative" on REFUSED for a name in none of our zones (a hidden zone's refusal is the same octets,
+ *      so it does not reveal the zone), 24 "Invalid Data" on SERVFAIL for a zone that expired or was never
+ *      loaded (§4.25 names exactly that case), with BIND's EXTRA-TEXT "zone expired" or "zone not loaded".
  *   8. The response: RD and CD copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6), RA and AD never set, the query
  *      name spelled as asked (case preserved) and other names as Knot's and NSD's compression spells them
  *      (`spelling.ts`), the OPT echoed when the query had one (DO copied), with our
@@ -18,19 +26,20 @@
  *      negotiated size (RFC 6891 §6.2.5) with TC set when an answer or authority RRset does not fit.
  */
 import { Opcode, RRClass, RRType, Rcode } from "../../dns/constants.ts";
-import { type Edns, ednsVersionUnsupported, negotiatePayloadSize, responseEdns } from "../../dns/edns.ts";
-import { decodeHeader } from "../../dns/header.ts";
+import { type Edns, type EdnsOption, ExtendedErrorCode, ednsVersionUnsupported, extendedError, negotiatePayloadSize, responseEdns } from "../../dns/edns.ts";
+import { decodeHeader, HEADER_LENGTH } from "../../dns/header.ts";
 import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../../dns/message.ts";
+import { NameError } from "../../dns/name.ts";
 import { tsigErrorResponse } from "../../dns/tsig/error-response.ts";
 import { TsigError } from "../../dns/tsig/errors.ts";
-import { WireError } from "../../dns/wire/reader.ts";
+import { WireError, WireReader } from "../../dns/wire/reader.ts";
 import type { Transport } from "./any.ts";
 import { denialRRsets } from "./denial.ts";
 import { lookup } from "./lookup.ts";
 import { type LookupResult, emptyResult, rcodeOf } from "./result.ts";
 import type { RRset } from "./rrset.ts";
 import { respell } from "./spelling.ts";
-import { type Client, selectZone } from "./zone-select.ts";
+import { type Client, selectZone, type ZoneSelection } from "./zone-select.ts";
 import type { ZoneStore } from "./zone-store.ts";
 
 /** Our UDP payload size (DNS Flag Day 2020; RFC 9715 §3.2): also the cap on what a client may ask for. */
@@ -64,8 +73,36 @@ export class NotDnsMessage extends Error {
   override readonly name = "NotDnsMessage";
 }
 
-function responseFlags(query: Flags | undefined, aa: boolean): Flags {
-  return { qr: true, aa, tc: false, rd: query?.rd ?? false, ra: false, z: false, ad: false, cd: query?.cd ?? false };
+/** RD and CD are copied for QUERY only (RFC 1035 §4.1.1, RFC 4035 §3.2.2); RA and AD are never set. */
+function responseFlags(query: Flags | undefined, opcode: number, aa: boolean): Flags {
+  const copy = opcode === Opcode.QUERY;
+  return { qr: true, aa, tc: false, rd: copy && (query?.rd ?? false), ra: false, z: false, ad: false, cd: copy && (query?.cd ?? false) };
+}
+
+/** The first question of a message that did not parse as a whole, when that much of it reads. */
+function firstQuestion(wire: Uint8Array, qdcount: number): Question[] {
+  if (qdcount === 0) return [];
+  try {
+    const r = new WireReader(wire);
+    r.bytes(HEADER_LENGTH);
+    const name = r.name();
+    return [{ name, type: r.u16(), class: r.u16() }];
+  } catch (err) {
+    // The reader checks names itself; NameError is decodeMessage's second line of defence, kept here too.
+    if (err instanceof WireError || err instanceof NameError) return [];
+    throw err;
+  }
+}
+
+/**
+ * The EDE (RFC 8914) that says why the zone selection gave no zone, when it applies. REFUSED carries no text,
+ * so a hidden zone's refusal is the same octets as a name we do not host; SERVFAIL says which fault, in
+ * BIND's words (its client already passed `answerAllow`).
+ */
+function selectionError(selection: ZoneSelection): EdnsOption | undefined {
+  if (selection.kind === "refused") return extendedError(ExtendedErrorCode.NOT_AUTHORITATIVE);
+  if (selection.kind === "servfail") return extendedError(ExtendedErrorCode.INVALID_DATA, selection.reason === "expired" ? "zone expired" : "zone not loaded");
+  return undefined;
 }
 
 /** Flattens RRsets into records, each RRset followed by its RRSIGs when they are wanted. */
@@ -90,7 +127,7 @@ function bare(id: number, opcode: number, flags: Flags | undefined, rcode: numbe
   const message: Message = {
     id,
     opcode,
-    flags: responseFlags(flags, false),
+    flags: responseFlags(flags, opcode, false),
     rcode,
     questions,
     answers: [],
@@ -114,7 +151,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
     } catch {
       throw new NotDnsMessage(`${wire.length} octets is not a DNS message`);
     }
-    const message = bare(header.id, header.opcode, header.flags, Rcode.FORMERR, [], undefined);
+    const message = bare(header.id, header.opcode, header.flags, Rcode.FORMERR, firstQuestion(wire, header.qdcount), undefined);
     return { message, wire: encode(message, 512) };
   }
   const maxSize =
@@ -137,7 +174,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   }
   if (query.opcode !== Opcode.QUERY) return reply(Rcode.NOTIMP);
   if (query.questions.length !== 1) return reply(Rcode.FORMERR, []);
-  if (ednsVersionUnsupported(query.edns)) return reply(Rcode.BADVERS, []);
+  if (ednsVersionUnsupported(query.edns)) return reply(Rcode.BADVERS);
   const question = query.questions[0]!;
   const qtype = question.type;
   if (qtype === RRType.OPT || qtype === RRType.TSIG || qtype === RRType.TKEY) return reply(Rcode.FORMERR);
@@ -148,8 +185,10 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   const dnssec = query.edns?.dnssecOk ?? false;
   let result: LookupResult;
   let error: unknown;
+  let ede: EdnsOption | undefined;
   try {
     const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
+    ede = selectionError(selection);
     if (selection.kind === "refused") result = emptyResult("Refused");
     else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
     else {
@@ -171,6 +210,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
     additionals: records(result.additional, dnssec),
   });
   message.flags.aa = result.aa;
+  if (ede !== undefined && message.edns) message.edns.options.push(ede);
   const response: EngineResponse = { message, wire: encode(message, maxSize), result };
   if (error !== undefined) response.error = error;
   return response;

@@ -210,3 +210,25 @@ describe("version headers for the port-53 front's cache (version-headers.ts)", (
     }
   });
 });
+
+describe("NSID (RFC 5001) from the NSID var", () => {
+  const withNsid = { ...env, NSID: "edge-test" } as Env;
+  const asks = queryWire("www.example.org.", "A", { edns: { options: [{ code: 3, data: new Uint8Array(0) }] } });
+  const postTo = (e: Env, body: Uint8Array, headers: Record<string, string> = {}) =>
+    app.request(URL_BASE, { method: "POST", body, headers: { "content-type": "application/dns-message", ...headers } }, e);
+  const nsidOf = (m: ReturnType<typeof decodeMessage>): string | undefined => {
+    const o = m.edns?.options.find((x) => x.code === 3);
+    return o && new TextDecoder().decode(o.data);
+  };
+
+  it("a direct DoH query that asks gets the identity, also from the answer cache; one that does not ask gets none", async () => {
+    expect(nsidOf(await dns(await postTo(withNsid, asks)))).toBe("edge-test");
+    expect(nsidOf(await dns(await postTo(withNsid, asks)))).toBe("edge-test");
+    expect(nsidOf(await dns(await postTo(withNsid, queryWire("www.example.org.", "A"))))).toBeUndefined();
+  });
+
+  it("none when the var is empty, and none to a query the port-53 front forwarded (it adds its own)", async () => {
+    expect(nsidOf(await dns(await postTo({ ...env, NSID: "" } as Env, asks)))).toBeUndefined();
+    expect(nsidOf(await dns(await postTo(withNsid, asks, { authorization: INTERNAL, "x-backstop-transport": "udp" })))).toBeUndefined();
+  });
+});

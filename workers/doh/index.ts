@@ -15,6 +15,11 @@
  * transport, the UDP limit and the DNS client's address; its answers then say which zone versions they came
  * from (`version-headers.ts`), for the front's cache. The admin token opens restricted zones.
  *
+ * NSID (RFC 5001): the `NSID` var (wrangler.toml [vars], empty by default: off) is added to a wire answer
+ * to a query that asks for it, after the answer cache (the cache never holds an identity) — but never to a
+ * query the port-53 front forwarded: the front adds its own `BACKSTOP_NSID`, so an answer names the server
+ * the client spoke to, whether it came from the front's cache or from here.
+ *
  * Hot path: the Worker's entry hands GET and POST of `/dns-query` straight to {@link createDohHandler}, a
  * plain `(Request, Env) → Response` without hono's router, context and middleware (they cost more per query
  * than the answer itself: docs/benchmarks.md, "Where the time goes"); `createDoh` wraps the same handler
@@ -23,6 +28,8 @@
  */
 import { Hono } from "hono";
 import { concatBytes } from "../../dns/bytes.ts";
+import { EdnsOptionCode } from "../../dns/edns.ts";
+import { appendEdnsOption, OPTION_NSID, queryOptions } from "../../dns/wire/opt-scan.ts";
 import { AnswerCache } from "../answer/answer-cache.ts";
 import { answerQuery, type EngineResponse, NotDnsMessage, type QueryContext } from "../answer/engine.ts";
 import type { ZoneStore } from "../answer/zone-store.ts";
@@ -101,6 +108,19 @@ function queryContext(headers: Headers, env: Env, now: number): AskerContext | P
   });
 }
 
+/** The NSID var's octets, encoded once per value (an isolate sees one env). */
+let nsidText = "";
+let nsidOctets: Uint8Array = new Uint8Array(0);
+function nsidOf(env: Env): Uint8Array | undefined {
+  const text = env.NSID;
+  if (!text) return undefined;
+  if (text !== nsidText) {
+    nsidText = text;
+    nsidOctets = new TextEncoder().encode(text);
+  }
+  return nsidOctets;
+}
+
 /** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
 async function readBody(request: Request): Promise<Uint8Array | "too-large"> {
   const declared = request.headers.get("content-length");
@@ -145,9 +165,15 @@ export function createDohHandler(options: DohOptions): DohHandler {
       if (err instanceof NotDnsMessage) return plain(400, "the body is not a DNS message");
       throw err;
     }
+    let answer = out.wire;
+    const nsid = ctx.forwarded ? undefined : nsidOf(env);
+    if (nsid !== undefined) {
+      const options = queryOptions(wire);
+      if (options > 0 && (options & OPTION_NSID) !== 0) answer = appendEdnsOption(answer, EdnsOptionCode.NSID, nsid, MAX_MESSAGE);
+    }
     const headers: [string, string][] = [
       ["content-type", DNS_MESSAGE],
-      ["content-length", String(out.wire.length)],
+      ["content-length", String(answer.length)],
       ["cache-control", out.described.cacheControl],
     ];
     // The port-53 front caches by zone version: say which zones answered (version-headers.ts).
@@ -155,7 +181,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
       const versions = versionHeaders(out.zones, out.described.rcode, now());
       if (versions) for (const name in versions) headers.push([name, versions[name]!]);
     }
-    return new Response(out.wire, { status: 200, headers });
+    return new Response(answer, { status: 200, headers });
   };
 
   const answerJson = async (request: Request, env: Env): Promise<Response> => {

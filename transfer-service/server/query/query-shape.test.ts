@@ -74,6 +74,48 @@ describe("readQueryShape", () => {
   });
 });
 
+/** `wire` with its header's counts set and `rdata` as the OPT's RDATA (the OPT is the query's last record). */
+const optRdata = (wire: Uint8Array, rdata: number[]): Uint8Array => {
+  const out = new Uint8Array([...wire, ...rdata]);
+  const rdlength = wire.length - 2;
+  out[rdlength] = rdata.length >> 8;
+  out[rdlength + 1] = rdata.length & 0xff;
+  return out;
+};
+
+describe("the OPT of a query that is not plain, and its options", () => {
+  const a = queryWire("www.example.org.", "A", { dnssecOk: true, edns: { udpPayloadSize: 4096 } });
+  const question = a.subarray(12, a.length - 11);
+  const opt = a.subarray(a.length - 11);
+
+  it.each<{ why: string; wire: Uint8Array }>([
+    { why: "QDCOUNT 0 with an OPT", wire: withCounts(new Uint8Array([...a.subarray(0, 12), ...opt]), 4, 0) },
+    { why: "QDCOUNT 2 with an OPT", wire: withCounts(new Uint8Array([...a.subarray(0, 12), ...question, ...question, ...opt]), 4, 2) },
+    { why: "a compressed question name with an OPT", wire: new Uint8Array([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0xc0, 0x0c, 0, 1, 0, 1, ...opt]) },
+  ])("$why: the OPT is read (so a FORMERR can carry one), the query is not plain", ({ wire }) => {
+    const shape = readQueryShape(wire);
+    expect(shape.plain).toBe(false);
+    expect(shape.edns).toEqual({ udpSize: 4096, dnssecOk: true, version: 0, nsid: false });
+  });
+
+  it("an NSID option is seen, on the plain path and off it", () => {
+    const nsid = queryWire("www.example.org.", "A", { edns: { options: [{ code: 3, data: new Uint8Array(0) }] } });
+    expect(readQueryShape(nsid)).toMatchObject({ plain: true, edns: { nsid: true } });
+    expect(readQueryShape(withCounts(nsid, 6, 0)).edns?.nsid).toBe(true);
+    expect(readQueryShape(a).edns?.nsid).toBe(false);
+  });
+
+  it.each<{ why: string; rdata: number[] }>([
+    { why: "an option header cut short", rdata: [0, 10] },
+    { why: "option data past the RDATA", rdata: [0, 10, 0, 8, 1, 2] },
+  ])("$why: ednsMalformed, no edns, never plain (the cache key leaves options out)", ({ rdata }) => {
+    const wire = optRdata(queryWire("www.example.org.", "A"), rdata);
+    expect(() => decodeMessage(wire)).toThrow(WireError);
+    const shape = readQueryShape(wire);
+    expect(shape).toMatchObject({ ednsMalformed: true, edns: undefined, plain: false, qtype: 1 });
+  });
+});
+
 describe("shapeReply", () => {
   it.each([
     { why: "SERVFAIL with EDNS and DO", wire: queryWire("Www.example.org.", "A", { id: 77, dnssecOk: true }), rcode: Rcode.SERVFAIL, tc: false },
@@ -91,5 +133,12 @@ describe("shapeReply", () => {
     expect(reply.answers).toHaveLength(0);
     expect(reply.edns?.dnssecOk).toBe(query.edns?.dnssecOk);
     expect(reply.edns === undefined).toBe(query.edns === undefined);
+  });
+
+  it("RD and CD are copied for QUERY only (RFC 1035 §4.1.1, RFC 4035 §3.2.2)", () => {
+    const query = withCounts(queryWire("example.org.", "A", { id: 80 }), 2, 0x0110);
+    expect(decodeMessage(shapeReply(query, readQueryShape(query), Rcode.SERVFAIL)).flags).toMatchObject({ rd: true, cd: true });
+    const status = withCounts(query, 2, (2 << 11) | 0x0110);
+    expect(decodeMessage(shapeReply(status, readQueryShape(status), Rcode.NOTIMP)).flags).toMatchObject({ rd: false, cd: false });
   });
 });

@@ -9,16 +9,25 @@
  * uncompressed name (RFC 1035 §4.1.4: nothing precedes it to point at), no answer or authority records,
  * and at most one additional record, an OPT owned by the root (RFC 6891 §6.1.1). Anything else (TSIG,
  * several questions, a stray record, trailing octets) is still forwarded, but never answered from the cache.
+ *
+ * The OPT is read in every case, not only a plain query's: a FORMERR the front answers itself to a query with
+ * no or several questions must carry an OPT when the query had one (RFC 6891 §7). Its options are walked
+ * (`dns/wire/opt-scan.ts`): a malformed one (a header cut short, data past the RDATA) makes the query
+ * `ednsMalformed`, which the front answers FORMERR with the question and no OPT, as knotd and named do — the
+ * cache key leaves options out, so without this check a cached answer would stand for such a query.
  */
 import { RRType } from "../../../dns/constants.ts";
 import { HEADER_LENGTH } from "../../../dns/header.ts";
 import { asciiLower } from "../../../dns/name.ts";
+import { locateOpt, OPTION_NSID, OPTIONS_MALFORMED, scanOptions } from "../../../dns/wire/opt-scan.ts";
 import { WireError } from "../../../dns/wire/reader.ts";
 
 export interface QueryEdns {
   udpSize: number;
   dnssecOk: boolean;
   version: number;
+  /** The query carries an NSID option (RFC 5001): the front adds its identity when it has one. */
+  nsid: boolean;
 }
 
 export interface QueryShape {
@@ -33,7 +42,10 @@ export interface QueryShape {
   qclass: number;
   /** Just past the first question. */
   questionEnd: number;
+  /** The OPT, when the query has one with well-formed options (wherever it sits in the additional section). */
   edns: QueryEdns | undefined;
+  /** The query has an OPT whose options overrun its RDATA: FORMERR (and `edns` is undefined). */
+  ednsMalformed: boolean;
   plain: boolean;
 }
 
@@ -62,9 +74,10 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
     qclass: 0,
     questionEnd: HEADER_LENGTH,
     edns: undefined,
+    ednsMalformed: false,
     plain: false,
   };
-  if (qdcount === 0) return shape;
+  if (qdcount === 0) return withOpt(wire, shape);
 
   // The first name: labels only; a pointer here could only point into the header, so it is not plain.
   let at = HEADER_LENGTH;
@@ -74,7 +87,7 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
     if (len === 0) break;
     if (len > 63) {
       // Compression pointers and retired label types: let the Worker's full decoder judge the message.
-      return shape;
+      return withOpt(wire, shape);
     }
     at += 1 + len;
     if (at - HEADER_LENGTH >= MAX_NAME_WIRE) throw new WireError("name-too-long", "question name over 255 octets", at);
@@ -84,19 +97,47 @@ export function readQueryShape(wire: Uint8Array): QueryShape {
   shape.qtype = u16(wire, shape.qnameEnd);
   shape.qclass = u16(wire, shape.qnameEnd + 2);
   shape.questionEnd = shape.qnameEnd + 4;
-  if (qdcount !== 1 || ancount !== 0 || nscount !== 0 || arcount > 1) return shape;
+  if (qdcount !== 1 || ancount !== 0 || nscount !== 0 || arcount > 1) return withOpt(wire, shape);
   if (arcount === 0) {
     shape.plain = shape.questionEnd === wire.length;
     return shape;
   }
   // One additional record: plain only when it is an OPT owned by the root, ending the message exactly.
   const opt = shape.questionEnd;
-  if (opt + 11 > wire.length || wire[opt] !== 0 || u16(wire, opt + 1) !== RRType.OPT) return shape;
+  if (opt + 11 > wire.length || wire[opt] !== 0 || u16(wire, opt + 1) !== RRType.OPT) return withOpt(wire, shape);
   const rdlength = u16(wire, opt + 9);
-  if (opt + 11 + rdlength !== wire.length) return shape;
-  // RFC 6891 §6.1.3: TTL = extended rcode (8) | version (8) | DO (1) | Z (15).
-  shape.edns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0 };
-  shape.plain = true;
+  if (opt + 11 + rdlength !== wire.length) return withOpt(wire, shape);
+  shape.plain = readOpt(wire, shape, opt, rdlength);
+  return shape;
+}
+
+/**
+ * Fills `shape.edns` (or `ednsMalformed`) from the OPT at `opt` with `rdlength` octets of RDATA; true when
+ * its options are well formed. RFC 6891 §6.1.3: TTL = extended rcode (8) | version (8) | DO (1) | Z (15).
+ */
+function readOpt(wire: Uint8Array, shape: QueryShape, opt: number, rdlength: number): boolean {
+  const options = scanOptions(wire, opt + 11, rdlength);
+  if (options === OPTIONS_MALFORMED) {
+    shape.ednsMalformed = true;
+    return false;
+  }
+  shape.edns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0, nsid: (options & OPTION_NSID) !== 0 };
+  return true;
+}
+
+/**
+ * Off the hot path (a query that is not plain): the OPT found by walking the message, if it can be walked
+ * and the OPT is owned by the root; otherwise `edns` stays undefined and the Worker's full decode judges.
+ */
+function withOpt(wire: Uint8Array, shape: QueryShape): QueryShape {
+  let found;
+  try {
+    found = locateOpt(wire);
+  } catch (err) {
+    if (err instanceof WireError) return shape;
+    throw err;
+  }
+  if (found !== undefined && wire[found.at] === 0) readOpt(wire, shape, found.at, found.rdlength);
   return shape;
 }
 
