@@ -49,6 +49,7 @@ const zoneConfig = {
   nextRefreshAt: 1_700_000_000_000,
   timers: { refresh: 3600, retry: 600, expire: 604800, minimum: null, minRefresh: 60, maxRefresh: 86400, minRetry: 10, maxRetry: 3600, minExpire: 3600, maxExpire: 2419200 },
   lease: { owner: "svc-a", until: 1_700_000_060_000 },
+  limits: { maxRecords: 2_000_000, maxBytes: null },
   refresh: { requestedAt: 1_700_000_000_500, force: "axfr", acceptLowerSerial: true },
 };
 const changeset = { fromSerial: 7, toSerial: 8, deletions: "AAEC", additions: "" };
@@ -59,6 +60,7 @@ const rows: Array<[name: string, schema: z.ZodType, value: unknown, broken: unkn
   ["Ok", Ok, { ok: true }, { ok: false }, "ok"],
   ["TsigKeyMaterial", TsigKeyMaterial, { name: "xfr.key", algorithm: "hmac-sha256", secret: "c2VjcmV0" }, { name: "xfr.key", algorithm: "hmac-sha3", secret: "c2VjcmV0" }, "algorithm"],
   ["ZoneConfigList", ZoneConfigList, { zones: [zoneConfig], keys: [{ name: "xfr.key", algorithm: "hmac-md5", secret: "" }] }, { zones: [{ ...zoneConfig, status: "gone" }], keys: [] }, "zones.0.status"],
+  ["ZoneConfigList (limits)", ZoneConfigList, { zones: [zoneConfig], keys: [] }, { zones: [{ ...zoneConfig, limits: { maxRecords: 0, maxBytes: null } }], keys: [] }, "zones.0.limits.maxRecords"],
   ["OwnerRequest", OwnerRequest, { owner: "svc-a" }, { owner: "" }, "owner"],
   ["LeaseRequest", LeaseRequest, { owner: "svc-a", ttlMs: 60_000 }, { owner: "svc-a", ttlMs: 10 }, "ttlMs"],
   ["Lease", Lease, { owner: "svc-a", until: 1_700_000_060_000 }, { owner: "svc-a", until: -1 }, "until"],

@@ -113,6 +113,11 @@ export const ZoneConfig = z.object({
     maxExpire: uint32,
   }),
   lease: z.object({ owner: z.string(), until: millis }).nullable(),
+  /**
+   * The zone's own transfer limits (records and octets of one transfer); null: the service's defaults
+   * (BACKSTOP_XFR_MAX_RECORDS / BACKSTOP_XFR_MAX_BYTES).
+   */
+  limits: z.object({ maxRecords: z.number().int().min(1).nullable(), maxBytes: z.number().int().min(1).nullable() }),
   /** A pending refresh request (API or webhook NOTIFY), until acknowledged. */
   refresh: z
     .object({ requestedAt: millis, force: z.enum(REFRESH_FORCES).nullable(), acceptLowerSerial: z.boolean() })
@@ -177,7 +182,14 @@ export const SignalList = z.object({ signals: z.array(Signal) });
 export const SignalAck = z.object({ requestedAt: millis });
 export const AckResult = z.object({ cleared: z.boolean() });
 
-export const IngestBegun = z.object({ version: z.number().int() });
+export const IngestBegun = z.object({
+  version: z.number().int(),
+  /**
+   * The D1 database's size in octets as the begin's statements left it (D1's `meta.size_after`), so the
+   * service can refuse a transfer that would take it past its configured share of D1's 10 GB.
+   */
+  dbBytes: z.number().int().min(0).optional(),
+});
 export const ChunkAccepted = z.object({ records: z.number().int() });
 
 export const CommitRequest = z.object({

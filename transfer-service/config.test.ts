@@ -20,6 +20,10 @@ describe("loadConfig", () => {
     // BIND's max-transfer-idle-in / max-transfer-time-in, min-/max-refresh-time, min-/max-retry-time.
     expect(c.xfr.idleTimeoutMs).toBe(60 * 60 * 1000);
     expect(c.xfr.totalTimeoutMs).toBe(120 * 60 * 1000);
+    // Transfer limits (issue 20): 1 GiB a transfer, BIND 9.18.28's per-name guards, 90 % of D1's 10 GB.
+    expect(c.xfr).toMatchObject({ maxRecords: 50_000_000, maxBytes: 1024 ** 3, maxRecordsPerType: 100, maxTypesPerName: 100, d1MaxBytes: 9_000_000_000 });
+    // BIND's serial-query-rate.
+    expect(c.soa.serialQueryRate).toBe(20);
     expect(c.clamps.refresh).toEqual({ min: 300, max: 2_419_200 });
     expect(c.clamps.retry).toEqual({ min: 500, max: 1_209_600 });
     // The port-53 front: a second of cache at most; RRL 20 identical answers a second (every category at
@@ -101,6 +105,15 @@ describe("loadConfig", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it("reads the metrics token and zone labels; describeConfig never shows the token", () => {
+    const scrape = "scrape-token-never-logged-0123";
+    const c = loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_METRICS_TOKEN: scrape, BACKSTOP_METRICS_ZONE_LABELS: "true" });
+    expect(c.metrics).toEqual({ token: scrape, zoneLabels: true });
+    expect(JSON.stringify(describeConfig(c))).not.toContain(scrape);
+    expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN }).metrics).toEqual({ token: undefined, zoneLabels: false });
+    expect(() => loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_METRICS_TOKEN: "short" })).toThrow(/BACKSTOP_METRICS_TOKEN/);
   });
 
   it("never echoes the token, and describeConfig leaves it out", () => {

@@ -76,6 +76,11 @@ const envSchema = z
     BACKSTOP_DOH_H2C_PORT: int(0, 65535).optional(),
     BACKSTOP_DOH_TLS_CERT: z.string().min(1).optional(),
     BACKSTOP_DOH_TLS_KEY: z.string().min(1).optional(),
+    // GET /metrics on the HTTP port (ops/control-http.ts): a bearer token (Prometheus's `authorization`
+    // setting). Without one, /metrics answers only when the port listens on loopback. Zone names appear in
+    // labels only when asked for: hidden zones' names must not leak through a scrape.
+    BACKSTOP_METRICS_TOKEN: z.string().min(16, "BACKSTOP_METRICS_TOKEN must be at least 16 characters").optional(),
+    BACKSTOP_METRICS_ZONE_LABELS: z.enum(["true", "false", "1", "0"]).default("false").transform((v) => v === "true" || v === "1"),
     BACKSTOP_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
     // DNS listener (RFC 7766 §6.2.3: idle timeouts of seconds; bounded connections).
@@ -150,13 +155,29 @@ const envSchema = z
     // SOA queries: one UDP try per primary takes at most this long, then the next try or primary.
     BACKSTOP_SOA_TIMEOUT_MS: int(50, 60_000).default(2_000),
     BACKSTOP_SOA_TRIES: int(1, 10).default(2),
+    /**
+     * Refresh attempts (each begins with an SOA query) started per second across all zones (BIND's
+     * `serial-query-rate`, default 20): a restart with many zones due spreads its checks. 0: no limit.
+     */
+    BACKSTOP_SERIAL_QUERY_RATE: int(0, 100_000).default(20),
 
     // Transfers in (BIND: max-transfer-idle-in 60 min, max-transfer-time-in 120 min).
     BACKSTOP_XFR_CONNECT_TIMEOUT_MS: int(50, 120_000).default(10_000),
     BACKSTOP_XFR_IDLE_TIMEOUT_S: seconds(1, 86_400).default(3_600),
     BACKSTOP_XFR_TOTAL_TIMEOUT_S: seconds(1, 172_800).default(7_200),
+    // Per transfer; a zone's own `maxRecords` / `maxBytes` (set through the API) win. 1 GiB, not the 16 GiB
+    // this once was: D1 holds 10 GB in all, and PowerDNS caps a transfer at 100 MB (CVE-2016-6172); a
+    // 1M-record zone is about 40 MB on the wire, so 1 GiB leaves room for ~20M records.
     BACKSTOP_XFR_MAX_RECORDS: int(1, 1_000_000_000).default(50_000_000),
-    BACKSTOP_XFR_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(16 * 1024 ** 3),
+    BACKSTOP_XFR_MAX_BYTES: int(1, Number.MAX_SAFE_INTEGER).default(1024 ** 3),
+    /** BIND 9.18.28's per-name guards (CVE-2024-1737): records in one RRset, RRset types at one name. */
+    BACKSTOP_XFR_MAX_RECORDS_PER_TYPE: int(1, 1_000_000).default(100),
+    BACKSTOP_XFR_MAX_TYPES_PER_NAME: int(1, 65_536).default(100),
+    /**
+     * The share of D1's 10 GB the service may fill: a full transfer whose octets would take the database past
+     * it is refused (the Worker reports the size when an ingest begins). 0 turns the guard off.
+     */
+    BACKSTOP_D1_MAX_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(9_000_000_000),
     /** Records handed to the ingest sink per chunk (bounded memory; D1 statements are small). */
     BACKSTOP_XFR_CHUNK_RECORDS: int(1, 100_000).default(2_000),
     BACKSTOP_MAX_CONCURRENT_TRANSFERS: int(1, 1_000).default(8),
@@ -217,6 +238,8 @@ export interface Config {
    */
   doh: { listen: ListenAddress | undefined; h2cPort: number | undefined; tls: { certPath: string; keyPath: string } | undefined };
   logLevel: string;
+  /** `/metrics`: its bearer token (never logged), and whether zone names go into labels. */
+  metrics: { token: string | undefined; zoneLabels: boolean };
   tcp: {
     idleTimeoutMs: number;
     maxConnections: number;
@@ -238,9 +261,13 @@ export interface Config {
     tableSize: number;
     exempt: string[];
   };
-  soa: { timeoutMs: number; tries: number };
-  /** The transfer client's limits, plus how many transfers run at once and where they spool. */
-  xfr: XfrLimits & { maxConcurrent: number; spoolDir: string | undefined };
+  /** SOA queries: per-try timeout, tries, and refresh attempts started per second (0: no limit). */
+  soa: { timeoutMs: number; tries: number; serialQueryRate: number };
+  /**
+   * The transfer client's limits (the service's defaults: a zone's own win), how many transfers run at
+   * once, where they spool, and the D1 size guard (0: off).
+   */
+  xfr: XfrLimits & { maxConcurrent: number; spoolDir: string | undefined; d1MaxBytes: number };
   clamps: TimerClamps;
   backoff: { baseMs: number; maxMs: number };
   pollIntervalMs: number;
@@ -284,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
         : undefined,
     },
     logLevel: e.BACKSTOP_LOG_LEVEL,
+    metrics: { token: e.BACKSTOP_METRICS_TOKEN, zoneLabels: e.BACKSTOP_METRICS_ZONE_LABELS },
     tcp: {
       idleTimeoutMs: e.BACKSTOP_TCP_IDLE_TIMEOUT_MS,
       maxConnections: e.BACKSTOP_TCP_MAX_CONNECTIONS,
@@ -318,13 +346,16 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       tableSize: e.BACKSTOP_RRL_TABLE_SIZE,
       exempt: e.BACKSTOP_RRL_EXEMPT,
     },
-    soa: { timeoutMs: e.BACKSTOP_SOA_TIMEOUT_MS, tries: e.BACKSTOP_SOA_TRIES },
+    soa: { timeoutMs: e.BACKSTOP_SOA_TIMEOUT_MS, tries: e.BACKSTOP_SOA_TRIES, serialQueryRate: e.BACKSTOP_SERIAL_QUERY_RATE },
     xfr: {
       connectTimeoutMs: e.BACKSTOP_XFR_CONNECT_TIMEOUT_MS,
       idleTimeoutMs: e.BACKSTOP_XFR_IDLE_TIMEOUT_S * 1000,
       totalTimeoutMs: e.BACKSTOP_XFR_TOTAL_TIMEOUT_S * 1000,
       maxRecords: e.BACKSTOP_XFR_MAX_RECORDS,
       maxBytes: e.BACKSTOP_XFR_MAX_BYTES,
+      maxRecordsPerType: e.BACKSTOP_XFR_MAX_RECORDS_PER_TYPE,
+      maxTypesPerName: e.BACKSTOP_XFR_MAX_TYPES_PER_NAME,
+      d1MaxBytes: e.BACKSTOP_D1_MAX_BYTES,
       chunkRecords: e.BACKSTOP_XFR_CHUNK_RECORDS,
       maxConcurrent: e.BACKSTOP_MAX_CONCURRENT_TRANSFERS,
       spoolDir: e.BACKSTOP_XFR_SPOOL_DIR,
@@ -342,8 +373,8 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
   };
 }
 
-/** The configuration as it may be logged: everything but the token. */
+/** The configuration as it may be logged: everything but the tokens. */
 export function describeConfig(config: Config): Omit<Config, "internalToken"> {
   const { internalToken: _secret, ...rest } = config;
-  return rest;
+  return { ...rest, metrics: { token: config.metrics.token === undefined ? undefined : "[set]", zoneLabels: config.metrics.zoneLabels } };
 }

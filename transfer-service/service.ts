@@ -42,7 +42,7 @@ export interface ServiceParts {
 export async function startService(config: Config, log: Logger, parts: ServiceParts = {}): Promise<RunningService> {
   const metrics = parts.metrics ?? new Metrics();
   const zones = parts.zones ?? noZones;
-  metrics.watchZones(zones);
+  metrics.watchZones(zones, { zoneLabels: config.metrics.zoneLabels });
   let stopping = false;
 
   const notify = createNotifyReceiver({ zones, log: log.child({ part: "notify" }), metrics });
@@ -77,6 +77,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     http = await startHttpServer({
       listen: config.httpListen,
       token: config.internalToken,
+      metricsToken: config.metrics.token,
       metrics,
       log: log.child({ part: "http" }),
       handler: {

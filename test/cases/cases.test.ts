@@ -30,7 +30,11 @@ interface Secondary {
     fail?: string[];
     /** Holds the first chunk of a transfer's records until a line of the primary's transcript matches this. */
     holdIngestUntil?: string;
+    /** The D1 size (octets) each full ingest reports when it begins, in order; the last one repeats. */
+    dbBytes?: number[];
   };
+  /** The zone's own transfer limits, as the API sets them. */
+  limits?: { maxRecords?: number | null; maxBytes?: number | null };
 }
 
 /** `expect.json`: the outcome. Every field is optional; all given must hold at once. */
@@ -60,6 +64,13 @@ interface Expected {
 /** The in-memory Worker with the case's faults. */
 class CaseWorker extends MemoryWorker {
   private readonly calls = new Map<string, number>();
+  /** `secondary.json`'s `worker.dbBytes`. */
+  reportedSizes: number[] = [];
+
+  override beginIngest(...args: Parameters<MemoryWorker["beginIngest"]>): ReturnType<MemoryWorker["beginIngest"]> {
+    if (this.reportedSizes.length > 0) this.dbBytes = this.reportedSizes.length > 1 ? this.reportedSizes.shift() : this.reportedSizes[0];
+    return super.beginIngest(...args);
+  }
 
   constructor(failures: string[]) {
     super();
@@ -115,7 +126,9 @@ async function play(slug: string, script: Script, secondary: Secondary, expected
       tsigKey: key?.name ?? null,
       keys: key ? [key] : [],
       notifyAllow: [],
+      limits: { maxRecords: secondary.limits?.maxRecords ?? null, maxBytes: secondary.limits?.maxBytes ?? null },
     });
+    worker.reportedSizes = [...(secondary.worker?.dbBytes ?? [])];
     const hold = secondary.worker?.holdIngestUntil;
     if (hold !== undefined) {
       let held = false;

@@ -64,7 +64,8 @@ function addZone(zone: string, kind: PeerKind, extra: Partial<ZoneConfig> = {}):
 
 beforeAll(async () => {
   deadPort = await freePort();
-  sut = await startServiceUnderTest(worker);
+  // The HTTP port test reads per-zone gauges, which carry zone names only when asked for.
+  sut = await startServiceUnderTest(worker, { env: { BACKSTOP_METRICS_ZONE_LABELS: "true" } });
   const notify = [`127.0.0.1:${sut.dnsPort}`];
   const spec = (zone: string, serial: number, records: number, more: object = {}) => ({
     name: zone,

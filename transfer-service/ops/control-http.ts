@@ -5,12 +5,16 @@
  *
  * `/control/*` takes the internal token as a bearer token, compared in constant time. Bodies are small
  * JSON, size-capped and zod-validated; a bad one gets 400 with the reason, never a crash.
+ *
+ * `/metrics` takes its own token (`BACKSTOP_METRICS_TOKEN`, Prometheus's `authorization` setting), so a
+ * scraper never holds the internal token. Without one it answers only while the port listens on loopback;
+ * bound to any other address (the container image binds 0.0.0.0) it answers 403 saying to set the token.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CONTROL_REFRESH_PATH, ControlRefresh } from "../../contract/control.ts";
-import type { ListenAddress } from "../addresses.ts";
+import { parseAddress, type ListenAddress } from "../addresses.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -37,6 +41,21 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return false;
   return timingSafeEqual(digest(m[1]!), digest(token));
+}
+
+/** True when `host` is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped loopback), or `localhost`. */
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  return parseAddress(host)?.range() === "loopback";
+}
+
+/**
+ * Who may read `/metrics`: with a token, whoever sends it; without one, anyone who can reach a loopback
+ * listener ("open"); on any other listener, nobody ("refuse": 403 saying to set the token).
+ */
+export function metricsAccess(listenHost: string, token: string | undefined): "token" | "open" | "refuse" {
+  if (token !== undefined) return "token";
+  return isLoopback(listenHost) ? "open" : "refuse";
 }
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = "application/json"): void {
@@ -74,6 +93,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 export interface HttpServerOptions {
   listen: ListenAddress;
   token: string;
+  /** Bearer token for `/metrics`; without it, /metrics answers only on a loopback listener. */
+  metricsToken?: string | undefined;
   handler: ControlHandler;
   metrics: Metrics;
   log: Logger;
@@ -88,6 +109,7 @@ export interface HttpServer {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { handler, metrics, log, token } = options;
+  const metricsPolicy = metricsAccess(options.listen.host, options.metricsToken);
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
       if (err instanceof BodyError) {
@@ -114,6 +136,16 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return send(res, health.ok ? 200 : 503, { status: health.ok ? "ok" : "unavailable", ...health.detail });
     }
     if (path === "/metrics") {
+      if (metricsPolicy === "token") {
+        if (!bearerMatches(req.headers.authorization, options.metricsToken!)) {
+          res.setHeader("www-authenticate", 'Bearer realm="backstop-metrics"');
+          return send(res, 401, { error: "missing or wrong bearer token (BACKSTOP_METRICS_TOKEN)" });
+        }
+      } else if (metricsPolicy === "refuse") {
+        return send(res, 403, {
+          error: `/metrics is served without a token only on a loopback address; this port listens on ${options.listen.host}: set BACKSTOP_METRICS_TOKEN and give it to the scraper as a bearer token`,
+        });
+      }
       if (req.method !== "GET") return send(res, 405, { error: "use GET" });
       const { contentType, body } = await metrics.render();
       return send(res, 200, body, contentType);

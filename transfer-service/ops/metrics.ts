@@ -3,7 +3,9 @@
  *
  * One registry per service instance (not prom-client's global one), so tests can run several services in
  * one process. Per-zone gauges are computed at scrape time from the last-known state, so "seconds since the
- * last successful check" keeps growing while a primary is silent.
+ * last successful check" keeps growing while a primary is silent. They carry the zone's name only when
+ * BACKSTOP_METRICS_ZONE_LABELS is true (hidden zones' names must not leak through a scrape); otherwise
+ * `backstop_zones` and `backstop_zones_max_seconds_since_last_check` sum them up.
  *
  * The counters that every port-53 query touches (messages, front results, RRL actions) are counted in plain
  * integers by label slot (`countMessage`, `countFront`, `countRrl`) and added to their prom-client counters
@@ -186,6 +188,24 @@ export class Metrics {
   private zoneSource: ZoneGaugeSource | undefined;
   private now: () => number = Date.now;
 
+  // Zone names go into labels only when the operator asks (BACKSTOP_METRICS_ZONE_LABELS=true): a scrape
+  // must not list hidden zones. Without them, two gauges over all zones keep "is anything stale?" alertable.
+  private zoneLabels = false;
+
+  readonly zoneCount: Gauge = new Gauge({
+    name: "backstop_zones",
+    help: "Secondary zones this instance keeps.",
+    registers: [this.registry],
+    collect: (): void => this.zoneCount.set(this.zoneSource ? [...this.zoneSource.zoneStates()].length : 0),
+  });
+
+  readonly zonesMaxSinceCheck = new Gauge({
+    name: "backstop_zones_max_seconds_since_last_check",
+    help: "The most seconds since any zone's last successful SOA check or transfer (zones never checked left out).",
+    registers: [this.registry],
+    collect: () => this.refillMaxSinceCheck(),
+  });
+
   readonly zoneSerial: Gauge<"zone"> = new Gauge({
     name: "backstop_zone_serial",
     help: "The SOA serial of the zone's committed version.",
@@ -230,21 +250,36 @@ export class Metrics {
     this.rrlCounts.add(RRL_CATEGORY_SLOT[category] * RRL_ACTIONS.length + RRL_SLOT[action]);
   }
 
-  /** Wires the per-zone gauges to `source`; they are refilled at every scrape. */
-  watchZones(source: ZoneGaugeSource, now: () => number = Date.now): void {
+  /**
+   * Wires the zone gauges to `source`; they are refilled at every scrape. The per-zone ones (a `zone`
+   * label) stay empty unless `zoneLabels` is true.
+   */
+  watchZones(source: ZoneGaugeSource, options: { now?: () => number; zoneLabels?: boolean } = {}): void {
     this.zoneSource = source;
-    this.now = now;
+    this.now = options.now ?? Date.now;
+    this.zoneLabels = options.zoneLabels ?? false;
+  }
+
+  private refillMaxSinceCheck(): void {
+    this.zonesMaxSinceCheck.reset();
+    if (!this.zoneSource) return;
+    const now = this.now();
+    let max: number | undefined;
+    for (const z of this.zoneSource.zoneStates()) if (z.lastCheckAt !== null) max = Math.max(max ?? 0, (now - z.lastCheckAt) / 1000);
+    if (max !== undefined) this.zonesMaxSinceCheck.set(max);
   }
 
   private refillSerials(): void {
     if (!this.zoneSource) return;
     this.zoneSerial.reset();
+    if (!this.zoneLabels) return;
     for (const z of this.zoneSource.zoneStates()) if (z.serial !== null) this.zoneSerial.set({ zone: z.zone }, z.serial);
   }
 
   private refillSinceCheck(): void {
     if (!this.zoneSource) return;
     this.zoneSinceCheck.reset();
+    if (!this.zoneLabels) return;
     const now = this.now();
     for (const z of this.zoneSource.zoneStates()) {
       if (z.lastCheckAt !== null) this.zoneSinceCheck.set({ zone: z.zone }, Math.max(0, (now - z.lastCheckAt) / 1000));

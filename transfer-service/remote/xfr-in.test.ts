@@ -234,6 +234,29 @@ describe("pace", () => {
   });
 });
 
+describe("limits at their edge", () => {
+  it("an AXFR of exactly the limit passes (the closing SOA repeats the first), an IXFR to exactly the limit too", async () => {
+    const axfr = await run((q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])), { limits: { maxRecords: 26 } });
+    expect(axfr.error).toBeUndefined();
+    const ixfr = await run((q, s) => send(s, answer(q, [soa(5), soa(3), body[0]!, soa(5), ...body.slice(1, 8), soa(5)])), {
+      kind: "ixfr",
+      ours: 3,
+      limits: { maxRecords: 1_006, currentRecords: 1_000 },
+    });
+    expect(ixfr.error).toBeUndefined();
+    expect(ixfr.sink.events).toContain("end");
+  });
+});
+
+describe("per-name guards count a name, not the zone", () => {
+  it("100 names of 5 A records each pass a limit of 5 per RRset and 1 type per name", async () => {
+    const names = Array.from({ length: 100 }, (_, n) => Array.from({ length: 5 }, (_, i) => a(`h${n}`, i))).flat();
+    const { result, error } = await run((q, s) => send(s, answer(q, [soa(5), ...names, soa(5)])), { limits: { maxRecordsPerType: 5, maxTypesPerName: 1 } });
+    expect(error).toBeUndefined();
+    expect(result?.records).toBe(502);
+  });
+});
+
 describe("faults, each a typed error", () => {
   it.each<{ name: string; script: Script; code: string; match: RegExp; kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> }>([
     {
@@ -259,6 +282,20 @@ describe("faults, each a typed error", () => {
       script: (q, s) => send(s, answer(q, [soa(5), { ...body[0]!, name: Name.parse("elsewhere.test") }, soa(5)])),
       code: "bad-axfr",
       match: /outside the zone/,
+    },
+    {
+      name: "a CH-class record inside an IN zone's AXFR",
+      script: (q, s) => send(s, answer(q, [soa(5), ...body.slice(0, 3), { ...body[3]!, class: 3 }, ...body.slice(4), soa(5)])),
+      code: "bad-axfr",
+      match: /record h3\.scripted\.test\. A has class CH, but the zone is class IN/,
+    },
+    {
+      name: "a CH-class record inside an IXFR changeset",
+      script: (q, s) => send(s, answer(q, [soa(5), soa(3), { ...body[0]!, class: 3 }, soa(5), soa(5)])),
+      code: "inconsistent-ixfr",
+      match: /has class CH, but the zone is class IN/,
+      kind: "ixfr",
+      ours: 3,
     },
     {
       name: "the stream truncated (closed before the closing SOA)",
@@ -291,15 +328,45 @@ describe("faults, each a typed error", () => {
       name: "more records than the limit",
       script: (q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])),
       code: "limit",
-      match: /limit of 20 records/,
+      match: /^the zone has more than 20 records \(our AXFR of scripted\.test\. from 127\.0\.0\.1:\d+ stopped at 27\); the service's limit \(BACKSTOP_XFR_MAX_RECORDS\) is 20$/,
       limits: { maxRecords: 20 },
+    },
+    {
+      name: "more records than this zone's limit, counted in thousands",
+      script: (q, s) => send(s, answer(q, [soa(5), ...Array.from({ length: 1_200 }, (_, i) => a(`n${i}`, i & 0xff)), soa(5)])),
+      code: "limit",
+      match: /^the zone has more than 1,000 records .*; this zone's limit is 1,000$/,
+      limits: { maxRecords: 1_000, whose: { records: "this zone's limit" } },
+    },
+    {
+      name: "an IXFR that would take the zone past its limit: the exact count is known",
+      script: (q, s) => send(s, answer(q, [soa(5), soa(3), body[0]!, soa(5), ...body.slice(1, 8), soa(5)])),
+      code: "limit",
+      match: /^the zone would have 1,006 records after 127\.0\.0\.1:\d+'s IXFR to serial 5 \(1,000 served, 1 deleted, 7 added\); this zone's limit is 1,005$/,
+      kind: "ixfr",
+      ours: 3,
+      limits: { maxRecords: 1_005, currentRecords: 1_000, whose: { records: "this zone's limit" } },
     },
     {
       name: "more octets than the limit",
       script: (q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])),
       code: "limit",
-      match: /limit of 100 octets/,
+      match: /passed 100 octets and was stopped; the service's limit \(BACKSTOP_XFR_MAX_BYTES\) is 100 octets/,
       limits: { maxBytes: 100 },
+    },
+    {
+      name: "an RRset over max-records-per-type",
+      script: (q, s) => send(s, answer(q, [soa(5), ...Array.from({ length: 6 }, (_, i) => a("big", i)), soa(5)])),
+      code: "limit",
+      match: /^big\.scripted\.test\. has more than 5 A records in .*; the limit per RRset is 5 \(BACKSTOP_XFR_MAX_RECORDS_PER_TYPE, BIND's max-records-per-type\)$/,
+      limits: { maxRecordsPerType: 5 },
+    },
+    {
+      name: "a name over max-types-per-name",
+      script: (q, s) => send(s, answer(q, [soa(5), ...[1, 16, 28, 99].map((type) => ({ ...a("many", 1), type, rdata: type === 28 ? new Uint8Array(16) : type === 16 ? new Uint8Array([1, 120]) : new Uint8Array([1, 2, 3, 4]) })), soa(5)])),
+      code: "limit",
+      match: /^many\.scripted\.test\. has more than 3 record types in .*; the limit per name is 3 \(BACKSTOP_XFR_MAX_TYPES_PER_NAME, BIND's max-types-per-name\)$/,
+      limits: { maxTypesPerName: 3 },
     },
     {
       name: "NOTIMP to an IXFR",

@@ -25,7 +25,7 @@
  * 60/120 minutes by default) and record/byte limits bound what a hostile primary can make us do.
  */
 import { connect, type Socket } from "node:net";
-import { Rcode, RRType } from "../../dns/constants.ts";
+import { classToString, Rcode, RRClass, RRType, typeToString } from "../../dns/constants.ts";
 import { decodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
 import type { Name } from "../../dns/name.ts";
 import { Serial } from "../../dns/serial.ts";
@@ -60,11 +60,33 @@ export interface XfrLimits {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   totalTimeoutMs: number;
+  /** Records in one transfer (answer-section RRs, both SOA copies included). */
   maxRecords: number;
+  /** Octets of DNS messages in one transfer. */
   maxBytes: number;
+  /**
+   * BIND 9.18.28's per-name guards: records of one type at one name (`max-records-per-type`), and types
+   * at one name (`max-types-per-name`), counted over each run of records with the same owner (primaries
+   * send a name's records together). Absent: not checked.
+   */
+  maxRecordsPerType?: number;
+  maxTypesPerName?: number;
+  /**
+   * Whose limits these are, for the error in words ("this zone's limit", "the service's limit
+   * (BACKSTOP_XFR_MAX_RECORDS)"); the service's by default.
+   */
+  whose?: { records?: string; bytes?: string };
+  /**
+   * Records the served zone holds (the SOA once): an IXFR that would leave more than `maxRecords` (what it
+   * deletes and adds counted) is refused before it is stored. Absent: only the records received count.
+   */
+  currentRecords?: number | undefined;
   /** Records per `records()` call. */
   chunkRecords: number;
 }
+
+/** 2,000,000: counts in errors read as an operator writes them. */
+export const formatCount = (n: number): string => n.toLocaleString("en-US");
 
 export interface XfrOptions {
   kind: "axfr" | "ixfr";
@@ -137,7 +159,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   const verifier = request.key && request.mac
     ? new TsigStreamVerifier(request.key, request.mac, { now: options.now, peer: `the primary ${peer}` })
     : undefined;
-  const reader = new ReplyReader(kind, names, ourSerial, sink, limits.chunkRecords);
+  const reader = new ReplyReader(kind, names, ourSerial, sink, limits.chunkRecords, new NameGuard(limits, names));
   let records = 0;
   let messages = 0;
 
@@ -167,8 +189,12 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
       const answers = message.answers;
       if (messages === 1 && answers.length === 0) throw reader.inconsistent("the first message holds no records");
       records += answers.length;
-      if (records > limits.maxRecords) {
-        throw new TransferError("limit", `our ${names.what} of ${zone} from ${peer} passed the limit of ${limits.maxRecords} records`);
+      // An AXFR's closing SOA repeats its first record: the zone holds one fewer than the stream.
+      if ((kind === "axfr" ? records - 1 : records) > limits.maxRecords) {
+        // Stopped at the message that crossed the limit: how many more would have come is not known.
+        const whose = limits.whose?.records ?? "the service's limit (BACKSTOP_XFR_MAX_RECORDS)";
+        const carries = kind === "axfr" ? `the zone has more than ${formatCount(limits.maxRecords)} records` : `the ${names.what} carries more than ${formatCount(limits.maxRecords)} records`;
+        throw new TransferError("limit", `${carries} (our ${names.what} of ${zone} from ${peer} stopped at ${formatCount(records)}); ${whose} is ${formatCount(limits.maxRecords)}`);
       }
       for (let i = 0; i < answers.length; i++) {
         if (reader.done) throw reader.inconsistent("records follow the closing SOA");
@@ -176,6 +202,16 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
       }
     }
     verifierFinish(verifier);
+    if (reader.style === "ixfr" && limits.currentRecords !== undefined) {
+      const after = limits.currentRecords - reader.deleted + reader.added;
+      if (after > limits.maxRecords) {
+        const whose = limits.whose?.records ?? "the service's limit (BACKSTOP_XFR_MAX_RECORDS)";
+        throw new TransferError(
+          "limit",
+          `the zone would have ${formatCount(after)} records after ${peer}'s IXFR to serial ${reader.firstSerial} (${formatCount(limits.currentRecords)} served, ${formatCount(reader.deleted)} deleted, ${formatCount(reader.added)} added); ${whose} is ${formatCount(limits.maxRecords)}`,
+        );
+      }
+    }
     if (reader.style !== "up-to-date") await reader.sinkCall(() => sink.end());
     return {
       style: reader.style,
@@ -239,7 +275,8 @@ function receive(socket: Socket, names: TransferNames, limits: XfrLimits, signal
       const frames = decoder.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
       for (const f of frames) bytes += f.length;
       if (bytes > limits.maxBytes) {
-        queue.fail(new TransferError("limit", `our ${what} of ${zone} from ${peer} passed the limit of ${limits.maxBytes} octets`));
+        const whose = limits.whose?.bytes ?? "the service's limit (BACKSTOP_XFR_MAX_BYTES)";
+        queue.fail(new TransferError("limit", `our ${what} of ${zone} from ${peer} passed ${formatCount(limits.maxBytes)} octets and was stopped; ${whose} is ${formatCount(limits.maxBytes)} octets`));
         socket.destroy();
         return;
       }
@@ -324,6 +361,9 @@ class ReplyReader {
   /** The SOA the current changeset leads to. */
   private changesetTo: ResourceRecord | undefined;
   changesets = 0;
+  /** IXFR: records the changesets delete and add (their SOAs aside, which only replace the zone's). */
+  deleted = 0;
+  added = 0;
   style: XfrResult["style"];
   private chunk: ResourceRecord[] = [];
 
@@ -334,6 +374,7 @@ class ReplyReader {
     private readonly ourSerial: number | undefined,
     private readonly sink: XfrSink,
     private readonly chunkRecords: number,
+    private readonly guard: NameGuard,
   ) {
     this.style = kind === "axfr" ? "axfr" : "ixfr";
   }
@@ -345,6 +386,11 @@ class ReplyReader {
 
   /** One record of the reply; `lastOfMessage` and `messageRecords` tell a single-SOA reply (RFC 1995 §4). */
   step(rr: ResourceRecord, lastOfMessage: boolean, messageRecords: number): Promise<void> {
+    // A zone has one class (RFC 1034 §4.3.2: data "for a single class"); we ask for class IN, so a record
+    // of another class (CH, HS…) is not the zone's data: the whole reply is refused, nothing is stored.
+    if (rr.class !== RRClass.IN) {
+      throw this.inconsistent(`record ${rr.name} ${typeToString(rr.type)} has class ${classToString(rr.class)}, but the zone is class IN`);
+    }
     switch (this.state) {
       case "first":
         return this.onFirstSoa(rr, lastOfMessage, messageRecords);
@@ -417,6 +463,7 @@ class ReplyReader {
       return;
     }
     if (!rr.name.isSubdomainOf(zone)) throw this.inconsistent(`record ${rr.name} lies outside the zone`);
+    this.guard.check(rr);
     return this.add(rr);
   }
 
@@ -434,7 +481,11 @@ class ReplyReader {
 
   /** A changeset's additions, until the next changeset's first SOA or the closing SOA. */
   private async onIxfrAdditions(rr: ResourceRecord): Promise<void> {
-    if (rr.type !== RRType.SOA) return this.add(rr);
+    if (rr.type !== RRType.SOA) {
+      this.guard.check(rr);
+      return this.add(rr);
+    }
+    this.guard.reset();
     await this.flush();
     const serial = this.serialOf(rr);
     const toSerial = this.serialOf(this.changesetTo!);
@@ -454,6 +505,8 @@ class ReplyReader {
    * chunk is full and goes to the sink (a million records need not cost a million promises).
    */
   private add(rr: ResourceRecord): Promise<void> | undefined {
+    if (this.state === "ixfr-deletes") this.deleted++;
+    else if (this.state === "ixfr-adds") this.added++;
     this.chunk.push(rr);
     return this.chunk.length >= this.chunkRecords ? this.flush() : undefined;
   }
@@ -483,6 +536,54 @@ class ReplyReader {
   inconsistent(why: string): TransferError {
     const { zone, peer, what } = this.names;
     return new TransferError(this.kind === "ixfr" && this.style === "ixfr" ? "inconsistent-ixfr" : "bad-axfr", `${peer}'s ${what} of ${zone}: ${why}`);
+  }
+}
+
+/**
+ * BIND 9.18.28's guards against names with huge RRsets or many types (CVE-2024-1737: `max-records-per-type`,
+ * `max-types-per-name`, 100 each by default), counted over each run of records with one owner: primaries
+ * send a name's records together (knotd, BIND, NSD and PowerDNS do), so a run is the name. A primary that
+ * scattered one name's records through the stream would be counted per run; the counts need memory for one
+ * name only, whatever the zone's size. For an IXFR, a changeset's additions are counted: what the name holds
+ * after the change is not known here.
+ */
+class NameGuard {
+  private owner: Name | undefined;
+  private readonly perType = new Map<number, number>();
+
+  constructor(
+    private readonly limits: Pick<XfrLimits, "maxRecordsPerType" | "maxTypesPerName">,
+    private readonly names: TransferNames,
+  ) {}
+
+  check(rr: ResourceRecord): void {
+    const { maxRecordsPerType, maxTypesPerName } = this.limits;
+    if (maxRecordsPerType === undefined && maxTypesPerName === undefined) return;
+    if (!this.owner || !rr.name.equals(this.owner)) {
+      this.owner = rr.name;
+      this.perType.clear();
+    }
+    const n = (this.perType.get(rr.type) ?? 0) + 1;
+    this.perType.set(rr.type, n);
+    const { zone, peer, what } = this.names;
+    if (maxRecordsPerType !== undefined && n > maxRecordsPerType) {
+      throw new TransferError(
+        "limit",
+        `${rr.name} has more than ${formatCount(maxRecordsPerType)} ${typeToString(rr.type)} records in ${peer}'s ${what} of ${zone}; the limit per RRset is ${formatCount(maxRecordsPerType)} (BACKSTOP_XFR_MAX_RECORDS_PER_TYPE, BIND's max-records-per-type)`,
+      );
+    }
+    if (maxTypesPerName !== undefined && this.perType.size > maxTypesPerName) {
+      throw new TransferError(
+        "limit",
+        `${rr.name} has more than ${formatCount(maxTypesPerName)} record types in ${peer}'s ${what} of ${zone}; the limit per name is ${formatCount(maxTypesPerName)} (BACKSTOP_XFR_MAX_TYPES_PER_NAME, BIND's max-types-per-name)`,
+      );
+    }
+  }
+
+  /** A new changeset: its additions are counted afresh. */
+  reset(): void {
+    this.owner = undefined;
+    this.perType.clear();
   }
 }
 

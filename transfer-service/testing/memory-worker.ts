@@ -86,7 +86,7 @@ export class MemoryWorker implements WorkerApi {
   }
 
   async zones(): Promise<ZoneConfig[]> {
-    return [...this.stored.values()].map((z) => structuredClone(z.config));
+    return [...this.stored.values()].map((z) => ({ ...structuredClone(z.config), lease: z.lease && { ...z.lease } }));
   }
 
   async acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -145,6 +145,9 @@ export class MemoryWorker implements WorkerApi {
     this.log.push(entry);
   }
 
+  /** The D1 size (octets) a full ingest reports when it begins, as the real Worker does; undefined: not reported. */
+  dbBytes: number | undefined;
+
   async beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number): Promise<IngestSession> {
     const z = this.zone(zone);
     if (!this.holds(z, owner)) throw new Error(`ingest for ${zone} refused: ${owner} does not hold the lease`);
@@ -161,9 +164,14 @@ export class MemoryWorker implements WorkerApi {
     const put = (rr: ResourceRecord): void => {
       building.set(recordKey(rr), rr);
     };
+    let dbBytes: number | undefined;
     return {
+      get dbBytes() {
+        return dbBytes;
+      },
       beginFull: async (soa) => {
         check();
+        dbBytes = this.dbBytes;
         building = new Map();
         put(soa);
         mode = "full";
@@ -204,6 +212,7 @@ export class MemoryWorker implements WorkerApi {
         z.records = building;
         z.version++;
         z.config.serial = finalSerial;
+        z.config.recordCount = building.size;
         this.commits.push({ zone, owner, kind, serial: finalSerial });
         return { version: z.version, serial: finalSerial, records: building.size };
       },

@@ -28,7 +28,8 @@
  * Steps, played in order for the query a rule matched:
  * - `soa <v>`: one message holding version v's SOA.
  * - `zone <v> [per <n>]`: version v AXFR-style (SOA, records, SOA), n answer records a message (default 100).
- * - `message [<RCODE>] [unsigned] [no-aa] [wrong-id]` with its records indented below (none: an empty answer).
+ * - `message [<RCODE>] [unsigned] [no-aa] [wrong-id]` with its records indented below (none: an empty answer);
+ *   a record there may name another class than IN (`txt CH TXT "x"`), as a hostile primary could send.
  * - `rcode <RCODE> [unsigned]`: an empty reply with that RCODE.
  * - `tsig-error <BADSIG|BADKEY|BADTIME> [clock +<s>|-<s>]`: NOTAUTH with a TSIG record carrying that error
  *   and no MAC (unsigned, as nsd 4.6 sends even BADTIME); Time Signed and, for BADTIME, Other Data are
@@ -56,7 +57,7 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { Opcode, Rcode, RRClass, RRType, typeFromString, typeToString } from "../../dns/constants.ts";
+import { classFromString, Opcode, Rcode, RRClass, RRType, typeFromString, typeToString } from "../../dns/constants.ts";
 import { noFlags } from "../../dns/header.ts";
 import { nodeHmac } from "../../dns/hmac.node.ts";
 import { decodeMessage, encodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
@@ -170,7 +171,7 @@ export function parseScript(text: string, files: ScriptFiles, file?: string): Sc
     // A record line of the message above it.
     if (message && indent > messageIndent) {
       if (head === "soa" && words.length === 2) message.records.push(versionSoa(words[1]!, lineNo));
-      else message.records.push(...zoneText(raw.trim(), lineNo));
+      else message.records.push(...otherClass(raw.trim(), (text) => zoneText(text, lineNo)));
       continue;
     }
     message = undefined;
@@ -222,6 +223,18 @@ export function parseScript(text: string, files: ScriptFiles, file?: string): Sc
     }
   }
   return { zone: needZone(1), versions, keys, exchanges };
+}
+
+/**
+ * A message's record line may name a class other than the zone's (`version CH TXT "x"`), which zone text
+ * refuses: the line is parsed without it and the class set afterwards, so a script can send what a
+ * hostile primary would (a record of another class inside the zone's reply).
+ */
+function otherClass(line: string, parse: (text: string) => ResourceRecord[]): ResourceRecord[] {
+  const m = /^(\S+\s+(?:\d+\s+)?)(CH|HS|NONE|ANY|CLASS\d+)\s+(.*)$/i.exec(line);
+  const cls = m ? classFromString(m[2]!) : undefined;
+  if (!m || cls === undefined || cls === RRClass.IN) return parse(line);
+  return parse(`${m[1]}${m[3]}`).map((rr) => ({ ...rr, class: cls }));
 }
 
 /** Drops a `#` comment: a `#` at the start or after a blank, outside quotes. */

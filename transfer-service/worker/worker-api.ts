@@ -51,6 +51,15 @@ export interface ZoneConfig {
   refreshRequestedAt: number | null;
   refreshForce: RefreshForce | null;
   refreshAcceptLowerSerial: boolean;
+  /**
+   * The zone's refresh lease as stored: held from an attempt's start until its final report, so one still
+   * there when this instance first sees the zone is an attempt that was cut off (zone.ts). Absent: none.
+   */
+  lease?: { owner: string; until: number } | null;
+  /** Records in the served version (the SOA once), as the Worker counts them; absent: not known. */
+  recordCount?: number;
+  /** The zone's own transfer limits; null or absent: the service's defaults. */
+  limits?: { maxRecords: number | null; maxBytes: number | null };
 }
 
 /** The zone state after a refresh attempt, written to D1 so it survives restarts and drives expiry. */
@@ -95,6 +104,11 @@ export interface IngestSession extends XfrSink {
   commit(): Promise<{ version: number; serial: number; records: number }>;
   /** Drops the version being built; the served zone stays as it was. */
   abort(reason: string): Promise<void>;
+  /**
+   * The D1 database's size in octets as the Worker reported it when the new version was opened (after
+   * `beginFull`); undefined before, for changesets, or when the Worker does not say.
+   */
+  readonly dbBytes?: number | undefined;
 }
 
 export interface WorkerApi {

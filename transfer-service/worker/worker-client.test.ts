@@ -58,7 +58,8 @@ const zoneRow = {
   lastCheckAt: null,
   nextRefreshAt: null,
   timers: { refresh: 3600, retry: 600, expire: 86400, minimum: 300, minRefresh: 60, maxRefresh: 86400, minRetry: 10, maxRetry: 3600, minExpire: 3600, maxExpire: 2419200 },
-  lease: null,
+  lease: { owner: "svc-old", until: 1_700_000_060_000 },
+  limits: { maxRecords: 2_000_000, maxBytes: null },
   refresh: { requestedAt: 1234, force: "axfr", acceptLowerSerial: true },
 };
 const keys = [
@@ -85,6 +86,9 @@ describe("WorkerClient", () => {
         refreshRequestedAt: 1234,
         refreshForce: "axfr",
         refreshAcceptLowerSerial: true,
+        // What zone.ts needs to resume a cut-off attempt, and the zone's own transfer limits.
+        lease: { owner: "svc-old", until: 1_700_000_060_000 },
+        limits: { maxRecords: 2_000_000, maxBytes: null },
       }),
     ]);
   });

@@ -193,6 +193,9 @@ export class WorkerClient implements WorkerApi {
         refreshRequestedAt: z.refresh?.requestedAt ?? null,
         refreshForce: z.refresh?.force ?? null,
         refreshAcceptLowerSerial: z.refresh?.acceptLowerSerial ?? false,
+        lease: z.lease,
+        limits: z.limits,
+        recordCount: z.recordCount,
       };
     });
   }
@@ -272,12 +275,18 @@ export class WorkerClient implements WorkerApi {
     let finalSerial = serial;
     const changesets: Array<{ from: ResourceRecord; to?: ResourceRecord; deletions: ResourceRecord[]; additions: ResourceRecord[] }> = [];
     let section: "full" | "delete" | "add" = "full";
+    let dbBytes: number | undefined;
     return {
+      get dbBytes() {
+        return dbBytes;
+      },
       beginFull: async (soa) => {
         section = "full";
         finalSerial = soaSerial(soa.rdata);
         // Not retried: a lost answer would leave an open version behind (the sweep removes it).
-        const { version } = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false);
+        const begun = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false);
+        const version = begun.version;
+        dbBytes = begun.dbBytes;
         const chunker = new IngestChunker({
           targetBytes: this.options.chunkBytes ?? CHUNK_BYTES,
           inFlight: this.options.chunksInFlight ?? CHUNKS_IN_FLIGHT,

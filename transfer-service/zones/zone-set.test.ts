@@ -2,7 +2,9 @@
  * @module The `ZoneSet`'s reads of the Worker's zones: what a control signal or a poll asked for while a
  * read is in flight gets a read that starts after it, at most one, and not a share of the read in flight
  * (which may predate a zone created a moment ago: sharing it left that zone waiting a whole poll interval).
- * The state machine itself runs against real primaries in test/transfer/refresh.test.ts.
+ * Then what plans a zone's first refresh when an attempt was cut off (a lease left behind), and the start-up
+ * checks spread by the serial-query rate. The state machine itself runs against real primaries in
+ * test/transfer/refresh.test.ts.
  */
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
@@ -124,6 +126,106 @@ describe("Retries of a zone with no data yet", () => {
     } finally {
       await refresher.stop();
       silent.close();
+    }
+  });
+});
+
+/** A primary that takes SOA queries, never answers, and notes when each zone's query came. */
+async function countingPrimary(): Promise<{ port: number; queries: Array<{ at: number }>; close(): void }> {
+  const socket = createSocket("udp4");
+  const queries: Array<{ at: number }> = [];
+  socket.on("message", () => queries.push({ at: Date.now() }));
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return { port: socket.address().port, queries, close: () => socket.close() };
+}
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("an attempt cut off by a restart (issue 20: the zone waited a whole REFRESH)", () => {
+  const HOUR = 3_600_000;
+  const cases = [
+    { name: "our own lease left behind (same BACKSTOP_INSTANCE_ID): refreshed at once", owner: "svc-1", untilIn: 60_000, earliest: 0 },
+    { name: "another instance's lease that ran out unreported: refreshed at once", owner: "svc-old", untilIn: -1_000, earliest: 0 },
+    { name: "another instance's live lease: refreshed when it runs out, not a REFRESH later", owner: "svc-other", untilIn: 1_500, earliest: 1_500 },
+  ];
+  it.each(cases)("$name", async ({ owner, untilIn, earliest }) => {
+    const primary = await countingPrimary();
+    const worker = new MemoryWorker();
+    const settings = loadConfig({
+      BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789",
+      BACKSTOP_INSTANCE_ID: "svc-1",
+      BACKSTOP_POLL_INTERVAL_S: "1",
+      BACKSTOP_SOA_TIMEOUT_MS: "50",
+      BACKSTOP_SOA_TRIES: "1",
+    });
+    const now = Date.now();
+    // Serial 1 served, its last report an hour away (REFRESH), and the lease of the attempt that was cut off.
+    worker.addZone({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: primary.port }], keys: [], notifyAllow: [], serial: 1, status: "refreshing", nextRefreshAt: now + HOUR });
+    worker.stealLease(ZONE, owner, untilIn);
+    const refresher = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    try {
+      const started = Date.now();
+      await refresher.start();
+      // Several polls come and go meanwhile (1 s): none may push the attempt back to the stored REFRESH.
+      await waitUntil("the SOA query of the resumed attempt", () => primary.queries.length > 0, earliest + 10_000);
+      expect(primary.queries[0]!.at - started).toBeGreaterThanOrEqual(earliest - 50);
+    } finally {
+      await refresher.stop();
+      primary.close();
+    }
+  });
+
+  it("a zone without a lease left behind keeps its stored REFRESH", async () => {
+    const primary = await countingPrimary();
+    const worker = new MemoryWorker();
+    const settings = loadConfig({ BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789", BACKSTOP_INSTANCE_ID: "svc-1", BACKSTOP_POLL_INTERVAL_S: "1" });
+    worker.addZone({ name: ZONE, model: "secondary", primaries: [{ address: "127.0.0.1", port: primary.port }], keys: [], notifyAllow: [], serial: 1, status: "active", nextRefreshAt: Date.now() + HOUR });
+    const refresher = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    try {
+      await refresher.start();
+      await refresher.poll();
+      await refresher.poll();
+      expect(primary.queries).toHaveLength(0);
+    } finally {
+      await refresher.stop();
+      primary.close();
+    }
+  });
+});
+
+describe("start-up checks spread by the serial-query rate", () => {
+  it("60 zones due at once at 40 a second: their SOA queries span at least 59/40 s, whatever the machine", async () => {
+    const primary = await countingPrimary();
+    const worker = new MemoryWorker();
+    const settings = loadConfig({
+      BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789",
+      BACKSTOP_POLL_INTERVAL_S: "3600",
+      BACKSTOP_SOA_TIMEOUT_MS: "50",
+      BACKSTOP_SOA_TRIES: "1",
+      BACKSTOP_SERIAL_QUERY_RATE: "40",
+    });
+    for (let i = 0; i < 60; i++) {
+      worker.addZone({ name: `z${i}.spread.test`, model: "secondary", primaries: [{ address: "127.0.0.1", port: primary.port }], keys: [], notifyAllow: [] });
+    }
+    const refresher = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    try {
+      await refresher.start();
+      await waitUntil("an SOA query for every zone", () => primary.queries.length >= 60, 20_000);
+      const times = primary.queries.slice(0, 60).map((q) => q.at);
+      // Slots are 25 ms apart (1,475 ms from the first to the 60th): a slow machine only spreads them more,
+      // and only the first query's own set-up (first socket, first lease) may shrink the span a little.
+      // Unlimited, all 60 leave within a few milliseconds. How many fit in one second is the fake-clock
+      // test's (serial-query-rate.test.ts): late timers can bunch slots together on a busy machine.
+      expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(1_200);
+    } finally {
+      await refresher.stop();
+      primary.close();
     }
   });
 });

@@ -2,7 +2,8 @@
  * @module The set of zones this instance keeps as a secondary (today's `Refresher`): it reads the Worker's
  * zone configurations (at start, on a timer, and when a control signal names a zone it does not know
  * yet), creates, updates and drops the `Zone`s (zone.ts), finds a zone for NOTIFY, and passes control
- * signals on. Every zone shares one transfer limiter (BIND's `transfers-in`).
+ * signals on. Every zone shares one transfer limiter (BIND's `transfers-in`) and one serial-query rate
+ * (BIND's `serial-query-rate`: refresh attempts started per second).
  *
  * The service, the NOTIFY receiver and the metrics call in through `Zones`; this folder imports nothing of
  * theirs (the service wires the zones in, as Knot's server holds its zone database).
@@ -12,6 +13,7 @@ import type { RefreshSignal } from "../ops/control-http.ts";
 import type { ZoneConfig } from "../worker/worker-api.ts";
 import { Coalescer } from "./coalesce.ts";
 import { Limiter } from "./limiter.ts";
+import { SerialQueryRate } from "./serial-query-rate.ts";
 import { Zone, type NotifyZone, type ZoneDeps } from "./zone.ts";
 
 /** The lookup the NOTIFY receiver needs. */
@@ -55,6 +57,8 @@ export class ZoneSet implements Zones {
 
   constructor(private readonly deps: ZoneDeps) {
     this.limiter = new Limiter(deps.settings.xfr.maxConcurrent);
+    // BIND's serial-query-rate: one gate for every zone, so a restart's checks are spread.
+    this.deps = { ...deps, serialQueries: deps.serialQueries ?? new SerialQueryRate(deps.settings.soa.serialQueryRate ?? 0, deps.now ?? Date.now) };
   }
 
   find(name: Name): Zone | undefined {

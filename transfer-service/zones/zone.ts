@@ -11,7 +11,16 @@
  * - the poll: an operator's request it shows for the first time, now; otherwise the stored
  *   `nextRefreshAt`, when it is later than ours (another instance refreshed the zone) or the first we see;
  * - the last attempt's report: `nextRefreshAt` (REFRESH, RETRY, or the first-contact interval), or, when
- *   another instance held the lease, a lease TTL from now.
+ *   another instance held the lease, a lease TTL from now;
+ * - an attempt cut off (the process killed, the host gone): the lease is held from an attempt's start until
+ *   its final report, so a lease still stored when this instance first sees the zone means the last
+ *   attempt never reported. Ours (the same `BACKSTOP_INSTANCE_ID`: we were restarted) or one that ran out
+ *   (its holder stopped renewing): now. Another instance's live lease: when it runs out, unless that
+ *   instance reports first. Until then the stored `nextRefreshAt` (a REFRESH away, from the report before
+ *   the cut) is not adopted: it was what left the zone an hour old after a restart.
+ *
+ * Every attempt waits for a slot of the serial-query rate (serial-query-rate.ts, under the lease: see
+ * refresh.ts), so a restart with many zones due spreads its SOA queries.
  */
 import { Name } from "../../dns/name.ts";
 import { prepareTsigKey, type TsigKey } from "../../dns/tsig/key.ts";
@@ -65,6 +74,11 @@ export class Zone implements NotifyZone, RefreshZone {
   private reportOwed = false;
   /** The `expiresAt` the expire event is planned for. */
   private plannedExpiry: number | null = null;
+  /**
+   * An attempt found cut off at first sight (the lease it left behind): until our next attempt runs, or
+   * that lease is given back, the stored deadline is not adopted.
+   */
+  private resume: { owner: string } | null = null;
 
   constructor(
     config: ZoneConfig,
@@ -123,7 +137,36 @@ export class Zone implements NotifyZone, RefreshZone {
     // stored value is a read from before our own last report, and refresh requests come as signals.
     // While a report is owed, the stored deadline is the one before it (a refresh away, not a retry).
     const next = config.nextRefreshAt ?? this.now;
-    if (first || (!busy && !this.reportOwed && (dueAt === undefined || next > dueAt))) this.events.replan("refresh", next);
+    if (first) {
+      this.events.replan("refresh", this.resumeAt(config) ?? next);
+      return;
+    }
+    // The cut-off attempt's lease was given back (its holder was alive after all and reported): its report
+    // says when to look next.
+    if (this.resume && config.lease?.owner !== this.resume.owner) this.resume = null;
+    if (!busy && !this.reportOwed && !this.resume && (dueAt === undefined || next > dueAt)) this.events.replan("refresh", next);
+  }
+
+  /**
+   * When to resume an attempt that was cut off, judged at first sight from the lease it left behind;
+   * undefined when none was. See the module comment.
+   */
+  private resumeAt(config: ZoneConfig): number | undefined {
+    const lease = config.lease;
+    if (!lease) return undefined;
+    const now = this.now;
+    this.resume = { owner: lease.owner };
+    const ours = lease.owner === this.deps.settings.instanceId;
+    const at = ours || lease.until <= now ? now : Math.min(lease.until, config.nextRefreshAt ?? now);
+    this.log.info(
+      { zone: config.name, leaseOwner: lease.owner, leaseUntil: new Date(lease.until).toISOString(), at: new Date(at).toISOString() },
+      ours
+        ? "the last attempt of this instance was cut off (restart): refreshing now"
+        : lease.until <= now
+          ? "the last attempt was cut off (its lease ran out unreported): refreshing now"
+          : "another instance holds the refresh lease: looking again when it runs out",
+    );
+    return at;
   }
 
   /** RFC 1996 §3.11: a NOTIFY means the refresh timer has expired. The hint is logged, never trusted. */
@@ -164,6 +207,7 @@ export class Zone implements NotifyZone, RefreshZone {
   private async onRefresh(): Promise<void> {
     const request = this.pending;
     this.pending = null;
+    this.resume = null;
     this.log.debug({ zone: this.config.name, requestedAt: request?.requestedAt ?? null }, "refresh run starts");
     let outcome: RefreshOutcome;
     try {

@@ -146,6 +146,15 @@ export function clampIssue(given: Partial<TimerClamps>, base: TimerClamps, baseI
   return undefined;
 }
 
+/**
+ * Per-zone transfer limits (issue 20): records and octets of one transfer. Null (or absent at creation)
+ * means the service's defaults, BACKSTOP_XFR_MAX_RECORDS / BACKSTOP_XFR_MAX_BYTES.
+ */
+const transferLimitFields = {
+  maxRecords: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+  maxBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+};
+
 export const ZoneCreate = z
   .strictObject({
     name: dnsName,
@@ -156,6 +165,7 @@ export const ZoneCreate = z
     transferAllow: zoneFields.transferAllow.default([]),
     answerAllow: zoneFields.answerAllow.default([]),
     ...timerClampFields,
+    ...transferLimitFields,
   })
   .superRefine(needsPrimaries)
   .superRefine((zone, ctx) => {
@@ -173,6 +183,7 @@ export const ZonePatch = z
     transferAllow: zoneFields.transferAllow.optional(),
     answerAllow: zoneFields.answerAllow.optional(),
     ...timerClampFields,
+    ...transferLimitFields,
   })
   .superRefine(needsPrimaries);
 export type ZonePatch = z.infer<typeof ZonePatch>;

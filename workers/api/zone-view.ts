@@ -62,6 +62,8 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
       minExpire: z.minExpire,
       maxExpire: z.maxExpire,
     },
+    // Per-zone transfer limits; null: the service's defaults.
+    limits: { maxRecords: z.maxRecords, maxBytes: z.maxBytes },
     refreshPending: z.refreshRequestedAt != null,
     createdAt: iso(z.createdAt),
     updatedAt: iso(z.updatedAt),

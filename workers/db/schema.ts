@@ -80,6 +80,10 @@ export const zones = sqliteTable("zones", {
   maxRetry: integer("max_retry").notNull().default(3_600),
   minExpire: integer("min_expire").notNull().default(3_600),
   maxExpire: integer("max_expire").notNull().default(2_419_200),
+  // Per-zone transfer limits: records and octets of one transfer; null: the service's defaults
+  // (BACKSTOP_XFR_MAX_RECORDS / BACKSTOP_XFR_MAX_BYTES).
+  maxRecords: integer("max_records"),
+  maxBytes: integer("max_bytes"),
 
   status: text("status", { enum: ZONE_STATUSES }).notNull().default("pending"),
   statusDetail: text("status_detail").notNull().default("waiting for the first transfer"),

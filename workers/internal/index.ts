@@ -15,6 +15,7 @@ import { appendTransfer } from "../db/queries/transfer-log.ts";
 import { zoneConfig, zoneConfigs } from "../db/queries/zone-config.ts";
 import { writeTimers } from "../db/queries/zone-timers.ts";
 import { zonePointerByName } from "../db/queries/zones.ts";
+import type { D1Queryable } from "../db/d1-queryable.ts";
 import { bearerAuth, internalOnly } from "../http/auth/index.ts";
 import { d1Session } from "../http/d1-session/index.ts";
 import { ApiError, errorBody, errorResponse, jsonBody, validate } from "../http/errors/index.ts";
@@ -148,7 +149,8 @@ export function createInternal(): Hono<RouteEnv> {
   api.post("/zones/:zone/ingest", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, OwnerRequest);
-    return c.json({ version: await beginIngest(new Budget(c.var.db), ref, body.owner) });
+    const version = await beginIngest(new Budget(c.var.db), ref, body.owner);
+    return c.json({ version, dbBytes: await databaseSize(c.var.db) });
   });
 
   api.put("/zones/:zone/ingest/:version/chunks/:seq", async (c) => {
@@ -224,4 +226,15 @@ export function createInternal(): Hono<RouteEnv> {
   api.all("*", (c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));
   api.onError((err, c) => errorResponse(c, err));
   return api;
+}
+
+/**
+ * The D1 database's size in octets, for the service's size guard. D1 reports it on every result
+ * (`meta.size_after`); a one-row read is the cheapest statement to ask (`PRAGMA page_count` is not among
+ * the pragmas D1 documents). Undefined when the binding does not say.
+ */
+async function databaseSize(db: D1Queryable): Promise<number | undefined> {
+  const result = await db.prepare("SELECT 1").run();
+  const size = (result.meta as { size_after?: unknown }).size_after;
+  return typeof size === "number" && Number.isFinite(size) ? size : undefined;
 }

@@ -40,11 +40,44 @@ async function request(method: string, path: string, body?: unknown, token = INT
   });
 }
 
-async function ok<T>(res: Response, schema: { parse(v: unknown): T }, status = 200): Promise<T> {
+async function ok<T>(response: Response | Promise<Response>, schema: { parse(v: unknown): T }, status = 200): Promise<T> {
+  const res = await response;
   const text = await res.text();
   expect(res.status, text).toBe(status);
   return schema.parse(JSON.parse(text));
 }
+
+describe("per-zone transfer limits and the D1 size (issue 20)", () => {
+  it("limits set through the API reach the service's configuration; bad ones are refused naming the field", async () => {
+    const created = await request("POST", "/api/v1/zones", { name: "limits.test", primaries: [{ address: "127.0.0.1", port: 5300 }], maxRecords: 2_000_000 }, ADMIN);
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect(await created.json()).toMatchObject({ limits: { maxRecords: 2_000_000, maxBytes: null } });
+    const config = () => ok(request("GET", "/internal/v1/zones"), ZoneConfigList).then((l) => l.zones.find((z) => z.name === "limits.test")!);
+    expect((await config()).limits).toEqual({ maxRecords: 2_000_000, maxBytes: null });
+
+    const patched = await request("PATCH", "/api/v1/zones/limits.test", { maxBytes: 50_000_000, maxRecords: null }, ADMIN);
+    expect(patched.status).toBe(200);
+    expect((await config()).limits).toEqual({ maxRecords: null, maxBytes: 50_000_000 });
+
+    for (const [body, field] of [[{ maxRecords: 0 }, "maxRecords"], [{ maxBytes: -1 }, "maxBytes"], [{ maxRecords: 1.5 }, "maxRecords"], [{ maxBytes: "100MB" }, "maxBytes"]] as const) {
+      const res = await request("PATCH", "/api/v1/zones/limits.test", body, ADMIN);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { field?: string } }).error.field).toBe(field);
+    }
+  });
+
+  it("an ingest's begin reports the D1 size, which grows with the data", async () => {
+    expect((await request("POST", "/api/v1/zones", { name: "size.test", primaries: [{ address: "127.0.0.1", port: 5300 }] }, ADMIN)).status).toBe(201);
+    await ok(request("POST", "/internal/v1/zones/size.test/lease", { owner: "svc-a", ttlMs: 60_000 }), Lease);
+    const first = await ok(request("POST", "/internal/v1/zones/size.test/ingest", { owner: "svc-a" }), IngestBegun);
+    expect(first.dbBytes).toBeGreaterThan(0);
+    const records = syntheticZone({ apex: "size.test", serial: 1, count: 3_000 });
+    await ok(request("PUT", `/internal/v1/zones/size.test/ingest/${first.version}/chunks/0?owner=svc-a`, encodeRecordStream(records)), ChunkAccepted);
+    await ok(request("POST", `/internal/v1/zones/size.test/ingest/${first.version}/commit`, { owner: "svc-a", serial: 1 }), CommitResult);
+    const second = await ok(request("POST", "/internal/v1/zones/size.test/ingest", { owner: "svc-a" }), IngestBegun);
+    expect(second.dbBytes).toBeGreaterThan(first.dbBytes!);
+  });
+});
 
 describe("/internal/v1", () => {
   it("refuses the admin token and a missing token", async () => {

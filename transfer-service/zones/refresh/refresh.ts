@@ -64,10 +64,12 @@ import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import { querySoa, type PrimaryTarget, type SoaAnswer } from "../../remote/soa-query.ts";
 import { describePeer, TransferError } from "../../remote/transfer-error.ts";
-import { transfer, type XfrResult } from "../../remote/xfr-in.ts";
+import { transfer, type XfrLimits, type XfrResult } from "../../remote/xfr-in.ts";
 import type { PrimaryConfig, TransferKind, WorkerApi, ZoneConfig } from "../../worker/worker-api.ts";
 import type { Backoff } from "./backoff.ts";
 import { underLease } from "./lease.ts";
+import { guardStoreSize } from "./store-guard.ts";
+import { waitSlot, type SerialQueryRate } from "../serial-query-rate.ts";
 import { TransferLog } from "./transfer-log.ts";
 
 /** How one refresh attempt ended: the handler's whole answer. */
@@ -107,6 +109,8 @@ export interface RefreshDeps {
   now?: Clock | undefined;
   /** The clock TSIG uses; defaults to `now`. */
   tsigNow?: Clock | undefined;
+  /** Shared by every zone of the set: refresh attempts started per second (BIND's serial-query-rate). */
+  serialQueries?: SerialQueryRate | undefined;
 }
 
 /** An SOA query started before the lease was held (`startEarlySoa`). */
@@ -146,13 +150,22 @@ export async function refresh(zone: RefreshZone, request: RefreshRequest | null,
   const now = (): number => (deps.now ?? Date.now)();
   const name = zone.config.name;
   const transferLog = new TransferLog(name, { worker: deps.worker, instanceId: deps.settings.instanceId, log: deps.log, metrics: deps.metrics, now });
-  // The first primary's SOA query is a read that needs no lease: it runs beside the lease's D1 round
-  // trip (which costs several times an SOA query on loopback), and is dropped if the lease is busy.
-  const early = startEarlySoa(zone, deps, now);
+  // The serial-query rate: this attempt's slot. Waited for under the lease, so that an attempt that
+  // queued finds another instance's refresh in the lease (busy), not in a stale serial afterwards.
+  const wait = deps.serialQueries?.reserve() ?? 0;
+  // The first primary's SOA query is a read that needs no lease: when the slot is now, it runs beside the
+  // lease's D1 round trip (which costs several times an SOA query on loopback), and is dropped if the
+  // lease is busy.
+  const early = wait > 0 ? undefined : startEarlySoa(zone, deps, now);
   let attempt: Attempt | undefined;
   const leaseDeps = { worker: deps.worker, instanceId: deps.settings.instanceId, leaseTtlMs: deps.settings.leaseTtlMs, log: deps.log };
   try {
-    const outcome = await underLease(leaseDeps, name, serviceAbort, (signal) => {
+    const outcome = await underLease(leaseDeps, name, serviceAbort, async (signal): Promise<RefreshOutcome> => {
+      try {
+        await waitSlot(wait, signal);
+      } catch (err) {
+        return { kind: "failed", detail: `stopped while waiting for its turn to query: ${describeError(err)}` };
+      }
       attempt = { zone, request, deps, now, signal, transferLog, early, announcing: undefined };
       return tryPrimaries(attempt);
     });
@@ -364,8 +377,8 @@ async function transferInto(
       zone: a.zone.name,
       primary: target,
       currentSoa: ourSoa,
-      sink: session,
-      limits: settings.xfr,
+      sink: guardStoreSize(session, settings.xfr.d1MaxBytes ?? 0, zone),
+      limits: zoneLimits(a.zone.config, settings.xfr),
       now: a.deps.tsigNow ?? a.deps.now,
       signal: a.signal,
       spoolDir: settings.xfr.spoolDir,
@@ -393,6 +406,27 @@ async function transferInto(
   metrics?.transferRecords.inc({ kind: received }, result.records);
   await a.transferLog.write(received, peer, ours, result.serial, started, result.style === "up-to-date" ? "up-to-date" : "ok", undefined, result);
   return result;
+}
+
+/**
+ * The limits of one transfer of `zone`: its own `maxRecords` / `maxBytes` where set (the API's per-zone
+ * limits), the service's defaults elsewhere, and the errors say whose limit was passed.
+ */
+export function zoneLimits(zone: Pick<ZoneConfig, "limits" | "recordCount" | "serial">, defaults: XfrLimits): XfrLimits {
+  const own = zone.limits;
+  const records = own?.maxRecords ?? null;
+  const bytes = own?.maxBytes ?? null;
+  return {
+    ...defaults,
+    // An IXFR's result is the served zone plus its changes: the limit applies to that sum.
+    currentRecords: zone.serial !== null ? zone.recordCount : undefined,
+    maxRecords: records ?? defaults.maxRecords,
+    maxBytes: bytes ?? defaults.maxBytes,
+    whose: {
+      records: records !== null ? "this zone's limit" : "the service's limit (BACKSTOP_XFR_MAX_RECORDS)",
+      bytes: bytes !== null ? "this zone's limit" : "the service's limit (BACKSTOP_XFR_MAX_BYTES)",
+    },
+  };
 }
 
 function primariesByPeer(primaries: readonly PrimaryConfig[]): Map<string, PrimaryConfig> {

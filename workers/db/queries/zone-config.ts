@@ -32,6 +32,8 @@ interface ZoneConfigRow {
   max_retry: number;
   min_expire: number;
   max_expire: number;
+  max_records: number | null;
+  max_bytes: number | null;
   lease_owner: string | null;
   lease_until: number | null;
   refresh_requested_at: number | null;
@@ -68,6 +70,7 @@ function configOf(r: ZoneConfigRow): ZoneConfig {
       minExpire: r.min_expire,
       maxExpire: r.max_expire,
     },
+    limits: { maxRecords: r.max_records, maxBytes: r.max_bytes },
     lease: r.lease_owner !== null && r.lease_until !== null ? { owner: r.lease_owner, until: r.lease_until } : null,
     refresh:
       r.refresh_requested_at !== null
