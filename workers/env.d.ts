@@ -11,4 +11,9 @@ export interface Env {
   TSIG_ENCRYPTION_KEY?: string;
   /** This Worker's NSID (RFC 5001) for DoH answers it serves directly; empty or unset: none (doh/index.ts). */
   NSID?: string;
+  /**
+   * `true` only in a deployment on Cloudflare's edge: `CF-Connecting-IP` is then the DoH client's address
+   * (`doh/client-address.ts`). Set with `wrangler secret put`, never in wrangler.toml's `[vars]`.
+   */
+  TRUST_CF_CONNECTING_IP?: string;
 }

@@ -4,13 +4,17 @@
  * `+http-plain`, `kdig +https` and curl (h2c with prior knowledge, and TLS with ALPN h2) reach it only
  * through the front. Every client's answer (rcode, AA, answer records) must equal what the Worker gives
  * directly for the same question; curl's bytes must equal the Worker's bytes. A zone whose answerAllow
- * admits only ::1 shows that the front forwards its client's address (`workers/doh/forwarded.ts`).
+ * admits only ::1 shows that the front forwards its client's address (`workers/doh/forwarded.ts`), and one
+ * open only to 192.0.2.1 that a client's own address headers never reach the Worker (issue 20, item 1).
+ * Issue 20's other DoH attacks through the front: a 100 KB POST beside legitimate queries, and HEAD, which
+ * answers as the Worker does (test/stack/doh-hardening.test.ts has the Worker's side).
  *
  * The zone (test/answer/zones.ts, the differential suite's parent zone) is loaded the way the
  * transfer-service loads one: created through `/api/v1`, then a lease and a full ingest through
  * `/internal/v1` with the service's own WorkerClient.
  */
 import { randomBytes } from "node:crypto";
+import http2 from "node:http2";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -46,6 +50,20 @@ $TTL 300
 ns   AAAA 2001:db8::53
 www  AAAA 2001:db8::80
 `;
+
+/** Hidden and open only to 192.0.2.1, the address the attack claimed. */
+const SPOOF_APEX = "allow-192-0-2-1.test.";
+const SPOOF_ZONE = `
+$ORIGIN allow-192-0-2-1.test.
+$TTL 300
+@    SOA  ns hostmaster 1 7200 3600 1209600 300
+@    NS   ns
+ns   A    192.0.2.53
+www  A    192.0.2.80
+`;
+/** Hidden and open only to 127.0.0.1: the front's own clients here. */
+const LOOP_APEX = "allow-loopback.test.";
+const LOOP_ZONE = SPOOF_ZONE.replace(/allow-192-0-2-1/g, "allow-loopback");
 
 function query(name: string, type: number): Uint8Array {
   return queryWire(name, typeToString(type), { id: 0, edns: false });
@@ -90,6 +108,8 @@ beforeAll(async () => {
   const stack = { base, admin: ADMIN, internal: INTERNAL };
   await loadZone(stack, PARENT_APEX, PARENT_ZONE);
   await loadZone(stack, V6_APEX, V6_ZONE, ["::1/128"]);
+  await loadZone(stack, SPOOF_APEX, SPOOF_ZONE, ["192.0.2.1"], "hidden");
+  await loadZone(stack, LOOP_APEX, LOOP_ZONE, ["127.0.0.1"], "hidden");
 
   const [h2cPort] = await freePorts(1);
   front = await startDohFront({ workerUrl: base, port: 0, h2cPort, internalToken: INTERNAL, timeoutMs: 10_000 });
@@ -153,5 +173,81 @@ describe("real DoH clients through the HTTP/2 front get the Worker's answers", (
     // verifying a hidden zone need (issue 7).
     const admin = await curl(["-k", "--http2", "-H", `authorization: Bearer ${ADMIN}`, `https://127.0.0.1:${front.port}/dns-query`], "www.v6only.test.", RRType.AAAA);
     expect(seenOf(decodeMessage(admin.wire))).toEqual(fromV6);
+  });
+});
+
+/** One request on an HTTP/2 session to the front's h2c port; resolves to status, headers and body. */
+function h2(
+  session: http2.ClientHttp2Session,
+  req: { method?: string; path: string; headers?: Record<string, string>; body?: Uint8Array; chunks?: number },
+): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ":method": req.method ?? "GET", ":path": req.path, ...req.headers });
+    let headers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => (headers = h));
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => resolve({ status: Number(headers[":status"]), headers, body: Buffer.concat(chunks) }));
+    stream.on("error", reject);
+    if (req.body) for (let at = 0; at < req.body.length; at += 8192) stream.write(req.body.subarray(at, at + 8192));
+    stream.end();
+  });
+}
+
+describe("through the HTTP/2 front (issue 20)", () => {
+  let session: http2.ClientHttp2Session;
+  beforeAll(() => {
+    session = http2.connect(`http://127.0.0.1:${front.h2cPort}`);
+  });
+  afterAll(() => {
+    session?.close();
+  });
+  const post = async (name: string, headers: Record<string, string> = {}): Promise<string> => {
+    const res = await h2(session, { method: "POST", path: "/dns-query", headers: { "content-type": "application/dns-message", ...headers }, body: query(name, RRType.A) });
+    expect(res.status).toBe(200);
+    return seenOf(decodeMessage(res.body)).rcode;
+  };
+
+  it.each<{ why: string; headers: Record<string, string> }>([
+    { why: "CF-Connecting-IP", headers: { "cf-connecting-ip": "192.0.2.1" } },
+    { why: "X-Forwarded-For", headers: { "x-forwarded-for": "192.0.2.1" } },
+    { why: "Forwarded", headers: { forwarded: "for=192.0.2.1" } },
+    { why: "x-backstop-client", headers: { "x-backstop-client": "192.0.2.1" } },
+    { why: "all of them", headers: { "cf-connecting-ip": "192.0.2.1", "x-forwarded-for": "192.0.2.1", forwarded: "for=192.0.2.1", "x-backstop-client": "192.0.2.1" } },
+  ])("a spoofed $why gets REFUSED from the zone open to 192.0.2.1: the front sends its socket's address", async ({ headers }) => {
+    expect(await post(`www.${SPOOF_APEX}`, headers)).toBe("REFUSED");
+  });
+
+  it("the socket's address opens a zone that lists it, whatever the client claims", async () => {
+    expect(await post(`www.${LOOP_APEX}`)).toBe("NOERROR");
+    expect(await post(`www.${LOOP_APEX}`, { "cf-connecting-ip": "192.0.2.1", "x-backstop-client": "192.0.2.1" })).toBe("NOERROR");
+    // And the same zone asked of the Worker directly: no trusted address locally, so REFUSED.
+    expect((await direct(`www.${LOOP_APEX}`, RRType.A)).seen.rcode).toBe("REFUSED");
+  });
+
+  it("a 100 KB POST without a Content-Length gets 413 while legitimate queries on the same session are answered", async () => {
+    // Bounded: 3 rounds of 5 large POSTs beside 100 queries.
+    for (let round = 0; round < 3; round++) {
+      const large = Array.from({ length: 5 }, () =>
+        h2(session, { method: "POST", path: "/dns-query", headers: { "content-type": "application/dns-message" }, body: new Uint8Array(100_000) }).then((r) => String(r.status)),
+      );
+      const legit = Array.from({ length: 100 }, () => post("www.diff.test.").catch((err: Error) => err.message));
+      const [bigs, answers] = await Promise.all([Promise.all(large), Promise.all(legit)]);
+      expect(new Set(bigs), `round ${round}`).toEqual(new Set(["413"]));
+      expect(answers.filter((a) => a !== "NOERROR"), `round ${round}`).toEqual([]);
+    }
+  });
+
+  it("HEAD answers as the Worker does: 200, the GET's content-type and content-length, no body", async () => {
+    const path = `/dns-query?dns=${Buffer.from(query("www.diff.test.", RRType.A)).toString("base64url")}`;
+    const worker = await fetch(`${base}${path}`, { method: "HEAD" });
+    const get = await h2(session, { path });
+    const head = await h2(session, { method: "HEAD", path });
+    expect(worker.status).toBe(200);
+    expect(head.status).toBe(worker.status);
+    expect(head.headers["content-type"]).toBe(worker.headers.get("content-type"));
+    expect(head.headers["content-length"]).toBe(worker.headers.get("content-length"));
+    expect(head.headers["content-length"]).toBe(String(get.body.length));
+    expect(head.body.length).toBe(0);
   });
 });

@@ -2,7 +2,8 @@
  * @module The DoH front's proxy contract, over real HTTP/2 (h2c and TLS) and HTTP/1.1-over-TLS clients:
  * what it sends upstream (method, query, body, the allowed headers, the forwarding headers only with the
  * internal token) and what it sends back (status, content-type, cache-control, always content-length), and
- * its faults (404, 405, 413, 502 on a dead or silent upstream, within the bound). The upstream here is a
+ * its faults (404, 405, 413 with and without a Content-Length, 414, 502 on a dead or silent upstream, within
+ * the bound), HEAD as the Worker answers it, and a client's own address headers never crossing. The upstream here is a
  * recording HTTP/1.1 server, because the point is to see the exact request the front makes; the real
  * Worker behind real dig/kdig/curl is in test/doh-front/.
  */
@@ -144,6 +145,19 @@ describe("startDohFront relays /dns-query", () => {
       forwarded: { authorization: undefined, "x-backstop-client": undefined, "x-backstop-transport": undefined },
     },
     {
+      name: "with the token, a client's own address headers never cross: the socket's address does",
+      front: () => withToken, tls: false, method: "POST", path: "/dns-query", body: Buffer.from([9, 9]),
+      headers: {
+        "content-type": "application/dns-message", "cf-connecting-ip": "192.0.2.1", "x-forwarded-for": "192.0.2.1",
+        forwarded: "for=192.0.2.1", "x-real-ip": "192.0.2.1", "x-backstop-client": "192.0.2.1", "x-backstop-transport": "udp",
+      },
+      upstreamUrl: "/dns-query",
+      forwarded: {
+        "x-backstop-client": "127.0.0.1", "x-backstop-transport": "tcp", "cf-connecting-ip": undefined, "x-forwarded-for": undefined,
+        forwarded: undefined, "x-real-ip": undefined,
+      },
+    },
+    {
       name: "the Worker URL's path prefix is kept",
       front: () => prefixed, tls: false, path: "/dns-query?dns=AAAA",
       upstreamUrl: "/edge/dns-query?dns=AAAA", forwarded: {},
@@ -190,6 +204,7 @@ describe("startDohFront faults", () => {
     { name: "PUT is 405", method: "PUT", path: "/dns-query", body: Buffer.from([1]), status: 405, reaches: false },
     { name: "a body over 65535 octets is 413", method: "POST", path: "/dns-query", body: Buffer.alloc(65536), status: 413, reaches: false },
     { name: "a body of exactly 65535 octets passes", method: "POST", path: "/dns-query", body: Buffer.alloc(65535), status: 200, reaches: true },
+    { name: "a body of 100 KB is 413", method: "POST", path: "/dns-query", body: Buffer.alloc(100_000), status: 413, reaches: false },
   ];
   it.each(cases)("$name", async (c) => {
     seen = [];
@@ -198,6 +213,119 @@ describe("startDohFront faults", () => {
     expect(reply.headers["content-length"]).toBe(String(reply.body.length));
     expect(seen.length > 0).toBe(c.reaches);
     if (!c.reaches) expect(reply.body.toString()).toMatch(/\n$/);
+  });
+
+  it("HEAD is the GET without its body: the Worker is asked a GET, status and content-length come back", async () => {
+    seen = [];
+    const head = await h2(withToken.h2cPort!, false, { method: "HEAD", path: "/dns-query?dns=AAAA" });
+    expect(seen.map((s) => [s.method, s.url])).toEqual([["GET", "/dns-query?dns=AAAA"]]);
+    expect(head.status).toBe(200);
+    expect(head.headers["content-length"]).toBe(String("echo:".length));
+    expect(head.headers["content-type"]).toBe("application/dns-message");
+    expect(head.body.length).toBe(0);
+    const bad = await h2(withToken.h2cPort!, false, { method: "HEAD", path: "/elsewhere" });
+    expect(bad.status).toBe(404);
+    expect(bad.headers["content-length"]).toBe(String("not found; DoH is at /dns-query\n".length));
+    expect(bad.body.length).toBe(0);
+  });
+
+  it("a dns parameter past what HTTP/2 carries (87,381 characters) never reaches the Worker, and the front serves on", async () => {
+    seen = [];
+    const session = http2.connect(`http://127.0.0.1:${withoutToken.h2cPort}`);
+    try {
+      const ask = (p: string): Promise<number | string> =>
+        new Promise((resolve) => {
+          const stream = session.request({ ":path": p });
+          stream.on("response", (h) => resolve(Number(h[":status"])));
+          stream.on("error", (e: Error & { code?: string }) => resolve(e.code ?? e.message));
+          stream.resume();
+          stream.end();
+        });
+      // nghttp2 refuses the header field (over 64 KiB) before the front sees a request; were it let through,
+      // the front's own rule answers 414.
+      expect(String(await ask(`/dns-query?dns=${"A".repeat(87_381)}`))).toMatch(/^(414|ERR_HTTP2_STREAM_ERROR)$/);
+    } finally {
+      session.destroy();
+    }
+    expect((await h2(withoutToken.h2cPort!, false, { path: "/dns-query?dns=AAAA" })).status).toBe(200);
+    expect(seen.map((s) => s.url)).toEqual(["/dns-query?dns=AAAA"]);
+  });
+
+  it("a 413 leaves the client's connection usable: HTTP/1.1 with and without a Content-Length, then a query on the same socket", async () => {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+    const ask = (method: string, p: string, body?: Buffer, chunked = false): Promise<{ status: number; port: number }> =>
+      new Promise((resolve, reject) => {
+        const headers: Record<string, string> = { "content-type": "application/dns-message" };
+        if (body && !chunked) headers["content-length"] = String(body.length);
+        const r = https.request({ host: "127.0.0.1", port: withoutToken.port, method, path: p, agent, headers }, (res) => {
+          const port = res.socket.localPort!;
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode!, port }));
+        });
+        r.on("error", reject);
+        if (body && chunked) for (let at = 0; at < body.length; at += 8192) r.write(body.subarray(at, at + 8192));
+        r.end(body && !chunked ? body : undefined);
+      });
+    try {
+      seen = [];
+      const declared = await ask("POST", "/dns-query", Buffer.alloc(100_000));
+      const chunked = await ask("POST", "/dns-query", Buffer.alloc(100_000), true);
+      const after = await ask("GET", "/dns-query?dns=AAAA");
+      expect([declared.status, chunked.status, after.status]).toEqual([413, 413, 200]);
+      // One socket all along: the drop of the rest of each body kept HTTP/1.1 in step.
+      expect(new Set([declared.port, chunked.port, after.port]).size).toBe(1);
+      expect(seen).toHaveLength(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("a 100 KB body on one HTTP/2 stream gets 413 while queries on the same session are answered", async () => {
+    const session = http2.connect(`http://127.0.0.1:${withoutToken.h2cPort}`);
+    try {
+      const request = (method: string, p: string, body?: Buffer): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const stream = session.request({ ":method": method, ":path": p, "content-type": "application/dns-message" });
+          stream.on("response", (h) => resolve(Number(h[":status"])));
+          stream.on("error", reject);
+          stream.resume();
+          if (body) for (let at = 0; at < body.length; at += 8192) stream.write(body.subarray(at, at + 8192));
+          stream.end();
+        });
+      const statuses = await Promise.all([
+        request("POST", "/dns-query", Buffer.alloc(100_000)),
+        ...Array.from({ length: 20 }, () => request("GET", "/dns-query?dns=AAAA")),
+      ]);
+      expect(statuses[0]).toBe(413);
+      expect(statuses.slice(1)).toEqual(Array.from({ length: 20 }, () => 200));
+    } finally {
+      session.close();
+    }
+  });
+
+  it("a body that never ends is dropped up to 1 MiB, then its stream is reset; the front keeps serving", async () => {
+    const session = http2.connect(`http://127.0.0.1:${withoutToken.h2cPort}`);
+    try {
+      const stream = session.request({ ":method": "POST", ":path": "/dns-query", "content-type": "application/dns-message" });
+      let status = 0;
+      stream.on("response", (h) => (status = Number(h[":status"])));
+      const closed = once(stream, "close");
+      stream.on("error", () => undefined);
+      stream.resume();
+      // Write until the front resets the stream (bounded: 4 MiB is well past the 1 MiB drop limit).
+      const chunk = Buffer.alloc(16_384);
+      let written = 0;
+      while (!stream.destroyed && !stream.closed && written < 4 << 20) {
+        if (!stream.write(chunk)) await Promise.race([once(stream, "drain"), closed]);
+        written += chunk.length;
+      }
+      await closed;
+      expect(status).toBe(413);
+      expect(written).toBeLessThan(4 << 20);
+    } finally {
+      session.destroy();
+    }
+    expect((await h2(withoutToken.h2cPort!, false, { path: "/dns-query?dns=AAAA" })).status).toBe(200);
   });
 
   it("answers 502 when the Worker is unreachable, and when it stays silent past the timeout", async () => {

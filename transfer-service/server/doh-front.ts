@@ -12,9 +12,21 @@
  * believed only with the token, so the front never sends them without it. A client's own
  * `Authorization` (the admin token, to verify a hidden zone) is passed through instead, untouched.
  *
- * Faults: other paths are 404, other methods 405, a body over 65535 octets 413 (the Worker would say the
- * same; the front stops reading early), an unreachable, slow or failing Worker 502 — each with a one-line
- * plain reason. Every wait is bounded: upstream headers and body by `timeoutMs`, idle client sessions too.
+ * The client's address is always the socket's (`req.socket.remoteAddress`): a client's own `CF-Connecting-IP`,
+ * `X-Forwarded-For`, `Forwarded` or `X-Backstop-Client` never crosses (docs/security.md).
+ *
+ * HEAD is the GET without its body (RFC 9110 §9.3.2), as the Worker answers it: the front asks the Worker a
+ * GET and sends back its status and headers, `content-length` included.
+ *
+ * Faults: other paths are 404, other methods 405, a POST body over 65535 octets 413 and a `dns` parameter
+ * that decodes past 65535 octets 414 (the Worker would say the same; neither is sent to it). In practice a
+ * target that long never reaches the handler: nghttp2 refuses any header field over 64 KiB (REFUSED_STREAM)
+ * and Node's HTTP/1.1 parser any header block over 16 KiB (431), so the longest GET the front relays holds
+ * about 49,000 octets of message; longer queries go by POST. The 414 is the rule for any other path. An unreachable,
+ * slow or failing Worker 502 — each with a one-line plain reason. A too-large body is never kept: the 413
+ * goes at once, with or without a Content-Length, and the rest of the body is read and dropped (up to 1 MiB,
+ * then the stream is reset), so the client's connection stays usable and nothing else waits on it. Every
+ * wait is bounded: upstream headers and body by `timeoutMs`, idle client sessions too.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -29,6 +41,10 @@ import { createWorkerUpstream, DOH_PATH, forwardingHeaders, unmapAddress } from 
 export { DOH_PATH };
 /** The largest DNS message (a 16-bit length over TCP, RFC 1035 §4.2.2). */
 const MAX_MESSAGE = 65535;
+/** The longest `dns` parameter that can hold MAX_MESSAGE octets (unpadded base64url: ceil(4n/3) characters). */
+const MAX_DNS_PARAM = Math.ceil((MAX_MESSAGE * 4) / 3);
+/** How much of a too-large body is read and dropped before its stream is reset. */
+const DRAIN_LIMIT = 1 << 20;
 /** The largest upstream body the front relays: a DNS message, or a DNS JSON rendering of one. */
 const MAX_UPSTREAM_BODY = 1 << 20;
 
@@ -62,7 +78,8 @@ export interface DohFront {
 type Request = http2.Http2ServerRequest | IncomingMessage;
 type Response = http2.Http2ServerResponse | ServerResponse;
 
-class BodyTooLarge extends Error {}
+/** The client went away before its body ended: nobody to answer. */
+class ClientGone extends Error {}
 
 /**
  * A self-signed P-256 certificate for 127.0.0.1 and localhost, valid 30 days, made by the `openssl` CLI
@@ -88,16 +105,59 @@ export async function selfSignedCertificate(): Promise<{ cert: Buffer; key: Buff
   }
 }
 
-/** Reads a request body, failing with BodyTooLarge as soon as it passes `limit` octets. */
-async function readBody(req: Request, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+/**
+ * Reads a request body of at most MAX_MESSAGE octets, or "too-large" as soon as it declares or passes that,
+ * keeping nothing more; the rest is then dropped as it comes ({@link discardRest}). Rejects with ClientGone
+ * when the stream closes before its end.
+ */
+function readBody(req: Request): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(firstHeader(req.headers, "content-length") ?? 0);
+    if (declared > MAX_MESSAGE) {
+      discardRest(req, 0);
+      return resolve("too-large");
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > MAX_MESSAGE) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        discardRest(req, size);
+        resolve("too-large");
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks, size));
+    req.on("data", onData);
+    req.once("end", onEnd);
+    // Settles nothing once the body has ended (a promise settles once).
+    req.once("close", () => reject(new ClientGone()));
+    req.once("error", () => reject(new ClientGone()));
+  });
+}
+
+/**
+ * Reads on and drops the rest of a too-large body, so an HTTP/1.1 connection stays in step for its next
+ * request and an HTTP/2 stream's flow control stays open; past DRAIN_LIMIT octets in all, the stream is
+ * destroyed (RST_STREAM, or the HTTP/1.1 socket closed) rather than read any longer.
+ */
+function discardRest(req: Request, already: number): void {
+  let size = already;
+  let stopped = false;
+  req.on("data", (chunk: Buffer) => {
     size += chunk.length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+    if (size <= DRAIN_LIMIT || stopped) return;
+    stopped = true;
+    // Over HTTP/2 the answer has already ended our side of the stream, so a plain destroy sends no
+    // RST_STREAM and the client would wait on flow control until the idle timeout: cancel it explicitly.
+    if (req instanceof http2.Http2ServerRequest) req.stream.close(http2.constants.NGHTTP2_CANCEL);
+    else req.destroy();
+  });
+  req.on("error", () => undefined);
+  req.resume();
 }
 
 function firstHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -115,14 +175,16 @@ function clientAddress(req: Request): string | undefined {
  * Sends a complete response, or drops the stream when that is no longer possible (the client went away,
  * or headers already left). Never throws: a vanished client must not take the front down.
  */
-function send(res: Response, status: number, headers: Record<string, string>, body: Buffer): void {
+function send(res: Response, status: number, headers: Record<string, string>, body: Buffer, head = false): void {
   try {
     if (res.headersSent || res.writableEnded) {
       res.destroy();
       return;
     }
+    // A HEAD's content-length is the GET body's (RFC 9110 §8.6), which is not sent.
     res.writeHead(status, { ...headers, "content-length": String(body.length) });
-    res.end(body);
+    if (head) res.end();
+    else res.end(body);
   } catch {
     res.destroy();
   }
@@ -141,16 +203,24 @@ export async function startDohFront(options: DohFrontOptions): Promise<DohFront>
     const url = new URL(req.url ?? "/", "http://front.invalid");
     if (url.pathname !== DOH_PATH) return plain(res, 404, "not found; DoH is at /dns-query");
     const method = req.method ?? "GET";
-    if (method !== "GET" && method !== "POST") return plain(res, 405, "use GET or POST", { allow: "GET, POST" });
+    if (method !== "GET" && method !== "HEAD" && method !== "POST") return plain(res, 405, "use GET or POST", { allow: "GET, HEAD, POST" });
+    const head = method === "HEAD";
+    const dns = url.searchParams.get("dns");
+    if (method !== "POST" && dns !== null && dns.length > MAX_DNS_PARAM) {
+      return plain(res, 414, "dns parameter decodes past 65535 octets, the largest DNS message");
+    }
 
     let body: Buffer | undefined;
     if (method === "POST") {
+      let read: Buffer | "too-large";
       try {
-        body = await readBody(req, MAX_MESSAGE);
+        read = await readBody(req);
       } catch (err) {
-        if (err instanceof BodyTooLarge) return plain(res, 413, "body larger than 65535 octets");
+        if (err instanceof ClientGone) return;
         throw err;
       }
+      if (read === "too-large") return plain(res, 413, "body larger than 65535 octets");
+      body = read;
     }
 
     const headers: Record<string, string> = {};
@@ -171,7 +241,7 @@ export async function startDohFront(options: DohFrontOptions): Promise<DohFront>
     let relayed: Record<string, string>;
     let payload: Buffer;
     try {
-      const up = await upstream.pool.request({ path: `${upstream.dohPath}${url.search}`, method, headers, body: body ?? null });
+      const up = await upstream.pool.request({ path: `${upstream.dohPath}${url.search}`, method: head ? "GET" : method, headers, body: body ?? null });
       status = up.statusCode;
       relayed = {};
       for (const name of ["content-type", "cache-control"]) {
@@ -193,7 +263,7 @@ export async function startDohFront(options: DohFrontOptions): Promise<DohFront>
       // Never the error text: it may name internal addresses. 502 per RFC 9110 §15.6.3.
       return plain(res, 502, "the DNS backend did not answer");
     }
-    send(res, status, relayed, payload);
+    send(res, status, relayed, payload, head);
   };
 
   const onRequest = (req: Request, res: Response): void => {

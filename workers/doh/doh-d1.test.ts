@@ -145,6 +145,16 @@ describe("DoH over the D1 store", () => {
     }
   });
 
+  it("HEAD through the Worker's entry answers 200 with the GET's headers and no body", async () => {
+    const url = `http://backstop.test/dns-query?dns=${toBase64Url(queryWire("www.d1.example.", "A"))}`;
+    const full = await exports.default.fetch(url);
+    const head = await exports.default.fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("application/dns-message");
+    expect(head.headers.get("content-length")).toBe(String((await full.arrayBuffer()).byteLength));
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+  });
+
   it("a committed version is answered once the pointers are re-read, whatever the answer cache held", async () => {
     let clock = 2_000_000;
     const now = () => clock;

@@ -1,7 +1,8 @@
 /**
  * RFC 8484 at `/dns-query` through hono, in workerd: POST and GET, HTTP status for every kind of bad HTTP
  * input, Cache-Control from TTLs, the JSON API, and who-is-asking (admin token, internal token with the
- * port-53 front's headers, CF-Connecting-IP).
+ * port-53 front's headers, CF-Connecting-IP only where the deployment says it is the edge's), bounded bodies
+ * (with and without a Content-Length) and HEAD.
  */
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
@@ -47,8 +48,39 @@ const URL_BASE = "http://backstop.test/dns-query";
 const ADMIN = `Bearer ${env.ADMIN_TOKEN}`;
 const INTERNAL = `Bearer ${env.INTERNAL_TOKEN}`;
 
-async function post(body: Uint8Array | string, headers: Record<string, string> = { "content-type": "application/dns-message" }): Promise<Response> {
-  return app.request(URL_BASE, { method: "POST", body, headers }, env);
+/** The bindings of a deployment on Cloudflare's edge (docs/security.md): CF-Connecting-IP is the edge's. */
+const edgeEnv: Env = { ...env, TRUST_CF_CONNECTING_IP: "true" };
+
+async function post(
+  body: Uint8Array | string | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = { "content-type": "application/dns-message" },
+  bindings: Env = env,
+): Promise<Response> {
+  return app.request(URL_BASE, { method: "POST", body, headers }, bindings);
+}
+
+/**
+ * A chunked body (no Content-Length) of `size` octets in 8 KiB chunks, which counts what the Worker pulled
+ * from it and whether it cancelled the stream.
+ */
+function chunkedBody(size: number, fill = 1): { stream: ReadableStream<Uint8Array>; pulled: () => number; cancelled: () => boolean } {
+  let sent = 0;
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (sent >= size) return controller.close();
+        const n = Math.min(8192, size - sent);
+        sent += n;
+        controller.enqueue(new Uint8Array(n).fill(fill));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, pulled: () => sent, cancelled: () => cancelled };
 }
 async function get(query: string, headers: Record<string, string> = {}): Promise<Response> {
   return app.request(`${URL_BASE}?${query}`, { headers }, env);
@@ -77,6 +109,18 @@ describe("DoH wire format", () => {
     expect(m.answers[0]!.type).toBe(RRType.A);
   });
 
+  it("HEAD is the GET without its body: same status and headers (the HTTP/2 front does the same)", async () => {
+    const query = `dns=${toBase64Url(queryWire("www.example.org.", "A", { edns: false }))}`;
+    const full = await get(query);
+    const head = await app.request(`${URL_BASE}?${query}`, { method: "HEAD" }, env);
+    expect(head.status).toBe(200);
+    expect([...head.headers]).toEqual([...full.headers]);
+    expect(head.headers.get("content-length")).toBe(String((await full.arrayBuffer()).byteLength));
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+    // A bad GET is a bad HEAD.
+    expect((await app.request(URL_BASE, { method: "HEAD" }, env)).status).toBe(400);
+  });
+
   it.each([
     { why: "NXDOMAIN: the SOA's negative TTL", qname: "nope.example.org.", qtype: "A", rcode: Rcode.NXDOMAIN, cache: "max-age=300" },
     { why: "NODATA: the SOA's negative TTL", qname: "www.example.org.", qtype: "MX", rcode: Rcode.NOERROR, cache: "max-age=300" },
@@ -103,6 +147,10 @@ describe("bad HTTP input gets 4xx with a plain message, never 500", () => {
     { why: "POST of an empty body", send: () => post(new Uint8Array(0)), status: 400 },
     { why: "POST of 5 octets", send: () => post(new Uint8Array(5)), status: 400 },
     { why: "POST over 65535 octets", send: () => post(big), status: 413 },
+    { why: "POST of 65536 octets without a Content-Length (chunked)", send: () => post(chunkedBody(65_536).stream), status: 413 },
+    { why: "POST of 100 KB without a Content-Length (chunked)", send: () => post(chunkedBody(100_000).stream), status: 413 },
+    { why: "POST declaring 10 MB", send: () => post(chunkedBody(100).stream, { "content-type": "application/dns-message", "content-length": "10000000" }), status: 413 },
+    { why: "GET whose dns parameter decodes past 65535 octets", send: () => get(`dns=${"A".repeat(87_381)}`), status: 414 },
     { why: "PUT", send: async () => app.request(URL_BASE, { method: "PUT", body: "x" }, env), status: 405 },
     { why: "JSON without name", send: () => get("type=A", { accept: "application/dns-json" }), status: 400 },
     { why: "JSON with a bad type", send: () => get("name=example.org&type=NOPE", { accept: "application/dns-json" }), status: 400 },
@@ -114,6 +162,65 @@ describe("bad HTTP input gets 4xx with a plain message, never 500", () => {
     expect(res.status).toBe(status);
     expect(res.headers.get("content-type") ?? "").toMatch(/^text\/plain/);
     expect((await res.text()).trim().length).toBeGreaterThan(0);
+  });
+
+  it("a chunked body within 65535 octets is answered like one with a Content-Length", async () => {
+    const wire = queryWire("www.example.org.", "A");
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        // Cut anywhere: the reader must join the pieces.
+        controller.enqueue(wire.slice(0, 5));
+        controller.enqueue(wire.slice(5));
+        controller.close();
+      },
+    });
+    expect((await dns(await post(stream))).answers).toHaveLength(1);
+  });
+
+  it("past 65535 octets nothing is kept: a 100 KB body is read to its end and dropped, a 20 MiB one cancelled at 16 MiB", async () => {
+    // Reading to the end keeps the connection whole for the next request (the 503s of issue 20, item 5).
+    const small = chunkedBody(100_000);
+    expect((await post(small.stream)).status).toBe(413);
+    expect(small.pulled()).toBe(100_000);
+    expect(small.cancelled()).toBe(false);
+
+    const huge = chunkedBody(20 << 20);
+    expect((await post(huge.stream)).status).toBe(413);
+    expect(huge.cancelled()).toBe(true);
+    // Pulled no further than the bound plus the chunk in flight.
+    expect(huge.pulled()).toBeLessThanOrEqual((16 << 20) + 8192);
+  });
+
+  it("a too-large body that stalls is cancelled once the drain time is up, and answered 413", async () => {
+    const quick = new Hono<{ Bindings: Env }>();
+    quick.route("/dns-query", createDoh({ store: () => store, drainMs: 50 }));
+    let cancelled = false;
+    let sent = 0;
+    const stalls = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          // 70,000 octets, then nothing more, ever: only the drain's timer ends the read.
+          if (sent >= 70_000) return new Promise<void>(() => undefined);
+          sent += 10_000;
+          controller.enqueue(new Uint8Array(10_000));
+          return undefined;
+        },
+        cancel() {
+          cancelled = true;
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const res = await quick.request(URL_BASE, { method: "POST", body: stalls, headers: { "content-type": "application/dns-message" } }, env);
+    expect(res.status).toBe(413);
+    expect(cancelled).toBe(true);
+  });
+
+  it("the largest dns parameter that can hold a message is not 414", async () => {
+    // 87,380 characters decode to exactly 65,535 octets: the message's own faults decide (here, none: answered).
+    const res = await get(`dns=${"A".repeat(87_380)}`);
+    expect(res.status).not.toBe(414);
+    expect(res.status).toBeLessThan(500);
   });
 
   it("a random body is FORMERR or a 400, never a 500", async () => {
@@ -155,17 +262,47 @@ describe("JSON API", () => {
 describe("who is asking", () => {
   const q = () => queryWire("www.hidden.test.", "A");
   const h = (headers: Record<string, string>) => ({ "content-type": "application/dns-message", ...headers });
-  it.each<{ why: string; headers: Record<string, string>; rcode: number }>([
+  const SPOOFS: Record<string, string> = {
+    "cf-connecting-ip": "198.51.100.9",
+    "x-forwarded-for": "198.51.100.9",
+    forwarded: "for=198.51.100.9",
+    "x-real-ip": "198.51.100.9",
+    "true-client-ip": "198.51.100.9",
+  };
+  // `edge`: the bindings of a deployment on Cloudflare's edge (TRUST_CF_CONNECTING_IP=true); otherwise the
+  // bindings of every local run (wrangler dev, npm start, these tests), where the variable is unset.
+  it.each<{ why: string; headers: Record<string, string>; edge?: boolean; rcode: number }>([
     { why: "nobody in particular: REFUSED", headers: {}, rcode: Rcode.REFUSED },
-    { why: "CF-Connecting-IP inside answerAllow", headers: { "cf-connecting-ip": "198.51.100.9" }, rcode: Rcode.NOERROR },
-    { why: "CF-Connecting-IP outside", headers: { "cf-connecting-ip": "192.0.2.9" }, rcode: Rcode.REFUSED },
+    { why: "locally, a client's CF-Connecting-IP inside answerAllow is not believed", headers: { "cf-connecting-ip": "198.51.100.9" }, rcode: Rcode.REFUSED },
+    { why: "locally, no client-sent address header is believed", headers: SPOOFS, rcode: Rcode.REFUSED },
+    { why: "on the edge, X-Forwarded-For and Forwarded are still the client's words", headers: { "x-forwarded-for": "198.51.100.9", forwarded: "for=198.51.100.9" }, edge: true, rcode: Rcode.REFUSED },
+    { why: "on the edge, CF-Connecting-IP inside answerAllow", headers: { "cf-connecting-ip": "198.51.100.9" }, edge: true, rcode: Rcode.NOERROR },
+    { why: "on the edge, CF-Connecting-IP outside", headers: { "cf-connecting-ip": "192.0.2.9" }, edge: true, rcode: Rcode.REFUSED },
     { why: "admin token opens the zone", headers: { authorization: ADMIN, "cf-connecting-ip": "192.0.2.9" }, rcode: Rcode.NOERROR },
-    { why: "a wrong token is nobody", headers: { authorization: "Bearer nope", "cf-connecting-ip": "192.0.2.9" }, rcode: Rcode.REFUSED },
+    { why: "a wrong token is nobody", headers: { authorization: "Bearer nope", "cf-connecting-ip": "192.0.2.9" }, edge: true, rcode: Rcode.REFUSED },
+    { why: "a wrong token with a spoofed address is nobody", headers: { authorization: "Bearer nope", ...SPOOFS }, rcode: Rcode.REFUSED },
     { why: "forwarded client inside, internal token", headers: { authorization: INTERNAL, "x-backstop-client": "198.51.100.1" }, rcode: Rcode.NOERROR },
+    { why: "forwarded client inside, internal token, on the edge too", headers: { authorization: INTERNAL, "x-backstop-client": "198.51.100.1", "cf-connecting-ip": "192.0.2.9" }, edge: true, rcode: Rcode.NOERROR },
+    { why: "the fronts' forwarded address wins over a CF-Connecting-IP", headers: { authorization: INTERNAL, "x-backstop-client": "192.0.2.9", "cf-connecting-ip": "198.51.100.9" }, edge: true, rcode: Rcode.REFUSED },
     { why: "internal token grants no admin rights", headers: { authorization: INTERNAL, "x-backstop-client": "192.0.2.9" }, rcode: Rcode.REFUSED },
-    { why: "forwarding headers without the token are ignored", headers: { "x-backstop-client": "198.51.100.1", "cf-connecting-ip": "192.0.2.9" }, rcode: Rcode.REFUSED },
-  ])("$why", async ({ headers, rcode }) => {
-    expect((await dns(await post(q(), h(headers)))).rcode).toBe(rcode);
+    { why: "forwarding headers without the token are ignored", headers: { "x-backstop-client": "198.51.100.1", "cf-connecting-ip": "192.0.2.9" }, edge: true, rcode: Rcode.REFUSED },
+    { why: "forwarding headers without the token are ignored locally too", headers: { "x-backstop-client": "198.51.100.1" }, rcode: Rcode.REFUSED },
+  ])("$why", async ({ headers, edge, rcode }) => {
+    expect((await dns(await post(q(), h(headers), edge ? edgeEnv : env))).rcode).toBe(rcode);
+  });
+
+  it("TRUST_CF_CONNECTING_IP is believed only when it is exactly `true`", async () => {
+    for (const value of ["1", "yes", "TRUE", " true", ""]) {
+      const res = await post(q(), h({ "cf-connecting-ip": "198.51.100.9" }), { ...env, TRUST_CF_CONNECTING_IP: value });
+      expect((await dns(res)).rcode, value).toBe(Rcode.REFUSED);
+    }
+  });
+
+  it("the JSON API follows the same rule", async () => {
+    const ask = async (bindings: Env) =>
+      ((await (await app.request(`${URL_BASE}?name=www.hidden.test&type=A`, { headers: { accept: "application/dns-json", "cf-connecting-ip": "198.51.100.9" } }, bindings)).json()) as { Status: number }).Status;
+    expect(await ask(env)).toBe(Rcode.REFUSED);
+    expect(await ask(edgeEnv)).toBe(Rcode.NOERROR);
   });
 
   it("the port-53 front's UDP transport truncates; DoH itself never does", async () => {

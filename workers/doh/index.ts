@@ -7,13 +7,17 @@
  *   - GET with `Accept: application/dns-json` and `?name=&type=&do=&cd=` (`dns-json.ts`).
  * Every DNS outcome, SERVFAIL and REFUSED included, is HTTP 200 (§4.2.1). HTTP errors are for HTTP faults
  * only, each with a one-line plain-text reason: 400 (no or bad `dns`, not a DNS message, bad JSON
- * parameters), 413 (a body over 65535 octets, the largest DNS message), 415 (a POST of another media type),
- * 405 (another method). `Cache-Control` follows `cache-control.ts`.
+ * parameters), 413 (a POST body over 65535 octets, the largest DNS message), 414 (a `dns` parameter that
+ * decodes past 65535 octets: the GET's target is what is too long, RFC 9110 §15.5.15), 415 (a POST of
+ * another media type), 405 (another method). HEAD is a GET without the body (RFC 9110 §9.3.2; hono answers
+ * it), as on the HTTP/2 front. `Cache-Control` follows `cache-control.ts`.
  *
- * Who is asking: `CF-Connecting-IP` (set by Cloudflare's edge) is the client, unless the request carries
- * the internal token (resolved to a principal as on every route, `http/auth`), in which case it was forwarded by the port-53 front and `forwarded.ts` says the
- * transport, the UDP limit and the DNS client's address; its answers then say which zone versions they came
- * from (`version-headers.ts`), for the front's cache. The admin token opens restricted zones.
+ * Who is asking (`client-address.ts`): on Cloudflare's edge, `CF-Connecting-IP` as the edge sets it; locally,
+ * nobody, since wrangler dev passes a client's own `CF-Connecting-IP` through. A request carrying the
+ * internal token (resolved to a principal as on every route, `http/auth`) was forwarded by the port-53 or
+ * HTTP/2 front, and `forwarded.ts` says the transport, the UDP limit and the client's socket address; its
+ * answers then say which zone versions they came from (`version-headers.ts`), for the front's cache. The admin
+ * token opens restricted zones.
  *
  * NSID (RFC 5001): the `NSID` var (wrangler.toml [vars], empty by default: off) is added to a wire answer
  * to a query that asks for it, after the answer cache (the cache never holds an identity) — but never to a
@@ -37,6 +41,7 @@ import type { Env } from "../env.d.ts";
 import { principalOf } from "../http/auth/index.ts";
 import { fromBase64Url } from "./base64url.ts";
 import { cacheControl } from "./cache-control.ts";
+import { directClientAddress } from "./client-address.ts";
 import { DNS_JSON, JsonQueryError, jsonQueryWire, toJson } from "./dns-json.ts";
 import { readForwarded } from "./forwarded.ts";
 import { queryParam } from "./request-url.ts";
@@ -45,14 +50,31 @@ import { versionHeaders } from "./version-headers.ts";
 export const DNS_MESSAGE = "application/dns-message";
 /** The largest DNS message (a 16-bit length over TCP, RFC 1035 §4.2.2). */
 export const MAX_MESSAGE = 65535;
-/** The longest `dns` parameter that can hold a message of at most MAX_MESSAGE octets. */
-const MAX_DNS_PARAM = Math.ceil((MAX_MESSAGE * 4) / 3);
+/**
+ * The longest `dns` parameter that can hold a message of at most MAX_MESSAGE octets (unpadded base64url of n
+ * octets is ceil(4n/3) characters), so a longer one decodes past it.
+ */
+export const MAX_DNS_PARAM = Math.ceil((MAX_MESSAGE * 4) / 3);
+/**
+ * How far a too-large POST body is still read, and thrown away, before the 413: to its end, unless it passes
+ * DRAIN_LIMIT octets or takes longer than `drainMs` (DohOptions) after MAX_MESSAGE was passed. Cancelling the
+ * stream at once instead leaves the connection with unread bytes, so workerd closes it; under wrangler dev
+ * its proxy was reusing that connection for other clients' queries, which then failed with 503 (issue 20,
+ * item 5: 38 % of them beside a chunked POST). Reading to the end keeps the connection whole, and costs the
+ * Worker no more than it costs the sender; the bounds stop a sender that never ends, which then gets its 413
+ * at once, whatever that costs its own connection. Cloudflare's edge caps request bodies itself (100 MB or
+ * more, by plan).
+ */
+const DRAIN_LIMIT = 16 << 20;
+const DRAIN_MS = 5000;
 
 export interface DohOptions {
   /** The store the engine reads, per request (the D1 store in the Worker, a memory store in tests). */
   store: (env: Env) => ZoneStore;
   /** Clock for zone expiry; Date.now by default. */
   now?: () => number;
+  /** How long the rest of a too-large body is read and dropped before the stream is cancelled; 5000 ms by default. */
+  drainMs?: number;
 }
 
 export { isDohUrl } from "./request-url.ts";
@@ -68,23 +90,24 @@ interface Described {
 
 const describe = (response: EngineResponse): Described => ({ rcode: response.message.rcode, cacheControl: cacheControl(response.message) });
 
-function plain(status: 400 | 405 | 413 | 415, message: string, extra?: Record<string, string>): Response {
+function plain(status: 400 | 405 | 413 | 414 | 415, message: string, extra?: Record<string, string>): Response {
   return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=UTF-8", "cache-control": "no-store", ...extra } });
 }
 
 /**
- * A DoH client: the address matters only to a zone with an answerAllow list (zone-select.ts), so the
- * header is read then, not on every query (a cache hit never needs it). A class, so the getter lives on
- * the prototype and each request allocates a plain two-field object.
+ * A direct DoH client: the address matters only to a zone with an answerAllow list (zone-select.ts), so it
+ * is worked out then, not on every query (a cache hit never needs it). A class, so the getter lives on the
+ * prototype and each request allocates a plain three-field object.
  */
 class DohClient {
   constructor(
     private readonly headers: Headers,
+    private readonly env: Env,
     readonly admin: boolean,
   ) {}
 
   get address(): string | undefined {
-    return this.headers.get("cf-connecting-ip") ?? undefined;
+    return directClientAddress(this.headers, this.env);
   }
 }
 
@@ -98,13 +121,13 @@ type AskerContext = QueryContext & { forwarded: boolean };
 function queryContext(headers: Headers, env: Env, now: number): AskerContext | Promise<AskerContext> {
   const authorization = headers.get("authorization");
   // Most DoH queries carry no token: no promise, no digest.
-  if (authorization === null) return { transport: "tcp", client: new DohClient(headers, false), now, forwarded: false };
+  if (authorization === null) return { transport: "tcp", client: new DohClient(headers, env, false), now, forwarded: false };
   return principalOf(authorization, env).then((principal): AskerContext => {
     if (principal?.kind === "internal") {
       const fwd = readForwarded((name) => headers.get(name) ?? undefined);
       return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
     }
-    return { transport: "tcp", client: new DohClient(headers, principal?.kind === "admin"), now, forwarded: false };
+    return { transport: "tcp", client: new DohClient(headers, env, principal?.kind === "admin"), now, forwarded: false };
   });
 }
 
@@ -121,32 +144,61 @@ function nsidOf(env: Env): Uint8Array | undefined {
   return nsidOctets;
 }
 
-/** The body, or "too-large" past MAX_MESSAGE octets (read no further than that: hono's bodyLimit did the same). */
-async function readBody(request: Request): Promise<Uint8Array | "too-large"> {
+/**
+ * The body, or "too-large" past MAX_MESSAGE octets, with or without a Content-Length (chunked). Nothing past
+ * MAX_MESSAGE is kept: the rest is read and dropped within DRAIN_LIMIT and `drainMs`, then the stream is
+ * cancelled.
+ */
+async function readBody(request: Request, drainMs: number): Promise<Uint8Array | "too-large"> {
+  const body = request.body;
+  if (!body) return new Uint8Array(0);
   const declared = request.headers.get("content-length");
-  if (declared !== null) {
-    if (Number(declared) > MAX_MESSAGE) return "too-large";
-    return new Uint8Array(await request.arrayBuffer());
+  // The hot path: a declared length within bounds, which HTTP/1.1 framing holds the client to.
+  if (declared !== null && Number(declared) <= MAX_MESSAGE) return new Uint8Array(await request.arrayBuffer());
+  if (declared !== null && Number(declared) > DRAIN_LIMIT) {
+    await body.cancel();
+    return "too-large";
   }
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const reader = body.getReader();
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > MAX_MESSAGE) {
-      await reader.cancel();
-      return "too-large";
+  // No Content-Length (chunked): read up to MAX_MESSAGE, keeping it. A declared length here is over it.
+  if (declared === null) {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return concatBytes(chunks);
+      total += value.length;
+      if (total > MAX_MESSAGE) break;
+      chunks.push(value);
     }
-    chunks.push(value);
   }
-  return concatBytes(chunks);
+  await drain(reader, total, drainMs);
+  return "too-large";
+}
+
+/** Reads `reader` to its end and drops what it gives, or cancels it past DRAIN_LIMIT octets or `ms`. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, already: number, ms: number): Promise<void> {
+  let total = already;
+  let onLate!: () => void;
+  const late = new Promise<"late">((resolve) => (onLate = () => resolve("late")));
+  const timer = setTimeout(onLate, ms);
+  try {
+    for (;;) {
+      const read = await Promise.race([reader.read(), late]);
+      if (read === "late") break;
+      if (read.done) return;
+      total += read.value.length;
+      if (total > DRAIN_LIMIT) break;
+    }
+    await reader.cancel();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createDohHandler(options: DohOptions): DohHandler {
   const now = options.now ?? Date.now;
+  const drainMs = options.drainMs ?? DRAIN_MS;
   // One answer cache per store (the Worker has one store per isolate; tests make several).
   const caches = new WeakMap<ZoneStore, AnswerCache<Described>>();
   const cacheOf = (store: ZoneStore): AnswerCache<Described> => {
@@ -209,7 +261,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
       if (wantsJson || queryParam(url, "name") !== undefined) return answerJson(request, env);
     }
     if (dns === undefined || dns === "") return plain(400, "missing dns parameter (RFC 8484 §4.1)");
-    if (dns.length > MAX_DNS_PARAM) return plain(413, "query larger than 65535 octets");
+    if (dns.length > MAX_DNS_PARAM) return plain(414, "dns parameter decodes past 65535 octets, the largest DNS message");
     const wire = fromBase64Url(dns);
     if (!wire) return plain(400, "dns parameter is not unpadded base64url (RFC 8484 §6)");
     return answerWire(request, env, wire);
@@ -218,7 +270,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
   const post = async (request: Request, env: Env): Promise<Response> => {
     const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== DNS_MESSAGE) return plain(415, `Content-Type must be ${DNS_MESSAGE}`);
-    const wire = await readBody(request);
+    const wire = await readBody(request, drainMs);
     if (wire === "too-large") return plain(413, "body larger than 65535 octets");
     if (wire.length === 0) return plain(400, "empty body");
     return answerWire(request, env, wire);
@@ -229,7 +281,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
     // HEAD reaches here only through hono (createDoh), which answers it as a GET without the body.
     if (method === "GET" || method === "HEAD") return get(request, env);
     if (method === "POST") return post(request, env);
-    return Promise.resolve(plain(405, "use GET or POST", { allow: "GET, POST" }));
+    return Promise.resolve(plain(405, "use GET or POST", { allow: "GET, HEAD, POST" }));
   };
 }
 
