@@ -2,7 +2,7 @@
  * @module Port 53 under abuse (issue 20: item 2 "bounded TCP", item 3 "memory grows without bound", and the
  * port-53 half of the mixed-abuse run). The real transfer-service runs as its own process (`main.ts`, the
  * default TCP limits, RRL off) in front of the real Worker (`wrangler dev`, local D1), so the service's RSS
- * is its own and not the test's. The attackers connect from 127.0.0.1; the legitimate client asks from ::1,
+ * is its own and not the test's. The attackers connect from 127.0.0.1; the legitimate client asks from ::1 (and DoH on 127.0.0.1's h2c port),
  * another client prefix (127.0.0.2 would share 127.0.0.1's /24, the prefix the per-prefix cap counts by).
  *
  * - 600 slow clients, each writing a query one octet every 200 ms and reconnecting a second after it is
@@ -14,7 +14,9 @@
  *   main answered every query into memory (the issue measured 106 MB → 872 MB).
  * - The port-53 half of the issue's mixed-abuse run, all at once for 10 s: the slow flood, never-reading
  *   clients one after another (from 127.0.1.1, another /24), bad NOTIFYs (zones not served, an unknown
- *   TSIG key) and random octets at UDP; ::1 gets every UDP and TCP answer right, and the bounds above hold.
+ *   TSIG key) and random octets at UDP; ::1 gets every UDP and TCP answer right, and so does DoH through
+ *   the service's HTTP/2 front (h2c), whose forwards share the port-53 front's pool to the Worker; the
+ *   bounds above hold.
  *
  * The bounds do not depend on the machine's speed: a connection's life is compared with ten times the I/O
  * timeout; the memory bound (150 MB of growth) is far below what an unbounded buffer reaches with the queries
@@ -25,6 +27,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
+import http2 from "node:http2";
 import { connect, type Socket } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,12 +68,14 @@ let service: ChildProcess | undefined;
 let serviceOutput = "";
 let dnsPort: number;
 let httpPort: number;
+let h2cPort: number;
 
 beforeAll(async () => {
   worker = await startWranglerDev({ adminToken: ADMIN, internalToken: INTERNAL });
   const stack: StackTokens = { base: worker.base, admin: ADMIN, internal: INTERNAL };
   await loadZone(stack, "abuse.test.", ZONE);
-  [dnsPort, httpPort] = await freePorts(2);
+  [dnsPort, httpPort, h2cPort] = await freePorts(3);
+  const [dohPort] = await freePorts(1);
   service = spawn(process.execPath, ["--import", "tsx", path.join(root, "transfer-service/main.ts")], {
     cwd: root,
     env: {
@@ -79,6 +84,10 @@ beforeAll(async () => {
       BACKSTOP_WORKER_URL: worker.base,
       BACKSTOP_DNS_LISTEN: `127.0.0.1:${dnsPort},[::1]:${dnsPort}`,
       BACKSTOP_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+      // The HTTP/2 DoH front (h2c beside TLS): the legitimate client asks there too, through the same
+      // keep-alive pool to the Worker that the port-53 front uses.
+      BACKSTOP_DOH_LISTEN: `127.0.0.1:${dohPort}`,
+      BACKSTOP_DOH_H2C_PORT: String(h2cPort),
       // Not an RRL test; and a loaded machine's workerd may take longer than the front's 1.5 s default.
       BACKSTOP_RRL_RESPONSES_PER_SECOND: "0",
       BACKSTOP_FRONT_TIMEOUT_MS: "20000",
@@ -166,15 +175,53 @@ function ask(transport: "udp" | "tcp", id: number, timeoutMs = 5_000): Promise<A
   });
 }
 
+/** The legitimate client over DoH: the same question POSTed to the HTTP/2 front's h2c port. */
+function askDoh(id: number, timeoutMs = 5_000): Promise<Asked> {
+  const query = queryWire("www.abuse.test.", "A", { id });
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let settled = false;
+    const session = http2.connect(`http://127.0.0.1:${h2cPort}`);
+    const done = (ok: boolean, why?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      resolve({ ok, ms: performance.now() - t0, why });
+    };
+    const timer = setTimeout(() => done(false, `no answer within ${timeoutMs} ms`), timeoutMs);
+    session.on("error", (err) => done(false, err.message));
+    const req = session.request({ ":method": "POST", ":path": "/dns-query", "content-type": "application/dns-message", accept: "application/dns-message" });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    req.on("response", (headers) => (status = Number(headers[":status"])));
+    req.on("data", (d: Buffer) => chunks.push(d));
+    req.on("error", (err) => done(false, err.message));
+    req.on("end", () => {
+      if (status !== 200) return done(false, `HTTP ${status}`);
+      try {
+        const m = decodeMessage(new Uint8Array(Buffer.concat(chunks)));
+        const a = m.answers.find((r) => r.type === RRType.A);
+        const right = m.id === id && m.rcode === Rcode.NOERROR && a !== undefined && a.rdata.join(".") === "192.0.2.80";
+        done(right, right ? undefined : `rcode ${m.rcode}, ${m.answers.length} answers`);
+      } catch (err) {
+        done(false, (err as Error).message);
+      }
+    });
+    req.end(Buffer.from(query));
+  });
+}
+
 /** Asks over UDP then TCP, again and again, until `stop()` says so; returns every outcome. */
-function legitimateTraffic(): { stop: () => Promise<{ udp: Asked[]; tcp: Asked[] }> } {
-  const out = { udp: [] as Asked[], tcp: [] as Asked[] };
+function legitimateTraffic(): { stop: () => Promise<{ udp: Asked[]; tcp: Asked[]; doh: Asked[] }> } {
+  const out = { udp: [] as Asked[], tcp: [] as Asked[], doh: [] as Asked[] };
   let running = true;
   let id = 100;
   const loop = (async () => {
     while (running) {
       out.udp.push(await ask("udp", id++));
       out.tcp.push(await ask("tcp", id++));
+      out.doh.push(await askDoh(id++));
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -406,7 +453,7 @@ describe("port 53 under abuse", () => {
       heldByService: { max: Math.max(...heldSeries), median: percentile(heldSeries, 50), samples: heldSeries.length, series: heldSeries.filter((_, i) => i % 4 === 0) },
       attackerLifeMs: { p50: percentile(lives, 50), p99: percentile(lives, 99), max: percentile(lives, 100) },
       closedByService: closed,
-      legitimate: { udp: summary(answered.udp), tcp: summary(answered.tcp) },
+      legitimate: { udp: summary(answered.udp), tcp: summary(answered.tcp), doh: summary(answered.doh) },
     }));
 
     // Every attacker connection was closed by the service, soon: on main the first 512 lived as long as the attack.
@@ -419,6 +466,8 @@ describe("port 53 under abuse", () => {
     expect(answered.tcp.length).toBeGreaterThan(0);
     expect(answered.udp.filter((x) => !x.ok)).toEqual([]);
     expect(answered.tcp.filter((x) => !x.ok)).toEqual([]);
+    expect(answered.doh.length).toBeGreaterThan(0);
+    expect(answered.doh.filter((x) => !x.ok)).toEqual([]);
   }, 60_000);
 
   it("a client that pipelines and never reads is stopped and closed, and the service's memory stays bounded", async () => {
@@ -441,16 +490,18 @@ describe("port 53 under abuse", () => {
       closedAfterMs,
       closedByService: { write_blocked: blocked },
       rssMb: { before, peak: peakMb, after: rssMb() },
-      legitimate: { udp: summary(answered.udp), tcp: summary(answered.tcp) },
+      legitimate: { udp: summary(answered.udp), tcp: summary(answered.tcp), doh: summary(answered.doh) },
     }));
 
     expect(peakMb - before, "RSS growth, MB").toBeLessThan(GROWTH_BOUND_MB);
     expect(blocked, "connections the service closed as write_blocked").toBe(1);
     expect(answered.udp.filter((x) => !x.ok)).toEqual([]);
     expect(answered.tcp.filter((x) => !x.ok)).toEqual([]);
+    expect(answered.doh.length).toBeGreaterThan(0);
+    expect(answered.doh.filter((x) => !x.ok)).toEqual([]);
   }, 90_000);
 
-  it("all at once: slow TCP flood, never-reading clients, bad NOTIFYs and random UDP; ::1 is answered right", async () => {
+  it("all at once: slow TCP flood, never-reading clients, bad NOTIFYs and random UDP; ::1 is answered right (UDP, TCP, and DoH through the HTTP/2 front)", async () => {
     const ATTACK_MS = 10_000;
     await waitNoConnections();
     const before = rssMb();
@@ -484,7 +535,7 @@ describe("port 53 under abuse", () => {
       attackerLifeMs: { p50: percentile(lives, 50), p99: percentile(lives, 99), max: percentile(lives, 100) },
       rssMb: { before, peak: peakMb, after: rssMb() },
       closedByService: await closedBy(["io_timeout", "initial_timeout", "prefix_cap", "global_cap", "write_blocked", "evicted_idle"]),
-      legitimate: { udp: summary(answered.udp), tcp: summary(answered.tcp) },
+      legitimate: { udp: summary(answered.udp), tcp: summary(answered.tcp), doh: summary(answered.doh) },
     };
     console.log(JSON.stringify(figures));
 
@@ -496,5 +547,7 @@ describe("port 53 under abuse", () => {
     expect(answered.tcp.length).toBeGreaterThan(0);
     expect(answered.udp.filter((x) => !x.ok)).toEqual([]);
     expect(answered.tcp.filter((x) => !x.ok)).toEqual([]);
+    expect(answered.doh.length).toBeGreaterThan(0);
+    expect(answered.doh.filter((x) => !x.ok)).toEqual([]);
   }, 90_000);
 });
