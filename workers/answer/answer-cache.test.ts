@@ -92,7 +92,7 @@ describe("a hit is the engine's answer, octet for octet", () => {
           const fresh = await answerQuery(store, asked, ctx);
           expect(second.wire).toEqual(fresh.wire);
           // Every zone here is unrestricted and servable: what the engine answered without error is stored.
-          const stored = fresh.error === undefined && [Rcode.NOERROR, Rcode.NXDOMAIN, Rcode.REFUSED].includes(fresh.message.rcode as 0) && fresh.wire.length < 0x4000;
+          const stored = fresh.error === undefined && [Rcode.NOERROR, Rcode.NXDOMAIN].includes(fresh.message.rcode as 0) && fresh.wire.length < 0x4000;
           expect(first.hit).toBe(false);
           expect(second.hit).toBe(stored);
         },
@@ -168,10 +168,23 @@ describe("a stored answer is not served when it could be wrong", () => {
     const before = storeOf({ apex: "other.test.", text: zoneText("other.test.", A) });
     const after = storeOf({ apex: "other.test.", text: zoneText("other.test.", A) }, { apex: "new.test.", text: zoneText("new.test.", A), id: 2 });
     expect((await ask(cache, before, "www.new.test.", "A")).engine?.message.rcode).toBe(Rcode.REFUSED);
-    expect((await ask(cache, before, "www.new.test.", "A")).hit).toBe(true);
+    expect((await ask(cache, before, "www.new.test.", "A")).hit).toBe(false); // REFUSED is never stored
     const out = await ask(cache, after, "www.new.test.", "A");
     expect(out.hit).toBe(false);
     expect(out.engine?.message.rcode).toBe(Rcode.NOERROR);
+  });
+
+  it("a flood of names under no zone evicts no hot answer (issue 19: REFUSED is not stored)", async () => {
+    // A cache with room for a few dozen answers: a flood that were stored would evict the hot one at once.
+    const cache = new AnswerCache(() => undefined, { maxBytes: 16 * 1024 });
+    const store = storeOf({ apex: "hot.test.", text: zoneText("hot.test.", A) });
+    expect((await ask(cache, store, "www.hot.test.", "A")).hit).toBe(false);
+    expect((await ask(cache, store, "www.hot.test.", "A")).hit).toBe(true);
+    for (let i = 0; i < 2000; i++) {
+      const out = await ask(cache, store, `q${i}.flood${i}.example.`, "A");
+      expect(out.engine?.message.rcode).toBe(Rcode.REFUSED);
+    }
+    expect((await ask(cache, store, "www.hot.test.", "A")).hit).toBe(true);
   });
 
   it("DS at a child apex moves to the parent once the parent is hosted", async () => {

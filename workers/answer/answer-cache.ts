@@ -8,7 +8,7 @@
  *      record): all of them are the key, the question name ASCII-lowercased (RFC 4343 §3), so nothing the
  *      engine reads can differ between two queries that share an entry;
  *   2. the transport and the front's UDP limit (they set the truncation size): in the key;
- *   3. the zones `findZone` handed out (one, two for DS at a child apex, none → REFUSED): each lookup is
+ *   3. the zones `findZone` handed out (one, or two for DS at a child apex; none → REFUSED, never stored): each lookup is
  *      recorded with the zone's id and version (or "none"), and a hit repeats the same lookups against
  *      the store's current pointers (the D1 store's are ≤ 1 s old, so a commit is seen exactly as soon as
  *      without the cache) and is served only when every one gives the same zone at the same version;
@@ -44,8 +44,13 @@ import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 const MAX_KEYED_QUERY = 512;
 /** Compression pointers reach offsets below 0x4000 only (RFC 1035 §4.1.4); see the module comment. */
 const MAX_STORED_ANSWER = 0x3fff;
-/** Answers stored: the error rcodes are not (see the module comment). */
-const STORED_RCODES: ReadonlySet<number> = new Set([Rcode.NOERROR, Rcode.NXDOMAIN, Rcode.REFUSED]);
+/**
+ * Answers stored: the error rcodes are not (see the module comment), and neither is REFUSED: a flood of
+ * names under no zone would otherwise fill the cache with one entry per name and evict the hot answers
+ * (issue 19). A REFUSED costs no D1 query to redo: the store remembers names under no zone apart, compactly
+ * (`store/zone-directory.ts`).
+ */
+const STORED_RCODES: ReadonlySet<number> = new Set([Rcode.NOERROR, Rcode.NXDOMAIN]);
 
 /** One `findZone` the engine made, and what it gave: a zone's id and version, or nothing (`id` null). */
 interface ZoneLookup {

@@ -56,9 +56,10 @@ export interface ZoneInfo {
   /** CIDR prefixes allowed to get answers; empty means everyone. */
   answerAllow: readonly string[];
   /**
-   * When (ms since the epoch) the store began the read that gave `version`. A store that caches its pointers
-   * (D1: up to a second) sets it, so the port-53 front can expire what it caches from that instant; absent
-   * for stores that are never behind (memory).
+   * When (ms since the epoch) the store began the newest read that vouches for `version` (D1: the read of the
+   * zone's row, or a later poll of the zone change log that named no change to it, up to a second old). A
+   * store that caches its pointers sets it, so the port-53 front can expire what it caches from that instant;
+   * absent for stores that are never behind (memory).
    */
   pointerReadAt?: number | undefined;
 }

@@ -6,7 +6,7 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { OUTBOUND_RULE, outboundAddressProblem } from "../../contract/outbound-address.ts";
-import { TSIG_ALGORITHMS, ZONE_MODELS } from "../../contract/vocabulary.ts";
+import { TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../../contract/vocabulary.ts";
 import { zones } from "../db/schema.ts";
 import { dnsName } from "../http/dns-name/index.ts";
 
@@ -211,3 +211,41 @@ export const RecordsQuery = z.strictObject({
 export const TransfersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+
+/** Zones a page of `GET /api/v1/zones` holds by default, and at most (issue 19). */
+export const ZONE_PAGE_DEFAULT = 100;
+export const ZONE_PAGE_MAX = 1000;
+
+/** `GET /api/v1/zones`: a page, filtered; `cursor` is the `nextCursor` of the page before (opaque). */
+export const ZoneListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(ZONE_PAGE_MAX).default(ZONE_PAGE_DEFAULT),
+  cursor: z.string().min(1).max(1024).optional(),
+  status: z.enum(ZONE_STATUSES).optional(),
+  model: z.enum(ZONE_MODELS).optional(),
+  prefix: z
+    .string()
+    .max(253)
+    .transform((p) => p.toLowerCase())
+    .refine((p) => /^[a-z0-9_.-]+$/.test(p), "must be the start of a zone name (letters, digits, '-', '_', '.')")
+    .optional(),
+  sort: z.enum(["name", "next-refresh"]).default("name"),
+});
+export type ZoneListQuery = z.infer<typeof ZoneListQuery>;
+
+/** Items of one `POST /api/v1/zones/bulk` at most. */
+export const BULK_MAX = 1000;
+
+/**
+ * `POST /api/v1/zones/bulk`: `{"create": [zone, …]}` or `{"delete": [name, …]}`. Items are validated one by
+ * one by the handler (`ZoneCreate`, `dnsName`), so an error names the item's index and its own field.
+ */
+export const ZoneBulk = z
+  .strictObject({
+    create: z.array(z.unknown()).min(1).max(BULK_MAX).optional(),
+    delete: z.array(z.unknown()).min(1).max(BULK_MAX).optional(),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.create === undefined) === (body.delete === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["create"], message: 'give either "create" or "delete", not both nor neither' });
+    }
+  });

@@ -3,6 +3,7 @@
  * reading the served version (export as a zone file, records query).
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import type { Context } from "hono";
 import { typeFromString, classToString, typeToString } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
@@ -12,10 +13,21 @@ import { recordToText } from "../../dns/zonefile/printer.ts";
 import { recordRefreshRequest, type RefreshOptions } from "../db/queries/refresh-signals.ts";
 import { lastTransfer, lastTransfers, transfersOf } from "../db/queries/transfer-log.ts";
 import { existingKeyNames } from "../db/queries/tsig-keys.ts";
-import { deleteZone, insertZone, listZones, setWebhookSecretHash, updateZone, zoneByName } from "../db/queries/zones.ts";
+import {
+  deleteZone,
+  deleteZonesByName,
+  existingZoneNames,
+  insertZone,
+  insertZones,
+  listZonesPage,
+  setWebhookSecretHash,
+  updateZone,
+  zoneByName,
+  zoneTotals,
+} from "../db/queries/zones.ts";
 import { hashSecret, newSecret } from "../http/auth/stored-secret.ts";
 import { ApiError, jsonBody, validate } from "../http/errors/index.ts";
-import { nameFromPath } from "../http/dns-name/index.ts";
+import { dnsName, nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
@@ -25,7 +37,18 @@ import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { adminAuth, webhookAuth } from "./admin-auth.ts";
 import { pushRefresh } from "./refresh-signal.ts";
 import type { Signal } from "../../contract/internal-v1.ts";
-import { clampIssue, RecordsQuery, RefreshRequest, TransfersQuery, ZoneCreate, ZonePatch } from "./schemas.ts";
+import {
+  clampIssue,
+  DEFAULT_CLAMPS,
+  RecordsQuery,
+  RefreshRequest,
+  TransfersQuery,
+  ZoneBulk,
+  ZoneCreate,
+  ZoneListQuery,
+  ZonePatch,
+} from "./schemas.ts";
+import { decodeZoneCursor, encodeZoneCursor } from "./zone-cursor.ts";
 import { transferView, zoneView } from "./zone-view.ts";
 
 type AppContext = Context<RouteEnv>;
@@ -80,10 +103,126 @@ zoneRoutes.post("/", async (c) => {
   return c.json({ ...zoneView(zone, undefined), webhookSecret: secret }, 201);
 });
 
+/**
+ * A page of zones (issue 19): `limit` (100, at most 1,000), `cursor` (the previous page's `nextCursor`),
+ * filters `status` (as shown), `model`, `prefix`, and `sort` (`name` or `next-refresh`). `totals` counts the
+ * whole filter by shown status, not the page. Without parameters: the first 100 zones by name.
+ */
 zoneRoutes.get("/", async (c) => {
-  const rows = await listZones(c.var.db);
-  const last = await lastTransfers(c.var.db, rows.map((z) => z.id));
-  return c.json({ zones: rows.map((z) => zoneView(z, last.get(z.id))) });
+  const query = validate(ZoneListQuery, c.req.query());
+  const now = Date.now();
+  const filter = { model: query.model, status: query.status, prefix: query.prefix };
+  const after = query.cursor === undefined ? undefined : decodeZoneCursor(query.cursor, query.sort);
+  const [page, totals] = await Promise.all([
+    listZonesPage(c.var.db, { filter, sort: query.sort, after, limit: query.limit, now }),
+    zoneTotals(c.var.db, filter, now),
+  ]);
+  const last = await lastTransfers(c.var.db, page.rows.map((z) => z.id));
+  const end = page.rows.at(-1);
+  return c.json({
+    zones: page.rows.map((z) => zoneView(z, last.get(z.id), now)),
+    nextCursor: page.more && end ? encodeZoneCursor(query.sort, end) : null,
+    totals,
+  });
+});
+
+/** A bulk item's fault: the usual error body, plus the item's `index` and its own `field`. */
+class BulkItemError extends Error {
+  constructor(
+    readonly status: 400 | 409,
+    readonly code: string,
+    readonly index: number,
+    readonly field: string | undefined,
+    message: string,
+  ) {
+    super(`item ${index}${field ? `, ${field}` : ""}: ${message}`);
+  }
+}
+
+/** Validates one item with `schema`, or throws its `BulkItemError`. */
+function bulkItem<S extends z.ZodType>(schema: S, value: unknown, index: number): z.infer<S> {
+  try {
+    return validate(schema, value);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const message = err.field && err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message;
+    throw new BulkItemError(400, err.code, index, err.field, message);
+  }
+}
+
+async function bulkCreate(c: AppContext, items: readonly unknown[]): Promise<Response> {
+  const zones = items.map((item, i) => bulkItem(ZoneCreate, item, i));
+  const seen = new Map<string, number>();
+  zones.forEach((zone, i) => {
+    const first = seen.get(zone.name);
+    if (first !== undefined) throw new BulkItemError(400, "duplicate", i, "name", `${zone.name} is item ${first} too`);
+    seen.set(zone.name, i);
+  });
+  // Every TSIG key named must exist (one query per 90 names).
+  const wanted = new Map<string, { index: number; field: string }>();
+  zones.forEach((zone, index) => {
+    if (zone.tsigKey) wanted.set(zone.tsigKey, { index, field: "tsigKey" });
+    zone.primaries.forEach((p, j) => p.tsigKey && wanted.set(p.tsigKey, { index, field: `primaries.${j}.tsigKey` }));
+    zone.transferAllow.forEach((t, j) => t.tsigKey && wanted.set(t.tsigKey, { index, field: `transferAllow.${j}.tsigKey` }));
+  });
+  const names = [...wanted.keys()];
+  const have = new Set<string>();
+  for (let i = 0; i < names.length; i += 90) for (const n of await existingKeyNames(c.var.db, names.slice(i, i + 90))) have.add(n);
+  for (const [name, at] of wanted) {
+    if (!have.has(name)) throw new BulkItemError(400, "unknown-key", at.index, at.field, `no TSIG key named ${name} (create it first)`);
+  }
+  const taken = await existingZoneNames(c.var.db, zones.map((z) => z.name));
+  const clash = zones.findIndex((z) => taken.has(z.name));
+  if (clash >= 0) throw new BulkItemError(409, "exists", clash, "name", `a zone named ${zones[clash]!.name} exists already`);
+  const requestedAt = Date.now();
+  // Webhook secrets are not shown by a bulk create: each zone gets one nobody knows, until
+  // POST /api/v1/zones/:name/webhook-secret sets a new one.
+  const rows = await Promise.all(
+    zones.map(async (zone) => ({
+      ...DEFAULT_CLAMPS,
+      ...zone,
+      tsigKey: zone.tsigKey ?? null,
+      webhookSecretHash: await hashSecret(newSecret()),
+      refreshRequestedAt: requestedAt,
+    })),
+  );
+  try {
+    await insertZones(c.var.db, rows);
+  } catch (err) {
+    if (err instanceof Error && /UNIQUE/i.test(err.message)) {
+      throw new ApiError(409, "exists", "a zone of the batch was created meanwhile; nothing was created");
+    }
+    throw err;
+  }
+  // New names may now be answered. The service finds each zone's first refresh request when it polls
+  // (the rows carry it); no push per zone.
+  servedPointersChanged();
+  return c.json({ created: rows.length }, 201);
+}
+
+async function bulkDelete(c: AppContext, items: readonly unknown[]): Promise<Response> {
+  const names = items.map((item, i) => bulkItem(BulkName, { name: item }, i).name);
+  const deleted = await deleteZonesByName(c.var.db, names);
+  servedPointersChanged();
+  return c.json({ deleted }, 200);
+}
+const BulkName = z.strictObject({ name: dnsName });
+
+/**
+ * `POST /api/v1/zones/bulk`: up to 1,000 zones created (201 `{"created": n}`) or deleted (200
+ * `{"deleted": n}`, names that are no zone are not counted), all or nothing. Each item is validated as its
+ * single-zone route validates it; the first bad one answers 400 (409 for a name taken) with the usual
+ * error body plus the item's `index`, and `field` inside the item.
+ */
+zoneRoutes.post("/bulk", async (c) => {
+  const body = await jsonBody(c, ZoneBulk);
+  try {
+    return body.create ? await bulkCreate(c, body.create) : await bulkDelete(c, body.delete!);
+  } catch (err) {
+    if (!(err instanceof BulkItemError)) throw err;
+    const error = { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), index: err.index };
+    return c.json({ error }, err.status);
+  }
 });
 
 zoneRoutes.get("/:name", async (c) => {

@@ -116,6 +116,26 @@ export const zones = sqliteTable("zones", {
 
   createdAt: integer("created_at").notNull().default(now),
   updatedAt: integer("updated_at").notNull().default(now),
+}, (t) => [
+  // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
+  index("zones_next_refresh").on(t.nextRefreshAt, t.name),
+  // `zones_depth`, an index on an expression of the name, lives in the migration `zone_change_triggers`
+  // (drizzle-kit 0.31 writes such an index wrongly).
+]);
+
+/**
+ * The zone change log the answer path follows (`store/zone-directory.ts`): one row per zone created, deleted,
+ * or changed in what the answer path reads (model, served version, serial, expiry, answerAllow). SQLite
+ * triggers on `zones` write it (migration `zone_change_triggers`), so every writer, present or future, is
+ * covered, and each isolate re-reads only the zones named since the last row it saw. `seq` has no
+ * AUTOINCREMENT: the newest row is never deleted (the pruning trigger keeps the last 65,536), so
+ * `max(seq) + 1` never repeats.
+ */
+export const zoneChanges = sqliteTable("zone_changes", {
+  seq: integer("seq").primaryKey(),
+  /** The zone's name as `zones.name` holds it. */
+  name: text("name").notNull(),
+  op: text("op", { enum: ["create", "update", "delete"] }).notNull(),
 });
 
 /** One row per version of a zone: `open` while an ingest builds it, then `committed` or `abandoned`. */

@@ -391,7 +391,8 @@ async function commitBatch(
     }
     throw err;
   }
-  if ((results[1]!.meta.changes ?? 0) !== 1) {
+  // `changes` counts the rows the zone change log's triggers write too (`zone_changes`): 0 means the guard failed.
+  if ((results[1]!.meta.changes ?? 0) === 0) {
     throw new StoreError("conflict", `${zone.name} changed while the changesets were applied (or the lease was lost)`);
   }
   return {

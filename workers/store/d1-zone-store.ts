@@ -2,9 +2,9 @@
  * @module The `ZoneStore` (the answer engine's port, `answer/zone-store.ts`) over D1 blocks, with two
  * in-isolate caches:
  *
- * - the **zone list** (each zone's current-version pointer, expiry, model), re-read from D1 when older
- *   than `pointerTtlMs` (1 s by default), so a commit is seen within a second and a D1 query is spent on
- *   it about once per second per isolate (once per request in flight at the moment it goes stale);
+ * - the **zone directory** (`zone-directory.ts`): which zone answers a name, one indexed query on a miss,
+ *   kept fresh by following the zone change log at most once per `pointerTtlMs` (1 s by default), so a
+ *   commit is seen within a second at O(1) rows read whatever the number of zones;
  * - an **LRU of decoded blocks** by (zone, block id, added version). A block row is immutable (an IXFR
  *   writes a new row), so that key names its content for every version that sees it, and a cached block
  *   can never be stale: the id alone would not do, since SQLite may hand out the id of a pruned row again
@@ -16,8 +16,7 @@
  * costs a second one.
  */
 import { LRUCache } from "lru-cache";
-import { Name } from "../../dns/name.ts";
-import type { ZoneModel } from "../db/schema.ts";
+import type { Name } from "../../dns/name.ts";
 import { decodeBlock } from "./block-codec.ts";
 import {
   blockAtOrBeforeStatement,
@@ -34,9 +33,10 @@ import type { ZoneInfo } from "../answer/zone-store.ts";
 import { LocatingZoneStore } from "./locating-zone-store.ts";
 import type { Neighbourhood } from "./locating-zone-store.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
+import { ZoneDirectory } from "./zone-directory.ts";
 
 export interface D1ZoneStoreOptions {
-  /** How long the zone list (and so the current-version pointers) may be reused. Default 1000 ms. */
+  /** How long the zones' current-version pointers may be reused without a poll of the change log. Default 1000 ms. */
   pointerTtlMs?: number;
   /** Budget of the block cache, in bytes of block data. Default 32 MiB. */
   blockCacheBytes?: number;
@@ -71,12 +71,8 @@ function approximateSize(nodes: readonly StoredNode[]): number {
 
 export class D1ZoneStore extends LocatingZoneStore {
   private readonly budget: Budget;
-  private readonly pointerTtlMs: number;
-  private readonly now: () => number;
-  private zones: Map<string, ZoneInfo> = new Map();
-  private zonesLoadedAt = -Infinity;
-  /** When the read behind `zones` began. */
-  private zonesReadAt = -Infinity;
+  /** Which zone answers a name, and the freshness of the zones' pointers (`zone-directory.ts`). */
+  readonly directory: ZoneDirectory;
   /** Decoded nodes by `${zone}:${block id}:${added version}`. */
   private readonly blocks: LRUCache<string, StoredNode[]>;
   /** `${zone}:${version}:${tree}` → ranges known for that version, sorted by first key. */
@@ -86,75 +82,34 @@ export class D1ZoneStore extends LocatingZoneStore {
   });
   /** `${zone}:${version}:${tree}` of trees found empty (a zone without NSEC3 asks often). */
   private readonly emptyTrees = new LRUCache<string, true>({ max: 1024 });
-  /** Queries sent, for tests and metrics. */
-  queries = 0;
+  /** Block queries sent; `queries` adds the directory's. */
+  private blockQueries = 0;
+
+  /** D1 queries sent, for tests and metrics. */
+  get queries(): number {
+    return this.blockQueries + this.directory.queries;
+  }
 
   constructor(db: D1Queryable, options: D1ZoneStoreOptions = {}) {
     super();
     this.budget = new Budget(db);
-    this.pointerTtlMs = options.pointerTtlMs ?? 1000;
-    this.now = options.now ?? Date.now;
+    this.directory = new ZoneDirectory(this.budget, {
+      freshnessMs: options.pointerTtlMs ?? 1000,
+      ...(options.now ? { now: options.now } : {}),
+    });
     this.blocks = new LRUCache<string, StoredNode[]>({
       maxSize: options.blockCacheBytes ?? 32 * 1024 * 1024,
       sizeCalculation: (nodes) => approximateSize(nodes) * DECODED_OVERHEAD,
     });
   }
 
-  private async loadZones(): Promise<void> {
-    this.queries++;
-    const readAt = this.now();
-    const rows = await this.budget
-      .prepare("SELECT id, name, model, current_version, serial, expires_at, answer_allow FROM zones")
-      .all<{
-        id: number;
-        name: string;
-        model: ZoneModel;
-        current_version: number | null;
-        serial: number | null;
-        expires_at: number | null;
-        answer_allow: string;
-      }>();
-    const zones = new Map<string, ZoneInfo>();
-    for (const r of rows.results) {
-      const name = Name.parseAbsolute(r.name);
-      zones.set(name.key, {
-        id: r.id,
-        name,
-        model: r.model,
-        version: r.current_version,
-        serial: r.serial,
-        expiresAt: r.expires_at,
-        answerAllow: JSON.parse(r.answer_allow) as string[],
-        pointerReadAt: readAt,
-      });
-    }
-    // Concurrent reloads may finish out of order; the one that began last wins.
-    if (readAt < this.zonesReadAt) return;
-    this.zones = zones;
-    this.zonesReadAt = readAt;
-    this.zonesLoadedAt = this.now();
-  }
-
   /** Drops the cached pointers, so the next lookup re-reads them (after a commit in this isolate). */
   invalidatePointers(): void {
-    this.zonesLoadedAt = -Infinity;
-    // A reload already in flight began before the commit: its result must not count as fresh.
-    this.zonesReadAt = this.now();
+    this.directory.invalidate();
   }
 
-  async findZone(qname: Name): Promise<ZoneInfo | null> {
-    if (this.now() - this.zonesLoadedAt > this.pointerTtlMs) {
-      // Each request reloads on its own. Sharing one in-flight promise across requests is unsafe in
-      // workerd: a promise settled by another request's I/O does not resume this request when that one has
-      // finished or been cancelled, and workerd then cancels this one as hung (seen under `npm run bench`
-      // load at every pointer reload). The cost is one query per concurrent request in the stale instant.
-      await this.loadZones();
-    }
-    for (let n = 0; n <= qname.labelCount; n++) {
-      const zone = this.zones.get(qname.stripLeft(n).key);
-      if (zone) return zone;
-    }
-    return null;
+  findZone(qname: Name): Promise<ZoneInfo | null> {
+    return this.directory.findZone(qname);
   }
 
   private cacheRow(zone: ZoneInfo, tree: Tree, row: BlockRow): CachedBlock {
@@ -202,10 +157,10 @@ export class D1ZoneStore extends LocatingZoneStore {
     if (known) return known;
     const treeKey = `${zone.id}:${zone.version}:${tree}`;
     if (this.emptyTrees.has(treeKey)) return null;
-    this.queries++;
+    this.blockQueries++;
     let row = await firstRow(blockAtOrBeforeStatement(this.budget, zone.id, tree, key, zone.version));
     if (!row) {
-      this.queries++;
+      this.blockQueries++;
       row = await firstRow(firstBlockStatement(this.budget, zone.id, tree, zone.version));
       if (!row) this.emptyTrees.set(treeKey, true);
     }
@@ -265,7 +220,7 @@ export class D1ZoneStore extends LocatingZoneStore {
     const last = known?.[known.length - 1];
     const cached = last && last.nextKey === null ? this.blocks.get(last.block) : undefined;
     if (cached) return cached[cached.length - 1] ?? null;
-    this.queries++;
+    this.blockQueries++;
     const row = await firstRow(lastBlockStatement(this.budget, zone.id, tree, zone.version));
     if (!row) {
       this.emptyTrees.set(treeKey, true);

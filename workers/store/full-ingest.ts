@@ -568,7 +568,8 @@ async function flip(
     ),
     earliestRrsigStatement(budget, zone.id, version),
   ]);
-  if ((results[0]!.meta.changes ?? 0) !== 1) {
+  // `changes` counts the rows the zone change log's triggers write too (`zone_changes`): 0 means the guard failed.
+  if ((results[0]!.meta.changes ?? 0) === 0) {
     throw new StoreError("lease", `the commit of ${zone.name} version ${version} lost its lease or its version`);
   }
 }

@@ -1,13 +1,13 @@
 /**
  * @module The isolate's one answer-path store: a {@link D1ZoneStore} over a D1 session started
  * `first-unconstrained` (read replication: any replica may answer the first query, and the session never
- * reads older data after that). Zone data is keyed by version and the pointers are re-read every second,
- * so a replica's lag delays a new version by that lag at most, never mixes two. One per isolate, so its
- * caches (zone pointers, decoded blocks) serve many requests.
+ * reads older data after that). Zone data is keyed by version and the zone change log is followed every
+ * second (`zone-directory.ts`), so a replica's lag delays a new version by that lag at most, never mixes two.
+ * One per isolate, so its caches (zones, decoded blocks) serve many requests.
  *
  * A handler that changes what the answer path reads (a commit, an IXFR's changesets, a zone created,
- * changed or deleted) calls {@link servedPointersChanged} itself: the cached pointers are dropped so the
- * next query in this isolate re-reads them (other isolates see it within the pointer TTL, a second). The
+ * changed or deleted) calls {@link servedPointersChanged} itself: the next query in this isolate reads the
+ * change log first and re-reads the zones it names (other isolates see it within the pointer TTL, a second). The
  * port-53 front relies on this to serve a version its own instance just committed without waiting out
  * that second.
  */

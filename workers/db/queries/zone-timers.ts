@@ -34,5 +34,6 @@ export async function writeTimers(db: D1Queryable, zoneId: number, update: Timer
     .prepare(`UPDATE zones SET ${sets.join(", ")}, updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND lease_until > ?3`)
     .bind(...params)
     .run();
-  return (result.meta.changes ?? 0) === 1;
+  // `changes` counts the rows the zone change log's triggers write too (`zone_changes`): 0 means the guard failed.
+  return (result.meta.changes ?? 0) > 0;
 }

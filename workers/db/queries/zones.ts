@@ -3,9 +3,13 @@
  * the ingest API's reference to it), created, listed, changed, deleted, and the webhook secret's hash
  * replaced. The transfer-service's view of a row is `zone-config.ts`; its timers, `zone-timers.ts`.
  */
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
+import { ZONE_STATUSES } from "../../../contract/vocabulary.ts";
+import { Budget } from "../../store/statement-budget.ts";
 import { drizzleOf, type D1Queryable } from "../d1-queryable.ts";
 import { zones } from "../schema.ts";
+import type { ZoneModel, ZoneStatus } from "../schema.ts";
 
 export type ZoneRow = typeof zones.$inferSelect;
 export type NewZone = typeof zones.$inferInsert;
@@ -57,4 +61,188 @@ export async function deleteZone(db: D1Queryable, zoneId: number): Promise<void>
 /** Replaces the stored hash of the zone's webhook secret. */
 export async function setWebhookSecretHash(db: D1Queryable, zoneId: number, hash: string, now = Date.now()): Promise<void> {
   await drizzleOf(db).update(zones).set({ webhookSecretHash: hash, updatedAt: now }).where(eq(zones.id, zoneId));
+}
+
+/**
+ * The status `/api/v1` shows (`db/zone-status.ts`'s `shownStatus`) as an SQL expression at `now`, so a list
+ * can filter and count by it: `refreshing` only under a live lease, else what a dead lease leaves
+ * (expired, pending without a serial, failing); `expired` past `expiresAt`; otherwise the stored status.
+ * `zone-status.test.ts` holds the two to the same answer over a table of rows.
+ */
+export function shownStatusSql(now: number): SQL<ZoneStatus> {
+  const leaseLive = sql`(${zones.leaseUntil} IS NOT NULL AND ${zones.leaseUntil} > ${now})`;
+  const expired = sql`(${zones.expiresAt} IS NOT NULL AND ${now} > ${zones.expiresAt})`;
+  return sql<ZoneStatus>`(CASE
+    WHEN ${zones.status} = 'refreshing' AND ${leaseLive} THEN 'refreshing'
+    WHEN ${zones.status} = 'refreshing' AND ${expired} THEN 'expired'
+    WHEN ${zones.status} = 'refreshing' AND ${zones.serial} IS NULL THEN 'pending'
+    WHEN ${zones.status} = 'refreshing' THEN 'failing'
+    WHEN ${expired} THEN 'expired'
+    ELSE ${zones.status} END)`;
+}
+
+/** What a page of zones is filtered by (every field optional). */
+export interface ZoneFilter {
+  model?: ZoneModel | undefined;
+  /** The shown status (`shownStatusSql`). */
+  status?: ZoneStatus | undefined;
+  /** Names starting with these characters (lowercase). */
+  prefix?: string | undefined;
+}
+
+export type ZoneSort = "name" | "next-refresh";
+
+/** Where a page ends: the last row's sort key. */
+export interface ZoneKeyset {
+  name: string;
+  /** For `next-refresh`: the last row's next refresh (null sorts first). */
+  nextRefreshAt?: number | null | undefined;
+}
+
+function filterConditions(filter: ZoneFilter, now: number): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.model !== undefined) conditions.push(eq(zones.model, filter.model));
+  if (filter.status !== undefined) conditions.push(sql`${shownStatusSql(now)} = ${filter.status}`);
+  if (filter.prefix) {
+    // A range on the name's index: [prefix, prefix with its last character raised by one).
+    const p = filter.prefix;
+    const upper = p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
+    conditions.push(gte(zones.name, p), lt(zones.name, upper));
+  }
+  return conditions;
+}
+
+function afterCondition(sort: ZoneSort, after: ZoneKeyset): SQL {
+  if (sort === "name") return gt(zones.name, after.name);
+  // SQLite sorts NULL first in ascending order: zones never planned come first.
+  const at = after.nextRefreshAt ?? null;
+  if (at === null) return or(and(isNull(zones.nextRefreshAt), gt(zones.name, after.name)), isNotNull(zones.nextRefreshAt))!;
+  return or(gt(zones.nextRefreshAt, at), and(eq(zones.nextRefreshAt, at), gt(zones.name, after.name)))!;
+}
+
+/**
+ * One page of zones in `sort` order after `after` (keyset pagination: a zone that exists for the whole walk
+ * is on exactly one page, whatever is added or removed meanwhile, as long as its sort key does not move),
+ * and whether more follow.
+ */
+export async function listZonesPage(
+  db: D1Queryable,
+  options: { filter: ZoneFilter; sort: ZoneSort; after?: ZoneKeyset | undefined; limit: number; now: number },
+): Promise<{ rows: ZoneRow[]; more: boolean }> {
+  const conditions = filterConditions(options.filter, options.now);
+  if (options.after) conditions.push(afterCondition(options.sort, options.after));
+  const order = options.sort === "name" ? [asc(zones.name)] : [asc(zones.nextRefreshAt), asc(zones.name)];
+  const rows = await drizzleOf(db)
+    .select()
+    .from(zones)
+    .where(and(...conditions))
+    .orderBy(...order)
+    .limit(options.limit + 1);
+  return { rows: rows.slice(0, options.limit), more: rows.length > options.limit };
+}
+
+export type ZoneTotals = { total: number } & Record<ZoneStatus, number>;
+
+/** How many zones the filter matches, in all and by shown status. */
+export async function zoneTotals(db: D1Queryable, filter: ZoneFilter, now: number): Promise<ZoneTotals> {
+  const status = shownStatusSql(now);
+  const rows = await drizzleOf(db)
+    .select({ status, n: sql<number>`count(*)` })
+    .from(zones)
+    .where(and(...filterConditions(filter, now)))
+    .groupBy(status);
+  const totals = { total: 0, ...Object.fromEntries(ZONE_STATUSES.map((s) => [s, 0])) } as ZoneTotals;
+  for (const row of rows) {
+    totals[row.status] += row.n;
+    totals.total += row.n;
+  }
+  return totals;
+}
+
+/** A zone of a bulk create, as written (clamps filled in). */
+export interface BulkZone {
+  name: string;
+  model: ZoneModel;
+  primaries: unknown[];
+  tsigKey: string | null;
+  notifyAllow: string[];
+  transferAllow: unknown[];
+  answerAllow: string[];
+  minRefresh: number;
+  maxRefresh: number;
+  minRetry: number;
+  maxRetry: number;
+  minExpire: number;
+  maxExpire: number;
+  webhookSecretHash: string;
+  refreshRequestedAt: number;
+}
+
+/** JSON text per statement: D1 allows 100 KB of SQL and values in one statement (`statement-budget.ts`). */
+const JSON_CHUNK_BYTES = 90_000;
+
+/** `values` as JSON arrays of at most `JSON_CHUNK_BYTES` each. */
+function jsonChunks(values: readonly unknown[]): string[] {
+  const chunks: string[] = [];
+  let part: string[] = [];
+  let bytes = 2;
+  for (const v of values) {
+    const text = JSON.stringify(v);
+    const size = new TextEncoder().encode(text).length + 1;
+    if (part.length > 0 && bytes + size > JSON_CHUNK_BYTES) {
+      chunks.push(`[${part.join(",")}]`);
+      part = [];
+      bytes = 2;
+    }
+    part.push(text);
+    bytes += size;
+  }
+  if (part.length > 0) chunks.push(`[${part.join(",")}]`);
+  return chunks;
+}
+
+/** The names among `names` that are zones already. */
+export async function existingZoneNames(db: D1Queryable, names: readonly string[]): Promise<Set<string>> {
+  const budget = new Budget(db);
+  const statements = jsonChunks(names).map((chunk) =>
+    budget.prepare("SELECT name FROM zones WHERE name IN (SELECT value FROM json_each(?1))", [chunk]),
+  );
+  const found = new Set<string>();
+  for (const result of await budget.batch<{ name: string }>(statements)) for (const row of result.results) found.add(row.name);
+  return found;
+}
+
+/**
+ * Creates every zone or none: the rows go in as JSON (a statement per ~90 KB, so 1,000 zones are a few
+ * statements, far under D1's 100 bound parameters and its statements per batch), in one D1 batch, which is
+ * one transaction. A name taken meanwhile fails the whole batch (UNIQUE).
+ */
+export async function insertZones(db: D1Queryable, rows: readonly BulkZone[]): Promise<void> {
+  const budget = new Budget(db);
+  const statements = jsonChunks(rows).map((chunk) =>
+    budget.prepare(
+      `INSERT INTO zones (name, model, primaries, tsig_key, notify_allow, transfer_allow, answer_allow,
+         min_refresh, max_refresh, min_retry, max_retry, min_expire, max_expire, webhook_secret_hash, refresh_requested_at)
+       SELECT z.value ->> '$.name', z.value ->> '$.model', z.value -> '$.primaries', z.value ->> '$.tsigKey',
+         z.value -> '$.notifyAllow', z.value -> '$.transferAllow', z.value -> '$.answerAllow',
+         z.value ->> '$.minRefresh', z.value ->> '$.maxRefresh', z.value ->> '$.minRetry', z.value ->> '$.maxRetry',
+         z.value ->> '$.minExpire', z.value ->> '$.maxExpire', z.value ->> '$.webhookSecretHash', z.value ->> '$.refreshRequestedAt'
+       FROM json_each(?1) AS z`,
+      [chunk],
+    ),
+  );
+  await budget.batch(statements);
+}
+
+/** Deletes the zones named (those that exist), all in one batch; returns how many there were. */
+export async function deleteZonesByName(db: D1Queryable, names: readonly string[]): Promise<number> {
+  const budget = new Budget(db);
+  const statements: D1PreparedStatement[] = [];
+  for (const chunk of jsonChunks([...new Set(names)])) {
+    // Counted first, in the same transaction: D1's `changes` would count cascaded and trigger rows too.
+    statements.push(budget.prepare("SELECT count(*) AS n FROM zones WHERE name IN (SELECT value FROM json_each(?1))", [chunk]));
+    statements.push(budget.prepare("DELETE FROM zones WHERE name IN (SELECT value FROM json_each(?1))", [chunk]));
+  }
+  const results = await budget.batch<{ n: number }>(statements);
+  return results.filter((_, i) => i % 2 === 0).reduce((sum, r) => sum + (r.results[0]?.n ?? 0), 0);
 }
