@@ -2,7 +2,7 @@
  * @module A DNS query in wire form for tests of either runtime: the Worker's table tests, the port-53
  * front's and the integration tests all build their queries here.
  */
-import { Opcode, RRClass, typeFromString } from "../constants.ts";
+import { Opcode, RRClass, RRType, typeFromString } from "../constants.ts";
 import type { Edns } from "../edns.ts";
 import { noFlags } from "../header.ts";
 import { type Message, encodeMessage } from "../message.ts";
@@ -34,4 +34,18 @@ export function queryWire(qname: string, qtype: string, options: { qclass?: numb
     };
   }
   return encodeMessage(message).wire;
+}
+
+/** A NOTIFY for `zone` (RFC 1996 §3.7: QTYPE SOA, AA set unless `aa` is false), ID 4242 unless given. */
+export function notifyWire(zone: string, options: { id?: number; aa?: boolean } = {}): Uint8Array {
+  return encodeMessage({
+    id: options.id ?? 4242,
+    opcode: Opcode.NOTIFY,
+    flags: { ...noFlags(), aa: options.aa ?? true },
+    rcode: 0,
+    questions: [{ name: Name.parse(zone), type: RRType.SOA, class: RRClass.IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  }).wire;
 }

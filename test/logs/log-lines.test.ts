@@ -9,10 +9,7 @@
 import { createSocket } from "node:dgram";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Opcode, RRType } from "../../dns/constants.ts";
-import { noFlags } from "../../dns/header.ts";
-import { encodeMessage } from "../../dns/message.ts";
-import { Name } from "../../dns/name.ts";
+import { notifyWire } from "../../dns/testing/query-wire.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
 import { MemoryWorker } from "../../transfer-service/testing/memory-worker.ts";
 import { duplicateKey } from "../../transfer-service/testing/strict-json.ts";
@@ -64,16 +61,7 @@ afterAll(async () => {
  * here" if it came before the service knew the zone.
  */
 function notify(zone: string, from = "127.0.0.1"): Promise<number> {
-  const wire = encodeMessage({
-    id: 4242,
-    opcode: Opcode.NOTIFY,
-    flags: { ...noFlags(), aa: true },
-    rcode: 0,
-    questions: [{ name: Name.parse(zone), type: RRType.SOA, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  }).wire;
+  const wire = notifyWire(zone);
   return new Promise((resolve, reject) => {
     const socket = createSocket("udp4");
     const timer = setTimeout(() => {

@@ -31,14 +31,12 @@ import http2 from "node:http2";
 import { connect, type Socket } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
-import { noFlags } from "../../dns/header.ts";
+import { Rcode, RRType } from "../../dns/constants.ts";
 import { nodeHmac } from "../../dns/hmac.node.ts";
-import { decodeMessage, encodeMessage } from "../../dns/message.ts";
-import { Name } from "../../dns/name.ts";
+import { decodeMessage } from "../../dns/message.ts";
 import { prepareTsigKey } from "../../dns/tsig/key.ts";
 import { signRequest } from "../../dns/tsig/sign.ts";
-import { queryWire } from "../../dns/testing/query-wire.ts";
+import { notifyWire, queryWire } from "../../dns/testing/query-wire.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 import { freePorts } from "../peers/ports.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
@@ -408,19 +406,6 @@ async function udpJunk(): Promise<{ stop: () => Promise<number> }> {
       return n;
     },
   };
-}
-
-function notifyWire(zone: string): Uint8Array {
-  return encodeMessage({
-    id: 4242,
-    opcode: Opcode.NOTIFY,
-    flags: { ...noFlags(), aa: true },
-    rcode: 0,
-    questions: [{ name: Name.parse(zone), type: RRType.SOA, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  }).wire;
 }
 
 const closedBy = async (reasons: string[]): Promise<Record<string, number>> =>

@@ -10,10 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Opcode, RRType } from "../../dns/constants.ts";
-import { noFlags } from "../../dns/header.ts";
-import { encodeMessage } from "../../dns/message.ts";
-import { Name } from "../../dns/name.ts";
+import { notifyWire } from "../../dns/testing/query-wire.ts";
 import { MemoryWorker } from "../../transfer-service/testing/memory-worker.ts";
 import type { ZoneConfig } from "../../transfer-service/worker/worker-api.ts";
 import { freePort, PEERS, type PeerHandle, type PeerKind, type TsigKey } from "../peers/index.ts";
@@ -404,16 +401,7 @@ async function sendNotifies(zone: string, n: number, port: number): Promise<void
     });
   });
   for (let i = 0; i < n; i++) {
-    const wire = encodeMessage({
-      id: i,
-      opcode: Opcode.NOTIFY,
-      flags: noFlags(),
-      rcode: 0,
-      questions: [{ name: Name.parse(zone), type: RRType.SOA, class: 1 }],
-      answers: [],
-      authorities: [],
-      additionals: [],
-    }).wire;
+    const wire = notifyWire(zone, { id: i, aa: false });
     socket.send(wire, port, "127.0.0.1");
   }
   await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
