@@ -33,7 +33,7 @@
  * (`BOOKMARK_HEADER`); send the latest one back on the next request to read your own writes.
  */
 import { z } from "zod";
-import { REFRESH_FORCES, TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "./vocabulary.ts";
+import { REFRESH_FORCES, TRANSFER_DIRECTIONS, TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "./vocabulary.ts";
 
 export const INTERNAL_PREFIX = "/internal/v1";
 
@@ -83,6 +83,9 @@ export const Primary = z.object({
 
 export const TransferAllow = z.object({ address: z.string(), tsigKey: z.string().optional() });
 
+/** A downstream sent a NOTIFY after every commit (RFC 1996); `tsigKey` names a key in `ZoneConfigList.keys`. */
+export const AlsoNotify = z.object({ address: z.string(), port: z.number().int().min(1).max(65535), tsigKey: z.string().optional() });
+
 export const ZoneConfig = z.object({
   name: z.string(),
   model: z.enum(ZONE_MODELS),
@@ -90,6 +93,8 @@ export const ZoneConfig = z.object({
   tsigKey: z.string().nullable(),
   notifyAllow: z.array(z.string()),
   transferAllow: z.array(TransferAllow),
+  /** Absent from a Worker older than this field: nobody to notify. */
+  alsoNotify: z.array(AlsoNotify).default([]),
   status: z.enum(ZONE_STATUSES),
   statusDetail: z.string(),
   currentVersion: z.number().int().nullable(),
@@ -155,6 +160,8 @@ export type TimersUpdate = z.infer<typeof TimersUpdate>;
 export const TransferLogEntry = z.object({
   kind: z.enum(TRANSFER_KINDS),
   result: z.enum(TRANSFER_RESULTS),
+  /** Absent: `in`. For `out`, `primary` is the downstream's address. */
+  direction: z.enum(TRANSFER_DIRECTIONS).optional(),
   primary: z.string().max(300).optional(),
   fromSerial: uint32.optional(),
   toSerial: uint32.optional(),

@@ -34,6 +34,10 @@ export type TransferKind = (typeof TRANSFER_KINDS)[number];
  * How that line ended. The log accepts `refused`, but today the service sends every failure, a refusal
  * too, as `failed` with the reason in words (`worker-client.ts`).
  */
+/** Which way a logged transfer went: from a primary to us, or from us to a downstream (issue 21). */
+export const TRANSFER_DIRECTIONS = ["in", "out"] as const;
+export type TransferDirection = (typeof TRANSFER_DIRECTIONS)[number];
+
 export const TRANSFER_RESULTS = ["ok", "up-to-date", "failed", "refused", "serial-regressed"] as const;
 export type TransferResult = (typeof TRANSFER_RESULTS)[number];
 

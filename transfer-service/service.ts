@@ -22,6 +22,10 @@ import { ResponseCache } from "./server/query/response-cache.ts";
 import { ResponseRateLimiter } from "./server/query/rrl.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
 import { noZones, type Zones } from "./zones/zone-set.ts";
+import { nodeHmac } from "../dns/hmac.node.ts";
+import { createTransferOut } from "./server/xfr-out/transfer-out.ts";
+import { NotifyOut } from "./server/xfr-out/notify-out.ts";
+import { WorkerClient } from "./worker/worker-client.ts";
 
 export interface RunningService {
   dnsAddresses: ListenAddress[];
@@ -62,9 +66,15 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     rrl: new ResponseRateLimiter({ ...config.rrl, log: log.child({ part: "rrl" }), metrics }),
     nsid: config.front.nsid,
   };
+  // Transfers out read the zone, its versions and journal from the Worker through a client of their own.
+  const transferReads = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
+  const transfers = createTransferOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "xfr-out" }), metrics });
+  // NOTIFY out after each of this instance's commits (the lease holder's), to the zone's alsoNotify.
+  const notifyOut = new NotifyOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "notify-out" }), metrics });
+  const unwatchNotify = parts.commits?.on((zone, version) => notifyOut.committed(zone, version));
   const dns = await startDnsListener({
     addresses: config.dnsListen,
-    handler: createDispatcher({ notify, front, metrics }),
+    handler: createDispatcher({ notify, front, transfers, metrics }),
     log: log.child({ part: "dns" }),
     metrics,
     tcpIdleTimeoutMs: config.tcp.idleTimeoutMs,
@@ -88,6 +98,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   } catch (err) {
     await dns.close();
     await upstream.close();
+    await transferReads.close();
     throw err;
   }
   await zones.start();
@@ -101,7 +112,10 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       stopping = true;
       await dns.close();
       unwatch?.();
+      unwatchNotify?.();
+      await notifyOut.close();
       await upstream.close();
+      await transferReads.close();
       await zones.stop();
       await http.close();
     },

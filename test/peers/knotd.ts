@@ -42,6 +42,19 @@ export function knotdConfig(opts: PeerOptions, dir: string, port: number): strin
   const acls: string[] = [];
   const zones: string[] = [];
   opts.zones.forEach((zone: ZoneSpec, i) => {
+    if (zone.secondaryOf) {
+      // A secondary: transfers from `secondaryOf`, signed with its key, and takes NOTIFY from it.
+      const from = zone.secondaryOf;
+      const fromKey = from.key === undefined ? undefined : transferKeyOf(opts, { ...zone, transferKey: from.key });
+      remotes.push(`  - id: primary${i}`, `    address: ${from.address}@${from.port}`);
+      if (fromKey) remotes.push(`    key: ${absolute(fromKey.name)}`);
+      acls.push(`  - id: notify${i}`, "    action: notify", `    address: [${from.address}]`);
+      if (fromKey) acls.push(`    key: ${absolute(fromKey.name)}`);
+      // Tests read the secondary's copy back with an unsigned AXFR from loopback.
+      acls.push(`  - id: xfr${i}`, "    action: transfer", "    address: [127.0.0.1, ::1]");
+      zones.push(`  - domain: ${absolute(zone.name)}`, `    master: [primary${i}]`, `    acl: [notify${i}, xfr${i}]`, "    journal-content: all");
+      return;
+    }
     const key = transferKeyOf(opts, zone);
     // RFC 5936 §6: the ACL is the operator's choice; ours is "this key from anywhere" or "loopback, unsigned".
     acls.push(`  - id: xfr${i}`, "    action: transfer");

@@ -60,7 +60,8 @@ export async function launchPeer(recipe: PeerRecipe, opts: PeerOptions): Promise
   }
 
   // Loading scales with size (named needs ~15 s for a 1M-record, 55 MB zone here): 20 s plus 1 s per 1.5 MB.
-  const zoneBytes = (await Promise.all(opts.zones.map((z) => stat(path.join(dir, zoneFileName(z.name)))))).reduce((n, s) => n + s.size, 0);
+  const primaryZones = opts.zones.filter((z) => !z.secondaryOf);
+  const zoneBytes = (await Promise.all(primaryZones.map((z) => stat(path.join(dir, zoneFileName(z.name)))))).reduce((n, s) => n + s.size, 0);
   const timeoutMs = opts.startTimeoutMs ?? 20_000 + Math.ceil(zoneBytes / 1_500_000) * 1000;
   let daemon: Daemon | undefined;
   let port = 0;

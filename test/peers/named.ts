@@ -44,6 +44,23 @@ export function namedConfig(opts: PeerOptions, dir: string, port: number, contro
     out.push(`key ${q(bare(k.name))} { algorithm ${k.algorithm}; secret ${q(k.secret)}; };`);
   }
   for (const zone of opts.zones) {
+    if (zone.secondaryOf) {
+      // A secondary: transfers from `secondaryOf` (signed with its key, as a `server` clause says), takes
+      // its NOTIFY, and lets loopback read the copy back. The copy is written as raw (named's own format).
+      const from = zone.secondaryOf;
+      const fromKey = from.key === undefined ? undefined : transferKeyOf(opts, { ...zone, transferKey: from.key });
+      if (fromKey) out.push(`server ${from.address} { keys { ${q(bare(fromKey.name))}; }; };`);
+      out.push(
+        `zone ${q(bare(zone.name) || ".")} {`,
+        "  type secondary;",
+        `  file ${q(`${zoneFileName(zone.name)}.secondary`)};`,
+        `  primaries port ${from.port} { ${from.address}; };`,
+        `  allow-notify { ${from.address}; };`,
+        "  allow-transfer { 127.0.0.1; ::1; };",
+        "};",
+      );
+      continue;
+    }
     const key = transferKeyOf(opts, zone);
     const acl = key ? `key ${q(bare(key.name))};` : "127.0.0.1; ::1;";
     const targets = (zone.notify ?? []).map((t) => {

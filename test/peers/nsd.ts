@@ -42,6 +42,21 @@ export function nsdConfig(opts: PeerOptions, dir: string, port: number): string 
     out.push("key:", `  name: ${q(bare(k.name))}`, `  algorithm: ${k.algorithm}`, `  secret: ${q(k.secret)}`);
   }
   for (const zone of opts.zones) {
+    if (zone.secondaryOf) {
+      // A secondary: transfers from `secondaryOf` (IXFR first, as xfrd does), signed with its key; takes
+      // its NOTIFY; lets loopback read the copy back. Kept in memory (`database: ""`), no zone file written.
+      const from = zone.secondaryOf;
+      const fromKey = from.key === undefined ? undefined : transferKeyOf(opts, { ...zone, transferKey: from.key });
+      const keyName = fromKey ? bare(fromKey.name) : "NOKEY";
+      out.push(
+        "zone:",
+        `  name: ${q(absolute(zone.name))}`,
+        `  request-xfr: ${from.address}@${from.port} ${keyName}`,
+        `  allow-notify: ${from.address} ${keyName}`,
+        "  provide-xfr: 127.0.0.1 NOKEY",
+      );
+      continue;
+    }
     const key = transferKeyOf(opts, zone);
     out.push("zone:", `  name: ${q(absolute(zone.name))}`, `  zonefile: ${q(zoneFileName(zone.name))}`);
     if (key) {

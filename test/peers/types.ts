@@ -31,7 +31,18 @@ export interface NotifyTarget {
   port: number;
 }
 
-/** One zone the peer serves as primary. Give exactly one of `text` or `file`. */
+/** Where a secondary zone transfers from: an address and port on loopback, and the key it signs with. */
+export interface SecondaryOf {
+  address: string;
+  port: number;
+  /** Name of a key from {@link PeerOptions.keys}: transfer requests (and NOTIFYs accepted) are signed with it. */
+  key?: string;
+}
+
+/**
+ * One zone the peer serves: as primary, from `text` or `file` (give exactly one); or, with `secondaryOf`
+ * (knotd, named and nsd), as a secondary that transfers it from another server and keeps no file of ours.
+ */
 export interface ZoneSpec {
   /** The zone's origin; a trailing dot is optional. */
   name: string;
@@ -53,6 +64,8 @@ export interface ZoneSpec {
   signNotify?: boolean;
   /** The zone carries its own RRSIG/NSEC records (signed by `signZone`); PowerDNS must be told. */
   presigned?: boolean;
+  /** Serve the zone as a secondary of this primary (knotd): no `text` or `file`. */
+  secondaryOf?: SecondaryOf;
 }
 
 export interface PeerOptions {

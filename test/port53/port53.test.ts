@@ -158,11 +158,12 @@ describe("dig and kdig over UDP and TCP get the Worker's DoH answers", () => {
     }
   });
 
-  it("AXFR and IXFR are REFUSED (not served downstream yet)", async () => {
-    for (const type of ["AXFR", "IXFR"]) {
+  it("AXFR over UDP is NOTIMP (as knotd answers), IXFR outside the zone's empty transferAllow REFUSED (test/xfr-out/ serves them)", async () => {
+    for (const [type, rcode] of [["AXFR", "NOTIMP"], ["IXFR", "REFUSED"]] as const) {
       const reply = decodeMessage(await udpExchange(port, queryWire("front.test.", type, { id: 99 })));
-      expect(rcodeToString(reply.rcode)).toBe("REFUSED");
+      expect(rcodeToString(reply.rcode)).toBe(rcode);
       expect(reply.id).toBe(99);
+      expect(reply.answers).toEqual([]);
     }
   });
 });

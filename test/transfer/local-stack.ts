@@ -13,6 +13,7 @@ import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
 import { Metrics } from "../../transfer-service/ops/metrics.ts";
 import { ZoneSet } from "../../transfer-service/zones/zone-set.ts";
+import { CommitEvents, watchCommits } from "../../transfer-service/server/query/commit-watch.ts";
 import { startService, type RunningService } from "../../transfer-service/service.ts";
 import type { WorkerApi } from "../../transfer-service/worker/worker-api.ts";
 import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
@@ -77,10 +78,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
   const client = new WorkerClient({ baseUrl: worker.base, token: internalToken, timeoutMs: 30_000 });
   const metrics = new Metrics({ defaultMetrics: false });
-  const refresher = new ZoneSet({ worker: options.wrapWorker?.(client) ?? client, settings: config, log, metrics, hmac: nodeHmac });
+  // Commits announced as main.ts wires them: the front's cache and NOTIFY out hear of them.
+  const commits = new CommitEvents();
+  const refresher = new ZoneSet({ worker: watchCommits(options.wrapWorker?.(client) ?? client, commits), settings: config, log, metrics, hmac: nodeHmac });
   let service: RunningService;
   try {
-    service = await startService(config, log, { zones: refresher, metrics });
+    service = await startService(config, log, { zones: refresher, metrics, commits });
   } catch (err) {
     await client.close();
     await worker.stop();

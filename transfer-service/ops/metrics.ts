@@ -36,9 +36,10 @@ export type RrlAction = (typeof RRL_ACTIONS)[number];
  * initial_timeout: no whole message soon enough after connecting; io_timeout: a message not whole within
  * the I/O timeout of its first octet; idle_timeout: nothing asked for the idle timeout; evicted_idle: closed,
  * idle, to admit a new connection at the global cap; prefix_cap / global_cap: refused at once; write_blocked:
- * answers left unread past the unsent bound for too long; bad_framing: a zero-length frame.
+ * answers left unread past the unsent bound for too long; bad_framing: a zero-length frame; stream_failed: a
+ * zone transfer out failed half-way (the client sees it cut short).
  */
-export const TCP_CLOSE_REASONS = ["initial_timeout", "io_timeout", "idle_timeout", "evicted_idle", "prefix_cap", "global_cap", "write_blocked", "bad_framing"] as const;
+export const TCP_CLOSE_REASONS = ["initial_timeout", "io_timeout", "idle_timeout", "evicted_idle", "prefix_cap", "global_cap", "write_blocked", "bad_framing", "stream_failed"] as const;
 export type TcpCloseReason = (typeof TCP_CLOSE_REASONS)[number];
 
 const slotsOf = <T extends string>(values: readonly T[]): Record<T, number> =>
@@ -124,6 +125,21 @@ export class Metrics {
   readonly notifies = new Counter({
     name: "backstop_notify_total",
     help: "NOTIFY messages received, by result (accepted, refused, notauth, notzone, formerr).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
+  // Transfers out (server/xfr-out/): one count per AXFR or IXFR request, by what it got.
+  readonly xfrOut: Counter<"kind" | "result"> = new Counter({
+    name: "backstop_xfr_out_total",
+    help: "AXFR/IXFR requests from downstream secondaries, by kind (axfr, ixfr) and result (full, incremental, current, refused, notauth, tsig_error, tc, servfail, failed).",
+    labelNames: ["kind", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly notifyOut: Counter<"result"> = new Counter({
+    name: "backstop_notify_out_total",
+    help: "NOTIFY sent to alsoNotify downstreams after a commit, per target, by result (answered, error, abandoned, forbidden, superseded).",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

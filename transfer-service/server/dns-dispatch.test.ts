@@ -39,7 +39,8 @@ function dispatcher(rate = 0, { cache, slip = 1, nsid }: { cache?: ResponseCache
     },
     metrics,
   });
-  return { handler, notified, metrics };
+  // No transfers out here, so every reply is one message (a StreamingReply needs `transfers`).
+  return { handler: handler as (m: Uint8Array, ctx: RequestContext) => Uint8Array | null | Promise<Uint8Array | null>, notified, metrics };
 }
 
 const udp: RequestContext = { transport: "udp", remoteAddress: "192.0.2.1", remotePort: 1053 };

@@ -8,7 +8,8 @@
  *    a. an unreadable question, or a question count other than one: FORMERR (RFC 9619 §4), with an OPT when
  *       the query had one (RFC 6891 §7); an OPT whose options overrun its RDATA: FORMERR with the question
  *       and no OPT (as knotd and named answer);
- *    b. AXFR and IXFR: REFUSED (zone transfers to downstream secondaries are not served yet);
+ *    b. AXFR and IXFR: decoded in full and handed to the transfers out (xfr-out/transfer-out.ts), which
+ *       decide, and stream the zone over TCP; REFUSED when the service has none;
  *    c. everything else: forwarded to the Worker, or answered from the response cache (`query-forward.ts`);
  *    d. then, over UDP, the answer passes response rate limiting (`rrl.ts`), which counts it by what it is
  *       (`rrl-token.ts`: the same name and type, the same zone's NXDOMAIN, …): sent, dropped, or slipped as
@@ -31,7 +32,9 @@ import { decodeMessage, encodeMessage, type Message } from "../../dns/message.ts
 import { EdnsOptionCode } from "../../dns/edns.ts";
 import { appendEdnsOption } from "../../dns/wire/opt-scan.ts";
 import { WireError } from "../../dns/wire/reader.ts";
-import type { DnsHandler, RequestContext } from "./request-context.ts";
+import type { DnsHandler, DnsReply, RequestContext } from "./request-context.ts";
+import type { TransferOutHandler } from "./xfr-out/transfer-out.ts";
+import { findTsig } from "../../dns/tsig/record.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { QueryForwarder } from "./query/query-forward.ts";
 import { readQueryShape, type QueryShape } from "./query/query-shape.ts";
@@ -57,13 +60,34 @@ export interface QueryFront {
 export interface DispatchOptions {
   notify: NotifyReceiver;
   front?: QueryFront | undefined;
+  /** AXFR and IXFR out; without it they are REFUSED. */
+  transfers?: TransferOutHandler | undefined;
   metrics?: Metrics;
 }
 
+/** True when the message ends with a readable TSIG record (an unreadable one is the forward's to judge). */
+const carriesTsig = (wire: Uint8Array): boolean => {
+  try {
+    return findTsig(wire) !== undefined;
+  } catch {
+    return false;
+  }
+};
+
+/** AXFR, IXFR, or a signed SOA query (a secondary's refresh): what `transfers` answers. */
+const isTransfer = (m: Message): boolean => {
+  const qtype = m.questions[0]!.type;
+  return qtype === RRType.AXFR || qtype === RRType.IXFR || (qtype === RRType.SOA && m.tsig !== undefined);
+};
+
+/** `queryNow`'s word that the query is a zone transfer, for `transfers` to decode and answer. */
+const TRANSFER = Symbol("transfer");
+
 export function createDispatcher(options: DispatchOptions): DnsHandler {
-  const { notify, front, metrics } = options;
-  const count = (ctx: RequestContext, opcode: number, reply: Uint8Array | null): Uint8Array | null => {
-    metrics?.countMessage(ctx.transport, opcode, reply && reply.length >= 4 ? reply[3]! & 0xf : -1);
+  const { notify, front, transfers, metrics } = options;
+  const count = <R extends DnsReply>(ctx: RequestContext, opcode: number, reply: R): R => {
+    // A streamed reply (a zone transfer) is a NOERROR answer.
+    metrics?.countMessage(ctx.transport, opcode, reply === null ? -1 : reply instanceof Uint8Array ? (reply.length >= 4 ? reply[3]! & 0xf : -1) : Rcode.NOERROR);
     return reply;
   };
 
@@ -93,7 +117,7 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
   };
 
   /** QUERY with a front: the reply (null: dropped) when it is known at once, or the shape to forward. */
-  const queryNow = (wire: Uint8Array, ctx: RequestContext, fwd: QueryFront): Uint8Array | null | QueryShape => {
+  const queryNow = (wire: Uint8Array, ctx: RequestContext, fwd: QueryFront): Uint8Array | null | QueryShape | typeof TRANSFER => {
     let shape: QueryShape;
     try {
       shape = readQueryShape(wire);
@@ -106,7 +130,10 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
       metrics?.countFront("local");
       return limited(shapeReply(wire, shape, Rcode.FORMERR), wire, shape, ctx, fwd.rrl);
     }
+    // A signed SOA query is a secondary's refresh: answered signed, next to its transfers (xfr-out/).
+    if (transfers && shape.qtype === RRType.SOA && wire[10]! + wire[11]! > 0 && carriesTsig(wire)) return TRANSFER;
     if (shape.qtype === RRType.AXFR || shape.qtype === RRType.IXFR) {
+      if (transfers) return TRANSFER;
       metrics?.countFront("local");
       return limited(shapeReply(wire, shape, Rcode.REFUSED, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
     }
@@ -117,7 +144,7 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
   const forwarded = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Promise<Uint8Array | null> =>
     count(ctx, Opcode.QUERY, limited(await fwd.forward.forward(wire, shape, ctx), wire, shape, ctx, fwd.rrl));
 
-  const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<Uint8Array | null> => {
+  const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<DnsReply> => {
     let message: Message;
     try {
       message = decodeMessage(wire);
@@ -133,6 +160,7 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
         return count(ctx, opcode, await notify(message, wire, ctx));
       case Opcode.QUERY:
         if (message.questions.length !== 1) return count(ctx, opcode, simple(Rcode.FORMERR));
+        if (transfers && isTransfer(message)) return count(ctx, opcode, await transfers(message, wire, ctx));
         return count(ctx, opcode, simple(Rcode.REFUSED));
       default:
         return count(ctx, opcode, simple(Rcode.NOTIMP));
@@ -147,6 +175,7 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
     if (qr) return count(ctx, opcode, null);
     if (opcode === Opcode.QUERY && front) {
       const now = queryNow(wire, ctx, front);
+      if (now === TRANSFER) return decoded(wire, ctx, opcode);
       return now === null || now instanceof Uint8Array ? count(ctx, opcode, now) : forwarded(wire, now, ctx, front);
     }
     return decoded(wire, ctx, opcode);

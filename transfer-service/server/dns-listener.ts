@@ -31,13 +31,17 @@
  * rate-limited drops need no I/O, so their replies are sent inside the socket's own 'message' or 'data'
  * event, with no promise or microtask in between. Only what has to wait (a forward to the Worker, a NOTIFY)
  * comes back as a promise.
+ *
+ * A zone transfer out answers with many messages (`StreamingReply`, TCP only): the connection writes them as
+ * they come, awaits 'drain' whenever its unsent octets pass `maxUnsentBytes`, and reads no further query
+ * until the stream ends, so a transfer's memory is bounded by the unsent bound plus one message.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from "node:dgram";
 import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
 import { createServer, type Server, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { type ListenAddress, parseAddress } from "../addresses.ts";
-import type { DnsHandler, RequestContext } from "./request-context.ts";
+import type { DnsHandler, DnsReply, RequestContext, StreamingReply } from "./request-context.ts";
 import type { Logger } from "../ops/log.ts";
 import type { Metrics, TcpCloseReason } from "../ops/metrics.ts";
 import { FrameDecoder, FramingError, frame } from "../../dns/wire/tcp-framing.ts";
@@ -214,7 +218,7 @@ class Listener implements DnsListener {
   }
 
   /** The handler's reply, or its promise; a throw or a rejection drops the message (logged). */
-  handle(message: Uint8Array, ctx: RequestContext): Uint8Array | null | Promise<Uint8Array | null> {
+  handle(message: Uint8Array, ctx: RequestContext): DnsReply | Promise<DnsReply> {
     try {
       const result = this.options.handler(message, ctx);
       return result instanceof Promise ? result.catch((err: unknown) => this.failed(err, ctx)) : result;
@@ -235,15 +239,16 @@ class Listener implements DnsListener {
     const ctx: RequestContext = { transport: "udp", remoteAddress: rinfo.address, remotePort: rinfo.port };
     // A plain Uint8Array over the Buffer's octets: Buffer's `slice` shares memory where Uint8Array's copies.
     const result = this.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), ctx);
+    // A StreamingReply is TCP only; over UDP it is dropped (the dispatcher never makes one for UDP).
     if (!(result instanceof Promise)) {
-      if (result) socket.send(result, rinfo.port, rinfo.address);
+      if (result instanceof Uint8Array) socket.send(result, rinfo.port, rinfo.address);
       return;
     }
     this.udpInFlight++;
     this.track(
       result.then((reply) => {
         this.udpInFlight--;
-        if (reply && !this.closing) socket.send(reply, rinfo.port, rinfo.address);
+        if (reply instanceof Uint8Array && !this.closing) socket.send(reply, rinfo.port, rinfo.address);
       }),
     );
   }
@@ -346,6 +351,8 @@ class TcpConnection {
   /** When unsent answers went past the bound (undefined: not blocked). */
   private blockedSince: number | undefined;
   private readingPaused = false;
+  /** A multi-message reply is being written: no other query is handled meanwhile. */
+  private streaming = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -418,12 +425,16 @@ class TcpConnection {
   /** Handles backlog messages while the in-flight cap and the unsent bound allow, then sets reading and the timer. */
   private pump(): void {
     const { backlog } = this;
-    while (this.backlogHead < backlog.length && this.blockedSince === undefined && this.inFlight < this.maxInFlight && !this.closed) {
+    while (this.backlogHead < backlog.length && this.blockedSince === undefined && this.inFlight < this.maxInFlight && !this.streaming && !this.closed) {
       const message = backlog[this.backlogHead++]!;
       if (message.length < MIN_MESSAGE) continue;
       const result = this.listener.handle(message, this.ctx);
       if (!(result instanceof Promise)) {
-        if (result) this.write(result);
+        if (result instanceof Uint8Array) this.write(result);
+        else if (result) {
+          this.inFlight++;
+          this.listener.track(this.onReply(result));
+        }
         continue;
       }
       this.inFlight++;
@@ -434,16 +445,55 @@ class TcpConnection {
       this.backlogHead = 0;
     }
     if (this.closed) return;
-    this.setReading(this.backlogHead === this.backlog.length && this.blockedSince === undefined && this.inFlight < this.maxInFlight);
+    this.setReading(this.backlogHead === this.backlog.length && this.blockedSince === undefined && this.inFlight < this.maxInFlight && !this.streaming);
     this.arm();
   }
 
   /** A reply that had to wait: written as it completes (§7: out of order), and the backlog moves on. */
-  private onReply(reply: Uint8Array | null): void {
+  private async onReply(reply: DnsReply): Promise<void> {
+    if (reply !== null && !(reply instanceof Uint8Array) && !this.closed) await this.writeStream(reply);
     this.inFlight--;
     if (this.closed) return;
-    if (reply) this.write(reply);
+    if (reply instanceof Uint8Array) this.write(reply);
     this.pump();
+  }
+
+  /**
+   * Writes a multi-message reply in order, waiting for 'drain' (or the close) whenever the client has left
+   * more than the unsent bound unread; the write timeout of `arm` still closes a client that stops reading.
+   * Breaking out of the loop (closed, or a throw) returns the iterator, which releases what it reads from.
+   */
+  private async writeStream(reply: StreamingReply): Promise<void> {
+    this.streaming = true;
+    try {
+      for await (const message of reply.stream) {
+        if (this.closed) break;
+        this.write(message);
+        if (this.blockedSince !== undefined) {
+          this.arm();
+          await this.drained();
+          if (this.closed) break;
+        }
+      }
+    } catch (err) {
+      this.listener.options.log.warn({ err: { message: (err as Error).message }, remote: this.ctx.remoteAddress }, "streamed reply failed; closing the connection");
+      this.close("stream_failed");
+    } finally {
+      this.streaming = false;
+    }
+  }
+
+  /** Resolves once the socket has drained (the blocked state cleared) or closed. */
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
   }
 
   private write(reply: Uint8Array): void {
@@ -457,7 +507,8 @@ class TcpConnection {
   private onDrain(): void {
     if (this.closed || this.blockedSince === undefined) return;
     this.blockedSince = undefined;
-    this.pump();
+    if (this.streaming) this.arm();
+    else this.pump();
   }
 
   private setReading(on: boolean): void {

@@ -35,6 +35,9 @@ import {
   Ok,
   ReleaseResult,
   Created,
+  Journal,
+  RECORDS_VERSION_HEADER,
+  SERIAL_HEADER,
   ZoneConfigList,
   type TimersUpdate,
   type TransferLogEntry as ContractLogEntry,
@@ -343,6 +346,72 @@ export class WorkerClient implements WorkerApi {
         await this.call("POST", `${path}/ingest/${full.version}/abort`, { owner }, Ok);
       },
     };
+  }
+
+  // --- Reads for transfers out (server/xfr-out/): one zone's configuration, a version, the journal. ---
+
+  /** One zone's configuration with the keys it names (`GET /zones/:zone`); null when it is not a zone here. */
+  async zoneForTransfer(zone: string): Promise<ZoneConfigList | null> {
+    try {
+      return await this.call("GET", this.zonePath(zone), undefined, ZoneConfigList);
+    } catch (err) {
+      if (err instanceof WorkerError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * A committed version's record stream (`GET /zones/:zone/versions/:version/records`), as the Worker
+   * sends it: the body is read as it arrives, so a transfer out holds a few chunks whatever the zone's size.
+   * `cancel()` stops the read (the client went away). Null when the version is gone (swept) or absent.
+   */
+  async versionRecords(zone: string, version: number): Promise<{ serial: number; version: number; chunks: AsyncIterable<Uint8Array>; cancel(): void } | null> {
+    const controller = new AbortController();
+    let res;
+    try {
+      res = await request(`${this.options.baseUrl}${INTERNAL_PREFIX}${this.zonePath(zone)}/versions/${version}/records`, {
+        method: "GET",
+        dispatcher: this.agent,
+        signal: controller.signal,
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+        headers: { authorization: `Bearer ${this.options.token}`, ...(this.bookmark === undefined ? {} : { [BOOKMARK_HEADER]: this.bookmark }) },
+      });
+    } catch (err) {
+      throw new WorkerError(`the Worker at ${this.options.baseUrl} is unreachable: ${(err as Error).message}`);
+    }
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return null;
+    }
+    if (res.statusCode >= 400) {
+      const text = (await res.body.text()).slice(0, 300);
+      throw new WorkerError(`GET ${this.zonePath(zone)}/versions/${version}/records → ${res.statusCode}: ${text}`, res.statusCode);
+    }
+    const body = res.body;
+    return {
+      serial: Number(res.headers[SERIAL_HEADER]),
+      version: Number(res.headers[RECORDS_VERSION_HEADER]),
+      chunks: (async function* () {
+        for await (const chunk of body as AsyncIterable<Buffer>) yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+      })(),
+      cancel: () => controller.abort(),
+    };
+  }
+
+  /** One transfer out, in the zone's transfer log (`direction: "out"`, `primary` the downstream). */
+  async logTransferOut(zone: string, entry: ContractLogEntry): Promise<void> {
+    await this.call("POST", `${this.zonePath(zone)}/transfers`, { ...entry, direction: "out" }, Created);
+  }
+
+  /** The changesets from serial `since` to the served version (`GET /zones/:zone/journal`); null on a journal gap. */
+  async journal(zone: string, since: number): Promise<Journal | null> {
+    try {
+      return await this.call("GET", `${this.zonePath(zone)}/journal?since=${since}`, undefined, Journal);
+    } catch (err) {
+      if (err instanceof WorkerError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

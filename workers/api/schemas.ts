@@ -74,12 +74,20 @@ export const TransferAllowInput = z.strictObject({
   tsigKey: dnsName.optional(),
 });
 
+/** A downstream to NOTIFY after every commit: an address Backstop may send to (as a primary's), port 53 by default. */
+export const AlsoNotifyInput = z.strictObject({
+  address: outboundAddress,
+  port: port.default(53),
+  tsigKey: dnsName.optional(),
+});
+
 const zoneFields = {
   model: z.enum(ZONE_MODELS),
   primaries: z.array(PrimaryInput).max(16),
   tsigKey: dnsName.nullable(),
   notifyAllow: z.array(cidrPrefix).max(64),
   transferAllow: z.array(TransferAllowInput).max(64),
+  alsoNotify: z.array(AlsoNotifyInput).max(64),
   answerAllow: z.array(addressOrPrefix).max(256),
   minRefresh: seconds,
   maxRefresh: seconds,
@@ -163,6 +171,7 @@ export const ZoneCreate = z
     tsigKey: zoneFields.tsigKey.optional(),
     notifyAllow: zoneFields.notifyAllow.default([]),
     transferAllow: zoneFields.transferAllow.default([]),
+    alsoNotify: zoneFields.alsoNotify.default([]),
     answerAllow: zoneFields.answerAllow.default([]),
     ...timerClampFields,
     ...transferLimitFields,
@@ -181,6 +190,7 @@ export const ZonePatch = z
     tsigKey: zoneFields.tsigKey.optional(),
     notifyAllow: zoneFields.notifyAllow.optional(),
     transferAllow: zoneFields.transferAllow.optional(),
+    alsoNotify: zoneFields.alsoNotify.optional(),
     answerAllow: zoneFields.answerAllow.optional(),
     ...timerClampFields,
     ...transferLimitFields,

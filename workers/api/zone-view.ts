@@ -17,6 +17,7 @@ export function transferView(t: TransferRow) {
     at: iso(t.at),
     kind: t.kind,
     result: t.result,
+    direction: t.direction,
     primary: t.primary,
     fromSerial: t.fromSerial,
     toSerial: t.toSerial,
@@ -49,6 +50,7 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
     tsigKey: z.tsigKey,
     notifyAllow: z.notifyAllow,
     transferAllow: z.transferAllow,
+    alsoNotify: z.alsoNotify,
     answerAllow: z.answerAllow,
     timers: {
       refresh: z.soaRefresh,

@@ -11,7 +11,7 @@ import { genericToText } from "../../dns/rdata/generic.ts";
 import { hasCodec, rdataToText } from "../../dns/rdata/index.ts";
 import { recordToText } from "../../dns/zonefile/printer.ts";
 import { recordRefreshRequest, type RefreshOptions } from "../db/queries/refresh-signals.ts";
-import { lastTransfer, lastTransfers, transfersOf } from "../db/queries/transfer-log.ts";
+import { lastTransfer, lastTransfers, lastTransfersOut, transfersOf } from "../db/queries/transfer-log.ts";
 import { existingKeyNames } from "../db/queries/tsig-keys.ts";
 import {
   deleteZone,
@@ -68,11 +68,15 @@ async function loadZone(c: AppContext) {
 }
 
 /** Every TSIG key name a zone body refers to must exist. */
-async function checkKeys(c: AppContext, body: { tsigKey?: string | null | undefined; primaries?: { tsigKey?: string | undefined }[]; transferAllow?: { tsigKey?: string | undefined }[] }) {
+async function checkKeys(
+  c: AppContext,
+  body: { tsigKey?: string | null | undefined; primaries?: { tsigKey?: string | undefined }[]; transferAllow?: { tsigKey?: string | undefined }[]; alsoNotify?: { tsigKey?: string | undefined }[] },
+) {
   const wanted = new Map<string, string>();
   if (body.tsigKey) wanted.set(body.tsigKey, "tsigKey");
   body.primaries?.forEach((p, i) => p.tsigKey && wanted.set(p.tsigKey, `primaries.${i}.tsigKey`));
   body.transferAllow?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `transferAllow.${i}.tsigKey`));
+  body.alsoNotify?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `alsoNotify.${i}.tsigKey`));
   if (wanted.size === 0) return;
   const have = await existingKeyNames(c.var.db, [...wanted.keys()]);
   for (const [name, field] of wanted) {
@@ -227,7 +231,9 @@ zoneRoutes.post("/bulk", async (c) => {
 
 zoneRoutes.get("/:name", async (c) => {
   const zone = await loadZone(c);
-  return c.json(zoneView(zone, await lastTransfer(c.var.db, zone.id)));
+  // The last transfer out to each downstream (issue 21), beside the last refresh from the primary.
+  const transfersOut = (await lastTransfersOut(c.var.db, zone.id)).map(transferView);
+  return c.json({ ...zoneView(zone, await lastTransfer(c.var.db, zone.id)), transfersOut });
 });
 
 zoneRoutes.patch("/:name", async (c) => {

@@ -15,6 +15,7 @@ import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import {
   REFRESH_FORCES,
+  TRANSFER_DIRECTIONS,
   TRANSFER_KINDS,
   TRANSFER_RESULTS,
   TSIG_ALGORITHMS,
@@ -38,6 +39,13 @@ export interface PrimaryConfig {
 /** A downstream allowed to transfer from us: an address or prefix, optionally bound to a TSIG key. */
 export interface TransferAllowEntry {
   address: string;
+  tsigKey?: string | undefined;
+}
+
+/** A downstream told of every new version by NOTIFY (RFC 1996): an address Backstop may send to, a port, a key to sign with. */
+export interface AlsoNotifyEntry {
+  address: string;
+  port: number;
   tsigKey?: string | undefined;
 }
 
@@ -65,6 +73,8 @@ export const zones = sqliteTable("zones", {
   /** CIDR prefixes allowed to send NOTIFY (besides the primaries themselves). */
   notifyAllow: text("notify_allow", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
   transferAllow: text("transfer_allow", { mode: "json" }).$type<TransferAllowEntry[]>().notNull().default(sql`'[]'`),
+  /** Downstreams sent a NOTIFY after every commit (issue 21), at most 64. */
+  alsoNotify: text("also_notify", { mode: "json" }).$type<AlsoNotifyEntry[]>().notNull().default(sql`'[]'`),
   /** CIDR prefixes allowed to get answers; empty means everyone. */
   answerAllow: text("answer_allow", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
 
@@ -275,6 +285,8 @@ export const transferLog = sqliteTable(
     at: integer("at").notNull().default(now),
     kind: text("kind", { enum: TRANSFER_KINDS }).notNull(),
     result: text("result", { enum: TRANSFER_RESULTS }).notNull(),
+    /** `in` from a primary, `out` to a downstream (then `primary` holds the downstream's address). */
+    direction: text("direction", { enum: TRANSFER_DIRECTIONS }).notNull().default("in"),
     primary: text("primary"),
     fromSerial: integer("from_serial"),
     toSerial: integer("to_serial"),

@@ -54,6 +54,7 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
     if (z.tsigKey) names.add(z.tsigKey);
     for (const p of z.primaries) if (p.tsigKey) names.add(p.tsigKey);
     for (const t of z.transferAllow) if (t.tsigKey) names.add(t.tsigKey);
+    for (const t of z.alsoNotify) if (t.tsigKey) names.add(t.tsigKey);
   }
   if (names.size === 0) return [];
   const box = await SecretBox.fromBase64(c.env.TSIG_ENCRYPTION_KEY).catch(() => {

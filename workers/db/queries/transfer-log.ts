@@ -3,7 +3,7 @@
  * (`POST /internal/v1/zones/:zone/transfers`), read back by `/api/v1` as each zone's last transfer and
  * its history.
  */
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import type { TransferLogEntry } from "../../../contract/internal-v1.ts";
 import { drizzleOf, type D1Queryable } from "../d1-queryable.ts";
 import { transferLog } from "../schema.ts";
@@ -14,8 +14,8 @@ export type TransferRow = typeof transferLog.$inferSelect;
 export async function appendTransfer(db: D1Queryable, zoneId: number, e: TransferLogEntry, now = Date.now()): Promise<number> {
   const row = await db
     .prepare(
-      `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id`,
+      `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance, direction)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id`,
     )
     .bind(
       zoneId,
@@ -30,13 +30,14 @@ export async function appendTransfer(db: D1Queryable, zoneId: number, e: Transfe
       e.durationMs ?? null,
       e.error ?? null,
       e.instance ?? null,
+      e.direction ?? "in",
     )
     .first<{ id: number }>();
   return row!.id;
 }
 
 /**
- * The latest entry of each of these zones that has one, by zone id: one query for a page of the zone list
+ * The latest incoming entry (direction `in`) of each of these zones that has one, by zone id: one query for a page of the zone list
  * (the ids go in as one JSON parameter, so a page of 1,000 stays under D1's 100 bound parameters; and only
  * these zones' entries are read, not the whole log); none for no zones.
  */
@@ -45,7 +46,7 @@ export async function lastTransfers(db: D1Queryable, zoneIds: readonly number[])
   const rows = await db
     .prepare(
       `SELECT t.* FROM transfer_log t WHERE t.id IN
-         (SELECT MAX(id) FROM transfer_log WHERE zone_id IN (SELECT value FROM json_each(?1)) GROUP BY zone_id)`,
+         (SELECT MAX(id) FROM transfer_log WHERE direction = 'in' AND zone_id IN (SELECT value FROM json_each(?1)) GROUP BY zone_id)`,
     )
     .bind(JSON.stringify(zoneIds))
     .all<Record<string, unknown>>();
@@ -57,6 +58,7 @@ export async function lastTransfers(db: D1Queryable, zoneIds: readonly number[])
       at: r.at as number,
       kind: r.kind as "soa",
       result: r.result as "ok",
+      direction: r.direction as "in",
       primary: r.primary as string | null,
       fromSerial: r.from_serial as number | null,
       toSerial: r.to_serial as number | null,
@@ -70,12 +72,32 @@ export async function lastTransfers(db: D1Queryable, zoneIds: readonly number[])
   return out;
 }
 
+/** The latest transfer out to each downstream of a zone (by address), newest first, at most `limit`. */
+export async function lastTransfersOut(db: D1Queryable, zoneId: number, limit = 64): Promise<TransferRow[]> {
+  const rows = await db
+    .prepare(
+      `SELECT t.id FROM transfer_log t JOIN (SELECT "primary" AS peer, MAX(id) AS id FROM transfer_log WHERE zone_id = ?1 AND direction = 'out' GROUP BY "primary") m
+       ON m.id = t.id ORDER BY t.id DESC LIMIT ?2`,
+    )
+    .bind(zoneId, limit)
+    .all<{ id: number }>();
+  const ids = rows.results.map((r) => r.id);
+  if (ids.length === 0) return [];
+  return drizzleOf(db).select().from(transferLog).where(inArray(transferLog.id, ids)).orderBy(desc(transferLog.id));
+}
+
 /** A zone's latest entries, newest first. */
 export function transfersOf(db: D1Queryable, zoneId: number, limit: number): Promise<TransferRow[]> {
   return drizzleOf(db).select().from(transferLog).where(eq(transferLog.zoneId, zoneId)).orderBy(desc(transferLog.id)).limit(limit);
 }
 
-/** A zone's latest entry, if any. */
+/** A zone's latest incoming entry (its last refresh), if any: transfers out do not count. */
 export function lastTransfer(db: D1Queryable, zoneId: number): Promise<TransferRow | undefined> {
-  return drizzleOf(db).select().from(transferLog).where(eq(transferLog.zoneId, zoneId)).orderBy(desc(transferLog.id)).limit(1).get();
+  return drizzleOf(db)
+    .select()
+    .from(transferLog)
+    .where(and(eq(transferLog.zoneId, zoneId), eq(transferLog.direction, "in")))
+    .orderBy(desc(transferLog.id))
+    .limit(1)
+    .get();
 }

@@ -38,10 +38,10 @@ export async function deleteTsigKey(db: D1Queryable, id: number): Promise<void> 
 /** The zones that name key `name` (as their own key, or in a primary or transfer entry). */
 export async function zonesUsingKey(db: D1Queryable, name: string): Promise<string[]> {
   const users = await drizzleOf(db)
-    .select({ name: zones.name, primaries: zones.primaries, transferAllow: zones.transferAllow, tsigKey: zones.tsigKey })
+    .select({ name: zones.name, primaries: zones.primaries, transferAllow: zones.transferAllow, alsoNotify: zones.alsoNotify, tsigKey: zones.tsigKey })
     .from(zones);
   return users
-    .filter((z) => z.tsigKey === name || z.primaries.some((p) => p.tsigKey === name) || z.transferAllow.some((t) => t.tsigKey === name))
+    .filter((z) => z.tsigKey === name || z.primaries.some((p) => p.tsigKey === name) || z.transferAllow.some((t) => t.tsigKey === name) || z.alsoNotify.some((t) => t.tsigKey === name))
     .map((z) => z.name);
 }
 

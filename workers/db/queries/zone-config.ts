@@ -13,6 +13,7 @@ interface ZoneConfigRow {
   tsig_key: string | null;
   notify_allow: string;
   transfer_allow: string;
+  also_notify: string;
   status: ZoneConfig["status"];
   status_detail: string;
   current_version: number | null;
@@ -49,6 +50,7 @@ function configOf(r: ZoneConfigRow): ZoneConfig {
     tsigKey: r.tsig_key,
     notifyAllow: JSON.parse(r.notify_allow) as string[],
     transferAllow: JSON.parse(r.transfer_allow) as ZoneConfig["transferAllow"],
+    alsoNotify: JSON.parse(r.also_notify) as ZoneConfig["alsoNotify"],
     status: r.status,
     statusDetail: r.status_detail,
     currentVersion: r.current_version,
