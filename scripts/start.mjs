@@ -3,10 +3,12 @@
  * @module `npm start`: the whole service locally, on workerd with local D1/KV (SQLite under
  * .wrangler/state), plus the transfer-service beside it.
  *
- *  1. Secrets: ADMIN_TOKEN, INTERNAL_TOKEN and TSIG_ENCRYPTION_KEY from the environment win; what the
- *     environment does not set comes from `.dev.vars` (git-ignored), and what neither has is generated
- *     there the first time (a value taken from the environment is never written to disk). The Worker gets
- *     the merged set through a private `--env-file` in a temp dir (not `--var`, which `ps` would show).
+ *  1. Secrets: ADMIN_TOKEN, INTERNAL_TOKEN, TSIG_ENCRYPTION_KEY and BACKSTOP_COOKIE_SECRET (the DNS cookie
+ *     secret, 32 hex digits) from the environment win; what the environment does not set comes from
+ *     `.dev.vars` (git-ignored), and what neither has is generated there the first time (a value taken from
+ *     the environment is never written to disk). The Worker gets the merged set through a private
+ *     `--env-file` in a temp dir (not `--var`, which `ps` would show), less the cookie secrets, which only
+ *     the transfer-service uses (BACKSTOP_COOKIE_SECRET_PREVIOUS, when rotating, may sit in either place).
  *  2. Applies the D1 migrations to the local database, and says so in one line (wrangler's tables only
  *     when it fails).
  *  3. Runs `wrangler dev` and the transfer-service, each in its own process group, then ends the first
@@ -54,6 +56,7 @@ const secrets = [
   ["ADMIN_TOKEN", () => randomBytes(24).toString("base64url"), env.ADMIN_TOKEN],
   ["INTERNAL_TOKEN", () => randomBytes(24).toString("base64url"), env.INTERNAL_TOKEN ?? env.BACKSTOP_INTERNAL_TOKEN],
   ["TSIG_ENCRYPTION_KEY", () => randomBytes(32).toString("base64"), env.TSIG_ENCRYPTION_KEY],
+  ["BACKSTOP_COOKIE_SECRET", () => randomBytes(16).toString("hex"), env.BACKSTOP_COOKIE_SECRET],
 ];
 /** @type {Record<string, string>} */
 const effective = { ...fileVars };
@@ -76,7 +79,9 @@ if (fileChanged) writeFileSync(devVarsPath, formatVars(fileVars), { mode: 0o600 
 // The Worker's copy: private, in a temp dir that is removed on exit.
 const secretDir = mkdtempSync(path.join(tmpdir(), "backstop-start-"));
 const envFile = path.join(secretDir, "worker.env");
-writeFileSync(envFile, formatVars(effective), { mode: 0o600 });
+const { BACKSTOP_COOKIE_SECRET: cookieSecret, BACKSTOP_COOKIE_SECRET_PREVIOUS: filePreviousCookieSecret, ...workerVars } = effective;
+writeFileSync(envFile, formatVars(workerVars), { mode: 0o600 });
+const previousCookieSecret = env.BACKSTOP_COOKIE_SECRET_PREVIOUS || filePreviousCookieSecret;
 process.on("exit", () => rmSync(secretDir, { recursive: true, force: true }));
 
 // 2. Migrations, in one line unless they fail.
@@ -128,6 +133,8 @@ if (existsSync(serviceMain)) {
       ...env,
       BACKSTOP_WORKER_URL: workerUrl,
       BACKSTOP_INTERNAL_TOKEN: effective.INTERNAL_TOKEN,
+      BACKSTOP_COOKIE_SECRET: cookieSecret,
+      ...(previousCookieSecret ? { BACKSTOP_COOKIE_SECRET_PREVIOUS: previousCookieSecret } : {}),
       BACKSTOP_DNS_LISTEN: dnsListen,
       BACKSTOP_HTTP_LISTEN: controlListen,
       // The HTTP/2 DoH front, so `dig +https` and `kdig +https` reach the local Worker.

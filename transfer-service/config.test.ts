@@ -139,3 +139,42 @@ describe("BACKSTOP_NSID (RFC 5001)", () => {
     expect(() => loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_NSID: value })).toThrow(/BACKSTOP_NSID/);
   });
 });
+
+describe("BACKSTOP_COOKIE_SECRET and BACKSTOP_COOKIE_SECRET_PREVIOUS (DNS Cookies)", () => {
+  const SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf";
+  const PREVIOUS = "DD3BDF9344B678B185A6F5CB60FCA715";
+
+  it("are unset by default (the service then makes a random secret) and read as 16 octets", () => {
+    expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN }).cookies).toEqual({ secret: undefined, previous: undefined });
+    const c = loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_COOKIE_SECRET: SECRET, BACKSTOP_COOKIE_SECRET_PREVIOUS: PREVIOUS });
+    expect(Buffer.from(c.cookies.secret!).toString("hex")).toBe(SECRET);
+    expect(Buffer.from(c.cookies.previous!).toString("hex")).toBe(PREVIOUS.toLowerCase());
+  });
+
+  it("are never in describeConfig", () => {
+    const c = loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_COOKIE_SECRET: SECRET, BACKSTOP_COOKIE_SECRET_PREVIOUS: PREVIOUS });
+    const shown = JSON.stringify(describeConfig(c));
+    expect(shown).not.toContain(SECRET);
+    expect(shown.toLowerCase()).not.toContain(PREVIOUS.toLowerCase());
+    expect(describeConfig(c).cookies).toEqual({ secret: "[set]", previous: "[set]" });
+  });
+
+  it.each([
+    ["BACKSTOP_COOKIE_SECRET", SECRET.slice(2)],
+    ["BACKSTOP_COOKIE_SECRET", `${SECRET}00`],
+    ["BACKSTOP_COOKIE_SECRET", `${SECRET.slice(1)}g`],
+    ["BACKSTOP_COOKIE_SECRET_PREVIOUS", "not hex at all, thirty-two chars"],
+  ])("%s=%j is refused, naming the variable and never echoing the value", (name, value) => {
+    const env = { BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_COOKIE_SECRET: SECRET, [name]: value };
+    expect(() => loadConfig(env)).toThrow(new RegExp(`${name} must be 32 hex digits`));
+    try {
+      loadConfig(env);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(value);
+    }
+  });
+
+  it("refuses a previous secret without a current one", () => {
+    expect(() => loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_COOKIE_SECRET_PREVIOUS: PREVIOUS })).toThrow(/BACKSTOP_COOKIE_SECRET_PREVIOUS needs BACKSTOP_COOKIE_SECRET/);
+  });
+});

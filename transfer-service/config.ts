@@ -36,6 +36,8 @@ const listenList = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const seconds = (min: number, max: number) => int(min, max);
+/** A 128-bit secret written as 32 hex digits (a DNS cookie secret, as RFC 9018's examples write one). */
+const hex128 = (name: string) => z.string().regex(/^[0-9a-fA-F]{32}$/, `${name} must be 32 hex digits (128 bits)`);
 
 const envSchema = z
   .object({
@@ -116,6 +118,15 @@ const envSchema = z
       .string()
       .regex(/^[\x21-\x7e]{0,128}$/, "BACKSTOP_NSID must be at most 128 printable ASCII characters without spaces")
       .default(""),
+
+    // DNS Cookies (RFC 7873) with RFC 9018 server cookies (server/query/cookie.ts).
+    /**
+     * The 128-bit server secret (32 hex digits) server cookies are made with; every instance behind one
+     * address needs the same. Unset: a random one per process (cookies then do not survive a restart).
+     */
+    BACKSTOP_COOKIE_SECRET: hex128("BACKSTOP_COOKIE_SECRET").optional(),
+    /** The secret before a rotation: its cookies are still accepted, never issued. */
+    BACKSTOP_COOKIE_SECRET_PREVIOUS: hex128("BACKSTOP_COOKIE_SECRET_PREVIOUS").optional(),
 
     // Response rate limiting for UDP answers (rrl.ts; BIND's rate-limit { } clause, Knot's mod-rrl).
     /**
@@ -216,6 +227,9 @@ const envSchema = z
         ctx.addIssue({ code: "custom", path: [lo], message: `${lo} is above ${hi}` });
       }
     }
+    if (env.BACKSTOP_COOKIE_SECRET_PREVIOUS !== undefined && env.BACKSTOP_COOKIE_SECRET === undefined) {
+      ctx.addIssue({ code: "custom", path: ["BACKSTOP_COOKIE_SECRET_PREVIOUS"], message: "BACKSTOP_COOKIE_SECRET_PREVIOUS needs BACKSTOP_COOKIE_SECRET (the secret it was rotated to)" });
+    }
     if ((env.BACKSTOP_DOH_TLS_CERT === undefined) !== (env.BACKSTOP_DOH_TLS_KEY === undefined)) {
       ctx.addIssue({
         code: "custom",
@@ -251,6 +265,8 @@ export interface Config {
   };
   /** The port-53 front (forward, response cache) and its rate limiting. */
   front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number; nsid: Uint8Array | undefined };
+  /** DNS Cookies: the server secret (16 octets; undefined: the service makes a random one) and the previous one. Never logged. */
+  cookies: { secret: Uint8Array | undefined; previous: Uint8Array | undefined };
   rrl: {
     rates: RrlRates;
     logOnly: boolean;
@@ -329,6 +345,10 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       cacheTtlMs: e.BACKSTOP_FRONT_CACHE_TTL_MS,
       nsid: e.BACKSTOP_NSID === "" ? undefined : new TextEncoder().encode(e.BACKSTOP_NSID),
     },
+    cookies: {
+      secret: e.BACKSTOP_COOKIE_SECRET === undefined ? undefined : new Uint8Array(Buffer.from(e.BACKSTOP_COOKIE_SECRET, "hex")),
+      previous: e.BACKSTOP_COOKIE_SECRET_PREVIOUS === undefined ? undefined : new Uint8Array(Buffer.from(e.BACKSTOP_COOKIE_SECRET_PREVIOUS, "hex")),
+    },
     rrl: {
       rates: {
         responses: e.BACKSTOP_RRL_RESPONSES_PER_SECOND,
@@ -373,8 +393,12 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
   };
 }
 
-/** The configuration as it may be logged: everything but the tokens. */
-export function describeConfig(config: Config): Omit<Config, "internalToken"> {
+/** The configuration as it may be logged: everything but the tokens and the cookie secrets. */
+export function describeConfig(config: Config): Omit<Config, "internalToken" | "cookies"> & { cookies: { secret: string; previous: string | undefined } } {
   const { internalToken: _secret, ...rest } = config;
-  return { ...rest, metrics: { token: config.metrics.token === undefined ? undefined : "[set]", zoneLabels: config.metrics.zoneLabels } };
+  return {
+    ...rest,
+    metrics: { token: config.metrics.token === undefined ? undefined : "[set]", zoneLabels: config.metrics.zoneLabels },
+    cookies: { secret: config.cookies.secret === undefined ? "[random per process]" : "[set]", previous: config.cookies.previous === undefined ? undefined : "[set]" },
+  };
 }

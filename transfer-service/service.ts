@@ -8,6 +8,7 @@
  * The front's cache hears of this instance's commits through `CommitEvents` (`commit-watch.ts`): whoever
  * builds the zone set hands it `watchCommits(worker, events)` and passes the same `events` here.
  */
+import { randomBytes } from "node:crypto";
 import type { CommitEvents } from "./server/query/commit-watch.ts";
 import type { ListenAddress } from "./addresses.ts";
 import type { Config } from "./config.ts";
@@ -20,6 +21,7 @@ import { createNotifyReceiver } from "./server/notify-in.ts";
 import { createQueryForwarder } from "./server/query/query-forward.ts";
 import { ResponseCache } from "./server/query/response-cache.ts";
 import { ResponseRateLimiter } from "./server/query/rrl.ts";
+import { ServerCookies } from "./server/query/cookie.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
 import { noZones, type Zones } from "./zones/zone-set.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
@@ -41,6 +43,17 @@ export interface ServiceParts {
   metrics?: Metrics;
   /** This instance's commits (`commit-watch.ts`), so the front's cache drops a zone's entries at once. */
   commits?: CommitEvents;
+}
+
+/**
+ * The front's DNS cookies: from `BACKSTOP_COOKIE_SECRET` (and `_PREVIOUS`), or, without one, a random secret
+ * for this process, which is fine for one instance; several behind one address must share a secret, or a
+ * cookie one issues is invalid at the next (warned once, at start).
+ */
+function serverCookies(config: Config, log: Logger): ServerCookies {
+  if (config.cookies.secret !== undefined) return new ServerCookies({ secret: config.cookies.secret, previous: config.cookies.previous });
+  log.warn("BACKSTOP_COOKIE_SECRET is not set: DNS cookies use a random secret of this process (set one shared secret when several instances answer for one address)");
+  return new ServerCookies({ secret: new Uint8Array(randomBytes(16)) });
 }
 
 export async function startService(config: Config, log: Logger, parts: ServiceParts = {}): Promise<RunningService> {
@@ -65,6 +78,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     }),
     rrl: new ResponseRateLimiter({ ...config.rrl, log: log.child({ part: "rrl" }), metrics }),
     nsid: config.front.nsid,
+    cookies: serverCookies(config, log),
   };
   // Transfers out read the zone, its versions and journal from the Worker through a client of their own.
   const transferReads = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });

@@ -20,6 +20,10 @@ import { RRType } from "../../dns/constants.ts";
 import { freePorts, isPortFree } from "../peers/ports.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
 import { buildQuery, rcodeOf, udpExchange } from "../tsig/wire-client.ts";
+import { queryWire } from "../../dns/testing/query-wire.ts";
+import { decodeMessage } from "../../dns/message.ts";
+import { EdnsOptionCode } from "../../dns/edns.ts";
+import { COOKIE_VALID, ServerCookies } from "../../transfer-service/server/query/cookie.ts";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 /** A start compiles the Worker and applies migrations: generous on a slow machine, but bounded. */
@@ -121,6 +125,11 @@ describe("npm start", () => {
     expect(await apiStatus(base, fileToken), ".dev.vars's ADMIN_TOKEN, overridden").toBe(403);
     const dnsAnswer = await udpExchange(dnsPort, buildQuery(7, "example.com.", RRType.SOA), 5_000);
     expect(rcodeOf(dnsAnswer), "an SOA query for a zone not served").toBe(5); // REFUSED, answered
+    // A DNS cookie, made with the secret npm start generated into .dev.vars (see below).
+    const cookieQuery = (data: Uint8Array) => queryWire("example.com.", "SOA", { id: 9, edns: { options: [{ code: EdnsOptionCode.COOKIE, data }] } });
+    const cookieOf = (reply: Uint8Array) => decodeMessage(reply).edns?.options.find((o) => o.code === EdnsOptionCode.COOKIE)?.data;
+    const serverCookie = cookieOf(await udpExchange(dnsPort, cookieQuery(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])), 5_000));
+    expect(serverCookie, "a server cookie").toHaveLength(24);
     expect((await fetch(`http://127.0.0.1:${controlPort}/metrics`)).status).not.toBe(404);
 
     const screen = first.output();
@@ -141,6 +150,10 @@ describe("npm start", () => {
     expect(devVars).not.toContain(envToken);
     expect(devVars).toMatch(/^INTERNAL_TOKEN=\S{16,}$/m);
     expect(devVars).toMatch(/^TSIG_ENCRYPTION_KEY=\S+$/m);
+    const cookieSecret = /^BACKSTOP_COOKIE_SECRET=([0-9a-f]{32})$/m.exec(devVars)?.[1];
+    expect(cookieSecret, "a generated BACKSTOP_COOKIE_SECRET").toBeDefined();
+    const check = cookieQuery(serverCookie!);
+    expect(new ServerCookies({ secret: new Uint8Array(Buffer.from(cookieSecret!, "hex")) }).check(check, check.length - 24, 24, "127.0.0.1")).toBe(COOKIE_VALID);
 
     // 2. SIGTERM: everything stops, every port is free.
     const stopped = await stopWith(first, "SIGTERM");
@@ -154,6 +167,8 @@ describe("npm start", () => {
     await ready(second);
     expect(await apiStatus(base, fileToken)).toBe(200);
     expect(rcodeOf(await udpExchange(dnsPort, buildQuery(8, "example.com.", RRType.SOA), 5_000))).toBe(5);
+    // The cookie secret came from .dev.vars again: the first run's server cookie is still valid (echoed as it was).
+    expect([...cookieOf(await udpExchange(dnsPort, cookieQuery(serverCookie!), 5_000))!]).toEqual([...serverCookie!]);
     const again = second.output().slice(second.output().indexOf("Backstop is running"));
     expect(again).toMatch(/Admin token +in \S*\.dev\.vars/);
     expect(again).not.toContain(fileToken);

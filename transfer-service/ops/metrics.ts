@@ -32,6 +32,13 @@ export const RRL_ACTIONS = ["allow", "drop", "slip"] as const;
 export type RrlAction = (typeof RRL_ACTIONS)[number];
 
 /**
+ * DNS Cookies (RFC 7873) the front saw, the `result` label of `backstop_cookies_total`: client_only (a client
+ * cookie alone), valid / invalid (a server cookie that came back), badcookie_sent (a BADCOOKIE slip).
+ */
+export const COOKIE_RESULTS = ["client_only", "valid", "invalid", "badcookie_sent"] as const;
+export type CookieResult = (typeof COOKIE_RESULTS)[number];
+
+/**
  * Why the DNS listener closed a TCP connection: the `reason` label of `backstop_dns_tcp_closed_total`.
  * initial_timeout: no whole message soon enough after connecting; io_timeout: a message not whole within
  * the I/O timeout of its first octet; idle_timeout: nothing asked for the idle timeout; evicted_idle: closed,
@@ -47,6 +54,7 @@ const slotsOf = <T extends string>(values: readonly T[]): Record<T, number> =>
 const FRONT_SLOT = slotsOf(FRONT_RESULTS);
 const RRL_SLOT = slotsOf(RRL_ACTIONS);
 const RRL_CATEGORY_SLOT = slotsOf(RRL_CATEGORIES);
+const COOKIE_SLOT = slotsOf(COOKIE_RESULTS);
 
 /** Message slots: transport (2) × opcode (16) × rcode (16, and one for "no reply"). */
 const TRANSPORTS = ["udp", "tcp"] as const;
@@ -92,6 +100,16 @@ export class Metrics {
     action: RRL_ACTIONS[slot % RRL_ACTIONS.length]!,
     category: RRL_CATEGORIES[Math.floor(slot / RRL_ACTIONS.length)]!,
   }));
+
+  private readonly cookieCounts = new PendingCounts<"result">(COOKIE_RESULTS.length, (slot) => ({ result: COOKIE_RESULTS[slot]! }));
+
+  readonly cookies: Counter<"result"> = new Counter({
+    name: "backstop_cookies_total",
+    help: "Port-53 queries with a DNS cookie, by what it was (client_only, valid, invalid), and BADCOOKIE slips sent (badcookie_sent).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+    collect: (): void => this.cookieCounts.flush(this.cookies),
+  });
 
   readonly transfers = new Counter({
     name: "backstop_transfers_total",
@@ -264,6 +282,11 @@ export class Metrics {
   /** One UDP answer judged by response rate limiting. */
   countRrl(action: RrlAction, category: RrlCategory): void {
     this.rrlCounts.add(RRL_CATEGORY_SLOT[category] * RRL_ACTIONS.length + RRL_SLOT[action]);
+  }
+
+  /** One DNS cookie seen, or one BADCOOKIE slip sent, by the port-53 front. */
+  countCookie(result: CookieResult): void {
+    this.cookieCounts.add(COOKIE_SLOT[result]);
   }
 
   /**

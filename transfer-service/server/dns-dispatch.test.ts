@@ -17,6 +17,8 @@ import { createQueryForwarder } from "./query/query-forward.ts";
 import { cacheKey, ResponseCache } from "./query/response-cache.ts";
 import { readQueryShape } from "./query/query-shape.ts";
 import { ratesOf, ResponseRateLimiter } from "./query/rrl.ts";
+import { COOKIE_VALID, ServerCookies } from "./query/cookie.ts";
+import { EdnsOptionCode } from "../../dns/edns.ts";
 import { createWorkerUpstream } from "./query/worker-upstream.ts";
 
 const log = createLogger({ level: "silent" });
@@ -24,7 +26,7 @@ const log = createLogger({ level: "silent" });
 const upstream = createWorkerUpstream({ workerUrl: "http://127.0.0.1:9", timeoutMs: 500 });
 afterAll(() => upstream.close());
 
-function dispatcher(rate = 0, { cache, slip = 1, nsid }: { cache?: ResponseCache; slip?: number; nsid?: string } = {}) {
+function dispatcher(rate = 0, { cache, slip = 1, nsid, cookies }: { cache?: ResponseCache; slip?: number; nsid?: string; cookies?: ServerCookies } = {}) {
   const notified: string[] = [];
   const metrics = new Metrics({ defaultMetrics: false });
   const handler = createDispatcher({
@@ -36,6 +38,7 @@ function dispatcher(rate = 0, { cache, slip = 1, nsid }: { cache?: ResponseCache
       forward: createQueryForwarder({ upstream, internalToken: "a-token-of-sixteen+", timeoutMs: 500, maxInFlight: 8, cache, metrics, log }),
       rrl: new ResponseRateLimiter({ rates: ratesOf(rate), windowS: 1, slip, ipv4PrefixLength: 24, ipv6PrefixLength: 56, exempt: [], tableSize: 10, metrics }),
       nsid: nsid === undefined ? undefined : new TextEncoder().encode(nsid),
+      cookies,
     },
     metrics,
   });
@@ -248,5 +251,115 @@ describe("answered at once (no promise) when no I/O is needed, and counted", () 
     const notify = handler(withWord(queryWire("example.org.", "SOA", { edns: false }), 2, Opcode.NOTIFY << 11), udp);
     expect(notify).toBeInstanceOf(Promise);
     await notify;
+  });
+});
+
+describe("DNS Cookies (RFC 7873, RFC 9018 server cookies)", () => {
+  const SECRET = new Uint8Array(Buffer.from("e5e973e5a6b2a43f48e7dc849e37bfcf", "hex"));
+  const CLIENT = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  const cookies = () => new ServerCookies({ secret: SECRET });
+  const withCookie = (data: Uint8Array, name = "www.example.org.", qtype = "A", id = 9) =>
+    queryWire(name, qtype, { id, edns: { options: [{ code: EdnsOptionCode.COOKIE, data }] } });
+  const cookieOf = (reply: Uint8Array | null): Uint8Array | undefined => decodeMessage(reply!).edns?.options.find((o) => o.code === EdnsOptionCode.COOKIE)?.data;
+  /** The cookie option (CLIENT and a server cookie) this front issues to 192.0.2.1. */
+  const issued = (): Uint8Array => {
+    const q = withCookie(CLIENT);
+    return cookies().option(q, q.length - 8, udp.remoteAddress, 0);
+  };
+  const warm = (): ResponseCache => {
+    const cache = new ResponseCache({ maxEntries: 10 });
+    const first = queryWire("www.example.org.", "A", { id: 1 });
+    const answer = first.slice();
+    answer[2]! |= 0x80;
+    cache.put(cacheKey(first, readQueryShape(first), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
+    return cache;
+  };
+  const count = async (m: Metrics, result: string): Promise<number> =>
+    (await m.registry.getSingleMetric("backstop_cookies_total")!.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+
+  it("a cache hit, a forwarded answer and a local answer each carry the client cookie and a server cookie", async () => {
+    const { handler, metrics } = dispatcher(0, { cache: warm(), cookies: cookies() });
+    const hit = handler(withCookie(CLIENT), udp);
+    expect(hit).not.toBeInstanceOf(Promise);
+    const replies = [hit as Uint8Array, (await handler(withCookie(CLIENT, "other.example.org."), tcp))!, (await handler(withCookie(CLIENT, "example.org.", "AXFR"), udp))!];
+    for (const reply of replies) {
+      const cookie = cookieOf(reply)!;
+      expect(cookie).toHaveLength(24);
+      expect([...cookie.subarray(0, 8)]).toEqual([...CLIENT]);
+      expect(cookie[8]).toBe(1);
+      const back = withCookie(cookie);
+      expect(cookies().check(back, back.length - 24, 24, udp.remoteAddress)).toBe(COOKIE_VALID);
+    }
+    expect(await count(metrics, "client_only")).toBe(3);
+  });
+
+  it("the cache keeps no cookie: the same entry answers a query without one with none", async () => {
+    const cache = warm();
+    const { handler } = dispatcher(0, { cache, cookies: cookies() });
+    expect(cookieOf(await handler(withCookie(CLIENT), udp))).toHaveLength(24);
+    expect(cookieOf(await handler(queryWire("www.example.org.", "A", { id: 10 }), udp))).toBeUndefined();
+    const other = Uint8Array.from([9, 9, 9, 9, 9, 9, 9, 9]);
+    expect([...cookieOf(await handler(withCookie(other), udp))!.subarray(0, 8)]).toEqual([...other]);
+  });
+
+  it("a valid server cookie is echoed; one from another address, or not ours, gets a fresh one and the answer", async () => {
+    const { handler, metrics } = dispatcher(0, { cache: warm(), cookies: cookies() });
+    const mine = issued();
+    expect([...cookieOf(await handler(withCookie(mine), udp))!]).toEqual([...mine]);
+    const elsewhere = decodeMessage((await handler(withCookie(mine), { ...udp, remoteAddress: "192.0.2.2" }))!);
+    expect(elsewhere.rcode).toBe(Rcode.NOERROR);
+    const fresh = elsewhere.edns!.options.find((o) => o.code === EdnsOptionCode.COOKIE)!.data;
+    expect([...fresh]).not.toEqual([...mine]);
+    expect(await count(metrics, "valid")).toBe(1);
+    expect(await count(metrics, "invalid")).toBe(1);
+  });
+
+  it.each([0, 1, 7, 9, 15, 41])("a COOKIE option of %i octets is FORMERR with an OPT, not answered from the cache", async (length) => {
+    const { handler } = dispatcher(0, { cache: warm(), cookies: cookies() });
+    const reply = decodeMessage((await handler(withCookie(new Uint8Array(length)), udp))!);
+    expect(reply.rcode).toBe(Rcode.FORMERR);
+    expect(reply.answers).toHaveLength(0);
+    expect(reply.edns?.options).toEqual([]);
+  });
+
+  it("lengths 8 and 16..40 are not FORMERR; without cookies configured no length is", async () => {
+    const { handler } = dispatcher(0, { cache: warm(), cookies: cookies() });
+    for (const length of [8, 16, 24, 40]) expect(decodeMessage((await handler(withCookie(new Uint8Array(length)), udp))!).rcode).toBe(Rcode.NOERROR);
+    expect(decodeMessage((await dispatcher(0, { cache: warm() }).handler(withCookie(new Uint8Array(9)), udp))!).rcode).toBe(Rcode.NOERROR);
+  });
+
+  it("under RRL, a client with a valid server cookie is never limited", async () => {
+    const { handler } = dispatcher(1, { cache: warm(), cookies: cookies() });
+    const mine = withCookie(issued());
+    for (let i = 0; i < 20; i++) {
+      const reply = decodeMessage((await handler(mine, udp))!);
+      expect(reply.flags.tc).toBe(false);
+      expect(reply.rcode).toBe(Rcode.NOERROR);
+    }
+    // The same prefix without a cookie is limited at once: the second answer is a slip.
+    const plain = queryWire("www.example.org.", "A", { id: 11 });
+    expect(decodeMessage((await handler(plain, udp))!).flags.tc).toBe(false);
+    expect(decodeMessage((await handler(plain, udp))!).flags.tc).toBe(true);
+  });
+
+  it("under RRL, a client that sent only a client cookie (or a bad server cookie) is slipped BADCOOKIE with a fresh server cookie, not TC", async () => {
+    const { handler, metrics } = dispatcher(1, { cache: warm(), cookies: cookies() });
+    expect(decodeMessage((await handler(withCookie(CLIENT), udp))!).rcode).toBe(Rcode.NOERROR);
+    for (const sent of [CLIENT, new Uint8Array([...CLIENT, ...new Uint8Array(16)])]) {
+      const wire = (await handler(withCookie(sent), udp))!;
+      const slip = decodeMessage(wire);
+      expect(slip.rcode).toBe(Rcode.BADCOOKIE);
+      expect(wire[3]! & 0xf).toBe(Rcode.BADCOOKIE & 0xf);
+      expect(slip.flags.tc).toBe(false);
+      expect(slip.flags.aa).toBe(false);
+      expect(slip.answers).toHaveLength(0);
+      expect(slip.questions[0]!.name.toString()).toBe("www.example.org.");
+      const cookie = slip.edns!.options.find((o) => o.code === EdnsOptionCode.COOKIE)!.data;
+      const back = withCookie(cookie);
+      expect(cookies().check(back, back.length - 24, 24, udp.remoteAddress)).toBe(COOKIE_VALID);
+      // …and with that cookie the client is answered at once, though its account is still over the rate.
+      expect(decodeMessage((await handler(back, udp))!).rcode).toBe(Rcode.NOERROR);
+    }
+    expect(await count(metrics, "badcookie_sent")).toBe(2);
   });
 });

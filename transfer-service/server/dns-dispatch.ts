@@ -13,10 +13,15 @@
  *    c. everything else: forwarded to the Worker, or answered from the response cache (`query-forward.ts`);
  *    d. then, over UDP, the answer passes response rate limiting (`rrl.ts`), which counts it by what it is
  *       (`rrl-token.ts`: the same name and type, the same zone's NXDOMAIN, …): sent, dropped, or slipped as
- *       an empty TC=1 reply;
+ *       an empty TC=1 reply. A client that presents a valid server cookie (RFC 7873, `query/cookie.ts`) has
+ *       proved its address and is not limited; a client that sent a cookie without a valid server cookie
+ *       gets its slip as BADCOOKIE with a fresh server cookie instead of TC=1 (both as BIND 9.18 does);
  *    e. an answer that goes out whole (not a slip) to a query with an NSID option gets the front's identity
  *       (`BACKSTOP_NSID`, RFC 5001), whoever made it: the cache, the Worker or the front itself. So cached
- *       and forwarded answers say which front answered, and the cache never holds an identity.
+ *       and forwarded answers say which front answered, and the cache never holds an identity. Likewise a
+ *       query with a COOKIE option gets its client cookie back with a server cookie (RFC 9018): per client,
+ *       so never in the cache. A bad or missing server cookie is otherwise answered normally; a COOKIE
+ *       option of a length RFC 7873 §5.2.2 refuses is FORMERR.
  *    Without a front, QUERY is REFUSED.
  * 3. NOTIFY (RFC 1996): decoded in full and handed to the NOTIFY receiver (notify.ts), which decides and signs
  *    the reply; a question count other than one is FORMERR (RFC 1996 §3.7). A body that does not parse is
@@ -41,6 +46,7 @@ import { readQueryShape, type QueryShape } from "./query/query-shape.ts";
 import { headerOnlyReply, replyTo, shapeReply } from "./reply.ts";
 import { udpSizeClass } from "./query/response-cache.ts";
 import type { ResponseRateLimiter } from "./query/rrl.ts";
+import { COOKIE_CLIENT_ONLY, COOKIE_INVALID, COOKIE_NONE, COOKIE_VALID, COOKIE_VALID_RENEW, cookieLengthValid, type CookieVerdict, type ServerCookies } from "./query/cookie.ts";
 import { responseToken, type RrlToken } from "./query/rrl-token.ts";
 
 /** A query whose question could not be read is answered FORMERR: an error, counted per prefix. */
@@ -55,6 +61,8 @@ export interface QueryFront {
   rrl?: ResponseRateLimiter | undefined;
   /** This front's NSID (RFC 5001), from `BACKSTOP_NSID`; undefined (the default) answers no NSID request. */
   nsid?: Uint8Array | undefined;
+  /** DNS Cookies (RFC 7873): server cookies made and checked; undefined ignores COOKIE options. */
+  cookies?: ServerCookies | undefined;
 }
 
 export interface DispatchOptions {
@@ -93,27 +101,63 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
 
   /**
    * Over UDP, `reply` (the answer to `wire`) as response rate limiting lets it go: itself, an empty TC=1
-   * slip, or null (dropped). `shape` is undefined when the question could not be read (such a FORMERR is
-   * dropped rather than slipped: a slip needs the question).
+   * slip (BADCOOKIE to a client that sent a cookie), or null (dropped). `shape` is undefined when the
+   * question could not be read (such a FORMERR is dropped rather than slipped: a slip needs the question).
+   * Whatever goes out whole gets the NSID and the cookie the query asked for (`identified`).
    */
   const limited = (reply: Uint8Array, wire: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext, rrl: ResponseRateLimiter | undefined): Uint8Array | null => {
-    if (ctx.transport !== "udp" || !rrl?.enabled) return identified(reply, shape, ctx);
+    const cookie = cookieOf(wire, shape, ctx);
+    // A valid server cookie proves the address: not limited (BIND's HAVECOOKIE; Knot's mod-cookies likewise).
+    if (ctx.transport !== "udp" || !rrl?.enabled || cookie === COOKIE_VALID || cookie === COOKIE_VALID_RENEW) return identified(reply, wire, shape, ctx, cookie);
     const action = rrl.decide(ctx.remoteAddress, ctx.transport, shape === undefined || shape.qdcount !== 1 ? UNREADABLE : responseToken(reply, wire, shape));
-    if (action === "allow") return identified(reply, shape, ctx);
+    if (action === "allow") return identified(reply, wire, shape, ctx, cookie);
     metrics?.countFront("rate-limited");
+    if (action !== "slip" || shape === undefined || shape.qdcount !== 1) return null;
+    // A client that sent a cookie is told BADCOOKIE with a fresh server cookie (BIND's WANTCOOKIE slip): a
+    // real one retries at once with it and is then exempt; a forged source's victim gets a reply hardly
+    // larger than the query.
+    if (cookie === COOKIE_CLIENT_ONLY || cookie === COOKIE_INVALID) return badCookie(wire, shape, ctx, cookie);
     // RFC 8906 would have every query answered, but RRL's point is to not amplify: the slip is no larger
     // than the query, and says "ask again over TCP".
-    return action === "slip" && shape !== undefined && shape.qdcount === 1 ? shapeReply(wire, shape, Rcode.NOERROR, { tc: true, udpSize: udpSizeClass(shape) }) : null;
+    return shapeReply(wire, shape, Rcode.NOERROR, { tc: true, udpSize: udpSizeClass(shape) });
   };
 
   /**
-   * `reply` with this front's NSID when the query asked for it and one is configured (RFC 5001 §2.2), else
-   * `reply` itself; left out when the answer would no longer fit the client's UDP size.
+   * `reply` with this front's NSID when the query asked for it and one is configured (RFC 5001 §2.2), and
+   * with the client's cookie and our server cookie when the query had a cookie (RFC 7873 §5.2); each left
+   * out when the answer would no longer fit the client's UDP size.
    */
   const nsid = front?.nsid;
-  const identified = (reply: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext): Uint8Array => {
-    if (nsid === undefined || !shape?.edns?.nsid) return reply;
-    return appendEdnsOption(reply, EdnsOptionCode.NSID, nsid, ctx.transport === "udp" ? udpSizeClass(shape) : 0xffff);
+  const cookies = front?.cookies;
+  const identified = (reply: Uint8Array, wire: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext, cookie: CookieVerdict): Uint8Array => {
+    const max = ctx.transport === "udp" && shape !== undefined ? udpSizeClass(shape) : 0xffff;
+    let out = reply;
+    if (nsid !== undefined && shape?.edns?.nsid) out = appendEdnsOption(out, EdnsOptionCode.NSID, nsid, max);
+    if (cookie !== COOKIE_NONE && cookies !== undefined && shape?.edns !== undefined) {
+      out = appendEdnsOption(out, EdnsOptionCode.COOKIE, cookies.option(wire, shape.edns.cookieAt, ctx.remoteAddress, cookie), max);
+    }
+    return out;
+  };
+
+  /** The query's DNS cookie judged (and counted): `COOKIE_NONE` without one, a bad length, or no cookies. */
+  const cookieOf = (wire: Uint8Array, shape: QueryShape | undefined, ctx: RequestContext): CookieVerdict => {
+    const edns = shape?.edns;
+    if (cookies === undefined || edns === undefined || edns.cookieAt < 0 || !cookieLengthValid(edns.cookieLength)) return COOKIE_NONE;
+    const verdict = cookies.check(wire, edns.cookieAt, edns.cookieLength, ctx.remoteAddress);
+    metrics?.countCookie(verdict === COOKIE_CLIENT_ONLY ? "client_only" : verdict === COOKIE_INVALID ? "invalid" : "valid");
+    return verdict;
+  };
+
+  /**
+   * The BADCOOKIE slip (RFC 7873 §5.2.3): the question, no records, rcode 23 (its upper bits in the OPT's
+   * extended rcode, RFC 6891 §6.1.3), and the client cookie with a fresh server cookie.
+   */
+  const badCookie = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, cookie: CookieVerdict): Uint8Array => {
+    metrics?.countCookie("badcookie_sent");
+    const reply = shapeReply(wire, shape, Rcode.BADCOOKIE, { udpSize: udpSizeClass(shape) });
+    // shapeReply ends with the bare OPT (the query had one: it carried the cookie); octet 5 of it is EXTENDED-RCODE.
+    reply[reply.length - 11 + 5] = Rcode.BADCOOKIE >> 4;
+    return appendEdnsOption(reply, EdnsOptionCode.COOKIE, cookies!.option(wire, shape.edns!.cookieAt, ctx.remoteAddress, cookie), 0xffff);
   };
 
   /** QUERY with a front: the reply (null: dropped) when it is known at once, or the shape to forward. */
@@ -129,6 +173,11 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
     if (shape.ednsMalformed) {
       metrics?.countFront("local");
       return limited(shapeReply(wire, shape, Rcode.FORMERR), wire, shape, ctx, fwd.rrl);
+    }
+    if (fwd.cookies !== undefined && shape.edns !== undefined && shape.edns.cookieAt >= 0 && !cookieLengthValid(shape.edns.cookieLength)) {
+      // RFC 7873 §5.2.2: a COOKIE option too short or too long for a client and server cookie is FORMERR.
+      metrics?.countFront("local");
+      return limited(shapeReply(wire, shape, Rcode.FORMERR, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
     }
     // A signed SOA query is a secondary's refresh: answered signed, next to its transfers (xfr-out/).
     if (transfers && shape.qtype === RRType.SOA && wire[10]! + wire[11]! > 0 && carriesTsig(wire)) return TRANSFER;

@@ -95,7 +95,7 @@ describe("the OPT of a query that is not plain, and its options", () => {
   ])("$why: the OPT is read (so a FORMERR can carry one), the query is not plain", ({ wire }) => {
     const shape = readQueryShape(wire);
     expect(shape.plain).toBe(false);
-    expect(shape.edns).toEqual({ udpSize: 4096, dnssecOk: true, version: 0, nsid: false });
+    expect(shape.edns).toEqual({ udpSize: 4096, dnssecOk: true, version: 0, nsid: false, cookieAt: -1, cookieLength: 0 });
   });
 
   it("an NSID option is seen, on the plain path and off it", () => {
@@ -103,6 +103,18 @@ describe("the OPT of a query that is not plain, and its options", () => {
     expect(readQueryShape(nsid)).toMatchObject({ plain: true, edns: { nsid: true } });
     expect(readQueryShape(withCounts(nsid, 6, 0)).edns?.nsid).toBe(true);
     expect(readQueryShape(a).edns?.nsid).toBe(false);
+  });
+
+  it("a COOKIE option's place and length are recorded, after another option and off the plain path", () => {
+    const cookie = Uint8Array.from({ length: 24 }, (_, i) => i + 1);
+    const wire = queryWire("www.example.org.", "A", { edns: { options: [{ code: 3, data: new Uint8Array(0) }, { code: 10, data: cookie }] } });
+    const shape = readQueryShape(wire);
+    expect(shape).toMatchObject({ plain: true, edns: { nsid: true, cookieLength: 24 } });
+    expect([...wire.subarray(shape.edns!.cookieAt, shape.edns!.cookieAt + 24)]).toEqual([...cookie]);
+    expect(readQueryShape(withCounts(wire, 6, 0)).edns).toMatchObject({ cookieAt: shape.edns!.cookieAt, cookieLength: 24 });
+    // A length RFC 7873 §5.2.2 refuses is recorded as it is; the front answers it FORMERR.
+    const odd = queryWire("www.example.org.", "A", { edns: { options: [{ code: 10, data: new Uint8Array(9) }] } });
+    expect(readQueryShape(odd).edns).toMatchObject({ cookieLength: 9 });
   });
 
   it.each<{ why: string; rdata: number[] }>([

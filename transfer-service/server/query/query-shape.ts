@@ -1,6 +1,6 @@
 /**
  * @module The shape of a query read straight off the wire, without a full decode: header counts, the one
- * question (name bounds, type, class) and the OPT (UDP size, DO, version). This is the port-53 front's hot
+ * question (name bounds, type, class) and the OPT (UDP size, DO, version, where a DNS cookie sits). This is the port-53 front's hot
  * path — every query is read here once, to pick a cache key, a local answer or the forward — so it is
  * hand-rolled over the bytes instead of building a `Message` with records and names that the front never
  * looks at; the Worker does the full decode when the query goes on.
@@ -28,6 +28,13 @@ export interface QueryEdns {
   version: number;
   /** The query carries an NSID option (RFC 5001): the front adds its identity when it has one. */
   nsid: boolean;
+  /**
+   * The first COOKIE option's data (RFC 7873) is `wire[cookieAt, cookieAt + cookieLength)`: the client
+   * cookie, then the server cookie if any. `cookieAt` is -1 without one. A length that is neither 8 nor
+   * 16..40 is FORMERR (RFC 7873 §5.2.2; `cookieLengthValid`).
+   */
+  cookieAt: number;
+  cookieLength: number;
 }
 
 export interface QueryShape {
@@ -50,6 +57,8 @@ export interface QueryShape {
 }
 
 const MAX_NAME_WIRE = 255;
+/** The COOKIE option's code (RFC 7873). */
+const OPTION_CODE_COOKIE = 10;
 
 /** A big-endian 16-bit word (a module function, not a closure per call: this runs for every query). */
 function u16(wire: Uint8Array, at: number): number {
@@ -121,7 +130,16 @@ function readOpt(wire: Uint8Array, shape: QueryShape, opt: number, rdlength: num
     shape.ednsMalformed = true;
     return false;
   }
-  shape.edns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0, nsid: (options & OPTION_NSID) !== 0 };
+  const edns: QueryEdns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0, nsid: (options & OPTION_NSID) !== 0, cookieAt: -1, cookieLength: 0 };
+  // The COOKIE option's place (a second walk over options already known to be well formed; usually one).
+  for (let at = opt + 11, end = at + rdlength; at < end; at += 4 + u16(wire, at + 2)) {
+    if (u16(wire, at) === OPTION_CODE_COOKIE) {
+      edns.cookieAt = at + 4;
+      edns.cookieLength = u16(wire, at + 2);
+      break;
+    }
+  }
+  shape.edns = edns;
   return true;
 }
 
