@@ -15,7 +15,6 @@
  * the machine takes minutes to answer it, and the exemption does not depend on the rate at all.
  */
 import { randomBytes } from "node:crypto";
-import { createSocket } from "node:dgram";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rcode } from "../../dns/constants.ts";
 import { EdnsOptionCode } from "../../dns/edns.ts";
@@ -31,7 +30,7 @@ import { freePorts } from "../peers/ports.ts";
 import { digAt } from "../stack/dig-output.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { loadZone, type StackTokens } from "../stack/zone-load.ts";
-import { waitFor } from "../transfer/service-under-test.ts";
+import { blast } from "./udp-blast.ts";
 import { udpExchange } from "../tsig/wire-client.ts";
 
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
@@ -147,35 +146,12 @@ describe("cookies and RRL (rate 1 a second)", () => {
     ({ service, port } = await start({ BACKSTOP_RRL_RESPONSES_PER_SECOND: "1", BACKSTOP_RRL_SLIP: "2", BACKSTOP_FRONT_TIMEOUT_MS: "30000" }));
   }, 60_000);
 
-  /** Sends `wires` from one socket of 127.0.0.1, 10 every 20 ms; resolves with the replies once they stop coming. */
-  async function blast(wires: Uint8Array[]): Promise<Message[]> {
-    const socket = createSocket("udp4");
-    const replies: Message[] = [];
-    socket.on("message", (msg) => replies.push(decodeMessage(new Uint8Array(msg))));
-    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
-    try {
-      for (let i = 0; i < wires.length; i += 10) {
-        for (const w of wires.slice(i, i + 10)) socket.send(w, port, "127.0.0.1");
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      let last = -1;
-      await waitFor("the replies to stop coming", () => {
-        const settled = replies.length === last;
-        last = replies.length;
-        return settled;
-      }, 30_000);
-      return replies;
-    } finally {
-      socket.close();
-    }
-  }
-
   it("a client with a valid server cookie is answered every time while a cookieless flood from its prefix is limited", async () => {
     const client = unhex("1111111111111111");
     const mine = cookieOf(decodeMessage(await udpExchange(port, withCookie("www.cookie.test.", client), 10_000)))!;
     expect(mine).toHaveLength(24);
     const before = { drop: await metric(service, "backstop_rrl_responses_total", 'action="drop",category="response"'), slip: await metric(service, "backstop_rrl_responses_total", 'action="slip",category="response"') };
-    const flood = blast(Array.from({ length: 200 }, (_, i) => queryWire("www.cookie.test.", "A", { id: i })));
+    const flood = blast(port, Array.from({ length: 200 }, (_, i) => queryWire("www.cookie.test.", "A", { id: i })));
     // Meanwhile the same question from the same prefix, 30 times, each with the cookie: every one answered.
     const answered: Array<{ rcode: number; tc: boolean; answers: number }> = [];
     for (let i = 0; i < 30; i++) {
@@ -195,7 +171,7 @@ describe("cookies and RRL (rate 1 a second)", () => {
 
   it("a client that sends only a client cookie gets BADCOOKIE slips (with a fresh server cookie), never TC=1", async () => {
     const client = unhex("2222222222222222");
-    const replies = await blast(Array.from({ length: 200 }, (_, i) => withCookie("flood.cookie.test.", client, i)));
+    const replies = await blast(port, Array.from({ length: 200 }, (_, i) => withCookie("flood.cookie.test.", client, i)));
     const badCookies = replies.filter((m) => m.rcode === Rcode.BADCOOKIE);
     expect(badCookies.length, "BADCOOKIE slips").toBeGreaterThan(0);
     expect(replies.filter((m) => m.flags.tc)).toEqual([]);

@@ -48,6 +48,7 @@ import { digAt, digFlags, norm, type Seen, seenOf } from "../stack/dig-output.ts
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { createZone, ingestZoneText, loadZone, patchZone, type StackTokens } from "../stack/zone-load.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
+import { blast } from "./udp-blast.ts";
 import { udpExchange } from "../tsig/wire-client.ts";
 
 const ADMIN = `admin-${randomBytes(12).toString("hex")}`;
@@ -515,30 +516,6 @@ describe("RRL counts identical responses, as BIND does", () => {
     await limited?.stop();
     await logOnly?.stop();
   });
-
-  /** Sends `wires` from one socket of 127.0.0.1, `perBatch` at a time every `gapMs`; resolves with the replies in `settleMs` after the last. */
-  async function blast(port: number, wires: Uint8Array[], perBatch: number, gapMs: number): Promise<Message[]> {
-    const socket = createSocket("udp4");
-    const replies: Message[] = [];
-    socket.on("message", (msg) => replies.push(decodeMessage(new Uint8Array(msg))));
-    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
-    try {
-      for (let i = 0; i < wires.length; i += perBatch) {
-        for (const w of wires.slice(i, i + perBatch)) socket.send(w, port, "127.0.0.1");
-        await new Promise((r) => setTimeout(r, gapMs));
-      }
-      // Until the replies stop coming (compared from one poll to the next), bounded.
-      let last = -1;
-      await waitFor("the replies to stop coming", () => {
-        const settled = replies.length === last;
-        last = replies.length;
-        return settled;
-      }, 30_000);
-      return replies;
-    } finally {
-      socket.close();
-    }
-  }
 
   it(`${MANY} distinct names from one prefix, about 500 a second: none limited`, async () => {
     const before = { drop: await rrlMetric(limited!, "drop", "response"), slip: await rrlMetric(limited!, "slip", "response") };
