@@ -76,17 +76,20 @@ describe("parseDnsperf", () => {
 
 describe("parseOptions", () => {
   it("has defaults for everything", () =>
-    expect(parseOptions([])).toMatchObject({ records: [100_000, 1_000_000], loadRecords: 100_000, changes: 50, ixfrRecords: 1_000_000, ixfrChanges: 1000, seconds: 5 }));
+    expect(parseOptions([])).toMatchObject({ records: [100_000, 1_000_000], loadRecords: 100_000, changes: 50, chainChanges: 20, ixfrRecords: 1_000_000, ixfrChanges: 1000, seconds: 5 }));
   it.each([
     { args: ["--records", "10000,100_000"], key: "records", want: [10_000, 100_000] },
     { args: ["--only", "transfer,ixfr"], key: "only", want: ["transfer", "ixfr"] },
     { args: ["--profile"], key: "profile", want: true },
+    { args: ["--only", "xfr-out,chain"], key: "only", want: ["xfr-out", "chain"] },
+    { args: ["--chain-changes", "5"], key: "chainChanges", want: 5 },
   ])("$args", ({ args, key, want }) => expect(parseOptions(args)[key as "records"]).toEqual(want));
   it.each([
     ["--records", "12"],
     ["--records", "1e9"],
     ["--only", "transfr"],
     ["--seconds", "0"],
+    ["--chain-changes", "0"],
     ["--ixfr-records", "1000", "--ixfr-changes", "1000"],
   ])("refuses %s %s", (...args) => expect(() => parseOptions(args)).toThrow(UsageError));
 });

@@ -24,8 +24,12 @@ const RNDC_KEY = "backstop-rndc";
 export interface NamedSecondary {
   port: number;
   pid: number;
-  /** `rndc addzone`: `zone` as a secondary of 127.0.0.1:`primaryPort`, transfers signed with `key`. */
-  addZone(zone: string, primaryPort: number, key: TsigKey): Promise<void>;
+  /**
+   * `rndc addzone`: `zone` as a secondary of 127.0.0.1:`primaryPort`, transfers signed with `key`. With
+   * `alsoNotify` (loopback ports), named NOTIFYs those after every transfer and lets loopback transfer the
+   * zone unsigned: named in the middle of a chain (`chain.ts`).
+   */
+  addZone(zone: string, primaryPort: number, key: TsigKey, alsoNotify?: readonly number[]): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -68,8 +72,11 @@ export async function startNamedSecondary(keys: TsigKey[]): Promise<NamedSeconda
   return {
     port,
     pid: daemon.pid,
-    async addZone(zone, primaryPort, key) {
-      const spec = `{ type secondary; primaries { 127.0.0.1 port ${primaryPort} key ${q(bare(key.name))}; }; file ${q(zoneFileName(zone))}; };`;
+    async addZone(zone, primaryPort, key, alsoNotify = []) {
+      const downstream = alsoNotify.length
+        ? ` also-notify { ${alsoNotify.map((p) => `127.0.0.1 port ${p};`).join(" ")} }; allow-transfer { 127.0.0.1; };`
+        : "";
+      const spec = `{ type secondary; primaries { 127.0.0.1 port ${primaryPort} key ${q(bare(key.name))}; }; file ${q(zoneFileName(zone))};${downstream} };`;
       await runToolOk("rndc", ["-c", path.join(dir, "rndc.conf"), "addzone", bare(zone), spec], { timeoutMs: 15_000 });
     },
     output: () => daemon.output(),

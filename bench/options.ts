@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 
-export const BENCHMARK_IDS = ["transfer", "propagation", "doh", "cpu", "udp", "ixfr"] as const;
+export const BENCHMARK_IDS = ["transfer", "propagation", "doh", "cpu", "udp", "ixfr", "xfr-out", "chain"] as const;
 export type BenchmarkId = (typeof BENCHMARK_IDS)[number];
 
 export interface BenchOptions {
@@ -16,6 +16,8 @@ export interface BenchOptions {
   loadRecords: number;
   /** Single-record changes for propagation. */
   changes: number;
+  /** Single-record changes for chain propagation (knotd → Backstop | named → knotd). */
+  chainChanges: number;
   /** Zone size and changeset size for the IXFR benchmark. */
   ixfrRecords: number;
   ixfrChanges: number;
@@ -32,8 +34,9 @@ export interface BenchOptions {
 export const USAGE = `npm run bench -- [options]
   --records N,N,…       full-transfer zone sizes (default 100000,1000000)
   --only ID,ID,…        any of ${BENCHMARK_IDS.join(", ")} (default: all)
-  --load-records N      zone for propagation, doh, cpu, udp (default 100000)
+  --load-records N      zone for propagation, doh, cpu, udp, chain (default 100000)
   --changes N           single-record changes for propagation (default 50)
+  --chain-changes N     single-record changes for chain propagation (default 20)
   --ixfr-records N      zone the IXFR changeset lands on (default 1000000)
   --ixfr-changes N      records in the IXFR changeset (default 1000)
   --seconds S           length of each load round (default 5)
@@ -57,6 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: "string", default: BENCHMARK_IDS.join(",") },
       "load-records": { type: "string", default: "100000" },
       changes: { type: "string", default: "50" },
+      "chain-changes": { type: "string", default: "20" },
       "ixfr-records": { type: "string", default: "1000000" },
       "ixfr-changes": { type: "string", default: "1000" },
       seconds: { type: "string", default: "5" },
@@ -79,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     only: only as BenchmarkId[],
     loadRecords: int("load-records", values["load-records"], 100, 10_000_000),
     changes: int("changes", values.changes, 1, 1000),
+    chainChanges: int("chain-changes", values["chain-changes"], 1, 1000),
     ixfrRecords,
     ixfrChanges,
     seconds: int("seconds", values.seconds, 1, 120),

@@ -11,6 +11,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import path from "node:path";
+import { chain } from "./chain.ts";
 import { ratioChart } from "./chart.ts";
 import { describeSummary, summariseDir } from "./cpu-profile.ts";
 import { createContext, Skip, type Benchmark } from "./context.ts";
@@ -23,8 +24,10 @@ import { parseOptions, USAGE, UsageError } from "./options.ts";
 import { propagation } from "./propagation.ts";
 import { machineAtStart, markdownReport, type Outcome, type RunRecord } from "./report.ts";
 import { udpFront } from "./udp-front.ts";
+import { xfrOut } from "./xfr-out.ts";
 
-const BENCHMARKS: readonly Benchmark[] = [fullTransfer, propagation, dohThroughput, cpuPerQuery, udpFront, ixfrApply];
+// xfr-out right after transfer: it serves the zones as carried, before propagation edits them.
+const BENCHMARKS: readonly Benchmark[] = [fullTransfer, xfrOut, propagation, dohThroughput, cpuPerQuery, udpFront, ixfrApply, chain];
 
 async function main(): Promise<number> {
   let options;
