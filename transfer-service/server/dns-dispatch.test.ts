@@ -56,6 +56,16 @@ const withWord = (wire: Uint8Array, at: number, value: number): Uint8Array => {
   return out;
 };
 
+/** A response cache already holding the answer to `www.example.org. A` over UDP, as a cache hit would find it. */
+function warm(): ResponseCache {
+  const cache = new ResponseCache({ maxEntries: 10 });
+  const first = queryWire("www.example.org.", "A", { id: 1 });
+  const answer = first.slice();
+  answer[2]! |= 0x80;
+  cache.put(cacheKey(first, readQueryShape(first), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
+  return cache;
+}
+
 describe("QUERY with a front", () => {
   const a = queryWire("www.example.org.", "A", { id: 5 });
   const opt = a.subarray(a.length - 11);
@@ -120,14 +130,6 @@ describe("NSID (RFC 5001) from BACKSTOP_NSID", () => {
   const nsidOf = (reply: Uint8Array | null): string | undefined => {
     const o = decodeMessage(reply!).edns?.options.find((x) => x.code === 3);
     return o && new TextDecoder().decode(o.data);
-  };
-  const warm = (): ResponseCache => {
-    const cache = new ResponseCache({ maxEntries: 10 });
-    const first = queryWire("www.example.org.", "A", { id: 1 });
-    const answer = first.slice();
-    answer[2]! |= 0x80;
-    cache.put(cacheKey(first, readQueryShape(first), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
-    return cache;
   };
 
   it("a cache hit, a forwarded answer and a local answer each carry this front's identity", async () => {
@@ -265,14 +267,6 @@ describe("DNS Cookies (RFC 7873, RFC 9018 server cookies)", () => {
   const issued = (): Uint8Array => {
     const q = withCookie(CLIENT);
     return cookies().option(q, q.length - 8, udp.remoteAddress, 0);
-  };
-  const warm = (): ResponseCache => {
-    const cache = new ResponseCache({ maxEntries: 10 });
-    const first = queryWire("www.example.org.", "A", { id: 1 });
-    const answer = first.slice();
-    answer[2]! |= 0x80;
-    cache.put(cacheKey(first, readQueryShape(first), "udp")!, answer, { zones: ["example.org."], versions: [3], ageMs: 0 }, Date.now(), cache.ticket());
-    return cache;
   };
   const count = async (m: Metrics, result: string): Promise<number> =>
     (await m.registry.getSingleMetric("backstop_cookies_total")!.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
