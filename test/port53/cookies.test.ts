@@ -20,16 +20,15 @@ import { Rcode } from "../../dns/constants.ts";
 import { EdnsOptionCode } from "../../dns/edns.ts";
 import { decodeMessage, type Message } from "../../dns/message.ts";
 import { queryWire } from "../../dns/testing/query-wire.ts";
-import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
-import { Metrics } from "../../transfer-service/ops/metrics.ts";
 import { COOKIE_VALID, ServerCookies } from "../../transfer-service/server/query/cookie.ts";
-import { type RunningService, startService } from "../../transfer-service/service.ts";
+import type { RunningService } from "../../transfer-service/service.ts";
 import { kdig } from "../peers/kdig.ts";
 import { freePorts } from "../peers/ports.ts";
 import { digAt } from "../stack/dig-output.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { loadZone, type StackTokens } from "../stack/zone-load.ts";
+import { startFront } from "./front.ts";
 import { blast } from "./udp-blast.ts";
 import { udpExchange } from "../tsig/wire-client.ts";
 
@@ -56,17 +55,7 @@ const services: RunningService[] = [];
 /** A front on the test's Worker with cookie secret `SECRET`, RRL off unless `env` turns it on. */
 async function start(env: Record<string, string>): Promise<{ service: RunningService; port: number }> {
   const [port] = await freePorts(1);
-  const config = loadConfig({
-    BACKSTOP_INTERNAL_TOKEN: INTERNAL,
-    BACKSTOP_WORKER_URL: stack.base,
-    BACKSTOP_HTTP_LISTEN: "127.0.0.1:0",
-    BACKSTOP_DNS_LISTEN: `127.0.0.1:${port}`,
-    BACKSTOP_RRL_RESPONSES_PER_SECOND: "0",
-    BACKSTOP_FRONT_TIMEOUT_MS: "20000",
-    BACKSTOP_COOKIE_SECRET: SECRET,
-    ...env,
-  });
-  const service = await startService(config, log, { metrics: new Metrics({ defaultMetrics: false }) });
+  const service = await startFront(stack, log, { BACKSTOP_DNS_LISTEN: `127.0.0.1:${port}`, BACKSTOP_COOKIE_SECRET: SECRET, ...env });
   services.push(service);
   return { service, port: port! };
 }

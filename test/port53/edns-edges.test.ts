@@ -30,16 +30,15 @@ import { EdnsOptionCode, extendedErrors } from "../../dns/edns.ts";
 import { decodeMessage, type Message } from "../../dns/message.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
 import { queryWire } from "../../dns/testing/query-wire.ts";
-import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
-import { Metrics } from "../../transfer-service/ops/metrics.ts";
-import { type RunningService, startService } from "../../transfer-service/service.ts";
+import type { RunningService } from "../../transfer-service/service.ts";
 import { startKnotd } from "../peers/index.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { freePorts } from "../peers/ports.ts";
 import type { PeerHandle } from "../peers/types.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { createZone, loadZone, type StackTokens } from "../stack/zone-load.ts";
+import { startFront } from "./front.ts";
 import { udpExchange } from "../tsig/wire-client.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 
@@ -81,18 +80,9 @@ beforeAll(async () => {
   await loadZone(stack, APEX, ZONE);
   await createZone(stack, EMPTY);
   [port] = await freePorts(1);
-  const config = loadConfig({
-    BACKSTOP_INTERNAL_TOKEN: INTERNAL,
-    BACKSTOP_WORKER_URL: stack.base,
-    BACKSTOP_HTTP_LISTEN: "127.0.0.1:0",
-    BACKSTOP_DNS_LISTEN: `127.0.0.1:${port}`,
-    // Not about RRL: hundreds of queries a second from 127.0.0.1 must never be limited on any machine.
-    BACKSTOP_RRL_RESPONSES_PER_SECOND: "0",
-    // A loaded machine's workerd may take longer than the 1.5 s default; no case here is about the timer.
-    BACKSTOP_FRONT_TIMEOUT_MS: "20000",
-    BACKSTOP_NSID: FRONT_NSID,
-  });
-  service = await startService(config, log, { metrics: new Metrics({ defaultMetrics: false }) });
+  // RRL off and a long forward timeout (front.ts): hundreds of queries a second from 127.0.0.1, and no case
+  // here is about the timer.
+  service = await startFront(stack, log, { BACKSTOP_DNS_LISTEN: `127.0.0.1:${port}`, BACKSTOP_NSID: FRONT_NSID });
 }, 180_000);
 
 afterAll(async () => {

@@ -33,10 +33,8 @@ import { Name } from "../../dns/name.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
 import { CommitEvents, watchCommits } from "../../transfer-service/server/query/commit-watch.ts";
-import { loadConfig } from "../../transfer-service/config.ts";
 import { createLogger } from "../../transfer-service/ops/log.ts";
-import { Metrics } from "../../transfer-service/ops/metrics.ts";
-import { type RunningService, startService } from "../../transfer-service/service.ts";
+import type { RunningService } from "../../transfer-service/service.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 import type { WorkerApi } from "../../transfer-service/worker/worker-api.ts";
 import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
@@ -48,6 +46,7 @@ import { digAt, digFlags, norm, type Seen, seenOf } from "../stack/dig-output.ts
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { createZone, ingestZoneText, loadZone, patchZone, type StackTokens } from "../stack/zone-load.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
+import { startFront } from "./front.ts";
 import { blast } from "./udp-blast.ts";
 import { udpExchange } from "../tsig/wire-client.ts";
 
@@ -91,17 +90,7 @@ const commits = new CommitEvents();
 
 /** A front on the test's Worker, RRL off unless `env` turns it on (only the RRL tests do). */
 async function start(env: Record<string, string>, parts: { commits?: CommitEvents } = {}): Promise<RunningService> {
-  const config = loadConfig({
-    BACKSTOP_INTERNAL_TOKEN: INTERNAL,
-    BACKSTOP_WORKER_URL: stack.base,
-    BACKSTOP_HTTP_LISTEN: "127.0.0.1:0",
-    BACKSTOP_RRL_RESPONSES_PER_SECOND: "0",
-    // The front answers SERVFAIL when the Worker takes longer than this; a loaded machine's workerd can
-    // take more than the 1.5 s default, and only the silent-Worker test is about that timer (it sets 400).
-    BACKSTOP_FRONT_TIMEOUT_MS: "20000",
-    ...env,
-  });
-  return startService(config, log, { metrics: new Metrics({ defaultMetrics: false }), ...parts });
+  return startFront(stack, log, env, parts);
 }
 
 beforeAll(async () => {
