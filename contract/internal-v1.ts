@@ -13,6 +13,7 @@
  * | method and path                                   | request               | response                 |
  * |---------------------------------------------------|-----------------------|--------------------------|
  * | GET  /zones                                       |                       | ZoneConfigList           |
+ * | GET  /zones?since=S[&deletes=D][&limit=L]          |                       | ZoneConfigChanges        |
  * | GET  /zones/:zone                                 |                       | ZoneConfigList (one)     |
  * | POST /zones/:zone/lease                           | LeaseRequest          | Lease (409 when held)    |
  * | POST /zones/:zone/lease/renew                     | LeaseRequest          | Lease (409 when lost)    |
@@ -132,6 +133,34 @@ export type ZoneConfig = z.infer<typeof ZoneConfig>;
 
 export const ZoneConfigList = z.object({ zones: z.array(ZoneConfig), keys: z.array(TsigKeyMaterial) });
 export type ZoneConfigList = z.infer<typeof ZoneConfigList>;
+
+/** Largest page of the zone change feed (`limit`'s default and maximum). */
+export const ZONE_FEED_MAX_PAGE = 1000;
+
+/**
+ * The zone change feed, the service's poll (issue 19): the zones written after cursor `since` (any change
+ * of the row: settings, timers, lease, serial), in order, and the names deleted after cursor `deletes`.
+ * Apply `deleted` before `zones`. Without `deletes` (a first read) nothing is reported deleted and
+ * `cursor.deletes` starts at the end of the log. `more`: ask again at once with `cursor`. `resync`: the
+ * deletion log no longer reaches back to `deletes`; read again from `since=0` without `deletes` and drop the
+ * zones that read does not show.
+ */
+export const ZoneConfigChanges = z.object({
+  zones: z.array(ZoneConfig),
+  keys: z.array(TsigKeyMaterial),
+  deleted: z.array(z.string()),
+  cursor: z.object({ since: z.number().int().min(0), deletes: z.number().int().min(0) }),
+  more: z.boolean(),
+  resync: z.boolean(),
+});
+export type ZoneConfigChanges = z.infer<typeof ZoneConfigChanges>;
+
+/** The query of a change-feed read: cursors as decimal integers. */
+export const ZoneFeedQuery = z.object({
+  since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  deletes: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(ZONE_FEED_MAX_PAGE).default(ZONE_FEED_MAX_PAGE),
+});
 
 export const OwnerRequest = z.object({ owner });
 export type OwnerRequest = z.infer<typeof OwnerRequest>;

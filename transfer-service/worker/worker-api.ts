@@ -111,8 +111,27 @@ export interface IngestSession extends XfrSink {
   readonly dbBytes?: number | undefined;
 }
 
+/** Where a reader of the zone change feed stands: `deletes` undefined before its first read. */
+export interface ZoneFeedCursor {
+  since: number;
+  deletes?: number | undefined;
+}
+
+/** One page of the zone change feed (`contract/internal-v1.ts`'s `ZoneConfigChanges`): apply `deleted`, then `zones`. */
+export interface ZoneFeedPage {
+  zones: ZoneConfig[];
+  deleted: string[];
+  cursor: { since: number; deletes: number };
+  more: boolean;
+  /** The feed cannot say what was deleted since the cursor: read it again from 0 and drop what is not seen. */
+  resync: boolean;
+}
+
 export interface WorkerApi {
+  /** Every zone (a Worker without the feed, and tests). */
   zones(): Promise<ZoneConfig[]>;
+  /** The zones changed since `cursor` (issue 19); the zone set polls this when the Worker has it. */
+  zoneChanges?(cursor: ZoneFeedCursor): Promise<ZoneFeedPage>;
   /** Takes (or renews) the zone's refresh lease; false when another instance holds it. */
   acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extends a lease we hold; false when it was lost (expired and taken by another instance). */

@@ -38,6 +38,7 @@ import {
   Journal,
   RECORDS_VERSION_HEADER,
   SERIAL_HEADER,
+  ZoneConfigChanges,
   ZoneConfigList,
   type TimersUpdate,
   type TransferLogEntry as ContractLogEntry,
@@ -45,7 +46,7 @@ import {
 import { encodeRecordStream } from "../../contract/record-stream.ts";
 import type { TransferKind } from "../../contract/vocabulary.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
-import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "./worker-api.ts";
+import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneFeedCursor, ZoneFeedPage, ZoneReport } from "./worker-api.ts";
 
 /** The Worker answered with an error status, or not at all. The message never carries the token. */
 export class WorkerError extends Error {
@@ -175,32 +176,15 @@ export class WorkerClient implements WorkerApi {
   }
 
   async zones(): Promise<ZoneConfig[]> {
-    const list = await this.call("GET", "/zones", undefined, ZoneConfigList);
-    const keys = new Map(list.keys.map((k) => [k.name.replace(/\.$/, "").toLowerCase(), k]));
-    return list.zones.map((z): ZoneConfig => {
-      const named = new Set([z.tsigKey, ...z.primaries.map((p) => p.tsigKey)].filter((n): n is string => !!n).map((n) => n.replace(/\.$/, "").toLowerCase()));
-      const t = z.timers;
-      return {
-        name: z.name,
-        model: z.model,
-        primaries: z.primaries.map((p) => ({ address: p.address, port: p.port, tsigKey: p.tsigKey ?? null })),
-        tsigKey: z.tsigKey,
-        keys: [...named].flatMap((n) => (keys.has(n) ? [keys.get(n)!] : [])),
-        notifyAllow: z.notifyAllow,
-        clamps: { minRefresh: t.minRefresh, maxRefresh: t.maxRefresh, minRetry: t.minRetry, maxRetry: t.maxRetry, minExpire: t.minExpire, maxExpire: t.maxExpire },
-        serial: z.serial,
-        status: z.status,
-        expiresAt: z.expiresAt,
-        lastCheckAt: z.lastCheckAt,
-        nextRefreshAt: z.nextRefreshAt,
-        refreshRequestedAt: z.refresh?.requestedAt ?? null,
-        refreshForce: z.refresh?.force ?? null,
-        refreshAcceptLowerSerial: z.refresh?.acceptLowerSerial ?? false,
-        lease: z.lease,
-        limits: z.limits,
-        recordCount: z.recordCount,
-      };
-    });
+    return serviceConfigs(await this.call("GET", "/zones", undefined, ZoneConfigList));
+  }
+
+  /** One page of the zone change feed after `cursor` (a first read without `cursor.deletes`). */
+  async zoneChanges(cursor: ZoneFeedCursor): Promise<ZoneFeedPage> {
+    const query = new URLSearchParams({ since: String(cursor.since) });
+    if (cursor.deletes !== undefined) query.set("deletes", String(cursor.deletes));
+    const page = await this.call("GET", `/zones?${query}`, undefined, ZoneConfigChanges);
+    return { zones: serviceConfigs(page), deleted: page.deleted, cursor: page.cursor, more: page.more, resync: page.resync };
   }
 
   async acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
@@ -419,3 +403,31 @@ export class WorkerClient implements WorkerApi {
   }
 }
 
+/** The contract's zone configurations as the service's (each with the keys it names), for a list or a feed page. */
+function serviceConfigs(list: { zones: ZoneConfigList["zones"]; keys: ZoneConfigList["keys"] }): ZoneConfig[] {
+  const keys = new Map(list.keys.map((k) => [k.name.replace(/\.$/, "").toLowerCase(), k]));
+  return list.zones.map((z): ZoneConfig => {
+    const named = new Set([z.tsigKey, ...z.primaries.map((p) => p.tsigKey)].filter((n): n is string => !!n).map((n) => n.replace(/\.$/, "").toLowerCase()));
+    const t = z.timers;
+    return {
+      name: z.name,
+      model: z.model,
+      primaries: z.primaries.map((p) => ({ address: p.address, port: p.port, tsigKey: p.tsigKey ?? null })),
+      tsigKey: z.tsigKey,
+      keys: [...named].flatMap((n) => (keys.has(n) ? [keys.get(n)!] : [])),
+      notifyAllow: z.notifyAllow,
+      clamps: { minRefresh: t.minRefresh, maxRefresh: t.maxRefresh, minRetry: t.minRetry, maxRetry: t.maxRetry, minExpire: t.minExpire, maxExpire: t.maxExpire },
+      serial: z.serial,
+      status: z.status,
+      expiresAt: z.expiresAt,
+      lastCheckAt: z.lastCheckAt,
+      nextRefreshAt: z.nextRefreshAt,
+      refreshRequestedAt: z.refresh?.requestedAt ?? null,
+      refreshForce: z.refresh?.force ?? null,
+      refreshAcceptLowerSerial: z.refresh?.acceptLowerSerial ?? false,
+      lease: z.lease,
+      limits: z.limits,
+      recordCount: z.recordCount,
+    };
+  });
+}

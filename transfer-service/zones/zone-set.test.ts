@@ -13,7 +13,7 @@ import { loadConfig } from "../config.ts";
 import { createLogger } from "../ops/log.ts";
 import { MemoryWorker } from "../testing/memory-worker.ts";
 import { ZoneSet } from "./zone-set.ts";
-import type { ZoneConfig } from "../worker/worker-api.ts";
+import type { ZoneConfig, ZoneFeedCursor, ZoneFeedPage } from "../worker/worker-api.ts";
 
 /** The in-memory Worker, with each zones read taken at once and its answer held until `release()`. */
 class HeldReads extends MemoryWorker {
@@ -84,6 +84,83 @@ describe("ZoneSet reads of the zones", () => {
     expect(worker.reads).toBe(reads);
     expect(refresher.get(ZONE) !== undefined).toBe(known);
     await refresher.stop();
+  });
+});
+
+/** The in-memory Worker with a scripted change feed: each read answers the next page and records its cursor. */
+class ScriptedFeed extends MemoryWorker {
+  readonly cursors: ZoneFeedCursor[] = [];
+  constructor(private readonly pages: Array<ZoneFeedPage | Error>) {
+    super();
+  }
+  async zoneChanges(cursor: ZoneFeedCursor): Promise<ZoneFeedPage> {
+    this.cursors.push({ ...cursor });
+    const page = this.pages.shift();
+    if (page === undefined) return { zones: [], deleted: [], cursor: { since: cursor.since, deletes: cursor.deletes ?? 0 }, more: false, resync: false };
+    if (page instanceof Error) throw page;
+    return page;
+  }
+}
+
+/** A zone configuration that plans nothing for an hour. */
+function config(name: string, model: ZoneConfig["model"] = "secondary"): ZoneConfig {
+  return {
+    name, model, primaries: [], keys: [], notifyAllow: [], serial: null, status: "pending", expiresAt: null, lastCheckAt: null,
+    nextRefreshAt: Date.now() + 3_600_000, refreshRequestedAt: null, refreshForce: null, refreshAcceptLowerSerial: false,
+  };
+}
+
+function page(zones: ZoneConfig[], deleted: string[], since: number, more = false, resync = false): ZoneFeedPage {
+  return { zones, deleted, cursor: { since, deletes: since }, more, resync };
+}
+
+describe("ZoneSet over the zone change feed (issue 19)", () => {
+  async function run(pages: Array<ZoneFeedPage | Error>, polls: number): Promise<{ set: ZoneSet; worker: ScriptedFeed }> {
+    const worker = new ScriptedFeed(pages);
+    const settings = loadConfig({ BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789", BACKSTOP_POLL_INTERVAL_S: "3600" });
+    const set = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    for (let i = 0; i < polls; i++) await set.poll();
+    return { set, worker };
+  }
+  const names = (set: ZoneSet): string[] => [...set.zoneStates()].map((z) => z.zone).sort();
+
+  it("follows the pages with their cursors, and applies a page's deletions before its zones", async () => {
+    const { set, worker } = await run([
+      page([config("a.test"), config("b.test")], [], 2, true),
+      page([config("c.test")], [], 3),
+      // b deleted and created again, a deleted: b is kept (as a new zone), a is gone.
+      page([config("b.test")], ["a.test", "b.test"], 5),
+    ], 1);
+    const before = set.get("b.test");
+    await set.poll();
+    expect(worker.cursors).toEqual([{ since: 0 }, { since: 2, deletes: 2 }, { since: 3, deletes: 3 }]);
+    expect(names(set)).toEqual(["b.test", "c.test"]);
+    expect(set.get("b.test")).not.toBe(before);
+    await set.stop();
+  });
+
+  it("drops a zone that turned primary, which nothing refreshes", async () => {
+    const { set } = await run([page([config("p.test")], [], 1), page([config("p.test", "primary")], [], 2)], 2);
+    expect(names(set)).toEqual([]);
+    await set.stop();
+  });
+
+  it("after a resync, drops the zones the full read did not show", async () => {
+    const { set, worker } = await run([
+      page([config("a.test"), config("b.test")], [], 2),
+      page([], [], 0, true, true),
+      page([config("b.test")], [], 7),
+    ], 2);
+    expect(worker.cursors.slice(1)).toEqual([{ since: 2, deletes: 2 }, { since: 0 }]);
+    expect(names(set)).toEqual(["b.test"]);
+    await set.stop();
+  });
+
+  it("keeps its place after a failed read: the next poll goes on from the last page applied", async () => {
+    const { set, worker } = await run([page([config("a.test")], [], 4, true), new Error("Worker down"), page([config("b.test")], [], 6)], 2);
+    expect(worker.cursors).toEqual([{ since: 0 }, { since: 4, deletes: 4 }, { since: 4, deletes: 4 }]);
+    expect(names(set)).toEqual(["a.test", "b.test"]);
+    await set.stop();
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * @module The set of zones this instance keeps as a secondary (today's `Refresher`): it reads the Worker's
  * zone configurations (at start, on a timer, and when a control signal names a zone it does not know
- * yet), creates, updates and drops the `Zone`s (zone.ts), finds a zone for NOTIFY, and passes control
+ * yet) through the zone change feed, so a poll reads the zones written since the last one and the names
+ * deleted, not every zone (issue 19: 100,000 zones); it creates, updates and drops the `Zone`s (zone.ts), finds a zone for NOTIFY, and passes control
  * signals on. Every zone shares one transfer limiter (BIND's `transfers-in`) and one serial-query rate
  * (BIND's `serial-query-rate`: refresh attempts started per second).
  *
@@ -10,7 +11,7 @@
  */
 import { Name } from "../../dns/name.ts";
 import type { RefreshSignal } from "../ops/control-http.ts";
-import type { ZoneConfig } from "../worker/worker-api.ts";
+import type { ZoneConfig, ZoneFeedCursor } from "../worker/worker-api.ts";
 import { Coalescer } from "./coalesce.ts";
 import { Limiter } from "./limiter.ts";
 import { SerialQueryRate } from "./serial-query-rate.ts";
@@ -54,6 +55,10 @@ export class ZoneSet implements Zones {
    * left a new zone waiting a whole poll interval).
    */
   private readonly poller = new Coalescer(() => this.pollOnce());
+  /** Where this set stands in the Worker's zone change feed; `deletes` unset until the first read. */
+  private cursor: ZoneFeedCursor = { since: 0 };
+  /** During a read of the whole feed after a resync: the zones seen, so the others can be dropped after it. */
+  private sweep: Set<string> | null = null;
 
   constructor(private readonly deps: ZoneDeps) {
     this.limiter = new Limiter(deps.settings.xfr.maxConcurrent);
@@ -104,6 +109,44 @@ export class ZoneSet implements Zones {
 
   private async pollOnce(): Promise<void> {
     if (this.abortController.signal.aborted) return;
+    const worker = this.deps.worker;
+    if (!worker.zoneChanges) return this.pollAll();
+    try {
+      let resynced = false;
+      for (;;) {
+        const page = await worker.zoneChanges(this.cursor);
+        if (page.resync) {
+          // The deletion log no longer reaches back to our cursor: read everything again, then drop
+          // the zones that read did not show. Once per poll; a second one waits for the next poll.
+          if (resynced) return;
+          resynced = true;
+          this.deps.log.warn({ cursor: this.cursor }, "the zone change feed lost its place: reading every zone again");
+          this.cursor = { since: 0 };
+          this.sweep = new Set();
+          continue;
+        }
+        for (const name of page.deleted) this.dropNamed(name);
+        for (const config of page.zones) {
+          const key = await this.adopt(config);
+          if (key !== undefined) this.sweep?.add(key);
+        }
+        this.cursor = page.cursor;
+        this.deps.log.debug({ zones: page.zones.length, deleted: page.deleted.length, cursor: page.cursor }, "zone changes read");
+        if (!page.more) break;
+      }
+    } catch (err) {
+      // The cursor stays after the last page applied: the next poll goes on from there.
+      this.deps.log.warn({ reason: (err as Error).message }, "cannot read zone changes from the Worker; keeping the last known set");
+      return;
+    }
+    if (this.sweep) {
+      for (const key of [...this.zones.keys()]) if (!this.sweep.has(key)) this.drop(key);
+      this.sweep = null;
+    }
+  }
+
+  /** A Worker without the change feed (the in-memory one of tests): every zone, every poll. */
+  private async pollAll(): Promise<void> {
     let configs: ZoneConfig[];
     try {
       configs = await this.deps.worker.zones();
@@ -114,27 +157,51 @@ export class ZoneSet implements Zones {
     }
     const seen = new Set<string>();
     for (const config of configs) {
-      if (config.model === "primary") continue;
-      let name: Name;
-      try {
-        name = Name.parseAbsolute(config.name);
-      } catch {
-        this.deps.log.error({ zone: config.name }, "zone name from the Worker is not a domain name");
-        continue;
-      }
-      seen.add(name.key);
-      let z = this.zones.get(name.key);
-      if (!z) {
-        z = new Zone(config, { ...this.deps, log: this.deps.log.child({ zone: config.name }) }, this.limiter, this.abortController.signal);
-        this.zones.set(name.key, z);
-      }
-      await z.update(config);
+      const key = await this.adopt(config);
+      if (key !== undefined) seen.add(key);
     }
-    for (const [key, z] of this.zones) {
-      if (!seen.has(key)) {
-        z.stop();
-        this.zones.delete(key);
-      }
+    for (const key of [...this.zones.keys()]) if (!seen.has(key)) this.drop(key);
+  }
+
+  /**
+   * Creates or updates the zone a configuration describes; returns its key, or undefined when this set does
+   * not keep it (a primary zone, which nothing refreshes, or a name that does not parse) and it is dropped.
+   */
+  private async adopt(config: ZoneConfig): Promise<string | undefined> {
+    let name: Name;
+    try {
+      name = Name.parseAbsolute(config.name);
+    } catch {
+      this.deps.log.error({ zone: config.name }, "zone name from the Worker is not a domain name");
+      return undefined;
+    }
+    if (config.model === "primary") {
+      this.drop(name.key);
+      return undefined;
+    }
+    let z = this.zones.get(name.key);
+    if (!z) {
+      z = new Zone(config, { ...this.deps, log: this.deps.log.child({ zone: config.name }) }, this.limiter, this.abortController.signal);
+      this.zones.set(name.key, z);
+    }
+    await z.update(config);
+    return name.key;
+  }
+
+  /** Stops and forgets the zone under `key` (`Name.key`), if this set has it. */
+  private drop(key: string): void {
+    const z = this.zones.get(key);
+    if (!z) return;
+    z.stop();
+    this.zones.delete(key);
+  }
+
+  /** `drop` by the zone's name as the Worker spells it (the feed's deletions). */
+  private dropNamed(name: string): void {
+    try {
+      this.drop(Name.parseAbsolute(name).key);
+    } catch {
+      // Not a name: nothing of ours.
     }
   }
 

@@ -126,9 +126,19 @@ export const zones = sqliteTable("zones", {
 
   createdAt: integer("created_at").notNull().default(now),
   updatedAt: integer("updated_at").notNull().default(now),
+
+  /**
+   * Issue 19: the zone's place in the service's change feed. Triggers (migration `zone_config_feed`) set
+   * it from `zone_config_seq` on every insert and update of the row, whatever the writer, so a
+   * transfer-service asks for the zones changed since the last one it saw (`db/queries/zone-config.ts`)
+   * instead of reading every zone every poll.
+   */
+  changeSeq: integer("change_seq").notNull().default(0),
 }, (t) => [
   // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
   index("zones_next_refresh").on(t.nextRefreshAt, t.name),
+  // The service's change feed pages on it.
+  index("zones_change_seq").on(t.changeSeq),
   // `zones_depth`, an index on an expression of the name, lives in the migration `zone_change_triggers`
   // (drizzle-kit 0.31 writes such an index wrongly).
 ]);
@@ -146,6 +156,16 @@ export const zoneChanges = sqliteTable("zone_changes", {
   /** The zone's name as `zones.name` holds it. */
   name: text("name").notNull(),
   op: text("op", { enum: ["create", "update", "delete"] }).notNull(),
+});
+
+/**
+ * The counter behind `zones.change_seq`: one row (id 1), bumped by the triggers of migration
+ * `zone_config_feed`. A counter of its own, not `max(change_seq) + 1`, because deleting the zone holding the
+ * maximum would hand its number to the next change, which a service that had already seen it would miss.
+ */
+export const zoneConfigSeq = sqliteTable("zone_config_seq", {
+  id: integer("id").primaryKey(),
+  value: integer("value").notNull(),
 });
 
 /** One row per version of a zone: `open` while an ingest builds it, then `committed` or `abandoned`. */

@@ -12,7 +12,7 @@ import { SecretBox } from "../db/secret-box.ts";
 import { sealedKeys } from "../db/queries/tsig-keys.ts";
 import { acknowledgeSignal, pendingSignals } from "../db/queries/refresh-signals.ts";
 import { appendTransfer } from "../db/queries/transfer-log.ts";
-import { zoneConfig, zoneConfigs } from "../db/queries/zone-config.ts";
+import { zoneConfig, zoneConfigChanges, zoneConfigs } from "../db/queries/zone-config.ts";
 import { writeTimers } from "../db/queries/zone-timers.ts";
 import { zonePointerByName } from "../db/queries/zones.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
@@ -39,8 +39,9 @@ import {
   TimersUpdate,
   TransferLogEntry,
   RECORDS_VERSION_HEADER,
+  ZoneFeedQuery,
 } from "../../contract/internal-v1.ts";
-import type { Signal, TsigKeyMaterial, ZoneConfig } from "../../contract/internal-v1.ts";
+import type { Signal, TsigKeyMaterial, ZoneConfig, ZoneConfigChanges } from "../../contract/internal-v1.ts";
 
 type AppContext = Context<RouteEnv>;
 
@@ -89,6 +90,12 @@ export function createInternal(): Hono<RouteEnv> {
   api.use("*", d1Session());
 
   api.get("/zones", async (c) => {
+    if (c.req.query("since") !== undefined) {
+      // The change feed (issue 19): what changed since the service's cursors, not every zone.
+      const query = validate(ZoneFeedQuery, c.req.query());
+      const page = await zoneConfigChanges(c.var.db, query.since, query.deletes, query.limit);
+      return c.json({ ...page, keys: await keysFor(c, page.zones) } satisfies ZoneConfigChanges);
+    }
     const zones = await zoneConfigs(c.var.db);
     return c.json({ zones, keys: await keysFor(c, zones) });
   });

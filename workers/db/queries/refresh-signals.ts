@@ -59,5 +59,6 @@ export async function acknowledgeSignal(db: D1Queryable, zoneId: number, request
     )
     .bind(zoneId, requestedAt)
     .run();
-  return (result.meta.changes ?? 0) === 1;
+  // `changes` counts the triggers' rows too (the zone change log, the change feed): 0 means not cleared.
+  return (result.meta.changes ?? 0) > 0;
 }

@@ -1,6 +1,8 @@
 /**
- * @module The transfer-service's view of its zones (`GET /internal/v1/zones[/:zone]`): every row of
- * `zones` as the contract's `ZoneConfig` (the keys they name come from `tsig-keys.ts`).
+ * @module The transfer-service's view of its zones (`GET /internal/v1/zones[/:zone]`): rows of `zones` as
+ * the contract's `ZoneConfig` (the keys they name come from `tsig-keys.ts`), either all of them or, for the
+ * service's poll, the change feed (`zoneConfigChanges`): the zones written since a cursor, and the zones
+ * deleted since another, so a poll at 100,000 zones reads what changed, not every row.
  */
 import type { ZoneConfig } from "../../../contract/internal-v1.ts";
 import type { D1Queryable } from "../d1-queryable.ts";
@@ -91,4 +93,47 @@ export async function zoneConfigs(db: D1Queryable): Promise<ZoneConfig[]> {
 export async function zoneConfig(db: D1Queryable, zoneId: number): Promise<ZoneConfig | null> {
   const row = await db.prepare("SELECT * FROM zones WHERE id = ?1").bind(zoneId).first<ZoneConfigRow>();
   return row ? configOf(row) : null;
+}
+
+/** One page of the change feed (`contract/internal-v1.ts`'s `ZoneConfigChanges`, keys aside). */
+export interface ZoneConfigFeedPage {
+  zones: ZoneConfig[];
+  deleted: string[];
+  cursor: { since: number; deletes: number };
+  more: boolean;
+  resync: boolean;
+}
+
+/**
+ * The zones written after `since` (their `change_seq`, set by triggers on every insert and update) and the
+ * names deleted after `deletes` (the zone change log's `delete` rows, `zone_changes.seq`), read in one D1
+ * batch, so both cursors come from the same snapshot. `deletes` undefined is a first read: no deletions are
+ * reported and the delete cursor starts at the log's end.
+ *
+ * Deletions come before zones: a page that is full of deletions carries no zones, so a service applying
+ * the deletions and then the zones of each page in turn never drops a zone re-created after its deletion.
+ * `resync` says that the log no longer reaches back to `deletes` (it keeps the newest 65,536 rows): the
+ * caller must read the feed again from 0 and drop every zone it did not see.
+ */
+export async function zoneConfigChanges(db: D1Queryable, since: number, deletes: number | undefined, limit: number): Promise<ZoneConfigFeedPage> {
+  const [zoneRows, deleteRows, bounds] = await db.batch([
+    db.prepare("SELECT * FROM zones WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2").bind(since, limit),
+    db.prepare("SELECT seq, name FROM zone_changes WHERE seq > ?1 AND op = 'delete' ORDER BY seq LIMIT ?2").bind(deletes ?? Number.MAX_SAFE_INTEGER, limit),
+    db.prepare("SELECT min(seq) AS lo, max(seq) AS hi FROM zone_changes"),
+  ]);
+  const { lo, hi } = (bounds!.results[0] ?? { lo: null, hi: null }) as { lo: number | null; hi: number | null };
+  const end = hi ?? 0;
+  if (deletes === undefined) return pageOf(zoneRows!.results as unknown as ZoneConfigRow[], [], since, end, limit);
+  if (lo !== null && lo > deletes + 1) return { zones: [], deleted: [], cursor: { since: 0, deletes: end }, more: true, resync: true };
+  const gone = deleteRows!.results as unknown as Array<{ seq: number; name: string }>;
+  if (gone.length === limit) {
+    // Deletions first, alone: the zones wait for the next page (see above).
+    return { zones: [], deleted: gone.map((r) => r.name), cursor: { since, deletes: gone[gone.length - 1]!.seq }, more: true, resync: false };
+  }
+  return pageOf(zoneRows!.results as unknown as ZoneConfigRow[], gone.map((r) => r.name), since, end, limit);
+}
+
+function pageOf(rows: ZoneConfigRow[], deleted: string[], since: number, deletesEnd: number, limit: number): ZoneConfigFeedPage {
+  const last = rows.length > 0 ? (rows[rows.length - 1] as ZoneConfigRow & { change_seq: number }).change_seq : since;
+  return { zones: rows.map(configOf), deleted, cursor: { since: last, deletes: deletesEnd }, more: rows.length === limit, resync: false };
 }

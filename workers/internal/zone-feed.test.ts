@@ -1,0 +1,146 @@
+/**
+ * @module The zone change feed (`GET /internal/v1/zones?since=`, issue 19) in workerd with real D1 and the
+ * real triggers: the service's poll sees every write of a zone row once it happened, every deletion, a
+ * deletion followed by a re-creation in the right order, every zone exactly once when paging, and a
+ * `resync` when the deletion log no longer reaches back to its cursor.
+ */
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ZoneConfigChanges } from "../../contract/internal-v1.ts";
+
+const INTERNAL = "test-internal-token";
+const ADMIN = "test-admin-token";
+
+async function call(method: string, path: string, body?: unknown, token = INTERNAL): Promise<Response> {
+  return exports.default.fetch(`http://backstop.test${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function feed(since: number, deletes?: number, limit?: number): Promise<ZoneConfigChanges> {
+  const q = new URLSearchParams({ since: String(since) });
+  if (deletes !== undefined) q.set("deletes", String(deletes));
+  if (limit !== undefined) q.set("limit", String(limit));
+  const res = await call("GET", `/internal/v1/zones?${q}`);
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return ZoneConfigChanges.parse(JSON.parse(text));
+}
+
+/** Reads the feed to its end from `cursor`, as the service does; returns what it saw, in order. */
+async function drain(cursor: { since: number; deletes: number }, limit?: number): Promise<{ events: string[]; cursor: { since: number; deletes: number } }> {
+  const events: string[] = [];
+  for (let pages = 0; pages < 1000; pages++) {
+    const page = await feed(cursor.since, cursor.deletes, limit);
+    expect(page.resync).toBe(false);
+    for (const name of page.deleted) events.push(`-${name}`);
+    for (const z of page.zones) events.push(`+${z.name}`);
+    cursor = page.cursor;
+    if (!page.more) return { events, cursor };
+  }
+  throw new Error("the feed did not end");
+}
+
+async function create(name: string): Promise<void> {
+  const res = await call("POST", "/api/v1/zones", { name, primaries: [{ address: "127.0.0.1", port: 5300 }] }, ADMIN);
+  expect(res.status, await res.text()).toBe(201);
+}
+
+async function remove(name: string): Promise<void> {
+  const res = await call("DELETE", `/api/v1/zones/${name}`, undefined, ADMIN);
+  expect(res.status, await res.text()).toBeLessThan(300);
+}
+
+/** The end of the feed now: a first read's cursors, after draining its zones. */
+async function end(): Promise<{ since: number; deletes: number }> {
+  const first = await feed(0);
+  return (await drain(first.cursor)).cursor;
+}
+
+describe("the zone change feed", () => {
+  it("reports a created zone, a settings change, a lease taken and a deletion, each once", async () => {
+    let cursor = await end();
+    await create("feed-a.test");
+    let seen = await drain(cursor);
+    expect(seen.events).toEqual(["+feed-a.test"]);
+    cursor = seen.cursor;
+    expect((await drain(cursor)).events, "nothing new: nothing reported").toEqual([]);
+
+    const patched = await call("PATCH", "/api/v1/zones/feed-a.test", { notifyAllow: ["127.0.0.2/32"] }, ADMIN);
+    expect(patched.status, await patched.text()).toBe(200);
+    seen = await drain(cursor);
+    expect(seen.events).toEqual(["+feed-a.test"]);
+    cursor = seen.cursor;
+
+    // A service's own write (the lease) is a change of the row too: other instances must see it.
+    const lease = await call("POST", "/internal/v1/zones/feed-a.test/lease", { owner: "svc-a", ttlMs: 60_000 });
+    expect(lease.status, await lease.text()).toBe(200);
+    seen = await drain(cursor);
+    expect(seen.events).toEqual(["+feed-a.test"]);
+    cursor = seen.cursor;
+
+    await remove("feed-a.test");
+    seen = await drain(cursor);
+    expect(seen.events).toEqual(["-feed-a.test"]);
+  });
+
+  it("reports a zone deleted and created again as a deletion before the zone", async () => {
+    const cursor = await end();
+    await create("feed-b.test");
+    await remove("feed-b.test");
+    await create("feed-b.test");
+    expect((await drain(cursor)).events).toEqual(["-feed-b.test", "+feed-b.test"]);
+  });
+
+  it("never hands out a number twice, even when the zone holding the newest one is deleted", async () => {
+    let cursor = await end();
+    await create("feed-c.test");
+    cursor = (await drain(cursor)).cursor;
+    await remove("feed-c.test"); // held the highest change_seq
+    await create("feed-d.test");
+    expect((await drain(cursor)).events).toEqual(["-feed-c.test", "+feed-d.test"]);
+  });
+
+  it("pages: every zone exactly once, while zones are added and removed between pages", async () => {
+    const cursor = await end();
+    const names = Array.from({ length: 12 }, (_, i) => `feed-page-${i}.test`);
+    for (const n of names) await create(n);
+    const events: string[] = [];
+    let c = cursor;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = await feed(c.since, c.deletes, 5);
+      for (const name of page.deleted) events.push(`-${name}`);
+      for (const z of page.zones) events.push(`+${z.name}`);
+      c = page.cursor;
+      if (pages === 0) {
+        await remove("feed-page-11.test"); // not yet read
+        await create("feed-page-late.test");
+      }
+      if (!page.more) break;
+    }
+    const created = events.filter((e) => e.startsWith("+"));
+    expect(new Set(created).size, "no zone twice").toBe(created.length);
+    expect(created).toEqual([...names.slice(0, 11).map((n) => `+${n}`), "+feed-page-late.test"]);
+    expect(events).toContain("-feed-page-11.test");
+  });
+
+  it("asks for a resync when the deletion log no longer reaches back to the cursor", async () => {
+    const cursor = await end();
+    await create("feed-e.test");
+    await remove("feed-e.test");
+    // The pruning trigger keeps the newest 65,536 rows; drop the older ones here as it would.
+    await env.DB.prepare("DELETE FROM zone_changes WHERE seq <= ?1").bind(cursor.deletes + 1).run();
+    const page = await feed(cursor.since, cursor.deletes);
+    expect(page).toMatchObject({ resync: true, more: true, zones: [], deleted: [] });
+  });
+
+  it("refuses a cursor that is not a number, naming it", async () => {
+    const res = await call("GET", "/internal/v1/zones?since=x");
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toBe("since");
+    const big = await call("GET", "/internal/v1/zones?since=0&limit=5000");
+    expect(big.status).toBe(400);
+  });
+});
