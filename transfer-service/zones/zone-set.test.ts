@@ -9,6 +9,7 @@
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
 import { nodeHmac } from "../../dns/hmac.node.ts";
+import { decodeMessage } from "../../dns/message.ts";
 import { loadConfig } from "../config.ts";
 import { createLogger } from "../ops/log.ts";
 import { MemoryWorker } from "../testing/memory-worker.ts";
@@ -303,6 +304,42 @@ describe("start-up checks spread by the serial-query rate", () => {
     } finally {
       await refresher.stop();
       primary.close();
+    }
+  });
+});
+
+describe("a NOTIFY goes ahead of routine refreshes (issue 19)", () => {
+  it("with 30 zones due and one attempt at a time, the zone notified last is checked next, not 29th", async () => {
+    // A primary that never answers, and says which zone each SOA query was for.
+    const socket = createSocket("udp4");
+    const asked: string[] = [];
+    socket.on("message", (msg) => asked.push(decodeMessage(msg).questions[0]!.name.toString()));
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    const worker = new MemoryWorker();
+    const settings = loadConfig({
+      BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789",
+      BACKSTOP_POLL_INTERVAL_S: "3600",
+      BACKSTOP_SOA_TIMEOUT_MS: "100",
+      BACKSTOP_SOA_TRIES: "1",
+      BACKSTOP_SERIAL_QUERY_RATE: "0",
+      BACKSTOP_MAX_CONCURRENT_TRANSFERS: "1",
+    });
+    const names = Array.from({ length: 30 }, (_, i) => `z${i}.notify-first.test`);
+    for (const name of names) worker.addZone({ name, model: "secondary", primaries: [{ address: "127.0.0.1", port: socket.address().port }], keys: [], notifyAllow: [] });
+    const refresher = new ZoneSet({ worker, settings, log: createLogger({ level: "silent" }), hmac: nodeHmac });
+    try {
+      await refresher.start();
+      await waitUntil("the first SOA query", () => asked.length >= 1, 20_000);
+      const last = names[names.length - 1]!;
+      const before = asked.length;
+      refresher.get(last)!.notified("127.0.0.1", undefined);
+      await waitUntil(`an SOA query for ${last}`, () => asked.some((n) => n.startsWith(last)), 30_000);
+      const position = asked.findIndex((n) => n.startsWith(last));
+      // Only the attempt running when the NOTIFY came (and one starting in that instant) go before it.
+      expect(position, asked.join(" ")).toBeLessThanOrEqual(before + 1);
+    } finally {
+      await refresher.stop();
+      socket.close();
     }
   });
 });

@@ -28,7 +28,7 @@ import type { HmacProvider } from "../../dns/tsig/hmac.ts";
 import type { RefreshSignal } from "../ops/control-http.ts";
 import type { Logger } from "../ops/log.ts";
 import type { ZoneConfig } from "../worker/worker-api.ts";
-import type { Limiter } from "./limiter.ts";
+import type { Limiter, LimiterTicket } from "./limiter.ts";
 import { buildNotifyAcl, type NotifyAcl } from "./notify-acl.ts";
 import { Backoff } from "./refresh/backoff.ts";
 import { releaseLease } from "./refresh/lease.ts";
@@ -79,6 +79,12 @@ export class Zone implements NotifyZone, RefreshZone {
    * that lease is given back, the stored deadline is not adopted.
    */
   private resume: { owner: string } | null = null;
+  /**
+   * The next attempt was asked for (a NOTIFY, a control signal, an operator's request): it goes ahead of
+   * routine ones in the limiter. While an attempt waits there, `queued` can promote it.
+   */
+  private urgent = false;
+  private queued: LimiterTicket | null = null;
 
   constructor(
     config: ZoneConfig,
@@ -130,6 +136,7 @@ export class Zone implements NotifyZone, RefreshZone {
     if (config.refreshRequestedAt !== null && config.refreshRequestedAt !== this.lastRequestSeen) {
       this.lastRequestSeen = config.refreshRequestedAt;
       this.pending = { requestedAt: config.refreshRequestedAt, force: config.refreshForce, acceptLowerSerial: config.refreshAcceptLowerSerial };
+      this.hurry();
       this.events.schedule("refresh", this.now);
       return;
     }
@@ -172,6 +179,7 @@ export class Zone implements NotifyZone, RefreshZone {
   /** RFC 1996 §3.11: a NOTIFY means the refresh timer has expired. The hint is logged, never trusted. */
   notified(source: string, serialHint: number | undefined): void {
     this.log.debug({ zone: this.config.name, source, serialHint }, "refresh on NOTIFY");
+    this.hurry();
     this.events.schedule("refresh", this.now);
   }
 
@@ -187,7 +195,14 @@ export class Zone implements NotifyZone, RefreshZone {
       // The poll will show the same request until it is acknowledged: do not run it twice.
       if (signal.requestedAt !== undefined) this.lastRequestSeen = signal.requestedAt;
     }
+    this.hurry();
     this.events.schedule("refresh", this.now);
+  }
+
+  /** Marks the next attempt urgent, and promotes one waiting in the limiter now. */
+  private hurry(): void {
+    this.urgent = true;
+    this.queued?.promote();
   }
 
   /** Resolves when no event runs and none is due. */
@@ -211,7 +226,16 @@ export class Zone implements NotifyZone, RefreshZone {
     this.log.debug({ zone: this.config.name, requestedAt: request?.requestedAt ?? null }, "refresh run starts");
     let outcome: RefreshOutcome;
     try {
-      outcome = await this.limiter.run(() => refresh(this, request, this.deps, this.abort));
+      const urgent = this.urgent;
+      this.urgent = false;
+      outcome = await this.limiter.run(
+        () => {
+          this.queued = null;
+          return refresh(this, request, this.deps, this.abort);
+        },
+        urgent,
+        (ticket) => (this.queued = ticket),
+      );
     } catch (err) {
       outcome = { kind: "failed", detail: `internal error: ${(err as Error).message}` };
     }
