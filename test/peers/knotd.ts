@@ -67,12 +67,16 @@ export function knotdConfig(opts: PeerOptions, dir: string, port: number): strin
       if (zone.signNotify && key) remotes.push(`    key: ${absolute(key.name)}`);
       return id;
     });
-    zones.push(
-      `  - domain: ${absolute(zone.name)}`,
-      `    file: ${q(path.join(dir, zoneFileName(zone.name)))}`,
-      `    acl: [xfr${i}]`,
-    );
+    zones.push(`  - domain: ${absolute(zone.name)}`);
+    // A generated catalog has no file of ours: knotd writes it from its members (RFC 9432).
+    if (zone.catalog?.role !== "generate") zones.push(`    file: ${q(path.join(dir, zoneFileName(zone.name)))}`);
+    zones.push(`    acl: [xfr${i}]`);
     if (notifyIds.length) zones.push(`    notify: [${notifyIds.join(", ")}]`);
+    if (zone.catalog?.role === "generate") zones.push("    catalog-role: generate");
+    if (zone.catalog?.role === "member") {
+      zones.push("    catalog-role: member", `    catalog-zone: ${absolute(zone.catalog.zone)}`);
+      if (zone.catalog.group) zones.push(`    catalog-group: ${zone.catalog.group}`);
+    }
   });
   if (remotes.length) lines.push("remote:", ...remotes);
   lines.push("acl:", ...acls);

@@ -66,6 +66,12 @@ export interface ZoneSpec {
   presigned?: boolean;
   /** Serve the zone as a secondary of this primary (knotd): no `text` or `file`. */
   secondaryOf?: SecondaryOf;
+  /**
+   * knotd only, catalog zones (RFC 9432): `generate` makes this zone a catalog that knotd generates from
+   * the zones naming it (no `text` or `file`); `member` lists this zone in catalog `zone`, with an optional
+   * group property.
+   */
+  catalog?: { role: "generate" } | { role: "member"; zone: string; group?: string };
 }
 
 export interface PeerOptions {

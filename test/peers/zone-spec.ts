@@ -25,8 +25,8 @@ export function zoneFileName(zone: string): string {
 /** Write (or copy) every zone's master file into `dir`. */
 export async function writeZoneFiles(dir: string, zones: ZoneSpec[]): Promise<void> {
   for (const zone of zones) {
-    if (zone.secondaryOf) {
-      if (zone.text !== undefined || zone.file !== undefined) throw new Error(`zone ${zone.name}: a secondary zone takes no text or file`);
+    if (zone.secondaryOf || zone.catalog?.role === "generate") {
+      if (zone.text !== undefined || zone.file !== undefined) throw new Error(`zone ${zone.name}: a secondary or generated catalog zone takes no text or file`);
       continue;
     }
     const target = path.join(dir, zoneFileName(zone.name));

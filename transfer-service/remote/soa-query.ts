@@ -6,7 +6,7 @@
  * 1. Send the query from a fresh socket (random source port) with a random ID; ignore datagrams from
  *    anyone but the primary and replies with another ID (RFC 5452 §9.1).
  * 2. No answer within `timeoutMs`: try again, `tries` times in all, then fail with "timeout".
- * 3. TC set: ask again over TCP.
+ * 3. TC set, or REFUSED (knotd's answer over UDP for a catalog zone it generates): ask again over TCP.
  * 4. Verify TSIG before believing anything else in the reply (a forged REFUSED is as bad as a forged
  *    serial); then the rcode must be NOERROR, AA set, and the answer must hold the zone's SOA.
  */
@@ -72,7 +72,12 @@ export async function querySoa(zone: Name, primary: PrimaryTarget, options: SoaQ
       continue;
     }
     // TC: the answer did not fit; RFC 7766 §5 says retry over TCP. TSIG on a truncated reply may be absent.
-    if (raw.length >= 4 && (raw[2]! & 0x02) !== 0) {
+    // REFUSED: ask once more over TCP too. knotd refuses every UDP query for a catalog zone it generates
+    // (RFC 9432) and answers its SOA over TCP, where its consumers transfer it anyway; a primary that
+    // refuses us outright refuses over TCP as well, and that answer is the one reported.
+    const truncated = raw.length >= 4 && (raw[2]! & 0x02) !== 0;
+    const refused = raw.length >= 4 && (raw[3]! & 0x0f) === Rcode.REFUSED;
+    if (truncated || refused) {
       const tcpRequest = await buildRequest(zone, RRType.SOA, { key: primary.key, now: options.now });
       const tcpRaw = await tcpExchange(tcpRequest, primary, options.timeoutMs);
       return interpret(tcpRaw, tcpRequest, peer, "tcp", options);

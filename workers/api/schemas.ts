@@ -163,6 +163,28 @@ const transferLimitFields = {
   maxBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 };
 
+/**
+ * A catalog's group template (RFC 9432 §4.4.2): settings that replace the catalog's for the members whose
+ * group property names it (`store/catalog.ts`).
+ */
+const CatalogTemplateInput = z.strictObject({
+  model: z.enum(["secondary", "hidden"]).optional(),
+  primaries: zoneFields.primaries.min(1).optional(),
+  tsigKey: zoneFields.tsigKey.optional(),
+  notifyAllow: zoneFields.notifyAllow.optional(),
+  transferAllow: zoneFields.transferAllow.optional(),
+});
+const catalogGroups = z
+  .record(z.string().min(1).max(255), CatalogTemplateInput)
+  .refine((groups) => Object.keys(groups).length <= 256, "at most 256 groups");
+
+/** A catalog zone (RFC 9432) is transferred like any secondary or hidden zone; a primary zone cannot be one. */
+function catalogNeedsTransfer(zone: { model?: string | undefined; catalog?: boolean | undefined }, ctx: z.RefinementCtx): void {
+  if (zone.catalog && zone.model === "primary") {
+    ctx.addIssue({ code: "custom", path: ["catalog"], message: "a catalog zone is consumed from a primary: its model must be secondary or hidden" });
+  }
+}
+
 export const ZoneCreate = z
   .strictObject({
     name: dnsName,
@@ -175,8 +197,12 @@ export const ZoneCreate = z
     answerAllow: zoneFields.answerAllow.default([]),
     ...timerClampFields,
     ...transferLimitFields,
+    /** Issue 19: this zone is a catalog (RFC 9432); its members are provisioned from it. */
+    catalog: z.boolean().default(false),
+    catalogGroups: catalogGroups.default({}),
   })
   .superRefine(needsPrimaries)
+  .superRefine(catalogNeedsTransfer)
   .superRefine((zone, ctx) => {
     const issue = clampIssue(zone, DEFAULT_CLAMPS, "the default");
     if (issue) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
@@ -194,6 +220,9 @@ export const ZonePatch = z
     answerAllow: zoneFields.answerAllow.optional(),
     ...timerClampFields,
     ...transferLimitFields,
+    catalogGroups: catalogGroups.optional(),
+    /** Only `null`: detaches a catalog member, which then keeps its data and settings as an ordinary zone. */
+    memberOf: z.null().optional(),
   })
   .superRefine(needsPrimaries);
 export type ZonePatch = z.infer<typeof ZonePatch>;

@@ -67,6 +67,10 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
     // Per-zone transfer limits; null: the service's defaults.
     limits: { maxRecords: z.maxRecords, maxBytes: z.maxBytes },
     refreshPending: z.refreshRequestedAt != null,
+    // Catalog zones (RFC 9432, issue 19): a catalog's group templates and its last reconciliation; a member's catalog.
+    catalog: z.catalog,
+    ...(z.catalog ? { catalogGroups: z.catalogGroups, catalogReport: z.catalogReport ?? null } : {}),
+    memberOf: z.memberOf,
     createdAt: iso(z.createdAt),
     updatedAt: iso(z.updatedAt),
   };

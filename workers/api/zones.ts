@@ -67,16 +67,22 @@ async function loadZone(c: AppContext) {
   return zone;
 }
 
-/** Every TSIG key name a zone body refers to must exist. */
+type KeyedBody = { tsigKey?: string | null | undefined; primaries?: { tsigKey?: string | undefined }[] | undefined; transferAllow?: { tsigKey?: string | undefined }[] | undefined; alsoNotify?: { tsigKey?: string | undefined }[] | undefined };
+
+/** Every TSIG key name a zone body refers to (its catalog group templates' included) must exist. */
 async function checkKeys(
   c: AppContext,
-  body: { tsigKey?: string | null | undefined; primaries?: { tsigKey?: string | undefined }[]; transferAllow?: { tsigKey?: string | undefined }[]; alsoNotify?: { tsigKey?: string | undefined }[] },
+  body: KeyedBody & { catalogGroups?: Record<string, KeyedBody> | undefined },
 ) {
   const wanted = new Map<string, string>();
-  if (body.tsigKey) wanted.set(body.tsigKey, "tsigKey");
-  body.primaries?.forEach((p, i) => p.tsigKey && wanted.set(p.tsigKey, `primaries.${i}.tsigKey`));
-  body.transferAllow?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `transferAllow.${i}.tsigKey`));
-  body.alsoNotify?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `alsoNotify.${i}.tsigKey`));
+  const collect = (b: KeyedBody, prefix: string): void => {
+    if (b.tsigKey) wanted.set(b.tsigKey, `${prefix}tsigKey`);
+    b.primaries?.forEach((p, i) => p.tsigKey && wanted.set(p.tsigKey, `${prefix}primaries.${i}.tsigKey`));
+    b.transferAllow?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `${prefix}transferAllow.${i}.tsigKey`));
+    b.alsoNotify?.forEach((t, i) => t.tsigKey && wanted.set(t.tsigKey, `${prefix}alsoNotify.${i}.tsigKey`));
+  };
+  collect(body, "");
+  for (const [group, template] of Object.entries(body.catalogGroups ?? {})) collect(template, `catalogGroups.${group}.`);
   if (wanted.size === 0) return;
   const have = await existingKeyNames(c.var.db, [...wanted.keys()]);
   for (const [name, field] of wanted) {
@@ -239,6 +245,17 @@ zoneRoutes.get("/:name", async (c) => {
 zoneRoutes.patch("/:name", async (c) => {
   const zone = await loadZone(c);
   const body = await jsonBody(c, ZonePatch);
+  if (zone.memberOf !== null) {
+    // A catalog member's settings are its catalog's (issue 19, RFC 9432): only detaching it is a change here.
+    const keys = Object.keys(body);
+    if (keys.length !== 1 || body.memberOf !== null) {
+      throw new ApiError(409, "catalog-member", `${zone.name} is a member of catalog ${zone.memberOf}, which sets its settings; PATCH {"memberOf": null} detaches it first`, keys.find((k) => k !== "memberOf"));
+    }
+    const detached = await updateZone(c.var.db, zone.id, { memberOf: null, catalogMemberId: null, catalogGroup: null, catalogCoo: null });
+    return c.json(zoneView(detached!, undefined));
+  }
+  if (body.memberOf === null) throw new ApiError(400, "invalid", `memberOf: ${zone.name} is not a member of a catalog`, "memberOf");
+  if (body.catalogGroups !== undefined && !zone.catalog) throw new ApiError(400, "invalid", `catalogGroups: ${zone.name} is not a catalog zone`, "catalogGroups");
   const model = body.model ?? zone.model;
   const primaries = body.primaries ?? zone.primaries;
   if ((model === "secondary" || model === "hidden") && primaries.length === 0) {

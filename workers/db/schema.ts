@@ -49,6 +49,32 @@ export interface AlsoNotifyEntry {
   tsigKey?: string | undefined;
 }
 
+/**
+ * What a catalog's group property selects for its members (RFC 9432 §4.4.2): settings that replace the
+ * catalog's own for the members of that group. Absent fields: the catalog's.
+ */
+export interface CatalogTemplate {
+  model?: "secondary" | "hidden" | undefined;
+  primaries?: PrimaryConfig[] | undefined;
+  tsigKey?: string | null | undefined;
+  notifyAllow?: string[] | undefined;
+  transferAllow?: TransferAllowEntry[] | undefined;
+}
+
+/** A catalog's last reconciliation: its serial, what changed, and what was refused, in words. */
+export interface CatalogReport {
+  at: number;
+  serial: number | null;
+  members: number;
+  created: number;
+  updated: number;
+  removed: number;
+  /** Why the catalog was not applied at all (a broken version property), or null. */
+  error: string | null;
+  /** Members that were skipped, each with its reason. At most 100. */
+  problems: string[];
+}
+
 const now = sql`(unixepoch('subsec') * 1000)`;
 
 export const tsigKeys = sqliteTable("tsig_keys", {
@@ -134,11 +160,29 @@ export const zones = sqliteTable("zones", {
    * instead of reading every zone every poll.
    */
   changeSeq: integer("change_seq").notNull().default(0),
+
+  /**
+   * Issue 19, catalog zones (RFC 9432), as a consumer (`store/catalog.ts`): `catalog` marks a catalog zone,
+   * whose members are created, updated and removed from its content at every commit; `catalog_groups` maps
+   * its group properties to settings templates. On a member: `member_of` (the catalog's name),
+   * `catalog_member_id` (its unique-id label), `catalog_group`, and `catalog_coo` (a change of ownership
+   * offered by its catalog: the catalog that may claim it). `catalog_report` is the last reconciliation in
+   * words (JSON), shown in the catalog's view.
+   */
+  catalog: integer("catalog", { mode: "boolean" }).notNull().default(false),
+  catalogGroups: text("catalog_groups", { mode: "json" }).$type<Record<string, CatalogTemplate>>().notNull().default(sql`'{}'`),
+  catalogReport: text("catalog_report", { mode: "json" }).$type<CatalogReport>(),
+  memberOf: text("member_of"),
+  catalogMemberId: text("catalog_member_id"),
+  catalogGroup: text("catalog_group"),
+  catalogCoo: text("catalog_coo"),
 }, (t) => [
   // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
   index("zones_next_refresh").on(t.nextRefreshAt, t.name),
   // The service's change feed pages on it.
   index("zones_change_seq").on(t.changeSeq),
+  // A catalog's members, read at every reconciliation.
+  index("zones_member_of").on(t.memberOf),
   // `zones_depth`, an index on an expression of the name, lives in the migration `zone_change_triggers`
   // (drizzle-kit 0.31 writes such an index wrongly).
 ]);

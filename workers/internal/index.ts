@@ -27,7 +27,9 @@ import type { ZoneRef } from "../store/full-ingest.ts";
 import { readJournal } from "../store/journal.ts";
 import { acquireLease, releaseLease, renewLease } from "../store/lease.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
+import { reconcileCatalog } from "../store/catalog.ts";
 import { Budget } from "../store/statement-budget.ts";
+import { pushRefresh } from "../api/refresh-signal.ts";
 import { streamVersion } from "../store/version-stream.ts";
 import {
   ChangesetRequest,
@@ -69,7 +71,7 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
   return out;
 }
 
-async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_version: number | null; serial: number | null } }> {
+async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_version: number | null; serial: number | null; catalog: number } }> {
   const name = nameFromPath(c.req.param("zone"), "zone");
   const row = await zonePointerByName(c.var.db, name);
   if (!row) throw new ApiError(404, "not-found", `no zone named ${name}`);
@@ -80,6 +82,33 @@ function versionParam(c: AppContext): number {
   const text = c.req.param("version") ?? "";
   if (!/^\d{1,15}$/.test(text)) throw new ApiError(400, "invalid", "version: must be a positive integer", "version");
   return Number(text);
+}
+
+/**
+ * What follows a commit: a catalog zone's members are reconciled with the new version (RFC 9432,
+ * `store/catalog.ts`). Its failure never fails the commit (the transfer is stored); it is logged and the
+ * next commit tries again. New members carry their first refresh request in their rows; one signal for
+ * the first of them makes every service read the zone change feed now instead of at its next poll.
+ */
+async function afterCommit(c: AppContext, ref: { id: number; row: { catalog: number } }): Promise<void> {
+  if (ref.row.catalog !== 1) return;
+  try {
+    const outcome = await reconcileCatalog(c.var.db, ref.id);
+    if (!outcome) return;
+    console.log(JSON.stringify({ msg: "catalog reconciled", zoneId: ref.id, ...outcome.report, problems: outcome.report.problems.length }));
+    servedPointersChanged();
+    const first = outcome.created[0];
+    if (first !== undefined) {
+      const push = pushRefresh(c.env, { zone: first, requestedAt: Date.now(), force: null, acceptLowerSerial: false });
+      try {
+        c.executionCtx.waitUntil(push);
+      } catch {
+        void push;
+      }
+    }
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "catalog reconciliation failed", zoneId: ref.id, error: (err as Error).message }));
+  }
 }
 
 export function createInternal(): Hono<RouteEnv> {
@@ -182,6 +211,7 @@ export function createInternal(): Hono<RouteEnv> {
     const result = await commitIngest(new Budget(c.var.db), ref, version, body.owner, { serial: body.serial, expiresAt: body.expiresAt });
     // The new version is served by this isolate's next query, not a pointer TTL later.
     servedPointersChanged();
+    await afterCommit(c, ref);
     return c.json(result);
   });
 
@@ -205,6 +235,7 @@ export function createInternal(): Hono<RouteEnv> {
       { expiresAt: body.expiresAt },
     );
     servedPointersChanged();
+    await afterCommit(c, ref);
     return c.json({ version: result.version, serial: result.serial, recordCount: result.recordCount, rowsWritten: result.rowsWritten });
   });
 

@@ -25,11 +25,13 @@ export interface ZonePointerRow {
   name: string;
   current_version: number | null;
   serial: number | null;
+  /** 1 for a catalog zone (RFC 9432): its commits reconcile its members (`store/catalog.ts`). */
+  catalog: number;
 }
 
 /** The ingest API's one read of a zone by name. */
 export function zonePointerByName(db: D1Queryable, name: string): Promise<ZonePointerRow | null> {
-  return db.prepare("SELECT id, name, current_version, serial FROM zones WHERE name = ?1").bind(name).first<ZonePointerRow>();
+  return db.prepare("SELECT id, name, current_version, serial, catalog FROM zones WHERE name = ?1").bind(name).first<ZonePointerRow>();
 }
 
 /** Every zone, by name. */
@@ -222,11 +224,13 @@ export async function insertZones(db: D1Queryable, rows: readonly BulkZone[]): P
   const statements = jsonChunks(rows).map((chunk) =>
     budget.prepare(
       `INSERT INTO zones (name, model, primaries, tsig_key, notify_allow, transfer_allow, answer_allow,
-         min_refresh, max_refresh, min_retry, max_retry, min_expire, max_expire, webhook_secret_hash, refresh_requested_at)
+         min_refresh, max_refresh, min_retry, max_retry, min_expire, max_expire, webhook_secret_hash, refresh_requested_at,
+         catalog, catalog_groups)
        SELECT z.value ->> '$.name', z.value ->> '$.model', z.value -> '$.primaries', z.value ->> '$.tsigKey',
          z.value -> '$.notifyAllow', z.value -> '$.transferAllow', z.value -> '$.answerAllow',
          z.value ->> '$.minRefresh', z.value ->> '$.maxRefresh', z.value ->> '$.minRetry', z.value ->> '$.maxRetry',
-         z.value ->> '$.minExpire', z.value ->> '$.maxExpire', z.value ->> '$.webhookSecretHash', z.value ->> '$.refreshRequestedAt'
+         z.value ->> '$.minExpire', z.value ->> '$.maxExpire', z.value ->> '$.webhookSecretHash', z.value ->> '$.refreshRequestedAt',
+         coalesce(z.value ->> '$.catalog', 0), coalesce(z.value -> '$.catalogGroups', '{}')
        FROM json_each(?1) AS z`,
       [chunk],
     ),
