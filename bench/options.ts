@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 
-export const BENCHMARK_IDS = ["transfer", "propagation", "doh", "cpu", "udp", "ixfr", "xfr-out", "chain"] as const;
+export const BENCHMARK_IDS = ["transfer", "propagation", "doh", "cpu", "udp", "ixfr", "xfr-out", "chain", "zones"] as const;
 export type BenchmarkId = (typeof BENCHMARK_IDS)[number];
 
 export interface BenchOptions {
@@ -25,6 +25,8 @@ export interface BenchOptions {
   seconds: number;
   /** Concurrent HTTP connections of the DoH load. */
   connections: number;
+  /** Zones for the many-zones benchmark (issue 19): N by bulk create and N more by a catalog. */
+  zones: number;
   /** Write a CPU profile of the transfer-service (node --cpu-prof) next to the results. */
   profile: boolean;
   /** Results directory. */
@@ -41,6 +43,7 @@ export const USAGE = `npm run bench -- [options]
   --ixfr-changes N      records in the IXFR changeset (default 1000)
   --seconds S           length of each load round (default 5)
   --connections N       concurrent DoH connections (default 16)
+  --zones N             zones for the many-zones row, N by bulk create and N by catalog (default 10000)
   --profile             CPU profile of the transfer-service into the results dir
   --out DIR             results dir (default bench/results)`;
 
@@ -65,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "ixfr-changes": { type: "string", default: "1000" },
       seconds: { type: "string", default: "5" },
       connections: { type: "string", default: "16" },
+      zones: { type: "string", default: "10000" },
       profile: { type: "boolean", default: false },
       out: { type: "string", default: "bench/results" },
       help: { type: "boolean", default: false },
@@ -88,6 +92,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     ixfrChanges,
     seconds: int("seconds", values.seconds, 1, 120),
     connections: int("connections", values.connections, 1, 256),
+    zones: int("zones", values.zones, 10, 100_000),
     profile: values.profile,
     out: values.out,
   };

@@ -1,0 +1,152 @@
+/**
+ * @module Benchmark "zones" (issue 19): Backstop carrying many small zones, beside named as a secondary of
+ * the same knotd in the same run (`--zones N`, default 10,000).
+ *
+ * 1. **Provisioning.** knotd serves N four-record zones, plus N more listed in a catalog it generates
+ *    (RFC 9432). Backstop: the first N by `POST /api/v1/zones/bulk` (1,000 a call), then separately the
+ *    catalog's N by creating one catalog zone; each clocked from the first API call until every zone's
+ *    first version is committed (read from D1 directly; answers follow within the 1 s freshness rule).
+ *    named: started with a configuration of the same N secondary zones, clocked until it answers the SOA
+ *    of every one. CPU per zone for workerd, the service and named.
+ * 2. **Idle cost at N zones:** service and workerd CPU over a quiet interval, service RSS, and its bytes
+ *    per zone (RSS growth over the provisioning, per zone).
+ * 3. **Propagation with N zones loaded:** single-record edits on one zone, knotd commit → answered on
+ *    Backstop's port 53, beside the same edits measured with one zone loaded (before provisioning).
+ * 4. **A DoH cache miss** (a name never asked, NXDOMAIN) at N zones beside the same at one zone.
+ */
+import { randomBytes } from "node:crypto";
+import { RRType } from "../dns/constants.ts";
+import { startKnotd, startNamed, freePort, type PeerHandle, type ZoneSpec } from "../test/peers/index.ts";
+import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
+import type { BackstopStack } from "./backstop-stack.ts";
+import type { Benchmark, BenchContext } from "./context.ts";
+import { figure, percentile, type Figure } from "./figure.ts";
+import { commitEdits, stageEdits } from "./knot-edit.ts";
+import { cpuMeter, cpuMs, MiB, statusBytes } from "./proc.ts";
+import { waitFor } from "../test/transfer/service-under-test.ts";
+
+const SUFFIX = "many.test";
+const CATALOG = "many-catalog.invalid";
+const EDITS = 10;
+const MISSES = 200;
+const IDLE_MS = 20_000;
+
+const zoneText = (name: string) => `$ORIGIN ${name}.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.1\n`;
+
+/** Edits on `zone` at knotd, each timed from the commit until `ask` returns its new address. */
+async function propagationMs(knotd: PeerHandle, zone: string, ask: (name: string) => Promise<string[]>, from: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let k = 0; k < EDITS; k++) {
+    const address = `198.51.100.${(from + k) % 250}`;
+    await stageEdits(knotd, zone, [
+      { op: "unset", owner: `www.${zone}.`, type: "A" },
+      { op: "set", owner: `www.${zone}.`, ttl: 300, type: "A", data: address },
+    ]);
+    const since = performance.now();
+    await commitEdits(knotd, zone);
+    times.push(await untilAnswered(() => ask(`www.${zone}`), address, { since, timeoutMs: 30_000, maxDelayMs: 10, what: `edit ${k} of ${zone}` }));
+  }
+  return times;
+}
+
+/** DoH queries for names never asked before (NXDOMAIN, a cache miss each), timed one after another. */
+async function missMs(stack: BackstopStack, zone: string): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < MISSES; i++) {
+    const name = `miss-${randomBytes(6).toString("hex")}.${zone}`;
+    const t0 = performance.now();
+    await dohAnswers(stack.worker.backstop, name, RRType.A);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+/** How many of the zones named `like` have a committed version. */
+async function committed(stack: BackstopStack, like: string): Promise<number> {
+  const row = await stack.worker.d1First<{ n: number }>("SELECT count(*) AS n FROM zones WHERE name LIKE ?1 AND current_version IS NOT NULL", like);
+  return row?.n ?? 0;
+}
+
+export const manyZones: Benchmark = {
+  id: "zones",
+  title: "Many zones: provisioning, idle cost, propagation and DoH misses at N zones",
+  async run(ctx: BenchContext): Promise<Figure[]> {
+    const n = ctx.options.zones;
+    const stack = await ctx.stack();
+    const bulkNames = Array.from({ length: n }, (_, i) => `z${i}.${SUFFIX}`);
+    const catalogNames = Array.from({ length: n }, (_, i) => `c${i}.${SUFFIX}`);
+    const namedPort = await freePort();
+    const zones: ZoneSpec[] = [
+      ...bulkNames.map((name, i) => ({ name, text: zoneText(name), ...(i === 0 ? { notify: [`127.0.0.1:${stack.dnsPort}`, `127.0.0.1:${namedPort}`] } : {}) })),
+      { name: CATALOG, catalog: { role: "generate" as const } },
+      ...catalogNames.map((name) => ({ name, text: zoneText(name), catalog: { role: "member" as const, zone: CATALOG } })),
+    ];
+    ctx.log(`  knotd with ${2 * n} zones and a catalog …`);
+    const knotd = await startKnotd({ zones, startTimeoutMs: 120_000 + n * 20 });
+    let named: PeerHandle | undefined;
+    try {
+      const primary = { address: "127.0.0.1", port: knotd.port };
+      // One zone loaded: the baseline of propagation and of the DoH miss.
+      const first = bulkNames[0]!;
+      await stack.api("POST", "/zones", { name: first, primaries: [primary], notifyAllow: ["127.0.0.1/32"] }, 201);
+      await waitFor(`${first} committed`, async () => (await stack.serial(first)) !== undefined, 60_000);
+      const oneProp = await propagationMs(knotd, first, (name) => udpAnswers(stack.dnsPort, name, RRType.A), 0);
+      const oneMiss = await missMs(stack, first);
+      const rssBefore = statusBytes(stack.servicePid, "VmRSS") ?? 0;
+
+      // Provisioning by bulk create.
+      const pids = [stack.worker.workerdPid, stack.servicePid];
+      let meter = cpuMeter(pids);
+      let t0 = performance.now();
+      for (let i = 1; i < n; i += 1000) {
+        const create = bulkNames.slice(i, i + 1000).map((name) => ({ name, primaries: [primary] }));
+        await stack.api("POST", "/zones/bulk", { create }, 201);
+      }
+      await waitFor(`${n} bulk zones committed`, async () => (await committed(stack, `z%.${SUFFIX}`)) >= n, 600_000 + n * 60);
+      const bulkMs = performance.now() - t0;
+      const [bulkWorkerd, bulkService] = meter.stop() as [number, number];
+      ctx.log(`  bulk: ${n} zones in ${(bulkMs / 1000).toFixed(1)} s`);
+
+      // Provisioning by catalog.
+      meter = cpuMeter(pids);
+      t0 = performance.now();
+      await stack.api("POST", "/zones", { name: CATALOG, model: "hidden", primaries: [primary], catalog: true }, 201);
+      await waitFor(`${n} catalog members committed`, async () => (await committed(stack, `c%.${SUFFIX}`)) >= n, 600_000 + n * 60);
+      const catalogMs = performance.now() - t0;
+      const [catWorkerd, catService] = meter.stop() as [number, number];
+      ctx.log(`  catalog: ${n} members in ${(catalogMs / 1000).toFixed(1)} s`);
+      const rssAfter = statusBytes(stack.servicePid, "VmRSS") ?? 0;
+
+      // named, configured with the same N secondary zones, until it answers every SOA.
+      t0 = performance.now();
+      named = await startNamed({ port: namedPort, zones: bulkNames.map((name) => ({ name, secondaryOf: primary })), startTimeoutMs: 600_000 + n * 60 });
+      const namedMs = performance.now() - t0;
+      // Its CPU so far, start included: the process's total from /proc.
+      const namedTotal = cpuMs(named.pid);
+      ctx.log(`  named: ${n} zones in ${(namedMs / 1000).toFixed(1)} s`);
+
+      // Idle at N zones (2N here, with the catalog's members).
+      meter = cpuMeter(pids);
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      const [idleWorkerd, idleService] = meter.stop() as [number, number];
+      const perMinute = (ms: number) => (ms * 60_000) / IDLE_MS;
+
+      const manyProp = await propagationMs(knotd, first, (name) => udpAnswers(stack.dnsPort, name, RRType.A), EDITS);
+      const manyMiss = await missMs(stack, first);
+
+      const note = `${n.toLocaleString("en")} zones by bulk create (${(2 * n).toLocaleString("en")} with the catalog's); knotd as primary`;
+      return [
+        figure({ bench: "zones", what: `provisioning ${n} zones (bulk create): first call → every zone committed`, unit: "s", backstop: bulkMs / 1000, peer: namedMs / 1000, peerName: "named", target: { ratioAtMost: 1 }, note }),
+        figure({ bench: "zones", what: `provisioning ${n} zones (catalog): catalog created → every member committed`, unit: "s", backstop: catalogMs / 1000, peer: namedMs / 1000, peerName: "named", target: { ratioAtMost: 1 }, note }),
+        figure({ bench: "zones", what: "CPU per zone provisioned (bulk): workerd + service", unit: "ms", backstop: (bulkWorkerd + bulkService) / n, peer: namedTotal / n, peerName: "named (its whole start)", note: `workerd ${(bulkWorkerd / n).toFixed(2)} ms, service ${(bulkService / n).toFixed(2)} ms; catalog: workerd ${(catWorkerd / n).toFixed(2)}, service ${(catService / n).toFixed(2)} ms a zone` }),
+        figure({ bench: "zones", what: `idle service CPU at ${2 * n} zones`, unit: "ms/min", backstop: perMinute(idleService), note: `workerd ${perMinute(idleWorkerd).toFixed(0)} ms/min (feed polls once a second here)` }),
+        figure({ bench: "zones", what: `service RSS at ${2 * n} zones`, unit: "MiB", backstop: rssAfter / MiB, target: { valueAtMost: 256 }, note: `${((rssAfter - rssBefore) / (2 * n)).toFixed(0)} bytes per zone (RSS growth over provisioning)` }),
+        figure({ bench: "zones", what: `p99 edit → answered on port 53, ${2 * n} zones vs 1`, unit: "ms", backstop: percentile(manyProp, 99), peer: percentile(oneProp, 99), peerName: "Backstop with 1 zone", target: { ratioAtMost: 1.2, valueAtMost: 1000 }, note: `${EDITS} edits each; p50 ${percentile(manyProp, 50).toFixed(0)} vs ${percentile(oneProp, 50).toFixed(0)} ms` }),
+        figure({ bench: "zones", what: `DoH cache miss p50, ${2 * n} zones vs 1`, unit: "ms", backstop: percentile(manyMiss, 50), peer: percentile(oneMiss, 50), peerName: "Backstop with 1 zone", target: { ratioAtMost: 1.2 }, note: `${MISSES} NXDOMAIN names each; p99 ${percentile(manyMiss, 99).toFixed(1)} vs ${percentile(oneMiss, 99).toFixed(1)} ms` }),
+      ];
+    } finally {
+      await named?.stop();
+      await knotd.stop();
+    }
+  },
+};
