@@ -4,9 +4,14 @@
  * image. Checked: it comes up with the Worker unreachable, the HEALTHCHECK command passes, the DNS
  * listener answers (NOTIFY for an unknown zone: NOTAUTH; QUERY, the Worker unreachable: SERVFAIL) on UDP and TCP, /metrics
  * serves, a bad configuration exits 2 naming the variable, and SIGTERM exits 0.
+ *
+ * And again on a read-only root, as deploy/compose.yaml (`read_only: true`) and deploy/kubernetes.yaml
+ * (`readOnlyRootFilesystem: true`) run it: `unshare -rm` gives the process its own mount namespace, in which
+ * `/` (every file of this machine) is remounted read-only and only the spool directory is a small tmpfs,
+ * the manifests' `/tmp`. It must start, pass its health check, answer, and stop as before.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -99,5 +104,56 @@ describe("the image's CMD under Node", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(output).toContain('"msg":"stopped"');
+  });
+});
+
+describe("the image's CMD on a read-only root", () => {
+  let ro: ChildProcess;
+  let roOutput = "";
+  let roEnv: NodeJS.ProcessEnv;
+  let roDns: number;
+
+  beforeAll(async () => {
+    const spool = path.join(dir, "spool");
+    await mkdir(spool);
+    const [d, h] = await freePorts(2);
+    roDns = d!;
+    roEnv = { ...env, BACKSTOP_DNS_LISTEN: `127.0.0.1:${d}`, BACKSTOP_HTTP_LISTEN: `127.0.0.1:${h}`, BACKSTOP_XFR_SPOOL_DIR: spool };
+    // A private mount namespace (as an unprivileged user namespace's root, so it needs no real root):
+    // the whole tree read-only, then a tmpfs on the spool dir only; `exec` so signals reach node itself.
+    const script = 'mount --make-rprivate / && mount -o remount,bind,ro / && mount -t tmpfs -o size=16m tmpfs "$BACKSTOP_XFR_SPOOL_DIR" && exec "$0" main.mjs';
+    ro = spawn("unshare", ["-rm", "sh", "-c", script, process.execPath], { cwd: dir, env: roEnv, stdio: ["ignore", "pipe", "pipe"] });
+    ro.stdout!.on("data", (d) => (roOutput += String(d)));
+    ro.stderr!.on("data", (d) => (roOutput += String(d)));
+    await waitFor("the service on a read-only root to listen", () => roOutput.includes('"msg":"listening"') || ro.exitCode !== null, 20_000);
+    expect(ro.exitCode, `unshare -rm must be allowed here (user namespaces); output:\n${roOutput}`).toBeNull();
+  });
+
+  afterAll(() => {
+    if (ro && ro.exitCode === null) ro.kill("SIGKILL");
+  });
+
+  it("runs with / read-only and only the spool dir writable", async () => {
+    const mountinfo = await readFile(`/proc/${ro.pid}/mountinfo`, "utf8");
+    const rootLine = mountinfo.split("\n").find((l) => l.split(" ")[4] === "/");
+    expect(rootLine).toMatch(/ \/ ro[, ]/);
+    expect(mountinfo).toContain(` ${roEnv.BACKSTOP_XFR_SPOOL_DIR} rw`);
+  });
+
+  it("passes the HEALTHCHECK command and answers on UDP and TCP", async () => {
+    const { stdout } = await run(process.execPath, ["healthcheck.mjs"], { cwd: dir, env: roEnv });
+    expect(stdout).toBe("");
+    for (const args of [["+opcode=notify", "example.test", "SOA"], ["+tcp", "+opcode=notify", "example.test", "SOA"]]) {
+      const dig = await run("dig", ["-p", String(roDns), "@127.0.0.1", "+tries=1", "+time=2", ...args]);
+      expect(dig.stdout).toMatch(/status: NOTAUTH/);
+    }
+  });
+
+  it("stops on SIGTERM with exit code 0, having hit no read-only error", async () => {
+    const exited = new Promise<number | null>((resolve) => ro.once("exit", (code) => resolve(code)));
+    ro.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(roOutput).toContain('"msg":"stopped"');
+    expect(roOutput).not.toMatch(/EROFS|read-only file system/i);
   });
 });
