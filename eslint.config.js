@@ -72,7 +72,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["workers/**/*.ts"],
+    files: ["workers/**/*.ts", "workers/**/*.tsx"],
     rules: {
       "no-restricted-imports": [
         "error",

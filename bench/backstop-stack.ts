@@ -28,6 +28,8 @@ export interface BackstopStackOptions {
 
 export interface BackstopStack {
   worker: WorkerPair;
+  /** The Worker's ADMIN_TOKEN (the panel bench signs in with it). */
+  adminToken: string;
   /** The transfer-service's DNS port (NOTIFY and the port-53 front), UDP and TCP on 127.0.0.1. */
   dnsPort: number;
   /** The transfer-service's Node process. */
@@ -130,6 +132,7 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
 
   return {
     worker,
+    adminToken,
     dnsPort,
     servicePid: service.pid!,
     api,

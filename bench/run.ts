@@ -22,6 +22,7 @@ import { fullTransfer } from "./full-transfer.ts";
 import { ixfrApply } from "./ixfr-apply.ts";
 import { manyZones } from "./many-zones.ts";
 import { parseOptions, USAGE, UsageError } from "./options.ts";
+import { panelList } from "./panel-list.ts";
 import { propagation } from "./propagation.ts";
 import { machineAtStart, markdownReport, type Outcome, type RunRecord } from "./report.ts";
 import { udpFront } from "./udp-front.ts";
@@ -29,7 +30,7 @@ import { xfrOut } from "./xfr-out.ts";
 
 // xfr-out right after transfer: it serves the zones as carried, before propagation edits them.
 // zones last: it leaves thousands of zones in the shared stack.
-const BENCHMARKS: readonly Benchmark[] = [fullTransfer, xfrOut, propagation, dohThroughput, cpuPerQuery, udpFront, ixfrApply, chain, manyZones];
+const BENCHMARKS: readonly Benchmark[] = [fullTransfer, xfrOut, propagation, dohThroughput, cpuPerQuery, udpFront, ixfrApply, chain, panelList, manyZones];
 
 async function main(): Promise<number> {
   let options;

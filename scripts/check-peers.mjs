@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * @module pretest: the integration tests start real DNS peers (knotd, named, nsd, pdns_server) and
- * use real clients (kdig, dig, delv, dnssec-signzone). This looks for every one of them. When some
+ * use real clients (kdig, dig, delv, dnssec-signzone), and the panel's tests a real browser (chromium). This looks for every one of them. When some
  * are missing and we run as root, it installs the Debian packages; otherwise it fails with the exact
  * command to run. It never lets a test skip silently.
  */
@@ -19,6 +19,8 @@ export const PEERS = {
   "bind9-dnsutils": ["/usr/bin/dig", "/usr/bin/delv"],
   "bind9-utils": ["/usr/bin/named-checkzone", "/usr/bin/dnssec-keygen", "/usr/bin/dnssec-signzone"],
   sqlite3: ["/usr/bin/sqlite3"],
+  // The panel's browser tests (test/panel/, issue 23): Debian's chromium, driven by playwright-core.
+  chromium: ["/usr/bin/chromium"],
 };
 
 function missingPackages() {

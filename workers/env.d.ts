@@ -16,4 +16,14 @@ export interface Env {
    * (`doh/client-address.ts`). Set with `wrangler secret put`, never in wrangler.toml's `[vars]`.
    */
   TRUST_CF_CONNECTING_IP?: string;
+  /**
+   * This deployment's nameserver names, comma-separated (issue 23): what a live zone's apex NS set must
+   * include, shown to copy to the primary (`GET /api/v1/deployment`, the panel). Unset: a warning there.
+   */
+  BACKSTOP_NAMESERVERS?: string;
+  /**
+   * The addresses this deployment transfers from (the transfer-service hosts), comma-separated: what the
+   * primary's transfer ACL must allow. Unset: a warning in `GET /api/v1/deployment` and the panel.
+   */
+  BACKSTOP_TRANSFER_ADDRESSES?: string;
 }

@@ -1,6 +1,6 @@
 /**
  * @module Backstop's Worker entry: a hono app. Routes are added by the parts that own them
- * (DoH in `doh/`, `/api/v1` in `api/`, `/internal/v1` in `internal/`); what the HTTP routes share
+ * (DoH in `doh/`, `/api/v1` in `api/`, `/internal/v1` in `internal/`, the control panel in `panel/`); what the HTTP routes share
  * (bearer auth, the D1 session, the error shape, name input) is in `http/`.
  */
 import { Hono } from "hono";
@@ -10,6 +10,7 @@ import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
 import { INTERNAL_PREFIX } from "../contract/internal-v1.ts";
 import { createInternal } from "./internal/index.ts";
+import { createPanel } from "./panel/index.tsx";
 import { servedZoneStore } from "./store/served-store.ts";
 import { sweepVersions } from "./store/version-sweep.ts";
 
@@ -36,6 +37,10 @@ app.get("/healthz", async (c) => {
     return c.json({ ok: false, error: err instanceof Error ? err.message : String(err) }, 503);
   }
 });
+
+// The control panel (issue 23): `/`, `/login`, `/logout`, `/zones/…`, `/keys…`, `/panel.css`. Mounted last,
+// and with its guards on its own routes only, so the routes above are untouched.
+app.route("/", createPanel());
 
 export default {
   /**

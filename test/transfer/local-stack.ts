@@ -50,6 +50,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Extra service settings (`BACKSTOP_*`) over the defaults below. */
   env?: Record<string, string>;
+  /** Extra Worker vars (`--var`), e.g. the panel's BACKSTOP_NAMESERVERS. */
+  workerVars?: Record<string, string>;
   /** Wraps the service's Worker client (a test that makes the Worker unreachable on cue). */
   wrapWorker?: (client: WorkerApi) => WorkerApi;
 }
@@ -61,7 +63,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const worker = await startWranglerDev({
     adminToken,
     internalToken,
-    vars: { SERVICE_CONTROL_URLS: `http://127.0.0.1:${httpPort}` },
+    vars: { SERVICE_CONTROL_URLS: `http://127.0.0.1:${httpPort}`, ...options.workerVars },
   });
   const config = loadConfig({
     BACKSTOP_WORKER_URL: worker.base,

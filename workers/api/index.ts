@@ -8,6 +8,7 @@ import { d1Session } from "../http/d1-session/index.ts";
 import { ApiError, errorBody, errorResponse } from "../http/errors/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { adminAuth } from "./admin-auth.ts";
+import { deploymentRoutes } from "./deployment.ts";
 import { tsigKeyRoutes } from "./tsig-keys.ts";
 import { zoneRoutes } from "./zones.ts";
 
@@ -21,6 +22,7 @@ export function createApi(): Hono<RouteEnv> {
   api.use("/tsig-keys", adminAuth);
   api.route("/tsig-keys", tsigKeyRoutes);
   api.route("/zones", zoneRoutes);
+  api.route("/deployment", deploymentRoutes);
   // A mounted app's notFound is not consulted by the parent, so unknown paths are caught here.
   api.all("*", (c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));
   api.onError((err, c) => errorResponse(c, err));

@@ -362,3 +362,22 @@ export const transferLog = sqliteTable(
   },
   (t) => [index("transfer_log_zone").on(t.zoneId, t.at)],
 );
+
+// ── Issue 23: control panel sessions ────────────────────────────────────────────────────────────────────
+/**
+ * A signed-in panel session (`workers/panel/session.ts`). The browser holds a random id in an HttpOnly
+ * cookie; only its SHA-256 is stored, so a read of this table signs nobody in. `csrfToken` is the token
+ * every form of the session carries. `principal` is who signed in (`admin` today; a scoped token's id
+ * once issue 24's tokens sign in). Rows past `expiresAt` are refused and deleted.
+ */
+export const panelSessions = sqliteTable(
+  "panel_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    csrfToken: text("csrf_token").notNull(),
+    principal: text("principal").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("panel_sessions_expiry").on(t.expiresAt)],
+);
