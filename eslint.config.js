@@ -80,4 +80,18 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // cli/ (the `backstop` command) is a client of /api/v1: it may import contract/ and dns/, never either runtime's code.
+    files: ["cli/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/workers/**", "**/transfer-service/**", "**/test/**"], message: "cli/ talks to Backstop over /api/v1 only: share types through contract/ (or dns/)." },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -32,3 +32,57 @@ export const ControlRefresh = z.object({
 export type ControlRefresh = z.infer<typeof ControlRefresh>;
 /** A refresh request as a sender may write it (defaults left out). */
 export type ControlRefreshBody = z.input<typeof ControlRefresh>;
+
+// --- Verify (issue 24): the service compares the primary's zone with the served version. ---
+
+/** `POST /control/verify` on the service's HTTP port: the Worker asks, the service answers a `VerifyResult`. */
+export const CONTROL_VERIFY_PATH = "/control/verify";
+
+/** At most this many records in each of `missing` and `extra`; the totals count them all. */
+export const VERIFY_LIST_LIMIT = 100;
+
+export const ControlVerify = z.object({ zone: z.string().min(1).max(255) });
+export type ControlVerify = z.infer<typeof ControlVerify>;
+
+/** One of the zone's published nameservers (its served apex NS set) asked for the SOA. */
+export const NameserverCheck = z.object({
+  /** The NS target, no trailing dot. */
+  name: z.string(),
+  /** `address:port` asked ([v6]:port), null when no address is known. */
+  address: z.string().nullable(),
+  /** Its SOA serial, null when it did not answer one. */
+  serial: z.number().int().min(0).max(0xffffffff).nullable(),
+  /** Why there is no serial, in words. */
+  error: z.string().optional(),
+});
+export type NameserverCheck = z.infer<typeof NameserverCheck>;
+
+/**
+ * What a verification found. `match`: the primary's AXFR and the served version hold the same records
+ * (SOA included, so the serials are equal too). Records are master-file lines with absolute owners.
+ * `error`: the primary could not be asked (then `match` is false and the primary's fields are null).
+ */
+export const VerifyResult = z.object({
+  zone: z.string(),
+  match: z.boolean(),
+  servedSerial: z.number().int().nullable(),
+  primarySerial: z.number().int().nullable(),
+  servedCount: z.number().int().min(0),
+  primaryCount: z.number().int().min(0).nullable(),
+  /** At the primary, not served. */
+  missing: z.array(z.string()).max(VERIFY_LIST_LIMIT),
+  /** Served, not at the primary. */
+  extra: z.array(z.string()).max(VERIFY_LIST_LIMIT),
+  missingTotal: z.number().int().min(0),
+  extraTotal: z.number().int().min(0),
+  /** `address:port` of the primary that answered (or the last one tried). */
+  primary: z.string().nullable(),
+  error: z.string().optional(),
+  /** The guide's "they should converge": each published nameserver's SOA serial. */
+  nameservers: z.array(NameserverCheck),
+  /** Every nameserver answered the primary's serial. */
+  converged: z.boolean(),
+  checkedAt: z.string(),
+  durationMs: z.number().int().min(0),
+});
+export type VerifyResult = z.infer<typeof VerifyResult>;

@@ -21,6 +21,8 @@ export const PEERS = {
   sqlite3: ["/usr/bin/sqlite3"],
   // The panel's browser tests (test/panel/, issue 23): Debian's chromium, driven by playwright-core.
   chromium: ["/usr/bin/chromium"],
+  // Issue 24: the CLI's zsh completion script is run by a real zsh (test/cli/cli-args.test.ts).
+  zsh: ["/usr/bin/zsh"],
 };
 
 function missingPackages() {

@@ -11,6 +11,7 @@ import { type ListenAddress, parseListenAddress, parsePrefix } from "./addresses
 import type { XfrLimits } from "./remote/xfr-in.ts";
 import type { RrlRates } from "./server/query/rrl.ts";
 import type { TimerClamps } from "./zones/refresh/soa-timers.ts";
+import { type NameserverMap, parseNameserverMap } from "./zones/verify.ts";
 import { z } from "zod";
 
 const listenList = z
@@ -163,6 +164,22 @@ const envSchema = z
       })
       .default([]),
 
+    /**
+     * Verify (issue 24): where to ask each published nameserver for the SOA, `name=address[:port],…` (port
+     * 53 by default); wins over in-zone glue. Out-of-zone NS names without an entry are reported, not resolved.
+     */
+    BACKSTOP_VERIFY_NAMESERVERS: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseNameserverMap(text);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .default({}),
+
     // SOA queries: one UDP try per primary takes at most this long, then the next try or primary.
     BACKSTOP_SOA_TIMEOUT_MS: int(50, 60_000).default(2_000),
     BACKSTOP_SOA_TRIES: int(1, 10).default(2),
@@ -277,6 +294,8 @@ export interface Config {
     tableSize: number;
     exempt: string[];
   };
+  /** Verify (issue 24): nameserver name → addresses to ask it at. */
+  verify: { nameservers: NameserverMap };
   /** SOA queries: per-try timeout, tries, and refresh attempts started per second (0: no limit). */
   soa: { timeoutMs: number; tries: number; serialQueryRate: number };
   /**
@@ -366,6 +385,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       tableSize: e.BACKSTOP_RRL_TABLE_SIZE,
       exempt: e.BACKSTOP_RRL_EXEMPT,
     },
+    verify: { nameservers: e.BACKSTOP_VERIFY_NAMESERVERS },
     soa: { timeoutMs: e.BACKSTOP_SOA_TIMEOUT_MS, tries: e.BACKSTOP_SOA_TRIES, serialQueryRate: e.BACKSTOP_SERIAL_QUERY_RATE },
     xfr: {
       connectTimeoutMs: e.BACKSTOP_XFR_CONNECT_TIMEOUT_MS,

@@ -28,6 +28,8 @@ import { nodeHmac } from "../dns/hmac.node.ts";
 import { createTransferOut } from "./server/xfr-out/transfer-out.ts";
 import { NotifyOut } from "./server/xfr-out/notify-out.ts";
 import { WorkerClient } from "./worker/worker-client.ts";
+import { verifyZone } from "./zones/verify.ts";
+import { Limiter } from "./zones/limiter.ts";
 
 export interface RunningService {
   dnsAddresses: ListenAddress[];
@@ -96,6 +98,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     // A TCP client prefix is the one RRL counts by (/24, /56 by default).
     tcp: { ...config.tcp, ipv4PrefixLength: config.rrl.ipv4PrefixLength, ipv6PrefixLength: config.rrl.ipv6PrefixLength },
   });
+  const verifications = new Limiter(config.xfr.maxConcurrent);
   let http;
   try {
     http = await startHttpServer({
@@ -107,6 +110,12 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       handler: {
         healthy: () => ({ ok: !stopping, detail: { dns: dns.addresses.length, tcpConnections: dns.tcpConnections } }),
         refresh: (signal) => zones.signal(signal),
+        // Verify (issue 24) reads the served version as transfers out do, and asks the primary itself; at
+        // most BACKSTOP_MAX_CONCURRENT_TRANSFERS at once (`verify --all` may ask for many), apart from refreshes.
+        verify: (zone) =>
+          verifications.run(() =>
+            verifyZone(zone, { source: transferReads, hmac: nodeHmac, soa: config.soa, limits: config.xfr, nameservers: config.verify.nameservers, spoolDir: config.xfr.spoolDir }),
+          ),
       },
     });
   } catch (err) {

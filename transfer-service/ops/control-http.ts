@@ -1,7 +1,8 @@
 /**
  * @module The service's own HTTP port (node:http, 127.0.0.1:9153 locally): `GET /healthz`, `GET /metrics`,
  * and `POST /control/refresh` (its body: `contract/control.ts`), where the Worker pushes webhook NOTIFYs and
- * refresh requests so they reach the service within a second (the service also polls as a fallback).
+ * refresh requests so they reach the service within a second (the service also polls as a fallback), and
+ * `POST /control/verify`, which the Worker's `POST /api/v1/zones/:name/verify` calls (`zones/verify.ts`).
  *
  * `/control/*` takes the internal token as a bearer token, compared in constant time. Bodies are small
  * JSON, size-capped and zod-validated; a bad one gets 400 with the reason, never a crash.
@@ -13,7 +14,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CONTROL_REFRESH_PATH, ControlRefresh } from "../../contract/control.ts";
+import { CONTROL_REFRESH_PATH, CONTROL_VERIFY_PATH, ControlRefresh, ControlVerify, type VerifyResult } from "../../contract/control.ts";
 import { parseAddress, type ListenAddress } from "../addresses.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -27,6 +28,11 @@ export interface ControlHandler {
   healthy(): { ok: boolean; detail?: Record<string, unknown> };
   /** Schedule a refresh; returns false when the zone is not one we serve. */
   refresh(signal: RefreshSignal): Promise<boolean> | boolean;
+  /**
+   * Verify (issue 24, `zones/verify.ts`): the primary's zone against the served version. Throws an error
+   * with a `status` (404 not a zone here, 409 nothing to compare with) for a refusal; absent: 404.
+   */
+  verify?(zone: string): Promise<VerifyResult>;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -163,6 +169,25 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       const known = await handler.refresh(parsed.data);
       if (!known) return send(res, 404, { error: `zone ${parsed.data.zone} is not served here` });
       return send(res, 202, { accepted: true });
+    }
+    if (path === CONTROL_VERIFY_PATH) {
+      if (!bearerMatches(req.headers.authorization, token)) {
+        res.setHeader("www-authenticate", 'Bearer realm="backstop-control"');
+        return send(res, 401, { error: "missing or wrong bearer token" });
+      }
+      if (req.method !== "POST") return send(res, 405, { error: "use POST" });
+      const parsed = ControlVerify.safeParse(await readJson(req));
+      if (!parsed.success) {
+        return send(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ") });
+      }
+      if (!handler.verify) return send(res, 404, { error: "this service does not verify zones" });
+      try {
+        return send(res, 200, await handler.verify(parsed.data.zone));
+      } catch (err) {
+        const status = (err as { status?: unknown }).status;
+        if (status === 404 || status === 409) return send(res, status, { error: (err as Error).message });
+        throw err;
+      }
     }
     return send(res, 404, { error: "not found" });
   }

@@ -4,7 +4,7 @@
  * stored one as the data qualifies it (`db/zone-status.ts`: `refreshing` only under a live lease, `expired`
  * past `expiresAt`).
  */
-import type { transferLog, zones } from "../db/schema.ts";
+import type { transferLog, zones, zoneVerifications } from "../db/schema.ts";
 import { shownStatus } from "../db/zone-status.ts";
 
 type ZoneRow = typeof zones.$inferSelect;
@@ -73,5 +73,25 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
     memberOf: z.memberOf,
     createdAt: iso(z.createdAt),
     updatedAt: iso(z.updatedAt),
+  };
+}
+
+/**
+ * Issue 24: the zone's last verification in brief (`POST /api/v1/zones/:name/verify` returns it whole): when,
+ * whether the served version matched the primary, both serials, how many records differ, and whether the
+ * published nameservers had converged. Null when the zone was never verified.
+ */
+export function verificationView(v: typeof zoneVerifications.$inferSelect | undefined) {
+  if (!v) return null;
+  const r = JSON.parse(v.result) as { missingTotal?: number; extraTotal?: number; converged?: boolean; error?: string };
+  return {
+    at: iso(v.at),
+    match: v.match,
+    servedSerial: v.servedSerial,
+    primarySerial: v.primarySerial,
+    missingTotal: r.missingTotal ?? 0,
+    extraTotal: r.extraTotal ?? 0,
+    converged: r.converged ?? false,
+    error: r.error ?? null,
   };
 }

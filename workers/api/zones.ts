@@ -49,7 +49,8 @@ import {
   ZonePatch,
 } from "./schemas.ts";
 import { decodeZoneCursor, encodeZoneCursor } from "./zone-cursor.ts";
-import { transferView, zoneView } from "./zone-view.ts";
+import { transferView, verificationView, zoneView } from "./zone-view.ts";
+import { lastVerification } from "../db/queries/verifications.ts";
 
 type AppContext = Context<RouteEnv>;
 
@@ -239,7 +240,8 @@ zoneRoutes.get("/:name", async (c) => {
   const zone = await loadZone(c);
   // The last transfer out to each downstream (issue 21), beside the last refresh from the primary.
   const transfersOut = (await lastTransfersOut(c.var.db, zone.id)).map(transferView);
-  return c.json({ ...zoneView(zone, await lastTransfer(c.var.db, zone.id)), transfersOut });
+  const verified = verificationView(await lastVerification(c.var.db, zone.id)); // issue 24
+  return c.json({ ...zoneView(zone, await lastTransfer(c.var.db, zone.id)), transfersOut, lastVerification: verified });
 });
 
 zoneRoutes.patch("/:name", async (c) => {

@@ -381,3 +381,19 @@ export const panelSessions = sqliteTable(
   },
   (t) => [index("panel_sessions_expiry").on(t.expiresAt)],
 );
+
+/**
+ * Issue 24, verify: the last verification of each zone (the primary's AXFR against the served version, and
+ * the published nameservers' serials), as `POST /api/v1/zones/:name/verify` received it from the service.
+ * One row per zone, replaced by each run; `result` is the whole `VerifyResult` (`contract/control.ts`) as JSON.
+ */
+export const zoneVerifications = sqliteTable("zone_verifications", {
+  zoneId: integer("zone_id")
+    .primaryKey()
+    .references(() => zones.id, { onDelete: "cascade" }),
+  at: integer("at").notNull(),
+  match: integer("match", { mode: "boolean" }).notNull(),
+  servedSerial: integer("served_serial"),
+  primarySerial: integer("primary_serial"),
+  result: text("result").notNull(),
+});
