@@ -103,6 +103,8 @@ export const ZoneConfig = z.object({
   primarySerial: uint32.nullable(),
   recordCount: z.number().int(),
   expiresAt: millis.nullable(),
+  /** The served version's earliest RRSIG expiration (issue 25's gauge); absent from an older Worker, null: unsigned. */
+  rrsigExpiresAt: millis.nullable().optional(),
   lastCheckAt: millis.nullable(),
   nextRefreshAt: millis.nullable(),
   /** SOA timers as last seen (seconds), and the clamps to apply to them. */

@@ -14,6 +14,8 @@
  *  3. Runs `wrangler dev` and the transfer-service, each in its own process group, then ends the first
  *     screen with the token, the addresses and the next command to try, once the Worker's /healthz and the
  *     DNS port answer.
+ *  4. Runs the Worker's cron every minute through `/__scheduled` (version sweep, alerts), which `wrangler
+ *     dev` does not fire on its own.
  *
  * Addresses (defaults in brackets; the service reads its own BACKSTOP_* variables, which pass through):
  * PORT, the Worker [8787]; BACKSTOP_DNS_LISTEN, DNS and NOTIFY [127.0.0.1:5053,[::1]:5053];
@@ -32,6 +34,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { clearInterval, setInterval } from "node:timers";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const bin = (/** @type {string} */ name) => path.join(root, "node_modules", ".bin", name);
@@ -153,7 +156,7 @@ let serviceListening = false;
 for (const { child } of parts) child.on("exit", (code, signal) => void stop(code ?? (signal ? 1 : 0), "a child exited"));
 process.on("SIGINT", () => void stop(0, "SIGINT"));
 process.on("SIGTERM", () => void stop(0, "SIGTERM"));
-void announceWhenReady();
+void announceWhenReady().then(driveCron);
 
 /**
  * Stops the transfer-service (it finishes commits in flight while the Worker still runs), then the
@@ -235,6 +238,8 @@ function workerLine(line) {
   const plain = line.replace(/\u001b\[[0-9;]*m/g, "");
   if (/^\[wrangler:info\] [A-Z]+ \/internal\/v1\/\S* 2\d\d /.test(plain)) return undefined;
   if (/^\[wrangler:info\] GET \/healthz 2\d\d /.test(plain)) return undefined;
+  // The local cron driver's calls (driveCron); the alert round logs its own line when something happened.
+  if (/^\[wrangler:info\] GET \/__scheduled 2\d\d /.test(plain)) return undefined;
   // It names our private temp file; say where each secret came from instead.
   if (plain.startsWith("Using secrets defined in ") && plain.includes(path.basename(secretDir))) {
     const from = { environment: "the environment", file: shownDevVars, new: `${shownDevVars} (new)` };
@@ -285,6 +290,21 @@ async function announceWhenReady() {
       "",
     ].join("\n"),
   );
+}
+
+/**
+ * The Worker's cron, locally: `wrangler dev` fires no wall-clock triggers, so every minute (as the
+ * deployed trigger in wrangler.toml) this calls `/__scheduled` (`--test-scheduled`), which sweeps old
+ * versions and works out and delivers alerts (issue 25). A run that overlaps another is harmless: both are
+ * idempotent.
+ */
+function driveCron() {
+  if (stopping) return;
+  const timer = setInterval(() => {
+    if (stopping) return clearInterval(timer);
+    void globalThis.fetch(`${workerUrl}/__scheduled?cron=*+*+*+*+*`).then((r) => r.body?.cancel(), () => undefined);
+  }, 60_000);
+  timer.unref();
 }
 
 /** `host:port` as a URL authority (IPv6 in brackets). @param {string} listen */

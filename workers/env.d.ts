@@ -26,4 +26,7 @@ export interface Env {
    * primary's transfer ACL must allow. Unset: a warning in `GET /api/v1/deployment` and the panel.
    */
   BACKSTOP_TRANSFER_ADDRESSES?: string;
+  // Alerts (issue 25, `alerts/`): `ns-mismatch` checks each zone's apex NS set against BACKSTOP_NAMESERVERS above.
+  /** Seconds before the first retry of an alert delivery (doubling, for up to an hour); 30 when unset. */
+  BACKSTOP_ALERT_RETRY_BASE_S?: string;
 }

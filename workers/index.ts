@@ -4,6 +4,7 @@
  * (bearer auth, the D1 session, the error shape, name input) is in `http/`.
  */
 import { Hono } from "hono";
+import { runAlerts } from "./alerts/run.ts";
 import { API_PREFIX, createApi } from "./api/index.ts";
 import { pingD1 } from "./db/queries/health.ts";
 import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
@@ -51,10 +52,19 @@ export default {
     if ((request.method === "GET" || request.method === "POST") && isDohUrl(request.url)) return doh(request, env);
     return app.fetch(request, env, ctx);
   },
-  /** Cron: prune old zone versions and abandoned ingests (see `store/version-sweep.ts`). */
+  /**
+   * Cron: prune old zone versions and abandoned ingests (see `store/version-sweep.ts`), and work out and
+   * deliver alerts (`alerts/run.ts`). The alert round is awaited, so `/__scheduled` under `wrangler dev
+   * --test-scheduled` answers once it is done.
+   */
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
-      sweepVersions(env.DB).then((r) => console.log(JSON.stringify({ msg: "version sweep", ...r }))),
+      // A line only when the sweep did something: the cron runs every minute.
+      sweepVersions(env.DB).then((r) => {
+        if (r.abandoned + r.blocksDeleted > 0) console.log(JSON.stringify({ msg: "version sweep", ...r }));
+      }),
     );
+    const alerts = await runAlerts(env);
+    if (alerts.opened + alerts.resolved + alerts.deliveries > 0) console.log(JSON.stringify({ msg: "alerts", ...alerts }));
   },
 } satisfies ExportedHandler<Env>;

@@ -54,6 +54,8 @@ export interface LocalStackOptions {
   workerVars?: Record<string, string>;
   /** Wraps the service's Worker client (a test that makes the Worker unreachable on cue). */
   wrapWorker?: (client: WorkerApi) => WorkerApi;
+  /** The Worker's own options: `testScheduled` (`GET /__scheduled` runs the cron) and extra vars. */
+  worker?: { testScheduled?: boolean; vars?: Record<string, string> };
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -63,7 +65,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const worker = await startWranglerDev({
     adminToken,
     internalToken,
-    vars: { SERVICE_CONTROL_URLS: `http://127.0.0.1:${httpPort}`, ...options.workerVars },
+    vars: { SERVICE_CONTROL_URLS: `http://127.0.0.1:${httpPort}`, ...options.workerVars, ...options.worker?.vars },
+    testScheduled: options.worker?.testScheduled,
   });
   const config = loadConfig({
     BACKSTOP_WORKER_URL: worker.base,

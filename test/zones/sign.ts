@@ -28,6 +28,8 @@ export interface SignZoneOptions {
    * on a busy 2-core machine). Off by default; sign.test.ts checks the output with dnssec-verify.
    */
   verify?: boolean;
+  /** Signature expiration, as dnssec-signzone's `-e` takes it (`+86400`: a day from now); its default is 30 days. */
+  end?: string;
 }
 
 export interface SignedZone {
@@ -84,7 +86,7 @@ async function sign(zoneFile: string, o: string, dir: string, opts: SignZoneOpti
   // -P: skip the post-signing verification.
   await runToolOk(
     "dnssec-signzone",
-    ["-S", "-x", ...(opts.verify ? [] : ["-P"]), "-K", dir, "-d", dir, "-o", o, "-f", file, ...nsec3, zoneFile],
+    ["-S", "-x", ...(opts.verify ? [] : ["-P"]), ...(opts.end ? ["-e", opts.end] : []), "-K", dir, "-d", dir, "-o", o, "-f", file, ...nsec3, zoneFile],
     { cwd: dir, timeoutMs: 600_000 },
   );
   const dsset = await readFile(path.join(dir, `dsset-${o}`), "utf8");

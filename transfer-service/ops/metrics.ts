@@ -17,10 +17,24 @@ import { RRL_CATEGORIES, type RrlCategory } from "../server/query/rrl-token.ts";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { opcodeToString, rcodeToString } from "../../dns/constants.ts";
 
+/** One zone as the gauges see it. Times in ms since the epoch; the fields after `lastCheckAt` feed issue 25's gauges. */
+export interface ZoneGaugeState {
+  zone: string;
+  /** The committed serial. */
+  serial: number | null;
+  /** The last successful check. */
+  lastCheckAt: number | null;
+  primarySerial?: number | null;
+  expiresAt?: number | null;
+  rrsigExpiresAt?: number | null;
+  consecutiveFailures?: number;
+  /** EXPIRE in force (seconds, after the clamps); null before the first check. */
+  expireSeconds?: number | null;
+}
+
 /** What the per-zone gauges read at scrape time. */
 export interface ZoneGaugeSource {
-  /** Each zone's committed serial and the time (ms since epoch) of its last successful check. */
-  zoneStates(): Iterable<{ zone: string; serial: number | null; lastCheckAt: number | null }>;
+  zoneStates(): Iterable<ZoneGaugeState>;
 }
 
 /** How the front answered a query: the `result` label of `backstop_front_queries_total`. */
@@ -257,6 +271,42 @@ export class Metrics {
     collect: () => this.refillSinceCheck(),
   });
 
+  // Alert gauges (issue 25), per zone and only with zone labels, like the two above; the rules that read
+  // them are docs/alerts/backstop.rules.yml. Refilled at every scrape, so the times count down between checks.
+  readonly zoneSerialBehind: Gauge<"zone"> = this.zoneGauge(
+    "backstop_zone_serial_behind",
+    "How far the primary's last reported serial is ahead of the served one (RFC 1982 arithmetic); 0 when not ahead.",
+    (z) => {
+      if (z.serial === null || z.primarySerial == null) return undefined;
+      const ahead = (z.primarySerial - z.serial + 2 ** 32) % 2 ** 32;
+      return ahead < 2 ** 31 ? ahead : 0;
+    },
+  );
+
+  readonly zoneExpiresIn: Gauge<"zone"> = this.zoneGauge(
+    "backstop_zone_expires_in_seconds",
+    "Seconds until the zone stops being served (EXPIRE after the last good check); negative once expired.",
+    (z, now) => (z.serial !== null && z.expiresAt != null ? (z.expiresAt - now) / 1000 : undefined),
+  );
+
+  readonly zoneExpire: Gauge<"zone"> = this.zoneGauge(
+    "backstop_zone_expire_seconds",
+    "The zone's EXPIRE in force (the SOA value after the clamps), for rules on the fraction left.",
+    (z) => z.expireSeconds ?? undefined,
+  );
+
+  readonly zoneRrsigExpiresIn: Gauge<"zone"> = this.zoneGauge(
+    "backstop_zone_rrsig_expires_in_seconds",
+    "Seconds until the earliest RRSIG of the served version expires (signed zones only); negative once past.",
+    (z, now) => (z.serial !== null && z.rrsigExpiresAt != null ? (z.rrsigExpiresAt - now) / 1000 : undefined),
+  );
+
+  readonly zoneConsecutiveFailures: Gauge<"zone"> = this.zoneGauge(
+    "backstop_zone_consecutive_failures",
+    "Refresh attempts of this instance that failed in a row (0 after a good check).",
+    (z) => z.consecutiveFailures,
+  );
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Process RSS, heap and event-loop lag: what an operator watches during a 1M-record transfer.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "backstop_" });
@@ -323,6 +373,26 @@ export class Metrics {
     for (const z of this.zoneSource.zoneStates()) {
       if (z.lastCheckAt !== null) this.zoneSinceCheck.set({ zone: z.zone }, Math.max(0, (now - z.lastCheckAt) / 1000));
     }
+  }
+
+  /** A per-zone gauge refilled at every scrape from `value` (undefined: no sample for that zone). */
+  private zoneGauge(name: string, help: string, value: (z: ZoneGaugeState, now: number) => number | undefined): Gauge<"zone"> {
+    const gauge: Gauge<"zone"> = new Gauge({
+      name,
+      help,
+      labelNames: ["zone"] as const,
+      registers: [this.registry],
+      collect: () => {
+        gauge.reset();
+        if (!this.zoneSource || !this.zoneLabels) return;
+        const now = this.now();
+        for (const z of this.zoneSource.zoneStates()) {
+          const v = value(z, now);
+          if (v !== undefined) gauge.set({ zone: z.zone }, v);
+        }
+      },
+    });
+    return gauge;
   }
 
   /** The exposition text and its content type. */

@@ -47,6 +47,9 @@ export interface ZoneConfig {
   expiresAt: number | null;
   lastCheckAt: number | null;
   nextRefreshAt: number | null;
+  /** The serial the primary last reported, and the served version's earliest RRSIG expiry (issue 25's gauges). */
+  primarySerial?: number | null;
+  rrsigExpiresAt?: number | null;
   /** A pending refresh request (API or webhook NOTIFY), by the time it was made. */
   refreshRequestedAt: number | null;
   refreshForce: RefreshForce | null;

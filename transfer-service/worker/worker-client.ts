@@ -420,6 +420,8 @@ function serviceConfigs(list: { zones: ZoneConfigList["zones"]; keys: ZoneConfig
       serial: z.serial,
       status: z.status,
       expiresAt: z.expiresAt,
+      primarySerial: z.primarySerial,
+      rrsigExpiresAt: z.rrsigExpiresAt ?? null,
       lastCheckAt: z.lastCheckAt,
       nextRefreshAt: z.nextRefreshAt,
       refreshRequestedAt: z.refresh?.requestedAt ?? null,

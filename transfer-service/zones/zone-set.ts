@@ -11,6 +11,7 @@
  */
 import { Name } from "../../dns/name.ts";
 import type { RefreshSignal } from "../ops/control-http.ts";
+import type { ZoneGaugeState } from "../ops/metrics.ts";
 import type { ZoneConfig, ZoneFeedCursor } from "../worker/worker-api.ts";
 import { Coalescer } from "./coalesce.ts";
 import { Limiter } from "./limiter.ts";
@@ -31,7 +32,7 @@ export interface Zones extends NotifyZones {
   start(): Promise<void>;
   /** Stops taking new work and waits for transfers in flight. */
   stop(): Promise<void>;
-  zoneStates(): Iterable<{ zone: string; serial: number | null; lastCheckAt: number | null }>;
+  zoneStates(): Iterable<ZoneGaugeState>;
 }
 
 /** No zones: what a service without a Worker connection serves. */
@@ -218,7 +219,18 @@ export class ZoneSet implements Zones {
     await this.idle();
   }
 
-  *zoneStates(): Iterable<{ zone: string; serial: number | null; lastCheckAt: number | null }> {
-    for (const z of this.zones.values()) yield { zone: z.config.name, serial: z.config.serial, lastCheckAt: z.lastCheckAt };
+  *zoneStates(): Iterable<ZoneGaugeState> {
+    for (const z of this.zones.values()) {
+      yield {
+        zone: z.config.name,
+        serial: z.config.serial,
+        lastCheckAt: z.lastCheckAt,
+        primarySerial: z.config.primarySerial ?? null,
+        expiresAt: z.config.expiresAt,
+        rrsigExpiresAt: z.config.rrsigExpiresAt ?? null,
+        consecutiveFailures: z.consecutiveFailures,
+        expireSeconds: z.effectiveTimers?.expire ?? null,
+      };
+    }
   }
 }

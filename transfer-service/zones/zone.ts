@@ -58,6 +58,11 @@ export class Zone implements NotifyZone, RefreshZone {
   readonly backoff: Backoff;
   /** Time of the last successful check, for metrics. */
   lastCheckAt: number | null;
+  /** Failed refresh attempts of this instance in a row, and the REFRESH and EXPIRE in force (issue 25's gauges). */
+  consecutiveFailures = 0;
+  get effectiveTimers(): EffectiveTimers | null {
+    return this.timers;
+  }
   private keyFingerprint = "";
   private readonly events: ZoneEvents;
   private pending: RefreshRequest | null = null;
@@ -255,6 +260,9 @@ export class Zone implements NotifyZone, RefreshZone {
     });
     this.timers = step.zone.timers;
     this.bootstrapFailures = step.zone.bootstrapFailures;
+    if (outcome.kind === "failed") this.consecutiveFailures++;
+    else if (step.zone.checked) this.consecutiveFailures = 0;
+    if (step.report.primarySerial !== null) this.config = { ...this.config, primarySerial: step.report.primarySerial };
     const checked = step.zone.checked;
     if (checked) {
       this.lastCheckAt = checked.at;

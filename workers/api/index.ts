@@ -9,6 +9,7 @@ import { ApiError, errorBody, errorResponse } from "../http/errors/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { deploymentRoutes } from "./deployment.ts";
+import { alertRoutes } from "./alerts.ts";
 import { tsigKeyRoutes } from "./tsig-keys.ts";
 import { verifyRoutes } from "./verify.ts";
 import { zoneRoutes } from "./zones.ts";
@@ -23,6 +24,7 @@ export function createApi(): Hono<RouteEnv> {
   api.use("/tsig-keys", adminAuth);
   api.route("/tsig-keys", tsigKeyRoutes);
   api.route("/zones", verifyRoutes); // issue 24: POST /zones/:name/verify, before the zone routes
+  api.route("/", alertRoutes);
   api.route("/zones", zoneRoutes);
   api.route("/deployment", deploymentRoutes);
   // A mounted app's notFound is not consulted by the parent, so unknown paths are caught here.

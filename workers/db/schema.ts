@@ -23,6 +23,7 @@ import {
   ZONE_MODELS,
   ZONE_STATUSES,
 } from "../../contract/vocabulary.ts";
+import { ALERT_EVENTS, ALERT_KINDS, ALERT_STATES, DELIVERY_STATES, WEBHOOK_FORMATS } from "../alerts/kinds.ts";
 
 // The vocabularies are defined once, in the contract that the transfer-service shares
 // (`contract/vocabulary.ts`); the column enums below take them as they are. The store names a zone's
@@ -397,3 +398,93 @@ export const zoneVerifications = sqliteTable("zone_verifications", {
   primarySerial: integer("primary_serial"),
   result: text("result").notNull(),
 });
+
+// ---- Alerts (issue 25): see `workers/alerts/`. ----
+
+/**
+ * One row per alert of a zone: `pending` while it is damped, then `open`, then `resolved` (history). At most
+ * one unresolved row per zone and kind (the partial unique index): an evaluation that runs twice at once,
+ * from two cron invocations, cannot open the same alert twice. The zone is kept by name, not by id, so the
+ * history outlives the zone.
+ */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    zone: text("zone").notNull(),
+    kind: text("kind", { enum: ALERT_KINDS }).notNull(),
+    state: text("state", { enum: ALERT_STATES }).notNull().default("pending"),
+    /** When the condition began, as far as Backstop can tell (the first failed check, the expiry instant …). */
+    since: integer("since").notNull(),
+    /** The first evaluation that saw the condition: damping counts from here. */
+    seenAt: integer("seen_at").notNull(),
+    openedAt: integer("opened_at"),
+    resolvedAt: integer("resolved_at"),
+    message: text("message").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("alerts_one_unresolved").on(t.zone, t.kind).where(sql`resolved_at IS NULL`),
+    index("alerts_by_state").on(t.state, t.zone),
+  ],
+);
+
+/**
+ * Alert thresholds: the deployment's row (`zone` = `*`) and per-zone overrides, each a JSON object of the
+ * fields it sets (`alerts/thresholds.ts` merges them over the built-in defaults).
+ */
+export const alertThresholds = sqliteTable("alert_thresholds", {
+  zone: text("zone").primaryKey(),
+  settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+/** The deployment's one alert webhook (`id` = 1). The secret is sealed like TSIG secrets and never read back out. */
+export const alertWebhook = sqliteTable("alert_webhook", {
+  id: integer("id").primaryKey(),
+  url: text("url").notNull(),
+  format: text("format", { enum: WEBHOOK_FORMATS }).notNull(),
+  /** AES-256-GCM under TSIG_ENCRYPTION_KEY (`db/secret-box.ts`), bound to the name `alert-webhook`. */
+  secretEncrypted: blob("secret_encrypted", { mode: "buffer" }).$type<Uint8Array>().notNull(),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+/**
+ * The delivery queue, drained by the cron: one row per alert event (unique, so a second evaluation cannot
+ * queue it again), claimed by compare-and-set before each attempt (so two cron runs never send it twice),
+ * retried with backoff for up to an hour.
+ */
+export const alertDeliveries = sqliteTable(
+  "alert_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Null for the sample of `POST /alert-webhook/test`. */
+    alertId: integer("alert_id"),
+    event: text("event", { enum: ALERT_EVENTS }).notNull(),
+    /** The event as JSON (`alerts/payload.ts`); rendered in the webhook's format when sent. */
+    payload: text("payload").notNull(),
+    state: text("state", { enum: DELIVERY_STATES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    /** Set by the attempt in flight; another drain leaves the row alone until then. */
+    claimedUntil: integer("claimed_until"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [uniqueIndex("alert_deliveries_once").on(t.alertId, t.event), index("alert_deliveries_due").on(t.state, t.nextAttemptAt)],
+);
+
+/** Every delivery attempt: when, the HTTP status (null: no answer), the error in words, how long it took. */
+export const alertDeliveryLog = sqliteTable(
+  "alert_delivery_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: integer("delivery_id").notNull(),
+    at: integer("at").notNull(),
+    status: integer("status"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+  },
+  (t) => [index("alert_delivery_log_delivery").on(t.deliveryId)],
+);

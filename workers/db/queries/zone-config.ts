@@ -21,6 +21,7 @@ interface ZoneConfigRow {
   current_version: number | null;
   serial: number | null;
   primary_serial: number | null;
+  rrsig_expires_at: number | null;
   record_count: number;
   expires_at: number | null;
   last_check_at: number | null;
@@ -60,6 +61,7 @@ function configOf(r: ZoneConfigRow): ZoneConfig {
     primarySerial: r.primary_serial,
     recordCount: r.record_count,
     expiresAt: r.expires_at,
+    rrsigExpiresAt: r.rrsig_expires_at,
     lastCheckAt: r.last_check_at,
     nextRefreshAt: r.next_refresh_at,
     timers: {
