@@ -29,4 +29,10 @@ export interface Env {
   // Alerts (issue 25, `alerts/`): `ns-mismatch` checks each zone's apex NS set against BACKSTOP_NAMESERVERS above.
   /** Seconds before the first retry of an alert delivery (doubling, for up to an hour); 30 when unset. */
   BACKSTOP_ALERT_RETRY_BASE_S?: string;
+  /**
+   * Issue 24: the Workers Rate Limiting binding of `/api/v1` (wrangler.toml `[[ratelimits]]`); unset: no
+   * limit. `API_RATE_LIMIT_PERIOD` is its period in seconds (10 or 60, 60 by default), sent as `Retry-After`.
+   */
+  API_RATE_LIMITER?: RateLimit;
+  API_RATE_LIMIT_PERIOD?: string;
 }

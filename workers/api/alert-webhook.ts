@@ -14,6 +14,7 @@ import { SecretBox } from "../db/secret-box.ts";
 import { ApiError, jsonBody, validate } from "../http/errors/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { adminAuth } from "./admin-auth.ts";
+import { operation } from "./openapi.ts";
 
 const WebhookPut = z
   .object({
@@ -35,7 +36,11 @@ export const alertWebhookRoutes = new Hono<RouteEnv>();
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-alertWebhookRoutes.put("/", adminAuth, async (c) => {
+alertWebhookRoutes.put(
+  "/",
+  adminAuth,
+  operation({ summary: 'Set the alert webhook (URL, secret, format); the secret is never shown again', tag: 'alerts', responses: [{ status: 200, description: 'the webhook, without its secret' }], errors: [400, 415] }),
+  async (c) => {
   const body = await jsonBody(c, WebhookPut);
   const box = await SecretBox.fromBase64(c.env.TSIG_ENCRYPTION_KEY).catch(() => {
     throw new ApiError(503, "not-configured", "TSIG_ENCRYPTION_KEY is not set (or not 32 bytes of base64) on this Worker: the webhook secret cannot be sealed");
@@ -52,18 +57,30 @@ alertWebhookRoutes.put("/", adminAuth, async (c) => {
   return c.json({ url: body.url, format: body.format, updatedAt: iso(now) });
 });
 
-alertWebhookRoutes.get("/", adminAuth, async (c) => {
+alertWebhookRoutes.get(
+  "/",
+  adminAuth,
+  operation({ summary: 'Read the alert webhook (never its secret)', tag: 'alerts', responses: [{ status: 200, description: 'the webhook' }], errors: [404] }),
+  async (c) => {
   const row = await c.var.db.prepare("SELECT url, format, updated_at FROM alert_webhook WHERE id = 1").first<{ url: string; format: string; updated_at: number }>();
   if (!row) throw new ApiError(404, "not-found", "no alert webhook is set (PUT /api/v1/alert-webhook)");
   return c.json({ url: row.url, format: row.format, updatedAt: iso(row.updated_at) });
 });
 
-alertWebhookRoutes.delete("/", adminAuth, async (c) => {
+alertWebhookRoutes.delete(
+  "/",
+  adminAuth,
+  operation({ summary: 'Remove the alert webhook', tag: 'alerts', responses: [{ status: 200, description: 'removed' }] }),
+  async (c) => {
   await c.var.db.prepare("DELETE FROM alert_webhook WHERE id = 1").run();
   return c.body(null, 204);
 });
 
-alertWebhookRoutes.post("/test", adminAuth, async (c) => {
+alertWebhookRoutes.post(
+  "/test",
+  adminAuth,
+  operation({ summary: 'Send a sample alert to the webhook now', tag: 'alerts', responses: [{ status: 200, description: "the delivery's outcome" }], errors: [404] }),
+  async (c) => {
   const configured = await c.var.db.prepare("SELECT 1 AS one FROM alert_webhook WHERE id = 1").first();
   if (!configured) throw new ApiError(404, "not-found", "no alert webhook is set (PUT /api/v1/alert-webhook)");
   const now = Date.now();
@@ -85,7 +102,11 @@ alertWebhookRoutes.post("/test", adminAuth, async (c) => {
   return c.json({ deliveryId: row!.id, delivered: outcome?.delivered ?? false, status: outcome?.status ?? null, error: outcome?.error ?? null });
 });
 
-alertWebhookRoutes.get("/deliveries", adminAuth, async (c) => {
+alertWebhookRoutes.get(
+  "/deliveries",
+  adminAuth,
+  operation({ summary: "List the webhook's deliveries and their attempts", tag: 'alerts', responses: [{ status: 200, description: 'the delivery queue' }] }),
+  async (c) => {
   const query = validate(DeliveriesQuery, c.req.query());
   const rows = await c.var.db
     .prepare(

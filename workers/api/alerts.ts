@@ -20,6 +20,7 @@ import { dnsName, nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { alertWebhookRoutes } from "./alert-webhook.ts";
+import { operation } from "./openapi.ts";
 
 const AlertsQuery = z
   .object({
@@ -44,7 +45,11 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 export const alertRoutes = new Hono<RouteEnv>();
 
-alertRoutes.get("/alerts", adminAuth, async (c) => {
+alertRoutes.get(
+  "/alerts",
+  adminAuth,
+  operation({ summary: 'List alerts, open, pending or resolved, by zone and kind', tag: 'alerts', responses: [{ status: 200, description: '{alerts: [...]}' }], errors: [400] }),
+  async (c) => {
   const q = validate(AlertsQuery, c.req.query());
   const rows = await c.var.db
     .prepare(
@@ -86,12 +91,20 @@ async function saveLayer(db: D1Queryable, zone: string, patch: Record<string, un
   return merged;
 }
 
-alertRoutes.get("/alert-thresholds", adminAuth, async (c) => {
+alertRoutes.get(
+  "/alert-thresholds",
+  adminAuth,
+  operation({ summary: "Read the deployment's alert thresholds", tag: 'alerts', responses: [{ status: 200, description: 'the thresholds in effect' }] }),
+  async (c) => {
   const own = await layer(c.var.db, DEPLOYMENT_ROW);
   return c.json({ thresholds: mergeThresholds(own), defaults: DEFAULT_THRESHOLDS, deployment: own ?? {} });
 });
 
-alertRoutes.put("/alert-thresholds", adminAuth, async (c) => {
+alertRoutes.put(
+  "/alert-thresholds",
+  adminAuth,
+  operation({ summary: "Set the deployment's alert thresholds", tag: 'alerts', responses: [{ status: 200, description: 'the thresholds in effect' }], errors: [400, 415] }),
+  async (c) => {
   const patch = await jsonBody(c, AlertThresholdsPatch);
   const own = await saveLayer(c.var.db, DEPLOYMENT_ROW, patch);
   return c.json({ thresholds: mergeThresholds(own), defaults: DEFAULT_THRESHOLDS, deployment: own });
@@ -103,20 +116,32 @@ async function zoneNameOf(c: { req: { param(name: string): string | undefined };
   return name;
 }
 
-alertRoutes.get("/zones/:name/alert-thresholds", adminAuth, async (c) => {
+alertRoutes.get(
+  "/zones/:name/alert-thresholds",
+  adminAuth,
+  operation({ summary: "Read a zone's alert thresholds", tag: 'alerts', responses: [{ status: 200, description: "the zone's overrides and the thresholds in effect" }], errors: [404] }),
+  async (c) => {
   const zone = await zoneNameOf(c);
   const [deployment, own] = await Promise.all([layer(c.var.db, DEPLOYMENT_ROW), layer(c.var.db, zone)]);
   return c.json({ zone, thresholds: mergeThresholds(deployment, own), zoneOverrides: own ?? {} });
 });
 
-alertRoutes.put("/zones/:name/alert-thresholds", adminAuth, async (c) => {
+alertRoutes.put(
+  "/zones/:name/alert-thresholds",
+  adminAuth,
+  operation({ summary: "Override a zone's alert thresholds", tag: 'alerts', responses: [{ status: 200, description: 'the thresholds in effect' }], errors: [400, 404, 415] }),
+  async (c) => {
   const zone = await zoneNameOf(c);
   const patch = await jsonBody(c, AlertThresholdsPatch);
   const own = await saveLayer(c.var.db, zone, patch);
   return c.json({ zone, thresholds: mergeThresholds(await layer(c.var.db, DEPLOYMENT_ROW), own), zoneOverrides: own });
 });
 
-alertRoutes.delete("/zones/:name/alert-thresholds", adminAuth, async (c) => {
+alertRoutes.delete(
+  "/zones/:name/alert-thresholds",
+  adminAuth,
+  operation({ summary: "Drop a zone's alert threshold overrides", tag: 'alerts', responses: [{ status: 200, description: 'the thresholds in effect' }], errors: [404] }),
+  async (c) => {
   const zone = await zoneNameOf(c);
   await c.var.db.prepare("DELETE FROM alert_thresholds WHERE zone = ?1").bind(zone).run();
   return c.body(null, 204);

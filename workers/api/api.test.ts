@@ -45,10 +45,10 @@ const goodZone = {
 };
 
 describe("/api/v1", () => {
-  it("asks for the admin token: 401 without, 403 with a wrong one, same error shape", async () => {
+  it("asks for a token: 401 without or with one that is no credential, 403 with the internal one, same error shape", async () => {
     for (const [token, status] of [
       [null, 401],
-      ["wrong", 403],
+      ["wrong", 401],
       ["test-internal-token", 403],
     ] as const) {
       const res = await call("GET", "/zones", undefined, token);

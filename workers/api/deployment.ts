@@ -11,6 +11,7 @@ import type { Env } from "../env.d.ts";
 import { normalizeDnsName } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { adminAuth } from "./admin-auth.ts";
+import { operation } from "./openapi.ts";
 
 export interface Deployment {
   /** Nameserver names, lowercase, without the trailing dot. */
@@ -56,4 +57,7 @@ export function deploymentOf(env: Env): Deployment {
 
 export const deploymentRoutes = new Hono<RouteEnv>();
 deploymentRoutes.use("*", adminAuth);
-deploymentRoutes.get("/", (c) => c.json(deploymentOf(c.env)));
+deploymentRoutes.get(
+  "/",
+  operation({ summary: "This deployment's nameservers and transfer addresses, to copy to a primary", tag: 'deployment', responses: [{ status: 200, description: 'nameservers, transfer addresses, and warnings while unset' }] }),
+  (c) => c.json(deploymentOf(c.env)));

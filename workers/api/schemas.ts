@@ -185,29 +185,46 @@ function catalogNeedsTransfer(zone: { model?: string | undefined; catalog?: bool
   }
 }
 
+/** A zone's settings as a new zone takes them, each with its default (`POST /zones`, `PUT /zones/:name`). */
+const zoneSettingFields = {
+  model: zoneFields.model.default("secondary"),
+  primaries: zoneFields.primaries.default([]),
+  tsigKey: zoneFields.tsigKey.optional(),
+  notifyAllow: zoneFields.notifyAllow.default([]),
+  transferAllow: zoneFields.transferAllow.default([]),
+  alsoNotify: zoneFields.alsoNotify.default([]),
+  answerAllow: zoneFields.answerAllow.default([]),
+  ...timerClampFields,
+  ...transferLimitFields,
+};
+
+function clampsWithinDefaults(zone: Partial<TimerClamps>, ctx: z.RefinementCtx): void {
+  const issue = clampIssue(zone, DEFAULT_CLAMPS, "the default");
+  if (issue) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
+}
+
 export const ZoneCreate = z
   .strictObject({
     name: dnsName,
-    model: zoneFields.model.default("secondary"),
-    primaries: zoneFields.primaries.default([]),
-    tsigKey: zoneFields.tsigKey.optional(),
-    notifyAllow: zoneFields.notifyAllow.default([]),
-    transferAllow: zoneFields.transferAllow.default([]),
-    alsoNotify: zoneFields.alsoNotify.default([]),
-    answerAllow: zoneFields.answerAllow.default([]),
-    ...timerClampFields,
-    ...transferLimitFields,
-    /** Issue 19: this zone is a catalog (RFC 9432); its members are provisioned from it. */
+    ...zoneSettingFields,
+    /** Issue 19: this zone is a catalog (RFC 9432); its members are provisioned from it. Set at creation only. */
     catalog: z.boolean().default(false),
     catalogGroups: catalogGroups.default({}),
   })
   .superRefine(needsPrimaries)
   .superRefine(catalogNeedsTransfer)
-  .superRefine((zone, ctx) => {
-    const issue = clampIssue(zone, DEFAULT_CLAMPS, "the default");
-    if (issue) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
-  });
+  .superRefine(clampsWithinDefaults);
 export type ZoneCreate = z.infer<typeof ZoneCreate>;
+
+/**
+ * `PUT /api/v1/zones/:name` (issue 24, for infrastructure-as-code tools): the zone's whole settings, each
+ * absent one at its default, as `POST /zones` takes them; `name`, if given, must be the path's.
+ */
+export const ZonePut = z
+  .strictObject({ name: dnsName.optional(), ...zoneSettingFields })
+  .superRefine(needsPrimaries)
+  .superRefine(clampsWithinDefaults);
+export type ZonePut = z.infer<typeof ZonePut>;
 
 export const ZonePatch = z
   .strictObject({

@@ -19,7 +19,7 @@ async function call(method: string, path: string, body?: unknown, token = "test-
 describe("POST /api/v1/zones/:name/verify", () => {
   it("needs the admin token, knows its zones, and says when no service can run it", async () => {
     expect((await call("POST", "/zones", { name: "verify.test", primaries: [{ address: "192.0.2.1" }] })).status).toBe(201);
-    expect((await call("POST", "/zones/verify.test/verify", undefined, "wrong-token")).status).toBe(403);
+    expect((await call("POST", "/zones/verify.test/verify", undefined, "wrong-token")).status).toBe(401); // an unknown token (issue 24: RFC 6750 §3.1)
     expect(await call("POST", "/zones/nosuch.test/verify")).toMatchObject({ status: 404, json: { error: { message: "no zone named nosuch.test" } } });
     expect(await call("POST", "/zones/verify.test/verify")).toMatchObject({
       status: 503,

@@ -20,13 +20,18 @@ import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { controlUrls } from "./refresh-signal.ts";
+import { operation } from "./openapi.ts";
 
 /** A verify reads the whole zone twice (served and the primary's AXFR): minutes for a large zone. */
 const VERIFY_TIMEOUT_MS = 300_000;
 
 export const verifyRoutes = new Hono<RouteEnv>();
 
-verifyRoutes.post("/:name/verify", adminAuth, async (c) => {
+verifyRoutes.post(
+  "/:name/verify",
+  adminAuth,
+  operation({ summary: "Verify a zone: the primary's SOA and AXFR against the served version, and the published nameservers' serials", tag: 'zones', responses: [{ status: 200, description: 'the verification result (also kept as lastVerification)' }], errors: [404, 409] }),
+  async (c) => {
   const name = nameFromPath(c.req.param("name"));
   const zone = await zoneByName(c.var.db, name);
   if (!zone) throw new ApiError(404, "not-found", `no zone named ${name}`);

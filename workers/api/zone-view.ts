@@ -25,13 +25,43 @@ export function transferView(t: TransferRow) {
     bytes: t.bytes,
     durationMs: t.durationMs,
     error: t.error,
+    // Who caused it (issue 24): an API token's name, `admin`, `webhook` or `service`; null for transfers out.
+    actor: t.actor,
+  };
+}
+
+/**
+ * The zone's settings alone (issue 24): exactly what `PUT /api/v1/zones/:name` takes, so a tool compares its
+ * desired state with this object and nothing computed. Every other field of the view is computed (status,
+ * serial, last transfer, timers as seen) or the same settings flat, as clients before `settings` read them.
+ */
+export function zoneSettings(z: ZoneRow) {
+  return {
+    model: z.model,
+    primaries: z.primaries,
+    tsigKey: z.tsigKey,
+    notifyAllow: z.notifyAllow,
+    transferAllow: z.transferAllow,
+    alsoNotify: z.alsoNotify,
+    answerAllow: z.answerAllow,
+    minRefresh: z.minRefresh,
+    maxRefresh: z.maxRefresh,
+    minRetry: z.minRetry,
+    maxRetry: z.maxRetry,
+    minExpire: z.minExpire,
+    maxExpire: z.maxExpire,
+    maxRecords: z.maxRecords,
+    maxBytes: z.maxBytes,
   };
 }
 
 export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now = Date.now()) {
   const { status, statusDetail } = shownStatus(z, now);
   return {
+    // Stable for the zone's life (a recreated zone gets a new one); the API looks zones up by name.
+    id: z.id,
     name: z.name,
+    settings: zoneSettings(z),
     model: z.model,
     status,
     statusDetail,

@@ -34,7 +34,7 @@ import { servedPointersChanged } from "../store/served-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../store/stored-node.ts";
 import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
-import { adminAuth, webhookAuth } from "./admin-auth.ts";
+import { actorOf, zoneLimit } from "./admin-auth.ts";
 import { pushRefresh } from "./refresh-signal.ts";
 import type { Signal } from "../../contract/internal-v1.ts";
 import {
@@ -47,8 +47,11 @@ import {
   ZoneCreate,
   ZoneListQuery,
   ZonePatch,
+  ZonePut,
 } from "./schemas.ts";
 import { decodeZoneCursor, encodeZoneCursor } from "./zone-cursor.ts";
+import { operation } from "./openapi.ts";
+import { Accepted, BulkResult, Records, Transfers, WebhookSecret, ZoneCreated, ZoneDetail, ZonePage, ZoneView } from "./responses.ts";
 import { transferView, verificationView, zoneView } from "./zone-view.ts";
 import { lastVerification } from "../db/queries/verifications.ts";
 
@@ -56,10 +59,7 @@ type AppContext = Context<RouteEnv>;
 
 export const zoneRoutes = new Hono<RouteEnv>();
 
-/** The NOTIFY webhook, which also takes the zone's webhook secret (`admin-auth.ts`). */
-const isWebhook = (c: AppContext) => c.req.method === "POST" && /\/notify\/?$/.test(c.req.path);
-
-zoneRoutes.use("*", (c, next) => (isWebhook(c) ? next() : adminAuth(c, next)));
+// Auth is `createApi`'s `apiAuth` for every route (the NOTIFY webhook also takes the zone's secret).
 
 async function loadZone(c: AppContext) {
   const name = nameFromPath(c.req.param("name"));
@@ -91,51 +91,74 @@ async function checkKeys(
   }
 }
 
-zoneRoutes.post("/", async (c) => {
-  const body = await jsonBody(c, ZoneCreate);
-  await checkKeys(c, body);
-  const secret = newSecret();
-  const { name, ...rest } = body;
-  // The first refresh is requested in the row itself (no UPDATE after the INSERT): the push starts one
-  // D1 round trip sooner, and a service that misses it still finds the request when it polls.
-  const requestedAt = Date.now();
-  const zone = await insertZone(c.var.db, {
-    name,
-    ...rest,
-    tsigKey: rest.tsigKey ?? null,
-    webhookSecretHash: await hashSecret(secret),
-    refreshRequestedAt: requestedAt,
-  });
-  if (!zone) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
-  // A new name may now be answered (a zone that has no version yet answers SERVFAIL).
-  servedPointersChanged();
-  pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
-  // The webhook secret is shown this once; only its hash is kept.
-  return c.json({ ...zoneView(zone, undefined), webhookSecret: secret }, 201);
-});
+zoneRoutes.post(
+  "/",
+  operation({
+    summary: "Create a zone",
+    description: "Answers the zone and its NOTIFY webhook secret, shown this once. A zone-limited token creates its zones with PUT /zones/{name}.",
+    tag: "zones",
+    body: ZoneCreate,
+    responses: [{ status: 201, description: "created; `webhookSecret` is shown this once", schema: ZoneCreated }],
+    errors: [409],
+  }),
+  async (c) => {
+    const body = await jsonBody(c, ZoneCreate);
+    await checkKeys(c, body);
+    const secret = newSecret();
+    const { name, ...rest } = body;
+    // The first refresh is requested in the row itself (no UPDATE after the INSERT): the push starts one
+    // D1 round trip sooner, and a service that misses it still finds the request when it polls.
+    const requestedAt = Date.now();
+    const zone = await insertZone(c.var.db, {
+      name,
+      ...rest,
+      tsigKey: rest.tsigKey ?? null,
+      webhookSecretHash: await hashSecret(secret),
+      refreshRequestedAt: requestedAt,
+      refreshRequestedBy: actorOf(c.var.principal),
+    });
+    if (!zone) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
+    // A new name may now be answered (a zone that has no version yet answers SERVFAIL).
+    servedPointersChanged();
+    pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
+    // The webhook secret is shown this once; only its hash is kept.
+    return c.json({ ...zoneView(zone, undefined), webhookSecret: secret }, 201);
+  },
+);
 
 /**
  * A page of zones (issue 19): `limit` (100, at most 1,000), `cursor` (the previous page's `nextCursor`),
  * filters `status` (as shown), `model`, `prefix`, and `sort` (`name` or `next-refresh`). `totals` counts the
  * whole filter by shown status, not the page. Without parameters: the first 100 zones by name.
  */
-zoneRoutes.get("/", async (c) => {
-  const query = validate(ZoneListQuery, c.req.query());
-  const now = Date.now();
-  const filter = { model: query.model, status: query.status, prefix: query.prefix };
-  const after = query.cursor === undefined ? undefined : decodeZoneCursor(query.cursor, query.sort);
-  const [page, totals] = await Promise.all([
-    listZonesPage(c.var.db, { filter, sort: query.sort, after, limit: query.limit, now }),
-    zoneTotals(c.var.db, filter, now),
-  ]);
-  const last = await lastTransfers(c.var.db, page.rows.map((z) => z.id));
-  const end = page.rows.at(-1);
-  return c.json({
-    zones: page.rows.map((z) => zoneView(z, last.get(z.id), now)),
-    nextCursor: page.more && end ? encodeZoneCursor(query.sort, end) : null,
-    totals,
-  });
-});
+zoneRoutes.get(
+  "/",
+  operation({
+    summary: "List zones, a page at a time",
+    description: "Keyset pages: pass `nextCursor` as `cursor`. `totals` counts the whole filter by status. A zone-limited token sees only its zones.",
+    tag: "zones",
+    query: ZoneListQuery,
+    responses: [{ status: 200, description: "a page of zones", schema: ZonePage }],
+  }),
+  async (c) => {
+    const query = validate(ZoneListQuery, c.req.query());
+    const now = Date.now();
+    // A zone-limited API token sees only its zones, in the page and in the totals (issue 24).
+    const filter = { model: query.model, status: query.status, prefix: query.prefix, names: zoneLimit(c.var.principal) ?? undefined };
+    const after = query.cursor === undefined ? undefined : decodeZoneCursor(query.cursor, query.sort);
+    const [page, totals] = await Promise.all([
+      listZonesPage(c.var.db, { filter, sort: query.sort, after, limit: query.limit, now }),
+      zoneTotals(c.var.db, filter, now),
+    ]);
+    const last = await lastTransfers(c.var.db, page.rows.map((z) => z.id));
+    const end = page.rows.at(-1);
+    return c.json({
+      zones: page.rows.map((z) => zoneView(z, last.get(z.id), now)),
+      nextCursor: page.more && end ? encodeZoneCursor(query.sort, end) : null,
+      totals,
+    });
+  },
+);
 
 /** A bulk item's fault: the usual error body, plus the item's `index` and its own `field`. */
 class BulkItemError extends Error {
@@ -225,65 +248,164 @@ const BulkName = z.strictObject({ name: dnsName });
  * single-zone route validates it; the first bad one answers 400 (409 for a name taken) with the usual
  * error body plus the item's `index`, and `field` inside the item.
  */
-zoneRoutes.post("/bulk", async (c) => {
-  const body = await jsonBody(c, ZoneBulk);
-  try {
-    return body.create ? await bulkCreate(c, body.create) : await bulkDelete(c, body.delete!);
-  } catch (err) {
-    if (!(err instanceof BulkItemError)) throw err;
-    const error = { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), index: err.index };
-    return c.json({ error }, err.status);
-  }
-});
-
-zoneRoutes.get("/:name", async (c) => {
-  const zone = await loadZone(c);
-  // The last transfer out to each downstream (issue 21), beside the last refresh from the primary.
-  const transfersOut = (await lastTransfersOut(c.var.db, zone.id)).map(transferView);
-  const verified = verificationView(await lastVerification(c.var.db, zone.id)); // issue 24
-  return c.json({ ...zoneView(zone, await lastTransfer(c.var.db, zone.id)), transfersOut, lastVerification: verified });
-});
-
-zoneRoutes.patch("/:name", async (c) => {
-  const zone = await loadZone(c);
-  const body = await jsonBody(c, ZonePatch);
-  if (zone.memberOf !== null) {
-    // A catalog member's settings are its catalog's (issue 19, RFC 9432): only detaching it is a change here.
-    const keys = Object.keys(body);
-    if (keys.length !== 1 || body.memberOf !== null) {
-      throw new ApiError(409, "catalog-member", `${zone.name} is a member of catalog ${zone.memberOf}, which sets its settings; PATCH {"memberOf": null} detaches it first`, keys.find((k) => k !== "memberOf"));
+zoneRoutes.post(
+  "/bulk",
+  operation({
+    summary: "Create or delete up to 1,000 zones, all or nothing",
+    description: "`{\"create\": [zone, …]}` (201) or `{\"delete\": [name, …]}` (200). A bad item answers the error body plus its `index`.",
+    tag: "zones",
+    body: ZoneBulk,
+    responses: [
+      { status: 201, description: "created: `{created: n}`", schema: BulkResult },
+      { status: 200, description: "deleted: `{deleted: n}`", schema: BulkResult },
+    ],
+    errors: [409, 413],
+  }),
+  async (c) => {
+    const body = await jsonBody(c, ZoneBulk);
+    try {
+      return body.create ? await bulkCreate(c, body.create) : await bulkDelete(c, body.delete!);
+    } catch (err) {
+      if (!(err instanceof BulkItemError)) throw err;
+      const error = { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}), index: err.index };
+      return c.json({ error }, err.status);
     }
-    const detached = await updateZone(c.var.db, zone.id, { memberOf: null, catalogMemberId: null, catalogGroup: null, catalogCoo: null });
-    return c.json(zoneView(detached!, undefined));
-  }
-  if (body.memberOf === null) throw new ApiError(400, "invalid", `memberOf: ${zone.name} is not a member of a catalog`, "memberOf");
-  if (body.catalogGroups !== undefined && !zone.catalog) throw new ApiError(400, "invalid", `catalogGroups: ${zone.name} is not a catalog zone`, "catalogGroups");
-  const model = body.model ?? zone.model;
-  const primaries = body.primaries ?? zone.primaries;
-  if ((model === "secondary" || model === "hidden") && primaries.length === 0) {
-    throw new ApiError(400, "invalid", `primaries: a ${model} zone needs at least one primary`, "primaries");
-  }
-  // min ≤ max for each timer, with the clamps the body leaves out as they are stored.
-  const clamp = clampIssue(body, zone, "this zone's current value");
-  if (clamp) throw new ApiError(400, "invalid", `${clamp.field}: ${clamp.message}`, clamp.field);
-  await checkKeys(c, body);
-  const updated = await updateZone(c.var.db, zone.id, body);
-  // The model and answerAllow are read by the answer path.
-  servedPointersChanged();
-  // Primaries or keys may have changed: let the service re-read the zone now.
-  await signalRefresh(c, zone.id, {});
-  return c.json(zoneView(updated!, undefined));
-});
+  },
+);
 
-zoneRoutes.delete("/:name", async (c) => {
-  const zone = await loadZone(c);
-  await deleteZone(c.var.db, zone.id);
-  servedPointersChanged();
-  return c.body(null, 204);
-});
+zoneRoutes.get(
+  "/:name",
+  operation({
+    summary: "Read a zone by name",
+    description: "`settings` holds what PUT takes; every other field is computed (status, serial, last transfer, timers as seen).",
+    tag: "zones",
+    responses: [{ status: 200, description: "the zone", schema: ZoneDetail }],
+    errors: [404],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    // The last transfer out to each downstream (issue 21), beside the last refresh from the primary.
+    const transfersOut = (await lastTransfersOut(c.var.db, zone.id)).map(transferView);
+    const verified = verificationView(await lastVerification(c.var.db, zone.id)); // issue 24
+    return c.json({ ...zoneView(zone, await lastTransfer(c.var.db, zone.id)), transfersOut, lastVerification: verified });
+  },
+);
 
+zoneRoutes.patch(
+  "/:name",
+  operation({
+    summary: "Change some of a zone's settings",
+    tag: "zones",
+    body: ZonePatch,
+    responses: [{ status: 200, description: "the zone as stored", schema: ZoneView }],
+    errors: [404, 409],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    const body = await jsonBody(c, ZonePatch);
+    if (zone.memberOf !== null) {
+      // A catalog member's settings are its catalog's (issue 19, RFC 9432): only detaching it is a change here.
+      const keys = Object.keys(body);
+      if (keys.length !== 1 || body.memberOf !== null) {
+        throw new ApiError(409, "catalog-member", `${zone.name} is a member of catalog ${zone.memberOf}, which sets its settings; PATCH {"memberOf": null} detaches it first`, keys.find((k) => k !== "memberOf"));
+      }
+      const detached = await updateZone(c.var.db, zone.id, { memberOf: null, catalogMemberId: null, catalogGroup: null, catalogCoo: null });
+      return c.json(zoneView(detached!, undefined));
+    }
+    if (body.memberOf === null) throw new ApiError(400, "invalid", `memberOf: ${zone.name} is not a member of a catalog`, "memberOf");
+    if (body.catalogGroups !== undefined && !zone.catalog) throw new ApiError(400, "invalid", `catalogGroups: ${zone.name} is not a catalog zone`, "catalogGroups");
+    const model = body.model ?? zone.model;
+    const primaries = body.primaries ?? zone.primaries;
+    if ((model === "secondary" || model === "hidden") && primaries.length === 0) {
+      throw new ApiError(400, "invalid", `primaries: a ${model} zone needs at least one primary`, "primaries");
+    }
+    // min ≤ max for each timer, with the clamps the body leaves out as they are stored.
+    const clamp = clampIssue(body, zone, "this zone's current value");
+    if (clamp) throw new ApiError(400, "invalid", `${clamp.field}: ${clamp.message}`, clamp.field);
+    await checkKeys(c, body);
+    const updated = await updateZone(c.var.db, zone.id, body);
+    // The model and answerAllow are read by the answer path.
+    servedPointersChanged();
+    // Primaries or keys may have changed: let the service re-read the zone now.
+    await signalRefresh(c, zone.id, {});
+    return c.json(zoneView(updated!, undefined));
+  },
+);
+
+/**
+ * `PUT /api/v1/zones/:name`: create or replace, idempotent (issue 24, for octoDNS, DNSControl, Terraform).
+ * The body is the zone's whole settings, as `POST /zones` takes them; what it leaves out goes back to its
+ * default. 201 with the stored zone and its webhook secret (shown this once) when it was created, 200 with
+ * the stored zone when it existed; the same body sent again changes nothing and answers the same object.
+ */
+zoneRoutes.put(
+  "/:name",
+  operation({
+    summary: "Create or replace a zone (idempotent)",
+    description: "The body is the zone's whole settings; what it leaves out goes back to its default. Sending the same body again changes nothing and answers the same object.",
+    tag: "zones",
+    body: ZonePut,
+    responses: [
+      { status: 201, description: "created; `webhookSecret` is shown this once", schema: ZoneCreated },
+      { status: 200, description: "existed: the zone as stored now", schema: ZoneDetail },
+    ],
+    errors: [404, 409],
+  }),
+  async (c) => {
+    const name = nameFromPath(c.req.param("name"));
+    const body = await jsonBody(c, ZonePut);
+    if (body.name !== undefined && body.name !== name) {
+      throw new ApiError(400, "invalid", `name: ${body.name} is not the zone in the path (${name})`, "name");
+    }
+    await checkKeys(c, body);
+    const { name: _ignored, ...given } = body;
+    const settings = { ...DEFAULT_CLAMPS, ...given, tsigKey: given.tsigKey ?? null, maxRecords: given.maxRecords ?? null, maxBytes: given.maxBytes ?? null };
+    const existing = await zoneByName(c.var.db, name);
+    if (existing === undefined) {
+      const secret = newSecret();
+      const requestedAt = Date.now();
+      const zone = await insertZone(c.var.db, {
+        name,
+        ...settings,
+        webhookSecretHash: await hashSecret(secret),
+        refreshRequestedAt: requestedAt,
+        refreshRequestedBy: actorOf(c.var.principal),
+      });
+      if (zone) {
+        servedPointersChanged();
+        pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
+        return c.json({ ...zoneView(zone, undefined), transfersOut: [], webhookSecret: secret }, 201);
+      }
+      // Created meanwhile by another request: replace its settings as for any existing zone.
+    }
+    const zone = existing ?? (await zoneByName(c.var.db, name));
+    if (!zone) throw new ApiError(409, "conflict", `${name} was created and deleted meanwhile; send the request again`);
+    const changed = (Object.keys(settings) as (keyof typeof settings)[]).some((k) => JSON.stringify(zone[k]) !== JSON.stringify(settings[k]));
+    const stored = changed ? await updateZone(c.var.db, zone.id, settings) : zone;
+    if (changed) {
+      servedPointersChanged();
+      await signalRefresh(c, zone.id, {});
+    }
+    const transfersOut = (await lastTransfersOut(c.var.db, zone.id)).map(transferView);
+    const verified = verificationView(await lastVerification(c.var.db, zone.id)); // issue 24: as GET shows it
+    return c.json({ ...zoneView(stored!, await lastTransfer(c.var.db, zone.id)), transfersOut, lastVerification: verified }, 200);
+  },
+);
+
+zoneRoutes.delete(
+  "/:name",
+  operation({ summary: "Delete a zone", tag: "zones", responses: [{ status: 204, description: "deleted" }], errors: [404] }),
+  async (c) => {
+    const zone = await loadZone(c);
+    await deleteZone(c.var.db, zone.id);
+    servedPointersChanged();
+    return c.body(null, 204);
+  },
+);
+
+/** Records a refresh request, by whoever's token made this request (the transfer log's `actor`), and pushes it. */
 async function signalRefresh(c: AppContext, zoneId: number, options: RefreshOptions): Promise<void> {
-  const signal = await recordRefreshRequest(c.var.db, zoneId, options);
+  const signal = await recordRefreshRequest(c.var.db, zoneId, { ...options, by: actorOf(c.var.principal) });
   if (signal) pushInBackground(c, signal);
 }
 
@@ -298,88 +420,146 @@ function pushInBackground(c: AppContext, signal: Signal): void {
   }
 }
 
-zoneRoutes.post("/:name/refresh", async (c) => {
-  const zone = await loadZone(c);
-  const body = await jsonBody(c, RefreshRequest);
-  await signalRefresh(c, zone.id, body);
-  return c.json({ accepted: true, zone: zone.name }, 202);
-});
+zoneRoutes.post(
+  "/:name/refresh",
+  operation({
+    summary: "Ask for a refresh now (optionally a forced AXFR)",
+    tag: "zones",
+    body: RefreshRequest,
+    responses: [{ status: 202, description: "recorded and pushed to the transfer-service", schema: Accepted }],
+    errors: [404],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    const body = await jsonBody(c, RefreshRequest);
+    await signalRefresh(c, zone.id, body);
+    return c.json({ accepted: true, zone: zone.name }, 202);
+  },
+);
 
-zoneRoutes.post("/:name/notify", webhookAuth, async (c) => {
-  const zone = await loadZone(c);
-  await signalRefresh(c, zone.id, {});
-  return c.json({ accepted: true, zone: zone.name }, 202);
-});
+zoneRoutes.post(
+  "/:name/notify",
+  operation({
+    summary: "NOTIFY webhook: the primary changed",
+    description: "Also takes the zone's own webhook secret as the bearer token. Any token that opens nothing gets the same 403, whether or not the zone exists.",
+    tag: "zones",
+    responses: [{ status: 202, description: "a refresh is recorded", schema: Accepted }],
+    errors: [404],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    await signalRefresh(c, zone.id, {});
+    return c.json({ accepted: true, zone: zone.name }, 202);
+  },
+);
 
-zoneRoutes.post("/:name/webhook-secret", async (c) => {
-  const zone = await loadZone(c);
-  const secret = newSecret();
-  await setWebhookSecretHash(c.var.db, zone.id, await hashSecret(secret));
-  return c.json({ zone: zone.name, webhookSecret: secret });
-});
+zoneRoutes.post(
+  "/:name/webhook-secret",
+  operation({
+    summary: "Replace the zone's NOTIFY webhook secret",
+    tag: "zones",
+    responses: [{ status: 200, description: "the new secret, shown this once", schema: WebhookSecret }],
+    errors: [404],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    const secret = newSecret();
+    await setWebhookSecretHash(c.var.db, zone.id, await hashSecret(secret));
+    return c.json({ zone: zone.name, webhookSecret: secret });
+  },
+);
 
-zoneRoutes.get("/:name/transfers", async (c) => {
-  const zone = await loadZone(c);
-  const query = validate(TransfersQuery, c.req.query());
-  const rows = await transfersOf(c.var.db, zone.id, query.limit ?? 100);
-  return c.json({ zone: zone.name, transfers: rows.map(transferView) });
-});
+zoneRoutes.get(
+  "/:name/transfers",
+  operation({
+    summary: "The zone's transfer log, newest first",
+    tag: "zones",
+    query: TransfersQuery,
+    responses: [{ status: 200, description: "the log", schema: Transfers }],
+    errors: [404],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    const query = validate(TransfersQuery, c.req.query());
+    const rows = await transfersOf(c.var.db, zone.id, query.limit ?? 100);
+    return c.json({ zone: zone.name, transfers: rows.map(transferView) });
+  },
+);
 
-zoneRoutes.get("/:name/export", async (c) => {
-  const zone = await loadZone(c);
-  if (zone.currentVersion === null) throw new ApiError(409, "no-data", `${zone.name} has not been transferred yet`);
-  const nodes = versionNodes(c.var.db, zone.id, zone.currentVersion);
-  const encoder = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await nodes.next();
-      if (next.done) {
-        controller.close();
-        return;
-      }
-      let text = "";
-      for (const r of next.value.records) text += recordToText({ name: next.value.name, ...r }) + "\n";
-      controller.enqueue(encoder.encode(text));
-    },
-  });
-  return new Response(stream, {
-    headers: {
-      "content-type": "text/dns; charset=utf-8",
-      "content-disposition": `attachment; filename="${zone.name}.zone"`,
-      "x-backstop-serial": String(zone.serial ?? ""),
-    },
-  });
-});
+zoneRoutes.get(
+  "/:name/export",
+  operation({
+    summary: "The served version as a zone file",
+    tag: "zones",
+    responses: [{ status: 200, description: "RFC 1035 master file; the serial in X-Backstop-Serial", media: "text/dns" }],
+    errors: [404, 409],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    if (zone.currentVersion === null) throw new ApiError(409, "no-data", `${zone.name} has not been transferred yet`);
+    const nodes = versionNodes(c.var.db, zone.id, zone.currentVersion);
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await nodes.next();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        let text = "";
+        for (const r of next.value.records) text += recordToText({ name: next.value.name, ...r }) + "\n";
+        controller.enqueue(encoder.encode(text));
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/dns; charset=utf-8",
+        "content-disposition": `attachment; filename="${zone.name}.zone"`,
+        "x-backstop-serial": String(zone.serial ?? ""),
+      },
+    });
+  },
+);
 
 function recordJson(owner: Name, r: StoredNode["records"][number]) {
   const data = hasCodec(r.type) ? rdataToText(r.type, r.rdata) : genericToText(r.rdata);
   return { name: owner.toString().replace(/\.$/, ""), type: typeToString(r.type), class: classToString(r.class), ttl: r.ttl, data };
 }
 
-zoneRoutes.get("/:name/records", async (c) => {
-  const zone = await loadZone(c);
-  const query = validate(RecordsQuery, c.req.query());
-  const type = query.type === undefined ? undefined : typeFromString(query.type);
-  if (query.type !== undefined && type === undefined) throw new ApiError(400, "invalid", `type: unknown record type ${query.type}`, "type");
-  if (zone.currentVersion === null) return c.json({ zone: zone.name, serial: null, records: [] });
-  const limit = query.limit ?? 1000;
-  const apex = Name.parseAbsolute(zone.name);
-  const out: ReturnType<typeof recordJson>[] = [];
-  if (query.name !== undefined) {
-    const name = Name.parseAbsolute(query.name);
-    if (!name.isSubdomainOf(apex)) throw new ApiError(400, "invalid", `name: ${query.name} is not in ${zone.name}`, "name");
-    const store = new D1ZoneStore(c.var.db);
-    const info = { id: zone.id, name: apex, model: zone.model, version: zone.currentVersion, serial: zone.serial, expiresAt: zone.expiresAt, answerAllow: [] };
-    for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) {
-      const node = (await store.locate(info, tree, name)).match;
-      for (const r of node?.records ?? []) if (type === undefined || r.type === type) out.push(recordJson(node!.name, r));
+zoneRoutes.get(
+  "/:name/records",
+  operation({
+    summary: "Records of the served version, by name and type",
+    tag: "zones",
+    query: RecordsQuery,
+    responses: [{ status: 200, description: "the records", schema: Records }],
+    errors: [404],
+  }),
+  async (c) => {
+    const zone = await loadZone(c);
+    const query = validate(RecordsQuery, c.req.query());
+    const type = query.type === undefined ? undefined : typeFromString(query.type);
+    if (query.type !== undefined && type === undefined) throw new ApiError(400, "invalid", `type: unknown record type ${query.type}`, "type");
+    if (zone.currentVersion === null) return c.json({ zone: zone.name, serial: null, records: [] });
+    const limit = query.limit ?? 1000;
+    const apex = Name.parseAbsolute(zone.name);
+    const out: ReturnType<typeof recordJson>[] = [];
+    if (query.name !== undefined) {
+      const name = Name.parseAbsolute(query.name);
+      if (!name.isSubdomainOf(apex)) throw new ApiError(400, "invalid", `name: ${query.name} is not in ${zone.name}`, "name");
+      const store = new D1ZoneStore(c.var.db);
+      const info = { id: zone.id, name: apex, model: zone.model, version: zone.currentVersion, serial: zone.serial, expiresAt: zone.expiresAt, answerAllow: [] };
+      for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) {
+        const node = (await store.locate(info, tree, name)).match;
+        for (const r of node?.records ?? []) if (type === undefined || r.type === type) out.push(recordJson(node!.name, r));
+      }
+    } else {
+      for await (const node of versionNodes(c.var.db, zone.id, zone.currentVersion)) {
+        for (const r of node.records) if (type === undefined || r.type === type) out.push(recordJson(node.name, r));
+        if (out.length >= limit) break;
+      }
     }
-  } else {
-    for await (const node of versionNodes(c.var.db, zone.id, zone.currentVersion)) {
-      for (const r of node.records) if (type === undefined || r.type === type) out.push(recordJson(node.name, r));
-      if (out.length >= limit) break;
-    }
-  }
-  return c.json({ zone: zone.name, serial: zone.serial, records: out.slice(0, limit), truncated: out.length > limit });
-});
+    return c.json({ zone: zone.name, serial: zone.serial, records: out.slice(0, limit), truncated: out.length > limit });
+  },
+);
 

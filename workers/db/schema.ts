@@ -177,6 +177,9 @@ export const zones = sqliteTable("zones", {
   catalogMemberId: text("catalog_member_id"),
   catalogGroup: text("catalog_group"),
   catalogCoo: text("catalog_coo"),
+  // Issue 24: who asked for the pending refresh (an API token's name, `admin` or `webhook`); copied into the
+  // transfer log's `actor` of the rows written while the request is pending.
+  refreshRequestedBy: text("refresh_requested_by"),
 }, (t) => [
   // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
   index("zones_next_refresh").on(t.nextRefreshAt, t.name),
@@ -360,6 +363,9 @@ export const transferLog = sqliteTable(
     durationMs: integer("duration_ms"),
     error: text("error"),
     instance: text("instance"),
+    // Issue 24: who caused an incoming transfer: the API token's name, `admin` or `webhook` whose refresh
+    // request was pending when the row was written, else `service` (the timers); null for transfers out.
+    actor: text("actor"),
   },
   (t) => [index("transfer_log_zone").on(t.zoneId, t.at)],
 );
@@ -488,3 +494,24 @@ export const alertDeliveryLog = sqliteTable(
   },
   (t) => [index("alert_delivery_log_delivery").on(t.deliveryId)],
 );
+
+// ---- Issue 24: scoped API tokens ----------------------------------------------------------------------
+
+/** What an API token may do: `read` (GET/HEAD) or `read` and `write` (every method). */
+export const TOKEN_SCOPES = ["read", "write"] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/**
+ * Scoped tokens of `/api/v1` (`api/tokens.ts`, `http/auth`): the secret is shown once at creation and only
+ * its SHA-256 hex is kept (`http/auth/stored-secret.ts`), looked up by that hash on every request, so a
+ * deleted row is refused at once. `zones` null: every zone; else the only zone names the token sees.
+ */
+export const apiTokens = sqliteTable("api_tokens", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+  tokenHash: text("token_hash").notNull().unique(),
+  scopes: text("scopes", { mode: "json" }).$type<TokenScope[]>().notNull(),
+  zones: text("zones", { mode: "json" }).$type<string[] | null>(),
+  expiresAt: integer("expires_at"),
+  createdAt: integer("created_at").notNull().default(now),
+});

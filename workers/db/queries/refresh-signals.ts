@@ -9,6 +9,8 @@ import type { D1Queryable } from "../d1-queryable.ts";
 export interface RefreshOptions {
   force?: "axfr" | undefined;
   acceptLowerSerial?: boolean | undefined;
+  /** Who asked (issue 24): an API token's name, `admin` or `webhook`; the transfer log's `actor`. */
+  by?: string | null | undefined;
 }
 
 interface SignalRow {
@@ -25,17 +27,20 @@ const signalOf = (r: SignalRow): Signal => ({
   acceptLowerSerial: r.refresh_accept_lower_serial === 1,
 });
 
-/** Records the request; a pending forced AXFR is never downgraded by a later plain refresh. */
+/**
+ * Records the request; a pending forced AXFR is never downgraded by a later plain refresh. `options.by` is
+ * who asked, which the transfer log's rows name while the request is pending (the latest asker's).
+ */
 export async function recordRefreshRequest(db: D1Queryable, zoneId: number, options: RefreshOptions, now = Date.now()): Promise<Signal | null> {
   const row = await db
     .prepare(
-      `UPDATE zones SET refresh_requested_at = ?2,
+      `UPDATE zones SET refresh_requested_at = ?2, refresh_requested_by = ?5,
          refresh_force = COALESCE(?3, CASE WHEN refresh_requested_at IS NULL THEN NULL ELSE refresh_force END),
          refresh_accept_lower_serial = (?4 OR (refresh_requested_at IS NOT NULL AND refresh_accept_lower_serial))
        WHERE id = ?1
        RETURNING name, refresh_requested_at, refresh_force, refresh_accept_lower_serial`,
     )
-    .bind(zoneId, now, options.force ?? null, options.acceptLowerSerial ? 1 : 0)
+    .bind(zoneId, now, options.force ?? null, options.acceptLowerSerial ? 1 : 0, options.by ?? null)
     .first<SignalRow>();
   return row ? signalOf(row) : null;
 }
@@ -54,7 +59,7 @@ export async function pendingSignals(db: D1Queryable): Promise<Signal[]> {
 export async function acknowledgeSignal(db: D1Queryable, zoneId: number, requestedAt: number): Promise<boolean> {
   const result = await db
     .prepare(
-      `UPDATE zones SET refresh_requested_at = NULL, refresh_force = NULL, refresh_accept_lower_serial = 0
+      `UPDATE zones SET refresh_requested_at = NULL, refresh_force = NULL, refresh_accept_lower_serial = 0, refresh_requested_by = NULL
        WHERE id = ?1 AND refresh_requested_at = ?2`,
     )
     .bind(zoneId, requestedAt)

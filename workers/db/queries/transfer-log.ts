@@ -10,12 +10,19 @@ import { transferLog } from "../schema.ts";
 
 export type TransferRow = typeof transferLog.$inferSelect;
 
-/** Appends an entry; returns its id. */
+/**
+ * Appends an entry; returns its id. An incoming entry names its `actor` (issue 24): who asked for the
+ * refresh pending on the zone as the row is written (the service writes a refresh's rows before it
+ * acknowledges the request), or `service` when none is (the SOA timers, a DNS NOTIFY). Outgoing entries
+ * name none: a downstream asked.
+ */
 export async function appendTransfer(db: D1Queryable, zoneId: number, e: TransferLogEntry, now = Date.now()): Promise<number> {
   const row = await db
     .prepare(
-      `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance, direction)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id`,
+      `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance, direction, actor)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+         CASE WHEN ?13 = 'in' THEN COALESCE((SELECT refresh_requested_by FROM zones WHERE id = ?1 AND refresh_requested_at IS NOT NULL), 'service') END)
+       RETURNING id`,
     )
     .bind(
       zoneId,
@@ -67,6 +74,7 @@ export async function lastTransfers(db: D1Queryable, zoneIds: readonly number[])
       durationMs: r.duration_ms as number | null,
       error: r.error as string | null,
       instance: r.instance as string | null,
+      actor: (r.actor as string | null | undefined) ?? null,
     });
   }
   return out;

@@ -3,7 +3,7 @@
  * TSIG_ENCRYPTION_KEY, `db/secret-box.ts`), listed without it, deleted while no zone names them, and read
  * back sealed for the transfer-service, which gets them opened (`/internal/v1/zones`).
  */
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq, gt, inArray } from "drizzle-orm";
 import type { TsigAlgorithmName } from "../../../contract/vocabulary.ts";
 import { tsigKeys, zones } from "../schema.ts";
 import { drizzleOf, type D1Queryable } from "../d1-queryable.ts";
@@ -18,12 +18,23 @@ export async function insertTsigKey(db: D1Queryable, key: { name: string; algori
   return inserted[0] ?? null;
 }
 
-/** Every key, without its secret, by name. */
-export function listTsigKeys(db: D1Queryable) {
+/** Every key, without its secret, by name; or a page of them after `page.after` (one more row than `page.limit` says more follow). */
+export function listTsigKeys(db: D1Queryable, page?: { after?: string | undefined; limit: number }) {
+  const query = drizzleOf(db)
+    .select({ name: tsigKeys.name, algorithm: tsigKeys.algorithm, createdAt: tsigKeys.createdAt })
+    .from(tsigKeys)
+    .where(page?.after === undefined ? undefined : gt(tsigKeys.name, page.after))
+    .orderBy(asc(tsigKeys.name));
+  return page === undefined ? query : query.limit(page.limit + 1);
+}
+
+/** The key named `name`, without its secret, if there is one. */
+export function tsigKeyByName(db: D1Queryable, name: string) {
   return drizzleOf(db)
     .select({ name: tsigKeys.name, algorithm: tsigKeys.algorithm, createdAt: tsigKeys.createdAt })
     .from(tsigKeys)
-    .orderBy(asc(tsigKeys.name));
+    .where(eq(tsigKeys.name, name))
+    .get();
 }
 
 /** The id of the key named `name`, if there is one. */

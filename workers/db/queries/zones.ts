@@ -90,6 +90,8 @@ export interface ZoneFilter {
   status?: ZoneStatus | undefined;
   /** Names starting with these characters (lowercase). */
   prefix?: string | undefined;
+  /** Only these names (a zone-limited API token's zones, issue 24), passed as one JSON parameter. */
+  names?: readonly string[] | undefined;
 }
 
 export type ZoneSort = "name" | "next-refresh";
@@ -111,6 +113,7 @@ function filterConditions(filter: ZoneFilter, now: number): SQL[] {
     const upper = p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
     conditions.push(gte(zones.name, p), lt(zones.name, upper));
   }
+  if (filter.names !== undefined) conditions.push(sql`${zones.name} IN (SELECT value FROM json_each(${JSON.stringify(filter.names)}))`);
   return conditions;
 }
 

@@ -73,6 +73,39 @@ describe("bearerAuth", () => {
   });
 });
 
+describe("bearerAuth with stored credentials (scoped API tokens, issue 24)", () => {
+  const stored = appWith(
+    bearerAuth({
+      allow: (p) => p.kind === "admin" || (p.kind === "token" && p.write),
+      storedCredential: async (token) => {
+        if (token === "rw-token") return { kind: "token", name: "rw", write: true, zones: null };
+        if (token === "ro-token") return { kind: "token", name: "ro", write: false, zones: null };
+        if (token === "old-token") return { refused: "the token old expired" };
+        return null;
+      },
+      unknownIsUnauthorized: true,
+      asks: "admin token or API token",
+    }),
+  );
+
+  it.each([
+    ["the admin token", "Bearer admin-token", 200, undefined],
+    ["a stored token the route allows", "Bearer rw-token", 200, undefined],
+    ["a stored token the route does not allow", "Bearer ro-token", 403, "forbidden"],
+    ["an expired stored token", "Bearer old-token", 401, "invalid-token"],
+    ["a token that is no credential", "Bearer guess", 401, "invalid-token"],
+    ["the internal token, a known principal not allowed", "Bearer internal-token", 403, "forbidden"],
+  ])("%s: %i", async (_label, authorization, status, code) => {
+    const res = await get(stored, authorization);
+    expect([res.status, res.body.error?.code]).toEqual([status, code]);
+    if (status === 401) expect(res.challenge).toMatch(/invalid_token/);
+  });
+
+  it("puts the stored principal on the context", async () => {
+    expect((await get(stored, "Bearer rw-token")).body).toEqual({ kind: "token", name: "rw", write: true, zones: null });
+  });
+});
+
 describe("principalOf (DoH, outside hono)", () => {
   it.each([
     ["Bearer admin-token", "admin"],
