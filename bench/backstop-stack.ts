@@ -16,6 +16,7 @@ import { freePorts } from "../test/peers/ports.ts";
 import type { TsigKey } from "../test/peers/types.ts";
 import { waitFor } from "../test/transfer/service-under-test.ts";
 import { startWorkerPair, type WorkerPair } from "./worker-pair.ts";
+import { descendantsNamed } from "./proc.ts";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 
@@ -48,6 +49,19 @@ export interface BackstopStack {
   lastTransfer(zone: string): Promise<{ result: string; error: string | null; at: number } | undefined>;
   /** What the service printed lately (for failure messages). */
   serviceOutput(): string;
+  /**
+   * Another transfer-service instance on the same Worker, with `processes` front processes
+   * (BACKSTOP_FRONT_PROCESSES; the stack's own runs one), on its own DNS port: the multi-process rows of the
+   * UDP bench. Stopped with the stack at the latest.
+   */
+  startFront(processes: number): Promise<ExtraFront>;
+  stop(): Promise<void>;
+}
+
+export interface ExtraFront {
+  dnsPort: number;
+  /** The owner's pid and its query processes' (every process the front's CPU is charged to). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -82,6 +96,8 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
       BACKSTOP_DNS_LISTEN: `127.0.0.1:${dnsPort}`,
       BACKSTOP_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
       BACKSTOP_LOG_LEVEL: options.logLevel ?? "warn",
+      // One process, as the single-process rows and the CPU profile need (the default is one per core).
+      BACKSTOP_FRONT_PROCESSES: "1",
       BACKSTOP_POLL_INTERVAL_S: "1",
       BACKSTOP_SOA_TIMEOUT_MS: "1000",
       // Every bench client is on loopback: response rate limiting (rrl.ts) would throttle dnsperf to 50
@@ -94,7 +110,9 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
   service.stderr!.on("data", keep);
   const exited = new Promise<void>((r) => service.once("exit", () => r()));
 
+  const extras = new Set<ExtraFront>();
   const stop = async (): Promise<void> => {
+    for (const extra of [...extras]) await extra.stop();
     if (service.exitCode === null && service.signalCode === null) {
       service.kill("SIGTERM");
       // The service drains in-flight work for up to its grace period (10 s), then exits.
@@ -164,6 +182,57 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
       return row ?? undefined;
     },
     serviceOutput: () => output,
+    async startFront(processes) {
+      const [frontDns, frontHttp] = (await freePorts(2)) as [number, number];
+      let frontOutput = "";
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "transfer-service/main.ts")], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          BACKSTOP_WORKER_URL: worker.backstop,
+          BACKSTOP_INTERNAL_TOKEN: internalToken,
+          BACKSTOP_INSTANCE_ID: `bench-front-${processes}`,
+          BACKSTOP_DNS_LISTEN: `127.0.0.1:${frontDns}`,
+          BACKSTOP_HTTP_LISTEN: `127.0.0.1:${frontHttp}`,
+          BACKSTOP_LOG_LEVEL: "warn",
+          BACKSTOP_RRL_EXEMPT: "127.0.0.0/8",
+          BACKSTOP_FRONT_PROCESSES: String(processes),
+        },
+      });
+      const keepFront = (d: Buffer) => (frontOutput = (frontOutput + String(d)).slice(-20_000));
+      child.stdout!.on("data", keepFront);
+      child.stderr!.on("data", keepFront);
+      const frontExited = new Promise<void>((r) => child.once("exit", () => r()));
+      const extra: ExtraFront = {
+        dnsPort: frontDns,
+        pids: () => [child.pid!, ...descendantsNamed(child.pid!, "node")],
+        async stop() {
+          extras.delete(extra);
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill("SIGTERM");
+          await Promise.race([frontExited, new Promise((r) => setTimeout(r, 15_000))]);
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        },
+      };
+      extras.add(extra);
+      try {
+        await waitFor(
+          `a front of ${processes} processes`,
+          async () => {
+            if (child.exitCode !== null) throw new Error(`front exited with ${child.exitCode}: ${frontOutput.slice(-2000)}`);
+            const health = await fetch(`http://127.0.0.1:${frontHttp}/healthz`).catch(() => undefined);
+            // The owner of several says how many query processes listen; one process says nothing of them.
+            return health?.ok === true && (processes === 1 || ((await health.json()) as { frontProcesses?: number }).frontProcesses === processes);
+          },
+          60_000,
+        );
+      } catch (err) {
+        await extra.stop();
+        throw err;
+      }
+      return extra;
+    },
     stop,
   };
 }

@@ -10,6 +10,12 @@
  * same round. On a shared machine the rates follow how much of a core each server got, and with dnsperf's
  * 100 outstanding queries a slow schedule caps both; CPU per query says what a saturated core would give.
  *
+ * The same two mixes again with `BACKSTOP_FRONT_PROCESSES=2` (a second transfer-service instance on the same
+ * Worker: one owner process and two query processes on shared sockets, `server/front-processes.ts`) against
+ * knotd with `udp-workers: 2`, in the same run; CPU per query there is the owner's and both query
+ * processes' together. On a machine whose cores other work shares, compare the ratios of one run, not the
+ * rates of two.
+ *
  * Skipped, saying why, when dnsperf is missing or while the front still answers QUERY with REFUSED.
  */
 import { writeFile, readFile } from "node:fs/promises";
@@ -22,7 +28,8 @@ import { rcodeOf, udpExchange } from "../test/tsig/wire-client.ts";
 import { queryWire } from "../workers/answer/testing/table.ts";
 import { Skip, type Benchmark } from "./context.ts";
 import { HOT_NAMES } from "./doh-load.ts";
-import { figure } from "./figure.ts";
+import { type Figure, figure } from "./figure.ts";
+import type { BackstopStack } from "./backstop-stack.ts";
 import { cpuMeter } from "./proc.ts";
 import { ZONE_SEED } from "./zone-setup.ts";
 
@@ -56,17 +63,20 @@ interface LowLossResult extends DnsperfResult {
   cpuUsPerQuery: number;
 }
 
-/** dnsperf at < 1% loss: as fast as it goes, then at 80% of the reached rate while loss is ≥ 1%. */
-async function dnsperfAtLowLoss(port: number, pid: number, file: string, seconds: number, once: boolean): Promise<LowLossResult> {
+/**
+ * dnsperf at < 1% loss: as fast as it goes, then at 80% of the reached rate while loss is ≥ 1%. `pids`:
+ * the processes whose CPU time is the server's (a multi-process front: its owner and query processes).
+ */
+async function dnsperfAtLowLoss(port: number, pids: number | number[], file: string, seconds: number, once: boolean): Promise<LowLossResult> {
   let limit: number | undefined;
   let last: DnsperfResult | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const args = ["-s", "127.0.0.1", "-p", String(port), "-d", file, "-l", String(seconds), "-c", "4", "-q", "100", "-t", "2"];
     if (once) args.push("-n", "1");
     if (limit !== undefined) args.push("-Q", String(limit));
-    const cpu = cpuMeter([pid]);
+    const cpu = cpuMeter(typeof pids === "number" ? [pids] : pids);
     const r = await runTool("dnsperf", args, { timeoutMs: (seconds + 30) * 1000 });
-    const [cpuMs] = cpu.stop() as [number];
+    const cpuMs = cpu.stop().reduce((a, b) => a + b, 0);
     last = parseDnsperf(r.stdout + r.stderr);
     const cpuUsPerQuery = (cpuMs * 1000) / Math.max(1, last.completed);
     if (last.lostPercent < 1) return { ...last, cpuUsPerQuery, ...(limit !== undefined ? { limitQps: limit } : {}) };
@@ -75,13 +85,13 @@ async function dnsperfAtLowLoss(port: number, pid: number, file: string, seconds
   throw new Error(`dnsperf lost ${last?.lostPercent}% even at ${limit} qps`);
 }
 
-/** knotd serving `file` for `zone` with one UDP and one TCP worker (knot.conf edited, knotd restarted). */
-async function knotdOneWorker(zone: string, file: string): Promise<PeerHandle> {
+/** knotd serving `file` for `zone` with `workers` UDP workers and one TCP worker (knot.conf edited, knotd restarted). */
+async function knotdWorkers(zone: string, file: string, workers: number): Promise<PeerHandle> {
   const peer = await startKnotd({ zones: [{ name: zone, file }], startTimeoutMs: 300_000 });
   try {
     const conf = path.join(peer.dir, "knot.conf");
     const text = await readFile(conf, "utf8");
-    await writeFile(conf, text.replace(/^server:\n/m, "server:\n    udp-workers: 1\n    tcp-workers: 1\n"));
+    await writeFile(conf, text.replace(/^server:\n/m, `server:\n    udp-workers: ${workers}\n    tcp-workers: 1\n`));
     peer.kill("SIGTERM");
     await peer.exited;
     await peer.restart();
@@ -92,9 +102,42 @@ async function knotdOneWorker(zone: string, file: string): Promise<PeerHandle> {
   }
 }
 
+/** The rows of BACKSTOP_FRONT_PROCESSES=2 against knotd with two UDP workers. */
+async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string, hotFile: string, missFile: string, seconds: number, log: (line: string) => void): Promise<Figure[]> {
+  const front = await stack.startFront(2);
+  const knotd = await knotdWorkers(zone, zoneFile, 2);
+  try {
+    // The new front's caches start empty, as the single process's did before its first round.
+    const hotFront = await dnsperfAtLowLoss(front.dnsPort, front.pids(), hotFile, seconds, false);
+    const hotKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, hotFile, seconds, false);
+    const missFront = await dnsperfAtLowLoss(front.dnsPort, front.pids(), missFile, seconds * 2, true);
+    const missKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, missFile, seconds * 2, true);
+    log(`  2 processes: hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)} (${missFront.cpuUsPerQuery.toFixed(1)} µs), knotd ${missKnot.qps.toFixed(0)}`);
+    const note = (r: LowLossResult) => `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
+    const peerName = "knotd (2 UDP workers)";
+    return [
+      figure({ bench: "udp", what: "2 front processes, hot names: queries per second", unit: "qps", backstop: hotFront.qps, peer: hotKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `BACKSTOP_FRONT_PROCESSES=2 (owner + 2 query processes): ${note(hotFront)}; knotd: ${note(hotKnot)}` }),
+      figure({
+        bench: "udp",
+        what: "2 front processes, hot names: server CPU per query",
+        unit: "µs",
+        backstop: hotFront.cpuUsPerQuery,
+        peer: hotKnot.cpuUsPerQuery,
+        peerName,
+        note: "user + system time of the owner and both query processes, and of knotd, over the same rounds, per completed query",
+      }),
+      figure({ bench: "udp", what: "2 front processes, miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+      figure({ bench: "udp", what: "2 front processes, miss mix: server CPU per query", unit: "µs", backstop: missFront.cpuUsPerQuery, peer: missKnot.cpuUsPerQuery, peerName, note: "the owner's and both query processes' CPU per completed query (a miss is forwarded to the Worker, whose CPU is not counted here), and knotd's" }),
+    ];
+  } finally {
+    await knotd.stop();
+    await front.stop();
+  }
+}
+
 export const udpFront: Benchmark = {
   id: "udp",
-  title: "UDP through the port-53 front vs knotd (1 UDP worker), dnsperf",
+  title: "UDP through the port-53 front vs knotd (1 UDP worker; and 2 front processes vs 2 UDP workers), dnsperf",
   async run(ctx) {
     if ((await runTool("dnsperf", ["-h"]).catch(() => undefined)) === undefined) {
       throw new Skip("dnsperf is not installed (apt-get install -y dnsperf)");
@@ -116,7 +159,7 @@ export const udpFront: Benchmark = {
     await writeFile(hotFile, hot.map((r) => `${r.owner} A\n`).join(""));
     await writeFile(missFile, setup.shuffledRecords(ZONE_SEED + 1).map((r) => `${r.owner} ${r.type}\n`).join(""));
 
-    const knotd = await knotdOneWorker(setup.zone, setup.knotd.zoneFile(setup.zone));
+    const knotd = await knotdWorkers(setup.zone, setup.knotd.zoneFile(setup.zone), 1);
     try {
       const { seconds } = ctx.options;
       const hotFront = await dnsperfAtLowLoss(stack.dnsPort, stack.servicePid, hotFile, seconds, false);
@@ -127,6 +170,7 @@ export const udpFront: Benchmark = {
       const note = (r: LowLossResult) =>
         `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
       const peerName = "knotd (1 UDP worker)";
+      const multi = await twoProcesses(stack, setup.zone, setup.knotd.zoneFile(setup.zone), hotFile, missFile, seconds, ctx.log);
       return [
         figure({ bench: "udp", what: "hot names: queries per second", unit: "qps", backstop: hotFront.qps, peer: hotKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front (one Node process): ${note(hotFront)}; knotd: ${note(hotKnot)}` }),
         figure({
@@ -139,6 +183,8 @@ export const udpFront: Benchmark = {
           note: "user + system time of the transfer-service's process and of knotd over the same rounds, per completed query; a saturated core answers 1e6 / this many queries a second",
         }),
         figure({ bench: "udp", what: "miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+        figure({ bench: "udp", what: "miss mix: server CPU per query", unit: "µs", backstop: missFront.cpuUsPerQuery, peer: missKnot.cpuUsPerQuery, peerName, note: "the transfer-service's CPU per completed query (each a forward to the Worker, whose CPU is not counted here), and knotd's" }),
+        ...multi,
       ];
     } finally {
       await knotd.stop();

@@ -2,6 +2,7 @@
  * @module Configuration from the environment: defaults, parsing of listen addresses, bounds, clamps, and
  * errors that name the variable without echoing its value.
  */
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, describeConfig, loadConfig } from "./config.ts";
 
@@ -28,7 +29,8 @@ describe("loadConfig", () => {
     expect(c.clamps.retry).toEqual({ min: 500, max: 1_209_600 });
     // The port-53 front: a second of cache at most; RRL 20 identical answers a second (every category at
     // the responses rate, all-per-second off, as BIND), BIND's window 15, slip 2, /24 and /56.
-    expect(c.front).toEqual({ timeoutMs: 1_500, maxInFlight: 2_048, connections: 32, cacheEntries: 100_000, cacheTtlMs: 1_000 });
+    // One query process per core (issue 18), beside the owner process.
+    expect(c.front).toEqual({ timeoutMs: 1_500, maxInFlight: 2_048, connections: 32, cacheEntries: 100_000, cacheTtlMs: 1_000, processes: availableParallelism() });
     expect(c.rrl).toEqual({
       rates: { responses: 20, nxdomains: 20, nodata: 20, referrals: 20, errors: 20, all: 0 },
       logOnly: false,
@@ -130,6 +132,8 @@ describe("loadConfig", () => {
 
 describe("BACKSTOP_NSID (RFC 5001)", () => {
   it("is off by default, and its text is the identity's octets", () => {
+    expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_FRONT_PROCESSES: "1" }).front.processes).toBe(1);
+    expect(() => loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_FRONT_PROCESSES: "0" })).toThrow(/BACKSTOP_FRONT_PROCESSES/);
     expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN }).front.nsid).toBeUndefined();
     expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_NSID: "" }).front.nsid).toBeUndefined();
     expect(loadConfig({ BACKSTOP_INTERNAL_TOKEN: TOKEN, BACKSTOP_NSID: "fra-1.backstop" }).front.nsid).toEqual(new TextEncoder().encode("fra-1.backstop"));

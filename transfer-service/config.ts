@@ -7,6 +7,7 @@
  * (defaults 300 s / 4 weeks / 500 s / 2 weeks) and Knot's `expire-min-interval`; transfer timeouts follow
  * BIND's `max-transfer-idle-in` (60 min) and `max-transfer-time-in` (120 min).
  */
+import { availableParallelism } from "node:os";
 import { type ListenAddress, parseListenAddress, parsePrefix } from "./addresses.ts";
 import type { XfrLimits } from "./remote/xfr-in.ts";
 import type { RrlRates } from "./server/query/rrl.ts";
@@ -110,6 +111,14 @@ const envSchema = z
     BACKSTOP_FRONT_CACHE_ENTRIES: int(0, 10_000_000).default(100_000),
     /** Entry lifetime counted from the Worker's pointer read; never above a second. */
     BACKSTOP_FRONT_CACHE_TTL_MS: int(1, 1_000).default(1_000),
+    /**
+     * Processes answering port 53 (issue 18, server/front-processes.ts): N query processes sharing the
+     * sockets, beside the one owner process (refresh, NOTIFY, transfers out, control HTTP). Default: the
+     * machine's cores; 1 keeps one process that does everything.
+     */
+    // One per core, at most 8 by default: past that the shared UDP socket's wake-ups cost more than they give
+    // (measured at 2), and every spawned service (tests, npm start on a big machine) would start dozens.
+    BACKSTOP_FRONT_PROCESSES: int(1, 256).default(Math.min(availableParallelism(), 8)),
     /**
      * This front's name server identifier (RFC 5001), sent to a query that asks with an empty NSID option;
      * empty (the default) answers none. Printable ASCII, so an operator can tell which front or location
@@ -281,7 +290,7 @@ export interface Config {
     writeTimeoutMs: number;
   };
   /** The port-53 front (forward, response cache) and its rate limiting. */
-  front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number; nsid: Uint8Array | undefined };
+  front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number; nsid: Uint8Array | undefined; processes: number };
   /** DNS Cookies: the server secret (16 octets; undefined: the service makes a random one) and the previous one. Never logged. */
   cookies: { secret: Uint8Array | undefined; previous: Uint8Array | undefined };
   rrl: {
@@ -363,6 +372,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       cacheEntries: e.BACKSTOP_FRONT_CACHE_ENTRIES,
       cacheTtlMs: e.BACKSTOP_FRONT_CACHE_TTL_MS,
       nsid: e.BACKSTOP_NSID === "" ? undefined : new TextEncoder().encode(e.BACKSTOP_NSID),
+      processes: e.BACKSTOP_FRONT_PROCESSES,
     },
     cookies: {
       secret: e.BACKSTOP_COOKIE_SECRET === undefined ? undefined : new Uint8Array(Buffer.from(e.BACKSTOP_COOKIE_SECRET, "hex")),

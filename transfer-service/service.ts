@@ -7,20 +7,27 @@
  *
  * The front's cache hears of this instance's commits through `CommitEvents` (`commit-watch.ts`): whoever
  * builds the zone set hands it `watchCommits(worker, events)` and passes the same `events` here.
+ *
+ * With several front processes (`BACKSTOP_FRONT_PROCESSES` > 1, `server/front-processes.ts`), `startService`
+ * is the owner's part (everything above but the DNS listener and the front, plus the query processes it
+ * starts and supervises) and `startQueryProcess` a query process's (the DNS listener and the front, and a
+ * link to the owner for the rest). With one, `startService` is the whole service in this process.
  */
 import { randomBytes } from "node:crypto";
-import type { CommitEvents } from "./server/query/commit-watch.ts";
+import { CommitEvents } from "./server/query/commit-watch.ts";
 import type { ListenAddress } from "./addresses.ts";
 import type { Config } from "./config.ts";
-import { createDispatcher, type QueryFront } from "./server/dns-dispatch.ts";
-import { startDnsListener } from "./server/dns-listener.ts";
+import { createDispatcher, type NotifyReceiver, type QueryFront } from "./server/dns-dispatch.ts";
+import { FrontProcesses, OwnerLink } from "./server/front-processes.ts";
+import { type DnsListenerOptions, startDnsListener } from "./server/dns-listener.ts";
+import type { DnsHandler } from "./server/request-context.ts";
 import { startHttpServer } from "./ops/control-http.ts";
 import type { Logger } from "./ops/log.ts";
 import { Metrics } from "./ops/metrics.ts";
 import { createNotifyReceiver } from "./server/notify-in.ts";
 import { createQueryForwarder } from "./server/query/query-forward.ts";
 import { ResponseCache } from "./server/query/response-cache.ts";
-import { ResponseRateLimiter } from "./server/query/rrl.ts";
+import { perProcessRates, ResponseRateLimiter } from "./server/query/rrl.ts";
 import { ServerCookies } from "./server/query/cookie.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
 import { noZones, type Zones } from "./zones/zone-set.ts";
@@ -45,6 +52,11 @@ export interface ServiceParts {
   metrics?: Metrics;
   /** This instance's commits (`commit-watch.ts`), so the front's cache drops a zone's entries at once. */
   commits?: CommitEvents;
+  /**
+   * More than one front process: this process is the owner and starts `processes` query processes
+   * (`server/front-processes.ts`), each given `env` besides its own (the shared cookie secret).
+   */
+  frontProcesses?: { processes: number; env?: Record<string, string> };
 }
 
 /**
@@ -65,39 +77,33 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   let stopping = false;
 
   const notify = createNotifyReceiver({ zones, log: log.child({ part: "notify" }), metrics });
-  const upstream = createWorkerUpstream({ workerUrl: config.workerUrl, connections: config.front.connections, timeoutMs: config.front.timeoutMs });
-  const cache = config.front.cacheEntries > 0 ? new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }) : undefined;
-  const unwatch = cache ? parts.commits?.on((zone, version) => cache.committed(zone, version)) : undefined;
-  const front: QueryFront = {
-    forward: createQueryForwarder({
-      upstream,
-      internalToken: config.internalToken,
-      timeoutMs: config.front.timeoutMs,
-      maxInFlight: config.front.maxInFlight,
-      cache,
-      metrics,
-      log: log.child({ part: "front" }),
-    }),
-    rrl: new ResponseRateLimiter({ ...config.rrl, log: log.child({ part: "rrl" }), metrics }),
-    nsid: config.front.nsid,
-    cookies: serverCookies(config, log),
-  };
+  const processes = parts.frontProcesses !== undefined && parts.frontProcesses.processes > 1 ? parts.frontProcesses : undefined;
+  // The owner of several front processes answers no query itself: the front lives in the query processes.
+  const front = processes ? undefined : createFront(config, log, metrics, parts.commits, 1);
   // Transfers out read the zone, its versions and journal from the Worker through a client of their own.
   const transferReads = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
   const transfers = createTransferOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "xfr-out" }), metrics });
   // NOTIFY out after each of this instance's commits (the lease holder's), to the zone's alsoNotify.
   const notifyOut = new NotifyOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "notify-out" }), metrics });
   const unwatchNotify = parts.commits?.on((zone, version) => notifyOut.committed(zone, version));
-  const dns = await startDnsListener({
-    addresses: config.dnsListen,
-    handler: createDispatcher({ notify, front, transfers, metrics }),
-    log: log.child({ part: "dns" }),
-    metrics,
-    tcpIdleTimeoutMs: config.tcp.idleTimeoutMs,
-    maxTcpConnections: config.tcp.maxConnections,
-    // A TCP client prefix is the one RRL counts by (/24, /56 by default).
-    tcp: { ...config.tcp, ipv4PrefixLength: config.rrl.ipv4PrefixLength, ipv6PrefixLength: config.rrl.ipv6PrefixLength },
-  });
+  const dns = processes
+    ? undefined
+    : await startDnsListener(dnsListenerOptions(config, log, createDispatcher({ notify, front: front?.front, transfers, metrics }), metrics, 1)).catch(async (err: unknown) => {
+        await front?.close();
+        await transferReads.close();
+        throw err;
+      });
+  const running = processes
+    ? new FrontProcesses({
+        processes: processes.processes,
+        // What the query processes hand over: counted there (dns_messages_total), so not counted again here.
+        owner: createDispatcher({ notify, transfers }),
+        commits: parts.commits,
+        metrics,
+        log: log.child({ part: "front-processes" }),
+        env: processes.env,
+      })
+    : undefined;
   const verifications = new Limiter(config.xfr.maxConcurrent);
   let http;
   try {
@@ -108,7 +114,10 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       metrics,
       log: log.child({ part: "http" }),
       handler: {
-        healthy: () => ({ ok: !stopping, detail: { dns: dns.addresses.length, tcpConnections: dns.tcpConnections } }),
+        healthy: () =>
+          dns
+            ? { ok: !stopping, detail: { dns: dns.addresses.length, tcpConnections: dns.tcpConnections } }
+            : { ok: !stopping && running!.running > 0, detail: { frontProcesses: running!.running } },
         refresh: (signal) => zones.signal(signal),
         // Verify (issue 24) reads the served version as transfers out do, and asks the primary itself; at
         // most BACKSTOP_MAX_CONCURRENT_TRANSFERS at once (`verify --all` may ask for many), apart from refreshes.
@@ -119,28 +128,129 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       },
     });
   } catch (err) {
-    await dns.close();
-    await upstream.close();
+    await dns?.close();
+    await front?.close();
     await transferReads.close();
     throw err;
   }
   await zones.start();
+  // The owner's zones start before its query processes are up (they take seconds to load): its refresh
+  // machine does not wait on them, and a commit meanwhile has no cache to tell.
+  try {
+    await running?.start();
+  } catch (err) {
+    await zones.stop();
+    await http.close();
+    await transferReads.close();
+    throw err;
+  }
 
   return {
-    dnsAddresses: dns.addresses,
+    dnsAddresses: dns?.addresses ?? running!.addresses,
     httpAddress: http.address,
     metrics,
-    cache,
+    cache: front?.cache,
     async stop() {
       stopping = true;
-      await dns.close();
-      unwatch?.();
+      await dns?.close();
+      await running?.stop();
+      await front?.close();
       unwatchNotify?.();
       await notifyOut.close();
-      await upstream.close();
       await transferReads.close();
       await zones.stop();
       await http.close();
+    },
+  };
+}
+
+/** The port-53 front of one process: forward, response cache (told of `commits`), RRL, cookies. */
+function createFront(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined, processes: number): { front: QueryFront; cache: ResponseCache | undefined; close(): Promise<void> } {
+  const upstream = createWorkerUpstream({ workerUrl: config.workerUrl, connections: config.front.connections, timeoutMs: config.front.timeoutMs });
+  const cache = config.front.cacheEntries > 0 ? new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }) : undefined;
+  const unwatch = cache ? commits?.on((zone, version) => cache.committed(zone, version)) : undefined;
+  const front: QueryFront = {
+    forward: createQueryForwarder({
+      upstream,
+      internalToken: config.internalToken,
+      timeoutMs: config.front.timeoutMs,
+      maxInFlight: config.front.maxInFlight,
+      cache,
+      metrics,
+      log: log.child({ part: "front" }),
+    }),
+    // Each of N processes counts what reaches it: the host's rates divided, so together they hold (rrl.ts).
+    rrl: new ResponseRateLimiter({ ...config.rrl, rates: perProcessRates(config.rrl.rates, processes), log: log.child({ part: "rrl" }), metrics }),
+    nsid: config.front.nsid,
+    cookies: serverCookies(config, log),
+  };
+  return {
+    front,
+    cache,
+    async close() {
+      unwatch?.();
+      await upstream.close();
+    },
+  };
+}
+
+/**
+ * The DNS listener's settings; `processes` > 1 for a query process on shared sockets, whose TCP caps are
+ * the host's divided among the processes (rounded down, at least 1), as RRL's rates are, so that together
+ * they never hold more connections than configured.
+ */
+function dnsListenerOptions(config: Config, log: Logger, handler: DnsHandler, metrics: Metrics, processes: number): DnsListenerOptions {
+  const share = (n: number): number => (n === 0 || processes <= 1 ? n : Math.max(1, Math.floor(n / processes)));
+  return {
+    addresses: config.dnsListen,
+    handler,
+    log: log.child({ part: "dns" }),
+    metrics,
+    tcpIdleTimeoutMs: config.tcp.idleTimeoutMs,
+    maxTcpConnections: share(config.tcp.maxConnections),
+    // A TCP client prefix is the one RRL counts by (/24, /56 by default).
+    tcp: { ...config.tcp, maxPerPrefix: share(config.tcp.maxPerPrefix), ipv4PrefixLength: config.rrl.ipv4PrefixLength, ipv6PrefixLength: config.rrl.ipv6PrefixLength },
+    shared: processes > 1,
+  };
+}
+
+/** A query process of a multi-process front, running. */
+export interface RunningQueryProcess {
+  dnsAddresses: ListenAddress[];
+  metrics: Metrics;
+  cache: ResponseCache | undefined;
+  stop(): Promise<void>;
+}
+
+/** NOTIFY never reaches a query process's dispatcher: with an `owner`, it goes to the owner process. */
+const notifyGoesToOwner: NotifyReceiver = () => Promise.reject(new Error("NOTIFY is the owner process's"));
+
+/**
+ * A query process (`slot` of `processes`): the front and the DNS listener on the sockets every query
+ * process shares; every message but a plain QUERY goes to the owner (`server/front-processes.ts`), whose
+ * commits reach this process's cache.
+ */
+export async function startQueryProcess(config: Config, log: Logger, options: { slot: number; processes: number; onOwnerStop: () => void }): Promise<RunningQueryProcess> {
+  const metrics = new Metrics({ process: options.slot });
+  const commits = new CommitEvents();
+  const link = new OwnerLink(commits, metrics);
+  link.onStop = options.onOwnerStop;
+  const front = createFront(config, log, metrics, commits, options.processes);
+  let dns;
+  try {
+    dns = await startDnsListener(dnsListenerOptions(config, log, createDispatcher({ notify: notifyGoesToOwner, front: front.front, owner: link.handler, metrics }), metrics, options.processes));
+  } catch (err) {
+    await front.close();
+    throw err;
+  }
+  link.ready(dns.addresses);
+  return {
+    dnsAddresses: dns.addresses,
+    metrics,
+    cache: front.cache,
+    async stop() {
+      await dns.close();
+      await front.close();
     },
   };
 }

@@ -89,6 +89,9 @@ beforeAll(async () => {
       // Not an RRL test; and a loaded machine's workerd may take longer than the front's 1.5 s default.
       BACKSTOP_RRL_RESPONSES_PER_SECOND: "0",
       BACKSTOP_FRONT_TIMEOUT_MS: "20000",
+      // One process: the RSS and the per-prefix share measured here are those of the process that answers
+      // (with several, each query process holds its share of the caps; processes.test.ts covers them).
+      BACKSTOP_FRONT_PROCESSES: "1",
       BACKSTOP_LOG_LEVEL: "warn",
     },
     stdio: ["ignore", "pipe", "pipe"],

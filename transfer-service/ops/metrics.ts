@@ -14,7 +14,7 @@
  * binds the same call.
  */
 import { RRL_CATEGORIES, type RrlCategory } from "../server/query/rrl-token.ts";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { opcodeToString, rcodeToString } from "../../dns/constants.ts";
 
 /** One zone as the gauges see it. Times in ms since the epoch; the fields after `lastCheckAt` feed issue 25's gauges. */
@@ -307,16 +307,18 @@ export class Metrics {
     (z) => z.consecutiveFailures,
   );
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; process?: number } = {}) {
     // Process RSS, heap and event-loop lag: what an operator watches during a 1M-record transfer.
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "backstop_" });
     // Every reason from the first scrape, so a rate() over a reason that never happened yet is 0, not absent.
     for (const reason of TCP_CLOSE_REASONS) this.tcpClosed.inc({ reason }, 0);
+    if (options.process !== undefined) this.frontProcessSlot(options.process);
   }
 
   /** One DNS message received, by transport, opcode and the rcode answered (-1: no reply). */
   countMessage(transport: "udp" | "tcp", opcode: number, rcode: number): void {
     this.messageCounts.add(messageSlot(transport, opcode, rcode));
+    this.processMessages++;
   }
 
   /** One TCP connection closed or refused by the listener, and why. */
@@ -395,8 +397,67 @@ export class Metrics {
     return gauge;
   }
 
+  // ---- The multi-process front (issue 18, server/front-processes.ts) ----------------------------------
+  // Each query process counts its DNS messages under its own `process` slot (1..N, kept by a replacement),
+  // so the merged /metrics shows that every process answers; the owner process counts the processes up and
+  // their restarts, and merges every process's registry into one exposition at scrape time
+  // (prom-client's AggregatorRegistry: counters and histograms summed, default metrics by their own rule).
+
+  private processMessages = 0;
+  private others: (() => Promise<MetricsJson[]>) | undefined;
+
+  /** Query processes answering (the owner process's count). */
+  readonly frontProcesses = new Gauge({
+    name: "backstop_front_processes",
+    help: "Query processes of the multi-process port-53 front (BACKSTOP_FRONT_PROCESSES) running now.",
+    registers: [],
+  });
+
+  readonly frontProcessRestarts = new Counter({
+    name: "backstop_front_process_restarts_total",
+    help: "Query processes of the port-53 front that died and were started again.",
+    registers: [],
+  });
+
+  /** This registry as a query process's: its messages counted under `process="slot"`. */
+  private frontProcessSlot(slot: number): void {
+    let flushed = 0;
+    const counter: Counter<"process"> = new Counter({
+      name: "backstop_front_process_messages_total",
+      help: "DNS messages received by each query process of the multi-process front, by its slot (1..N; a restarted process keeps its slot and starts from 0).",
+      labelNames: ["process"] as const,
+      registers: [this.registry],
+      collect: (): void => {
+        counter.inc({ process: String(slot) }, this.processMessages - flushed);
+        flushed = this.processMessages;
+      },
+    });
+    counter.inc({ process: String(slot) }, 0);
+  }
+
+  /**
+   * This registry as the owner process's: `render` adds what `others` returns (each query process's
+   * registry as JSON) to its own, and shows the processes' gauge and restarts counter.
+   */
+  mergeProcesses(others: () => Promise<MetricsJson[]>): void {
+    this.others = others;
+    this.registry.registerMetric(this.frontProcesses);
+    this.registry.registerMetric(this.frontProcessRestarts);
+  }
+
+  /** This registry as JSON, for the owner process to merge (`mergeProcesses`). */
+  json(): Promise<MetricsJson> {
+    return this.registry.getMetricsAsJSON();
+  }
+
   /** The exposition text and its content type. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    if (this.others === undefined) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const [own, others] = await Promise.all([this.registry.getMetricsAsJSON(), this.others()]);
+    const merged = AggregatorRegistry.aggregate([own, ...others]);
+    return { contentType: this.registry.contentType, body: await merged.metrics() };
   }
 }
+
+/** One registry's metrics as prom-client's `getMetricsAsJSON` gives them (what crosses between processes). */
+export type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;

@@ -357,3 +357,49 @@ describe("DNS Cookies (RFC 7873, RFC 9018 server cookies)", () => {
     expect(await count(metrics, "badcookie_sent")).toBe(2);
   });
 });
+
+describe("a query process of a multi-process front (`owner`)", () => {
+  /** A dispatcher whose owner records what it is handed and answers each with a marker reply. */
+  function withOwner() {
+    const handed: Array<{ opcode: number; transport: string }> = [];
+    const metrics = new Metrics({ defaultMetrics: false });
+    const handler = createDispatcher({
+      notify: () => Promise.reject(new Error("NOTIFY must go to the owner")),
+      front: { forward: createQueryForwarder({ upstream, internalToken: "a-token-of-sixteen+", timeoutMs: 500, maxInFlight: 8, cache: warm(), metrics, log }) },
+      owner: async (wire, ctx) => {
+        handed.push({ opcode: (wire[2]! >> 3) & 0xf, transport: ctx.transport });
+        const reply = wire.slice(0, 12);
+        reply[2]! |= 0x80;
+        reply[3] = Rcode.NOTAUTH;
+        return reply;
+      },
+      metrics,
+    });
+    return { handler, handed };
+  }
+  const withOpcode = (wire: Uint8Array, opcode: number): Uint8Array => {
+    const out = wire.slice();
+    out[2] = (out[2]! & 0x87) | (opcode << 3);
+    return out;
+  };
+
+  it.each([
+    { what: "NOTIFY", opcode: Opcode.NOTIFY, qtype: "SOA", ctx: udp },
+    { what: "UPDATE (any opcode but QUERY)", opcode: Opcode.UPDATE, qtype: "SOA", ctx: udp },
+    { what: "a STATUS", opcode: 2, qtype: "A", ctx: udp },
+    { what: "AXFR over TCP", opcode: Opcode.QUERY, qtype: "AXFR", ctx: tcp },
+    { what: "IXFR over UDP", opcode: Opcode.QUERY, qtype: "IXFR", ctx: udp },
+  ])("$what goes to the owner, whose reply comes back", async ({ opcode, qtype, ctx }) => {
+    const { handler, handed } = withOwner();
+    const reply = (await handler(withOpcode(queryWire("example.org.", qtype, { id: 9 }), opcode), ctx)) as Uint8Array;
+    expect(handed).toEqual([{ opcode, transport: ctx.transport }]);
+    expect(reply[3]! & 0xf).toBe(Rcode.NOTAUTH);
+  });
+
+  it("a plain QUERY is answered here (a cache hit at once), never handed over", () => {
+    const { handler, handed } = withOwner();
+    const reply = handler(queryWire("www.example.org.", "A", { id: 2 }), udp);
+    expect(reply).toBeInstanceOf(Uint8Array);
+    expect(handed).toEqual([]);
+  });
+});

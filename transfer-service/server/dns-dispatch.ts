@@ -28,6 +28,11 @@
  *    FORMERR with the header's ID and opcode, no question (reply.ts).
  * 4. Any other opcode (IQUERY, STATUS, UPDATE, DSO, unassigned): NOTIMP (RFC 1035 §4.1.1), RD and CD clear.
  *
+ * 5. In a query process of the multi-process front (`owner` set, `front-processes.ts`), what 2b, 3 and 4
+ *    would decode — every opcode but QUERY, and zone transfers — goes to the owner process as it came, and
+ *    its reply back: one process owns NOTIFY, the refresh machine and transfers out, whichever process the
+ *    kernel gave the message to.
+ *
  * Everything but a forward and a NOTIFY is answered synchronously (the listener sends it in the same turn),
  * and counted in plain integers (`Metrics.countMessage`): this is the front's hot path.
  */
@@ -70,6 +75,11 @@ export interface DispatchOptions {
   front?: QueryFront | undefined;
   /** AXFR and IXFR out; without it they are REFUSED. */
   transfers?: TransferOutHandler | undefined;
+  /**
+   * The owner process of a multi-process front: when set, every message but a plain QUERY (any other
+   * opcode, a zone transfer, a signed SOA query) is handed to it, and `notify` and `transfers` are unused.
+   */
+  owner?: DnsHandler | undefined;
   metrics?: Metrics;
 }
 
@@ -92,7 +102,8 @@ const isTransfer = (m: Message): boolean => {
 const TRANSFER = Symbol("transfer");
 
 export function createDispatcher(options: DispatchOptions): DnsHandler {
-  const { notify, front, transfers, metrics } = options;
+  const { notify, front, transfers, owner, metrics } = options;
+  const servesTransfers = transfers !== undefined || owner !== undefined;
   const count = <R extends DnsReply>(ctx: RequestContext, opcode: number, reply: R): R => {
     // A streamed reply (a zone transfer) is a NOERROR answer.
     metrics?.countMessage(ctx.transport, opcode, reply === null ? -1 : reply instanceof Uint8Array ? (reply.length >= 4 ? reply[3]! & 0xf : -1) : Rcode.NOERROR);
@@ -180,9 +191,9 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
       return limited(shapeReply(wire, shape, Rcode.FORMERR, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
     }
     // A signed SOA query is a secondary's refresh: answered signed, next to its transfers (xfr-out/).
-    if (transfers && shape.qtype === RRType.SOA && wire[10]! + wire[11]! > 0 && carriesTsig(wire)) return TRANSFER;
+    if (servesTransfers && shape.qtype === RRType.SOA && wire[10]! + wire[11]! > 0 && carriesTsig(wire)) return TRANSFER;
     if (shape.qtype === RRType.AXFR || shape.qtype === RRType.IXFR) {
-      if (transfers) return TRANSFER;
+      if (servesTransfers) return TRANSFER;
       metrics?.countFront("local");
       return limited(shapeReply(wire, shape, Rcode.REFUSED, { udpSize: udpSizeClass(shape) }), wire, shape, ctx, fwd.rrl);
     }
@@ -194,6 +205,7 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
     count(ctx, Opcode.QUERY, limited(await fwd.forward.forward(wire, shape, ctx), wire, shape, ctx, fwd.rrl));
 
   const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<DnsReply> => {
+    if (owner) return count(ctx, opcode, await owner(wire, ctx));
     let message: Message;
     try {
       message = decodeMessage(wire);

@@ -60,6 +60,11 @@ export interface DnsListenerOptions {
   maxInFlightPerConnection?: number;
   /** UDP messages in flight over the whole listener before new ones are dropped. Default 4096. */
   maxUdpInFlight?: number;
+  /**
+   * In a query process of the multi-process front (a node:cluster worker): bind without `exclusive`, so
+   * the cluster's primary holds each socket and every query process shares it (`front-processes.ts`).
+   */
+  shared?: boolean;
 }
 
 /** How long a TCP client may take, how many connections a prefix may hold, how much it may leave unread. */
@@ -187,7 +192,7 @@ class Listener implements DnsListener {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       // ipv6Only: "[::]:53" beside "0.0.0.0:53" must not claim the IPv4 port too (dual-stack default).
-      server.listen({ host: address.host, port: address.port, exclusive: true, ipv6Only: address.host.includes(":") }, () => {
+      server.listen({ host: address.host, port: address.port, exclusive: !this.options.shared, ipv6Only: address.host.includes(":") }, () => {
         server.off("error", reject);
         resolve();
       });
@@ -198,7 +203,7 @@ class Listener implements DnsListener {
     const udp = createSocket({ type: address.host.includes(":") ? "udp6" : "udp4", ipv6Only: address.host.includes(":"), lookup: replies.lookup });
     await new Promise<void>((resolve, reject) => {
       udp.once("error", reject);
-      udp.bind({ address: address.host, port, exclusive: true }, () => {
+      udp.bind({ address: address.host, port, exclusive: !this.options.shared }, () => {
         udp.off("error", reject);
         resolve();
       });

@@ -21,7 +21,9 @@ function setup() {
   worker.addZone({ name: "watch.test", model: "secondary", primaries: [{ address: "192.0.2.1", port: 53 }], keys: [], notifyAllow: [] });
   const events = new CommitEvents();
   const heard: Array<[string, number]> = [];
-  events.on((zone, version) => heard.push([zone, version]));
+  events.on((zone, version) => {
+    heard.push([zone, version]);
+  });
   return { worker, api: watchCommits(worker, events), events, heard };
 }
 
@@ -63,5 +65,23 @@ describe("watchCommits", () => {
     expect(heard).toHaveLength(1);
     expect((await api.zones()).map((z) => z.name)).toEqual(["watch.test"]);
     expect(worker.config("watch.test").serial).toBe(5);
+  });
+
+  it("the commit resolves only once a listener's promise settles (the multi-process fan-out), and a rejection does not fail it", async () => {
+    const { api, events } = setup();
+    let release: () => void = () => undefined;
+    const acked = new Promise<void>((resolve) => (release = resolve));
+    let done = false;
+    events.on(() => acked);
+    events.on(() => Promise.reject(new Error("a process that never answers")));
+    await api.acquireLease("watch.test", "me", 60_000);
+    const committing = commitSerial(api, 7, "commit").then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    release();
+    await expect(committing).resolves.toMatchObject({ serial: 7 });
   });
 });

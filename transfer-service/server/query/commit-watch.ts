@@ -3,10 +3,14 @@
  * commits through `WorkerApi.beginIngest(...).commit()`, and `watchCommits` wraps a `WorkerApi` so that
  * every commit that succeeds is announced to the listeners — the port-53 front's response cache drops the
  * zone's entries at once (`response-cache.ts`). The wrapper changes nothing else the API does.
+ *
+ * A listener may return a promise, and the commit resolves only once every such promise has settled: the
+ * multi-process front (`../front-processes.ts`) tells each query process's cache and waits for their word
+ * (bounded), so when the refresh machine sees a version committed, no process still serves the one before.
  */
 import type { IngestSession, WorkerApi } from "../../worker/worker-api.ts";
 
-export type CommitListener = (zone: string, version: number) => void;
+export type CommitListener = (zone: string, version: number) => void | Promise<void>;
 
 /** The commit events of one service instance. */
 export class CommitEvents {
@@ -17,15 +21,19 @@ export class CommitEvents {
     return () => this.listeners.delete(listener);
   }
 
-  emit(zone: string, version: number): void {
+  /** Tells every listener; resolves once the promises they returned have settled (never rejects). */
+  async emit(zone: string, version: number): Promise<void> {
     // A listener's fault must not turn a committed transfer into a failed one.
+    const waits: Array<Promise<void>> = [];
     for (const listener of this.listeners) {
       try {
-        listener(zone, version);
+        const result = listener(zone, version);
+        if (result instanceof Promise) waits.push(result);
       } catch {
-        // ignored: listeners are in-process caches
+        // ignored: listeners are caches and fan-outs, the commit stands
       }
     }
+    if (waits.length > 0) await Promise.allSettled(waits);
   }
 }
 
@@ -40,7 +48,7 @@ export function watchCommits(worker: WorkerApi, events: CommitEvents): WorkerApi
     // The session object itself is kept (its sink methods and state); only commit is wrapped.
     session.commit = async () => {
       const result = await commit();
-      events.emit(zone, result.version);
+      await events.emit(zone, result.version);
       return result;
     };
     return session;

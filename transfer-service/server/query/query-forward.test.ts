@@ -15,7 +15,7 @@ import { queryWire } from "../../../dns/testing/query-wire.ts";
 import type { RequestContext } from "../request-context.ts";
 import { createLogger } from "../../ops/log.ts";
 import { Metrics } from "../../ops/metrics.ts";
-import { answerQuery, createQueryForwarder, type QueryForwarder } from "./query-forward.ts";
+import { answerQuery, createQueryForwarder, deadlines, type QueryForwarder } from "./query-forward.ts";
 import { readQueryShape } from "./query-shape.ts";
 import { ResponseCache } from "./response-cache.ts";
 import { createWorkerUpstream, type WorkerUpstream } from "./worker-upstream.ts";
@@ -219,4 +219,21 @@ it("concurrent queries for an answer that depends on the client each ask the Wor
   const replies = await Promise.all(clients.map((remoteAddress, i) => ask(forward, "private.example.org.", { ...udp, remoteAddress }, 600 + i)));
   expect(replies.map((m) => m.id)).toEqual([600, 601, 602]);
   expect(seen.map((r) => r.headers["x-backstop-client"])).toEqual(clients);
+});
+
+describe("deadlines: one timeout signal per slice of forwards", () => {
+  it("forwards within 1% of the timeout share a signal; a later one gets its own; each aborts within [timeout − slice, timeout]", async () => {
+    let t = 0;
+    const next = deadlines(200, () => t);
+    const first = next();
+    t = 1.9; // within the 2 ms slice (1% of 200 ms)
+    expect(next()).toBe(first);
+    t = 2;
+    const second = next();
+    expect(second).not.toBe(first);
+    const started = performance.now();
+    await new Promise<void>((resolve) => first.addEventListener("abort", () => resolve()));
+    // A real timer: not before the timeout less the slice, whatever the machine.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(200 - 2 - 1);
+  });
 });

@@ -9,7 +9,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../ops/log.ts";
 import { Metrics } from "../../ops/metrics.ts";
-import { ratesOf, ResponseRateLimiter, type RrlAction, type RrlOptions } from "./rrl.ts";
+import { perProcessRates, ratesOf, ResponseRateLimiter, type RrlAction, type RrlOptions } from "./rrl.ts";
 import type { RrlToken } from "./rrl-token.ts";
 
 function limiter(over: Partial<RrlOptions> = {}, clock = { t: 1_000_000 }) {
@@ -194,5 +194,14 @@ describe("table, logs and metrics", () => {
     expect(value("allow") + value("drop") + value("slip")).toBe(50 + 5 * 7 + 7);
     expect(value("allow")).toBe(7 * 5);
     expect(value("slip")).toBe(Math.floor(45 / 2) + 6 * 1);
+  });
+});
+
+describe("perProcessRates (the multi-process front)", () => {
+  it("divides each rate among the processes, rounded down, at least 1; 0 stays 0; one process keeps all", () => {
+    const rates = { responses: 20, nxdomains: 7, nodata: 1, referrals: 0, errors: 3, all: 100 };
+    expect(perProcessRates(rates, 1)).toEqual(rates);
+    expect(perProcessRates(rates, 2)).toEqual({ responses: 10, nxdomains: 3, nodata: 1, referrals: 0, errors: 1, all: 50 });
+    expect(perProcessRates(rates, 3)).toEqual({ responses: 6, nxdomains: 2, nodata: 1, referrals: 0, errors: 1, all: 33 });
   });
 });

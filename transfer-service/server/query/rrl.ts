@@ -57,6 +57,25 @@ export function ratesOf(responses: number, over: Partial<RrlRates> = {}): RrlRat
   return { responses, nxdomains: responses, nodata: responses, referrals: responses, errors: responses, all: 0, ...over };
 }
 
+/**
+ * The rates one of `processes` query processes keeps (the multi-process front, `front-processes.ts`): each
+ * process counts only what the kernel gave it, so each gets the host's rate divided by the number of
+ * processes, rounded down, so the processes together never allow more than the host's rate. A rate below
+ * the number of processes still leaves each process 1 a second (a bucket under one answer would limit
+ * every answer), so such a host allows up to `processes` a second. 0 (not limited) stays 0.
+ */
+export function perProcessRates(rates: RrlRates, processes: number): RrlRates {
+  const share = (rate: number): number => (rate === 0 || processes <= 1 ? rate : Math.max(1, Math.floor(rate / processes)));
+  return {
+    responses: share(rates.responses),
+    nxdomains: share(rates.nxdomains),
+    nodata: share(rates.nodata),
+    referrals: share(rates.referrals),
+    errors: share(rates.errors),
+    all: share(rates.all),
+  };
+}
+
 export interface RrlOptions {
   rates: RrlRates;
   /** Log and count what would be limited, limit nothing. */
