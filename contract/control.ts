@@ -27,6 +27,11 @@ export const ControlRefresh = z.object({
   force: z.enum(REFRESH_FORCES).nullish(),
   /** Take the primary's zone even when its serial is lower than ours (serial regression repair). */
   acceptLowerSerial: z.boolean().default(false),
+  /**
+   * Issue 22: not a refresh but news. The Worker committed this version of a primary zone itself (an API
+   * edit), so the service drops the zone's cached answers and sends NOTIFY out as after its own commits.
+   */
+  committed: z.number().int().min(1).optional(),
 });
 /** A refresh request as the service acts on it (defaults applied). */
 export type ControlRefresh = z.infer<typeof ControlRefresh>;

@@ -39,6 +39,7 @@ const zoneConfig = {
   notifyAllow: ["192.0.2.0/24"],
   transferAllow: [{ address: "198.51.100.7" }],
   alsoNotify: [{ address: "198.51.100.8", port: 53, tsigKey: "xfr.key" }],
+  updateAllow: [{ address: "192.0.2.0/24", tsigKey: "upd.key" }],
   status: "active",
   statusDetail: "serial 7 from 192.0.2.1:53",
   currentVersion: 3,

@@ -96,6 +96,8 @@ export const ZoneConfig = z.object({
   transferAllow: z.array(TransferAllow),
   /** Absent from a Worker older than this field: nobody to notify. */
   alsoNotify: z.array(AlsoNotify).default([]),
+  /** Issue 22: who may send RFC 2136 UPDATE to a primary zone, and the key each must sign with. */
+  updateAllow: z.array(z.object({ address: z.string(), tsigKey: z.string() })).default([]),
   status: z.enum(ZONE_STATUSES),
   statusDetail: z.string(),
   currentVersion: z.number().int().nullable(),
@@ -279,3 +281,35 @@ export const Journal = z.object({
   changesets: z.array(Changeset),
 });
 export type Journal = z.infer<typeof Journal>;
+
+// --- Issue 22: RFC 2136 UPDATE, checked (address, TSIG) by the service and applied by the Worker. ---
+
+/** One RR of an UPDATE's prerequisite or update section as received (class ANY/NONE and empty rdata allowed). */
+export const UpdateRecord = z.object({
+  name: z.string().min(1).max(1024),
+  type: z.number().int().min(0).max(65535),
+  class: z.number().int().min(0).max(65535),
+  ttl: z.number().int().min(0).max(0xffffffff),
+  rdata: base64,
+});
+export type UpdateRecord = z.infer<typeof UpdateRecord>;
+
+/**
+ * `POST /internal/v1/zones/:zone/update`: the sections of one UPDATE message whose sender the service has
+ * allowed (address and TSIG key); the Worker checks the prerequisites and applies the updates atomically.
+ */
+export const UpdateRequest = z.object({
+  prerequisites: z.array(UpdateRecord).max(65_535),
+  updates: z.array(UpdateRecord).max(65_535),
+  /** Who sent it, for the log: the client's address and key. */
+  client: z.string().max(200),
+});
+export type UpdateRequest = z.infer<typeof UpdateRequest>;
+
+/** The RFC 2136 rcode to answer with, and the new version and serial when the update was committed. */
+export const UpdateResult = z.object({
+  rcode: z.number().int().min(0).max(15),
+  reason: z.string().optional(),
+  committed: z.object({ version: z.number().int(), serial: uint32 }).nullable(),
+});
+export type UpdateResult = z.infer<typeof UpdateResult>;

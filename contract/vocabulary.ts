@@ -48,3 +48,11 @@ export type VersionKind = (typeof VERSION_KINDS)[number];
 /** What a refresh request may force: a full transfer (skipping IXFR). Absent (null) means none. */
 export const REFRESH_FORCES = ["axfr"] as const;
 export type RefreshForce = (typeof REFRESH_FORCES)[number];
+
+/**
+ * How a primary zone's serial moves at each change (issue 22): `increment` adds one (RFC 1982), `unixtime`
+ * takes the clock's seconds, `dateserial` YYYYMMDDnn as BIND's `serial-update-method date`. The two clock
+ * policies fall back to adding one when the clock would not move the serial forward, as BIND does.
+ */
+export const SERIAL_POLICIES = ["increment", "unixtime", "dateserial"] as const;
+export type SerialPolicy = (typeof SERIAL_POLICIES)[number];

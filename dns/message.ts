@@ -12,7 +12,7 @@
  * it is the hot path and because dns-packet's encoder drops the opcode and never compresses.
  */
 import { type Name, NameError } from "./name.ts";
-import { RRType } from "./constants.ts";
+import { RRClass, RRType } from "./constants.ts";
 import { type Edns, decodeOpt, encodeOpt, joinRcode, optWireLength, splitRcode } from "./edns.ts";
 import { type Flags, HEADER_LENGTH, readHeader, setCounts, setTruncatedBit, writeHeader } from "./header.ts";
 import { readRdata, writeRdata } from "./wire/rdata-names.ts";
@@ -168,7 +168,9 @@ function readRecord(r: WireReader): ResourceRecord {
   const cls = r.u16();
   const ttl = r.u32();
   const rdlength = r.u16();
-  const rdata = readRdata(r, type, rdlength);
+  // RFC 2136 §2.4.1, §2.5.2: an UPDATE's prerequisites and deletions of class ANY or NONE carry no rdata
+  // whatever their type (an MX with rdlength 0); there are no names inside to expand.
+  const rdata = rdlength === 0 && (cls === RRClass.ANY || cls === RRClass.NONE) ? new Uint8Array(0) : readRdata(r, type, rdlength);
   return { name, type, class: cls, ttl, rdata };
 }
 

@@ -26,6 +26,9 @@ export const PEERS = {
   // promtool checks docs/alerts/backstop.rules.yml (issue 25); the package's server is not started.
   prometheus: ["/usr/bin/promtool"],
 };
+// Issue 22 (test/primary/): RFC 2136 clients, from the packages that already bring dig and kdig.
+PEERS["bind9-dnsutils"].push("/usr/bin/nsupdate");
+PEERS["knot-dnsutils"].push("/usr/bin/knsupdate");
 
 function missingPackages() {
   return Object.entries(PEERS)

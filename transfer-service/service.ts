@@ -34,6 +34,7 @@ import { noZones, type Zones } from "./zones/zone-set.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import { createTransferOut } from "./server/xfr-out/transfer-out.ts";
 import { NotifyOut } from "./server/xfr-out/notify-out.ts";
+import { createUpdateHandler } from "./server/update.ts";
 import { WorkerClient } from "./worker/worker-client.ts";
 import { verifyZone } from "./zones/verify.ts";
 import { Limiter } from "./zones/limiter.ts";
@@ -86,9 +87,12 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   // NOTIFY out after each of this instance's commits (the lease holder's), to the zone's alsoNotify.
   const notifyOut = new NotifyOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "notify-out" }), metrics });
   const unwatchNotify = parts.commits?.on((zone, version) => notifyOut.committed(zone, version));
+  // Issue 22: RFC 2136 UPDATE of primary zones, allowed here and applied by the Worker (the owner's, with
+  // several front processes: query processes hand every UPDATE to it).
+  const update = createUpdateHandler({ target: transferReads, hmac: nodeHmac, log: log.child({ part: "update" }), commits: parts.commits });
   const dns = processes
     ? undefined
-    : await startDnsListener(dnsListenerOptions(config, log, createDispatcher({ notify, front: front?.front, transfers, metrics }), metrics, 1)).catch(async (err: unknown) => {
+    : await startDnsListener(dnsListenerOptions(config, log, createDispatcher({ notify, front: front?.front, transfers, update, metrics }), metrics, 1)).catch(async (err: unknown) => {
         await front?.close();
         await transferReads.close();
         throw err;
@@ -97,7 +101,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     ? new FrontProcesses({
         processes: processes.processes,
         // What the query processes hand over: counted there (dns_messages_total), so not counted again here.
-        owner: createDispatcher({ notify, transfers }),
+        owner: createDispatcher({ notify, transfers, update }),
         commits: parts.commits,
         metrics,
         log: log.child({ part: "front-processes" }),
@@ -118,7 +122,13 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
           dns
             ? { ok: !stopping, detail: { dns: dns.addresses.length, tcpConnections: dns.tcpConnections } }
             : { ok: !stopping && running!.running > 0, detail: { frontProcesses: running!.running } },
-        refresh: (signal) => zones.signal(signal),
+        // Issue 22: a primary zone's version committed by the Worker (an API edit) is announced like this
+        // instance's own commits: the front's cache drops the zone, NOTIFY out tells its downstreams.
+        refresh: (signal) => {
+          if (signal.committed === undefined) return zones.signal(signal);
+          void parts.commits?.emit(signal.zone, signal.committed);
+          return true;
+        },
         // Verify (issue 24) reads the served version as transfers out do, and asks the primary itself; at
         // most BACKSTOP_MAX_CONCURRENT_TRANSFERS at once (`verify --all` may ask for many), apart from refreshes.
         verify: (zone) =>

@@ -106,7 +106,7 @@ const BAD: Array<[string, string, string, number, number]> = [
   ["other class", "$TTL 1\na CH A 192.0.2.1\n", "bad-class", 2, 5],
   ["meta type", "$TTL 1\na ANY \\# 0\n", "bad-type", 2, 2],
   ["$INCLUDE when off", "$INCLUDE other.zone\n", "directive", 1, 0],
-  ["unknown directive", "$GENERATE 1-10 a$ A 192.0.2.$\n", "directive", 1, 0],
+  ["unknown directive", "$RANDOM 1-10 a$ A 192.0.2.$\n", "directive", 1, 0],
   ["bad owner", "$TTL 1\na..b A 192.0.2.1\n", "bad-owner", 2, 2],
   ["bad escape in owner", "$TTL 1\na\\999 A 192.0.2.1\n", "bad-owner", 2, 1],
   ["bad $ORIGIN", "$ORIGIN a..b.\n", "directive", 1, 10],

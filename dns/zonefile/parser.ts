@@ -18,6 +18,7 @@ import type { Token } from "../rdata/token.ts";
 import { parseTtl } from "./ttl.ts";
 import { ZoneTokenizer, type Entry } from "./tokenizer.ts";
 import { ZoneFileError } from "./zone-file-error.ts";
+import { parseRange, substitute } from "./generate.ts";
 
 export interface ZoneRecord {
   name: Name;
@@ -57,7 +58,7 @@ interface FileState {
   file: string | undefined;
 }
 
-type EntryResult = { record: ZoneRecord } | { include: { path: string; origin: Name; token: Token } } | undefined;
+type EntryResult = { record: ZoneRecord } | { records: ZoneRecord[] } | { include: { path: string; origin: Name; token: Token } } | undefined;
 
 class EntryParser {
   constructor(private readonly zoneClass: number) {}
@@ -171,8 +172,41 @@ class EntryParser {
       const origin = originToken === undefined ? state.origin : this.name(originToken, state, "directive");
       return { include: { path: arg.text, origin, token: d } };
     }
+    if (word === "$GENERATE") return { records: this.generate(tokens, state) };
     this.fail("directive", `unsupported directive ${d.text}`, d, state);
   }
+
+  /**
+   * BIND's `$GENERATE range lhs [ttl] [class] type rhs` (`generate.ts`): each value's line is parsed as if
+   * written out, so TTL defaults, `@`, relative names and errors behave as for any record. The previous
+   * owner is left as it was (a blank-owner line after it continues the record before).
+   */
+  private generate(tokens: Token[], state: FileState): ZoneRecord[] {
+    const d = tokens[0]!;
+    if (tokens.length < 5) this.fail("directive", "$GENERATE needs a range, an owner, a type and rdata", d, state);
+    const range = parseRange(tokens[1]!.text);
+    if (typeof range === "string") this.fail("directive", `$GENERATE: ${range}`, tokens[1]!, state);
+    const lhs = tokens[2]!, middle = tokens.slice(3, -1), rhs = tokens[tokens.length - 1]!;
+    if (middle.length < 1 || middle.length > 3) this.fail("directive", "$GENERATE takes one rdata token after the type (quote it if it holds spaces)", rhs, state);
+    const owner = state.owner;
+    const out: ZoneRecord[] = [];
+    for (let v = range.start; v <= range.stop; v += range.step) {
+      const name = substitute(lhs.text, v);
+      if ("error" in name) this.fail("directive", `$GENERATE: ${name.error}`, lhs, state);
+      const data = substitute(rhs.text, v);
+      if ("error" in data) this.fail("directive", `$GENERATE: ${data.error}`, rhs, state);
+      const line: Token[] = [{ ...lhs, text: name.text }, ...middle, ...(rhs.quoted ? [{ ...rhs, text: data.text }] : tokenizeAt(data.text, rhs))];
+      const result = this.parse({ tokens: line, blankOwner: false, line: d.line ?? 0 }, state);
+      if (result && "record" in result) out.push(result.record);
+    }
+    state.owner = owner;
+    return out;
+  }
+}
+
+/** An unquoted rdata token after substitution may hold several fields (`"10 mail$"` was one token only if quoted). */
+function tokenizeAt(text: string, at: Token): Token[] {
+  return text.split(/\s+/).filter((t) => t !== "").map((t) => ({ text: t, quoted: false, line: at.line, column: at.column }));
 }
 
 /**
@@ -199,6 +233,10 @@ export async function* parseZoneBatches(source: AsyncIterable<string> | Iterable
         if (result === undefined) continue;
         if ("record" in result) {
           batch.push(result.record);
+          continue;
+        }
+        if ("records" in result) {
+          batch.push(...result.records);
           continue;
         }
         const { path, origin, token } = result.include;
@@ -241,6 +279,7 @@ export function parseZoneText(text: string, options: Omit<ZoneParseOptions, "inc
     const result = parser.parse(entry, state);
     if (result === undefined) continue;
     if ("record" in result) out.push(result.record);
+    else if ("records" in result) out.push(...result.records);
     else {
       const t = result.include.token;
       throw new ZoneFileError("directive", "$INCLUDE is not enabled", t.line ?? 0, t.column ?? 0, options.file);

@@ -26,7 +26,8 @@
  * 3. NOTIFY (RFC 1996): decoded in full and handed to the NOTIFY receiver (notify.ts), which decides and signs
  *    the reply; a question count other than one is FORMERR (RFC 1996 §3.7). A body that does not parse is
  *    FORMERR with the header's ID and opcode, no question (reply.ts).
- * 4. Any other opcode (IQUERY, STATUS, UPDATE, DSO, unassigned): NOTIMP (RFC 1035 §4.1.1), RD and CD clear.
+ * 4. UPDATE (RFC 2136): decoded in full and handed to the update handler (`update.ts`, issue 22), NOTIMP without one.
+ * 5. Any other opcode (IQUERY, STATUS, DSO, unassigned): NOTIMP (RFC 1035 §4.1.1), RD and CD clear.
  *
  * 5. In a query process of the multi-process front (`owner` set, `front-processes.ts`), what 2b, 3 and 4
  *    would decode — every opcode but QUERY, and zone transfers — goes to the owner process as it came, and
@@ -37,6 +38,7 @@
  * and counted in plain integers (`Metrics.countMessage`): this is the front's hot path.
  */
 import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
+import type { UpdateHandler } from "./update.ts";
 import { decodeHeader, HEADER_LENGTH } from "../../dns/header.ts";
 import { decodeMessage, encodeMessage, type Message } from "../../dns/message.ts";
 import { EdnsOptionCode } from "../../dns/edns.ts";
@@ -80,6 +82,8 @@ export interface DispatchOptions {
    * opcode, a zone transfer, a signed SOA query) is handed to it, and `notify` and `transfers` are unused.
    */
   owner?: DnsHandler | undefined;
+  /** RFC 2136 UPDATE of primary zones (issue 22, `update.ts`); without it UPDATE is NOTIMP. */
+  update?: UpdateHandler | undefined;
   metrics?: Metrics;
 }
 
@@ -102,7 +106,7 @@ const isTransfer = (m: Message): boolean => {
 const TRANSFER = Symbol("transfer");
 
 export function createDispatcher(options: DispatchOptions): DnsHandler {
-  const { notify, front, transfers, owner, metrics } = options;
+  const { notify, front, transfers, owner, update, metrics } = options;
   const servesTransfers = transfers !== undefined || owner !== undefined;
   const count = <R extends DnsReply>(ctx: RequestContext, opcode: number, reply: R): R => {
     // A streamed reply (a zone transfer) is a NOERROR answer.
@@ -223,6 +227,9 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
         if (message.questions.length !== 1) return count(ctx, opcode, simple(Rcode.FORMERR));
         if (transfers && isTransfer(message)) return count(ctx, opcode, await transfers(message, wire, ctx));
         return count(ctx, opcode, simple(Rcode.REFUSED));
+      case Opcode.UPDATE:
+        if (update) return count(ctx, opcode, await update(message, wire, ctx));
+        return count(ctx, opcode, simple(Rcode.NOTIMP));
       default:
         return count(ctx, opcode, simple(Rcode.NOTIMP));
     }

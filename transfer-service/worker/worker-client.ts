@@ -40,6 +40,8 @@ import {
   SERIAL_HEADER,
   ZoneConfigChanges,
   ZoneConfigList,
+  UpdateResult,
+  type UpdateRequest,
   type TimersUpdate,
   type TransferLogEntry as ContractLogEntry,
 } from "../../contract/internal-v1.ts";
@@ -389,6 +391,14 @@ export class WorkerClient implements WorkerApi {
   }
 
   /** The changesets from serial `since` to the served version (`GET /zones/:zone/journal`); null on a journal gap. */
+  /**
+   * Issue 22: an allowed RFC 2136 UPDATE, applied by the Worker (`POST /zones/:zone/update`). Not retried:
+   * a commit whose answer was lost must not be applied twice.
+   */
+  async applyUpdate(zone: string, body: UpdateRequest): Promise<UpdateResult> {
+    return this.call("POST", `${this.zonePath(zone)}/update`, body, UpdateResult, this.options.timeoutMs, false);
+  }
+
   async journal(zone: string, since: number): Promise<Journal | null> {
     try {
       return await this.call("GET", `${this.zonePath(zone)}/journal?since=${since}`, undefined, Journal);

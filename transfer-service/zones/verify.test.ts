@@ -37,6 +37,7 @@ function config(primaries: { address: string; port: number }[], version: number 
         notifyAllow: [],
         transferAllow: [],
         alsoNotify: [],
+        updateAllow: [],
         status: "active",
         statusDetail: "",
         currentVersion: version,

@@ -15,6 +15,8 @@ import { API_PREFIX } from "./route-policy.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { deploymentRoutes } from "./deployment.ts";
 import { alertRoutes } from "./alerts.ts";
+import { importRoutes } from "./import.ts";
+import { rrsetRoutes } from "./rrsets.ts";
 import { tsigKeyRoutes } from "./tsig-keys.ts";
 import { verifyRoutes } from "./verify.ts";
 import { zoneRoutes } from "./zones.ts";
@@ -33,6 +35,9 @@ export function createApi(): Hono<RouteEnv> {
   api.route("/tokens", tokenRoutes);
   api.route("/zones", verifyRoutes); // issue 24: POST /zones/:name/verify, before the zone routes
   api.route("/", alertRoutes);
+  // Issue 22: primary zones' RRset API and zone-file import (before zoneRoutes, whose `/:name` routes are wider).
+  api.route("/zones", rrsetRoutes);
+  api.route("/zones", importRoutes);
   api.route("/zones", zoneRoutes);
   api.route("/deployment", deploymentRoutes);
   // The OpenAPI document of every route of `api` (built at its first request, so routes mounted anywhere

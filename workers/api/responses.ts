@@ -5,6 +5,7 @@
  * view and not here (or the reverse) fails a test instead of drifting from the document.
  */
 import { z } from "zod";
+import { SERIAL_POLICIES } from "../../contract/vocabulary.ts";
 import { TRANSFER_DIRECTIONS, TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../../contract/vocabulary.ts";
 import { TOKEN_SCOPES } from "../db/schema.ts";
 
@@ -114,6 +115,9 @@ export const ZoneView = z.strictObject({
     .optional()
     .meta({ description: "a catalog's last reconciliation, in words" }),
   memberOf: z.string().nullable().meta({ description: "the catalog this zone is a member of; PATCH {memberOf: null} detaches it" }),
+  // Primary zones (issue 22).
+  serialPolicy: z.enum(SERIAL_POLICIES).meta({ description: "how each edit of a primary zone moves its serial" }),
+  updateAllow: z.array(z.strictObject({ address: z.string(), tsigKey: z.string() })).meta({ description: "who may send RFC 2136 UPDATE (the key is required)" }),
   createdAt: instant,
   updatedAt: instant,
 });

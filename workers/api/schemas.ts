@@ -6,7 +6,7 @@
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { OUTBOUND_RULE, outboundAddressProblem } from "../../contract/outbound-address.ts";
-import { TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../../contract/vocabulary.ts";
+import { SERIAL_POLICIES, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../../contract/vocabulary.ts";
 import { zones } from "../db/schema.ts";
 import { dnsName } from "../http/dns-name/index.ts";
 
@@ -163,6 +163,94 @@ const transferLimitFields = {
   maxBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 };
 
+// --- Primary zones (issue 22): the create fields of `model: "primary"`, and the RRset API's bodies. ---
+
+/** A TTL in seconds (RFC 2181 §8: 0 to 2^31 - 1). */
+export const ttlSeconds = z.number().int().min(0).max(2_147_483_647);
+
+/** The SOA a new primary zone starts with; its serial is the serial policy's. Names relative to the zone or absolute. */
+export const SoaInput = z.strictObject({
+  mname: z.string().min(1).max(255),
+  rname: z.string().min(1).max(255),
+  refresh: ttlSeconds.default(3600),
+  retry: ttlSeconds.default(900),
+  expire: ttlSeconds.default(1_209_600),
+  minimum: ttlSeconds.default(300),
+  ttl: ttlSeconds.default(3600),
+});
+export type SoaInput = z.infer<typeof SoaInput>;
+
+/** Who may send RFC 2136 UPDATE: an address or prefix, and the TSIG key it must sign with (required). */
+export const UpdateAllowInput = z.strictObject({
+  address: addressOrPrefix,
+  tsigKey: dnsName,
+});
+
+const primaryFields = {
+  serialPolicy: z.enum(SERIAL_POLICIES),
+  updateAllow: z.array(UpdateAllowInput).max(64),
+};
+
+/** Only a primary zone takes `soa` and `nameservers` (both or neither), and it has no primaries. */
+function primaryOnly(
+  zone: { model?: string | undefined; soa?: unknown; nameservers?: unknown; primaries?: unknown[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  for (const field of ["soa", "nameservers"] as const) {
+    if (zone[field] !== undefined && zone.model !== "primary") {
+      ctx.addIssue({ code: "custom", path: [field], message: `only a primary zone (model "primary") takes ${field}` });
+    }
+  }
+  if (zone.model !== "primary") return;
+  if ((zone.soa === undefined) !== (zone.nameservers === undefined)) {
+    const missing = zone.soa === undefined ? "soa" : "nameservers";
+    ctx.addIssue({ code: "custom", path: [missing], message: 'a primary zone is created with both "soa" and "nameservers", or with neither (then import a zone file)' });
+  }
+  if (zone.primaries !== undefined && zone.primaries.length > 0) {
+    ctx.addIssue({ code: "custom", path: ["primaries"], message: "a primary zone has no primaries: its records are edited here" });
+  }
+}
+
+/** `PUT /api/v1/zones/:name/rrsets/:owner/:type`. */
+export const RrsetPut = z.strictObject({
+  ttl: ttlSeconds,
+  records: z.array(z.string().min(1).max(65_535)).min(1, "must hold at least one record (DELETE removes an RRset)").max(1000),
+});
+
+/** One change of `PATCH /api/v1/zones/:name/rrsets`: a replacement (ttl and records) or a deletion. */
+export const RrsetChange = z.strictObject({
+  owner: z.string().min(1).max(1024),
+  type: z.string().min(1).max(16),
+  changetype: z.enum(["replace", "delete"]).default("replace"),
+  ttl: ttlSeconds.optional(),
+  records: z.array(z.string().min(1).max(65_535)).min(1).max(1000).optional(),
+});
+export const RrsetPatch = z
+  .strictObject({ rrsets: z.array(RrsetChange).min(1).max(1000) })
+  .superRefine((body, ctx) => {
+    body.rrsets.forEach((r, i) => {
+      if (r.changetype === "replace" && (r.ttl === undefined || r.records === undefined)) {
+        ctx.addIssue({ code: "custom", path: ["rrsets", i, r.ttl === undefined ? "ttl" : "records"], message: 'a "replace" needs ttl and records' });
+      }
+      if (r.changetype === "delete" && (r.ttl !== undefined || r.records !== undefined)) {
+        ctx.addIssue({ code: "custom", path: ["rrsets", i, "records"], message: 'a "delete" takes no ttl nor records' });
+      }
+    });
+  });
+
+/** `GET /api/v1/zones/:name/rrsets`: a page (`limit` 100, at most 1,000) after `cursor`. */
+export const RrsetListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+
+/** `POST /api/v1/zones/:name/import?dryRun=true`. */
+export const ImportQuery = z.strictObject({
+  dryRun: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+});
+
+// --- end of the primary-zone block ---
+
 /**
  * A catalog's group template (RFC 9432 §4.4.2): settings that replace the catalog's for the members whose
  * group property names it (`store/catalog.ts`).
@@ -210,8 +298,14 @@ export const ZoneCreate = z
     /** Issue 19: this zone is a catalog (RFC 9432); its members are provisioned from it. Set at creation only. */
     catalog: z.boolean().default(false),
     catalogGroups: catalogGroups.default({}),
+    // Issue 22: a primary zone's starting SOA and apex NS, its serial policy and UPDATE allow-list.
+    soa: SoaInput.optional(),
+    nameservers: z.array(z.string().min(1).max(255)).min(1).max(64).optional(),
+    serialPolicy: primaryFields.serialPolicy.default("increment"),
+    updateAllow: primaryFields.updateAllow.default([]),
   })
   .superRefine(needsPrimaries)
+  .superRefine(primaryOnly)
   .superRefine(catalogNeedsTransfer)
   .superRefine(clampsWithinDefaults);
 export type ZoneCreate = z.infer<typeof ZoneCreate>;
@@ -240,6 +334,8 @@ export const ZonePatch = z
     catalogGroups: catalogGroups.optional(),
     /** Only `null`: detaches a catalog member, which then keeps its data and settings as an ordinary zone. */
     memberOf: z.null().optional(),
+    serialPolicy: primaryFields.serialPolicy.optional(),
+    updateAllow: primaryFields.updateAllow.optional(),
   })
   .superRefine(needsPrimaries);
 export type ZonePatch = z.infer<typeof ZonePatch>;

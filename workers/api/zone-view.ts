@@ -101,6 +101,9 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
     catalog: z.catalog,
     ...(z.catalog ? { catalogGroups: z.catalogGroups, catalogReport: z.catalogReport ?? null } : {}),
     memberOf: z.memberOf,
+    // Primary zones (issue 22): how each edit moves the serial, who may send RFC 2136 UPDATE.
+    serialPolicy: z.serialPolicy,
+    updateAllow: z.updateAllow,
     createdAt: iso(z.createdAt),
     updatedAt: iso(z.updatedAt),
   };

@@ -36,6 +36,7 @@ import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { actorOf, zoneLimit } from "./admin-auth.ts";
 import { pushRefresh } from "./refresh-signal.ts";
+import { primaryStart, runEdit } from "./rrsets.ts";
 import type { Signal } from "../../contract/internal-v1.ts";
 import {
   clampIssue,
@@ -73,7 +74,7 @@ type KeyedBody = { tsigKey?: string | null | undefined; primaries?: { tsigKey?: 
 /** Every TSIG key name a zone body refers to (its catalog group templates' included) must exist. */
 async function checkKeys(
   c: AppContext,
-  body: KeyedBody & { catalogGroups?: Record<string, KeyedBody> | undefined },
+  body: KeyedBody & { catalogGroups?: Record<string, KeyedBody> | undefined; updateAllow?: { tsigKey: string }[] | undefined },
 ) {
   const wanted = new Map<string, string>();
   const collect = (b: KeyedBody, prefix: string): void => {
@@ -84,6 +85,7 @@ async function checkKeys(
   };
   collect(body, "");
   for (const [group, template] of Object.entries(body.catalogGroups ?? {})) collect(template, `catalogGroups.${group}.`);
+  body.updateAllow?.forEach((t, i) => wanted.set(t.tsigKey, `updateAllow.${i}.tsigKey`));
   if (wanted.size === 0) return;
   const have = await existingKeyNames(c.var.db, [...wanted.keys()]);
   for (const [name, field] of wanted) {
@@ -95,7 +97,7 @@ zoneRoutes.post(
   "/",
   operation({
     summary: "Create a zone",
-    description: "Answers the zone and its NOTIFY webhook secret, shown this once. A zone-limited token creates its zones with PUT /zones/{name}.",
+    description: "Answers the zone and its NOTIFY webhook secret, shown this once. A zone-limited token creates its zones with PUT /zones/{name}. A primary zone (issue 22) starts from `soa` and `nameservers`, or empty (then import a zone file).",
     tag: "zones",
     body: ZoneCreate,
     responses: [{ status: 201, description: "created; `webhookSecret` is shown this once", schema: ZoneCreated }],
@@ -105,7 +107,9 @@ zoneRoutes.post(
     const body = await jsonBody(c, ZoneCreate);
     await checkKeys(c, body);
     const secret = newSecret();
-    const { name, ...rest } = body;
+    // Issue 22: a primary zone's starting SOA and apex NS are its first version, not columns.
+    const { name, soa, nameservers, ...rest } = body;
+    const start = soa && nameservers ? primaryStart(name, soa, nameservers) : undefined;
     // The first refresh is requested in the row itself (no UPDATE after the INSERT): the push starts one
     // D1 round trip sooner, and a service that misses it still finds the request when it polls.
     const requestedAt = Date.now();
@@ -116,13 +120,27 @@ zoneRoutes.post(
       webhookSecretHash: await hashSecret(secret),
       refreshRequestedAt: requestedAt,
       refreshRequestedBy: actorOf(c.var.principal),
+      // A primary zone waits for its records, not for a transfer (issue 22).
+      ...(rest.model === "primary" && !start ? { statusDetail: "no records yet: import a zone file (POST …/import) or write RRsets" } : {}),
     });
     if (!zone) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
     // A new name may now be answered (a zone that has no version yet answers SERVFAIL).
     servedPointersChanged();
-    pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
+    let shown = zone;
+    if (start) {
+      // The first version of a primary zone: SOA (serial by the policy) and apex NS, one commit.
+      try {
+        await runEdit(c, zone, start);
+      } catch (err) {
+        await deleteZone(c.var.db, zone.id);
+        throw err;
+      }
+      shown = (await zoneByName(c.var.db, zone.name)) ?? zone;
+    } else if (zone.model !== "primary") {
+      pushInBackground(c, { zone: zone.name, requestedAt, force: null, acceptLowerSerial: false });
+    }
     // The webhook secret is shown this once; only its hash is kept.
-    return c.json({ ...zoneView(zone, undefined), webhookSecret: secret }, 201);
+    return c.json({ ...zoneView(shown, undefined), webhookSecret: secret }, 201);
   },
 );
 
@@ -186,6 +204,10 @@ function bulkItem<S extends z.ZodType>(schema: S, value: unknown, index: number)
 
 async function bulkCreate(c: AppContext, items: readonly unknown[]): Promise<Response> {
   const zones = items.map((item, i) => bulkItem(ZoneCreate, item, i));
+  // Issue 22: a primary zone's first version is written by the single create, not by the bulk INSERT.
+  zones.forEach((zone, i) => {
+    if (zone.soa !== undefined) throw new BulkItemError(400, "invalid", i, "soa", "create a primary zone with soa and nameservers one by one (POST /api/v1/zones), or create it empty here and import a zone file");
+  });
   const seen = new Map<string, number>();
   zones.forEach((zone, i) => {
     const first = seen.get(zone.name);

@@ -15,6 +15,7 @@ import { sql } from "drizzle-orm";
 import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import {
   REFRESH_FORCES,
+  SERIAL_POLICIES,
   TRANSFER_DIRECTIONS,
   TRANSFER_KINDS,
   TRANSFER_RESULTS,
@@ -74,6 +75,12 @@ export interface CatalogReport {
   error: string | null;
   /** Members that were skipped, each with its reason. At most 100. */
   problems: string[];
+}
+
+/** Who may send RFC 2136 UPDATE to a primary zone (issue 22): an address or prefix, and the TSIG key it must sign with. */
+export interface UpdateAllowEntry {
+  address: string;
+  tsigKey: string;
 }
 
 const now = sql`(unixepoch('subsec') * 1000)`;
@@ -180,6 +187,10 @@ export const zones = sqliteTable("zones", {
   // Issue 24: who asked for the pending refresh (an API token's name, `admin` or `webhook`); copied into the
   // transfer log's `actor` of the rows written while the request is pending.
   refreshRequestedBy: text("refresh_requested_by"),
+  // Primary zones (issue 22): how each edit moves the serial, and who may send RFC 2136 UPDATE (an
+  // address or prefix with the TSIG key it must sign with; the key is required).
+  serialPolicy: text("serial_policy", { enum: SERIAL_POLICIES }).notNull().default("increment"),
+  updateAllow: text("update_allow", { mode: "json" }).$type<UpdateAllowEntry[]>().notNull().default(sql`'[]'`),
 }, (t) => [
   // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
   index("zones_next_refresh").on(t.nextRefreshAt, t.name),

@@ -31,6 +31,7 @@ import { reconcileCatalog } from "../store/catalog.ts";
 import { Budget } from "../store/statement-budget.ts";
 import { pushRefresh } from "../api/refresh-signal.ts";
 import { streamVersion } from "../store/version-stream.ts";
+import { mountUpdate } from "./update.ts";
 import {
   ChangesetRequest,
   CommitRequest,
@@ -58,6 +59,7 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
     for (const p of z.primaries) if (p.tsigKey) names.add(p.tsigKey);
     for (const t of z.transferAllow) if (t.tsigKey) names.add(t.tsigKey);
     for (const t of z.alsoNotify) if (t.tsigKey) names.add(t.tsigKey);
+    for (const t of z.updateAllow) names.add(t.tsigKey);
   }
   if (names.size === 0) return [];
   const box = await SecretBox.fromBase64(c.env.TSIG_ENCRYPTION_KEY).catch(() => {
@@ -260,6 +262,9 @@ export function createInternal(): Hono<RouteEnv> {
     if (!journal) throw new ApiError(404, "journal-gap", `the journal of ${ref.name} does not reach back to serial ${since}`);
     return c.json(journal);
   });
+
+  // Issue 22: RFC 2136 UPDATE of a primary zone, allowed by the service, applied here atomically.
+  mountUpdate(api);
 
   // A mounted app's notFound is not consulted by the parent, so unknown paths are caught here.
   api.all("*", (c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));

@@ -16,6 +16,7 @@ interface ZoneConfigRow {
   notify_allow: string;
   transfer_allow: string;
   also_notify: string;
+  update_allow: string;
   status: ZoneConfig["status"];
   status_detail: string;
   current_version: number | null;
@@ -54,6 +55,7 @@ function configOf(r: ZoneConfigRow): ZoneConfig {
     notifyAllow: JSON.parse(r.notify_allow) as string[],
     transferAllow: JSON.parse(r.transfer_allow) as ZoneConfig["transferAllow"],
     alsoNotify: JSON.parse(r.also_notify) as ZoneConfig["alsoNotify"],
+    updateAllow: JSON.parse(r.update_allow) as ZoneConfig["updateAllow"],
     status: r.status,
     statusDetail: r.status_detail,
     currentVersion: r.current_version,

@@ -228,12 +228,13 @@ export async function insertZones(db: D1Queryable, rows: readonly BulkZone[]): P
     budget.prepare(
       `INSERT INTO zones (name, model, primaries, tsig_key, notify_allow, transfer_allow, answer_allow,
          min_refresh, max_refresh, min_retry, max_retry, min_expire, max_expire, webhook_secret_hash, refresh_requested_at,
-         catalog, catalog_groups)
+         catalog, catalog_groups, serial_policy, update_allow)
        SELECT z.value ->> '$.name', z.value ->> '$.model', z.value -> '$.primaries', z.value ->> '$.tsigKey',
          z.value -> '$.notifyAllow', z.value -> '$.transferAllow', z.value -> '$.answerAllow',
          z.value ->> '$.minRefresh', z.value ->> '$.maxRefresh', z.value ->> '$.minRetry', z.value ->> '$.maxRetry',
          z.value ->> '$.minExpire', z.value ->> '$.maxExpire', z.value ->> '$.webhookSecretHash', z.value ->> '$.refreshRequestedAt',
-         coalesce(z.value ->> '$.catalog', 0), coalesce(z.value -> '$.catalogGroups', '{}')
+         coalesce(z.value ->> '$.catalog', 0), coalesce(z.value -> '$.catalogGroups', '{}'),
+         COALESCE(z.value ->> '$.serialPolicy', 'increment'), COALESCE(z.value -> '$.updateAllow', '[]')
        FROM json_each(?1) AS z`,
       [chunk],
     ),
