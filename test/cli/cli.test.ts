@@ -183,7 +183,7 @@ describe("backstop CLI against the real stack", () => {
 
     const wrongToken = await cli(["zone", "list"], { BACKSTOP_TOKEN: "not-the-token-0123456789" });
     expectExit(wrongToken, 1);
-    expect(wrongToken.stderr).toContain("the token is not valid here (HTTP 403");
+    expect(wrongToken.stderr).toContain("the token is not valid (unknown, revoked or expired) (HTTP 401"); // issue 24: an unknown token is a 401 (RFC 6750 §3.1)
 
     const [closed] = await freePorts(1);
     const unreachable = await cli(["zone", "list"], { BACKSTOP_URL: `http://127.0.0.1:${closed}` });

@@ -122,7 +122,7 @@ describe("npm start", () => {
     const first = start({ ...env, ADMIN_TOKEN: envToken });
     await ready(first);
     expect(await apiStatus(base, envToken), "the environment's ADMIN_TOKEN").toBe(200);
-    expect(await apiStatus(base, fileToken), ".dev.vars's ADMIN_TOKEN, overridden").toBe(403);
+    expect(await apiStatus(base, fileToken), ".dev.vars's ADMIN_TOKEN, overridden").toBe(401); // no credential at all: 401 (issue 24, RFC 6750 §3.1)
     const dnsAnswer = await udpExchange(dnsPort, buildQuery(7, "example.com.", RRType.SOA), 5_000);
     expect(rcodeOf(dnsAnswer), "an SOA query for a zone not served").toBe(5); // REFUSED, answered
     // A DNS cookie, made with the secret npm start generated into .dev.vars (see below).
