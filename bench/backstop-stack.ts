@@ -49,6 +49,8 @@ export interface BackstopStack {
   lastTransfer(zone: string): Promise<{ result: string; error: string | null; at: number } | undefined>;
   /** What the service printed lately (for failure messages). */
   serviceOutput(): string;
+  /** The service's Prometheus text (`GET /metrics` on its loopback HTTP port, which needs no token). */
+  metrics(): Promise<string>;
   /**
    * Another transfer-service instance on the same Worker, with `processes` front processes
    * (BACKSTOP_FRONT_PROCESSES; the stack's own runs one), on its own DNS port: the multi-process rows of the
@@ -182,6 +184,7 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
       return row ?? undefined;
     },
     serviceOutput: () => output,
+    metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text(),
     async startFront(processes) {
       const [frontDns, frontHttp] = (await freePorts(2)) as [number, number];
       let frontOutput = "";

@@ -7,10 +7,15 @@
  *   refresh machine takes, timed from the AXFR query to the committed flip, with this process's peak RSS
  *   (it holds exactly what the transfer-service holds during a transfer: the AXFR client and the client).
  *
+ * - **ixfr** (after **store**, on its zone): one changeset adding a second address to `BENCH_IXFR_CHANGES`
+ *   (default 1,000) A RRsets spread evenly over the zone, sent as the service sends an IXFR
+ *   (`POST …/changesets`), timed from the call to the committed answer, with workerd's CPU meanwhile and
+ *   the D1 rows the Worker read and wrote for it (issue 28: an IXFR costs in proportion to the change).
+ *
  * Each run goes into a fresh zone of the same Worker, so the D1 file grows by one copy per run.
  *
  *   npx tsx bench/ingest-d1.ts 100000 1000000          # both figures per size
- *   BENCH_ONLY=e2e npx tsx bench/ingest-d1.ts 1000000  # one of them (store | e2e)
+ *   BENCH_ONLY=e2e npx tsx bench/ingest-d1.ts 1000000  # one of them (store | e2e; ixfr: store, then ixfr)
  *   BENCH_CHUNK_BYTES=524288 BENCH_IN_FLIGHT=2 …       # other chunk settings than the client's defaults
  */
 import { randomBytes } from "node:crypto";
@@ -20,6 +25,8 @@ import path from "node:path";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import type { ResourceRecord } from "../dns/message.ts";
 import { Name } from "../dns/name.ts";
+import { RRType } from "../dns/constants.ts";
+import { withSoaSerial } from "../dns/rdata/soa.ts";
 import { prepareTsigKey } from "../dns/tsig/key.ts";
 import { cpuMs, descendantsNamed } from "./proc.ts";
 import { startKnotd } from "../test/peers/index.ts";
@@ -157,6 +164,7 @@ async function run(records: number, base: string, client: WorkerClient, only: st
       const result = await session.commit();
       const seconds = (performance.now() - started) / 1000;
       await check(name);
+      const storeCpu = cpu.stop();
       console.log(
         JSON.stringify({
           figure: "store",
@@ -167,12 +175,44 @@ async function run(records: number, base: string, client: WorkerClient, only: st
           commitSeconds: +((performance.now() - chunksDone) / 1000).toFixed(2),
           seconds: +seconds.toFixed(2),
           recordsPerSecond: Math.round(records / seconds),
-          ...cpu.stop(),
+          ...storeCpu,
+        }),
+      );
+
+      // The IXFR: a second address on A RRsets spread over the zone.
+      const wanted = Number(process.env.BENCH_IXFR_CHANGES ?? 1000);
+      const addresses = chunks.flat().filter((r) => r.type === RRType.A);
+      const step = Math.max(1, Math.floor(addresses.length / wanted));
+      const adds = addresses
+        .filter((_, i) => i % step === 0)
+        .slice(0, wanted)
+        .map((r, k): ResourceRecord => ({ ...r, rdata: Uint8Array.of(198, 18 + (k >> 16), (k >> 8) & 255, k & 255) }));
+      const newSoa: ResourceRecord = { ...soa, rdata: withSoaSerial(soa.rdata, 2) };
+      global.gc?.();
+      const ixfrCpu = cpuMeter();
+      const ixfrStarted = performance.now();
+      const ixfr = await client.beginIngest(name, OWNER, "ixfr", 2);
+      await ixfr.beginIncremental(newSoa);
+      await ixfr.beginChangeset(soa);
+      await ixfr.beginAdditions(newSoa);
+      await ixfr.records(adds);
+      await ixfr.end();
+      const applied = await ixfr.commit();
+      console.log(
+        JSON.stringify({
+          figure: "ixfr",
+          records,
+          changes: adds.length,
+          serial: applied.serial,
+          seconds: +((performance.now() - ixfrStarted) / 1000).toFixed(2),
+          d1RowsRead: applied.d1Rows?.read,
+          d1RowsWritten: applied.d1Rows?.written,
+          ...ixfrCpu.stop(),
         }),
       );
     }
 
-    if (only !== "store") {
+    if (only !== "store" && only !== "ixfr") {
       const name = zone.slice(0, -1);
       await createZone(name);
       global.gc?.();

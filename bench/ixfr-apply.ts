@@ -5,7 +5,8 @@
  * touches many places (blocks, for Backstop) rather than one. All changes are one knotc transaction; the
  * clock starts before `zone-commit`, after which knotd NOTIFYs both secondaries, and stops when each
  * answers the last change (both publish an IXFR atomically, so the last is as good as any). A first and
- * a middle change are then checked too.
+ * a middle change are then checked too. The D1 rows the Worker read and wrote for it come from the service's
+ * `backstop_ixfr_d1_rows_total` (issue 28: D1 bills by rows).
  */
 import { RRType } from "../dns/constants.ts";
 import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
@@ -14,6 +15,12 @@ import { figure } from "./figure.ts";
 import { commitEdits, stageEdits } from "./knot-edit.ts";
 import { cpuMeter } from "./proc.ts";
 import { transferBudgetMs } from "./zone-setup.ts";
+
+/** `backstop_ixfr_d1_rows_total` by direction, from the service's metrics text (0 when absent). */
+function d1Rows(metrics: string): { read: number; written: number } {
+  const value = (direction: string) => Number(new RegExp(`^backstop_ixfr_d1_rows_total\\{direction="${direction}"\\} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
+  return { read: value("read"), written: value("written") };
+}
 
 const addressOf = (k: number) => `198.${18 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
 
@@ -33,6 +40,7 @@ export const ixfrApply: Benchmark = {
     const last = targets.length - 1;
     const probe = targets[last]!;
     const timeoutMs = transferBudgetMs(setup.records);
+    const rowsBefore = d1Rows(await stack.metrics());
     const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid, setup.named.pid]);
     const [namedMs, backstopMs] = await ctx.profiled("ixfr", async () => {
       const since = performance.now();
@@ -43,6 +51,8 @@ export const ixfrApply: Benchmark = {
       ]);
     });
     const [serviceCpu, workerdCpu, namedCpu] = cpu.stop() as [number, number, number];
+    const rowsAfter = d1Rows(await stack.metrics());
+    const rows = { read: rowsAfter.read - rowsBefore.read, written: rowsAfter.written - rowsBefore.written };
     for (const k of [0, Math.floor(last / 2)]) {
       const owner = targets[k]!.owner;
       const [n, b] = await Promise.all([udpAnswers(setup.named.port, owner, RRType.A), dohAnswers(stack.worker.backstop, owner, RRType.A)]);
@@ -57,7 +67,9 @@ export const ixfrApply: Benchmark = {
         backstop: backstopMs / 1000,
         peer: namedMs / 1000,
         peerName: "named",
-        note: `CPU until both answered: transfer-service ${(serviceCpu / 1000).toFixed(2)} s, workerd ${(workerdCpu / 1000).toFixed(2)} s, named ${(namedCpu / 1000).toFixed(2)} s`,
+        note:
+          `CPU until both answered: transfer-service ${(serviceCpu / 1000).toFixed(2)} s, workerd ${(workerdCpu / 1000).toFixed(2)} s, named ${(namedCpu / 1000).toFixed(2)} s; ` +
+          `D1 rows for the IXFR: ${rows.read.toLocaleString("en")} read, ${rows.written.toLocaleString("en")} written`,
       }),
     ];
   },

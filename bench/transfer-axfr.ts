@@ -2,9 +2,12 @@
  * @module AXFR rate and memory of the transfer client: knotd serves a generated zone of N records
  * (TSIG hmac-sha256), and `transfer()` streams it into a sink that counts and drops records, so the figure
  * is the client's own (socket, framing, TSIG, decode, chunking), the ceiling for any store behind it.
- * Peak RSS is sampled every 20 ms during the transfer.
+ * Peak RSS is sampled every 20 ms during the transfer. The sink takes the zone as record streams, as the
+ * Worker client does (`axfr-raw.ts`); `BENCH_SINK=objects` makes it take record objects (the older path),
+ * and the CPU time of the process is printed, so the two can be compared in one session.
  *
  *   npx tsx bench/transfer-axfr.ts 100000 1000000
+ *   BENCH_SINK=objects npx tsx bench/transfer-axfr.ts 1000000
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -23,6 +26,10 @@ const count = { n: 0 };
 
 /** Counts records and keeps none. */
 class DroppingSink implements XfrSink {
+  readonly rawChunkBytes = 1024 * 1024;
+  rawRecords? = async (_stream: Uint8Array, records: number): Promise<void> => {
+    count.n += records;
+  };
   async beginFull(): Promise<void> {}
   async beginIncremental(): Promise<void> {}
   async beginChangeset(): Promise<void> {}
@@ -48,15 +55,19 @@ async function run(records: number): Promise<void> {
       let peak = rssBefore;
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
       count.n = 0;
+      const sink = new DroppingSink();
+      if (process.env.BENCH_SINK === "objects") sink.rawRecords = undefined;
+      const cpu0 = process.cpuUsage();
       const started = performance.now();
       const result = await transfer({
         kind: "axfr",
         zone: Name.parse(zone),
         primary: { address: peer.address, port: peer.port, key: prepared },
-        sink: new DroppingSink(),
+        sink,
         limits: { connectTimeoutMs: 5000, idleTimeoutMs: 60_000, totalTimeoutMs: 3_600_000, maxRecords: 50_000_000, maxBytes: 2 ** 40, chunkRecords: 2000 },
       });
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpu0);
       clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage().rss);
       console.log(
@@ -68,6 +79,8 @@ async function run(records: number): Promise<void> {
           bytes: result.bytes,
           seconds: Number(seconds.toFixed(3)),
           recordsPerSecond: Math.round(result.records / seconds),
+          sink: sink.rawRecords ? "stream" : "objects",
+          cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(2),
           rssBeforeMiB: Math.round(rssBefore / 2 ** 20),
           peakRssMiB: Math.round(peak / 2 ** 20),
         }),

@@ -142,8 +142,9 @@ export type ZoneConfigList = z.infer<typeof ZoneConfigList>;
 export const ZONE_FEED_MAX_PAGE = 1000;
 
 /**
- * The zone change feed, the service's poll (issue 19): the zones written after cursor `since` (any change
- * of the row: settings, timers, lease, serial), in order, and the names deleted after cursor `deletes`.
+ * The zone change feed, the service's poll (issue 19): the zones written after cursor `since` (a change
+ * of what the service reads: settings, serial and pointer, timers, refresh requests; not the lease or the
+ * status words), in order, and the names deleted after cursor `deletes`.
  * Apply `deleted` before `zones`. Without `deletes` (a first read) nothing is reported deleted and
  * `cursor.deletes` starts at the end of the log. `more`: ask again at once with `cursor`. `resync`: the
  * deletion log no longer reaches back to `deletes`; read again from `since=0` without `deletes` and drop the
@@ -272,6 +273,8 @@ export const ChangesetResult = z.object({
   recordCount: z.number().int(),
   /** Rows written by the commit, as D1 counts them. */
   rowsWritten: z.number().int(),
+  /** Rows read by the whole apply (lookups, checks, commit), as D1 counts them; absent from older Workers. */
+  rowsRead: z.number().int().optional(),
 });
 export type ChangesetResult = z.infer<typeof ChangesetResult>;
 

@@ -15,7 +15,7 @@ import { TransferError } from "../../transfer-service/remote/transfer-error.ts";
 import { transfer, type XfrLimits } from "../../transfer-service/remote/xfr-in.ts";
 import { PEERS, IXFR_ANSWER, type PeerHandle, type PeerKind, type TsigKey } from "../peers/index.ts";
 import { formatRecord, generateZone, zoneRecords } from "../zones/generate.ts";
-import { CollectingSink } from "./collecting-sink.ts";
+import { CollectingSink, StreamCollectingSink } from "./collecting-sink.ts";
 
 const ZONE = "xfr.test.";
 const SEED = 5309;
@@ -73,6 +73,14 @@ describe.each(kinds)("%s as primary", (kind) => {
     expect(sink.sorted()).toEqual(expected(1));
     expect(sink.maxChunk).toBeLessThanOrEqual(limits.chunkRecords);
     expect(sink.events).toEqual(["full", "end"]);
+  });
+
+  it("gives the same zone to a sink that takes record streams (the AXFR decoded without record objects)", async () => {
+    const sink = new StreamCollectingSink(2048);
+    const result = await transfer({ kind: "axfr", zone: zoneName, primary: target(kind), sink, limits });
+    expect(result.records).toBe(RECORDS + 1);
+    expect(sink.sorted()).toEqual(expected(1));
+    expect(sink.streams).toBeGreaterThan(1);
   });
 
   it.each([

@@ -8,6 +8,7 @@ import { typeToString } from "../../dns/constants.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
 import type { XfrSink } from "../../transfer-service/remote/xfr-in.ts";
+import { parseRecordStream } from "../../contract/record-stream.ts";
 
 export function presentation(rr: ResourceRecord): string {
   return `${rr.name.toString().toLowerCase()} ${rr.ttl} ${typeToString(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;
@@ -71,5 +72,19 @@ export class CollectingSink implements XfrSink {
 
   sorted(): string[] {
     return [...this.zone].sort();
+  }
+}
+
+/** The same, taking a whole zone as record streams (`XfrSink.rawRecords`), as the Worker client does. */
+export class StreamCollectingSink extends CollectingSink {
+  streams = 0;
+  constructor(readonly rawChunkBytes: number) {
+    super();
+  }
+  async rawRecords(stream: Uint8Array, records: number): Promise<void> {
+    const parsed = parseRecordStream(stream);
+    if (parsed.length !== records) throw new Error(`a stream of ${parsed.length} records announced as ${records}`);
+    this.streams++;
+    await this.records(parsed);
   }
 }

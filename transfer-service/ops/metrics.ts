@@ -146,6 +146,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Issue 28: what an IXFR costs in D1 (billed by rows), as the Worker counted it for the commit.
+  readonly ixfrD1Rows = new Counter({
+    name: "backstop_ixfr_d1_rows_total",
+    help: "D1 rows read and written by the Worker to apply IXFR changesets, by direction (read, written).",
+    labelNames: ["direction"] as const,
+    registers: [this.registry],
+  });
+
   readonly transferDuration = new Histogram({
     name: "backstop_transfer_duration_seconds",
     help: "Wall time of a transfer from connect to the last message, by kind and result.",

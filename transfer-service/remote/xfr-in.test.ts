@@ -6,7 +6,7 @@
  * are replayed end to end in test/cases/ (PowerDNS's single newer SOA to an IXFR moved there).
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
 import { noFlags } from "../../dns/header.ts";
 import { decodeMessage, encodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
@@ -15,6 +15,7 @@ import { soa as soaCodec } from "../../dns/rdata/soa.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 import { TransferError } from "./transfer-error.ts";
 import { transfer, type XfrLimits, type XfrResult, type XfrSink } from "./xfr-in.ts";
+import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
 
 const zone = Name.parse("scripted.test");
 
@@ -73,13 +74,30 @@ async function scriptedPrimary(script: Script): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
+/**
+ * When set, `send` cuts every message of three answers or more in two: the first two answers with the
+ * question, the rest in a second message without it (RFC 5936 §2.2.1). A stream sink reads the answers of
+ * every later message straight from the wire (`axfr-raw.ts`), so the split puts a case on that path.
+ */
+let splitting = false;
+
+function split(m: Uint8Array): Uint8Array[] {
+  const msg = decodeMessage(m);
+  if (msg.answers.length < 3) return [m];
+  const first = encodeMessage({ ...msg, answers: msg.answers.slice(0, 2) }).wire;
+  const rest = encodeMessage({ ...msg, questions: [], answers: msg.answers.slice(2) }).wire;
+  return [first, rest];
+}
+
 const send = (socket: Socket, ...messages: Uint8Array[]) => {
-  for (const m of messages) socket.write(frame(m));
+  for (const m of messages) for (const part of splitting ? split(m) : [m]) socket.write(frame(part));
 };
 
 class CountingSink implements XfrSink {
   events: string[] = [];
   count = 0;
+  /** Every record handed over, as objects or parsed back from streams. */
+  got: ResourceRecord[] = [];
   async beginFull() {
     this.events.push("full");
   }
@@ -94,11 +112,47 @@ class CountingSink implements XfrSink {
   }
   async records(chunk: ResourceRecord[]) {
     this.count += chunk.length;
+    this.got.push(...chunk);
   }
   async end() {
     this.events.push("end");
   }
 }
+
+/** A sink that takes a whole zone as record streams, as the Worker client does. */
+class StreamSink extends CountingSink {
+  streams: Uint8Array[] = [];
+  readonly rawChunkBytes = 64;
+  async rawRecords(stream: Uint8Array, records: number) {
+    const parsed = parseRecordStream(stream);
+    expect(parsed).toHaveLength(records);
+    this.streams.push(stream);
+    this.count += records;
+    this.got.push(...parsed);
+  }
+}
+
+/** The sink of a case: record objects, or streams; each message whole or split (`splitting`). */
+type Mode = { sink: "objects" | "stream"; split: boolean };
+const MODES: Mode[] = [
+  { sink: "objects", split: false },
+  { sink: "stream", split: false },
+  { sink: "stream", split: true },
+];
+let mode: Mode = MODES[0]!;
+const newSink = (): CountingSink => (mode.sink === "stream" ? new StreamSink() : new CountingSink());
+const byMode = (name: string, body: () => void) =>
+  describe.each(MODES)(`${name} ($sink, split $split)`, (m) => {
+    beforeEach(() => {
+      mode = m;
+      splitting = m.split;
+    });
+    afterEach(() => {
+      mode = MODES[0]!;
+      splitting = false;
+    });
+    body();
+  });
 
 // Generous timers, so a loaded machine that starves the event loop for a moment (a timer can fire before
 // the data that arrived meanwhile is read) never turns a test into a timeout; the two timeout tests set
@@ -117,7 +171,7 @@ async function run(
   opts: { kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> } = {},
 ): Promise<{ result?: XfrResult; error?: TransferError; sink: CountingSink }> {
   const port = await scriptedPrimary(script);
-  const sink = new CountingSink();
+  const sink = newSink();
   try {
     const result = await transfer({
       kind: opts.kind ?? "axfr",
@@ -136,7 +190,7 @@ async function run(
 
 const body = Array.from({ length: 25 }, (_, i) => a(`h${i}`, i));
 
-describe("good replies", () => {
+byMode("good replies", () => {
   it.each([
     {
       name: "AXFR in one message",
@@ -190,6 +244,7 @@ describe("good replies", () => {
     expect(result!.style).toBe(style);
     expect(sink.events).toEqual(events);
     expect(sink.count).toBe(records);
+    if (style === "axfr") expect(sink.got.map((r) => `${r.name} ${r.type} ${r.rdata.join(".")}`)).toEqual(body.map((r) => `${r.name} ${r.type} ${r.rdata.join(".")}`));
   });
 });
 
@@ -234,7 +289,36 @@ describe("pace", () => {
   });
 });
 
-describe("limits at their edge", () => {
+byMode("names read from the wire", () => {
+  it("compressed owners and rdata names (NS, MX, CNAME, SRV) come out uncompressed, case kept, in order", async () => {
+    const n = (text: string) => Name.parse(text);
+    const records: ResourceRecord[] = [
+      { name: zone, type: RRType.NS, class: 1, ttl: 300, rdata: n("ns1.scripted.test").toWire() },
+      { name: n("Mail.scripted.test"), type: RRType.MX, class: 1, ttl: 300, rdata: new Uint8Array([0, 10, ...n("mx.Scripted.test").toWire()]) },
+      { name: n("mail.scripted.test"), type: RRType.A, class: 1, ttl: 300, rdata: new Uint8Array([10, 0, 0, 1]) },
+      { name: n("www.scripted.test"), type: RRType.CNAME, class: 1, ttl: 300, rdata: n("mail.scripted.test").toWire() },
+      { name: n("_sip._udp.scripted.test"), type: RRType.SRV, class: 1, ttl: 300, rdata: new Uint8Array([0, 1, 0, 2, 0x13, 0xc4, ...n("mail.scripted.test").toWire()]) },
+      ...body,
+    ];
+    const { result, error, sink } = await run((q, s) => send(s, answer(q, [soa(7), ...records, soa(7)])));
+    expect(error).toBeUndefined();
+    expect(result!.records).toBe(records.length + 2);
+    const text = (rs: ResourceRecord[]) => rs.map((r) => `${r.name.toString()} ${r.type} ${r.rdata.join(".")}`);
+    expect(text(sink.got)).toEqual(text(records));
+    // Owners whose case differs are one owner: a stream is never cut between them.
+    if (sink instanceof StreamSink) {
+      for (const stream of sink.streams.slice(0, -1)) {
+        const parsed = parseRecordStream(stream);
+        const next = parseRecordStream(sink.streams[sink.streams.indexOf(stream) + 1]!)[0]!;
+        expect(next.name.equals(parsed.at(-1)!.name)).toBe(false);
+      }
+      expect(sink.streams.length).toBeGreaterThan(1);
+      expect(new Uint8Array(sink.streams.flatMap((x) => [...x]))).toEqual(encodeRecordStream(records));
+    }
+  });
+});
+
+byMode("limits at their edge", () => {
   it("an AXFR of exactly the limit passes (the closing SOA repeats the first), an IXFR to exactly the limit too", async () => {
     const axfr = await run((q, s) => send(s, answer(q, [soa(5), ...body, soa(5)])), { limits: { maxRecords: 26 } });
     expect(axfr.error).toBeUndefined();
@@ -248,7 +332,7 @@ describe("limits at their edge", () => {
   });
 });
 
-describe("per-name guards count a name, not the zone", () => {
+byMode("per-name guards count a name, not the zone", () => {
   it("100 names of 5 A records each pass a limit of 5 per RRset and 1 type per name", async () => {
     const names = Array.from({ length: 100 }, (_, n) => Array.from({ length: 5 }, (_, i) => a(`h${n}`, i))).flat();
     const { result, error } = await run((q, s) => send(s, answer(q, [soa(5), ...names, soa(5)])), { limits: { maxRecordsPerType: 5, maxTypesPerName: 1 } });
@@ -257,7 +341,7 @@ describe("per-name guards count a name, not the zone", () => {
   });
 });
 
-describe("faults, each a typed error", () => {
+byMode("faults, each a typed error", () => {
   it.each<{ name: string; script: Script; code: string; match: RegExp; kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> }>([
     {
       name: "AXFR ending with another SOA",

@@ -2,7 +2,10 @@
  * @module The zone transfer client: AXFR (RFC 5936) and IXFR (RFC 1995) over TCP, streaming.
  *
  * Memory stays bounded whatever the zone's size: each message is TSIG-checked, parsed, and its records
- * are handed to an `XfrSink` in chunks. The socket is read at the primary's pace (a primary drops a
+ * are handed to an `XfrSink` in chunks. A whole zone's body goes to a sink that takes record streams
+ * (`XfrSink.rawRecords`, as the Worker client does) without an object per record: after the first
+ * message, a message of answers and a TSIG is only walked and its answers copied into stream bytes
+ * (`axfr-raw.ts`), with the same checks; any other message is decoded in full. The socket is read at the primary's pace (a primary drops a
  * client that stops reading); messages the sink has not taken yet wait in a small memory queue and then
  * on disk (frame-spool.ts). Nothing here holds the zone.
  *
@@ -39,6 +42,8 @@ import { soaFields } from "./soa-query.ts";
 import { FrameSpool } from "./frame-spool.ts";
 import { FrameDecoder, FramingError, frame } from "../../dns/wire/tcp-framing.ts";
 import { describePeer, rcodeError, socketError, TransferError } from "./transfer-error.ts";
+import { ownerName, readRawHead, StreamBuilder, type RawHead, type RawRecordView } from "./axfr-raw.ts";
+import { WireError } from "../../dns/wire/reader.ts";
 
 /** Where a transfer's content goes. Calls come in order, each awaited before the next. */
 export interface XfrSink {
@@ -52,6 +57,14 @@ export interface XfrSink {
   beginAdditions(toSoa: ResourceRecord): Promise<void>;
   /** Records: of the whole zone (the SOA excluded), or the current deletions/additions. */
   records(chunk: ResourceRecord[]): Promise<void>;
+  /**
+   * Optional: a whole zone's records (the SOA excluded) as a record stream (`contract/record-stream.ts`),
+   * cut only where the owner changes (or past 4× `rawChunkBytes`). A sink that has it gets an AXFR body
+   * here instead of through `records`, decoded without an object per record (`axfr-raw.ts`).
+   */
+  rawRecords?(stream: Uint8Array, records: number): Promise<void>;
+  /** Record-stream bytes per `rawRecords` call, roughly (default 1 MiB). */
+  readonly rawChunkBytes?: number;
   /** The transfer is complete and verified (closing SOA seen, TSIG stream finished). */
   end(): Promise<void>;
 }
@@ -184,11 +197,12 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
             : `${peer} closed the connection after ${records} records, before the ${names.what} of ${zone} was complete`,
         );
       }
-      const message = await readMessage(raw, messages, request, verifier, names);
+      const { message, head } = await readMessage(raw, messages, request, verifier, names, reader.wantsRaw);
       messages++;
       const answers = message.answers;
-      if (messages === 1 && answers.length === 0) throw reader.inconsistent("the first message holds no records");
-      records += answers.length;
+      const count = head ? head.ancount : answers.length;
+      if (messages === 1 && count === 0) throw reader.inconsistent("the first message holds no records");
+      records += count;
       // An AXFR's closing SOA repeats its first record: the zone holds one fewer than the stream.
       if ((kind === "axfr" ? records - 1 : records) > limits.maxRecords) {
         // Stopped at the message that crossed the limit: how many more would have come is not known.
@@ -196,6 +210,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
         const carries = kind === "axfr" ? `the zone has more than ${formatCount(limits.maxRecords)} records` : `the ${names.what} carries more than ${formatCount(limits.maxRecords)} records`;
         throw new TransferError("limit", `${carries} (our ${names.what} of ${zone} from ${peer} stopped at ${formatCount(records)}); ${whose} is ${formatCount(limits.maxRecords)}`);
       }
+      if (head) await reader.rawAnswers(raw, head);
       for (let i = 0; i < answers.length; i++) {
         if (reader.done) throw reader.inconsistent("records follow the closing SOA");
         await reader.step(answers[i]!, i === answers.length - 1, answers.length);
@@ -320,20 +335,30 @@ function receive(socket: Socket, names: TransferNames, limits: XfrLimits, signal
 /**
  * One message of the reply, decoded and checked: TSIG (RFC 8945 §5.3.1), then our ID, QR, opcode and
  * question (the question may be omitted after the first: RFC 5936 §2.2.1), NOERROR and no TC.
- * `before` is the number of messages already read.
+ * `before` is the number of messages already read. With `rawBody` (a later message of an AXFR body going
+ * to a stream sink), a message of answers and a TSIG is only walked (`head`), its answers left in the wire.
  */
-async function readMessage(raw: Uint8Array, before: number, request: Request, verifier: TsigStreamVerifier | undefined, names: TransferNames): Promise<Message> {
+async function readMessage(
+  raw: Uint8Array,
+  before: number,
+  request: Request,
+  verifier: TsigStreamVerifier | undefined,
+  names: TransferNames,
+  rawBody = false,
+): Promise<{ message: Message; head?: RawHead | undefined }> {
   const { zone, peer, what } = names;
   let message: Message;
+  let head: RawHead | undefined;
   try {
-    message = decodeMessage(raw);
+    head = rawBody && before > 0 ? readRawHead(raw) : undefined;
+    message = head ? head.message : decodeMessage(raw);
   } catch (err) {
     throw new TransferError("malformed", `${peer} sent an unreadable message ${before + 1} in our ${what} of ${zone}: ${(err as Error).message}`);
   }
   if (verifier) {
     try {
       // The decoder already found the TSIG record: passing its offset spares the verifier a walk.
-      await verifier.next(raw, message.tsig?.offset ?? null);
+      await verifier.next(raw, head ? head.tsigOffset : (message.tsig?.offset ?? null));
     } catch (err) {
       if (err instanceof TsigError) {
         // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode.
@@ -346,7 +371,7 @@ async function readMessage(raw: Uint8Array, before: number, request: Request, ve
   checkReply(message, request, peer, before > 0);
   if (message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
   if (message.flags.tc) throw new TransferError("malformed", `${peer} set TC on a TCP message of our ${what} of ${zone}`);
-  return message;
+  return { message, head };
 }
 
 /**
@@ -366,6 +391,10 @@ class ReplyReader {
   added = 0;
   style: XfrResult["style"];
   private chunk: ResourceRecord[] = [];
+  /** A whole zone going to a stream sink: its records as stream bytes (`axfr-raw.ts`), else undefined. */
+  private builder: StreamBuilder | undefined;
+  /** Set by `rawCheck` when the record it saw was the closing SOA. */
+  private closing = false;
 
   constructor(
     private readonly kind: "axfr" | "ixfr",
@@ -382,6 +411,66 @@ class ReplyReader {
   /** True once the closing SOA (or the single up-to-date SOA) was read. */
   get done(): boolean {
     return this.state === "done";
+  }
+
+  /** True while the reply is a zone's body going to a stream sink: messages need not be decoded. */
+  get wantsRaw(): boolean {
+    return this.state === "axfr-body" && this.builder !== undefined;
+  }
+
+  /** A whole zone follows: to the sink as stream bytes when it takes them. */
+  private async beginFull(soa: ResourceRecord): Promise<void> {
+    await this.sinkCall(() => this.sink.beginFull(soa));
+    if (this.sink.rawRecords) this.builder = new StreamBuilder(this.names.zone, this.sink.rawChunkBytes ?? 1024 * 1024);
+  }
+
+  /** The answers of a message only walked so far (`readRawHead`), read straight into the stream. */
+  async rawAnswers(wire: Uint8Array, head: RawHead): Promise<void> {
+    const builder = this.builder!;
+    let at = head.answersAt;
+    for (let i = 0; i < head.ancount; i++) {
+      if (this.done) throw this.inconsistent("records follow the closing SOA");
+      let read;
+      try {
+        read = builder.readWire(wire, at, this.rawCheck);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        const { zone, peer, what } = this.names;
+        throw new TransferError("malformed", `${peer} sent an unreadable record in our ${what} of ${zone}: ${err.message}`);
+      }
+      at = read.next;
+      if (read.chunk) await this.sendRaw(read.chunk.stream, read.chunk.records);
+      if (this.closing) {
+        await this.flush();
+        this.state = "done";
+      }
+    }
+  }
+
+  /**
+   * The checks `step` and `onAxfrBody` make on a record object, on a record of the stream: class IN, the
+   * closing SOA (false: not to be stored), in the zone, the per-name guards.
+   */
+  private readonly rawCheck = (rr: RawRecordView): boolean => {
+    if (rr.class !== RRClass.IN) {
+      throw this.inconsistent(`record ${ownerName(rr)} ${typeToString(rr.type)} has class ${classToString(rr.class)}, but the zone is class IN`);
+    }
+    if (rr.type === RRType.SOA && rr.atApex) {
+      const { peer, what, zone } = this.names;
+      const soa: ResourceRecord = { name: ownerName(rr), type: rr.type, class: rr.class, ttl: 0, rdata: rr.rdata.slice() };
+      if (!sameSoa(soa, this.first!)) {
+        throw new TransferError("bad-axfr", `${peer}'s ${what} of ${zone} began with SOA serial ${this.firstSerial} but ended with serial ${this.serialOf(soa)} (RFC 5936 §2.2 requires the same SOA)`);
+      }
+      this.closing = true;
+      return false;
+    }
+    if (!rr.inZone) throw this.inconsistent(`record ${ownerName(rr)} lies outside the zone`);
+    this.guard.checkRun(rr.newOwner, rr.type, () => ownerName(rr));
+    return true;
+  };
+
+  private sendRaw(stream: Uint8Array, records: number): Promise<void> {
+    return this.sinkCall(() => this.sink.rawRecords!(stream, records));
   }
 
   /** One record of the reply; `lastOfMessage` and `messageRecords` tell a single-SOA reply (RFC 1995 §4). */
@@ -415,7 +504,7 @@ class ReplyReader {
     this.firstSerial = this.serialOf(rr);
     const ourSerial = this.ourSerial;
     if (this.kind === "axfr") {
-      await this.sinkCall(() => this.sink.beginFull(rr));
+      await this.beginFull(rr);
       this.state = "axfr-body";
     } else if (messageRecords === 1 && lastOfMessage && ourSerial !== undefined && !Serial.of(this.firstSerial).isNewerThan(ourSerial)) {
       // RFC 1995 §4: "If the server's copy is not newer…, a single SOA record is returned."
@@ -446,7 +535,7 @@ class ReplyReader {
     }
     // Anything else: an AXFR-style reply (RFC 1995 §4); the second record is the zone's first.
     this.style = "axfr";
-    await this.sinkCall(() => this.sink.beginFull(this.first!));
+    await this.beginFull(this.first!);
     this.state = "axfr-body";
     return this.step(rr, lastOfMessage, messageRecords);
   }
@@ -454,6 +543,15 @@ class ReplyReader {
   /** The zone's records, until the opening SOA comes again (RFC 5936 §2.2). */
   private async onAxfrBody(rr: ResourceRecord): Promise<void> {
     const { zone, peer, what } = this.names;
+    if (this.builder) {
+      const chunk = this.builder.readRecord(rr.name, rr.type, rr.class, rr.ttl, rr.rdata, this.rawCheck);
+      if (chunk) await this.sendRaw(chunk.stream, chunk.records);
+      if (this.closing) {
+        await this.flush();
+        this.state = "done";
+      }
+      return;
+    }
     if (rr.type === RRType.SOA && rr.name.equals(zone)) {
       if (!sameSoa(rr, this.first!)) {
         throw new TransferError("bad-axfr", `${peer}'s ${what} of ${zone} began with SOA serial ${this.firstSerial} but ended with serial ${this.serialOf(rr)} (RFC 5936 §2.2 requires the same SOA)`);
@@ -512,6 +610,8 @@ class ReplyReader {
   }
 
   private async flush(): Promise<void> {
+    const rest = this.builder?.finish();
+    if (rest) await this.sendRaw(rest.stream, rest.records);
     if (this.chunk.length === 0) return;
     const out = this.chunk;
     this.chunk = [];
@@ -559,23 +659,29 @@ class NameGuard {
   check(rr: ResourceRecord): void {
     const { maxRecordsPerType, maxTypesPerName } = this.limits;
     if (maxRecordsPerType === undefined && maxTypesPerName === undefined) return;
-    if (!this.owner || !rr.name.equals(this.owner)) {
-      this.owner = rr.name;
-      this.perType.clear();
-    }
-    const n = (this.perType.get(rr.type) ?? 0) + 1;
-    this.perType.set(rr.type, n);
+    const newOwner = !this.owner || !rr.name.equals(this.owner);
+    if (newOwner) this.owner = rr.name;
+    this.checkRun(newOwner, rr.type, () => rr.name);
+  }
+
+  /** One record of a run: `newOwner` starts a new run; `name` gives the owner for an error. */
+  checkRun(newOwner: boolean, type: number, name: () => Name): void {
+    const { maxRecordsPerType, maxTypesPerName } = this.limits;
+    if (maxRecordsPerType === undefined && maxTypesPerName === undefined) return;
+    if (newOwner) this.perType.clear();
+    const n = (this.perType.get(type) ?? 0) + 1;
+    this.perType.set(type, n);
     const { zone, peer, what } = this.names;
     if (maxRecordsPerType !== undefined && n > maxRecordsPerType) {
       throw new TransferError(
         "limit",
-        `${rr.name} has more than ${formatCount(maxRecordsPerType)} ${typeToString(rr.type)} records in ${peer}'s ${what} of ${zone}; the limit per RRset is ${formatCount(maxRecordsPerType)} (BACKSTOP_XFR_MAX_RECORDS_PER_TYPE, BIND's max-records-per-type)`,
+        `${name()} has more than ${formatCount(maxRecordsPerType)} ${typeToString(type)} records in ${peer}'s ${what} of ${zone}; the limit per RRset is ${formatCount(maxRecordsPerType)} (BACKSTOP_XFR_MAX_RECORDS_PER_TYPE, BIND's max-records-per-type)`,
       );
     }
     if (maxTypesPerName !== undefined && this.perType.size > maxTypesPerName) {
       throw new TransferError(
         "limit",
-        `${rr.name} has more than ${formatCount(maxTypesPerName)} record types in ${peer}'s ${what} of ${zone}; the limit per name is ${formatCount(maxTypesPerName)} (BACKSTOP_XFR_MAX_TYPES_PER_NAME, BIND's max-types-per-name)`,
+        `${name()} has more than ${formatCount(maxTypesPerName)} record types in ${peer}'s ${what} of ${zone}; the limit per name is ${formatCount(maxTypesPerName)} (BACKSTOP_XFR_MAX_TYPES_PER_NAME, BIND's max-types-per-name)`,
       );
     }
   }

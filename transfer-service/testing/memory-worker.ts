@@ -6,6 +6,7 @@
  */
 import type { ResourceRecord } from "../../dns/message.ts";
 import { soaSerial } from "../../dns/rdata/soa.ts";
+import { parseRecordStream } from "../../contract/record-stream.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
 import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "../worker/worker-api.ts";
 
@@ -190,6 +191,14 @@ export class MemoryWorker implements WorkerApi {
         check();
         put(toSoa);
         mode = "add";
+      },
+      // Whole zones come as record streams, as they do to the real Worker (`remote/axfr-raw.ts`), in small
+      // chunks so that a test holding the first one holds the transfer early, as with record objects.
+      rawChunkBytes: 32 * 1024,
+      rawRecords: async (stream) => {
+        check();
+        await this.ingestHook?.(zone, "records");
+        for (const rr of parseRecordStream(stream)) put(rr);
       },
       records: async (chunk) => {
         check();

@@ -92,4 +92,16 @@ describe("IngestChunker", () => {
     expect(chunker.chunks).toBeLessThanOrEqual(3);
     await chunker.settle();
   });
+
+  it("takes record streams already cut between owners: the SOA's pending records join the first, each ships past the target", async () => {
+    const { chunker, sent } = harness(100, 2);
+    await chunker.add(owner("s", 1));
+    await chunker.addStream(encodeRecordStream([...owner("a", 3), ...owner("b", 2)]));
+    await chunker.addStream(encodeRecordStream(owner("c", 1)));
+    await chunker.addStream(encodeRecordStream(owner("d", 4)));
+    await chunker.flush();
+    sent.sort((x, y) => x.seq - y.seq);
+    expect(sent.map((s) => s.owners.map((o) => o.split(".")[0]))).toEqual([["s", "a", "b"], ["c", "d"]]);
+    expect(sent.reduce((n, s) => n + s.records, 0)).toBe(11);
+  });
 });

@@ -86,6 +86,19 @@ export class IngestChunker {
     this.take(records.slice(from), bytes);
   }
 
+  /**
+   * Takes records already encoded as a record stream (`XfrSink.rawRecords`), which must end where an owner
+   * ends: it joins what is pending and is shipped once that reaches `targetBytes`.
+   */
+  async addStream(stream: Uint8Array): Promise<void> {
+    this.throwIfFailed();
+    await yieldToIo();
+    this.pending.push(stream);
+    this.pendingBytes += stream.length;
+    this.lastOwner = undefined;
+    if (this.pendingBytes >= this.options.targetBytes) await this.ship();
+  }
+
   /** Sends what is left and waits for every chunk; throws the first failure. */
   async flush(): Promise<void> {
     this.throwIfFailed();

@@ -104,7 +104,7 @@ export interface TransferLogEntry {
 /** A transfer being stored: the sink side of `remote/xfr-in.ts`, plus commit and abort. */
 export interface IngestSession extends XfrSink {
   /** Makes the new version the served one. Only after this resolves is the transfer a success. */
-  commit(): Promise<{ version: number; serial: number; records: number }>;
+  commit(): Promise<{ version: number; serial: number; records: number; d1Rows?: { read: number; written: number } | undefined }>;
   /** Drops the version being built; the served zone stays as it was. */
   abort(reason: string): Promise<void>;
   /**

@@ -302,6 +302,12 @@ export class WorkerClient implements WorkerApi {
         c.to = toSoa;
         c.additions.push(toSoa);
       },
+      rawChunkBytes: this.options.chunkBytes ?? CHUNK_BYTES,
+      // A whole zone's body as stream bytes, already cut between owners (`remote/axfr-raw.ts`).
+      rawRecords: async (stream) => {
+        if (section !== "full" || !full) throw new Error("record stream outside a full transfer");
+        await full.chunker.addStream(stream);
+      },
       records: async (chunk) => {
         if (section === "full") return full!.chunker.add(chunk);
         const c = changesets.at(-1)!;
@@ -323,7 +329,8 @@ export class WorkerClient implements WorkerApi {
           additions: base64(encodeRecordStream(c.additions)),
         }));
         const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS, false);
-        return { version: r.version, serial: r.serial, records: r.recordCount };
+        const d1Rows = r.rowsRead === undefined ? undefined : { read: r.rowsRead, written: r.rowsWritten };
+        return { version: r.version, serial: r.serial, records: r.recordCount, d1Rows };
       },
       // The reason goes to the transfer log; the abort itself only drops the version.
       abort: async (_reason) => {

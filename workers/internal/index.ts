@@ -238,7 +238,7 @@ export function createInternal(): Hono<RouteEnv> {
     );
     servedPointersChanged();
     await afterCommit(c, ref);
-    return c.json({ version: result.version, serial: result.serial, recordCount: result.recordCount, rowsWritten: result.rowsWritten });
+    return c.json({ version: result.version, serial: result.serial, recordCount: result.recordCount, rowsWritten: result.rowsWritten, rowsRead: result.rowsRead });
   });
 
   api.get("/zones/:zone/versions/:version/records", async (c) => {

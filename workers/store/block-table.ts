@@ -176,6 +176,91 @@ export function insertEncodedBlockStatement(
   );
 }
 
+/** Keys one packed lookup takes: zone, tree and version are 3 of D1's 100 parameters. */
+export const KEYS_PER_LOOKUP = 96;
+
+/**
+ * The distinct blocks holding each of `keys` (all of one tree) at `version`, in one statement: for every
+ * key, the same indexed probe as {@link blockAtOrBeforeStatement} (the last visible block starting at or
+ * before it), joined to its row. A key before every block finds nothing: the caller tells by comparing
+ * keys with the blocks returned. Rows carry no `next_key` (null) and `first` is not known (false).
+ */
+export function blocksAtOrBeforeStatement(budget: Budget, zoneId: number, tree: Tree, keys: readonly Uint8Array[], version: number): D1PreparedStatement {
+  if (keys.length === 0 || keys.length > KEYS_PER_LOOKUP) throw new RangeError(`a packed lookup takes 1 to ${KEYS_PER_LOOKUP} keys`);
+  return budget.prepare(
+    `SELECT DISTINCT b.id, b.added_version, b.first_key, b.last_key, b.data, NULL AS next_key, 1 AS has_prev
+     FROM (VALUES ${keys.map((_, i) => `(?${i + 4})`).join(", ")}) k
+     JOIN blocks b ON b.id = (SELECT x.id FROM blocks x WHERE x.zone_id = ?1 AND x.tree = ?2 AND x.first_key <= k.column1
+       AND ${visible("x", "?3")} ORDER BY x.first_key DESC LIMIT 1)`,
+    [zoneId, tree, version, ...keys],
+  );
+}
+
+/** What makes a packed insert write its rows: nothing, the ingest's claim (its token), or the flip. */
+export type InsertGuard = { kind: "none" } | { kind: "claim"; token: string } | { kind: "flipped" };
+
+/** Parameters and bytes one packed insert may take: D1 allows 100 and 100 KB (`statement-budget.ts`). */
+const PACK_PARAMS = 96;
+const PACK_BYTES = 90_000;
+/** Bound values per block row: tree, first key, last key, record count, data, earliest RRSIG. */
+const PER_ROW = 6;
+
+/**
+ * Inserts of many blocks, as few statements as D1's per-statement limits allow: each statement is one
+ * `INSERT … SELECT … FROM (VALUES (…), (…), …)` of as many rows as fit in 96 parameters and 90 KB (a 4 KiB
+ * block is ~5.5 KB as text, so ~14 rows), instead of one statement per block. The guard is the same for
+ * every row of a statement: `claim` writes only if the ingest chunk's claim with `token` went in (same
+ * batch: `full-ingest.ts`), `flipped` only if the zone's pointer is at `version` (an IXFR's batch).
+ */
+export function insertBlocksStatements(budget: Budget, zoneId: number, version: number, blocks: readonly EncodedBlock[], guard: InsertGuard): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  const shared: (string | number)[] = guard.kind === "claim" ? [zoneId, version, guard.token] : [zoneId, version];
+  const where =
+    guard.kind === "claim"
+      ? " WHERE EXISTS (SELECT 1 FROM ingest_ranges WHERE zone_id = ?1 AND version = ?2 AND token = ?3)"
+      : guard.kind === "flipped"
+        ? " WHERE (SELECT current_version FROM zones WHERE id = ?1) = ?2"
+        : "";
+  let params: (string | number | null | Uint8Array)[] = [...shared];
+  let tuples: string[] = [];
+  let bytes = 400;
+  const emit = () => {
+    if (tuples.length === 0) return;
+    out.push(
+      budget.prepare(
+        "INSERT INTO blocks (zone_id, tree, first_key, last_key, added_version, record_count, data, rrsig_expires_at) " +
+          `SELECT ?1, v.column1, v.column2, v.column3, ?2, v.column4, v.column5, v.column6 FROM (VALUES ${tuples.join(", ")}) v${where}`,
+        params,
+      ),
+    );
+    params = [...shared];
+    tuples = [];
+    bytes = 400;
+  };
+  for (const block of blocks) {
+    const data = storedBytes(block.data);
+    const size = 80 + block.firstKey.length + block.lastKey.length + (typeof data === "string" ? data.length : data.byteLength);
+    if (tuples.length > 0 && (params.length + PER_ROW > PACK_PARAMS || bytes + size > PACK_BYTES)) emit();
+    const at = params.length;
+    params.push(block.tree, block.firstKey, block.lastKey, block.records, data, block.rrsigExpiresAt);
+    tuples.push(`(?${at + 1}, ?${at + 2}, ?${at + 3}, ?${at + 4}, ?${at + 5}, ?${at + 6})`);
+    bytes += size;
+  }
+  emit();
+  return out;
+}
+
+/** A block's nodes as an {@link EncodedBlock} of `tree`. */
+export function encodedBlock(tree: Tree, nodes: readonly StoredNode[]): EncodedBlock {
+  let records = 0;
+  const expiry = new EarliestExpiry();
+  for (const n of nodes) {
+    records += n.records.length;
+    for (const r of n.records) expiry.record(r.type, r.rdata);
+  }
+  return { tree, firstKey: nodes[0]!.key, lastKey: nodes[nodes.length - 1]!.key, records, rrsigExpiresAt: expiry.ms, data: encodeBlock(nodes) };
+}
+
 /** Blocks of a version and tree in key order, starting after `afterKey` (exclusive), `limit` at a time. */
 export function pageStatement(
   budget: Budget,

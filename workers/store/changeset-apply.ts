@@ -20,7 +20,9 @@
 import { RRType } from "../../dns/constants.ts";
 import { splitIntoBlocks, OversizedNodeError } from "./block-builder.ts";
 import { decodeBlock } from "./block-codec.ts";
-import { blockAtOrBeforeStatement, earliestRrsigStatement, firstBlockStatement, insertBlockStatement, rowsOf } from "./block-table.ts";
+import { blocksAtOrBeforeStatement, earliestRrsigStatement, KEYS_PER_LOOKUP, encodedBlock, firstBlockStatement, insertBlocksStatements, rowsOf } from "./block-table.ts";
+import type { BlockRow, EncodedBlock } from "./block-table.ts";
+import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
 import type { ZoneRef } from "./full-ingest.ts";
 import { encodeRecordStream, parseRecordStream, RecordStreamError } from "./record-stream.ts";
@@ -45,14 +47,14 @@ export interface ChangesetResult {
   serial: number;
   recordCount: number;
   rowsWritten: number;
+  /** Rows read by the whole apply (lookups, checks and the commit batch), as D1 counts them. */
+  rowsRead: number;
   /** Blocks replaced (shadowed or retired), of them retired, and written. */
   blocksReplaced: number;
   blocksRetired: number;
   blocksWritten: number;
 }
 
-/** Lookups per D1 batch while finding the touched blocks. */
-const LOOKUPS_PER_BATCH = 50;
 /** Block ids per `UPDATE … WHERE id IN (…)`: stays under 100 bound parameters. */
 const IDS_PER_UPDATE = 90;
 /** Journal part size: a row carries two streams and must stay under 100 KB. */
@@ -65,6 +67,16 @@ interface WorkingBlock {
   firstKey: Uint8Array;
   nextKey: Uint8Array | null;
   nodes: StoredNode[];
+  /** The stored block's earliest RRSIG expiration (ms), before any change; null without RRSIGs. */
+  oldExpiry: number | null;
+}
+
+/** A block row read for editing. */
+function loaded(row: BlockRow, tree: Tree): WorkingBlock {
+  const nodes = decodeBlock(row.data);
+  const expiry = new EarliestExpiry();
+  for (const n of nodes) for (const r of n.records) expiry.record(r.type, r.rdata);
+  return { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, nodes, oldExpiry: expiry.ms };
 }
 
 function parse(stream: Uint8Array, zone: ZoneRef, what: string): OwnedRecord[] {
@@ -101,6 +113,10 @@ interface Base {
   version: number;
   serial: number;
   recordCount: number;
+  /** The zone's earliest RRSIG expiration (ms) before the change, or null. */
+  rrsigExpiresAt: number | null;
+  /** Versions left open or abandoned (an earlier transfer that stopped), whose rows the commit sweeps. */
+  stale: number;
 }
 
 type ParsedChangeset = { deletions: OwnedRecord[]; additions: OwnedRecord[] };
@@ -114,6 +130,7 @@ export async function applyChangesets(
   options: { expiresAt?: number | undefined; now?: number } = {},
 ): Promise<ChangesetResult> {
   const now = options.now ?? Date.now();
+  const readBefore = budget.counts.rowsRead;
   const base = await checkStart(budget, zone, owner, changesets, now);
   const parsed = changesets.map((cs, i) => ({
     deletions: parse(cs.deletions, zone, `changeset ${i} deletions`),
@@ -122,19 +139,23 @@ export async function applyChangesets(
   const working = await findTouchedBlocks(budget, zone, parsed, base.base);
   const { changed, recordCount } = applyInOrder(working, zone, changesets, parsed, base.recordCount);
   const serial = checkApexSoa(working, zone, changesets);
-  return commitBatch(budget, zone, owner, changesets, parsed, base, { changed, recordCount, serial }, options.expiresAt, now);
+  const result = await commitBatch(budget, zone, owner, changesets, parsed, base, { changed, recordCount, serial }, options.expiresAt, now);
+  return { ...result, rowsRead: budget.counts.rowsRead - readBefore };
 }
 
 /** 1. The lease is ours, the zone has a version, and the changesets chain from its serial. */
 async function checkStart(budget: Budget, zone: ZoneRef, owner: string, changesets: readonly ChangesetInput[], now: number): Promise<Base> {
-  const state = await budget
-    .prepare(
-      `SELECT current_version, serial, record_count, lease_owner = ?2 AND lease_until > ?3 AS leased,
-         (SELECT COALESCE(MAX(version), 0) FROM zone_versions WHERE zone_id = ?1) AS max_version
+  // Through `batch`, so that its rows read are counted.
+  const [read] = await budget.batch<{ current_version: number | null; serial: number | null; record_count: number; leased: number | null; max_version: number; rrsig_expires_at: number | null; stale: number }>([
+    budget.prepare(
+      `SELECT current_version, serial, record_count, lease_owner = ?2 AND lease_until > ?3 AS leased, rrsig_expires_at,
+         (SELECT COALESCE(MAX(version), 0) FROM zone_versions WHERE zone_id = ?1) AS max_version,
+         (SELECT COUNT(*) FROM zone_versions WHERE zone_id = ?1 AND state IN ('open', 'abandoned')) AS stale
        FROM zones WHERE id = ?1`,
       [zone.id, owner, now],
-    )
-    .first<{ current_version: number | null; serial: number | null; record_count: number; leased: number | null; max_version: number }>();
+    ),
+  ]);
+  const state = read!.results[0];
   if (!state) throw new StoreError("not-found", `no zone ${zone.name}`);
   if (!state.leased) throw new StoreError("lease", `this instance does not hold the refresh lease of ${zone.name}`);
   if (state.current_version === null || state.serial === null) {
@@ -148,12 +169,14 @@ async function checkStart(budget: Budget, zone: ZoneRef, owner: string, changese
     }
     expected = cs.toSerial;
   }
-  return { base: state.current_version, version: state.max_version + 1, serial: state.serial, recordCount: state.record_count };
+  return { base: state.current_version, version: state.max_version + 1, serial: state.serial, recordCount: state.record_count, rrsigExpiresAt: state.rrsig_expires_at, stale: state.stale };
 }
 
 /**
- * 2. The blocks holding each touched owner at the served version (one batch of indexed queries per
- * `LOOKUPS_PER_BATCH`); an owner before every block goes to the tree's first block, or to a new one.
+ * 2. The blocks holding each touched owner at the served version: one D1 batch of packed lookups, ~96
+ * owners a statement (`blocksAtOrBeforeStatement`: a 1,000-owner change is 11 statements, not 1,000,
+ * which D1's 1,000 queries per invocation would not allow); an owner before every block goes to the
+ * tree's first block, or to a new one.
  */
 async function findTouchedBlocks(budget: Budget, zone: ZoneRef, parsed: readonly ParsedChangeset[], base: number): Promise<WorkingBlock[]> {
   const touched = new Map<string, { tree: Tree; key: Uint8Array }>();
@@ -165,41 +188,74 @@ async function findTouchedBlocks(budget: Budget, zone: ZoneRef, parsed: readonly
   }
   const blocks = new Map<number, WorkingBlock>();
   const fresh: WorkingBlock[] = [];
-  const lookups = [...touched.values()];
   const needFirst = new Set<Tree>();
-  for (let i = 0; i < lookups.length; i += LOOKUPS_PER_BATCH) {
-    const group = lookups.slice(i, i + LOOKUPS_PER_BATCH);
-    const results = await budget.batch(group.map((l) => blockAtOrBeforeStatement(budget, zone.id, l.tree, l.key, base)));
-    group.forEach((l, j) => {
-      const row = rowsOf(results[j]!)[0];
-      if (!row) needFirst.add(l.tree);
-      else if (!blocks.has(row.id)) {
-        blocks.set(row.id, { id: row.id, tree: l.tree, firstKey: row.firstKey, nextKey: row.nextKey, nodes: decodeBlock(row.data) });
-      }
-    });
+  const byTree = new Map<Tree, Uint8Array[]>();
+  for (const l of touched.values()) byTree.set(l.tree, [...(byTree.get(l.tree) ?? []), l.key]);
+  const statements: D1PreparedStatement[] = [];
+  const treeOfStatement: Tree[] = [];
+  for (const [tree, keys] of byTree) {
+    for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
+      statements.push(blocksAtOrBeforeStatement(budget, zone.id, tree, keys.slice(i, i + KEYS_PER_LOOKUP), base));
+      treeOfStatement.push(tree);
+    }
+  }
+  const results = await budget.batch(statements);
+  const lowest = new Map<Tree, Uint8Array>();
+  results.forEach((result, j) => {
+    const tree = treeOfStatement[j]!;
+    for (const row of rowsOf(result)) {
+      if (!blocks.has(row.id)) blocks.set(row.id, loaded(row, tree));
+      const low = lowest.get(tree);
+      if (!low || compareBytes(row.firstKey, low) < 0) lowest.set(tree, row.firstKey);
+    }
+  });
+  // A key below every block found has no block at or before it (else that block would have been found).
+  for (const [tree, keys] of byTree) {
+    const low = lowest.get(tree);
+    if (!low || keys.some((k) => compareBytes(k, low) < 0)) needFirst.add(tree);
   }
   for (const tree of needFirst) {
     const row = rowsOf(await budget.batch([firstBlockStatement(budget, zone.id, tree, base)]).then((r) => r[0]!))[0];
     if (row) {
       if (!blocks.has(row.id)) {
-        blocks.set(row.id, { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, nodes: decodeBlock(row.data) });
+        blocks.set(row.id, loaded(row, tree));
       }
     } else {
-      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, nodes: [] });
+      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, nodes: [], oldExpiry: null });
     }
   }
   return [...blocks.values(), ...fresh];
 }
 
-/** The block that holds `key` in `tree`: the last one starting at or before it, else the first. */
-function blockFor(working: readonly WorkingBlock[], tree: Tree, key: Uint8Array): WorkingBlock {
-  let best: WorkingBlock | undefined, first: WorkingBlock | undefined;
+/** The touched blocks of each tree sorted by first key, for {@link blockFor}'s binary search. */
+type WorkingIndex = Map<Tree, WorkingBlock[]>;
+
+function indexWorking(working: readonly WorkingBlock[]): WorkingIndex {
+  const index: WorkingIndex = new Map();
   for (const b of working) {
-    if (b.tree !== tree) continue;
-    if (!first || compareBytes(b.firstKey, first.firstKey) < 0) first = b;
-    if (compareBytes(b.firstKey, key) <= 0 && (!best || compareBytes(b.firstKey, best.firstKey) > 0)) best = b;
+    const list = index.get(b.tree) ?? [];
+    list.push(b);
+    index.set(b.tree, list);
   }
-  return (best ?? first)!;
+  for (const list of index.values()) list.sort((a, b) => compareBytes(a.firstKey, b.firstKey));
+  return index;
+}
+
+/**
+ * The block that holds `key` in `tree`: the last one starting at or before it, else the first (a binary
+ * search: a 1,000-record change over as many blocks made the former scan a million comparisons).
+ */
+function blockFor(index: WorkingIndex, tree: Tree, key: Uint8Array): WorkingBlock {
+  const list = index.get(tree)!;
+  let lo = 0, hi = list.length - 1, best = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(list[mid]!.firstKey, key) <= 0) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return list[best]!;
 }
 
 /**
@@ -216,11 +272,12 @@ function applyInOrder(
 ): { changed: Set<WorkingBlock>; recordCount: number } {
   let recordCount = recordCountBefore;
   const changed = new Set<WorkingBlock>();
+  const index = indexWorking(working);
   parsed.forEach((p, i) => {
     for (const r of p.deletions) {
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
-      const b = blockFor(working, tree, key);
+      const b = blockFor(index, tree, key);
       const at = nodeIndex(b.nodes, key);
       const node = at.found ? b.nodes[at.index]! : undefined;
       const k = node ? node.records.findIndex((x) => sameRecord(x, r)) : -1;
@@ -237,7 +294,7 @@ function applyInOrder(
     for (const r of p.additions) {
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
-      const b = blockFor(working, tree, key);
+      const b = blockFor(index, tree, key);
       const at = nodeIndex(b.nodes, key);
       let node = at.found ? b.nodes[at.index] : undefined;
       if (!node) {
@@ -261,7 +318,7 @@ function applyInOrder(
 /** 4. Exactly one SOA at the apex afterwards, with the last changeset's serial; returns that serial. */
 function checkApexSoa(working: readonly WorkingBlock[], zone: ZoneRef, changesets: readonly ChangesetInput[]): number {
   const apexKey = zone.name.sortKey();
-  const apexBlock = blockFor(working, TREE_MAIN, apexKey);
+  const apexBlock = blockFor(indexWorking(working), TREE_MAIN, apexKey);
   const apexAt = nodeIndex(apexBlock.nodes, apexKey);
   const soas = apexAt.found ? apexBlock.nodes[apexAt.index]!.records.filter((r) => r.type === RRType.SOA) : [];
   const lastSerial = changesets[changesets.length - 1]!.toSerial;
@@ -296,7 +353,7 @@ async function commitBatch(
   result: { changed: Set<WorkingBlock>; recordCount: number; serial: number },
   expiresAt: number | undefined,
   now: number,
-): Promise<ChangesetResult> {
+): Promise<Omit<ChangesetResult, "rowsRead">> {
   const { base, version } = start;
   const { changed, recordCount, serial } = result;
   const moved = "(SELECT current_version FROM zones WHERE id = ?1) = ?2";
@@ -327,10 +384,16 @@ async function commitBatch(
     ),
   ];
   // New rows per touched block; an old row is retired only when its copy does not start at its key.
-  const inserts: D1PreparedStatement[] = [];
+  const written: EncodedBlock[] = [];
   const retired: number[] = [];
   let shadowedBlocks = 0;
+  // Whether a replaced block may have held the zone's earliest RRSIG expiration (then it is computed over
+  // the whole version again; else it is the least of the old one and the new blocks').
+  let earliestReplaced = false;
+  const oldEarliest = start.rrsigExpiresAt;
   for (const b of changed) {
+    // A second of slack: the expirations are 32-bit times read relative to "now" (`rrsig-expiry.ts`).
+    if (b.oldExpiry !== null && (oldEarliest === null || b.oldExpiry <= oldEarliest + 1000)) earliestReplaced = true;
     const nodes = b.nodes.filter((n) => n.records.length > 0);
     let pieces: StoredNode[][];
     try {
@@ -343,8 +406,9 @@ async function commitBatch(
       if (pieces.length > 0 && compareBytes(pieces[0]![0]!.key, b.firstKey) === 0) shadowedBlocks++;
       else retired.push(b.id);
     }
-    for (const piece of pieces) inserts.push(insertBlockStatement(budget, zone.id, b.tree, piece, version, true));
+    for (const piece of pieces) written.push(encodedBlock(b.tree, piece));
   }
+  const inserts = insertBlocksStatements(budget, zone.id, version, written, { kind: "flipped" });
   for (let i = 0; i < retired.length; i += IDS_PER_UPDATE) {
     const ids = retired.slice(i, i + IDS_PER_UPDATE);
     statements.push(
@@ -356,7 +420,7 @@ async function commitBatch(
     );
   }
   statements.push(...inserts);
-  const blocksWritten = inserts.length;
+  const blocksWritten = written.length;
   parsed.forEach((p, seq) => {
     const cs = changesets[seq]!;
     const dels = partsOf(p.deletions, JOURNAL_PART_BYTES);
@@ -372,14 +436,18 @@ async function commitBatch(
       );
     }
   });
-  statements.push(
-    budget.prepare(
-      `UPDATE zone_versions SET state = 'abandoned' WHERE zone_id = ?1 AND state = 'open' AND version < ?2 AND ${moved}`,
-      [zone.id, version],
-    ),
-    ...deleteAbandonedStatements(budget, zone.id, version),
-    earliestRrsigStatement(budget, zone.id, version),
-  );
+  // The sweep of stale versions reads every block row of the zone (no index leads with the version), so
+  // it runs only when there is one; a new one cannot appear meanwhile: only the lease holder opens versions.
+  if (start.stale > 0) {
+    statements.push(
+      budget.prepare(
+        `UPDATE zone_versions SET state = 'abandoned' WHERE zone_id = ?1 AND state = 'open' AND version < ?2 AND ${moved}`,
+        [zone.id, version],
+      ),
+      ...deleteAbandonedStatements(budget, zone.id, version),
+    );
+  }
+  statements.push(earliestStatement(budget, zone.id, version, oldEarliest, earliestReplaced, written));
   const before = budget.counts.rowsWritten;
   let results: D1Result[];
   try {
@@ -404,4 +472,16 @@ async function commitBatch(
     blocksRetired: retired.length,
     blocksWritten,
   };
+}
+
+/**
+ * The zone's earliest RRSIG expiration after the change, in the commit batch: the least of the old value
+ * and the new blocks' when no replaced block can have held the old value (reads no block row), else the
+ * minimum over the whole version again (`earliestRrsigStatement`: every block row of the zone is read).
+ */
+function earliestStatement(budget: Budget, zoneId: number, version: number, old: number | null, replacedHeldIt: boolean, written: readonly EncodedBlock[]): D1PreparedStatement {
+  if (replacedHeldIt) return earliestRrsigStatement(budget, zoneId, version);
+  let least = old;
+  for (const b of written) if (b.rrsigExpiresAt !== null && (least === null || b.rrsigExpiresAt < least)) least = b.rrsigExpiresAt;
+  return budget.prepare("UPDATE zones SET rrsig_expires_at = ?3 WHERE id = ?1 AND current_version = ?2", [zoneId, version, least]);
 }

@@ -28,7 +28,7 @@
 import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
-import { earliestRrsigStatement, insertEncodedBlockStatement } from "./block-table.ts";
+import { earliestRrsigStatement, insertBlocksStatements, insertEncodedBlockStatement } from "./block-table.ts";
 import type { EncodedBlock } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
 import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, writePieces } from "./raw-nodes.ts";
@@ -52,9 +52,15 @@ export interface ZoneRef {
 const INSERTS_PER_BATCH = 24;
 /**
  * A chunk goes straight into blocks only if its blocks fit one batch (all or nothing, so a range in
- * `ingest_ranges` always means its blocks are there): ~2 MB of records. Bigger chunks are staged.
+ * `ingest_ranges` always means its blocks are there): ~2.5 MB of records in 4 KiB blocks, packed ~14 to a
+ * statement (`insertBlocksStatements`). Bigger chunks are staged.
  */
-const DIRECT_MAX_BLOCKS = 64;
+const DIRECT_MAX_BLOCKS = 640;
+/**
+ * Staged runs are cut in pieces this big, not block-sized: the merge reads them back one by one and cuts
+ * its own blocks, so bigger pieces mean fewer round trips.
+ */
+const RUN_PIECE_BYTES = 32 * 1024;
 /** Run pieces fetched per batch when the merge starts. */
 const PIECES_PER_FETCH = 50;
 /** The merge writes its blocks under `tree + SHADOW_TREE` until the flip moves them into place. */
@@ -144,11 +150,11 @@ export async function appendChunk(
   now = Date.now(),
 ): Promise<number> {
   let records;
-  const pieces: Piece[] = [];
-  try {
-    records = indexStream(body, zone.name.sortKey());
-    writePieces(body, records, BLOCK_TARGET_BYTES, BLOCK_MAX_NODES, NODE_MAX_BYTES, (tree, piece) => {
-      pieces.push({
+  let pieces: Piece[];
+  const cut = (targetBytes: number, maxNodes: number): Piece[] => {
+    const out: Piece[] = [];
+    writePieces(body, records!, targetBytes, maxNodes, NODE_MAX_BYTES, (tree, piece) => {
+      out.push({
         tree,
         firstKey: piece.firstKey!,
         lastKey: piece.lastKey!,
@@ -157,6 +163,11 @@ export async function appendChunk(
         data: piece.finish(),
       });
     });
+    return out;
+  };
+  try {
+    records = indexStream(body, zone.name.sortKey());
+    pieces = cut(BLOCK_TARGET_BYTES, BLOCK_MAX_NODES);
   } catch (err) {
     if (err instanceof RecordStreamError) throw new StoreError(err.kind === "too-large" ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
     throw err;
@@ -164,6 +175,7 @@ export async function appendChunk(
   if (pieces.length > 0 && pieces.length <= DIRECT_MAX_BLOCKS && (await writeDirect(budget, zone, version, seq, pieces, owner, now))) {
     return records.length;
   }
+  pieces = cut(RUN_PIECE_BYTES, Number.MAX_SAFE_INTEGER);
   await requireOpen(budget, zone, version, owner, now);
   const statements = [
     budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq]),
@@ -215,10 +227,8 @@ async function writeDirect(budget: Budget, zone: ZoneRef, version: number, seq: 
                      AND z.lease_owner = ?5 AND z.lease_until > ?6)`,
     params,
   );
-  const inserts = pieces.map((p) => {
-    const range = ranges.find((r) => r.tree === p.tree)!;
-    return insertEncodedBlockStatement(budget, zone.id, version, p, { firstKey: range.first, token });
-  });
+  // The claim writes every range or none, so its token alone tells the inserts whether to write.
+  const inserts = insertBlocksStatements(budget, zone.id, version, pieces, { kind: "claim", token });
   const results = await budget.batch([claim, ...inserts]);
   if ((results[0]!.meta.changes ?? 0) === ranges.length) return true;
   // A retry of a chunk that was stored directly finds exactly its own ranges.

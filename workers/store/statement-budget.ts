@@ -22,6 +22,8 @@ export interface BudgetCounts {
   maxBytes: number;
   /** Sum of `meta.rows_written` over the results the store passed to `record`. */
   rowsWritten: number;
+  /** Sum of `meta.rows_read` likewise (what D1 bills reads by). */
+  rowsRead: number;
 }
 
 /** Bytes a bound value adds to a statement, as D1 counts them (text as UTF-8, blobs raw, numbers 8). */
@@ -32,7 +34,7 @@ export function boundSize(v: Bindable): number {
 }
 
 export class Budget {
-  readonly counts: BudgetCounts = { statements: 0, batches: 0, maxParams: 0, maxBytes: 0, rowsWritten: 0 };
+  readonly counts: BudgetCounts = { statements: 0, batches: 0, maxParams: 0, maxBytes: 0, rowsWritten: 0, rowsRead: 0 };
 
   constructor(readonly db: D1Queryable) {}
 
@@ -69,5 +71,6 @@ export class Budget {
 
   record(result: D1Result<unknown>): void {
     this.counts.rowsWritten += result.meta?.rows_written ?? 0;
+    this.counts.rowsRead += result.meta?.rows_read ?? 0;
   }
 }

@@ -388,8 +388,12 @@ async function transferInto(
     } else {
       log.debug({ zone, kind, records: result.records }, "transfer received; committing");
       try {
-        await session.commit();
-        log.debug({ zone, serial: result.serial }, "version committed");
+        const committed = await session.commit();
+        if (committed.d1Rows) {
+          metrics?.ixfrD1Rows.inc({ direction: "read" }, committed.d1Rows.read);
+          metrics?.ixfrD1Rows.inc({ direction: "written" }, committed.d1Rows.written);
+        }
+        log.debug({ zone, serial: result.serial, d1Rows: committed.d1Rows }, "version committed");
       } catch (err) {
         throw new TransferError("sink", `the Worker did not commit the new version: ${(err as Error).message}`, { cause: err });
       }

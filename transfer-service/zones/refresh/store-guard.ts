@@ -53,6 +53,19 @@ export function guardStoreSize(session: IngestSession, capBytes: number, zone: s
       }
       await session.records(chunk);
     },
+    // A record stream's length is exactly its records' uncompressed wire octets.
+    ...(session.rawRecords
+      ? {
+          rawChunkBytes: session.rawChunkBytes,
+          rawRecords: async (stream: Uint8Array, records: number) => {
+            if (full && room !== undefined) {
+              used += stream.length;
+              if (used > room) refuse(session.dbBytes!, `storing more than ${formatCount(room)} octets of ${zone} would take the D1 database past its cap`);
+            }
+            await session.rawRecords!(stream, records);
+          },
+        }
+      : {}),
     end: () => session.end(),
     commit: () => session.commit(),
     abort: (reason) => session.abort(reason),
