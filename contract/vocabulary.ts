@@ -56,3 +56,7 @@ export type RefreshForce = (typeof REFRESH_FORCES)[number];
  */
 export const SERIAL_POLICIES = ["increment", "unixtime", "dateserial"] as const;
 export type SerialPolicy = (typeof SERIAL_POLICIES)[number];
+
+/** What an API token may do (issue 24): `read` (GET/HEAD) or `read` and `write` (every method). */
+export const TOKEN_SCOPES = ["read", "write"] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];

@@ -24,7 +24,7 @@ export function addStatusCommand(program: Command, context: ContextFactory): voi
       else {
         const order = ["total", "active", "pending", "refreshing", ...PROBLEMS];
         const keys = [...order.filter((k) => k in totals), ...Object.keys(totals).filter((k) => !order.includes(k))];
-        ctx.out.stdout(table(["STATUS", "ZONES"], keys.map((k) => [k, totals[k]])));
+        ctx.out.stdout(table(["STATUS", "ZONES"], keys.map((k) => [k, (totals as Record<string, number>)[k]])));
         if (problems.length > 0) {
           ctx.out.stdout("\nzones with problems:\n");
           ctx.out.stdout(table(["NAME", "STATUS", "SERIAL", "PRIMARY", "DETAIL"], problems.map((z) => [z.name, z.status, z.serial, z.primarySerial, z.statusDetail])));

@@ -2,36 +2,18 @@
  * @module Reading zones a page at a time (`GET /api/v1/zones`, keyset cursors): `zone list`, `status` and
  * `verify --all` walk the pages with it.
  */
+import type { z } from "zod";
+import type { ZoneDetail, ZonePage as ApiZonePage, ZoneView as ApiZoneView } from "../../contract/api-v1.ts";
 import type { Ctx } from "../context.ts";
 
-/** A zone as `/api/v1` shows it (the fields the CLI reads). */
-export interface ZoneView {
-  name: string;
-  model: string;
-  status: string;
-  statusDetail: string | null;
-  serial: number | null;
-  primarySerial: number | null;
-  recordCount: number | null;
-  lastCheck: string | null;
-  lastTransfer: { kind: string; result: string; error: string | null; at: string | null } | null;
-  expiresAt: string | null;
-  nextRefresh: string | null;
-  primaries: { address: string; port: number; tsigKey?: string }[];
-  tsigKey: string | null;
-  notifyAllow: string[];
-  transferAllow: { address: string; tsigKey?: string }[];
-  alsoNotify: { address: string; port: number; tsigKey?: string }[];
-  answerAllow: string[];
-  lastVerification?: { at: string | null; match: boolean; servedSerial: number | null; primarySerial: number | null; missingTotal: number; extraTotal: number; converged: boolean; error: string | null } | null;
-  webhookSecret?: string;
-}
+/**
+ * A zone as `/api/v1` shows it: the API's own response schema (`contract/api-v1.ts`, which the Worker's
+ * OpenAPI document and tests use too), so the CLI reads the fields the Worker writes. `webhookSecret` only
+ * in the answer to a create.
+ */
+export type ZoneView = z.infer<typeof ApiZoneView> & Partial<Pick<z.infer<typeof ZoneDetail>, "lastVerification">> & { webhookSecret?: string };
 
-export interface ZonePage {
-  zones: ZoneView[];
-  nextCursor: string | null;
-  totals: Record<string, number>;
-}
+export type ZonePage = z.infer<typeof ApiZonePage>;
 
 export interface ZoneFilter {
   status?: string | undefined;

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { app } from "../index.ts";
 import { API_PREFIX } from "./route-policy.ts";
-import * as R from "./responses.ts";
+import * as R from "../../contract/api-v1.ts";
 import { ZoneCreate } from "./schemas.ts";
 
 const ADMIN = "test-admin-token";

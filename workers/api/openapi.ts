@@ -21,7 +21,7 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { describeRoute, generateSpecs, resolver } from "hono-openapi";
 import { z } from "zod";
 import type { RouteEnv } from "../http/route-env.ts";
-import { ErrorBody } from "./responses.ts";
+import { ErrorBody } from "../../contract/api-v1.ts";
 
 /** The statuses an error of this API may have (`http/errors` `ApiStatus`, and 429 from the rate limit). */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503;

@@ -15,7 +15,7 @@ import { dnsName } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { decodeNameCursor, encodeNameCursor, PageQuery } from "./name-cursor.ts";
 import { operation } from "./openapi.ts";
-import { TokenCreated, TokenPage, TokenView } from "./responses.ts";
+import { TokenCreated, TokenPage, TokenView } from "../../contract/api-v1.ts";
 
 /** Actors the transfer log names besides tokens (`admin-auth.ts` `actorOf`): no token may be called so. */
 const RESERVED_NAMES = ["admin", "webhook", "service"];

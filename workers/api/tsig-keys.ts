@@ -10,7 +10,7 @@ import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { decodeNameCursor, encodeNameCursor, PageQuery } from "./name-cursor.ts";
 import { operation } from "./openapi.ts";
-import { TsigKeyCreated, TsigKeyPage, TsigKeyView } from "./responses.ts";
+import { TsigKeyCreated, TsigKeyPage, TsigKeyView } from "../../contract/api-v1.ts";
 import { TsigKeyCreate } from "./schemas.ts";
 
 export const tsigKeyRoutes = new Hono<RouteEnv>();

@@ -52,7 +52,7 @@ import {
 } from "./schemas.ts";
 import { decodeZoneCursor, encodeZoneCursor } from "./zone-cursor.ts";
 import { operation } from "./openapi.ts";
-import { Accepted, BulkResult, Records, Transfers, WebhookSecret, ZoneCreated, ZoneDetail, ZonePage, ZoneView } from "./responses.ts";
+import { Accepted, BulkResult, Records, Transfers, WebhookSecret, ZoneCreated, ZoneDetail, ZonePage, ZoneView } from "../../contract/api-v1.ts";
 import { transferView, verificationView, zoneView } from "./zone-view.ts";
 import { lastVerification } from "../db/queries/verifications.ts";
 

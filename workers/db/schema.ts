@@ -16,6 +16,7 @@ import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from
 import {
   REFRESH_FORCES,
   SERIAL_POLICIES,
+  TOKEN_SCOPES,
   TRANSFER_DIRECTIONS,
   TRANSFER_KINDS,
   TRANSFER_RESULTS,
@@ -23,6 +24,7 @@ import {
   VERSION_KINDS,
   ZONE_MODELS,
   ZONE_STATUSES,
+  type TokenScope,
 } from "../../contract/vocabulary.ts";
 import { ALERT_EVENTS, ALERT_KINDS, ALERT_STATES, DELIVERY_STATES, WEBHOOK_FORMATS } from "../alerts/kinds.ts";
 
@@ -508,9 +510,8 @@ export const alertDeliveryLog = sqliteTable(
 
 // ---- Issue 24: scoped API tokens ----------------------------------------------------------------------
 
-/** What an API token may do: `read` (GET/HEAD) or `read` and `write` (every method). */
-export const TOKEN_SCOPES = ["read", "write"] as const;
-export type TokenScope = (typeof TOKEN_SCOPES)[number];
+// What an API token may do: the contract's words (`contract/vocabulary.ts`).
+export { TOKEN_SCOPES, type TokenScope };
 
 /**
  * Scoped tokens of `/api/v1` (`api/tokens.ts`, `http/auth`): the secret is shown once at creation and only

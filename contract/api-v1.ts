@@ -1,13 +1,12 @@
 /**
  * @module The response bodies of `/api/v1`, as zod schemas (issue 24): what the OpenAPI document says each
- * route answers (`openapi.ts`). The handlers build their bodies with the view functions (`zone-view.ts`,
+ * route answers (`workers/api/openapi.ts`), and the types the `backstop` CLI (cli/) reads them as: one
+ * definition for both ends, here because the Worker and the CLI may each import contract/ and not each other. The handlers build their bodies with the view functions (`workers/api/zone-view.ts`,
  * `tokens.ts`); `openapi.test.ts` parses real responses with these strict schemas, so a field added to a
  * view and not here (or the reverse) fails a test instead of drifting from the document.
  */
 import { z } from "zod";
-import { SERIAL_POLICIES } from "../../contract/vocabulary.ts";
-import { TRANSFER_DIRECTIONS, TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "../../contract/vocabulary.ts";
-import { TOKEN_SCOPES } from "../db/schema.ts";
+import { SERIAL_POLICIES, TOKEN_SCOPES, TRANSFER_DIRECTIONS, TRANSFER_KINDS, TRANSFER_RESULTS, TSIG_ALGORITHMS, ZONE_MODELS, ZONE_STATUSES } from "./vocabulary.ts";
 
 const instant = z.iso.datetime().nullable();
 const serial = z.number().int().min(0).max(0xffffffff).nullable();
@@ -123,14 +122,26 @@ export const ZoneView = z.strictObject({
 });
 
 /** The last verification of a zone in brief (issue 24, `POST /zones/:name/verify`); null before the first. */
-const VerificationBrief = z.record(z.string(), z.unknown()).nullable();
+const VerificationBrief = z
+  .strictObject({
+    at: instant,
+    match: z.boolean(),
+    servedSerial: serial,
+    primarySerial: serial,
+    missingTotal: z.number().int(),
+    extraTotal: z.number().int(),
+    converged: z.boolean(),
+    error: z.string().nullable(),
+  })
+  .nullable();
 
 /** One zone as `GET /zones/:name` and `PUT` show it: with the last transfer out to each downstream. */
 export const ZoneDetail = ZoneView.extend({ transfersOut: z.array(TransferView), lastVerification: VerificationBrief.optional() });
 /** A zone just created: its webhook secret, shown this once. */
 export const ZoneCreated = ZoneView.extend({ transfersOut: z.array(TransferView).optional(), webhookSecret: z.string() });
 
-const totals = z.strictObject({ total: z.number().int(), ...Object.fromEntries(ZONE_STATUSES.map((s) => [s, z.number().int()])) });
+const statusCounts = Object.fromEntries(ZONE_STATUSES.map((s) => [s, z.number().int()])) as Record<(typeof ZONE_STATUSES)[number], z.ZodNumber>;
+const totals = z.strictObject({ total: z.number().int(), ...statusCounts });
 export const ZonePage = z.strictObject({
   zones: z.array(ZoneView),
   nextCursor: z.string().nullable().meta({ description: "pass as `cursor` for the next page; null on the last" }),
