@@ -2,7 +2,7 @@
  * @module The OpenAPI 3.1 document of `/api/v1` (issue 24), served at `/api/v1/openapi.json`, with Swagger
  * UI at `/api/v1/docs`. Each route carries its description as a hono middleware (`operation(...)`, on
  * `hono-openapi`'s `describeRoute`), beside its handler; request bodies and queries are the very zod schemas
- * the handlers validate with (`schemas.ts`, `tokens.ts`), responses the schemas of `responses.ts`, errors
+ * the handlers validate with (`schemas.ts`, `tokens.ts`), responses the schemas of `contract/api-v1.ts`, errors
  * the one error body (`http/errors`). The document is generated from the app's own route table, so a route
  * without a description is missing from it, which `openapi.test.ts` refuses.
  *
