@@ -58,6 +58,27 @@ export const TransferView = z.strictObject({
   actor: z.string().nullable().meta({ description: "who caused an incoming transfer: an API token's name, admin, webhook or service" }),
 });
 
+/** A Cloudflare source's poll in words (issue 22 item 5). */
+export const SourcePollView = z.strictObject({
+  at: instant,
+  result: z.enum(["changed", "unchanged", "failed"]).meta({ description: "changed: one commit; unchanged: nothing to commit; failed: nothing changed, `error` says why" }),
+  error: z.string().nullable(),
+  added: z.number().int(),
+  removed: z.number().int(),
+  droppedProxied: z.number().int().meta({ description: "records proxied by Cloudflare (cf-proxied:true), which only Cloudflare can answer, left out" }),
+  serial: serial.meta({ description: "the serial the poll's commit gave" }),
+});
+/** A primary zone's Cloudflare source, never its API token. */
+const SourceView = z.strictObject({
+  kind: z.literal("cloudflare"),
+  zoneId: z.string(),
+  pollSeconds: z.number().int(),
+  nextPoll: instant,
+  lastPoll: SourcePollView.nullable(),
+});
+/** `POST /zones/:name/refresh` of a zone with a Cloudflare source: polled now. */
+export const SourcePolled = z.strictObject({ zone: z.string(), polled: z.literal(true), lastPoll: SourcePollView });
+
 /** A zone: `id`, `name`, `settings`, and computed fields (the settings also flat, as older clients read them). */
 export const ZoneView = z.strictObject({
   id: z.number().int().meta({ description: "stable for the zone's life; zones are looked up by name" }),
@@ -117,6 +138,7 @@ export const ZoneView = z.strictObject({
   // Primary zones (issue 22).
   serialPolicy: z.enum(SERIAL_POLICIES).meta({ description: "how each edit of a primary zone moves its serial" }),
   updateAllow: z.array(z.strictObject({ address: z.string(), tsigKey: z.string() })).meta({ description: "who may send RFC 2136 UPDATE (the key is required)" }),
+  source: SourceView.nullable().meta({ description: "issue 22: the Cloudflare zone this primary zone follows by polling its export, and the last poll; null: none" }),
   createdAt: instant,
   updatedAt: instant,
 });

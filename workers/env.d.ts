@@ -35,4 +35,10 @@ export interface Env {
    */
   API_RATE_LIMITER?: RateLimit;
   API_RATE_LIMIT_PERIOD?: string;
+  /**
+   * Issue 22 item 5: the base URL of Cloudflare's API, which a primary zone with a Cloudflare source polls
+   * (`store/primary/cloudflare-source.ts`); unset or empty: https://api.cloudflare.com. Tests point it at a
+   * loopback stand-in.
+   */
+  CLOUDFLARE_API_BASE?: string;
 }

@@ -12,7 +12,9 @@ import type { Env } from "./env.d.ts";
 import { INTERNAL_PREFIX } from "../contract/internal-v1.ts";
 import { createInternal } from "./internal/index.ts";
 import { createPanel } from "./panel/index.tsx";
-import { servedZoneStore } from "./store/served-store.ts";
+import { servedPointersChanged, servedZoneStore } from "./store/served-store.ts";
+import { pollDueSources } from "./store/primary/cloudflare-source.ts";
+import { pushRefresh } from "./api/refresh-signal.ts";
 import { sweepVersions } from "./store/version-sweep.ts";
 
 export const app = new Hono<{ Bindings: Env }>();
@@ -64,7 +66,22 @@ export default {
         if (r.abandoned + r.blocksDeleted > 0) console.log(JSON.stringify({ msg: "version sweep", ...r }));
       }),
     );
-    const alerts = await runAlerts(env);
+    // Issue 22 item 5: primary zones following a Cloudflare zone poll its export when due. Awaited beside the
+    // alert round (a waitUntil alone may be cut off when the handler returns, as under --test-scheduled).
+    const polls = (
+      pollDueSources(env.DB, env, {
+        announce: (zone, version) => {
+          servedPointersChanged();
+          return pushRefresh(env, { zone, committed: version });
+        },
+      }).then((polls) => {
+        // A poll's words, never its token (`store/primary/cloudflare-source.ts` never has it in an error).
+        for (const { zone, poll: p } of polls) {
+          if (p.result !== "unchanged") console.log(JSON.stringify({ msg: "cloudflare source poll", zone, result: p.result, added: p.added, removed: p.removed, error: p.error }));
+        }
+      })
+    ).catch((err: unknown) => console.error(JSON.stringify({ msg: "cloudflare source polls failed", error: err instanceof Error ? err.message : String(err) })));
+    const [alerts] = await Promise.all([runAlerts(env), polls]);
     if (alerts.opened + alerts.resolved + alerts.deliveries > 0) console.log(JSON.stringify({ msg: "alerts", ...alerts }));
   },
 } satisfies ExportedHandler<Env>;

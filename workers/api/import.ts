@@ -17,6 +17,7 @@ import { recordToText } from "../../dns/zonefile/printer.ts";
 import { ZoneFileError } from "../../dns/zonefile/zone-file-error.ts";
 import { ApiError, validate } from "../http/errors/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
+import type { D1Queryable } from "../db/d1-queryable.ts";
 import { servedNodes } from "../store/primary/zone-edit.ts";
 import type { ZoneEdit } from "../store/primary/zone-edit.ts";
 import { compareRecords } from "../store/stored-node.ts";
@@ -53,8 +54,14 @@ async function fileText(c: AppContext): Promise<string> {
   }
 }
 
+/** A master file's records by owner, its SOA aside: what `importPlan` replaces the zone's content with. */
+export interface ParsedFile {
+  byOwner: Map<string, { name: Name; records: StoredRecord[] }>;
+  soa: ZoneRecord | undefined;
+}
+
 /** The file's records, by owner, or a 400 saying where the file is wrong. */
-function parseFile(text: string, apex: Name): { byOwner: Map<string, { name: Name; records: StoredRecord[] }>; soa: ZoneRecord | undefined } {
+function parseFile(text: string, apex: Name): ParsedFile {
   let records: ZoneRecord[];
   try {
     records = parseZoneText(text, { origin: apex, file: "body" });
@@ -67,6 +74,14 @@ function parseFile(text: string, apex: Name): { byOwner: Map<string, { name: Nam
     }
     throw err;
   }
+  return groupRecords(records, apex);
+}
+
+/**
+ * Parsed records by owner (one SOA at the apex, set aside; one TTL per RRset), or a 400 naming `body`.
+ * Also the Cloudflare source's (`store/primary/cloudflare-source.ts`), which reads its file itself.
+ */
+export function groupRecords(records: readonly ZoneRecord[], apex: Name): ParsedFile {
   const byOwner = new Map<string, { name: Name; records: StoredRecord[] }>();
   let soa: ZoneRecord | undefined;
   for (const r of records) {
@@ -104,25 +119,36 @@ interface Difference {
   lines?: { added: string[]; removed: string[] };
 }
 
-/** The planner: every served name not in the file is emptied, every name of the file takes its records. */
-function importPlan(file: ReturnType<typeof parseFile>, zoneId: number, c: AppContext, listLines: boolean) {
+/**
+ * The planner: every served name not in the file is emptied, every name of the file takes its records.
+ * The apex SOA stays (the policy's), and so does every served record `keep` holds on to (the Cloudflare
+ * source keeps the zone's own apex NS set: `store/primary/cloudflare-source.ts`).
+ */
+export function importPlan(
+  file: ParsedFile,
+  zoneId: number,
+  db: D1Queryable,
+  listLines: boolean,
+  keep: (name: Name, record: StoredRecord) => boolean = () => false,
+) {
+  const kept = (name: Name, r: StoredRecord) => r.type === RRType.SOA || keep(name, r);
   return async (edit: ZoneEdit): Promise<Difference> => {
     const diff: Difference = { added: 0, removed: 0, ...(listLines ? { lines: { added: [], removed: [] } } : {}) };
     const seen = new Set<string>();
-    for await (const node of servedNodes(c.var.db, zoneId, edit.version)) {
+    for await (const node of servedNodes(db, zoneId, edit.version)) {
       edit.seed(node.name, node.records);
       seen.add(node.name.key);
     }
     for (const key of seen) {
       if (!file.byOwner.has(key)) {
         const name = edit.names().find((n) => n.key === key)!;
-        const soa = (await edit.records(name)).filter((r) => r.type === RRType.SOA);
-        await edit.set(name, soa);
+        await edit.set(name, (await edit.records(name)).filter((r) => kept(name, r)));
       }
     }
     for (const node of file.byOwner.values()) {
-      const soa = (await edit.records(node.name)).filter((r) => r.type === RRType.SOA);
-      await edit.set(node.name, [...soa, ...node.records], `body: ${node.name}`);
+      const held = (await edit.records(node.name)).filter((r) => kept(node.name, r));
+      const heldTypes = new Set(held.map((r) => r.type));
+      await edit.set(node.name, [...held, ...node.records.filter((r) => !heldTypes.has(r.type))], `body: ${node.name}`);
     }
     if (file.soa) edit.replaceSoa({ type: RRType.SOA, class: file.soa.class, ttl: file.soa.ttl, rdata: file.soa.rdata });
     for (const change of edit.changes()) {
@@ -154,7 +180,7 @@ importRoutes.post(
     throw new ApiError(400, "invalid", `body: ${zone.name} has no SOA yet, and the file holds none`, "body");
   }
   // A zone rule broken by the file is a 400 naming `body`, the owner in the message.
-  const outcome = await runEdit(c, zone, importPlan(file, zone.id, c, query.dryRun), { dryRun: query.dryRun, field: "body" });
+  const outcome = await runEdit(c, zone, importPlan(file, zone.id, c.var.db, query.dryRun), { dryRun: query.dryRun, field: "body" });
   const { lines, ...counts } = outcome.result;
   return c.json({
     zone: zone.name,

@@ -186,6 +186,19 @@ export const UpdateAllowInput = z.strictObject({
   tsigKey: dnsName,
 });
 
+/**
+ * Issue 22 item 5: a primary zone that follows a Cloudflare zone by polling its DNS records export. The token
+ * needs DNS Read on that zone; it is stored sealed and never shown again. `pollSeconds`: 60 (the cron's
+ * minute) to 86,400, 300 by default.
+ */
+export const CloudflareSourceInput = z.strictObject({
+  kind: z.literal("cloudflare"),
+  zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be Cloudflare's zone id: 32 lowercase hex digits"),
+  apiToken: z.string().min(1).max(1024).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"),
+  pollSeconds: z.number().int().min(60).max(86_400).default(300),
+});
+export type CloudflareSourceInput = z.infer<typeof CloudflareSourceInput>;
+
 const primaryFields = {
   serialPolicy: z.enum(SERIAL_POLICIES),
   updateAllow: z.array(UpdateAllowInput).max(64),
@@ -193,10 +206,10 @@ const primaryFields = {
 
 /** Only a primary zone takes `soa` and `nameservers` (both or neither), and it has no primaries. */
 function primaryOnly(
-  zone: { model?: string | undefined; soa?: unknown; nameservers?: unknown; primaries?: unknown[] | undefined },
+  zone: { model?: string | undefined; soa?: unknown; nameservers?: unknown; source?: unknown; primaries?: unknown[] | undefined },
   ctx: z.RefinementCtx,
 ): void {
-  for (const field of ["soa", "nameservers"] as const) {
+  for (const field of ["soa", "nameservers", "source"] as const) {
     if (zone[field] !== undefined && zone.model !== "primary") {
       ctx.addIssue({ code: "custom", path: [field], message: `only a primary zone (model "primary") takes ${field}` });
     }
@@ -303,6 +316,7 @@ export const ZoneCreate = z
     nameservers: z.array(z.string().min(1).max(255)).min(1).max(64).optional(),
     serialPolicy: primaryFields.serialPolicy.default("increment"),
     updateAllow: primaryFields.updateAllow.default([]),
+    source: CloudflareSourceInput.optional(), // issue 22 item 5
   })
   .superRefine(needsPrimaries)
   .superRefine(primaryOnly)
@@ -336,6 +350,8 @@ export const ZonePatch = z
     memberOf: z.null().optional(),
     serialPolicy: primaryFields.serialPolicy.optional(),
     updateAllow: primaryFields.updateAllow.optional(),
+    /** Issue 22 item 5: a Cloudflare source (a primary zone only), or null to stop following it. */
+    source: CloudflareSourceInput.nullable().optional(),
   })
   .superRefine(needsPrimaries);
 export type ZonePatch = z.infer<typeof ZonePatch>;

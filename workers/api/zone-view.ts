@@ -4,7 +4,7 @@
  * stored one as the data qualifies it (`db/zone-status.ts`: `refreshing` only under a live lease, `expired`
  * past `expiresAt`).
  */
-import type { transferLog, zones, zoneVerifications } from "../db/schema.ts";
+import type { SourcePoll, transferLog, zones, zoneVerifications, ZoneSource } from "../db/schema.ts";
 import { shownStatus } from "../db/zone-status.ts";
 
 type ZoneRow = typeof zones.$inferSelect;
@@ -104,6 +104,8 @@ export function zoneView(z: ZoneRow, lastTransfer: TransferRow | undefined, now 
     // Primary zones (issue 22): how each edit moves the serial, who may send RFC 2136 UPDATE.
     serialPolicy: z.serialPolicy,
     updateAllow: z.updateAllow,
+    // Issue 22 item 5: the Cloudflare zone it follows and its last poll; the API token is never shown.
+    source: sourceView(z.source),
     createdAt: iso(z.createdAt),
     updatedAt: iso(z.updatedAt),
   };
@@ -126,5 +128,30 @@ export function verificationView(v: typeof zoneVerifications.$inferSelect | unde
     extraTotal: r.extraTotal ?? 0,
     converged: r.converged ?? false,
     error: r.error ?? null,
+  };
+}
+
+/** A source's last poll, times as ISO 8601 (issue 22 item 5). */
+export function sourcePollView(p: SourcePoll) {
+  return {
+    at: iso(p.at),
+    result: p.result,
+    error: p.error ?? null,
+    added: p.added,
+    removed: p.removed,
+    droppedProxied: p.droppedProxied,
+    serial: p.serial ?? null,
+  };
+}
+
+/** A zone's Cloudflare source without its token: what it follows, how often, and how the last poll went. */
+function sourceView(s: ZoneSource | null) {
+  if (!s) return null;
+  return {
+    kind: s.kind,
+    zoneId: s.zoneId,
+    pollSeconds: s.pollSeconds,
+    nextPoll: iso(Math.max(s.nextPollAt ?? 0, s.holdUntil ?? 0) || null),
+    lastPoll: s.lastPoll ? sourcePollView(s.lastPoll) : null,
   };
 }

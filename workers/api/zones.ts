@@ -36,7 +36,10 @@ import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { actorOf, zoneLimit } from "./admin-auth.ts";
 import { pushRefresh } from "./refresh-signal.ts";
-import { primaryStart, runEdit } from "./rrsets.ts";
+import { announceCommit, primaryStart, runEdit } from "./rrsets.ts";
+import { SecretBox } from "../db/secret-box.ts";
+import type { SourcePoll, ZoneSource } from "../db/schema.ts";
+import { pollCloudflareSource, sourceTokenName } from "../store/primary/cloudflare-source.ts";
 import type { Signal } from "../../contract/internal-v1.ts";
 import {
   clampIssue,
@@ -50,10 +53,11 @@ import {
   ZonePatch,
   ZonePut,
 } from "./schemas.ts";
+import type { CloudflareSourceInput } from "./schemas.ts";
 import { decodeZoneCursor, encodeZoneCursor } from "./zone-cursor.ts";
 import { operation } from "./openapi.ts";
-import { Accepted, BulkResult, Records, Transfers, WebhookSecret, ZoneCreated, ZoneDetail, ZonePage, ZoneView } from "../../contract/api-v1.ts";
-import { transferView, verificationView, zoneView } from "./zone-view.ts";
+import { Accepted, BulkResult, Records, SourcePolled, Transfers, WebhookSecret, ZoneCreated, ZoneDetail, ZonePage, ZoneView } from "../../contract/api-v1.ts";
+import { sourcePollView, transferView, verificationView, zoneView } from "./zone-view.ts";
 import { lastVerification } from "../db/queries/verifications.ts";
 
 type AppContext = Context<RouteEnv>;
@@ -68,6 +72,36 @@ async function loadZone(c: AppContext) {
   if (!zone) throw new ApiError(404, "not-found", `no zone named ${name}`);
   return zone;
 }
+
+// --- Issue 22 item 5: a primary zone's Cloudflare source (store/primary/cloudflare-source.ts). ---
+
+/** The source as stored (no token) and its API token sealed, bound to the zone's name. */
+async function sealSource(c: AppContext, zone: string, input: CloudflareSourceInput): Promise<{ source: ZoneSource; sourceTokenSealed: Uint8Array }> {
+  const box = await SecretBox.fromBase64(c.env.TSIG_ENCRYPTION_KEY).catch(() => {
+    throw new ApiError(503, "not-configured", "TSIG_ENCRYPTION_KEY is not set (or not 32 bytes of base64) on this Worker: the source's API token cannot be sealed");
+  });
+  const sealed = await box.seal(new TextEncoder().encode(input.apiToken), sourceTokenName(zone));
+  return { source: { kind: input.kind, zoneId: input.zoneId, pollSeconds: input.pollSeconds }, sourceTokenSealed: sealed };
+}
+
+/**
+ * Polls a sourced zone now, in this request (refresh) or after the response (the webhook). A source set by
+ * create or PATCH is first polled by the next cron run (it is due at once), or by a refresh.
+ */
+function pollNow(c: AppContext, zone: ZoneRowOf): Promise<SourcePoll> {
+  return pollCloudflareSource(c.var.db, c.env, zone, { announce: (name, version) => announceCommit(c, name, version) });
+}
+function pollInBackground(c: AppContext, zone: ZoneRowOf): void {
+  const poll = pollNow(c, zone).catch((err: unknown) => console.error(JSON.stringify({ msg: "cloudflare source poll failed", zone: zone.name, error: err instanceof Error ? err.message : String(err) })));
+  try {
+    c.executionCtx.waitUntil(poll);
+  } catch {
+    void poll;
+  }
+}
+type ZoneRowOf = NonNullable<Awaited<ReturnType<typeof zoneByName>>>;
+
+// --- end of the Cloudflare source block ---
 
 type KeyedBody = { tsigKey?: string | null | undefined; primaries?: { tsigKey?: string | undefined }[] | undefined; transferAllow?: { tsigKey?: string | undefined }[] | undefined; alsoNotify?: { tsigKey?: string | undefined }[] | undefined };
 
@@ -108,8 +142,11 @@ zoneRoutes.post(
     await checkKeys(c, body);
     const secret = newSecret();
     // Issue 22: a primary zone's starting SOA and apex NS are its first version, not columns.
-    const { name, soa, nameservers, ...rest } = body;
+    const { name, soa, nameservers, source, ...rest } = body;
     const start = soa && nameservers ? primaryStart(name, soa, nameservers) : undefined;
+    // Issue 22 item 5: the source's records go beside the zone's own SOA and apex NS, so it starts with them.
+    if (source && !start) throw new ApiError(400, "invalid", 'source: a zone following Cloudflare is created with "soa" and "nameservers" (its own SOA and apex NS set; the recipe in the README)', "source");
+    const sealedSource = source ? await sealSource(c, name, source) : {};
     // The first refresh is requested in the row itself (no UPDATE after the INSERT): the push starts one
     // D1 round trip sooner, and a service that misses it still finds the request when it polls.
     const requestedAt = Date.now();
@@ -122,6 +159,7 @@ zoneRoutes.post(
       refreshRequestedBy: actorOf(c.var.principal),
       // A primary zone waits for its records, not for a transfer (issue 22).
       ...(rest.model === "primary" && !start ? { statusDetail: "no records yet: import a zone file (POST …/import) or write RRsets" } : {}),
+      ...sealedSource,
     });
     if (!zone) throw new ApiError(409, "exists", `a zone named ${name} exists already`, "name");
     // A new name may now be answered (a zone that has no version yet answers SERVFAIL).
@@ -207,6 +245,7 @@ async function bulkCreate(c: AppContext, items: readonly unknown[]): Promise<Res
   // Issue 22: a primary zone's first version is written by the single create, not by the bulk INSERT.
   zones.forEach((zone, i) => {
     if (zone.soa !== undefined) throw new BulkItemError(400, "invalid", i, "soa", "create a primary zone with soa and nameservers one by one (POST /api/v1/zones), or create it empty here and import a zone file");
+    if (zone.source !== undefined) throw new BulkItemError(400, "invalid", i, "source", "create a zone with a Cloudflare source one by one (POST /api/v1/zones)");
   });
   const seen = new Map<string, number>();
   zones.forEach((zone, i) => {
@@ -345,7 +384,12 @@ zoneRoutes.patch(
     const clamp = clampIssue(body, zone, "this zone's current value");
     if (clamp) throw new ApiError(400, "invalid", `${clamp.field}: ${clamp.message}`, clamp.field);
     await checkKeys(c, body);
-    const updated = await updateZone(c.var.db, zone.id, body);
+    // Issue 22 item 5: a source is a primary zone's; its token is sealed, never stored as given.
+    const { source, ...settings } = body;
+    if (source && model !== "primary") throw new ApiError(400, "invalid", `source: only a primary zone (model "primary") follows a Cloudflare zone; ${zone.name} is ${model}`, "source");
+    const sourceChange = source === undefined ? {} : source === null ? { source: null, sourceTokenSealed: null } : await sealSource(c, zone.name, source);
+    const stopsBeingPrimary = model !== "primary" && zone.source !== null;
+    const updated = await updateZone(c.var.db, zone.id, { ...settings, ...sourceChange, ...(stopsBeingPrimary ? { source: null, sourceTokenSealed: null } : {}) });
     // The model and answerAllow are read by the answer path.
     servedPointersChanged();
     // Primaries or keys may have changed: let the service re-read the zone now.
@@ -403,7 +447,9 @@ zoneRoutes.put(
     const zone = existing ?? (await zoneByName(c.var.db, name));
     if (!zone) throw new ApiError(409, "conflict", `${name} was created and deleted meanwhile; send the request again`);
     const changed = (Object.keys(settings) as (keyof typeof settings)[]).some((k) => JSON.stringify(zone[k]) !== JSON.stringify(settings[k]));
-    const stored = changed ? await updateZone(c.var.db, zone.id, settings) : zone;
+    // Issue 22 item 5: a zone that stops being primary stops following Cloudflare (PUT takes no source).
+    const dropSource = settings.model !== "primary" && zone.source !== null ? { source: null, sourceTokenSealed: null } : {};
+    const stored = changed ? await updateZone(c.var.db, zone.id, { ...settings, ...dropSource }) : zone;
     if (changed) {
       servedPointersChanged();
       await signalRefresh(c, zone.id, {});
@@ -448,12 +494,20 @@ zoneRoutes.post(
     summary: "Ask for a refresh now (optionally a forced AXFR)",
     tag: "zones",
     body: RefreshRequest,
-    responses: [{ status: 202, description: "recorded and pushed to the transfer-service", schema: Accepted }],
+    description: "A primary zone following a Cloudflare zone (issue 22) polls Cloudflare's export now and answers 200 with the poll.",
+    responses: [
+      { status: 202, description: "recorded and pushed to the transfer-service", schema: Accepted },
+      { status: 200, description: "a zone with a Cloudflare source: polled now; the poll in words", schema: SourcePolled },
+    ],
     errors: [404],
   }),
   async (c) => {
     const zone = await loadZone(c);
     const body = await jsonBody(c, RefreshRequest);
+    if (zone.model === "primary" && zone.source) {
+      const poll = await pollNow(c, zone);
+      return c.json({ zone: zone.name, polled: true, lastPoll: sourcePollView(poll) }, 200);
+    }
     await signalRefresh(c, zone.id, body);
     return c.json({ accepted: true, zone: zone.name }, 202);
   },
@@ -463,13 +517,17 @@ zoneRoutes.post(
   "/:name/notify",
   operation({
     summary: "NOTIFY webhook: the primary changed",
-    description: "Also takes the zone's own webhook secret as the bearer token. Any token that opens nothing gets the same 403, whether or not the zone exists.",
+    description: "Also takes the zone's own webhook secret as the bearer token. Any token that opens nothing gets the same 403, whether or not the zone exists. A primary zone following a Cloudflare zone (issue 22) polls Cloudflare's export after the answer.",
     tag: "zones",
-    responses: [{ status: 202, description: "a refresh is recorded", schema: Accepted }],
+    responses: [{ status: 202, description: "a refresh is recorded (or, for a Cloudflare source, a poll started)", schema: Accepted }],
     errors: [404],
   }),
   async (c) => {
     const zone = await loadZone(c);
+    if (zone.model === "primary" && zone.source) {
+      pollInBackground(c, zone);
+      return c.json({ accepted: true, zone: zone.name }, 202);
+    }
     await signalRefresh(c, zone.id, {});
     return c.json({ accepted: true, zone: zone.name }, 202);
   },

@@ -85,6 +85,34 @@ export interface UpdateAllowEntry {
   tsigKey: string;
 }
 
+/** The last poll of a zone's source (issue 22 item 5), as the zone view shows it. */
+export interface SourcePoll {
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** `changed` (one commit), `unchanged` (nothing to commit), `failed` (nothing changed; `error` says why). */
+  result: "changed" | "unchanged" | "failed";
+  error?: string | undefined;
+  added: number;
+  removed: number;
+  /** Records proxied by Cloudflare (`cf-proxied:true`), which only Cloudflare can answer, left out. */
+  droppedProxied: number;
+  /** The serial the commit gave, when it changed the zone. */
+  serial?: number | undefined;
+}
+
+/** Where a primary zone's records come from besides edits here (issue 22 item 5): a Cloudflare zone, polled. */
+export interface ZoneSource {
+  kind: "cloudflare";
+  /** Cloudflare's zone identifier (32 hex digits). */
+  zoneId: string;
+  pollSeconds: number;
+  /** Not before this instant (ms): the next poll, or Cloudflare's Retry-After after a 429. */
+  nextPollAt?: number | undefined;
+  /** After an HTTP 429: Cloudflare's Retry-After, before which no poll (cron or on demand) is sent. */
+  holdUntil?: number | null | undefined;
+  lastPoll?: SourcePoll | undefined;
+}
+
 const now = sql`(unixepoch('subsec') * 1000)`;
 
 export const tsigKeys = sqliteTable("tsig_keys", {
@@ -193,6 +221,11 @@ export const zones = sqliteTable("zones", {
   // address or prefix with the TSIG key it must sign with; the key is required).
   serialPolicy: text("serial_policy", { enum: SERIAL_POLICIES }).notNull().default("increment"),
   updateAllow: text("update_allow", { mode: "json" }).$type<UpdateAllowEntry[]>().notNull().default(sql`'[]'`),
+  // Issue 22 item 5: a primary zone that follows a Cloudflare zone (`store/primary/cloudflare-source.ts`):
+  // the source (kind, zone id, poll interval) and its last poll, in words (JSON); the API token sealed
+  // with `db/secret-box.ts` under TSIG_ENCRYPTION_KEY, bound to the zone's name, never returned.
+  source: text("source", { mode: "json" }).$type<ZoneSource>(),
+  sourceTokenSealed: blob("source_token_sealed", { mode: "buffer" }).$type<Uint8Array>(),
 }, (t) => [
   // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
   index("zones_next_refresh").on(t.nextRefreshAt, t.name),
