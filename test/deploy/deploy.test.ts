@@ -20,6 +20,9 @@ import path from "node:path";
 import { parse } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+/** The cron trigger wrangler.toml declares (alerts and sweeps, issue 25), which the deploy must carry as it is. */
+const CRON = /^crons = \["([^"]+)"\]/m.exec(readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8"))![1]!;
+
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const MIGRATIONS = readdirSync(path.join(root, "migrations")).filter((f) => f.endsWith(".sql")).sort();
 /** Environment without any secret or Cloudflare credential of the machine's. */
@@ -68,7 +71,7 @@ describe("npm run deploy -- --dry-run (offline)", () => {
       expect(i, s).toBeGreaterThan(at);
       at = i;
     }
-    expect(r.out).toContain("(cron: */5 * * * *)");
+    expect(r.out).toContain(`(cron: ${CRON})`);
     // wrangler's own offline check of the generated config: this environment's bindings.
     expect(r.out).toContain(`env.DB (${db})  D1 Database`);
     expect(r.out).toContain("env.ZONE_CACHE (00000000000000000000000000000000)  KV Namespace");
@@ -137,7 +140,7 @@ describe("npm run deploy against a stand-in wrangler", () => {
     expect(generated.main).toBe("workers/index.ts");
     expect(s.d1[0]!.migrations).toEqual(MIGRATIONS);
     const w = s.workers["backstop-staging"]!;
-    expect(w.crons).toEqual(["*/5 * * * *"]);
+    expect(w.crons).toEqual([CRON]);
     expect(w.secrets.TRUST_CF_CONNECTING_IP).toBe("true");
     expect(Buffer.from(w.secrets.TSIG_ENCRYPTION_KEY!, "base64")).toHaveLength(32);
     for (const name of ["ADMIN_TOKEN", "INTERNAL_TOKEN", "TSIG_ENCRYPTION_KEY"]) {
