@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, kdig, NOTIFY_TRANSPORT, startNotifyCatcher, type NotifyCatcher } from "../peers/index.ts";
 import { runToolOk } from "../peers/run-tool.ts";
 import { generateZone } from "../zones/generate.ts";
-import { extractBlocks, fillBlock, placeholdersOf, startGuidePrimary, type ConfigBlock, type GuidePrimary } from "./guide-blocks.ts";
+import { extractBlocks, extractSteps, fillBlock, placeholdersOf, startGuidePrimary, type ConfigBlock, type GuidePrimary } from "./guide-blocks.ts";
 
 const fixture = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures/guide-fixture.md"), "utf8");
 const ZONE = "guide.test";
@@ -38,6 +38,20 @@ describe("extractBlocks and fillBlock", () => {
       `named.conf (line ${block.line}): no value for <BACKSTOP_NOTIFY_ADDRESS>, <BACKSTOP_NOTIFY_PORT>`,
     );
     expect(() => fillBlock(block, {}, { replace: [["listen-on port 5353", "x"]] })).toThrow("the guide no longer contains listen-on port 5353");
+  });
+});
+
+describe("extractSteps", () => {
+  it("finds the blocks marked step=N, which extractBlocks leaves out, and refuses a step that is not a number", () => {
+    const md = "```sh step=2\nnpx backstop key generate k --add\n```\n\n```text\nout\n```\n\n```sh step=5\nnpx backstop zone add <ZONE>\n```\n";
+    expect(extractBlocks(md)).toEqual([]);
+    const steps = extractSteps(md);
+    expect(steps.map((s) => [s.step, s.file, s.line, s.text])).toEqual([
+      [2, "step-2", 1, "npx backstop key generate k --add\n"],
+      [5, "step-5", 9, "npx backstop zone add <ZONE>\n"],
+    ]);
+    expect(fillBlock(steps[1]!, { ZONE })).toBe(`npx backstop zone add ${ZONE}\n`);
+    expect(() => extractSteps("```sh step=two\nx\n```\n")).toThrow("line 1: step=two is not a step number");
   });
 });
 

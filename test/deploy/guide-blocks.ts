@@ -14,13 +14,17 @@
  *   reader replaces), from `values`; a placeholder without a value is an error naming it and its line. The
  *   test may also swap literal text the guide shows as it would be in production (port 53, /etc paths) for
  *   what works in a test dir; each swap must match, so a guide that changes cannot silently skip it.
+ * - `extractSteps(markdown)` returns the shell blocks marked `step=N` (```sh step=5): the commands the guide
+ *   tells the reader to run, which the guide tests run too (test/guides/guides.test.ts).
  * - `startGuidePrimary(kind, files, opts)` writes the filled files (and zone files) into a fresh peer dir,
- *   starts named, knotd or nsd in the foreground from the guide's main file, and waits until it answers an
+ *   runs its setup commands if any (PowerDNS fills its database with `pdnsutil`), starts named, knotd, nsd
+ *   or pdns_server in the foreground from the guide's main file, and waits until it answers an
  *   authoritative SOA over UDP and TCP for every zone, as `test/peers/` starts its own configurations.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { lastLines, makePeerDir, startDaemon, type Daemon } from "../peers/daemon.ts";
+import { runToolOk } from "../peers/run-tool.ts";
 import { waitForSoa } from "../peers/soa-probe.ts";
 
 export interface ConfigBlock {
@@ -36,10 +40,17 @@ export interface ConfigBlock {
   line: number;
 }
 
-/** Every fenced block with a `file=` attribute, in order. Blocks without one (shell lines, output) are left out. */
-export function extractBlocks(markdown: string): ConfigBlock[] {
+/** A fenced block of any kind, with its info string's `key=value` attributes. */
+interface Fence {
+  lang: string;
+  attrs: Record<string, string>;
+  text: string;
+  line: number;
+}
+
+function fences(markdown: string): Fence[] {
   const lines = markdown.split("\n");
-  const blocks: ConfigBlock[] = [];
+  const out: Fence[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = /^(\s*)(`{3,}|~{3,})(.*)$/.exec(lines[i]!);
     if (!open) continue;
@@ -63,14 +74,42 @@ export function extractBlocks(markdown: string): ConfigBlock[] {
       const m = /^([a-z][a-z0-9-]*)=(.+)$/.exec(w);
       if (m) attrs[m[1]!] = m[2]!.replace(/^"(.*)"$/, "$1");
     }
+    out.push({ lang, attrs, text: `${body.join("\n")}\n`, line: start + 1 });
+  }
+  return out;
+}
+
+/** Every fenced block with a `file=` attribute, in order. Blocks without one (shell lines, output) are left out. */
+export function extractBlocks(markdown: string): ConfigBlock[] {
+  const blocks: ConfigBlock[] = [];
+  for (const { lang, attrs, text, line } of fences(markdown)) {
     if (attrs.file === undefined) continue;
     const { file, ...rest } = attrs;
     if (path.isAbsolute(file) || file.split(/[\\/]/).includes("..")) {
-      throw new Error(`line ${start + 1}: file=${file} must be a relative path inside the primary's dir`);
+      throw new Error(`line ${line}: file=${file} must be a relative path inside the primary's dir`);
     }
-    blocks.push({ lang, file, attrs: rest, text: `${body.join("\n")}\n`, line: start + 1 });
+    blocks.push({ lang, file, attrs: rest, text, line });
   }
   return blocks;
+}
+
+/** A guide's shell lines for one of its steps: a fenced block marked `step=N` (```sh step=5). */
+export interface StepBlock extends ConfigBlock {
+  step: number;
+}
+
+/**
+ * The blocks marked `step=N`, in order: the commands a guide tells the reader to run, which a test runs
+ * too. `file` is `step-N` (for messages and `fillBlock`'s errors).
+ */
+export function extractSteps(markdown: string): StepBlock[] {
+  return fences(markdown)
+    .filter((f) => f.attrs.step !== undefined)
+    .map(({ lang, attrs, text, line }) => {
+      const step = Number(attrs.step);
+      if (!Number.isInteger(step) || step < 1) throw new Error(`line ${line}: step=${attrs.step} is not a step number`);
+      return { lang, file: `step-${step}`, attrs, text, line, step };
+    });
 }
 
 /** Placeholders as a guide writes them: `<PRIMARY_PORT>`, `<TSIG_SECRET>`. */
@@ -101,13 +140,15 @@ export function fillBlock(block: ConfigBlock, values: Readonly<Record<string, st
   return text.replace(PLACEHOLDER, (_, name: string) => values[name]!);
 }
 
-export type GuidePrimaryKind = "named" | "knotd" | "nsd";
+export type GuidePrimaryKind = "named" | "knotd" | "nsd" | "pdns";
 
 /** How each primary is started in the foreground from its main configuration file. */
 const COMMANDS: Record<GuidePrimaryKind, { main: string; args: (conf: string) => string[]; command: string }> = {
   named: { main: "named.conf", command: "named", args: (conf) => ["-g", "-c", conf] },
   knotd: { main: "knot.conf", command: "knotd", args: (conf) => ["-c", conf] },
   nsd: { main: "nsd.conf", command: "nsd", args: (conf) => ["-d", "-c", conf] },
+  // pdns reads pdns.conf from its config dir; its zones are in a database the guide's setup commands fill.
+  pdns: { main: "pdns.conf", command: "pdns_server", args: (conf) => [`--config-dir=${path.dirname(conf)}`] },
 };
 
 export interface GuidePrimary {
@@ -121,13 +162,23 @@ export interface GuidePrimary {
 /**
  * Starts `kind` from `files` (name → text, the filled blocks and any zone files) in a fresh peer dir
  * (`dir` is handed to `files` first, since configurations name it). The main file is the primary's
- * usual one (named.conf, knot.conf, nsd.conf). Resolves once every zone in `zones` is served
+ * usual one (named.conf, knot.conf, nsd.conf, pdns.conf). Resolves once every zone in `zones` is served
  * authoritatively on `port` over UDP and TCP; otherwise stops the daemon and throws with its output.
  */
 export async function startGuidePrimary(
   kind: GuidePrimaryKind,
   files: (dir: string) => Record<string, string> | Promise<Record<string, string>>,
-  opts: { port: number; zones: string[]; timeoutMs?: number },
+  opts: {
+    port: number;
+    zones: string[];
+    timeoutMs?: number;
+    /**
+     * Written files to run with `sh -e` in the dir before the daemon starts, in order: a guide's setup
+     * commands (PowerDNS: the database, `pdnsutil` for the key, zone and metadata). A failing command
+     * fails the start with its output.
+     */
+    setup?: string[];
+  },
 ): Promise<GuidePrimary> {
   const { main, command, args } = COMMANDS[kind];
   const dir = await makePeerDir(`guide-${kind}`);
@@ -138,6 +189,10 @@ export async function startGuidePrimary(
     for (const [name, text] of Object.entries(written)) {
       await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
       await writeFile(path.join(dir, name), text);
+    }
+    for (const script of opts.setup ?? []) {
+      if (written[script] === undefined) throw new Error(`setup script ${script} is not among the files given`);
+      await runToolOk("sh", ["-e", path.join(dir, script)], { cwd: dir, timeoutMs: 60_000 });
     }
     const d = startDaemon({ name: kind, command, args: args(path.join(dir, main)), cwd: dir });
     daemon = d;
