@@ -88,6 +88,8 @@ export const TransferAllow = z.object({ address: z.string(), tsigKey: z.string()
 export const AlsoNotify = z.object({ address: z.string(), port: z.number().int().min(1).max(65535), tsigKey: z.string().optional() });
 
 export const ZoneConfig = z.object({
+  /** The zone row's id: a zone deleted and created again under its name is another id (`LeaseRequest`). */
+  id: z.number().int().min(1).optional(),
   name: z.string(),
   model: z.enum(ZONE_MODELS),
   primaries: z.array(Primary),
@@ -170,7 +172,12 @@ export const ZoneFeedQuery = z.object({
 export const OwnerRequest = z.object({ owner });
 export type OwnerRequest = z.infer<typeof OwnerRequest>;
 
-export const LeaseRequest = z.object({ owner, ttlMs: z.number().int().min(1000).max(4 * 3600 * 1000) });
+/**
+ * `zoneId`: the zone row the asker's configuration came from. A zone deleted and created again under the same
+ * name is another row: its lease is refused (404) to an attempt planned for the old one, so that attempt
+ * cannot check the old primary and report into the new zone.
+ */
+export const LeaseRequest = z.object({ owner, ttlMs: z.number().int().min(1000).max(4 * 3600 * 1000), zoneId: z.number().int().min(1).optional() });
 export type LeaseRequest = z.infer<typeof LeaseRequest>;
 
 export const Lease = z.object({ owner: z.string(), until: millis });

@@ -30,6 +30,8 @@ export interface PrimaryConfig {
 
 /** A zone as the service sees it: configuration and the last stored state. Times in ms since the epoch. */
 export interface ZoneConfig {
+  /** The zone row's id in D1 (absent from a Worker that does not say): another id under the same name is another zone. */
+  id?: number | undefined;
   /** Lowercase, no trailing dot. */
   name: string;
   model: ZoneModel;
@@ -136,7 +138,11 @@ export interface WorkerApi {
   /** The zones changed since `cursor` (issue 19); the zone set polls this when the Worker has it. */
   zoneChanges?(cursor: ZoneFeedCursor): Promise<ZoneFeedPage>;
   /** Takes (or renews) the zone's refresh lease; false when another instance holds it. */
-  acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Takes the zone's refresh lease; false when another instance holds it, or when `zoneId` is given and the
+   * zone of that name is another one now (deleted and created again) or gone.
+   */
+  acquireLease(zone: string, owner: string, ttlMs: number, zoneId?: number): Promise<boolean>;
   /** Extends a lease we hold; false when it was lost (expired and taken by another instance). */
   renewLease(zone: string, owner: string, ttlMs: number): Promise<boolean>;
   releaseLease(zone: string, owner: string): Promise<void>;

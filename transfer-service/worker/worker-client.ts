@@ -189,13 +189,14 @@ export class WorkerClient implements WorkerApi {
     return { zones: serviceConfigs(page), deleted: page.deleted, cursor: page.cursor, more: page.more, resync: page.resync };
   }
 
-  async acquireLease(zone: string, owner: string, ttlMs: number): Promise<boolean> {
+  async acquireLease(zone: string, owner: string, ttlMs: number, zoneId?: number): Promise<boolean> {
     try {
-      await this.call("POST", `${this.zonePath(zone)}/lease`, { owner, ttlMs }, Lease);
+      await this.call("POST", `${this.zonePath(zone)}/lease`, zoneId === undefined ? { owner, ttlMs } : { owner, ttlMs, zoneId }, Lease);
       return true;
     } catch (err) {
-      // 409: another instance holds the lease.
-      if (err instanceof WorkerError && err.status === 409) return false;
+      // 409: another instance holds the lease. 404 with a zone id: the zone is gone, or another zone has its
+      // name now; either way not ours to refresh (the next read of the zones drops or replaces it).
+      if (err instanceof WorkerError && (err.status === 409 || (err.status === 404 && zoneId !== undefined))) return false;
       throw err;
     }
   }
@@ -427,6 +428,7 @@ function serviceConfigs(list: { zones: ZoneConfigList["zones"]; keys: ZoneConfig
     const named = new Set([z.tsigKey, ...z.primaries.map((p) => p.tsigKey)].filter((n): n is string => !!n).map((n) => n.replace(/\.$/, "").toLowerCase()));
     const t = z.timers;
     return {
+      id: z.id,
       name: z.name,
       model: z.model,
       primaries: z.primaries.map((p) => ({ address: p.address, port: p.port, tsigKey: p.tsigKey ?? null })),

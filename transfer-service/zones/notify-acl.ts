@@ -7,7 +7,8 @@
  *    (RFC 8945 §5.2), whatever the address, so a forged signature never falls back to the address rule.
  * 2. Unsigned: accepted from the zone's primaries and from its `notifyAllow` CIDR prefixes; anything else
  *    is REFUSED. Primaries often NOTIFY from other addresses than they serve transfers from (Cloudflare:
- *    transfers from 172.65.64.6, NOTIFY from 198.41.144.240/28 and others), hence the prefixes.
+ *    see `contract/cloudflare-addresses.ts`; its pre-2026 /28 ranges stopped working on 2026-12-01), hence
+ *    the prefixes.
  * 3. A zone that requires TSIG for transfers does not thereby require it for NOTIFY: the NOTIFY only
  *    triggers an SOA check, which is itself signed, so a forged NOTIFY can at worst cause one query.
  *

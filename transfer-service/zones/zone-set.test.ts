@@ -140,6 +140,17 @@ describe("ZoneSet over the zone change feed (issue 19)", () => {
     await set.stop();
   });
 
+  it("takes a zone under a known name but another id as another zone (deleted and created again)", async () => {
+    const { set } = await run([page([{ ...config("a.test"), id: 1 }], [], 1)], 1);
+    const before = set.get("a.test");
+    const worker = (set as unknown as { deps: { worker: ScriptedFeed } }).deps.worker;
+    (worker as unknown as { pages: ZoneFeedPage[] }).pages.push(page([{ ...config("a.test"), id: 2 }], [], 2));
+    await set.poll();
+    expect(set.get("a.test")).not.toBe(before);
+    expect(set.get("a.test")!.config.id).toBe(2);
+    await set.stop();
+  });
+
   it("drops a zone that turned primary, which nothing refreshes", async () => {
     const { set } = await run([page([config("p.test")], [], 1), page([config("p.test", "primary")], [], 2)], 2);
     expect(names(set)).toEqual([]);

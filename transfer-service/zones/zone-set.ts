@@ -181,6 +181,12 @@ export class ZoneSet implements Zones {
       return undefined;
     }
     let z = this.zones.get(name.key);
+    if (z && z.config.id !== undefined && config.id !== undefined && z.config.id !== config.id) {
+      // Deleted and created again under its name (a feed page without the deletion, as after a resync):
+      // another zone, whose state starts afresh.
+      this.drop(name.key);
+      z = undefined;
+    }
     if (!z) {
       z = new Zone(config, { ...this.deps, log: this.deps.log.child({ zone: config.name }) }, this.limiter, this.abortController.signal);
       this.zones.set(name.key, z);

@@ -140,6 +140,9 @@ export function createInternal(): Hono<RouteEnv> {
   api.post("/zones/:zone/lease", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, LeaseRequest);
+    if (body.zoneId !== undefined && body.zoneId !== ref.id) {
+      throw new ApiError(404, "not-found", `${ref.name} was deleted and created again (zone ${ref.id}, not ${body.zoneId}); the attempt for the old zone stops`);
+    }
     const lease = await acquireLease(new Budget(c.var.db), ref.id, body.owner, body.ttlMs);
     if (!lease) throw new ApiError(409, "lease-held", `another instance holds the refresh lease of ${ref.row ? ref.name : ""}`);
     return c.json(lease);

@@ -148,3 +148,23 @@ describe("the zone change feed", () => {
     expect(big.status).toBe(400);
   });
 });
+
+describe("a zone deleted and created again under its name is another zone", () => {
+  it("refuses its lease to an attempt planned for the old one (zoneId), and gives it to the new one", async () => {
+    const cursor = await end();
+    await create("again.test");
+    const first = (await drain(cursor)).cursor;
+    const oldId = (await feed(cursor.since, cursor.deletes)).zones.find((z) => z.name === "again.test")!.id!;
+    await remove("again.test");
+    await create("again.test");
+    const page = await feed(first.since, first.deletes);
+    const newId = page.zones.find((z) => z.name === "again.test")!.id!;
+    expect(page.deleted).toContain("again.test");
+    expect(newId).not.toBe(oldId);
+    const stale = await call("POST", "/internal/v1/zones/again.test/lease", { owner: "svc-a", ttlMs: 60_000, zoneId: oldId });
+    expect(stale.status).toBe(404);
+    expect(await stale.text()).toMatch(/deleted and created again/);
+    const fresh = await call("POST", "/internal/v1/zones/again.test/lease", { owner: "svc-a", ttlMs: 60_000, zoneId: newId });
+    expect(fresh.status, await fresh.text()).toBe(200);
+  });
+});

@@ -24,9 +24,12 @@ export async function underLease<T>(
   zone: string,
   serviceAbort: AbortSignal,
   work: (signal: AbortSignal) => Promise<T>,
+  zoneId?: number,
 ): Promise<T | "busy"> {
   const { worker, instanceId, leaseTtlMs, log } = deps;
-  if (!(await worker.acquireLease(zone, instanceId, leaseTtlMs))) return "busy";
+  // With the zone's id: an attempt planned for a zone since deleted (and perhaps created again under its
+  // name) gets no lease, so it neither asks the old primary nor reports into the new zone.
+  if (!(await worker.acquireLease(zone, instanceId, leaseTtlMs, zoneId))) return "busy";
   log.debug({ zone }, "refresh lease acquired");
   const controller = new AbortController();
   const onServiceAbort = (): void => controller.abort(new Error("the service is shutting down"));

@@ -168,7 +168,7 @@ export async function refresh(zone: RefreshZone, request: RefreshRequest | null,
       }
       attempt = { zone, request, deps, now, signal, transferLog, early, announcing: undefined };
       return tryPrimaries(attempt);
-    });
+    }, zone.config.id);
     return outcome === "busy" ? { kind: "lease-busy" } : outcome;
   } finally {
     // The final report must not be overtaken by the `refreshing` one, nor land before the attempt's log.

@@ -48,6 +48,7 @@ interface ZoneConfigRow {
 
 function configOf(r: ZoneConfigRow): ZoneConfig {
   return {
+    id: r.id,
     name: r.name,
     model: r.model,
     primaries: JSON.parse(r.primaries) as ZoneConfig["primaries"],
