@@ -105,9 +105,12 @@ export async function startWorkerPair(options: WorkerPairOptions): Promise<Worke
       workers: [
         {
           name: "backstop",
-          modules: true,
+          // The bundle as one module, listed rather than walked: wrangler leaves the optional validators of
+          // hono-openapi's standard-json (`import("effect")`, `import("sury")`, …) as dynamic imports that
+          // nothing resolves, and Miniflare's module walk refuses them; workerd only resolves a dynamic import
+          // when it runs, and ours never run (zod is the only validator).
           modulesRoot: out,
-          scriptPath: path.join(out, "index.js"),
+          modules: [{ type: "ESModule", path: path.join(out, "index.js") }],
           compatibilityDate: "2026-04-26",
           compatibilityFlags: ["nodejs_compat"],
           d1Databases: { DB: D1_ID },
