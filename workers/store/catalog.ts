@@ -23,7 +23,8 @@ import { Name } from "../../dns/name.ts";
 import { readCatalog, type CatalogMember } from "../../dns/catalog.ts";
 import type { CatalogReport, CatalogTemplate, PrimaryConfig, TransferAllowEntry } from "../db/schema.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
-import { deleteZonesByName } from "../db/queries/zones.ts";
+import { deleteZonesByName, insertZones } from "../db/queries/zones.ts";
+import { DEFAULT_CLAMPS } from "../api/schemas.ts";
 import { hashSecret, newSecret } from "../http/auth/stored-secret.ts";
 import { Budget } from "./statement-budget.ts";
 import { versionNodes } from "./version-stream.ts";
@@ -198,45 +199,29 @@ async function memberNames(db: D1Queryable, catalog: string): Promise<string[]> 
   return rows.results.map((r) => r.name);
 }
 
-/** Creates members in one batch, each with its first refresh requested in the row, as a bulk create does. */
+/** Creates members in one batch with `insertZones` (a bulk create's insert), each first refresh requested in the row. */
 async function createMembers(
   db: D1Queryable,
   catalog: string,
   members: Array<{ name: string; member: CatalogMember; settings: MemberSettings; coo: string | null }>,
   now: number,
 ): Promise<void> {
-  const budget = new Budget(db);
   const rows = await Promise.all(
     members.map(async ({ name, member, settings, coo }) => ({
       name,
-      model: settings.model,
-      primaries: settings.primaries,
-      tsigKey: settings.tsigKey,
-      notifyAllow: settings.notifyAllow,
-      transferAllow: settings.transferAllow,
+      ...DEFAULT_CLAMPS,
+      ...settings,
+      answerAllow: [],
       // Nobody knows a member's webhook secret until POST /api/v1/zones/:name/webhook-secret sets one.
       webhookSecretHash: await hashSecret(newSecret()),
+      refreshRequestedAt: now,
       memberOf: catalog,
-      memberId: member.id,
-      group: member.group,
-      coo,
+      catalogMemberId: member.id,
+      catalogGroup: member.group,
+      catalogCoo: coo,
     })),
   );
-  const statements = [];
-  for (let i = 0; i < rows.length; i += 100) {
-    statements.push(
-      budget.prepare(
-        `INSERT INTO zones (name, model, primaries, tsig_key, notify_allow, transfer_allow, webhook_secret_hash, refresh_requested_at,
-           member_of, catalog_member_id, catalog_group, catalog_coo)
-         SELECT z.value ->> '$.name', z.value ->> '$.model', z.value -> '$.primaries', z.value ->> '$.tsigKey', z.value -> '$.notifyAllow',
-           z.value -> '$.transferAllow', z.value ->> '$.webhookSecretHash', ?2, z.value ->> '$.memberOf', z.value ->> '$.memberId',
-           z.value ->> '$.group', z.value ->> '$.coo'
-         FROM json_each(?1) AS z`,
-        [JSON.stringify(rows.slice(i, i + 100)), now],
-      ),
-    );
-  }
-  await budget.batch(statements);
+  await insertZones(db, rows);
 }
 
 async function storeReport(db: D1Queryable, catalogId: number, report: CatalogReport): Promise<void> {

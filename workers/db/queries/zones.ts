@@ -181,6 +181,11 @@ export interface BulkZone {
   maxExpire: number;
   webhookSecretHash: string;
   refreshRequestedAt: number;
+  /** A catalog member's place in its catalog (issue 19, `store/catalog.ts`); absent: no catalog. */
+  memberOf?: string;
+  catalogMemberId?: string;
+  catalogGroup?: string | null;
+  catalogCoo?: string | null;
 }
 
 /** JSON text per statement: D1 allows 100 KB of SQL and values in one statement (`statement-budget.ts`). */
@@ -228,13 +233,14 @@ export async function insertZones(db: D1Queryable, rows: readonly BulkZone[]): P
     budget.prepare(
       `INSERT INTO zones (name, model, primaries, tsig_key, notify_allow, transfer_allow, answer_allow,
          min_refresh, max_refresh, min_retry, max_retry, min_expire, max_expire, webhook_secret_hash, refresh_requested_at,
-         catalog, catalog_groups, serial_policy, update_allow)
+         catalog, catalog_groups, serial_policy, update_allow, member_of, catalog_member_id, catalog_group, catalog_coo)
        SELECT z.value ->> '$.name', z.value ->> '$.model', z.value -> '$.primaries', z.value ->> '$.tsigKey',
          z.value -> '$.notifyAllow', z.value -> '$.transferAllow', z.value -> '$.answerAllow',
          z.value ->> '$.minRefresh', z.value ->> '$.maxRefresh', z.value ->> '$.minRetry', z.value ->> '$.maxRetry',
          z.value ->> '$.minExpire', z.value ->> '$.maxExpire', z.value ->> '$.webhookSecretHash', z.value ->> '$.refreshRequestedAt',
          coalesce(z.value ->> '$.catalog', 0), coalesce(z.value -> '$.catalogGroups', '{}'),
-         COALESCE(z.value ->> '$.serialPolicy', 'increment'), COALESCE(z.value -> '$.updateAllow', '[]')
+         COALESCE(z.value ->> '$.serialPolicy', 'increment'), COALESCE(z.value -> '$.updateAllow', '[]'),
+         z.value ->> '$.memberOf', z.value ->> '$.catalogMemberId', z.value ->> '$.catalogGroup', z.value ->> '$.catalogCoo'
        FROM json_each(?1) AS z`,
       [chunk],
     ),
