@@ -17,7 +17,6 @@
  * One stack for the file. Not covered here: `zone import` (the API arrives with issue 22) and `token`
  * (with item 4), see `cli-args.test.ts` for what they send.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,6 +28,7 @@ import { freePorts, startKnotd, startNotifyCatcher, type NotifyCatcher, type Pee
 import { startLocalStack, type LocalStack } from "../transfer/local-stack.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
 import { generateZone } from "../zones/generate.ts";
+import { run as runCommand, runCli, type Run, type RunTarget } from "./run-cli.ts";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const ZONE = "cli.test";
@@ -46,35 +46,15 @@ let blocked: NotifyCatcher;
 let nsPort: number;
 let workDir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const target = (): RunTarget => ({ cwd: workDir, url: stack.base, token: stack.adminToken });
 
 /** Runs the CLI as an operator would, with the target in BACKSTOP_URL / BACKSTOP_TOKEN unless `env` says otherwise. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return run(process.execPath, [path.join(root, "cli/backstop.mjs"), ...args], env);
+  return runCli(target(), args, env);
 }
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: workDir,
-      env: { PATH: process.env.PATH ?? "", HOME: workDir, BACKSTOP_URL: stack.base, BACKSTOP_TOKEN: stack.adminToken, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += String(d)));
-    child.stderr.on("data", (d) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(target(), command, args, env);
 }
 
 /** Fails with the CLI's own output when its exit code is not `code`. */

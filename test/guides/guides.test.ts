@@ -26,7 +26,6 @@
  * Every packet stays on loopback: the zone's nameserver names are mapped to Backstop's own DNS port with
  * BACKSTOP_VERIFY_NAMESERVERS, so verify's nameserver check never follows glue to 192.0.2.53.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -38,6 +37,7 @@ import { freePorts } from "../peers/index.ts";
 import { runToolOk } from "../peers/run-tool.ts";
 import { startLocalStack, type LocalStack } from "../transfer/local-stack.ts";
 import { waitFor } from "../transfer/service-under-test.ts";
+import { runCli, type Run } from "../cli/run-cli.ts";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const guide = (name: string) => readFileSync(path.join(root, "docs/guides", `${name}.md`), "utf8");
@@ -51,30 +51,8 @@ let stack: LocalStack;
 let dnsPort: number;
 let workDir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, "cli/backstop.mjs"), ...args], {
-      cwd: workDir,
-      env: { PATH: process.env.PATH ?? "", HOME: workDir, BACKSTOP_URL: stack.base, BACKSTOP_TOKEN: stack.adminToken },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += String(d)));
-    child.stderr.on("data", (d) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-    child.once("error", reject);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli({ cwd: workDir, url: stack.base, token: stack.adminToken }, args);
 }
 
 /** The guide's `npx backstop …` lines of step `n`, filled, as argument lists (the guides quote nothing). */
