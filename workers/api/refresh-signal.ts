@@ -33,3 +33,20 @@ export async function pushRefresh(env: Env, signal: ControlRefreshBody, fetcher:
     }),
   );
 }
+
+/**
+ * Keeps `work` running after the response (`waitUntil`); without an execution context (a direct
+ * `app.request` in a test) it still runs, unawaited.
+ */
+export function afterResponse(c: { executionCtx: { waitUntil(promise: Promise<unknown>): void } }, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    void work;
+  }
+}
+
+/** Pushes a signal to the service instances after the response (the poll is the fallback). */
+export function pushInBackground(c: { env: Env; executionCtx: { waitUntil(promise: Promise<unknown>): void } }, signal: ControlRefreshBody): void {
+  afterResponse(c, pushRefresh(c.env, signal));
+}

@@ -27,7 +27,7 @@ import { compareBytes } from "../../dns/bytes.ts";
 import { TREE_MAIN } from "../store/stored-node.ts";
 import type { StoredNode, StoredRecord } from "../store/stored-node.ts";
 import { adminAuth } from "./admin-auth.ts";
-import { pushRefresh } from "./refresh-signal.ts";
+import { pushInBackground } from "./refresh-signal.ts";
 import { RrsetListQuery, RrsetPatch, RrsetPut } from "./schemas.ts";
 import type { SoaInput } from "./schemas.ts";
 import { operation } from "./openapi.ts";
@@ -79,13 +79,7 @@ export async function runEdit<T>(
 /** The new version is served by this isolate at once, and the service instances are told (after the response). */
 export function announceCommit(c: AppContext, zone: string, version: number): void {
   servedPointersChanged();
-  const push = pushRefresh(c.env, { zone, committed: version });
-  try {
-    c.executionCtx.waitUntil(push);
-  } catch {
-    // No execution context (a direct app.request in a test): the push still runs, unawaited.
-    void push;
-  }
+  pushInBackground(c, { zone, committed: version });
 }
 
 function editAnswer(zone: ZoneRow, outcome: EditResult<unknown>) {

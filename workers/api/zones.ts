@@ -35,12 +35,11 @@ import { TREE_MAIN, TREE_NSEC3 } from "../store/stored-node.ts";
 import { versionNodes } from "../store/version-stream.ts";
 import type { StoredNode, Tree } from "../store/stored-node.ts";
 import { actorOf, zoneLimit } from "./admin-auth.ts";
-import { pushRefresh } from "./refresh-signal.ts";
+import { afterResponse, pushInBackground } from "./refresh-signal.ts";
 import { announceCommit, primaryStart, runEdit } from "./rrsets.ts";
 import { SecretBox } from "../db/secret-box.ts";
 import type { SourcePoll, ZoneSource } from "../db/schema.ts";
 import { pollCloudflareSource, sourceTokenName } from "../store/primary/cloudflare-source.ts";
-import type { Signal } from "../../contract/internal-v1.ts";
 import {
   clampIssue,
   DEFAULT_CLAMPS,
@@ -92,12 +91,7 @@ function pollNow(c: AppContext, zone: ZoneRowOf): Promise<SourcePoll> {
   return pollCloudflareSource(c.var.db, c.env, zone, { announce: (name, version) => announceCommit(c, name, version) });
 }
 function pollInBackground(c: AppContext, zone: ZoneRowOf): void {
-  const poll = pollNow(c, zone).catch((err: unknown) => console.error(JSON.stringify({ msg: "cloudflare source poll failed", zone: zone.name, error: err instanceof Error ? err.message : String(err) })));
-  try {
-    c.executionCtx.waitUntil(poll);
-  } catch {
-    void poll;
-  }
+  afterResponse(c, pollNow(c, zone).catch((err: unknown) => console.error(JSON.stringify({ msg: "cloudflare source poll failed", zone: zone.name, error: err instanceof Error ? err.message : String(err) }))));
 }
 type ZoneRowOf = NonNullable<Awaited<ReturnType<typeof zoneByName>>>;
 
@@ -477,16 +471,6 @@ async function signalRefresh(c: AppContext, zoneId: number, options: RefreshOpti
   if (signal) pushInBackground(c, signal);
 }
 
-/** Pushes a recorded signal to the service instances after the response (the poll is the fallback). */
-function pushInBackground(c: AppContext, signal: Signal): void {
-  const push = pushRefresh(c.env, signal);
-  try {
-    c.executionCtx.waitUntil(push);
-  } catch {
-    // No execution context (a direct app.request in a test): the push still runs, unawaited.
-    void push;
-  }
-}
 
 zoneRoutes.post(
   "/:name/refresh",

@@ -29,7 +29,7 @@ import { acquireLease, releaseLease, renewLease } from "../store/lease.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
 import { reconcileCatalog } from "../store/catalog.ts";
 import { Budget } from "../store/statement-budget.ts";
-import { pushRefresh } from "../api/refresh-signal.ts";
+import { pushInBackground } from "../api/refresh-signal.ts";
 import { streamVersion } from "../store/version-stream.ts";
 import { mountUpdate } from "./update.ts";
 import {
@@ -100,14 +100,7 @@ async function afterCommit(c: AppContext, ref: { id: number; row: { catalog: num
     console.log(JSON.stringify({ msg: "catalog reconciled", zoneId: ref.id, ...outcome.report, problems: outcome.report.problems.length }));
     servedPointersChanged();
     const first = outcome.created[0];
-    if (first !== undefined) {
-      const push = pushRefresh(c.env, { zone: first, requestedAt: Date.now(), force: null, acceptLowerSerial: false });
-      try {
-        c.executionCtx.waitUntil(push);
-      } catch {
-        void push;
-      }
-    }
+    if (first !== undefined) pushInBackground(c, { zone: first, requestedAt: Date.now(), force: null, acceptLowerSerial: false });
   } catch (err) {
     console.error(JSON.stringify({ msg: "catalog reconciliation failed", zoneId: ref.id, error: (err as Error).message }));
   }
