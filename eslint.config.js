@@ -62,6 +62,25 @@ export default tseslint.config(
     },
   },
   {
+    // answer/ is the answer engine, run by both hosts: the Worker over D1, the port-53 front over memory. Web APIs
+    // only, like dns/, and below both runtimes' folders (it may import dns/ and contract/). Its tests and test
+    // helpers (answer/testing/) may load zones with the Worker's reference memory store.
+    files: ["answer/**/*.ts"],
+    ignores: ["answer/**/*.test.ts", "answer/testing/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*"], message: "answer/ must stay runtime-neutral: the Worker and the front both run it." },
+            { group: ["**/workers/**", "**/transfer-service/**"], message: "answer/ sits below both hosts: a store is injected through answer/zone-store.ts." },
+          ],
+        },
+      ],
+      "no-restricted-globals": ["error", { name: "Buffer", message: "Use Uint8Array: answer/ runs on workerd too." }],
+    },
+  },
+  {
     // The two runtimes meet only through contract/ (and dns/): neither imports the other's folder.
     files: ["transfer-service/**/*.ts"],
     rules: {

@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: "dns",
-          include: ["dns/**/*.test.ts", "contract/**/*.test.ts", "transfer-service/**/*.test.ts", "bench/**/*.test.ts"],
+          include: ["dns/**/*.test.ts", "contract/**/*.test.ts", "answer/**/*.test.ts", "transfer-service/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
         },

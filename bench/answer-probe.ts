@@ -10,7 +10,7 @@ import { typeToString } from "../dns/constants.ts";
 import { decodeMessage } from "../dns/message.ts";
 import { rdataToText } from "../dns/rdata/index.ts";
 import { udpExchange } from "../test/tsig/wire-client.ts";
-import { queryWire } from "../workers/answer/testing/table.ts";
+import { queryWire } from "../answer/testing/table.ts";
 
 /** Presentation rdata of the answer records of type `type` (CNAME chains and others left out). */
 function answersOf(wire: Uint8Array, type: number): string[] {

@@ -8,7 +8,7 @@
  * client, the same connection count and the same machine load.
  */
 import { Pool } from "undici";
-import { queryWire } from "../workers/answer/testing/table.ts";
+import { queryWire } from "../answer/testing/table.ts";
 import { percentile } from "./figure.ts";
 import { cpuMs } from "./proc.ts";
 

@@ -25,7 +25,7 @@ import { startKnotd } from "../test/peers/knotd.ts";
 import { runTool } from "../test/peers/run-tool.ts";
 import type { PeerHandle } from "../test/peers/types.ts";
 import { rcodeOf, udpExchange } from "../test/tsig/wire-client.ts";
-import { queryWire } from "../workers/answer/testing/table.ts";
+import { queryWire } from "../answer/testing/table.ts";
 import { Skip, type Benchmark } from "./context.ts";
 import { HOT_NAMES } from "./doh-load.ts";
 import { type Figure, figure } from "./figure.ts";

@@ -1,6 +1,6 @@
 /**
  * @module Serving a stored answer to a new asker, shared by the Worker's answer cache
- * (workers/answer/answer-cache.ts) and the port-53 front's response cache
+ * (answer/answer-cache.ts) and the port-53 front's response cache
  * (transfer-service/response-cache.ts).
  *
  * Both caches key an answer by its question name folded to lower case (RFC 4343 §3: only A–Z fold), so a

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
 import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
-import { zoneRecords } from "../../workers/answer/testing/load-zone.ts";
+import { zoneRecords } from "../../answer/testing/load-zone.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { type SignedZone, signZone, type SignZoneOptions } from "../zones/sign.ts";
 import { type Bridge, startBridge } from "./engine-bridge.ts";

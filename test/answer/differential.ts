@@ -11,9 +11,9 @@ import { Opcode, RRClass, RRType, typeFromString } from "../../dns/constants.ts"
 import { noFlags } from "../../dns/header.ts";
 import { encodeMessage, type Message } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
-import { answerQuery } from "../../workers/answer/engine.ts";
+import { answerQuery } from "../../answer/engine.ts";
 import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
-import { zoneRecords } from "../../workers/answer/testing/load-zone.ts";
+import { zoneRecords } from "../../answer/testing/load-zone.ts";
 import { startKnotd, startNsd } from "../peers/index.ts";
 import type { PeerHandle } from "../peers/types.ts";
 import { comparedSections, documentedChoice, type Section, view } from "./compare.ts";

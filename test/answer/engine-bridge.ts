@@ -6,8 +6,8 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server } from "node:net";
-import { answerQuery, NotDnsMessage } from "../../workers/answer/engine.ts";
-import type { ZoneStore } from "../../workers/answer/zone-store.ts";
+import { answerQuery, NotDnsMessage } from "../../answer/engine.ts";
+import type { ZoneStore } from "../../answer/zone-store.ts";
 import { freePort } from "../peers/ports.ts";
 
 export interface Bridge {

@@ -1,12 +1,12 @@
 /**
- * The engine's NSEC3 hash (Web Crypto SHA-1, `workers/answer/nsec3-hash.ts`) against BIND's `nsec3hash` for
+ * The engine's NSEC3 hash (Web Crypto SHA-1, `answer/nsec3-hash.ts`) against BIND's `nsec3hash` for
  * names with mixed case, escapes and many labels, with and without salt, at several iteration counts
  * (RFC 5155 §5). The first row is RFC 5155 Appendix A's own example.
  */
 import { describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
 import { fromBase16 } from "../../dns/rdata/base16.ts";
-import { hashedOwner } from "../../workers/answer/nsec3-hash.ts";
+import { hashedOwner } from "../../answer/nsec3-hash.ts";
 import { runToolOk } from "../peers/run-tool.ts";
 
 const CASES: Array<{ name: string; salt: string; iterations: number }> = [

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RRType, type RRTypeName, typeToString } from "../../dns/constants.ts";
 import { decodeMessage } from "../../dns/message.ts";
 import { type DohFront, startDohFront } from "../../transfer-service/server/doh-front.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../answer/testing/table.ts";
 import { kdig } from "../peers/kdig.ts";
 import { freePorts } from "../peers/ports.ts";
 import { runTool } from "../peers/run-tool.ts";

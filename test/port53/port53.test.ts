@@ -38,7 +38,7 @@ import type { RunningService } from "../../transfer-service/service.ts";
 import { FrameDecoder, frame } from "../../dns/wire/tcp-framing.ts";
 import type { WorkerApi } from "../../transfer-service/worker/worker-api.ts";
 import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../answer/testing/table.ts";
 import { type FaultProxy, startFaultProxy } from "../peers/fault-proxy.ts";
 import { kdig } from "../peers/kdig.ts";
 import { freePort, freePorts } from "../peers/ports.ts";

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { typeFromString } from "../../dns/constants.ts";
 import { decodeMessage } from "../../dns/message.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../answer/testing/table.ts";
 import { standInAnswer, type StandInZone } from "../../workers/store/primary/cloudflare-source.testing.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { waitFor } from "../transfer/service-under-test.ts";

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pool } from "undici";
 import { Rcode } from "../../dns/constants.ts";
 import { decodeMessage } from "../../dns/message.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../answer/testing/table.ts";
 import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
 import { loadZone } from "./zone-load.ts";
 

@@ -17,7 +17,7 @@ import { CommitEvents, watchCommits } from "../../transfer-service/server/query/
 import { startService, type RunningService } from "../../transfer-service/service.ts";
 import type { WorkerApi } from "../../transfer-service/worker/worker-api.ts";
 import { WorkerClient } from "../../transfer-service/worker/worker-client.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../answer/testing/table.ts";
 import { freePorts } from "../peers/index.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rcode } from "../../dns/constants.ts";
 import { decodeMessage } from "../../dns/message.ts";
 import { rdataToText } from "../../dns/rdata/index.ts";
-import { queryWire } from "../../workers/answer/testing/table.ts";
+import { queryWire } from "../../answer/testing/table.ts";
 import { freePorts, startFaultProxy, startKnotd, type FaultProxy, type PeerHandle } from "../peers/index.ts";
 import { startWranglerDev, type WranglerDev } from "../stack/wrangler-dev.ts";
 import { generateZone, zoneRecords } from "../zones/generate.ts";

@@ -8,7 +8,7 @@
  *   X-Backstop-Udp-Size:  512–65535   the most the front will send back over UDP (caps the OPT's size)
  *   X-Backstop-Client:    IP address  the DNS client's address, for the zone's answerAllow list
  */
-import type { Transport } from "../answer/any.ts";
+import type { Transport } from "../../answer/any.ts";
 import { CLIENT_HEADER, TRANSPORT_HEADER, UDP_SIZE_HEADER } from "../../contract/forwarded-headers.ts";
 
 export interface Forwarded {

@@ -1,6 +1,6 @@
 /**
  * @module DNS over HTTPS (RFC 8484) at `/dns-query`, plus the DNS JSON API, all answered by the one engine
- * (`workers/answer/engine.ts`).
+ * (`answer/engine.ts`).
  *
  *   - POST with `Content-Type: application/dns-message`, the query as the body (RFC 8484 §4.1);
  *   - GET with `?dns=` the query in unpadded base64url (§4.1, §6);
@@ -28,15 +28,15 @@
  * plain `(Request, Env) → Response` without hono's router, context and middleware (they cost more per query
  * than the answer itself: docs/benchmarks.md, "Where the time goes"); `createDoh` wraps the same handler
  * as a hono sub-app for the other methods and for tests. Wire answers go through the isolate's answer
- * cache (`workers/answer/answer-cache.ts`), one per store; the JSON API asks the engine directly.
+ * cache (`answer/answer-cache.ts`), one per store; the JSON API asks the engine directly.
  */
 import { Hono } from "hono";
 import { concatBytes } from "../../dns/bytes.ts";
 import { EdnsOptionCode } from "../../dns/edns.ts";
 import { appendEdnsOption, OPTION_NSID, queryOptions } from "../../dns/wire/opt-scan.ts";
-import { AnswerCache } from "../answer/answer-cache.ts";
-import { answerQuery, type EngineResponse, NotDnsMessage, type QueryContext } from "../answer/engine.ts";
-import type { ZoneStore } from "../answer/zone-store.ts";
+import { AnswerCache } from "../../answer/answer-cache.ts";
+import { answerQuery, type EngineResponse, NotDnsMessage, type QueryContext } from "../../answer/engine.ts";
+import type { ZoneStore } from "../../answer/zone-store.ts";
 import type { Env } from "../env.d.ts";
 import { principalOf } from "../http/auth/index.ts";
 import { fromBase64Url } from "./base64url.ts";

@@ -12,7 +12,7 @@
  * Only requests with the internal token get them (`index.ts`); a DoH client learns nothing about versions.
  */
 import { Rcode } from "../../dns/constants.ts";
-import type { ZoneInfo } from "../answer/zone-store.ts";
+import type { ZoneInfo } from "../../answer/zone-store.ts";
 import { VERSION_AGE_HEADER, ZONE_HEADER, ZONE_VERSIONS_HEADER } from "../../contract/forwarded-headers.ts";
 
 /** The version headers for an answer with `rcode` read from `zones` at `now`; undefined when it must not be cached. */

@@ -29,7 +29,7 @@ import { Budget } from "./statement-budget.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { nodeIndex } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
-import type { ZoneInfo } from "../answer/zone-store.ts";
+import type { ZoneInfo } from "../../answer/zone-store.ts";
 import { LocatingZoneStore } from "./locating-zone-store.ts";
 import type { Neighbourhood } from "./locating-zone-store.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";

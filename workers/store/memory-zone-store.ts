@@ -6,7 +6,7 @@
  * (`canonical-nodes.ts`), and every lookup is a binary search, the same shape as the D1 store's one query.
  */
 import type { Name } from "../../dns/name.ts";
-import type { ZoneInfo } from "../answer/zone-store.ts";
+import type { ZoneInfo } from "../../answer/zone-store.ts";
 import { groupIntoNodes } from "./canonical-nodes.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 import { nodeIndex } from "./stored-node.ts";

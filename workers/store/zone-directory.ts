@@ -30,7 +30,7 @@
  */
 import { LRUCache } from "lru-cache";
 import { Name } from "../../dns/name.ts";
-import type { ZoneInfo, ZoneModel } from "../answer/zone-store.ts";
+import type { ZoneInfo, ZoneModel } from "../../answer/zone-store.ts";
 import type { Budget } from "./statement-budget.ts";
 
 export interface ZoneDirectoryOptions {

@@ -7,7 +7,7 @@
  *   2. a name already visited ends the chain (a loop): the CNAMEs so far are the answer, NOERROR;
  *   3. at most {@link MAX_CHAIN_LENGTH} CNAME/DNAME steps are taken, then the answer is what was found.
  */
-import type { Name } from "../../dns/name.ts";
+import type { Name } from "../dns/name.ts";
 
 /** CNAME or DNAME steps in one answer; BIND stops at 16 as well (`max-query-restarts` is a resolver's 11). */
 export const MAX_CHAIN_LENGTH = 16;

@@ -3,9 +3,9 @@
  * the host of NS, MX and SRV (RFC 1035 §3.3.11, §3.3.9, RFC 2782), which additional-section processing looks
  * up. Rdata is stored uncompressed, so the name is read in place.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
-import { WireReader } from "../../dns/wire/reader.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
+import { WireReader } from "../dns/wire/reader.ts";
 
 /** Octets before the name in each type's rdata. */
 const NAME_OFFSET = new Map<number, number>([

@@ -3,11 +3,11 @@
  * sections written as presentation lines (`owner TTL TYPE rdata`). The query goes through the whole engine
  * as wire (encode → `answerQuery` → decode), so every row also exercises the message layer.
  */
-import { rcodeToString, typeToString } from "../../../dns/constants.ts";
-import type { Edns } from "../../../dns/edns.ts";
-import { type Message, type ResourceRecord, decodeMessage } from "../../../dns/message.ts";
-import { rdataToText } from "../../../dns/rdata/index.ts";
-import { queryWire } from "../../../dns/testing/query-wire.ts";
+import { rcodeToString, typeToString } from "../../dns/constants.ts";
+import type { Edns } from "../../dns/edns.ts";
+import { type Message, type ResourceRecord, decodeMessage } from "../../dns/message.ts";
+import { rdataToText } from "../../dns/rdata/index.ts";
+import { queryWire } from "../../dns/testing/query-wire.ts";
 import type { Transport } from "../any.ts";
 import { answerQuery } from "../engine.ts";
 import type { ZoneStore } from "../zone-store.ts";

@@ -10,8 +10,8 @@
  *   - unsigned delegation (§3.1.4): the NSEC at the cut, whose bitmap has NS but not DS.
  * Each NSEC goes with its RRSIG; one NSEC is sent once even when it proves two things.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import type { Proof } from "./result.ts";
 import { type RRset, rrsetAt } from "./rrset.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";

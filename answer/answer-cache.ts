@@ -34,9 +34,9 @@
  * (`describe`, e.g. DoH's Cache-Control) beside the octets.
  */
 import { LRUCache } from "lru-cache";
-import { Rcode } from "../../dns/constants.ts";
-import { asciiLower, type Name } from "../../dns/name.ts";
-import { answerForAsker } from "../../dns/wire/cached-answer.ts";
+import { Rcode } from "../dns/constants.ts";
+import { asciiLower, type Name } from "../dns/name.ts";
+import { answerForAsker } from "../dns/wire/cached-answer.ts";
 import { answerQuery, type EngineResponse, type QueryContext } from "./engine.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 

@@ -3,7 +3,7 @@
  * must give. `store/memory-zone-store.test.ts` runs it against the in-memory store and `d1-store-contract.test.ts`
  * against the D1 store after ingesting the same zone text, so the two cannot drift apart.
  */
-import { Name } from "../../../dns/name.ts";
+import { Name } from "../../dns/name.ts";
 import type { ZoneStore } from "../zone-store.ts";
 
 export const CONTRACT_ZONES = [

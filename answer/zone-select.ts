@@ -9,8 +9,8 @@
  *   4. the zone was never loaded, or `now` is past its `expiresAt` (RFC 1035 §3.3.13 EXPIRE, kept in the data
  *      so it holds when the transfer-service is down): SERVFAIL.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import { clientAllowed } from "./answer-allow.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 

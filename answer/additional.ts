@@ -6,8 +6,8 @@
  *
  * Only data of the zone being answered from is used; names elsewhere are the resolver's business.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import type { RRset } from "./rrset.ts";
 import { rrsetAt } from "./rrset.ts";
 import { targetName } from "./target-name.ts";

@@ -6,13 +6,13 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
-import { D1ZoneStore } from "../store/d1-zone-store.ts";
-import { appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
-import { acquireLease } from "../store/lease.ts";
-import { encodeRecordStream } from "../store/record-stream.ts";
-import { Budget } from "../store/statement-budget.ts";
-import { zoneRecords } from "./testing/load-zone.ts";
-import { CONTRACT_CASES, CONTRACT_ZONES, runContractCase } from "./testing/store-contract.ts";
+import { D1ZoneStore } from "./d1-zone-store.ts";
+import { appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
+import { acquireLease } from "./lease.ts";
+import { encodeRecordStream } from "./record-stream.ts";
+import { Budget } from "./statement-budget.ts";
+import { zoneRecords } from "../../answer/testing/load-zone.ts";
+import { CONTRACT_CASES, CONTRACT_ZONES, runContractCase } from "../../answer/testing/store-contract.ts";
 
 describe("D1ZoneStore meets the ZoneStore contract", () => {
   const store = new D1ZoneStore(env.DB);

@@ -10,9 +10,9 @@
  *   3. the lookup continues at Q', like a CNAME;
  *   4. if Q' would exceed 255 octets, the answer is YXDOMAIN with the DNAME alone (§2.2).
  */
-import { RRClass, RRType } from "../../dns/constants.ts";
-import { MAX_NAME_LENGTH, Name } from "../../dns/name.ts";
-import { WireWriter } from "../../dns/wire/writer.ts";
+import { RRClass, RRType } from "../dns/constants.ts";
+import { MAX_NAME_LENGTH, Name } from "../dns/name.ts";
+import { WireWriter } from "../dns/wire/writer.ts";
 import type { RRset } from "./rrset.ts";
 import { minTtl } from "./rrset.ts";
 import { targetName } from "./target-name.ts";

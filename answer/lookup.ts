@@ -19,8 +19,8 @@
  * The result's rcode and AA follow the last name of a chain (RFC 6604 §2), AA stays set once the answer
  * holds authoritative data.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import { addressesOf, targetsOf } from "./additional.ts";
 import { anyAnswer } from "./any.ts";
 import { ChainGuard } from "./cname.ts";

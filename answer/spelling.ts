@@ -15,11 +15,11 @@
  * owner and the names in the rdata of the RFC 1035 types that are compressed (RFC 3597 §4). Other rdata
  * (SRV, DNAME, unknown types) is never touched: byte-exact carriage matters more there.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Message, ResourceRecord } from "../../dns/message.ts";
-import { Name } from "../../dns/name.ts";
-import { WireReader } from "../../dns/wire/reader.ts";
-import { WireWriter } from "../../dns/wire/writer.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Message, ResourceRecord } from "../dns/message.ts";
+import { Name } from "../dns/name.ts";
+import { WireReader } from "../dns/wire/reader.ts";
+import { WireWriter } from "../dns/wire/writer.ts";
 
 /** Rdata layouts of the compressible types: the names, then what follows them. */
 type Layout = "name" | "pref-name" | "two-names" | "soa";

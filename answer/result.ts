@@ -3,8 +3,8 @@
  * `Success`, `NameError`, `Delegation`, `NoData`, `ServerFailure`, plus `Refused` for names we do not serve),
  * and the three sections as RRsets. The message layer (`engine.ts`) turns this into a response.
  */
-import { Rcode } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { Rcode } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import type { RRset } from "./rrset.ts";
 import type { ZoneNode } from "./zone-store.ts";
 

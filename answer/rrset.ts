@@ -4,8 +4,8 @@
  * whole RRsets between sections and decides at the end whether their signatures go along (DO=1, RFC 4035
  * §3.1.1), so a lookup never has to be redone for DNSSEC.
  */
-import { RRClass, RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { RRClass, RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import type { ZoneNode, ZoneRecord } from "./zone-store.ts";
 
 export interface RRset {

@@ -13,9 +13,9 @@
  *   - unsigned delegation (§7.2.7): the NSEC3 matching the cut, or, under opt-out, the closest provable
  *     encloser proof for it.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
-import { fromBase32Hex, toBase32Hex } from "../../dns/rdata/base32hex.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
+import { fromBase32Hex, toBase32Hex } from "../dns/rdata/base32hex.ts";
 import { hashedOwner, inChain, type Nsec3Params } from "./nsec3-hash.ts";
 import type { Proof } from "./result.ts";
 import type { RRset } from "./rrset.ts";

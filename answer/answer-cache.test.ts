@@ -7,9 +7,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Rcode } from "../../dns/constants.ts";
-import { Name } from "../../dns/name.ts";
-import { CHILD_APEX, CHILD_ZONE, PARENT_APEX, PARENT_ZONE } from "../../test/answer/zones.ts";
+import { Rcode } from "../dns/constants.ts";
+import { Name } from "../dns/name.ts";
+import { CHILD_APEX, CHILD_ZONE, PARENT_APEX, PARENT_ZONE } from "../test/answer/zones.ts";
 import { AnswerCache, answerKey } from "./answer-cache.ts";
 import { answerQuery, NotDnsMessage, type QueryContext } from "./engine.ts";
 import { storeOf, type TestZone } from "./testing/load-zone.ts";

@@ -6,8 +6,8 @@
  * The SOA's TTL in a negative answer is the negative-caching TTL: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3,
  * §5). Knot, NSD and BIND all send that value as the TTL of the SOA record itself.
  */
-import { soaMinimum } from "../../dns/rdata/soa.ts";
-import { RRType } from "../../dns/constants.ts";
+import { soaMinimum } from "../dns/rdata/soa.ts";
+import { RRType } from "../dns/constants.ts";
 import type { RRset } from "./rrset.ts";
 import { rrsetAt } from "./rrset.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";

@@ -4,9 +4,9 @@
  * owner of its NSEC3 record: the base32hex of the digest as the first label under the zone's apex (§3).
  * Web Crypto's SHA-1 keeps this runtime-neutral.
  */
-import { concatBytes } from "../../dns/bytes.ts";
-import type { Name } from "../../dns/name.ts";
-import { toBase32Hex } from "../../dns/rdata/base32hex.ts";
+import { concatBytes } from "../dns/bytes.ts";
+import type { Name } from "../dns/name.ts";
+import { toBase32Hex } from "../dns/rdata/base32hex.ts";
 
 /** The parameters of a chain, as NSEC3PARAM carries them (RFC 5155 §4.2). */
 export interface Nsec3Params {

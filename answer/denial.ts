@@ -8,7 +8,7 @@
  *   3. otherwise the zone is unsigned and nothing is added.
  * Records proving two facts are sent once.
  */
-import { RRType } from "../../dns/constants.ts";
+import { RRType } from "../dns/constants.ts";
 import { nsecProof } from "./nsec.ts";
 import { Nsec3Prover } from "./nsec3.ts";
 import { nsec3Params } from "./nsec3-hash.ts";

@@ -25,14 +25,14 @@
  *      payload size of 1232; RRSIGs only with DO=1 (glue has none). Over UDP the message is cut to the
  *      negotiated size (RFC 6891 §6.2.5) with TC set when an answer or authority RRset does not fit.
  */
-import { Opcode, RRClass, RRType, Rcode } from "../../dns/constants.ts";
-import { type Edns, type EdnsOption, ExtendedErrorCode, ednsVersionUnsupported, extendedError, negotiatePayloadSize, responseEdns } from "../../dns/edns.ts";
-import { decodeHeader, HEADER_LENGTH } from "../../dns/header.ts";
-import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../../dns/message.ts";
-import { NameError } from "../../dns/name.ts";
-import { tsigErrorResponse } from "../../dns/tsig/error-response.ts";
-import { TsigError } from "../../dns/tsig/errors.ts";
-import { WireError, WireReader } from "../../dns/wire/reader.ts";
+import { Opcode, RRClass, RRType, Rcode } from "../dns/constants.ts";
+import { type Edns, type EdnsOption, ExtendedErrorCode, ednsVersionUnsupported, extendedError, negotiatePayloadSize, responseEdns } from "../dns/edns.ts";
+import { decodeHeader, HEADER_LENGTH } from "../dns/header.ts";
+import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../dns/message.ts";
+import { NameError } from "../dns/name.ts";
+import { tsigErrorResponse } from "../dns/tsig/error-response.ts";
+import { TsigError } from "../dns/tsig/errors.ts";
+import { WireError, WireReader } from "../dns/wire/reader.ts";
 import type { Transport } from "./any.ts";
 import { denialRRsets } from "./denial.ts";
 import { lookup } from "./lookup.ts";

@@ -7,8 +7,8 @@
  * transport: knotd 3.2 and nsd 4.6 both answer ANY with one RRset over TCP as well as UDP, and the
  * differential suite holds Backstop to them (docs/conformance.md). A name with no data is NODATA.
  */
-import { RRType } from "../../dns/constants.ts";
-import type { Name } from "../../dns/name.ts";
+import { RRType } from "../dns/constants.ts";
+import type { Name } from "../dns/name.ts";
 import type { RRset } from "./rrset.ts";
 import { rrsetsAt } from "./rrset.ts";
 import type { ZoneNode } from "./zone-store.ts";

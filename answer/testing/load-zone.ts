@@ -2,9 +2,9 @@
  * @module Test support: master-file text (RFC 1035 §5) → records (the project's parser, `dns/zonefile`) → a
  * {@link MemoryZoneStore} holding one or more zones with the settings a test gives them.
  */
-import { Name } from "../../../dns/name.ts";
-import { parseZoneText } from "../../../dns/zonefile/parser.ts";
-import { MemoryZoneStore, type OwnedRecord } from "../../store/memory-zone-store.ts";
+import { Name } from "../../dns/name.ts";
+import { parseZoneText } from "../../dns/zonefile/parser.ts";
+import { MemoryZoneStore, type OwnedRecord } from "../../workers/store/memory-zone-store.ts";
 import type { ZoneInfo } from "../zone-store.ts";
 
 /** The records of `text`, with `origin` as the initial `$ORIGIN` and 3600 as the TTL before any `$TTL`. */

@@ -8,7 +8,7 @@
  *   3. `*.CE` without the type asked for is NODATA; no `*.CE` at all is NXDOMAIN.
  * A wildcard never matches names at or below a zone cut or DNAME (the walk down stops there first, §2.3).
  */
-import type { Name } from "../../dns/name.ts";
+import type { Name } from "../dns/name.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
 
 /** The source of synthesis for a name whose closest encloser is `closestEncloser`, or null. */

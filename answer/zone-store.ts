@@ -14,7 +14,7 @@
  * Names handed to a store are absolute and at or below the zone's apex; a store compares them ignoring ASCII
  * case (RFC 4343) and hands back owners with the case it stored.
  */
-import type { Name } from "../../dns/name.ts";
+import type { Name } from "../dns/name.ts";
 
 /** How a zone is served (the `zones.model` column). */
 export type ZoneModel = "secondary" | "hidden" | "primary";

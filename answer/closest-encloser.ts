@@ -7,7 +7,7 @@
  * closest encloser is the deeper of the two longest common ancestors. Any store that can find both neighbours
  * in one lookup (both stores, through `store/locating-zone-store.ts`) gets the closest encloser from it.
  */
-import { compareLabels, type Name } from "../../dns/name.ts";
+import { compareLabels, type Name } from "../dns/name.ts";
 
 /** The longest common ancestor of two names (at worst the root). */
 export function commonAncestor(a: Name, b: Name): Name {

@@ -4,13 +4,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Rcode, RRType } from "../../dns/constants.ts";
-import { EdnsOptionCode, extendedErrors } from "../../dns/edns.ts";
-import { decodeMessage, encodeMessage } from "../../dns/message.ts";
-import { webCryptoHmac } from "../../dns/tsig/hmac.ts";
-import { prepareTsigKey } from "../../dns/tsig/key.ts";
-import { findTsig } from "../../dns/tsig/record.ts";
-import { signRequest } from "../../dns/tsig/sign.ts";
+import { Rcode, RRType } from "../dns/constants.ts";
+import { EdnsOptionCode, extendedErrors } from "../dns/edns.ts";
+import { decodeMessage, encodeMessage } from "../dns/message.ts";
+import { webCryptoHmac } from "../dns/tsig/hmac.ts";
+import { prepareTsigKey } from "../dns/tsig/key.ts";
+import { findTsig } from "../dns/tsig/record.ts";
+import { signRequest } from "../dns/tsig/sign.ts";
 import { answerQuery, NotDnsMessage, type QueryContext } from "./engine.ts";
 import { storeOf } from "./testing/load-zone.ts";
 import { actual, expected, queryWire, run, type Row } from "./testing/table.ts";
