@@ -63,10 +63,10 @@ export default tseslint.config(
   },
   {
     // answer/ is the answer engine, run by both hosts: the Worker over D1, the port-53 front over memory. Web APIs
-    // only, like dns/, and below both runtimes' folders (it may import dns/ and contract/). Its tests and test
-    // helpers (answer/testing/) may load zones with the Worker's reference memory store.
+    // only, like dns/, and below both runtimes' folders (it may import dns/ and contract/). It holds its own
+    // reference store (answer/store/memory-zone-store.ts) and the neighbour lookup every store derives from.
     files: ["answer/**/*.ts"],
-    ignores: ["answer/**/*.test.ts", "answer/testing/**"],
+    ignores: ["answer/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

@@ -10,7 +10,7 @@ import { decodeMessage } from "../dns/message.ts";
 import { Name } from "../dns/name.ts";
 import { fromBase32Hex } from "../dns/rdata/base32hex.ts";
 import { answerQuery } from "./engine.ts";
-import { MemoryZoneStore, type OwnedRecord } from "../workers/store/memory-zone-store.ts";
+import { MemoryZoneStore, type OwnedRecord } from "./store/memory-zone-store.ts";
 import { hashedOwner, nsec3Digest, type Nsec3Params } from "./nsec3-hash.ts";
 import { ownerBefore } from "./nsec3.ts";
 import { queryWire } from "./testing/table.ts";

@@ -4,7 +4,7 @@
  */
 import { Name } from "../../dns/name.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
-import { MemoryZoneStore, type OwnedRecord } from "../../workers/store/memory-zone-store.ts";
+import { MemoryZoneStore, type OwnedRecord } from "../store/memory-zone-store.ts";
 import type { ZoneInfo } from "../zone-store.ts";
 
 /** The records of `text`, with `origin` as the initial `$ORIGIN` and 3600 as the TTL before any `$TTL`. */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
-import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
+import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
 import { zoneRecords } from "../../answer/testing/load-zone.ts";
 import { kdig } from "../peers/kdig.ts";
 import { runTool } from "../peers/run-tool.ts";

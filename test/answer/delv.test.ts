@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
-import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
+import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
 import { zoneRecords } from "../../answer/testing/load-zone.ts";
 import { runTool } from "../peers/run-tool.ts";
 import { type SignedZone, signZone, type SignZoneOptions } from "../zones/sign.ts";

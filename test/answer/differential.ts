@@ -12,7 +12,7 @@ import { noFlags } from "../../dns/header.ts";
 import { encodeMessage, type Message } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { answerQuery } from "../../answer/engine.ts";
-import { MemoryZoneStore } from "../../workers/store/memory-zone-store.ts";
+import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
 import { zoneRecords } from "../../answer/testing/load-zone.ts";
 import { startKnotd, startNsd } from "../peers/index.ts";
 import type { PeerHandle } from "../peers/types.ts";

@@ -24,8 +24,8 @@ import { editableType, ownerName, parseRecords } from "../store/primary/rrset-in
 import { servedPointersChanged } from "../store/served-store.ts";
 import { Budget } from "../store/statement-budget.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { TREE_MAIN } from "../store/stored-node.ts";
-import type { StoredNode, StoredRecord } from "../store/stored-node.ts";
+import { TREE_MAIN } from "../../answer/store/stored-node.ts";
+import type { StoredNode, StoredRecord } from "../../answer/store/stored-node.ts";
 import { adminAuth } from "./admin-auth.ts";
 import { pushInBackground } from "./refresh-signal.ts";
 import { RrsetListQuery, RrsetPatch, RrsetPut } from "./schemas.ts";

@@ -4,7 +4,7 @@
  * insert, with its keys and other columns, always fits in one statement.
  */
 import { nodeSize } from "./block-codec.ts";
-import type { StoredNode } from "./stored-node.ts";
+import type { StoredNode } from "../../answer/store/stored-node.ts";
 
 /**
  * Target size of a block: small enough that a cache miss moves little and that an IXFR, which rewrites

@@ -12,7 +12,7 @@
  */
 import { wireSortKey } from "../../dns/sort-key.ts";
 import { WireReader } from "../../dns/wire/reader.ts";
-import type { StoredNode, StoredRecord } from "./stored-node.ts";
+import type { StoredNode, StoredRecord } from "../../answer/store/stored-node.ts";
 
 const FORMAT = 1;
 const HEADER = 3;

@@ -10,7 +10,7 @@ import { encodeBlock } from "./block-codec.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
 import { EarliestExpiry } from "./rrsig-expiry.ts";
 import type { Budget } from "./statement-budget.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 
 /**
  * A newer row of the same key added at or before `v` shadows `alias`, whether or not that row was itself

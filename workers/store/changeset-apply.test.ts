@@ -13,11 +13,11 @@ import { D1ZoneStore } from "./d1-zone-store.ts";
 import { appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
 import type { ZoneRef } from "./full-ingest.ts";
 import { acquireLease } from "./lease.ts";
-import { MemoryZoneStore } from "./memory-zone-store.ts";
+import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
 import { encodeRecordStream } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 import { Budget } from "./statement-budget.ts";
-import { TREE_NSEC3 } from "./stored-node.ts";
+import { TREE_NSEC3 } from "../../answer/store/stored-node.ts";
 import { soaRdata, syntheticZone, txtRdata } from "./synthetic-zone.ts";
 
 const OWNER = "instance-a";

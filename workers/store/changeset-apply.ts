@@ -31,8 +31,8 @@ import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { makeNode, nodeIndex, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import { makeNode, nodeIndex, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 
 export interface ChangesetInput {
   fromSerial: number;

@@ -27,11 +27,11 @@ import {
 import type { BlockRow } from "./block-table.ts";
 import { Budget } from "./statement-budget.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { nodeIndex } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import { nodeIndex } from "../../answer/store/stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 import type { ZoneInfo } from "../../answer/zone-store.ts";
-import { LocatingZoneStore } from "./locating-zone-store.ts";
-import type { Neighbourhood } from "./locating-zone-store.ts";
+import { LocatingZoneStore } from "../../answer/store/locating-zone-store.ts";
+import type { Neighbourhood } from "../../answer/store/locating-zone-store.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 import { ZoneDirectory } from "./zone-directory.ts";
 

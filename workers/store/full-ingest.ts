@@ -38,8 +38,8 @@ import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 
 /** The zone an ingest writes to. */
 export interface ZoneRef {

@@ -8,11 +8,11 @@
  */
 import { RRType } from "../../dns/constants.ts";
 import { decodeBlock, encodeBlock } from "./block-codec.ts";
-import { mergeSameOwner } from "./canonical-nodes.ts";
+import { mergeSameOwner } from "../../answer/store/canonical-nodes.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { EarliestExpiry } from "./rrsig-expiry.ts";
-import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 import { CLASS_AT, FIXED_FIELDS, RecordFrames, RecordStreamError, TYPE_AT } from "../../contract/record-stream.ts";
 import { keyHasPrefix, wireSortKey, WireNameError } from "../../dns/sort-key.ts";
 

@@ -3,8 +3,6 @@
  * `contract/record-stream.ts`, shared with the transfer-service; the store calls a record with its owner
  * an `OwnedRecord` (a `StoredRecord` and its name), and its modules import the stream from here.
  */
-import type { Name } from "../../dns/name.ts";
-import type { StoredRecord } from "./stored-node.ts";
 
 export {
   encodeNodesAsStream,
@@ -13,8 +11,4 @@ export {
   RecordStreamError,
   streamRecordSize,
 } from "../../contract/record-stream.ts";
-
-/** A record with its owner, as it travels in a stream (the contract's `StreamRecord`). */
-export interface OwnedRecord extends StoredRecord {
-  name: Name;
-}
+export type { OwnedRecord } from "../../answer/store/stored-node.ts";

@@ -8,8 +8,8 @@ import { decodeBlock } from "./block-codec.ts";
 import { pageStatement, rowsOf } from "./block-table.ts";
 import { encodeNodesAsStream } from "./record-stream.ts";
 import { Budget } from "./statement-budget.ts";
-import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 
 const BLOCKS_PER_QUERY = 8;

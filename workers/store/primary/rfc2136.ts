@@ -13,7 +13,7 @@ import { RRClass, RRType, Rcode } from "../../../dns/constants.ts";
 import { Name, NameError } from "../../../dns/name.ts";
 import { canonicalRdata } from "../../../dns/rdata/index.ts";
 import { compareBytes } from "../../../dns/bytes.ts";
-import type { StoredRecord } from "../stored-node.ts";
+import type { StoredRecord } from "../../../answer/store/stored-node.ts";
 import type { Abort, ZoneEdit } from "./zone-edit.ts";
 
 /** One RR of a section, rdata uncompressed. */

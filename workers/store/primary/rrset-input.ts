@@ -7,7 +7,7 @@
 import { RRClass, RRType, typeFromString, typeToString } from "../../../dns/constants.ts";
 import { Name, NameError } from "../../../dns/name.ts";
 import { RdataError, rdataFromText } from "../../../dns/rdata/index.ts";
-import type { StoredRecord } from "../stored-node.ts";
+import type { StoredRecord } from "../../../answer/store/stored-node.ts";
 import { EditRefused } from "./zone-edit.ts";
 
 /** `@`, a name relative to `apex`, or an absolute name (trailing dot); it must lie in the zone. */

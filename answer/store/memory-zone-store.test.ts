@@ -1,8 +1,8 @@
 /** The ZoneStore contract (`answer/testing/store-contract.ts`) against the in-memory store, plus its load checks. */
 import { describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
-import { storeOf } from "../../answer/testing/load-zone.ts";
-import { CONTRACT_CASES, CONTRACT_ZONES, runContractCase } from "../../answer/testing/store-contract.ts";
+import { storeOf } from "../testing/load-zone.ts";
+import { CONTRACT_CASES, CONTRACT_ZONES, runContractCase } from "../testing/store-contract.ts";
 import { MemoryStoreError, MemoryZoneStore } from "./memory-zone-store.ts";
 
 const store = storeOf(...CONTRACT_ZONES);

@@ -2,10 +2,9 @@
  * @module Turning records in arbitrary order (AXFR order is whatever the primary likes, RFC 5936 §2.2)
  * into nodes in canonical order, per tree, and merging sorted node sequences.
  */
-import type { OwnedRecord } from "./record-stream.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { makeNode, normalizeRecords, treeOf, TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import type { OwnedRecord, StoredNode, Tree } from "./stored-node.ts";
 
 /** Nodes of each tree, in canonical order, records normalized. */
 export type NodesByTree = Record<Tree, StoredNode[]>;

@@ -75,3 +75,8 @@ export function normalizeRecords(records: StoredRecord[]): StoredRecord[] {
 export function makeNode(name: Name, records: StoredRecord[]): StoredNode {
   return { name, key: name.sortKey(), records };
 }
+
+/** A record with its owner, as it travels in a record stream (the contract's `StreamRecord`). */
+export interface OwnedRecord extends StoredRecord {
+  name: Name;
+}

@@ -6,11 +6,10 @@
  * (`canonical-nodes.ts`), and every lookup is a binary search, the same shape as the D1 store's one query.
  */
 import type { Name } from "../../dns/name.ts";
-import type { ZoneInfo } from "../../answer/zone-store.ts";
+import type { ZoneInfo } from "../zone-store.ts";
 import { groupIntoNodes } from "./canonical-nodes.ts";
-import type { OwnedRecord } from "./record-stream.ts";
 import { nodeIndex } from "./stored-node.ts";
-import type { StoredNode, Tree } from "./stored-node.ts";
+import type { OwnedRecord, StoredNode, Tree } from "./stored-node.ts";
 import { LocatingZoneStore } from "./locating-zone-store.ts";
 import type { Neighbourhood } from "./locating-zone-store.ts";
 

@@ -12,8 +12,8 @@
  * - NSEC3 predecessor: the same lookup in the NSEC3 tree, wrapping around (RFC 5155 §7.2.1).
  */
 import type { Name } from "../../dns/name.ts";
-import { closestEncloserOf } from "../../answer/closest-encloser.ts";
-import type { ClosestEncloser, ZoneInfo, ZoneStore } from "../../answer/zone-store.ts";
+import { closestEncloserOf } from "../closest-encloser.ts";
+import type { ClosestEncloser, ZoneInfo, ZoneStore } from "../zone-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 import type { StoredNode, Tree } from "./stored-node.ts";
 
