@@ -64,6 +64,8 @@ export interface ExtraFront {
   dnsPort: number;
   /** The owner's pid and its query processes' (every process the front's CPU is charged to). */
   pids(): number[];
+  /** The front's Prometheus text (the owner's `/metrics`, every process merged). */
+  metrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -210,6 +212,7 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
       const extra: ExtraFront = {
         dnsPort: frontDns,
         pids: () => [child.pid!, ...descendantsNamed(child.pid!, "node")],
+        metrics: async () => (await fetch(`http://127.0.0.1:${frontHttp}/metrics`, { signal: AbortSignal.timeout(10_000) })).text(),
         async stop() {
           extras.delete(extra);
           if (child.exitCode !== null || child.signalCode !== null) return;

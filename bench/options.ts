@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 
-export const BENCHMARK_IDS = ["transfer", "propagation", "doh", "cpu", "udp", "ixfr", "xfr-out", "chain", "zones", "panel"] as const;
+export const BENCHMARK_IDS = ["transfer", "propagation", "doh", "cpu", "udp", "replica", "ixfr", "xfr-out", "chain", "zones", "panel"] as const;
 export type BenchmarkId = (typeof BENCHMARK_IDS)[number];
 
 export interface BenchOptions {

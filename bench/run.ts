@@ -24,13 +24,14 @@ import { manyZones } from "./many-zones.ts";
 import { parseOptions, USAGE, UsageError } from "./options.ts";
 import { panelList } from "./panel-list.ts";
 import { propagation } from "./propagation.ts";
+import { replicaMemory } from "./replica-memory.ts";
 import { machineAtStart, markdownReport, type Outcome, type RunRecord } from "./report.ts";
 import { udpFront } from "./udp-front.ts";
 import { xfrOut } from "./xfr-out.ts";
 
 // xfr-out right after transfer: it serves the zones as carried, before propagation edits them.
 // zones last: it leaves thousands of zones in the shared stack.
-const BENCHMARKS: readonly Benchmark[] = [fullTransfer, xfrOut, propagation, dohThroughput, cpuPerQuery, udpFront, ixfrApply, chain, panelList, manyZones];
+const BENCHMARKS: readonly Benchmark[] = [fullTransfer, xfrOut, propagation, dohThroughput, cpuPerQuery, udpFront, replicaMemory, ixfrApply, chain, panelList, manyZones];
 
 async function main(): Promise<number> {
   let options;

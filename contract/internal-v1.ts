@@ -98,6 +98,12 @@ export const ZoneConfig = z.object({
   transferAllow: z.array(TransferAllow),
   /** Absent from a Worker older than this field: nobody to notify. */
   alsoNotify: z.array(AlsoNotify).default([]),
+  /**
+   * Issue 27: the CIDR prefixes allowed to get answers (empty: everyone), so the port-53 front's replica runs
+   * the answer engine with the same rule as the Worker. Absent from an older Worker: the replica leaves the
+   * zone to the Worker.
+   */
+  answerAllow: z.array(z.string()).optional(),
   /** Issue 22: who may send RFC 2136 UPDATE to a primary zone, and the key each must sign with. */
   updateAllow: z.array(z.object({ address: z.string(), tsigKey: z.string() })).default([]),
   status: z.enum(ZONE_STATUSES),

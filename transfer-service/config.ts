@@ -119,6 +119,13 @@ const envSchema = z
     // One per core, at most 8 by default: past that the shared UDP socket's wake-ups cost more than they give
     // (measured at 2), and every spawned service (tests, npm start on a big machine) would start dozens.
     BACKSTOP_FRONT_PROCESSES: int(1, 256).default(Math.min(availableParallelism(), 8)),
+    // Issue 27: the front's replica (server/replica/): zones answered by the engine in the front.
+    /** Records of the largest zone the replica holds; bigger zones are forwarded (with the response cache). */
+    BACKSTOP_REPLICA_MAX_RECORDS: int(0, 100_000_000).default(1_000_000),
+    /** Octets of every zone held, per query process (least recently asked evicted first); 0 turns the replica off. */
+    BACKSTOP_REPLICA_MAX_BYTES: int(0, 2 ** 45).default(2 ** 30),
+    /** How often the replica reads the zone change feed; a read vouches for a second, so keep it well under 1000. */
+    BACKSTOP_REPLICA_POLL_MS: int(20, 900).default(250),
     /**
      * This front's name server identifier (RFC 5001), sent to a query that asks with an empty NSID option;
      * empty (the default) answers none. Printable ASCII, so an operator can tell which front or location
@@ -291,6 +298,8 @@ export interface Config {
   };
   /** The port-53 front (forward, response cache) and its rate limiting. */
   front: { timeoutMs: number; maxInFlight: number; connections: number; cacheEntries: number; cacheTtlMs: number; nsid: Uint8Array | undefined; processes: number };
+  /** Issue 27: the front's replica; `maxBytes` 0 is off. */
+  replica: { maxRecords: number; maxBytes: number; pollMs: number };
   /** DNS Cookies: the server secret (16 octets; undefined: the service makes a random one) and the previous one. Never logged. */
   cookies: { secret: Uint8Array | undefined; previous: Uint8Array | undefined };
   rrl: {
@@ -374,6 +383,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       nsid: e.BACKSTOP_NSID === "" ? undefined : new TextEncoder().encode(e.BACKSTOP_NSID),
       processes: e.BACKSTOP_FRONT_PROCESSES,
     },
+    replica: { maxRecords: e.BACKSTOP_REPLICA_MAX_RECORDS, maxBytes: e.BACKSTOP_REPLICA_MAX_BYTES, pollMs: e.BACKSTOP_REPLICA_POLL_MS },
     cookies: {
       secret: e.BACKSTOP_COOKIE_SECRET === undefined ? undefined : new Uint8Array(Buffer.from(e.BACKSTOP_COOKIE_SECRET, "hex")),
       previous: e.BACKSTOP_COOKIE_SECRET_PREVIOUS === undefined ? undefined : new Uint8Array(Buffer.from(e.BACKSTOP_COOKIE_SECRET_PREVIOUS, "hex")),

@@ -27,6 +27,9 @@ import { Metrics } from "./ops/metrics.ts";
 import { createNotifyReceiver } from "./server/notify-in.ts";
 import { createQueryForwarder } from "./server/query/query-forward.ts";
 import { ResponseCache } from "./server/query/response-cache.ts";
+import type { Replica } from "./server/replica/replica.ts";
+import { replicaAnswerer } from "./server/replica/replica-answer.ts";
+import { startReplica } from "./server/replica/start-replica.ts";
 import { perProcessRates, ResponseRateLimiter } from "./server/query/rrl.ts";
 import { ServerCookies } from "./server/query/cookie.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
@@ -45,6 +48,8 @@ export interface RunningService {
   metrics: Metrics;
   /** The port-53 front's response cache (undefined when BACKSTOP_FRONT_CACHE_ENTRIES is 0). */
   cache: ResponseCache | undefined;
+  /** The port-53 front's replica (issue 27; undefined when off, or when query processes hold their own). */
+  replica?: Replica | undefined;
   stop(): Promise<void>;
 }
 
@@ -160,6 +165,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     httpAddress: http.address,
     metrics,
     cache: front?.cache,
+    replica: front?.replica,
     async stop() {
       stopping = true;
       await dns?.close();
@@ -175,10 +181,12 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
 }
 
 /** The port-53 front of one process: forward, response cache (told of `commits`), RRL, cookies. */
-function createFront(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined, processes: number): { front: QueryFront; cache: ResponseCache | undefined; close(): Promise<void> } {
+function createFront(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined, processes: number): { front: QueryFront; cache: ResponseCache | undefined; replica: Replica | undefined; close(): Promise<void> } {
   const upstream = createWorkerUpstream({ workerUrl: config.workerUrl, connections: config.front.connections, timeoutMs: config.front.timeoutMs });
   const cache = config.front.cacheEntries > 0 ? new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }) : undefined;
   const unwatch = cache ? commits?.on((zone, version) => cache.committed(zone, version)) : undefined;
+  // Issue 27: zones answered in this process by the engine, from a replica of each committed version.
+  const replica = startReplica(config, log, metrics, commits);
   const front: QueryFront = {
     forward: createQueryForwarder({
       upstream,
@@ -188,6 +196,7 @@ function createFront(config: Config, log: Logger, metrics: Metrics, commits: Com
       cache,
       metrics,
       log: log.child({ part: "front" }),
+      local: replica ? replicaAnswerer(replica.replica, log.child({ part: "replica" })) : undefined,
     }),
     // Each of N processes counts what reaches it: the host's rates divided, so together they hold (rrl.ts).
     rrl: new ResponseRateLimiter({ ...config.rrl, rates: perProcessRates(config.rrl.rates, processes), log: log.child({ part: "rrl" }), metrics }),
@@ -197,8 +206,10 @@ function createFront(config: Config, log: Logger, metrics: Metrics, commits: Com
   return {
     front,
     cache,
+    replica: replica?.replica,
     async close() {
       unwatch?.();
+      await replica?.stop();
       await upstream.close();
     },
   };

@@ -79,6 +79,8 @@ beforeAll(async () => {
     BACKSTOP_SOA_TIMEOUT_MS: "1000",
     // A SERVFAIL from the front's own timer on a loaded machine is not what this test looks for.
     BACKSTOP_FRONT_TIMEOUT_MS: "30000",
+    // Every query forwarded, as this test is about: no replica (issue 27) answering the zone in the front.
+    BACKSTOP_REPLICA_MAX_BYTES: "0",
   });
   const log = createLogger({ level: process.env.BACKSTOP_TEST_LOG ?? "silent" });
   client = new WorkerClient({ baseUrl: worker.base, token: INTERNAL, timeoutMs: 30_000 });

@@ -259,6 +259,8 @@ describe("the Worker down or silent", () => {
       BACKSTOP_DNS_LISTEN: "127.0.0.1:0",
       BACKSTOP_FRONT_TIMEOUT_MS: "400",
       BACKSTOP_FRONT_CACHE_ENTRIES: "0",
+      // Nor a replica (issue 27: it would answer the held zone itself; test/port53/replica.test.ts covers that).
+      BACKSTOP_REPLICA_MAX_BYTES: "0",
     });
     const p = viaProxy.dnsAddresses[0]!.port;
     const ask = async (id: number) => decodeMessage(await udpExchange(p, queryWire("www.front.test.", "A", { id }), 10_000));

@@ -38,7 +38,7 @@ export interface ZoneGaugeSource {
 }
 
 /** How the front answered a query: the `result` label of `backstop_front_queries_total`. */
-export const FRONT_RESULTS = ["hit", "joined", "miss", "uncacheable", "local", "rate-limited"] as const;
+export const FRONT_RESULTS = ["hit", "joined", "miss", "uncacheable", "local", "rate-limited", "replica"] as const;
 export type FrontResult = (typeof FRONT_RESULTS)[number];
 
 /** What RRL did with an answer: the `action` label of `backstop_rrl_responses_total`. */
@@ -221,7 +221,7 @@ export class Metrics {
 
   readonly frontQueries: Counter<"result"> = new Counter({
     name: "backstop_front_queries_total",
-    help: "Port-53 queries by how they were answered: hit (response cache), joined (the answer of the same query already on its way to the Worker), miss (Worker, then cached or not), uncacheable (Worker), local (answered here: REFUSED transfers, SERVFAIL), rate-limited.",
+    help: "Port-53 queries by how they were answered: hit (response cache), joined (the answer of the same query already on its way to the Worker), miss (Worker, then cached or not), uncacheable (Worker), local (answered here: REFUSED transfers, SERVFAIL), rate-limited, replica (answered by the engine from the front's replica, issue 27).",
     labelNames: ["result"] as const,
     registers: [this.registry],
     collect: (): void => this.frontCounts.flush(this.frontQueries),
@@ -464,6 +464,50 @@ export class Metrics {
     const [own, others] = await Promise.all([this.registry.getMetricsAsJSON(), this.others()]);
     const merged = AggregatorRegistry.aggregate([own, ...others]);
     return { contentType: this.registry.contentType, body: await merged.metrics() };
+  }
+
+  // ---- Issue 27: the port-53 front's replica (`server/replica/replica.ts`); summed over query processes. ----
+  private replicaStats: (() => { zones: number; bytes: number; records: number }) | undefined;
+
+  readonly replicaZones: Gauge = new Gauge({
+    name: "backstop_replica_zones",
+    help: "Zones the port-53 front holds in its replica at their served version (per query process, summed).",
+    registers: [this.registry],
+    collect: (): void => this.replicaZones.set(this.replicaStats?.().zones ?? 0),
+  });
+
+  readonly replicaBytes: Gauge = new Gauge({
+    name: "backstop_replica_bytes",
+    help: "Octets of the zones held in the replica (bounded by BACKSTOP_REPLICA_MAX_BYTES per process).",
+    registers: [this.registry],
+    collect: (): void => this.replicaBytes.set(this.replicaStats?.().bytes ?? 0),
+  });
+
+  readonly replicaRecords: Gauge = new Gauge({
+    name: "backstop_replica_records",
+    help: "Records of the zones held in the replica.",
+    registers: [this.registry],
+    collect: (): void => this.replicaRecords.set(this.replicaStats?.().records ?? 0),
+  });
+
+  readonly replicaLoadSeconds: Histogram<"kind"> = new Histogram({
+    name: "backstop_replica_load_seconds",
+    help: "Time to load one zone version into the replica: read whole from the Worker and packed (kind full), or the held version with the journal's IXFR changesets applied copy-on-write (kind ixfr).",
+    labelNames: ["kind"] as const,
+    buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly replicaStaleSeconds = new Histogram({
+    name: "backstop_replica_stale_window_seconds",
+    help: "Stale windows: from learning of a newer committed version of a held zone to holding it (its queries are forwarded meanwhile).",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  /** The replica whose size the gauges show. */
+  watchReplica(stats: () => { zones: number; bytes: number; records: number }): void {
+    this.replicaStats = stats;
   }
 }
 

@@ -140,6 +140,16 @@ describe("the zone change feed", () => {
     expect(page).toMatchObject({ resync: true, more: true, zones: [], deleted: [] });
   });
 
+  it("carries each zone's answerAllow, and reports a change of it (issue 27: the front's replica answers by it)", async () => {
+    const start = await end();
+    await create("feed-allow.test");
+    const patched = await call("PATCH", "/api/v1/zones/feed-allow.test", { answerAllow: ["192.0.2.0/24"] }, ADMIN);
+    expect(patched.status, await patched.text()).toBe(200);
+    const page = await feed(start.since, start.deletes);
+    const zone = page.zones.find((z) => z.name === "feed-allow.test");
+    expect(zone?.answerAllow).toEqual(["192.0.2.0/24"]);
+  });
+
   it("refuses a cursor that is not a number, naming it", async () => {
     const res = await call("GET", "/internal/v1/zones?since=x");
     expect(res.status).toBe(400);

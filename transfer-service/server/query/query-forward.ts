@@ -18,6 +18,9 @@
  *    wrangler dev's proxy's 503 (`LOST_CONNECTION`, `isDevProxyRetry`).
  * 3. Otherwise the Worker's answer is relayed as it came, and offered to the cache with the zones and
  *    versions the Worker named (`workers/doh/version-headers.ts`); the cache decides (`response-cache.ts`).
+ * 4. With a replica (`local`, issue 27, `../replica/replica-answer.ts`), a query the cache did not answer is
+ *    first offered to it: a zone held at its served version is answered by the same engine in this process
+ *    (counted `replica`, and offered to the cache like a Worker answer); anything else goes on as above.
  * Never throws: every failure is a SERVFAIL and a count in /metrics.
  */
 import { setMaxListeners } from "node:events";
@@ -31,6 +34,7 @@ import type { QueryShape } from "./query-shape.ts";
 import { shapeReply } from "../reply.ts";
 import { type AnswerOrigin, cacheKey, type ResponseCache, udpSizeClass } from "./response-cache.ts";
 import { forwardingHeaders, unmapAddress, type WorkerUpstream } from "./worker-upstream.ts";
+import type { LocalAnswerer } from "../replica/replica-answer.ts";
 
 export interface QueryForwarderOptions {
   upstream: WorkerUpstream;
@@ -43,6 +47,8 @@ export interface QueryForwarderOptions {
   metrics?: Metrics | undefined;
   log: Logger;
   now?: () => number;
+  /** Issue 27: answers from the front's replica, tried before the Worker. */
+  local?: LocalAnswerer | undefined;
 }
 
 /** Answers QUERY messages (already read into their shape). */
@@ -216,8 +222,19 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     return hit;
   };
 
+  const local = options.local;
   const forwardQuery = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
     const key = cache ? cacheKey(wire, shape, ctx.transport) : undefined;
+    if (local !== undefined) {
+      const ticket = cache?.ticket() ?? 0;
+      const madeAt = now();
+      const mine = await local(wire, shape, ctx);
+      if (mine !== undefined) {
+        metrics?.countFront("replica");
+        if (key !== undefined && mine.origin !== undefined) cache!.put(key, mine.answer, mine.origin, madeAt, ticket);
+        return mine.answer;
+      }
+    }
     if (key !== undefined) {
       const leader = pending.get(key);
       if (leader) {

@@ -17,6 +17,7 @@ interface ZoneConfigRow {
   transfer_allow: string;
   also_notify: string;
   update_allow: string;
+  answer_allow: string;
   status: ZoneConfig["status"];
   status_detail: string;
   current_version: number | null;
@@ -57,6 +58,7 @@ function configOf(r: ZoneConfigRow): ZoneConfig {
     transferAllow: JSON.parse(r.transfer_allow) as ZoneConfig["transferAllow"],
     alsoNotify: JSON.parse(r.also_notify) as ZoneConfig["alsoNotify"],
     updateAllow: JSON.parse(r.update_allow) as ZoneConfig["updateAllow"],
+    answerAllow: JSON.parse(r.answer_allow) as string[],
     status: r.status,
     statusDetail: r.status_detail,
     currentVersion: r.current_version,

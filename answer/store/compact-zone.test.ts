@@ -1,0 +1,176 @@
+/**
+ * The compact store (`compact-zone.ts`) against the reference memory store: the ZoneStore contract, every
+ * neighbour lookup over a generated zone, and the whole engine's answers to the differential corpus (the same
+ * octets from both stores, DO=0 and DO=1, UDP and TCP).
+ */
+import { describe, expect, it } from "vitest";
+import { Name } from "../../dns/name.ts";
+import { queryWire } from "../../dns/testing/query-wire.ts";
+import { answerQuery, type QueryContext } from "../engine.ts";
+import { storeOf, zoneRecords } from "../testing/load-zone.ts";
+import { CONTRACT_CASES, CONTRACT_ZONES, runContractCase } from "../testing/store-contract.ts";
+import type { ZoneInfo } from "../zone-store.ts";
+import { encodeRecordStream, RecordStreamError } from "../../contract/record-stream.ts";
+import { generateQuestions } from "../../test/answer/queries.ts";
+import { CHILD_APEX, CHILD_ZONE, PARENT_APEX, PARENT_ZONE } from "../../test/answer/zones.ts";
+import { ChangesetMismatch, CompactZone, CompactZoneStore } from "./compact-zone.ts";
+import { MemoryZoneStore } from "./memory-zone-store.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
+
+/** A compact store holding the same zones as a memory store, which it asks which zone a name is in. */
+class TestCompactStore extends CompactZoneStore {
+  private readonly zones = new Map<string, CompactZone>();
+
+  constructor(
+    private readonly memory: MemoryZoneStore,
+    zones: ReadonlyArray<{ apex: string; text: string }>,
+  ) {
+    super();
+    for (const z of zones) this.zones.set(Name.parse(z.apex).key, CompactZone.fromRecords(zoneRecords(z.text, Name.parse(z.apex))));
+  }
+
+  findZone(name: Name): Promise<ZoneInfo | null> {
+    return this.memory.findZone(name);
+  }
+
+  protected zoneData(zone: ZoneInfo): CompactZone {
+    return this.zones.get(zone.name.key)!;
+  }
+}
+
+const contractStore = new TestCompactStore(storeOf(...CONTRACT_ZONES), CONTRACT_ZONES);
+
+describe("CompactZoneStore meets the ZoneStore contract", () => {
+  it.each(CONTRACT_CASES)("$op: $why", async (c) => {
+    expect(await runContractCase(contractStore, c)).toEqual(c.expect);
+  });
+});
+
+describe("CompactZone", () => {
+  const apex = Name.parse("gen.test.");
+  let text = "@ SOA ns hostmaster 1 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.1\nMiXeD.Case A 192.0.2.2\na\\000b\\001.esc TXT \"escaped octets\"\n";
+  for (let i = 0; i < 500; i++) text += `h${(i * 7919) % 1000}.s${i % 13} A 10.0.${i >> 8}.${i & 255}\nh${i}.s${i % 13} TXT "t${i}"\n`;
+  for (let i = 0; i < 40; i++) text += `${(i * 104729).toString(32).padStart(32, "0").slice(0, 32)} NSEC3 1 0 0 - ${"0".repeat(32)} A\n`;
+  const records = zoneRecords(text, apex);
+  const memory = new MemoryZoneStore([{ info: { id: 1, name: apex, model: "secondary", version: 1, expiresAt: null, answerAllow: [] }, records }]);
+  const compact = CompactZone.fromRecords(records);
+
+  it("holds every record, once", () => {
+    expect(compact.records).toBe(new Set(records.map((r) => `${r.name.key} ${r.type} ${Buffer.from(r.rdata).toString("hex")}`)).size);
+  });
+
+  it("gives the memory store's neighbours for every owner and for names between them", async () => {
+    const zone = (await memory.findZone(apex))!;
+    const names = new Set<string>();
+    for (const r of records) {
+      names.add(r.name.toString());
+      names.add(`x.${r.name}`);
+      names.add(`${r.name.labels[0]!.length > 0 ? "zz" : ""}${r.name}`);
+    }
+    const show = (n: { name: Name; records: readonly { type: number; rdata: Uint8Array }[] } | null) => (n ? `${n.name} ${n.records.map((r) => `${r.type}:${Buffer.from(r.rdata).toString("hex")}`).join(",")}` : null);
+    for (const text of names) {
+      const name = Name.parse(text);
+      for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
+        const want = await memory.locate(zone, tree, name);
+        const got = compact.trees[tree].locate(name.sortKey());
+        expect([show(got.match), show(got.before), show(got.after)], `${text} in tree ${tree}`).toEqual([show(want.match), show(want.before), show(want.after)]);
+      }
+    }
+  });
+
+  it("packs a record stream in any order, duplicates and spellings included, to the same octets as from records", () => {
+    // Shuffled, with a duplicate of different TTL after its first copy and an owner first spelled in capitals.
+    const shuffled = [...records].sort((a, b) => (a.rdata[a.rdata.length - 1]! * 31 + a.name.labelCount) % 7 - (b.rdata[b.rdata.length - 1]! * 31 + b.name.labelCount) % 7);
+    const dup = { ...shuffled[5]!, ttl: 1 };
+    const shouting = { ...shuffled[9]!, name: Name.parse(shuffled[9]!.name.toString().toUpperCase()), type: 99, rdata: new Uint8Array([1, 0x41]) };
+    const input = [shouting, ...shuffled.slice(0, 6), dup, ...shuffled.slice(6)];
+    const fromStream = CompactZone.fromStream(encodeRecordStream(input), apex);
+    const fromRecords = CompactZone.fromRecords(input);
+    for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
+      expect(Buffer.from(fromStream.trees[tree].data).equals(Buffer.from(fromRecords.trees[tree].data)), `tree ${tree}`).toBe(true);
+      expect([...fromStream.trees[tree].offsets]).toEqual([...fromRecords.trees[tree].offsets]);
+    }
+    expect(fromStream.records).toBe(fromRecords.records);
+  });
+
+  it("refuses a stream with an owner outside the zone, or more records than allowed", () => {
+    const outside = encodeRecordStream([{ name: Name.parse("www.example.net."), type: 1, class: 1, ttl: 60, rdata: new Uint8Array(4) }]);
+    expect(() => CompactZone.fromStream(outside, apex)).toThrow(RecordStreamError);
+    expect(() => CompactZone.fromStream(encodeRecordStream(records), apex, 10)).toThrow(RecordStreamError);
+  });
+
+  it("applies IXFR changesets copy-on-write: the same octets as packing the changed zone, the old version untouched", () => {
+    const before = CompactZone.fromRecords(records);
+    const beforeData = [TREE_MAIN, TREE_NSEC3].map((t) => Buffer.from(before.trees[t as 0 | 1].data).toString("hex"));
+    const soa = (serial: number) => zoneRecords(`@ SOA ns hostmaster ${serial} 7200 3600 1209600 300`, apex)[0]!;
+    const txt = records.filter((r) => r.type === 16).slice(0, 30);
+    const nsec3 = records.filter((r) => r.type === 50).slice(0, 3);
+    const added = zoneRecords(`new.s1 A 192.0.2.200\nNew.Spelled.s2 TXT "x"\n${"1".repeat(32)} NSEC3 1 0 0 - ${"0".repeat(32)} A`, apex);
+    const retimed = { ...records.find((r) => r.type === 1 && r.name.labelCount > 3)!, ttl: 7 };
+    const changesets = [
+      { deletions: [soa(1), ...txt.slice(0, 20), ...nsec3], additions: [soa(2), ...added] },
+      // Every record of some owners deleted (their nodes go), one re-added; a TTL change; a deletion of an addition.
+      { deletions: [soa(2), ...txt.slice(20), added[0]!], additions: [soa(3), txt[25]!, retimed] },
+    ];
+    const after = before.withChanges(changesets);
+    // The same changes on the record list, then packed from scratch.
+    const key = (r: { name: Name; type: number; class: number; rdata: Uint8Array }) => `${r.name.key} ${r.type} ${r.class} ${Buffer.from(r.rdata).toString("hex")}`;
+    const list = new Map(records.map((r) => [key(r), r]));
+    for (const c of changesets) {
+      for (const r of c.deletions) expect(list.delete(key(r)), key(r)).toBe(true);
+      for (const r of c.additions) {
+        const old = list.get(key(r));
+        list.set(key(r), old ? { ...old, ttl: r.ttl } : r);
+      }
+    }
+    const reload = CompactZone.fromRecords([...list.values()]);
+    for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
+      expect(Buffer.from(after.trees[tree].data).toString("hex"), `tree ${tree}`).toBe(Buffer.from(reload.trees[tree].data).toString("hex"));
+      expect([...after.trees[tree].offsets]).toEqual([...reload.trees[tree].offsets]);
+    }
+    expect(after.records).toBe(reload.records);
+    expect(after.serial(apex)).toBe(3);
+    expect(before.serial(apex)).toBe(1);
+    expect([TREE_MAIN, TREE_NSEC3].map((t) => Buffer.from(before.trees[t as 0 | 1].data).toString("hex"))).toEqual(beforeData);
+  });
+
+  it("refuses a changeset that deletes a record the version does not have", () => {
+    const missing = zoneRecords("nothere A 192.0.2.1", apex);
+    expect(() => CompactZone.fromRecords(records).withChanges([{ deletions: missing, additions: [] }])).toThrow(ChangesetMismatch);
+  });
+
+  it("costs less than the records' wire form and a few octets per node", () => {
+    let wire = 0;
+    for (const r of records) wire += r.name.wireLength + 10 + r.rdata.length;
+    expect(compact.bytes).toBeLessThan(wire * 1.6 + 512);
+  });
+});
+
+describe("the engine over the compact store answers as over the memory store", () => {
+  const zones = [
+    { apex: PARENT_APEX, text: PARENT_ZONE },
+    { apex: CHILD_APEX, text: CHILD_ZONE },
+  ];
+  const memory = storeOf(...zones);
+  const compact = new TestCompactStore(memory, zones);
+  const owners = zones.flatMap((z) => zoneRecords(z.text, Name.parse(z.apex)).map((r) => r.name));
+  const questions = generateQuestions(owners, 27);
+  const contexts: QueryContext[] = [
+    { transport: "udp", udpLimit: 512, client: { address: "192.0.2.7", admin: false }, now: 0 },
+    { transport: "tcp", client: { address: "192.0.2.7", admin: false }, now: 0 },
+  ];
+
+  it.each([false, true])("every question of the corpus, DO=%s, identical octets", async (dnssecOk) => {
+    let compared = 0;
+    for (const q of questions) {
+      const wire = queryWire(q.name, q.type, { dnssecOk, id: compared & 0xffff });
+      for (const ctx of contexts) {
+        const a = await answerQuery(memory, wire, ctx);
+        const b = await answerQuery(compact, wire, ctx);
+        expect(Buffer.from(b.wire).toString("hex"), `${q.name} ${q.type} ${ctx.transport}`).toBe(Buffer.from(a.wire).toString("hex"));
+        compared++;
+      }
+    }
+    expect(compared).toBe(questions.length * contexts.length);
+  });
+});

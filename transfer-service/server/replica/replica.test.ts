@@ -1,0 +1,308 @@
+/**
+ * The replica's rules (`replica.ts`) over an in-memory source of the Worker's zone feed and version streams,
+ * with a hand-driven clock: which zone answers, never stale (the feed's vouching second, commits), the bounds
+ * (records per zone, bytes over 10,000 zones with the least recently asked evicted), expiry, answerAllow,
+ * and the Worker out of reach.
+ */
+import { describe, expect, it } from "vitest";
+import { Rcode } from "../../../dns/constants.ts";
+import { decodeMessage } from "../../../dns/message.ts";
+import { Name } from "../../../dns/name.ts";
+import { queryWire } from "../../../dns/testing/query-wire.ts";
+import { parseZoneText } from "../../../dns/zonefile/parser.ts";
+import { encodeRecordStream } from "../../../contract/record-stream.ts";
+import type { Journal, ZoneConfig, ZoneConfigChanges } from "../../../contract/internal-v1.ts";
+import { createLogger } from "../../ops/log.ts";
+import { readQueryShape } from "../query/query-shape.ts";
+import type { RequestContext } from "../request-context.ts";
+import { CompactZone } from "../../../answer/store/compact-zone.ts";
+import { TREE_MAIN } from "../../../answer/store/stored-node.ts";
+import { Replica } from "./replica.ts";
+import { replicaAnswerer } from "./replica-answer.ts";
+import { type FeedCursor, type ReplicaSource, ReplicaSourceError } from "./replica-source.ts";
+
+const log = createLogger({ level: "silent" });
+
+interface FakeZone {
+  name: string;
+  id: number;
+  version: number | null;
+  records: string;
+  answerAllow?: string[] | undefined;
+  expiresAt?: number | null;
+  model?: "secondary" | "hidden" | "primary";
+}
+
+/** The Worker as the replica reads it: a change feed over `zones` and their version streams. */
+class FakeWorker implements ReplicaSource {
+  readonly zones = new Map<string, FakeZone & { seq: number }>();
+  private seq = 0;
+  down = false;
+  streamsRead = 0;
+
+  put(zone: FakeZone): void {
+    this.zones.set(zone.name, { ...zone, seq: ++this.seq });
+    const serial = /SOA \S+ \S+ (\d+)/.exec(zone.records)?.[1];
+    if (serial !== undefined) this.history.set(zone.name, [...(this.history.get(zone.name) ?? []), { serial: Number(serial), records: zone.records }]);
+  }
+
+  async zoneChanges(cursor: FeedCursor): Promise<ZoneConfigChanges> {
+    if (this.down) throw new ReplicaSourceError("unreachable", "connect ECONNREFUSED");
+    const changed = [...this.zones.values()].filter((z) => z.seq > cursor.since).sort((a, b) => a.seq - b.seq);
+    return { zones: changed.map(configOf), keys: [], deleted: [], cursor: { since: this.seq, deletes: 0 }, more: false, resync: false };
+  }
+
+  async versionRecords(zone: string, version: number): Promise<Uint8Array | null> {
+    if (this.down) throw new ReplicaSourceError("unreachable", "connect ECONNREFUSED");
+    const z = this.zones.get(zone);
+    if (!z || z.version !== version) return null;
+    this.streamsRead++;
+    return encodeRecordStream(parseZoneText(z.records, { origin: Name.parse(`${zone}.`), defaultTtl: 300 }));
+  }
+
+  /** Versions by serial, for the journal: each put of a zone with a new serial is one changeset. */
+  readonly history = new Map<string, Array<{ serial: number; records: string }>>();
+  journalAsked = 0;
+
+  async journal(zone: string, since: number): Promise<Journal | null> {
+    this.journalAsked++;
+    const steps = this.history.get(zone) ?? [];
+    const from = steps.findIndex((s) => s.serial === since);
+    if (from < 0 || from === steps.length - 1) return null;
+    const recordsOf = (text: string) => parseZoneText(text, { origin: Name.parse(`${zone}.`), defaultTtl: 300 });
+    const id = (r: { name: Name; type: number; rdata: Uint8Array }) => `${r.name.key}/${r.type}/${Buffer.from(r.rdata).toString("hex")}`;
+    const changesets = [];
+    for (let i = from; i < steps.length - 1; i++) {
+      const a = recordsOf(steps[i]!.records), b = recordsOf(steps[i + 1]!.records);
+      const inB = new Set(b.map(id)), inA = new Set(a.map(id));
+      const b64 = (rs: typeof a) => Buffer.from(encodeRecordStream(rs)).toString("base64");
+      changesets.push({ fromSerial: steps[i]!.serial, toSerial: steps[i + 1]!.serial, deletions: b64(a.filter((r) => !inB.has(id(r)))), additions: b64(b.filter((r) => !inA.has(id(r)))) });
+    }
+    return { fromSerial: since, toSerial: steps[steps.length - 1]!.serial, changesets };
+  }
+
+  async close(): Promise<void> {}
+}
+
+function configOf(z: FakeZone): ZoneConfig {
+  const count = z.records.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("$")).length;
+  return {
+    id: z.id,
+    name: z.name,
+    model: z.model ?? "secondary",
+    primaries: [],
+    tsigKey: null,
+    notifyAllow: [],
+    transferAllow: [],
+    alsoNotify: [],
+    answerAllow: "answerAllow" in z ? z.answerAllow : [],
+    updateAllow: [],
+    status: "active",
+    statusDetail: "",
+    currentVersion: z.version,
+    serial: Number(/SOA \S+ \S+ (\d+)/.exec(z.records)?.[1] ?? 0) || null,
+    primarySerial: null,
+    recordCount: count,
+    expiresAt: z.expiresAt ?? null,
+    lastCheckAt: null,
+    nextRefreshAt: null,
+    timers: { refresh: null, retry: null, expire: null, minimum: null, minRefresh: 0, maxRefresh: 0, minRetry: 0, maxRetry: 0, minExpire: 0, maxExpire: 0 },
+    limits: { maxRecords: null, maxBytes: null },
+    lease: null,
+    refresh: null,
+  };
+}
+
+const zoneText = (apex: string, serial: number, address = "192.0.2.1") => `$ORIGIN ${apex}.\n@ SOA ns hostmaster ${serial} 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.53\nwww A ${address}\n`;
+
+function setup(options: { maxRecords?: number; maxBytes?: number } = {}) {
+  const worker = new FakeWorker();
+  let clock = 1_000_000;
+  const loads: string[] = [];
+  const replica = new Replica({
+    source: worker,
+    log,
+    maxRecords: options.maxRecords ?? 1_000_000,
+    maxBytes: options.maxBytes ?? 2 ** 30,
+    pollMs: 250,
+    now: () => clock,
+    events: { loaded: (_s, _r, kind) => loads.push(kind) },
+  });
+  const answer = replicaAnswerer(replica, log, () => clock);
+  const ctx: RequestContext = { transport: "udp", remoteAddress: "::ffff:127.0.0.1", remotePort: 5353 } as RequestContext;
+  const ask = async (name: string, type = "A", from = ctx) => {
+    const wire = queryWire(name, type);
+    const out = await answer(wire, readQueryShape(wire), from);
+    return out === undefined ? "forward" : decodeMessage(out.answer);
+  };
+  return {
+    worker,
+    replica,
+    loads,
+    ask,
+    tick: (ms: number) => {
+      clock += ms;
+    },
+    sync: async () => {
+      await replica.poll();
+      await replica.settled();
+    },
+  };
+}
+
+const addressOf = (m: ReturnType<typeof decodeMessage>): string => [...m.answers[0]!.rdata].join(".");
+
+describe("Replica", () => {
+  it("answers held zones and forwards what it does not hold, with the right zone for every name", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 3, records: zoneText("a.test", 1) });
+    // A child zone not yet loaded (no version): never answered for by its parent.
+    t.worker.put({ name: "kid.a.test", id: 2, version: null, records: "" });
+    t.worker.put({ name: "old.test", id: 3, version: 5, records: zoneText("old.test", 1), answerAllow: undefined });
+    expect(await t.ask("www.a.test.")).toBe("forward");
+    await t.sync();
+    const www = await t.ask("www.a.test.");
+    expect(www).not.toBe("forward");
+    expect(addressOf(www as ReturnType<typeof decodeMessage>)).toBe("192.0.2.1");
+    // The child zone, never loaded: the Worker says SERVFAIL (the parent does not answer for it).
+    expect(await t.ask("www.kid.a.test.")).toBe("forward");
+    // A zone whose answerAllow the feed did not name (an older Worker): left to the Worker.
+    expect(await t.ask("www.old.test.")).toBe("forward");
+    // Outside every zone: the Worker says REFUSED (a zone created a moment ago may not be in the directory yet).
+    expect(await t.ask("www.elsewhere.")).toBe("forward");
+    // NXDOMAIN and NODATA are the replica's.
+    expect((await t.ask("nope.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NXDOMAIN });
+    expect((await t.ask("www.a.test.", "MX")) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+  });
+
+  it("stops answering when no feed read has vouched for the directory in the last second", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    t.tick(900);
+    expect(await t.ask("www.a.test.")).not.toBe("forward");
+    t.tick(200);
+    expect(await t.ask("www.a.test.")).toBe("forward");
+    await t.sync();
+    expect(await t.ask("www.a.test.")).not.toBe("forward");
+  });
+
+  it("a commit notice makes the zone forwarded at once, until the new version is loaded", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    t.worker.put({ name: "a.test", id: 1, version: 2, records: zoneText("a.test", 2, "192.0.2.2") });
+    t.replica.committed("a.test", 2);
+    expect(await t.ask("www.a.test.")).toBe("forward");
+    await t.replica.settled();
+    expect(addressOf((await t.ask("www.a.test.")) as ReturnType<typeof decodeMessage>)).toBe("192.0.2.2");
+  });
+
+  it("a commit seen only by the feed is followed on the next read", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    t.worker.put({ name: "a.test", id: 1, version: 2, records: zoneText("a.test", 2, "192.0.2.2") });
+    await t.sync();
+    expect(addressOf((await t.ask("www.a.test.")) as ReturnType<typeof decodeMessage>)).toBe("192.0.2.2");
+  });
+
+  it("follows a new version by applying the journal's changesets to the one held, equal to a reload", async () => {
+    const t = setup();
+    const big = (serial: number, extra: string) => `${zoneText("a.test", serial)}${Array.from({ length: 50 }, (_, i) => `h${i} TXT "v${i}"`).join("\n")}\n${extra}\n`;
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: big(1, "x A 192.0.2.10") });
+    await t.sync();
+    t.worker.put({ name: "a.test", id: 1, version: 2, records: big(2, "y A 192.0.2.11\nx AAAA 2001:db8::1") });
+    t.worker.put({ name: "a.test", id: 1, version: 3, records: big(3, "y A 192.0.2.11\nY2 A 192.0.2.12") });
+    // A commit notice first (no serial in it): the load reads the feed, then the journal.
+    t.replica.committed("a.test", 3);
+    await t.replica.settled();
+    expect(t.loads).toEqual(["full", "ixfr"]);
+    expect(t.replica.heldVersion("a.test")).toBe(3);
+    const reload = CompactZone.fromStream((await t.worker.versionRecords("a.test", 3))!, Name.parse("a.test."));
+    const held = t.replica.heldZone("a.test")!;
+    expect(Buffer.from(held.trees[TREE_MAIN].data).toString("hex")).toBe(Buffer.from(reload.trees[TREE_MAIN].data).toString("hex"));
+    expect((await t.ask("y2.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+    expect((await t.ask("x.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NXDOMAIN });
+  });
+
+  it("reads a version whole when the journal does not lead to it", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    t.worker.history.delete("a.test");
+    t.worker.put({ name: "a.test", id: 1, version: 2, records: zoneText("a.test", 5, "192.0.2.5") });
+    t.worker.history.set("a.test", [{ serial: 5, records: zoneText("a.test", 5, "192.0.2.5") }]);
+    await t.sync();
+    expect(t.loads).toEqual(["full", "full"]);
+    expect(addressOf((await t.ask("www.a.test.")) as ReturnType<typeof decodeMessage>)).toBe("192.0.2.5");
+  });
+
+  it("honours expiry and answerAllow from the data", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1), expiresAt: 1_000_500 });
+    t.worker.put({ name: "h.test", id: 2, version: 1, records: zoneText("h.test", 1), answerAllow: ["10.0.0.0/8"], model: "hidden" });
+    await t.sync();
+    // Not allowed: the Worker's REFUSED, not the replica's.
+    expect(await t.ask("www.h.test.")).toBe("forward");
+    const inside = { transport: "udp", remoteAddress: "10.1.2.3", remotePort: 5353 } as RequestContext;
+    expect((await t.ask("www.h.test.", "A", inside)) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+    expect((await t.ask("www.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+    t.tick(600);
+    await t.sync();
+    // Expired: never answered from the replica (the Worker says SERVFAIL).
+    expect(await t.ask("www.a.test.")).toBe("forward");
+  });
+
+  it("keeps answering held zones while the Worker is out of reach", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    t.worker.down = true;
+    t.tick(5_000);
+    await t.sync();
+    expect((await t.ask("www.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+    t.worker.down = false;
+    t.tick(2_000);
+    expect(await t.ask("www.a.test.")).not.toBe("forward");
+  });
+
+  it("does not hold a zone over BACKSTOP_REPLICA_MAX_RECORDS", async () => {
+    const t = setup({ maxRecords: 3 });
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    expect(t.replica.heldVersion("a.test")).toBeUndefined();
+    expect(await t.ask("www.a.test.")).toBe("forward");
+  });
+
+  it("stays within BACKSTOP_REPLICA_MAX_BYTES over 10,000 zones, evicting the least recently asked", async () => {
+    const one = setup();
+    one.worker.put({ name: "z0.test", id: 1, version: 1, records: zoneText("z0.test", 1) });
+    await one.sync();
+    const perZone = one.replica.stats().bytes;
+    const budget = perZone * 1_000;
+    const bounded = setup({ maxBytes: budget });
+    for (let i = 0; i < 10_000; i++) bounded.worker.put({ name: `z${i}.test`, id: i + 1, version: 1, records: zoneText(`z${i}.test`, 1) });
+    await bounded.sync();
+    const stats = bounded.replica.stats();
+    expect(stats.directory).toBe(10_000);
+    expect(stats.bytes).toBeLessThanOrEqual(budget);
+    expect(stats.zones).toBeGreaterThan(900);
+    expect(stats.zones).toBeLessThanOrEqual(1_000);
+    // The last loaded are held; the first were evicted. Asking for an evicted one loads it again…
+    expect(bounded.replica.heldVersion("z0.test")).toBeUndefined();
+    // (A zone is asked for again at most once a second after its last load.)
+    bounded.tick(1_000);
+    await bounded.sync();
+    expect(await bounded.ask("www.z0.test.")).toBe("forward");
+    await bounded.replica.settled();
+    expect(await bounded.ask("www.z0.test.")).not.toBe("forward");
+    // …and a zone asked recently survives the loads that follow, while one not asked goes first.
+    const recent = "z9999.test";
+    expect(await bounded.ask(`www.${recent}.`)).not.toBe("forward");
+    for (let i = 1; i < 50; i++) await bounded.ask(`www.z${i}.test.`);
+    await bounded.replica.settled();
+    expect(bounded.replica.heldVersion(recent)).toBe(1);
+    expect(bounded.replica.stats().bytes).toBeLessThanOrEqual(budget);
+  }, 60_000);
+});

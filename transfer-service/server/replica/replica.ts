@@ -1,0 +1,500 @@
+/**
+ * @module The port-53 front's replica (issue 27): per zone, the newest committed version in the compact form
+ * of `answer/store/compact-zone.ts`, so that the front runs the answer engine itself (`replica-answer.ts`)
+ * instead of forwarding every query the response cache cannot answer to the Worker.
+ *
+ * **What it knows.** A directory of every zone of the Worker (apex, id, model, served version, serial,
+ * expiry, answerAllow), read from the zone change feed (`GET /internal/v1/zones?since=`) at start and then
+ * every `pollMs`; and, within the bounds, each zone's packed version, loaded from the Worker's record stream
+ * of that version (`replica-source.ts`). The directory holds every zone even when its data is not held, so
+ * the zone a name falls in is always the right one: a child zone that is not held is never answered for by
+ * its held parent.
+ *
+ * **Never stale.** The rule is the Worker's own: no answer from a version older than the newest committed
+ * one more than about a second after the commit.
+ *   1. A zone is answered from the replica only while the newest successful feed read started less than
+ *      `freshMs` (1 s) ago: a read that starts after a commit sees it, so a commit by any instance (or by the
+ *      Worker itself: an API edit, an UPDATE) stops the old version within `freshMs` of it.
+ *   2. A commit of this instance (`committed`, from `query/commit-watch.ts`; in a query process of the
+ *      multi-process front, relayed by the owner) marks the zone stale at once, before the feed says so.
+ *   3. A zone whose directory version is not the one held is forwarded to the Worker (with the response
+ *      cache in front, as before) until the new version is loaded: the stale window, counted in /metrics.
+ * A zone is answered only as the directory last described it: its expiry (`expiresAt`, refreshed on every
+ * SOA check through the same feed) and answerAllow are the engine's, exactly as in the Worker.
+ *
+ * **When the Worker is unreachable** (the feed read fails to connect or time out), rule 1 is suspended: the
+ * held zones are answered until their expiry (the data's own bound, RFC 1035 §3.3.13), and the front logs
+ * that it is doing so; everything else is forwarded and fails fast (the forward's own SERVFAIL). A commit can
+ * only be made through the Worker, so while this front cannot reach it, it can learn of none anyway.
+ *
+ * **Bounds.** A zone of more than `maxRecords` records (as the feed counts them) is not loaded: it is
+ * forwarded, with the response cache. All zones held together stay within `maxBytes` (lru-cache with
+ * `sizeCalculation`): the least recently asked is evicted first, and loaded again when next asked.
+ *
+ * **Processes.** Each query process of the multi-process front keeps its own replica (node:cluster processes
+ * share no heap, and Node has no mmap for a shared snapshot file; a reload per process costs one record
+ * stream read per process per commit, which the Worker serves from D1 in blocks).
+ */
+import { LRUCache } from "lru-cache";
+import { Name } from "../../../dns/name.ts";
+import { parseRecordStream, RecordStreamError } from "../../../contract/record-stream.ts";
+import type { ZoneConfig } from "../../../contract/internal-v1.ts";
+import { ChangesetMismatch, CompactZone, CompactZoneStore } from "../../../answer/store/compact-zone.ts";
+import type { ZoneInfo } from "../../../answer/zone-store.ts";
+import type { Logger } from "../../ops/log.ts";
+import type { ReplicaSource, FeedCursor } from "./replica-source.ts";
+import { ReplicaSourceError } from "./replica-source.ts";
+
+/** How long a successful feed read vouches for the directory (the never-stale bound). */
+export const REPLICA_FRESH_MS = 1_000;
+
+/** The engine asked for a zone the replica does not hold at its served version: the query goes to the Worker. */
+export class ReplicaMiss extends Error {
+  override readonly name = "ReplicaMiss";
+}
+
+export interface ReplicaOptions {
+  source: ReplicaSource;
+  log: Logger;
+  /** Records of the largest zone held (BACKSTOP_REPLICA_MAX_RECORDS). */
+  maxRecords: number;
+  /** Octets of every zone held together (BACKSTOP_REPLICA_MAX_BYTES). */
+  maxBytes: number;
+  /** Feed reads' interval. */
+  pollMs: number;
+  /** How long a feed read vouches for the directory; REPLICA_FRESH_MS by default. */
+  freshMs?: number;
+  /** Versions loaded at once. */
+  loadConcurrency?: number;
+  now?: () => number;
+  events?: ReplicaEvents;
+}
+
+/** What the replica tells /metrics (`ops/metrics.ts`). */
+export interface ReplicaEvents {
+  /** A version loaded: read whole (`full`), or the held one with the journal's changesets applied (`ixfr`). */
+  loaded?(seconds: number, records: number, kind: "full" | "ixfr"): void;
+  /** A held zone's stale window ended (its new version is loaded), after `seconds`. */
+  staleWindow?(seconds: number): void;
+}
+
+/** One zone as the directory knows it. */
+interface Entry {
+  info: ZoneInfo;
+  /** The zone's name as the Worker spells it in `/internal/v1` paths. */
+  path: string;
+  /** The feed named no answerAllow (an older Worker): left to the Worker. */
+  unknownAllow: boolean;
+  recordCount: number;
+  /** When this instance learned that `info.version` is not the one held (the start of a stale window). */
+  staleSince: number | undefined;
+}
+
+interface Held {
+  version: number;
+  /** The SOA serial of the version held (where the journal's changesets start). */
+  serial: number | null;
+  zone: CompactZone;
+}
+
+/** What the replica holds, for /metrics. */
+export interface ReplicaStats {
+  zones: number;
+  bytes: number;
+  records: number;
+  directory: number;
+}
+
+export class Replica {
+  private readonly directory = new Map<string, Entry>();
+  private readonly held: LRUCache<string, Held>;
+  private readonly now: () => number;
+  private readonly freshMs: number;
+  private cursor: FeedCursor = { since: 0 };
+  /** During a read of the whole feed after a resync: the zones seen. */
+  private sweep: Set<string> | null = null;
+  /** Start of the newest feed read that succeeded; -Infinity before the first. */
+  private vouchedAt = -Infinity;
+  /** The last feed read failed to reach the Worker (the held zones are answered until they expire). */
+  private unreachable = false;
+  /** The directory holds every zone (a first full read has completed). */
+  private synced = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private loading = 0;
+  /** When each zone's last load started (`resolve` asks again at most once a second). */
+  private readonly attempted = new Map<string, number>();
+  private stopped = false;
+  private recordsHeld = 0;
+
+  constructor(private readonly options: ReplicaOptions) {
+    this.now = options.now ?? Date.now;
+    this.freshMs = options.freshMs ?? REPLICA_FRESH_MS;
+    this.held = new LRUCache<string, Held>({
+      maxSize: Math.max(1, options.maxBytes),
+      sizeCalculation: (h) => Math.max(1, h.zone.bytes),
+      dispose: (h) => {
+        this.recordsHeld -= h.zone.records;
+      },
+    });
+  }
+
+  /** Reads the feed once (bounded by the source's timeout), then every `pollMs`. Never rejects. */
+  async start(): Promise<void> {
+    await this.poll();
+    this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs);
+    this.pollTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.polling;
+    await this.options.source.close();
+  }
+
+  stats(): ReplicaStats {
+    return { zones: this.held.size, bytes: this.held.calculatedSize, records: this.recordsHeld, directory: this.directory.size };
+  }
+
+  /** Whether the directory may be trusted now: a recent successful feed read, or the Worker out of reach. */
+  private vouched(now: number): boolean {
+    return this.synced && (this.unreachable || now - this.vouchedAt <= this.freshMs);
+  }
+
+  /** True when some zone may be answered here now (a cheap test before running the engine). */
+  mayAnswer(): boolean {
+    return this.held.size > 0 && this.vouched(this.now());
+  }
+
+  /** How old the directory's vouching read is (for the response cache's expiry of replica answers). */
+  ageMs(): number {
+    return Math.max(0, this.now() - this.vouchedAt);
+  }
+
+  /**
+   * A store for one query: the engine's lookups over the versions held, pinned at the first lookup of each
+   * zone; `seen` collects the zones handed out (the answer's origin, for the response cache).
+   * @throws ReplicaMiss (from `findZone`) for a zone not held at its served version, or when not vouched.
+   */
+  view(seen: ZoneInfo[]): CompactZoneStore {
+    return new ReplicaView(this, seen);
+  }
+
+  /** The zone a name falls in, and its packed version; see `ReplicaView.findZone`. */
+  resolve(name: Name): { info: ZoneInfo; zone: CompactZone | undefined } | null {
+    const now = this.now();
+    if (!this.vouched(now)) throw new ReplicaMiss("the directory is not vouched for");
+    for (let n = 0; n <= name.labelCount; n++) {
+      const key = n === 0 ? name.key : name.stripLeft(n).key;
+      const entry = this.directory.get(key);
+      if (entry === undefined) continue;
+      if (entry.unknownAllow) throw new ReplicaMiss(`${key}: answerAllow unknown`);
+      // Never loaded: the engine answers SERVFAIL "zone not loaded", as the Worker does.
+      if (entry.info.version === null) return { info: entry.info, zone: undefined };
+      const held = this.held.get(key);
+      if (held === undefined || held.version !== entry.info.version) {
+        // Asked for: load it (evicted, or a load that failed), at most once a second per zone.
+        if ((this.attempted.get(key) ?? -Infinity) <= now - 1000) this.want(key);
+        throw new ReplicaMiss(`${key}: version ${entry.info.version} not held`);
+      }
+      return { info: entry.info, zone: held.zone };
+    }
+    return null;
+  }
+
+  /**
+   * This instance committed `version` of `zone`: the held version is stale from now until the new one is
+   * loaded. A zone the directory does not know yet gets a place-holder, so its parent does not answer for it.
+   */
+  committed(zone: string, version: number): void {
+    let name: Name;
+    try {
+      name = Name.parseAbsolute(zone);
+    } catch {
+      return;
+    }
+    const entry = this.directory.get(name.key);
+    if (entry === undefined) {
+      this.directory.set(name.key, {
+        info: { id: 0, name, model: "secondary", version, serial: null, expiresAt: null, answerAllow: [] },
+        path: zone,
+        unknownAllow: true,
+        recordCount: 0,
+        staleSince: this.now(),
+      });
+      return;
+    }
+    if (entry.info.version !== null && entry.info.version >= version) return;
+    // The notice names the version, not its serial: the next feed read does (`load` waits for it).
+    entry.info = { ...entry.info, version, serial: null };
+    this.markStale(name.key, entry);
+    this.want(name.key);
+  }
+
+  private markStale(key: string, entry: Entry): void {
+    const held = this.held.peek(key);
+    if (held !== undefined && held.version !== entry.info.version && entry.staleSince === undefined) entry.staleSince = this.now();
+  }
+
+  /** One read of the feed, to its end; concurrent calls share it. Never rejects. */
+  poll(): Promise<void> {
+    this.polling ??= this.pollOnce().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    if (this.stopped) return;
+    const startedAt = this.now();
+    try {
+      let resynced = false;
+      for (;;) {
+        const page = await this.options.source.zoneChanges(this.cursor);
+        if (page.resync) {
+          if (resynced) return;
+          resynced = true;
+          this.cursor = { since: 0 };
+          this.sweep = new Set();
+          continue;
+        }
+        for (const name of page.deleted) this.drop(name);
+        for (const config of page.zones) this.adopt(config);
+        this.cursor = page.cursor;
+        if (!page.more) break;
+      }
+    } catch (err) {
+      const unreachable = err instanceof ReplicaSourceError && err.kind === "unreachable";
+      if (unreachable && !this.unreachable && this.synced) {
+        this.options.log.warn({ zones: this.held.size }, "the Worker is unreachable: answering the zones held in the replica until they expire, forwarding (and failing) the rest");
+      } else if (!unreachable) {
+        this.options.log.debug({ reason: (err as Error).message }, "replica: cannot read the zone change feed");
+      }
+      this.unreachable = unreachable;
+      return;
+    }
+    if (this.sweep) {
+      for (const key of [...this.directory.keys()]) if (!this.sweep.has(key)) this.dropKey(key);
+      this.sweep = null;
+    }
+    if (this.unreachable) this.options.log.info("the Worker is reachable again: the replica follows its zone change feed");
+    this.unreachable = false;
+    this.synced = true;
+    this.vouchedAt = Math.max(this.vouchedAt, startedAt);
+  }
+
+  private adopt(config: ZoneConfig): void {
+    let name: Name;
+    try {
+      name = Name.parseAbsolute(config.name);
+    } catch {
+      return;
+    }
+    const key = name.key;
+    this.sweep?.add(key);
+    const old = this.directory.get(key);
+    // A zone deleted and created again under its name is another zone: nothing of the old one is kept.
+    if (old !== undefined && old.info.id !== 0 && config.id !== undefined && old.info.id !== config.id) this.dropKey(key);
+    const before = this.directory.get(key);
+    // The feed may lag this instance's own commit notice: never step the version back.
+    const behind = before?.info.version != null && config.currentVersion !== null && before.info.version > config.currentVersion;
+    const version = behind ? before!.info.version : config.currentVersion;
+    const entry: Entry = {
+      info: {
+        id: config.id ?? 0,
+        name,
+        model: config.model,
+        version,
+        serial: behind ? (before!.info.serial ?? null) : config.serial,
+        expiresAt: config.expiresAt,
+        answerAllow: config.answerAllow ?? [],
+      },
+      path: config.name,
+      unknownAllow: config.answerAllow === undefined,
+      recordCount: config.recordCount,
+      staleSince: before?.staleSince,
+    };
+    this.directory.set(key, entry);
+    this.markStale(key, entry);
+    if (version === null) {
+      this.held.delete(key);
+      return;
+    }
+    if (config.recordCount > this.options.maxRecords) {
+      this.held.delete(key);
+      return;
+    }
+    const held = this.held.peek(key);
+    if (held === undefined || held.version !== version) this.want(key);
+  }
+
+  private drop(zone: string): void {
+    try {
+      this.dropKey(Name.parseAbsolute(zone).key);
+    } catch {
+      // not a name: nothing held under it
+    }
+  }
+
+  private dropKey(key: string): void {
+    this.directory.delete(key);
+    this.attempted.delete(key);
+    this.held.delete(key);
+  }
+
+  /** Queues a load of the zone's served version (once; a few at a time). */
+  private want(key: string): void {
+    if (this.stopped || this.queued.has(key)) return;
+    const entry = this.directory.get(key);
+    if (!entry || entry.info.version === null || entry.unknownAllow || entry.recordCount > this.options.maxRecords) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  private pump(): void {
+    const limit = this.options.loadConcurrency ?? 4;
+    while (this.loading < limit && this.queue.length > 0) {
+      const key = this.queue.shift()!;
+      this.loading++;
+      this.attempted.set(key, this.now());
+      void this.load(key).then(
+        (superseded) => {
+          this.loading--;
+          this.queued.delete(key);
+          // The directory moved on while this load ran: load the version it names now.
+          if (superseded) this.want(key);
+          this.pump();
+        },
+        (err: unknown) => {
+          this.loading--;
+          this.queued.delete(key);
+          this.options.log.error({ zone: key, reason: (err as Error).message }, "replica: loading a version failed");
+          this.pump();
+        },
+      );
+    }
+  }
+
+  /** Loads the directory's version of a zone; true when the directory named another one by the end. */
+  private async load(key: string): Promise<boolean> {
+    let entry = this.directory.get(key);
+    if (!entry || entry.info.version === null || this.stopped) return false;
+    const started = performance.now();
+    const previous = this.held.peek(key);
+    // A commit notice named the version but not its serial, which the journal is asked from: one feed read.
+    if (previous !== undefined && entry.info.serial == null && this.options.source.journal) {
+      // A read already on its way may have started before the commit: a read after it, then.
+      await this.polling;
+      await this.poll();
+      entry = this.directory.get(key);
+      if (!entry || entry.info.version === null || this.stopped) return false;
+    }
+    const version = entry.info.version;
+    const apex = entry.info.name;
+    let kind: "full" | "ixfr" = "ixfr";
+    let zone = previous !== undefined && previous.version !== version ? await this.changed(key, entry, previous) : undefined;
+    if (zone === undefined) {
+      kind = "full";
+      let bytes: Uint8Array | null;
+      try {
+        bytes = await this.options.source.versionRecords(entry.path, version);
+      } catch (err) {
+        this.options.log.debug({ zone: key, version, reason: (err as Error).message }, "replica: cannot read a version");
+        return false;
+      }
+      // Gone: a newer version replaced it meanwhile; the feed (or a commit notice) names that one.
+      if (bytes === null) return this.directory.get(key)?.info.version !== version;
+      try {
+        zone = CompactZone.fromStream(bytes, apex, this.options.maxRecords);
+      } catch (err) {
+        if (!(err instanceof RecordStreamError || err instanceof RangeError)) throw err;
+        this.options.log.warn({ zone: key, version, reason: err.message }, "replica: a version's record stream cannot be held; the zone is forwarded");
+        return false;
+      }
+    }
+    const now = this.directory.get(key);
+    // The directory moved on (or dropped the zone) while this version was read: it is not the one to serve.
+    if (!now || now.info.version !== version) return now !== undefined;
+    if (zone.bytes > this.options.maxBytes) return false;
+    this.held.set(key, { version, serial: zone.serial(apex), zone });
+    this.recordsHeld += zone.records;
+    const seconds = (performance.now() - started) / 1000;
+    this.options.events?.loaded?.(seconds, zone.records, kind);
+    if (now.staleSince !== undefined) {
+      this.options.events?.staleWindow?.((this.now() - now.staleSince) / 1000);
+      now.staleSince = undefined;
+    }
+    this.options.log.debug({ zone: key, version, kind, records: zone.records, bytes: zone.bytes, ms: Math.round(seconds * 1000) }, "replica: version loaded");
+    return false;
+  }
+
+  /**
+   * The directory's version of a zone made from the one held and the Worker's journal (IXFR changesets since
+   * the held serial), copy-on-write; undefined when that cannot be done exactly (no journal, a gap, a journal
+   * that ends anywhere but at the directory's serial, a changeset that does not fit): then the version is
+   * read whole.
+   */
+  private async changed(key: string, entry: Entry, held: Held): Promise<CompactZone | undefined> {
+    const journal = this.options.source.journal?.bind(this.options.source);
+    const target = entry.info.serial;
+    if (journal === undefined || held.serial === null || target == null || target === held.serial) return undefined;
+    try {
+      const j = await journal(entry.path, held.serial);
+      if (j === null || j.fromSerial !== held.serial || j.toSerial !== target || j.changesets.length === 0) return undefined;
+      const apex = entry.info.name;
+      const stream = (b64: string) => parseRecordStream(new Uint8Array(Buffer.from(b64, "base64")), apex);
+      const zone = held.zone.withChanges(j.changesets.map((c) => ({ deletions: stream(c.deletions), additions: stream(c.additions) })));
+      if (zone.serial(apex) !== target || zone.records > this.options.maxRecords) return undefined;
+      return zone;
+    } catch (err) {
+      if (!(err instanceof ReplicaSourceError || err instanceof ChangesetMismatch || err instanceof RecordStreamError || err instanceof RangeError)) throw err;
+      this.options.log.debug({ zone: key, reason: err.message }, "replica: the journal does not lead to the served version; reading it whole");
+      return undefined;
+    }
+  }
+
+  /** Resolves once nothing is queued or loading (tests, the bench). */
+  async settled(): Promise<void> {
+    while (this.loading > 0 || this.queue.length > 0 || this.polling) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /** The version held for a zone (tests, the bench), or undefined. */
+  heldVersion(zone: string): number | undefined {
+    return this.held.peek(Name.parseAbsolute(zone).key)?.version;
+  }
+
+  /** The packed version held for a zone (tests), or undefined. */
+  heldZone(zone: string): CompactZone | undefined {
+    return this.held.peek(Name.parseAbsolute(zone).key)?.zone;
+  }
+}
+
+/** One query's store: each zone's packed version pinned when `findZone` hands the zone out. */
+class ReplicaView extends CompactZoneStore {
+  private readonly pinned = new Map<string, CompactZone>();
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly seen: ZoneInfo[],
+  ) {
+    super();
+  }
+
+  async findZone(name: Name): Promise<ZoneInfo | null> {
+    const found = this.replica.resolve(name);
+    if (found === null) return null;
+    if (found.zone !== undefined) this.pinned.set(found.info.name.key, found.zone);
+    this.seen.push(found.info);
+    return found.info;
+  }
+
+  protected zoneData(zone: ZoneInfo): CompactZone {
+    const data = this.pinned.get(zone.name.key);
+    if (data === undefined) throw new ReplicaMiss(`${zone.name.key} not pinned`);
+    return data;
+  }
+}
