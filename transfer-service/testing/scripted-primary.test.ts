@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { connect, createServer, type Socket } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Opcode, Rcode, RRClass, RRType } from "../../dns/constants.ts";
 import { noFlags } from "../../dns/header.ts";
 import { nodeHmac } from "../../dns/hmac.node.ts";
@@ -261,7 +261,9 @@ on AXFR
     try {
       p.notifyTo = { address: "127.0.0.1", port };
       await udpAsk(p.port, query(RRType.SOA), 100);
-      await p.waitFor(/NOTIFY sent over tcp/, 3000);
+      await p.waitFor(/NOTIFY sent over tcp/, 10_000);
+      // "sent" is the primary's side: wait, bounded, until both NOTIFYs have also arrived here.
+      await vi.waitFor(() => expect(seen).toHaveLength(2), { timeout: 10_000, interval: 20 });
       expect(seen.map((n) => [n.transport, n.message.opcode, n.message.answers.map(soaSerial)])).toEqual([
         ["udp", Opcode.NOTIFY, [2]],
         ["tcp", Opcode.NOTIFY, []],
