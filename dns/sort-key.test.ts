@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareBytes } from "./bytes.ts";
 import { Name } from "./name.ts";
-import { keyHasPrefix, wireSortKey, WireNameError } from "./sort-key.ts";
+import { compareWireNames, keyHasPrefix, wireNameAtOrBelow, wireSortKey, WireNameError } from "./sort-key.ts";
 
 describe("wireSortKey", () => {
   it.each([".", "example.com.", "WWW.Example.COM.", "a\\000b.example.", "\\001.\\002.example.", "*.x.example.", "a.b.c.d.e.f.g.", "\\255\\127.z."])(
@@ -63,5 +63,35 @@ describe("wireSortKey", () => {
       }),
       { seed: 4034, numRuns: 2_000 },
     );
+  });
+});
+
+describe("compareWireNames and wireNameAtOrBelow", () => {
+  // Labels from a small alphabet (letters in both cases, 0x00, 0x01, 0x02, 0xff) so that equal and prefix labels are common.
+  const octet = fc.constantFrom(0x61, 0x41, 0x62, 0x42, 0x00, 0x01, 0x02, 0xff);
+  const name = fc.array(fc.array(octet, { minLength: 1, maxLength: 4 }), { maxLength: 4 }).map((labels) => Name.fromLabels(labels.map((l) => Uint8Array.from(l))));
+  const sign = (n: number) => Math.sign(n);
+
+  it("orders two names in place exactly as their sort keys (generated names)", () => {
+    fc.assert(
+      fc.property(name, name, (a, b) => {
+        const buf = Uint8Array.of(9, ...a.toWire(), ...b.toWire());
+        expect(sign(compareWireNames(buf, 1, buf, 1 + a.wireLength))).toBe(sign(compareBytes(a.sortKey(), b.sortKey())));
+      }),
+      { numRuns: 2000, seed: 28 },
+    );
+  });
+
+  it("tells a name at or below another as a key prefix does (generated names)", () => {
+    fc.assert(
+      fc.property(name, name, fc.boolean(), (a, b, nest) => {
+        // Half the time, a name that is below the other by construction.
+        const below = nest ? Name.fromLabels([...a.labels, ...b.labels]) : a;
+        expect(wireNameAtOrBelow(Uint8Array.of(3, ...below.toWire()), 1, b.toWire())).toBe(keyHasPrefix(below.sortKey(), b.sortKey()));
+      }),
+      { numRuns: 2000, seed: 29 },
+    );
+    expect(wireNameAtOrBelow(Name.parse("xexample.com").toWire(), 0, Name.parse("example.com").toWire())).toBe(false);
+    expect(wireNameAtOrBelow(Name.parse("A.EXAMPLE.com").toWire(), 0, Name.parse("example.COM").toWire())).toBe(true);
   });
 });

@@ -60,3 +60,60 @@ export function keyHasPrefix(key: Uint8Array, prefix: Uint8Array): boolean {
   for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
   return true;
 }
+
+/** Scratch for `compareWireNames`' label offsets, one per side. */
+const startsA = new Int32Array(128);
+const startsB = new Int32Array(128);
+
+/** The label offsets of the uncompressed, already checked name at `at` into `out`; the label count. */
+function labelStarts(buf: Uint8Array, at: number, out: Int32Array): number {
+  let n = 0;
+  for (let pos = at; buf[pos]! !== 0; pos += buf[pos]! + 1) out[n++] = pos;
+  return n;
+}
+
+/**
+ * Canonical order (RFC 4034 §6.1) of two uncompressed wire names that are known to be well formed (a
+ * record stream's owners, once `RecordFrames` has read them), compared where they lie: negative, zero or
+ * positive exactly as their `wireSortKey`s compare, without building either key. For ingest, which
+ * compares each owner with the one before it and needs keys only at block boundaries.
+ */
+export function compareWireNames(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): number {
+  const na = labelStarts(a, aAt, startsA), nb = labelStarts(b, bAt, startsB);
+  const common = Math.min(na, nb);
+  for (let i = 1; i <= common; i++) {
+    const pa = startsA[na - i]!, pb = startsB[nb - i]!;
+    const la = a[pa]!, lb = b[pb]!;
+    const n = Math.min(la, lb);
+    for (let k = 1; k <= n; k++) {
+      let x = a[pa + k]!, y = b[pb + k]!;
+      if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+      if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+      if (x !== y) return x - y;
+    }
+    if (la !== lb) return la - lb;
+  }
+  return na - nb;
+}
+
+/**
+ * True when the uncompressed, well-formed name at `at` is `apex` (uncompressed wire form) or below it,
+ * letter case aside (RFC 4343): `keyHasPrefix` of the two keys, without building them.
+ */
+export function wireNameAtOrBelow(buf: Uint8Array, at: number, apex: Uint8Array): boolean {
+  let end = at;
+  while (buf[end]! !== 0) end += buf[end]! + 1;
+  const n = end + 1 - at, L = apex.length;
+  if (n < L) return false;
+  const from = at + n - L;
+  for (let i = 0; i < L; i++) {
+    let x = buf[from + i]!, y = apex[i]!;
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  // On a label boundary of the name.
+  let pos = at;
+  while (pos < from) pos += buf[pos]! + 1;
+  return pos === from;
+}

@@ -10,7 +10,7 @@ import { encodeMessage, type ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { WireError } from "../../dns/wire/reader.ts";
 import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
-import { readRawHead, StreamBuilder, type StreamChunk } from "./axfr-raw.ts";
+import { FIRST_CHUNK_BYTES, readRawHead, StreamBuilder, type StreamChunk } from "./axfr-raw.ts";
 
 const apex = Name.parse("raw.test");
 const a = (owner: string, last: number): ResourceRecord => ({ name: Name.parse(owner), type: RRType.A, class: 1, ttl: 60, rdata: Uint8Array.of(192, 0, 2, last) });
@@ -49,6 +49,18 @@ describe("StreamBuilder", () => {
         expect(parseRecordStream(chunks[i + 1]!.stream)[0]!.name.equals(parsed.at(-1)!.name)).toBe(false);
       }
     });
+  });
+
+  it("cuts the first chunk at FIRST_CHUNK_BYTES, the others at the target", () => {
+    const records: ResourceRecord[] = [];
+    for (let i = 0; i < 40_000; i++) records.push(a(`h${i}.raw.test`, i & 0xff));
+    const chunks = build(records, 512 * 1024);
+    expect(chunks[0]!.stream.length).toBeGreaterThanOrEqual(FIRST_CHUNK_BYTES);
+    expect(chunks[0]!.stream.length).toBeLessThan(FIRST_CHUNK_BYTES + 100);
+    expect(chunks[1]!.stream.length).toBeGreaterThanOrEqual(512 * 1024);
+    expect(chunks[1]!.stream.length).toBeLessThan(512 * 1024 + 100);
+    // A target below the first chunk's size is taken for the first chunk too.
+    expect(build(records.slice(0, 100), 300)[0]!.stream.length).toBeLessThan(400);
   });
 
   it("cuts one huge owner at 4× the target, which bounds memory", () => {

@@ -13,8 +13,9 @@
  * - {@link StreamBuilder}: records appended as stream bytes (owner decompressed, rdata names expanded as
  *   `dns/wire/rdata-names.ts` does for the types RFC 3597 §4 lists, everything else copied), cut into
  *   chunks of about `targetBytes` only where the owner changes (or past 4× the target, which bounds memory
- *   for a huge owner), exactly as `worker/ingest-chunker.ts` cuts record objects. Owners compare in ASCII
- *   case-insensitive form (RFC 4343), as `Name.equals` does.
+ *   for a huge owner), exactly as `worker/ingest-chunker.ts` cuts record objects. The first chunk is cut
+ *   sooner ({@link FIRST_CHUNK_BYTES}), so that the Worker starts storing while the rest is read. Owners
+ *   compare in ASCII case-insensitive form (RFC 4343), as `Name.equals` does.
  */
 import { Opcode, RRType } from "../../dns/constants.ts";
 import { readHeader } from "../../dns/header.ts";
@@ -70,6 +71,12 @@ export function readRawHead(wire: Uint8Array): RawHead | undefined {
 
 const lower = (b: number): number => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
 
+/**
+ * The first chunk's size at most: the Worker stores chunks one after another, and until the first arrives
+ * it has nothing to do (a 2 MiB first chunk of a 100k-record zone kept it idle for a third of the transfer).
+ */
+export const FIRST_CHUNK_BYTES = 256 * 1024;
+
 /** One record of the body as the builder read it, for the caller's checks (valid until the next append). */
 export interface RawRecordView {
   type: number;
@@ -88,6 +95,31 @@ export interface RawRecordView {
 }
 
 /**
+ * The record being read, as `check` sees it: one object reused for every record, its rdata a view made
+ * only when asked for (a check reads it for the apex SOA alone; a view per record was garbage).
+ */
+class RecordView implements RawRecordView {
+  type = 0;
+  class = 0;
+  ownerLength = 0;
+  newOwner = true;
+  atApex = false;
+  inZone = false;
+  /** The rdata is `source[from, to)`. */
+  source: Uint8Array;
+  from = 0;
+  to = 0;
+
+  constructor(public owner: Uint8Array) {
+    this.source = owner;
+  }
+
+  get rdata(): Uint8Array {
+    return this.source.subarray(this.from, this.to);
+  }
+}
+
+/**
  * Record-stream bytes being filled, cut into chunks between owners. `append…` returns a finished chunk
  * when the record it was given starts a new one; `finish` returns what is left.
  */
@@ -101,16 +133,20 @@ export class StreamBuilder {
   private prev = new Uint8Array(MAX_NAME_LENGTH);
   private prevLength = 0;
   private readonly apex: Uint8Array;
-  private readonly record: RawRecordView;
+  private readonly record: RecordView;
+  /** The size the chunk being filled is cut at: `firstBytes` for the first, then `targetBytes`. */
+  private due: number;
 
   constructor(
     apex: Name,
     private readonly targetBytes: number,
+    firstBytes = Math.min(targetBytes, FIRST_CHUNK_BYTES),
   ) {
+    this.due = firstBytes;
     this.apex = apex.toWire();
     this.buf = new Uint8Array(targetBytes + (targetBytes >> 2));
     this.view = new DataView(this.buf.buffer);
-    this.record = { type: 0, class: 0, owner: this.owner, ownerLength: 0, newOwner: true, atApex: false, inZone: false, rdata: this.buf };
+    this.record = new RecordView(this.owner);
   }
 
   /** Records in the chunk being filled. */
@@ -141,10 +177,10 @@ export class StreamBuilder {
     const next = rdataAt + rdlength;
     if (next > wire.length) throw new WireError("truncated", `RDATA of ${rdlength} octets runs past the end`, rdataAt);
     const layout = rdataNameLayout(type);
-    const rdata = layout === undefined ? wire.subarray(rdataAt, next) : this.expandRdata(wire, rdataAt, next, layout);
-    this.describe(type, cls, ownerLength, rdata);
+    if (layout === undefined) this.describe(type, cls, ownerLength, wire, rdataAt, next);
+    else this.describe(type, cls, ownerLength, this.rdata, 0, this.expandRdata(wire, rdataAt, next, layout));
     if (!check(this.record)) return { next, chunk: undefined };
-    return { next, chunk: this.append(ownerLength, type, cls, ttl, rdata) };
+    return { next, chunk: this.append(ownerLength, type, cls, ttl) };
   }
 
   /** The message `readWire` last read, and a view of it. */
@@ -155,10 +191,10 @@ export class StreamBuilder {
 
   /**
    * RDATA at [at, end) with its names expanded (`dns/wire/rdata-names.ts`'s layouts and rules: the fields
-   * must use RDLENGTH exactly; a name's pointers may point anywhere earlier in the message). A view of a
-   * buffer reused for the next record.
+   * must use RDLENGTH exactly; a name's pointers may point anywhere earlier in the message) into
+   * `this.rdata`, reused for the next record. Returns its length.
    */
-  private expandRdata(wire: Uint8Array, at: number, end: number, layout: RdataNameLayout): Uint8Array {
+  private expandRdata(wire: Uint8Array, at: number, end: number, layout: RdataNameLayout): number {
     const out = this.rdata;
     let pos = at, len = 0;
     for (const field of layout.fields) {
@@ -188,7 +224,7 @@ export class StreamBuilder {
       pos += n;
     }
     if (pos !== end) throw new WireError("trailing-data", `${end - pos} octet(s) left over after the RDATA`, pos);
-    return out.subarray(0, len);
+    return len;
   }
 
   /** The same for a record already decoded (the first message's records, or a message decoded in full). */
@@ -200,9 +236,9 @@ export class StreamBuilder {
       pos += label.length;
     }
     this.owner[pos++] = 0;
-    this.describe(type, cls, pos, rdata);
+    this.describe(type, cls, pos, rdata, 0, rdata.length);
     if (!check(this.record)) return undefined;
-    return this.append(pos, type, cls, ttl, rdata);
+    return this.append(pos, type, cls, ttl);
   }
 
   /** The rest, as the last chunk (undefined when empty). */
@@ -253,8 +289,8 @@ export class StreamBuilder {
     return length;
   }
 
-  /** Fills `this.record` for the owner in `this.owner` (length `n`). */
-  private describe(type: number, cls: number, n: number, rdata: Uint8Array): void {
+  /** Fills `this.record` for the owner in `this.owner` (length `n`) and the rdata `source[from, to)`. */
+  private describe(type: number, cls: number, n: number, source: Uint8Array, from: number, to: number): void {
     const rec = this.record;
     const owner = this.owner, prev = this.prev, apex = this.apex;
     let same = n === this.prevLength;
@@ -275,30 +311,40 @@ export class StreamBuilder {
     rec.newOwner = !same;
     rec.inZone = inZone;
     rec.atApex = inZone && n === L;
-    rec.rdata = rdata;
+    rec.source = source;
+    rec.from = from;
+    rec.to = to;
   }
 
-  /** Appends the described record, cutting the chunk first if it is due; returns the cut chunk. */
-  private append(ownerLength: number, type: number, cls: number, ttl: number, rdata: Uint8Array): StreamChunk | undefined {
+  /**
+   * Appends the described record (its rdata is `this.record`'s), cutting the chunk first if it is due;
+   * returns the cut chunk. Short runs of bytes are copied in a loop: `set` of a fresh `subarray` per owner
+   * and per rdata cost more than the copy itself.
+   */
+  private append(ownerLength: number, type: number, cls: number, ttl: number): StreamChunk | undefined {
     let chunk: StreamChunk | undefined;
-    if (this.len >= this.targetBytes && (this.record.newOwner || this.len >= 4 * this.targetBytes)) chunk = this.cut();
-    const size = ownerLength + 10 + rdata.length;
+    const rec = this.record;
+    if (this.len >= this.due && (rec.newOwner || this.len >= 4 * this.targetBytes)) chunk = this.cut();
+    const rdlength = rec.to - rec.from;
+    const size = ownerLength + 10 + rdlength;
     if (this.len + size > this.buf.length) {
       const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + size));
       grown.set(this.buf.subarray(0, this.len));
       this.buf = grown;
       this.view = new DataView(grown.buffer);
     }
-    const buf = this.buf, view = this.view;
+    const buf = this.buf, view = this.view, owner = this.owner;
     let pos = this.len;
-    buf.set(this.owner.subarray(0, ownerLength), pos);
+    for (let i = 0; i < ownerLength; i++) buf[pos + i] = owner[i]!;
     pos += ownerLength;
     view.setUint16(pos, type);
     view.setUint16(pos + 2, cls);
     view.setUint32(pos + 4, ttl);
-    view.setUint16(pos + 8, rdata.length);
-    buf.set(rdata, pos + 10);
-    this.len = pos + 10 + rdata.length;
+    view.setUint16(pos + 8, rdlength);
+    const source = rec.source, from = rec.from, at = pos + 10;
+    if (rdlength <= 64) for (let i = 0; i < rdlength; i++) buf[at + i] = source[from + i]!;
+    else buf.set(source.subarray(from, rec.to), at);
+    this.len = at + rdlength;
     this.count++;
     // This owner becomes the previous one.
     [this.prev, this.owner] = [this.owner, this.prev];
@@ -310,6 +356,7 @@ export class StreamBuilder {
   private cut(): StreamChunk | undefined {
     if (this.len === 0) return undefined;
     const chunk = { stream: this.buf.slice(0, this.len), records: this.count };
+    this.due = this.targetBytes;
     this.len = 0;
     this.count = 0;
     return chunk;

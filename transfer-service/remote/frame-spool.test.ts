@@ -55,6 +55,25 @@ describe("FrameSpool", () => {
     );
   });
 
+  it("spools in large pieces: frames of up to 64 KiB cross the reader's 1 MiB reads intact, in a few file operations", async () => {
+    const spool = new FrameSpool({ memoryFrames: 2 });
+    // 150 frames of 40-65 KiB (~8 MB), their bytes a function of their number, in batches as a socket delivers them.
+    const big = (i: number) => {
+      const f = new Uint8Array(40_000 + ((i * 7919) % 25_535));
+      for (let k = 0; k < f.length; k += 997) f[k] = (i + k) & 0xff;
+      f[0] = i;
+      return f;
+    };
+    for (let i = 0; i < 150; i += 10) spool.push(Array.from({ length: 10 }, (_, k) => big(i + k)));
+    spool.end();
+    let n = 0;
+    for (let f = await spool.next(); f; f = await spool.next(), n++) expect(Buffer.compare(f, big(n)), `frame ${n}`).toBe(0);
+    expect(n).toBe(150);
+    // A write per batch and a read per MiB or so, not one write and two reads per frame.
+    expect(spool.fileOps).toBeLessThan(40);
+    await spool.close();
+  });
+
   it("a failure reaches the reader", async () => {
     const spool = new FrameSpool();
     const pending = spool.next();

@@ -104,4 +104,20 @@ describe("IngestChunker", () => {
     expect(sent.map((s) => s.owners.map((o) => o.split(".")[0]))).toEqual([["s", "a", "b"], ["c", "d"]]);
     expect(sent.reduce((n, s) => n + s.records, 0)).toBe(11);
   });
+
+  it("ships the stream's first piece at once, small as it is, so that the Worker starts storing early", async () => {
+    const { chunker, sent } = harness(1000, 2, 20);
+    await chunker.add(owner("s", 1));
+    expect(chunker.chunks).toBe(0);
+    await chunker.addStream(encodeRecordStream(owner("a", 2)));
+    // On its way, far under the target.
+    expect(chunker.chunks).toBe(1);
+    await chunker.addStream(encodeRecordStream(owner("b", 2)));
+    await chunker.addStream(encodeRecordStream(owner("c", 2)));
+    // Later pieces wait for the target again.
+    expect(chunker.chunks).toBe(1);
+    await chunker.flush();
+    sent.sort((x, y) => x.seq - y.seq);
+    expect(sent.map((s) => s.owners.map((o) => o.split(".")[0]))).toEqual([["s", "a"], ["b", "c"]]);
+  });
 });

@@ -88,7 +88,8 @@ export class IngestChunker {
 
   /**
    * Takes records already encoded as a record stream (`XfrSink.rawRecords`), which must end where an owner
-   * ends: it joins what is pending and is shipped once that reaches `targetBytes`.
+   * ends: it joins what is pending and is shipped once that reaches `targetBytes`, or at once when no
+   * chunk has been shipped yet (the stream's first piece is cut small on purpose: `remote/axfr-raw.ts`).
    */
   async addStream(stream: Uint8Array): Promise<void> {
     this.throwIfFailed();
@@ -96,7 +97,7 @@ export class IngestChunker {
     this.pending.push(stream);
     this.pendingBytes += stream.length;
     this.lastOwner = undefined;
-    if (this.pendingBytes >= this.options.targetBytes) await this.ship();
+    if (this.pendingBytes >= this.options.targetBytes || this.seq === 0) await this.ship();
   }
 
   /** Sends what is left and waits for every chunk; throws the first failure. */

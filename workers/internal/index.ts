@@ -184,8 +184,9 @@ export function createInternal(): Hono<RouteEnv> {
   api.post("/zones/:zone/ingest", async (c) => {
     const ref = await zoneRef(c);
     const body = await jsonBody(c, OwnerRequest);
-    const version = await beginIngest(new Budget(c.var.db), ref, body.owner);
-    return c.json({ version, dbBytes: await databaseSize(c.var.db) });
+    // The database's size is read beside the begin, not after it: the AXFR's first chunk waits on this answer.
+    const [version, dbBytes] = await Promise.all([beginIngest(new Budget(c.var.db), ref, body.owner), databaseSize(c.var.db)]);
+    return c.json({ version, dbBytes });
   });
 
   api.put("/zones/:zone/ingest/:version/chunks/:seq", async (c) => {

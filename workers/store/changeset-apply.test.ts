@@ -17,7 +17,10 @@ import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
 import { encodeRecordStream } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
 import { Budget } from "./statement-budget.ts";
-import { TREE_NSEC3 } from "../../answer/store/stored-node.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
+import { decodeBlock } from "./block-codec.ts";
+import { textToBytes } from "./blob-text.ts";
+import { compareBytes } from "../../dns/bytes.ts";
 import { soaRdata, syntheticZone, txtRdata } from "./synthetic-zone.ts";
 
 const OWNER = "instance-a";
@@ -228,6 +231,53 @@ describe("IXFR changesets", () => {
     expect(info.serial).toBe(1);
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM changesets WHERE zone_id = ?1").bind(zone.id).first()).toEqual({ n: 0 });
   }, 30_000);
+
+  it("changes at block boundaries: a block's first owner removed, a block grown past its size, an owner between two blocks", async () => {
+    const apexText = "edges.test";
+    const apex = Name.parseAbsolute(apexText);
+    const records = syntheticZone({ apex: apexText, serial: 20, count: 3000, seed: 5 });
+    const zone = await zoneWith(apexText, records);
+    const stored = await env.DB.prepare("SELECT data FROM blocks WHERE zone_id = ?1 AND tree = 0 ORDER BY first_key").bind(zone.id).all<{ data: string }>();
+    const blocks = stored.results.map((r) => decodeBlock(textToBytes(r.data)));
+    expect(blocks.length).toBeGreaterThan(6);
+    // Block 2's first owner goes entirely: the block's first key moves, so its old row is retired.
+    const gone = blocks[2]![0]!;
+    // Block 4's last owner gains 3 KiB of text: the block no longer fits 4 KiB and is cut in two.
+    const grown = blocks[4]!.at(-1)!;
+    // A new owner just after block 5's last one, before block 6's first: it lands in block 5.
+    const between = blocks[5]!.at(-1)!.name.child("aaa-between");
+    expect(compareBytes(between.sortKey(), blocks[6]![0]!.key)).toBeLessThan(0);
+    const dels = gone.records.map((r) => ({ name: gone.name, ...r }));
+    const adds = [txt(grown.name, "x".repeat(250)), ...Array.from({ length: 11 }, (_, i) => txt(grown.name, `${i}`.repeat(250))), a(between, 7)];
+    const budget = new Budget(env.DB);
+    const result = await applyChangesets(budget, zone, OWNER, [changeset(20, 21, apex, dels, adds)]);
+    // The apex block (SOA) and the three above; block 4 became two (block 5 may too, if it was full).
+    expect(result.blocksReplaced).toBe(4);
+    expect(result.blocksRetired).toBe(1);
+    expect(result.blocksWritten).toBeGreaterThanOrEqual(5);
+    expect(result.blocksWritten).toBeLessThanOrEqual(6);
+
+    const expected = applyInMemory(records, [{ deletions: [soa(apex, 20), ...dels], additions: [soa(apex, 21), ...adds] }]);
+    const d1 = new D1ZoneStore(env.DB, { pointerTtlMs: 0 });
+    const info = (await d1.findZone(apex))!;
+    const memory = new MemoryZoneStore([{ info, records: expected }]);
+    const probes = [gone.name, blocks[2]![1]!.name, blocks[1]!.at(-1)!.name, grown.name, blocks[4]![0]!.name, blocks[5]![0]!.name, between, blocks[6]![0]!.name, apex];
+    for (const n of probes) {
+      const [x, y] = [await d1.locate(info, TREE_MAIN, n), await memory.locate(info, TREE_MAIN, n)];
+      expect([x.match?.records, x.before?.name.toString(), x.after?.name.toString()], n.toString()).toEqual([
+        y.match?.records,
+        y.before?.name.toString(),
+        y.after?.name.toString(),
+      ]);
+    }
+    // Every block of the new version is within the size limits, and they do not overlap.
+    const now = await env.DB.prepare(
+      "SELECT first_key, last_key, data FROM blocks WHERE zone_id = ?1 AND tree = 0 AND added_version = ?2 ORDER BY first_key",
+    )
+      .bind(zone.id, info.version)
+      .all<{ first_key: ArrayBuffer; last_key: ArrayBuffer; data: string }>();
+    for (const r of now.results) expect(textToBytes(r.data).length).toBeLessThanOrEqual(4096 + 250);
+  }, 60_000);
 
   it("refuses a changeset from an instance without the lease", async () => {
     const apexText = "ixfr-lease.test";

@@ -18,12 +18,15 @@
  *     retired where not shadowed, new rows inserted, journal rows written.
  */
 import { RRType } from "../../dns/constants.ts";
-import { splitIntoBlocks, OversizedNodeError } from "./block-builder.ts";
-import { decodeBlock } from "./block-codec.ts";
-import { blocksAtOrBeforeStatement, earliestRrsigStatement, KEYS_PER_LOOKUP, encodedBlock, firstBlockStatement, insertBlocksStatements, rowsOf } from "./block-table.ts";
+import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
+import { encodeBlock } from "./block-codec.ts";
+import { blocksAtOrBeforeStatement, earliestRrsigStatement, KEYS_PER_LOOKUP, firstBlockStatement, insertBlocksStatements, rowsOf } from "./block-table.ts";
 import type { BlockRow, EncodedBlock } from "./block-table.ts";
 import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
+import { decodeRawNode, nodeSpans, PieceWriter } from "./raw-nodes.ts";
+import type { NodeSpan } from "./raw-nodes.ts";
+import { wireSortKey } from "../../dns/sort-key.ts";
 import type { ZoneRef } from "./full-ingest.ts";
 import { encodeRecordStream, parseRecordStream, RecordStreamError } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
@@ -31,7 +34,7 @@ import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { makeNode, nodeIndex, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
+import { makeNode, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 
 export interface ChangesetInput {
@@ -60,23 +63,72 @@ const IDS_PER_UPDATE = 90;
 /** Journal part size: a row carries two streams and must stay under 100 KB. */
 const JOURNAL_PART_BYTES = 40 * 1024;
 
-/** A touched block, decoded and being edited. `id` is null for a block that did not exist. */
+/**
+ * A node of a touched block: still the stored bytes (`raw`), or decoded (`node`) because a change lands on
+ * it. Only the nodes a change touches are decoded; the others are copied back as bytes (`raw-nodes.ts`):
+ * a 1,000-record change over a 1M-record zone touches ~1,000 blocks of ~100 nodes, and decoding all of
+ * them into names and record objects, then encoding them again, was most of the apply's Worker CPU and
+ * garbage (issue 28's profile).
+ */
+type Slot = { key?: Uint8Array; raw: NodeSpan; node?: undefined } | { key: Uint8Array; raw?: undefined; node: StoredNode };
+
+/** A slot's sort key, made the first time it is needed (a binary search looks at ~7 nodes of ~100). */
+function keyOf(slot: Slot): Uint8Array {
+  return (slot.key ??= wireSortKey(slot.raw!.buf, slot.raw!.start).key);
+}
+
+/** A touched block being edited. `id` is null for a block that did not exist. */
 interface WorkingBlock {
   id: number | null;
   tree: Tree;
   firstKey: Uint8Array;
   nextKey: Uint8Array | null;
-  nodes: StoredNode[];
+  /** Its nodes in canonical order. */
+  slots: Slot[];
   /** The stored block's earliest RRSIG expiration (ms), before any change; null without RRSIGs. */
   oldExpiry: number | null;
 }
 
-/** A block row read for editing. */
+/** A block row read for editing: its nodes by offsets, and its earliest RRSIG expiration. */
 function loaded(row: BlockRow, tree: Tree): WorkingBlock {
-  const nodes = decodeBlock(row.data);
+  const data = row.data;
+  const nodes = nodeSpans(data);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const expiry = new EarliestExpiry();
-  for (const n of nodes) for (const r of n.records) expiry.record(r.type, r.rdata);
-  return { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, nodes, oldExpiry: expiry.ms };
+  const slots: Slot[] = new Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    // Past the owner name and the record count: the records, each type..rdata.
+    let pos = n.start;
+    while (data[pos]! !== 0) pos += data[pos]! + 1;
+    pos += 3;
+    for (let k = 0; k < n.records; k++) {
+      expiry.recordAt(view, pos);
+      pos += 10 + view.getUint16(pos + 8);
+    }
+    slots[i] = { raw: n };
+  }
+  return { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, slots, oldExpiry: expiry.ms };
+}
+
+/** Where `key` is, or would go, among a block's nodes (binary search). */
+function slotIndex(slots: readonly Slot[], key: Uint8Array): { index: number; found: boolean } {
+  let lo = 0, hi = slots.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareBytes(keyOf(slots[mid]!), key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return { index: lo, found: lo < slots.length && compareBytes(keyOf(slots[lo]!), key) === 0 };
+}
+
+/** The node at `index`, decoded for editing (once; the slot keeps the decoded node). */
+function nodeAt(b: WorkingBlock, index: number): StoredNode {
+  const slot = b.slots[index]!;
+  if (slot.node) return slot.node;
+  const node = decodeRawNode(slot.raw);
+  b.slots[index] = { key: keyOf(slot), node };
+  return node;
 }
 
 function parse(stream: Uint8Array, zone: ZoneRef, what: string): OwnedRecord[] {
@@ -221,7 +273,7 @@ async function findTouchedBlocks(budget: Budget, zone: ZoneRef, parsed: readonly
         blocks.set(row.id, loaded(row, tree));
       }
     } else {
-      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, nodes: [], oldExpiry: null });
+      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, slots: [], oldExpiry: null });
     }
   }
   return [...blocks.values(), ...fresh];
@@ -278,8 +330,8 @@ function applyInOrder(
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
       const b = blockFor(index, tree, key);
-      const at = nodeIndex(b.nodes, key);
-      const node = at.found ? b.nodes[at.index]! : undefined;
+      const at = slotIndex(b.slots, key);
+      const node = at.found ? nodeAt(b, at.index) : undefined;
       const k = node ? node.records.findIndex((x) => sameRecord(x, r)) : -1;
       if (!node || k < 0) {
         throw new StoreError(
@@ -295,11 +347,11 @@ function applyInOrder(
       const tree = treeOf(r.type, r.rdata);
       const key = r.name.sortKey();
       const b = blockFor(index, tree, key);
-      const at = nodeIndex(b.nodes, key);
-      let node = at.found ? b.nodes[at.index] : undefined;
+      const at = slotIndex(b.slots, key);
+      let node = at.found ? nodeAt(b, at.index) : undefined;
       if (!node) {
         node = makeNode(r.name, []);
-        b.nodes.splice(at.index, 0, node);
+        b.slots.splice(at.index, 0, { key: node.key, node });
       }
       const record = { type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata };
       const k = node.records.findIndex((x) => sameRecord(x, r));
@@ -319,8 +371,8 @@ function applyInOrder(
 function checkApexSoa(working: readonly WorkingBlock[], zone: ZoneRef, changesets: readonly ChangesetInput[]): number {
   const apexKey = zone.name.sortKey();
   const apexBlock = blockFor(indexWorking(working), TREE_MAIN, apexKey);
-  const apexAt = nodeIndex(apexBlock.nodes, apexKey);
-  const soas = apexAt.found ? apexBlock.nodes[apexAt.index]!.records.filter((r) => r.type === RRType.SOA) : [];
+  const apexAt = slotIndex(apexBlock.slots, apexKey);
+  const soas = apexAt.found ? nodeAt(apexBlock, apexAt.index).records.filter((r) => r.type === RRType.SOA) : [];
   const lastSerial = changesets[changesets.length - 1]!.toSerial;
   if (soas.length !== 1) {
     // The apex block may not have been touched at all (a changeset without SOA records).
@@ -394,19 +446,12 @@ async function commitBatch(
   for (const b of changed) {
     // A second of slack: the expirations are 32-bit times read relative to "now" (`rrsig-expiry.ts`).
     if (b.oldExpiry !== null && (oldEarliest === null || b.oldExpiry <= oldEarliest + 1000)) earliestReplaced = true;
-    const nodes = b.nodes.filter((n) => n.records.length > 0);
-    let pieces: StoredNode[][];
-    try {
-      pieces = splitIntoBlocks(nodes);
-    } catch (err) {
-      if (err instanceof OversizedNodeError) throw new StoreError("too-large", err.message);
-      throw err;
-    }
+    const pieces = cutBlock(b);
     if (b.id !== null) {
-      if (pieces.length > 0 && compareBytes(pieces[0]![0]!.key, b.firstKey) === 0) shadowedBlocks++;
+      if (pieces.length > 0 && compareBytes(pieces[0]!.firstKey, b.firstKey) === 0) shadowedBlocks++;
       else retired.push(b.id);
     }
-    for (const piece of pieces) written.push(encodedBlock(b.tree, piece));
+    written.push(...pieces);
   }
   const inserts = insertBlocksStatements(budget, zone.id, version, written, { kind: "flipped" });
   for (let i = 0; i < retired.length; i += IDS_PER_UPDATE) {
@@ -472,6 +517,45 @@ async function commitBatch(
     blocksRetired: retired.length,
     blocksWritten,
   };
+}
+
+/**
+ * A touched block's nodes, emptied ones left out, as blocks cut as `block-builder.ts` cuts them: untouched
+ * nodes are copied as bytes, edited ones encoded.
+ * @throws StoreError (too-large) for an owner over the node size limit.
+ */
+function cutBlock(b: WorkingBlock): EncodedBlock[] {
+  const out: EncodedBlock[] = [];
+  let writer: PieceWriter | undefined;
+  // The piece's first and last nodes: only their keys are made.
+  let first: Slot | undefined, last: Slot | undefined;
+  const finish = (w: PieceWriter) =>
+    out.push({ tree: b.tree, firstKey: keyOf(first!), lastKey: keyOf(last!), records: w.recordCount, rrsigExpiresAt: w.rrsigExpiresAt, data: w.finish() });
+  for (const slot of b.slots) {
+    let raw = slot.raw;
+    if (!raw) {
+      const node = slot.node!;
+      if (node.records.length === 0) continue;
+      const encoded = encodeBlock([node]);
+      raw = { buf: encoded, start: 3, end: encoded.length, records: node.records.length };
+    }
+    const size = raw.end - raw.start;
+    if (size > NODE_MAX_BYTES) {
+      throw new StoreError("too-large", `owner ${decodeRawNode(raw).name} holds ${size} bytes of records, more than ${NODE_MAX_BYTES}`);
+    }
+    if (writer && (writer.size + size > BLOCK_TARGET_BYTES || writer.nodeCount >= BLOCK_MAX_NODES)) {
+      finish(writer);
+      writer = undefined;
+    }
+    if (!writer) {
+      writer = new PieceWriter(BLOCK_TARGET_BYTES + 4096);
+      first = slot;
+    }
+    last = slot;
+    writer.addNode(raw);
+  }
+  if (writer) finish(writer);
+  return out;
 }
 
 /**

@@ -132,6 +132,23 @@ describe("full ingest", () => {
     console.log(`${d1.queries} D1 queries for ${namesToProbe(apex, count).length} probes in ${Date.now() - started} ms`);
   }, 60_000);
 
+  it("a commit of chunks that all went straight into blocks is two D1 round trips, whatever the zone's size", async () => {
+    for (const [seed, count] of [[21, 300], [22, 6000]] as const) {
+      const apex = `commit${seed}.test`;
+      const zone = await createZone(apex);
+      const records = syntheticZone({ apex, serial: 3, count, seed });
+      const version = await beginIngest(budget, zone, OWNER);
+      const parts = canonicalChunks(records, 500);
+      for (let i = 0; i < parts.length; i++) await appendChunk(budget, zone, version, i, parts[i]!, OWNER);
+      const before = budget.counts.batches;
+      const result = await commitIngest(budget, zone, version, OWNER, { serial: 3 });
+      expect(budget.counts.batches - before, `${count} owners`).toBe(2);
+      expect(result.recordCount).toBe(records.length - 1);
+      // The ingest's bookkeeping went with the flip.
+      expect(await countRows("SELECT COUNT(*) AS n FROM ingest_ranges WHERE zone_id = ?1", zone)).toBe(0);
+    }
+  });
+
   it("refuses a transfer without an apex SOA, or with another serial, and leaves the zone as it was", async () => {
     const zone = await createZone("nosoa.test");
     const good = syntheticZone({ apex: "nosoa.test", serial: 1, count: 50 });

@@ -4,7 +4,8 @@
  *
  * AXFR order is arbitrary (RFC 5936 §2.2) but blocks must hold owners in canonical order. Primaries
  * (knotd, named, nsd) send their zone in canonical order all the same, so the usual case is cheap:
- *  1. **Append** sorts each chunk on its own and cuts it, per tree, into block-format pieces.
+ *  1. **Append** cuts each chunk, per tree, into block-format pieces: as it is read when its owners come in
+ *     canonical order (`canonicalPieces`: no sort, no object per record), else after sorting it on its own.
  *     - **Direct:** when the chunk's key range (per tree) overlaps no range already written directly,
  *       its pieces *are* final blocks: one D1 batch records the ranges in `ingest_ranges` (a
  *       compare-and-set that also checks the lease and the open version) and inserts the blocks with
@@ -14,7 +15,8 @@
  *       as a sorted *run* in `ingest_runs`. A retried chunk (same `seq`) replaces its run; a retried
  *       direct chunk finds its own ranges and is a no-op.
  *  2. **Commit.** Without staged runs, the blocks are already the version: it only reads the apex block
- *     and the totals. With staged runs, it k-way merges them with the direct blocks (read back as one
+ *     and the totals, in the round trip that checks the lease (the commit is two round trips with the
+ *     flip). With staged runs, it k-way merges them with the direct blocks (read back as one
  *     more run) into blocks written under a shadow tree (`tree + 2`, which no reader asks for), folding
  *     owners that arrived in several chunks; the flip then drops the direct blocks and moves the shadow
  *     ones into place. A commit retried after a failure half-way starts its merge over.
@@ -31,9 +33,9 @@ import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-bui
 import { earliestRrsigStatement, insertBlocksStatements, insertEncodedBlockStatement } from "./block-table.ts";
 import type { EncodedBlock } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
-import { decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, writePieces } from "./raw-nodes.ts";
+import { canonicalPieces, decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, writePieces } from "./raw-nodes.ts";
 import { RecordStreamError } from "./record-stream.ts";
-import type { RawNode } from "./raw-nodes.ts";
+import type { RawNode, RawRecord } from "./raw-nodes.ts";
 import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
@@ -115,14 +117,23 @@ export async function beginIngest(budget: Budget, zone: ZoneRef, owner: string, 
   return row.version;
 }
 
+type OpenRow = { state: string; owner: string | null; leased: number | null };
+
+/** The version's state and whether `owner` holds the lease, for {@link checkOpen}. */
+function openStatement(budget: Budget, zone: ZoneRef, version: number, owner: string, now: number): D1PreparedStatement {
+  return budget.prepare(
+    `SELECT v.state, v.owner, (z.lease_owner = ?2 AND z.lease_until > ?3) AS leased
+     FROM zone_versions v JOIN zones z ON z.id = v.zone_id WHERE v.zone_id = ?1 AND v.version = ?4`,
+    [zone.id, owner, now, version],
+  );
+}
+
 async function requireOpen(budget: Budget, zone: ZoneRef, version: number, owner: string, now: number): Promise<void> {
-  const row = await budget
-    .prepare(
-      `SELECT v.state, v.owner, (z.lease_owner = ?2 AND z.lease_until > ?3) AS leased
-       FROM zone_versions v JOIN zones z ON z.id = v.zone_id WHERE v.zone_id = ?1 AND v.version = ?4`,
-      [zone.id, owner, now, version],
-    )
-    .first<{ state: string; owner: string | null; leased: number | null }>();
+  checkOpen(await openStatement(budget, zone, version, owner, now).first<OpenRow>(), zone, version, owner);
+}
+
+/** @throws StoreError unless the version is open and `owner`'s, under its lease. */
+function checkOpen(row: OpenRow | null | undefined, zone: ZoneRef, version: number, owner: string): void {
   if (!row) throw new StoreError("not-found", `zone ${zone.name} has no version ${version}`);
   if (row.state !== "open") throw new StoreError("state", `version ${version} of ${zone.name} is ${row.state}, not open`);
   if (row.owner !== owner || !row.leased) {
@@ -149,33 +160,45 @@ export async function appendChunk(
   owner: string,
   now = Date.now(),
 ): Promise<number> {
-  let records;
-  let pieces: Piece[];
+  const apexKey = zone.name.sortKey();
+  // The stream sorted by offsets: only computed when the chunk is not in canonical order, or is staged.
+  let records: RawRecord[] | undefined;
+  const sorted = (): RawRecord[] => (records ??= indexStream(body, apexKey));
+  const piece = (tree: Tree, p: PieceWriter): Piece => ({
+    tree,
+    firstKey: p.firstKey!,
+    lastKey: p.lastKey!,
+    records: p.recordCount,
+    rrsigExpiresAt: p.rrsigExpiresAt,
+    data: p.finish(),
+  });
   const cut = (targetBytes: number, maxNodes: number): Piece[] => {
     const out: Piece[] = [];
-    writePieces(body, records!, targetBytes, maxNodes, NODE_MAX_BYTES, (tree, piece) => {
-      out.push({
-        tree,
-        firstKey: piece.firstKey!,
-        lastKey: piece.lastKey!,
-        records: piece.recordCount,
-        rrsigExpiresAt: piece.rrsigExpiresAt,
-        data: piece.finish(),
-      });
-    });
+    writePieces(body, sorted(), targetBytes, maxNodes, NODE_MAX_BYTES, (tree, p) => out.push(piece(tree, p)));
     return out;
   };
+  const storeError = (err: unknown): unknown =>
+    err instanceof RecordStreamError ? new StoreError(err.kind === "too-large" ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`) : err;
+  let pieces: Piece[] = [];
+  let count: number;
   try {
-    records = indexStream(body, zone.name.sortKey());
-    pieces = cut(BLOCK_TARGET_BYTES, BLOCK_MAX_NODES);
+    // Primaries send canonical order: the chunk is cut as it is read, without a sort.
+    const read = canonicalPieces(body, zone.name.toWire(), BLOCK_TARGET_BYTES, BLOCK_MAX_NODES, NODE_MAX_BYTES, (tree, p) => pieces.push(piece(tree, p)));
+    if (read === undefined) {
+      pieces = cut(BLOCK_TARGET_BYTES, BLOCK_MAX_NODES);
+      count = sorted().length;
+    } else count = read;
   } catch (err) {
-    if (err instanceof RecordStreamError) throw new StoreError(err.kind === "too-large" ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`);
-    throw err;
+    throw storeError(err);
   }
   if (pieces.length > 0 && pieces.length <= DIRECT_MAX_BLOCKS && (await writeDirect(budget, zone, version, seq, pieces, owner, now))) {
-    return records.length;
+    return count;
   }
-  pieces = cut(RUN_PIECE_BYTES, Number.MAX_SAFE_INTEGER);
+  try {
+    pieces = cut(RUN_PIECE_BYTES, Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    throw storeError(err);
+  }
   await requireOpen(budget, zone, version, owner, now);
   const statements = [
     budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq]),
@@ -192,7 +215,7 @@ export async function appendChunk(
   for (let i = 0; i < statements.length; i += INSERTS_PER_BATCH) {
     await budget.batch(statements.slice(i, i + INSERTS_PER_BATCH));
   }
-  return records.length;
+  return count;
 }
 
 /**
@@ -450,29 +473,36 @@ export async function commitIngest(
   options: CommitOptions = {},
 ): Promise<CommitResult> {
   const now = options.now ?? Date.now();
-  await requireOpen(budget, zone, version, owner, now);
-  // A merge retried after a failure half-way starts over.
-  await budget.run(budget.prepare("DELETE FROM blocks WHERE zone_id = ?1 AND added_version = ?2 AND tree >= ?3", [zone.id, version, SHADOW_TREE]));
-
-  const pieces = await budget
-    .prepare("SELECT id, run, tree FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 ORDER BY tree, run, piece", [zone.id, version])
-    .all<{ id: number; run: number; tree: number }>();
+  // One round trip: the checks, and what a commit without staged runs needs (its first block and totals).
+  const [open, , staged, first, totals] = await budget.batch<
+    OpenRow & { id: number; run: number; tree: number; data?: string | ArrayBuffer; records?: number; blocks?: number }
+  >([
+    openStatement(budget, zone, version, owner, now),
+    // A merge retried after a failure half-way starts over (only the holder of the open version's lease may).
+    budget.prepare(
+      `DELETE FROM blocks WHERE zone_id = ?1 AND added_version = ?2 AND tree >= ?3
+         AND EXISTS (SELECT 1 FROM zone_versions v JOIN zones z ON z.id = v.zone_id WHERE v.zone_id = ?1 AND v.version = ?2
+                     AND v.state = 'open' AND v.owner = ?4 AND z.lease_owner = ?4 AND z.lease_until > ?5)`,
+      [zone.id, version, SHADOW_TREE, owner, now],
+    ),
+    budget.prepare("SELECT id, run, tree FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 ORDER BY tree, run, piece", [zone.id, version]),
+    budget.prepare("SELECT data FROM blocks WHERE zone_id = ?1 AND tree = ?2 AND added_version = ?3 ORDER BY first_key LIMIT 1", [
+      zone.id,
+      TREE_MAIN,
+      version,
+    ]),
+    budget.prepare(
+      "SELECT COALESCE(SUM(record_count), 0) AS records, COUNT(*) AS blocks FROM blocks WHERE zone_id = ?1 AND added_version = ?2 AND tree < ?3",
+      [zone.id, version, SHADOW_TREE],
+    ),
+  ]);
+  checkOpen(open!.results[0], zone, version, owner);
+  const pieces = staged!;
   let apex: StoredNode | undefined;
   let recordCount: number, blocks: number;
   const merged = pieces.results.length > 0;
   if (!merged) {
     // Every chunk went straight into blocks: they are the version already.
-    const [first, totals] = await budget.batch<{ data?: string | ArrayBuffer; records?: number; blocks?: number }>([
-      budget.prepare("SELECT data FROM blocks WHERE zone_id = ?1 AND tree = ?2 AND added_version = ?3 ORDER BY first_key LIMIT 1", [
-        zone.id,
-        TREE_MAIN,
-        version,
-      ]),
-      budget.prepare(
-        "SELECT COALESCE(SUM(record_count), 0) AS records, COUNT(*) AS blocks FROM blocks WHERE zone_id = ?1 AND added_version = ?2",
-        [zone.id, version],
-      ),
-    ]);
     const data = first!.results[0]?.data;
     if (data !== undefined) {
       const node = rawNodes(textToBytes(data))[0];
@@ -524,10 +554,6 @@ export async function commitIngest(
     return failed(new StoreError("serial-mismatch", `the transfer of ${zone.name} carries serial ${serial}, expected ${options.serial}`));
   }
   await flip(budget, zone, version, owner, now, { serial, recordCount, expiresAt: options.expiresAt, kind: "AXFR", merged });
-  await budget.batch([
-    budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2", [zone.id, version]),
-    budget.prepare("DELETE FROM ingest_ranges WHERE zone_id = ?1 AND version = ?2", [zone.id, version]),
-  ]);
   return { version, serial, recordCount, blocks };
 }
 
@@ -577,6 +603,9 @@ async function flip(
       [zone.id, version, info.serial, info.recordCount, now],
     ),
     earliestRrsigStatement(budget, zone.id, version),
+    // The ingest's bookkeeping, in the same transaction.
+    budget.prepare(`DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND ${moved}`, [zone.id, version]),
+    budget.prepare(`DELETE FROM ingest_ranges WHERE zone_id = ?1 AND version = ?2 AND ${moved}`, [zone.id, version]),
   ]);
   // `changes` counts the rows the zone change log's triggers write too (`zone_changes`): 0 means the guard failed.
   if ((results[0]!.meta.changes ?? 0) === 0) {

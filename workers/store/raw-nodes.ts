@@ -7,17 +7,17 @@
  * series of copies.
  */
 import { RRType } from "../../dns/constants.ts";
-import { decodeBlock, encodeBlock } from "./block-codec.ts";
+import { BlockFormatError, decodeBlock, encodeBlock } from "./block-codec.ts";
 import { mergeSameOwner } from "../../answer/store/canonical-nodes.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { EarliestExpiry } from "./rrsig-expiry.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 import { CLASS_AT, FIXED_FIELDS, RecordFrames, RecordStreamError, TYPE_AT } from "../../contract/record-stream.ts";
-import { keyHasPrefix, wireSortKey, WireNameError } from "../../dns/sort-key.ts";
+import { compareWireNames, keyHasPrefix, wireNameAtOrBelow, wireSortKey, WireNameError } from "../../dns/sort-key.ts";
 
 /** One record of a stream, by offsets. */
-interface RawRecord {
+export interface RawRecord {
   key: Uint8Array;
   /**
    * Two 48-bit numbers made of the key's octets just past the apex (zero-padded), so that most
@@ -30,24 +30,34 @@ interface RawRecord {
   owner: number; // offset of the owner name
   body: number; // offset of the type field
   end: number; // offset just past the rdata
-  type: number;
 }
 
-/** A node inside an encoded block or piece: its key and the byte range [start, end) of its encoding. */
-export interface RawNode {
-  key: Uint8Array;
+/** A node inside an encoded block or piece: the byte range [start, end) of its encoding. */
+export interface NodeSpan {
   buf: Uint8Array;
   start: number;
   end: number;
   records: number;
 }
 
+/** A node span with its sort key. */
+export interface RawNode extends NodeSpan {
+  key: Uint8Array;
+}
+
 function compareRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): number {
-  let c = a.tree - b.tree || a.p1 - b.p1 || a.p2 - b.p2 || compareBytes(a.key, b.key) || a.type - b.type;
+  return a.tree - b.tree || a.p1 - b.p1 || a.p2 - b.p2 || compareBytes(a.key, b.key) || compareRecordBodies(buf, a.body, a.end, b.body, b.end);
+}
+
+/**
+ * Two records of one owner, from their type fields (`aBody`, `bBody`) to their ends: by type, then rdata,
+ * then class (RFC 4034 §6.3 order inside an RRset; class only separates odd mixes). TTL aside.
+ */
+function compareRecordBodies(buf: Uint8Array, aBody: number, aEnd: number, bBody: number, bEnd: number): number {
+  let c = ((buf[aBody + TYPE_AT]! << 8) | buf[aBody + TYPE_AT + 1]!) - ((buf[bBody + TYPE_AT]! << 8) | buf[bBody + TYPE_AT + 1]!);
   if (c !== 0) return c;
-  // rdata, then class (RFC 4034 §6.3 order inside an RRset; class only separates odd mixes).
-  const ra = a.body + FIXED_FIELDS, rb = b.body + FIXED_FIELDS;
-  const la = a.end - ra, lb = b.end - rb;
+  const ra = aBody + FIXED_FIELDS, rb = bBody + FIXED_FIELDS;
+  const la = aEnd - ra, lb = bEnd - rb;
   const n = Math.min(la, lb);
   for (let i = 0; i < n; i++) {
     c = buf[ra + i]! - buf[rb + i]!;
@@ -55,13 +65,21 @@ function compareRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): number {
   }
   c = la - lb;
   if (c !== 0) return c;
-  const ca = a.body + CLASS_AT, cb = b.body + CLASS_AT;
+  const ca = aBody + CLASS_AT, cb = bBody + CLASS_AT;
   return ((buf[ca]! << 8) | buf[ca + 1]!) - ((buf[cb]! << 8) | buf[cb + 1]!);
 }
 
 /** Same record: equal key, type, class and rdata (TTL aside). */
 function sameRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): boolean {
   return compareRaw(buf, a, b) === 0 && a.tree === b.tree;
+}
+
+/** The tree a record at `body` (its type field) belongs in: NSEC3 records and their RRSIGs have their own. */
+function treeAt(view: DataView, body: number, end: number): Tree {
+  const type = view.getUint16(body + TYPE_AT);
+  if (type === RRType.NSEC3) return TREE_NSEC3;
+  if (type === RRType.RRSIG && end - body >= FIXED_FIELDS + 2 && view.getUint16(body + FIXED_FIELDS) === RRType.NSEC3) return TREE_NSEC3;
+  return TREE_MAIN;
 }
 
 /** Six octets of `key` from `at` as a number (missing octets are 0, which keeps memcmp order). */
@@ -104,15 +122,12 @@ export function indexStream(buf: Uint8Array, apexKey: Uint8Array): RawRecord[] {
       }
       if (!keyHasPrefix(key, apexKey)) throw new RecordStreamError("owner is outside the zone", owner);
     }
-    const type = view.getUint16(body + TYPE_AT);
-    let tree: Tree = TREE_MAIN;
-    if (type === RRType.NSEC3) tree = TREE_NSEC3;
-    else if (type === RRType.RRSIG && end - body >= FIXED_FIELDS + 2 && view.getUint16(body + FIXED_FIELDS) === RRType.NSEC3) tree = TREE_NSEC3;
+    const tree = treeAt(view, body, end);
     if (key !== lastKey) {
       p1 = octets48(key, apexKey.length);
       p2 = octets48(key, apexKey.length + 6);
     }
-    out.push({ key, p1, p2, tree, owner, body, end, type });
+    out.push({ key, p1, p2, tree, owner, body, end });
     lastOwner = owner;
     lastOwnerEnd = body;
     lastKey = key;
@@ -165,8 +180,11 @@ export class PieceWriter {
     this.view = new DataView(grown.buffer);
   }
 
-  /** Starts a node: its owner name (wire bytes) and a record count filled in as records come. */
-  startNode(key: Uint8Array, owner: Uint8Array): void {
+  /**
+   * Starts a node: its owner name (wire bytes) and a record count filled in as records come. Without
+   * `key`, the caller sets `firstKey` and `lastKey` itself before the piece is used.
+   */
+  startNode(key: Uint8Array | undefined, owner: Uint8Array): void {
     this.ensure(owner.length + 2);
     this.buf.set(owner, this.len);
     this.len += owner.length;
@@ -174,8 +192,10 @@ export class PieceWriter {
     this.view.setUint16(this.len, 0);
     this.len += 2;
     this.nodes++;
-    this.firstKey ??= key;
-    this.lastKey = key;
+    if (key) {
+      this.firstKey ??= key;
+      this.lastKey = key;
+    }
   }
 
   /** Appends one record's type..rdata bytes to the current node. */
@@ -188,8 +208,8 @@ export class PieceWriter {
     this.records++;
   }
 
-  /** Appends a whole encoded node. */
-  addNode(node: RawNode): void {
+  /** Appends a whole encoded node. Without its key, the caller sets `firstKey` and `lastKey` itself. */
+  addNode(node: NodeSpan & { key?: Uint8Array | undefined }): void {
     const bytes = node.buf.subarray(node.start, node.end);
     this.ensure(bytes.length);
     this.buf.set(bytes, this.len);
@@ -204,8 +224,10 @@ export class PieceWriter {
     this.len += bytes.length;
     this.nodes++;
     this.records += node.records;
-    this.firstKey ??= node.key;
-    this.lastKey = node.key;
+    if (node.key) {
+      this.firstKey ??= node.key;
+      this.lastKey = node.key;
+    }
   }
 
   finish(): Uint8Array {
@@ -260,6 +282,105 @@ export function writePieces(
   if (writer) onPiece(tree, writer);
 }
 
+/**
+ * The usual chunk, cut straight into pieces without sorting: when the stream's owners come in canonical
+ * order (each owner's records together, as knotd, named and nsd send a zone) and none belongs in the NSEC3
+ * tree, every owner is copied into the pieces as it is read, its few records sorted and deduplicated in
+ * place. No object per record: each owner is compared in place with the one before it (`compareWireNames`)
+ * and sort keys are built only for each piece's first and last owner. Pieces are cut as {@link writePieces}
+ * cuts them.
+ * @returns the records read, or undefined as soon as the stream turns out not to be such a chunk (the
+ *   caller then sorts it with {@link indexStream}; pieces already handed to `onPiece` are to be dropped).
+ * @throws RecordStreamError for malformed or out-of-zone records, or an owner over `maxNodeBytes`.
+ */
+export function canonicalPieces(
+  buf: Uint8Array,
+  apex: Uint8Array,
+  targetBytes: number,
+  maxNodes: number,
+  maxNodeBytes: number,
+  onPiece: (tree: Tree, piece: PieceWriter) => void,
+): number | undefined {
+  const frames = new RecordFrames(buf);
+  const view = frames.view;
+  let writer: PieceWriter | undefined;
+  let count = 0;
+  // The owner being gathered: its first spelling [ownerAt, ownerEnd), its records' offsets.
+  let ownerAt = -1, ownerEnd = -1;
+  // Reused from owner to owner: `held` entries are the current owner's.
+  const bodies: number[] = [], ends: number[] = [];
+  let held = 0;
+  // Owners of the piece being filled: the first and the last (their keys are made when it is handed on).
+  let firstAt = 0, lastAt = 0;
+  const handOn = (w: PieceWriter): void => {
+    w.firstKey = wireSortKey(buf, firstAt).key;
+    w.lastKey = wireSortKey(buf, lastAt).key;
+    onPiece(TREE_MAIN, w);
+  };
+  const flushOwner = (): void => {
+    const n = sortOwnerRecords(buf, bodies, ends, held);
+    let bytes = ownerEnd - ownerAt + 2;
+    for (let i = 0; i < n; i++) bytes += ends[i]! - bodies[i]!;
+    if (bytes > maxNodeBytes) throw new RecordStreamError(`one owner holds ${bytes} bytes of records, more than ${maxNodeBytes}`, ownerAt, "too-large");
+    if (writer && (writer.size + bytes > targetBytes || writer.nodeCount >= maxNodes)) {
+      handOn(writer);
+      writer = undefined;
+    }
+    if (!writer) {
+      writer = new PieceWriter(Math.max(targetBytes, bytes + 3));
+      firstAt = ownerAt;
+    }
+    lastAt = ownerAt;
+    writer.startNode(undefined, buf.subarray(ownerAt, ownerEnd));
+    for (let i = 0; i < n; i++) writer.addRecord(buf.subarray(bodies[i]!, ends[i]!));
+    held = 0;
+  };
+  while (frames.next()) {
+    const { owner, body, end } = frames;
+    count++;
+    if (treeAt(view, body, end) !== TREE_MAIN) return undefined;
+    // The frame reader has checked the owner's form, so it is compared where it lies.
+    if (ownerAt < 0 || body - owner !== ownerEnd - ownerAt || !sameOctets(buf, owner, ownerAt, body - owner)) {
+      if (!wireNameAtOrBelow(buf, owner, apex)) throw new RecordStreamError("owner is outside the zone", owner);
+      const order = ownerAt < 0 ? 1 : compareWireNames(buf, owner, buf, ownerAt);
+      if (order < 0) return undefined;
+      // order 0: the same owner in another letter case; its records join the first spelling's.
+      if (order > 0) {
+        if (ownerAt >= 0) flushOwner();
+        ownerAt = owner;
+        ownerEnd = body;
+      }
+    }
+    bodies[held] = body;
+    ends[held] = end;
+    held++;
+  }
+  if (ownerAt >= 0) flushOwner();
+  if (writer) handOn(writer);
+  return count;
+}
+
+/**
+ * Sorts one owner's records (offsets of their type fields and ends) by type, rdata and class, and drops
+ * exact duplicates (the AXFR's closing SOA; TTL aside, the first kept): the first `n` entries. Returns how
+ * many remain in front.
+ */
+function sortOwnerRecords(buf: Uint8Array, bodies: number[], ends: number[], n: number): number {
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = compareRecordBodies(buf, bodies[i - 1]!, ends[i - 1]!, bodies[i]!, ends[i]!) < 0;
+  if (sorted) return n;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => compareRecordBodies(buf, bodies[a]!, ends[a]!, bodies[b]!, ends[b]!) || a - b);
+  const b2 = order.map((i) => bodies[i]!), e2 = order.map((i) => ends[i]!);
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (kept > 0 && compareRecordBodies(buf, bodies[kept - 1]!, ends[kept - 1]!, b2[i]!, e2[i]!) === 0) continue;
+    bodies[kept] = b2[i]!;
+    ends[kept] = e2[i]!;
+    kept++;
+  }
+  return kept;
+}
+
 /** The nodes of an encoded block or piece, by offsets (one sort key allocated per node). */
 export function rawNodes(block: Uint8Array): RawNode[] {
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
@@ -277,8 +398,36 @@ export function rawNodes(block: Uint8Array): RawNode[] {
   return out;
 }
 
+/**
+ * The nodes of an encoded block by offsets only, without sort keys (an IXFR makes keys only for the nodes
+ * it looks at: `changeset-apply.ts`).
+ * @throws BlockFormatError for bytes that do not frame as a block.
+ */
+export function nodeSpans(block: Uint8Array): NodeSpan[] {
+  if (block.length < 3 || block[0] !== 1) throw new BlockFormatError("not a block (bad format octet)");
+  const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  const count = view.getUint16(1);
+  const out: NodeSpan[] = new Array(count);
+  let pos = 3;
+  for (let i = 0; i < count; i++) {
+    const start = pos;
+    while (pos < block.length && block[pos]! !== 0) pos += block[pos]! + 1;
+    if (pos + 3 > block.length) throw new BlockFormatError("block cut short in an owner name");
+    const n = view.getUint16(pos + 1);
+    pos += 3;
+    for (let j = 0; j < n; j++) {
+      if (pos + 10 > block.length) throw new BlockFormatError("block cut short in a record");
+      pos += 10 + view.getUint16(pos + 8);
+    }
+    if (pos > block.length) throw new BlockFormatError("block cut short in a record");
+    out[i] = { buf: block, start, end: pos, records: n };
+  }
+  if (pos !== block.length) throw new BlockFormatError(`${block.length - pos} octet(s) left over after the block`);
+  return out;
+}
+
 /** Decodes one raw node into a `StoredNode` (for the rare merge of an owner split across chunks). */
-export function decodeRawNode(node: RawNode): StoredNode {
+export function decodeRawNode(node: NodeSpan): StoredNode {
   const single = new Uint8Array(3 + node.end - node.start);
   single[0] = 1;
   single[2] = 1;
