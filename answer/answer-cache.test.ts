@@ -9,6 +9,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Rcode } from "../dns/constants.ts";
 import { Name } from "../dns/name.ts";
+import { expireFromAnswer, expireRequest } from "../dns/edns-expire.ts";
+import { decodeMessage } from "../dns/message.ts";
 import { CHILD_APEX, CHILD_ZONE, PARENT_APEX, PARENT_ZONE } from "../test/answer/zones.ts";
 import { AnswerCache, answerKey } from "./answer-cache.ts";
 import { answerQuery, NotDnsMessage, type QueryContext } from "./engine.ts";
@@ -137,6 +139,21 @@ describe("a stored answer is not served when it could be wrong", () => {
     const expired = await ask(cache, store, "www.x.test.", "A", { now: NOW + 1001 });
     expect(expired.hit).toBe(false);
     expect(expired.engine?.message.rcode).toBe(Rcode.SERVFAIL);
+  });
+
+  it("an answer with the EDNS EXPIRE option is never stored: its seconds count down (RFC 7314, issue 21)", async () => {
+    const cache = new AnswerCache(() => undefined);
+    const store = storeOf({ apex: "e.test.", text: zoneText("e.test.", A), expiresAt: NOW + 100_000 });
+    const asking = queryWire("e.test.", "SOA", { edns: { options: [expireRequest()] } });
+    const ctx = (now: number): QueryContext => ({ transport: "tcp", client: { admin: false }, now });
+    const first = await cache.answer(store, asking, ctx(NOW));
+    const later = await cache.answer(store, asking, ctx(NOW + 10_000));
+    expect(later.hit).toBe(false);
+    expect(expireFromAnswer(decodeMessage(first.wire).edns)).toBe(100);
+    expect(expireFromAnswer(decodeMessage(later.wire).edns)).toBe(90);
+    // The same SOA query without the option is stored as before.
+    await cache.answer(store, queryWire("e.test.", "SOA"), ctx(NOW));
+    expect((await cache.answer(store, queryWire("e.test.", "SOA"), ctx(NOW))).hit).toBe(true);
   });
 
   it("a restricted zone's answers are never stored, for any client or the admin", async () => {

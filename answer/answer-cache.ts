@@ -33,6 +33,8 @@
  * the store's decoded blocks and would pin them); the caller stores what it needs from the first answer
  * (`describe`, e.g. DoH's Cache-Control) beside the octets.
  */
+import { findOption } from "../dns/edns.ts";
+import { EXPIRE_OPTION } from "../dns/edns-expire.ts";
 import { LRUCache } from "lru-cache";
 import { Rcode } from "../dns/constants.ts";
 import { asciiLower, type Name } from "../dns/name.ts";
@@ -171,7 +173,9 @@ export class AnswerCache<T> {
       engine.wire.length <= MAX_STORED_ANSWER &&
       engine.wire.length >= keyed.qnameEnd &&
       sameFolded(engine.wire, wire, 12, keyed.qnameEnd) &&
-      !zones.some((z) => unservable(z, ctx.now))
+      !zones.some((z) => unservable(z, ctx.now)) &&
+      // Issue 21: the EDNS EXPIRE option (RFC 7314) counts down every second; such an answer is made afresh.
+      findOption(engine.message.edns, EXPIRE_OPTION) === undefined
     ) {
       this.entries.set(keyed.key, { wire: engine.wire.slice(), lookups, described });
     }

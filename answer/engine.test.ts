@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Rcode, RRType } from "../dns/constants.ts";
 import { EdnsOptionCode, extendedErrors } from "../dns/edns.ts";
+import { expireFromAnswer, expireRequest } from "../dns/edns-expire.ts";
 import { decodeMessage, encodeMessage } from "../dns/message.ts";
 import { webCryptoHmac } from "../dns/tsig/hmac.ts";
 import { prepareTsigKey } from "../dns/tsig/key.ts";
@@ -262,5 +263,63 @@ describe("transport and truncation", () => {
     const out = await answerQuery(store, queryWire("medium.example.org.", "TXT"), { ...UDP, udpLimit: 512 });
     expect(decodeMessage(out.wire).flags.tc).toBe(true);
     expect(out.wire.length).toBeLessThanOrEqual(512);
+  });
+});
+
+describe("the EDNS EXPIRE option (RFC 7314 §3, issue 21)", () => {
+  const NOW = 1_800_000_000_000;
+  const zoneText = (apex: string) => `
+$ORIGIN ${apex}
+@      IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@      IN NS  ns1
+ns1    IN A   192.0.2.1
+`;
+  const zones = storeOf(
+    // A secondary with 3,600.5 s left, a primary (never expires: its SOA EXPIRE), a hidden zone.
+    { apex: "secondary.test.", text: zoneText("secondary.test."), expiresAt: NOW + 3_600_500 },
+    { apex: "primary.test.", text: zoneText("primary.test."), model: "primary" },
+    { apex: "hidden.test.", text: zoneText("hidden.test."), model: "hidden", answerAllow: ["192.0.2.0/24"], expiresAt: NOW + 60_000 },
+  );
+  const asking = (qname: string, qtype = "SOA") => queryWire(qname, qtype, { edns: { options: [expireRequest()] } });
+  const ask = async (wire: Uint8Array, ctx: Partial<QueryContext> = {}) =>
+    decodeMessage((await answerQuery(zones, wire, { ...TCP, now: NOW, client: { address: "198.51.100.7", admin: false }, ...ctx })).wire);
+
+  it("a secondary zone answers the whole seconds left, and the value counts down", async () => {
+    expect(expireFromAnswer((await ask(asking("secondary.test."))).edns)).toBe(3_600);
+    expect(expireFromAnswer((await ask(asking("secondary.test."), { now: NOW + 60_000 })).edns)).toBe(3_540);
+  });
+
+  it("a primary zone answers its SOA EXPIRE", async () => {
+    const response = await ask(asking("primary.test."));
+    expect(response.answers[0]?.type).toBe(RRType.SOA);
+    expect(expireFromAnswer(response.edns)).toBe(1_209_600);
+  });
+
+  it("over UDP as over TCP", async () => {
+    expect(expireFromAnswer((await ask(asking("primary.test."), { transport: "udp" })).edns)).toBe(1_209_600);
+  });
+
+  it("only when the query asked, and only for the SOA at a zone's apex", async () => {
+    expect((await ask(queryWire("primary.test.", "SOA"))).edns?.options).toEqual([]);
+    expect(expireFromAnswer((await ask(asking("ns1.primary.test.", "A"))).edns)).toBeUndefined();
+    expect(expireFromAnswer((await ask(asking("primary.test.", "NS"))).edns)).toBeUndefined();
+    // SOA at a name below the apex: NODATA with the SOA in the authority section, no option.
+    expect(expireFromAnswer((await ask(asking("ns1.primary.test."))).edns)).toBeUndefined();
+  });
+
+  it("never for a hidden zone to a client outside answerAllow: the same REFUSED as a name we do not host", async () => {
+    const hidden = await ask(asking("hidden.test."));
+    const stranger = await ask(asking("nowhere.test."));
+    expect(hidden.rcode).toBe(Rcode.REFUSED);
+    expect(expireFromAnswer(hidden.edns)).toBeUndefined();
+    expect(hidden.edns?.options).toEqual(stranger.edns?.options);
+    // Inside answerAllow it answers like any secondary.
+    expect(expireFromAnswer((await ask(asking("hidden.test."), { client: { address: "192.0.2.9", admin: false } })).edns)).toBe(60);
+  });
+
+  it("an expired zone is SERVFAIL without the option", async () => {
+    const response = await ask(asking("secondary.test."), { now: NOW + 3_601_000 });
+    expect(response.rcode).toBe(Rcode.SERVFAIL);
+    expect(expireFromAnswer(response.edns)).toBeUndefined();
   });
 });

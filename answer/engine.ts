@@ -40,7 +40,9 @@ import { type LookupResult, emptyResult, rcodeOf } from "./result.ts";
 import type { RRset } from "./rrset.ts";
 import { respell } from "./spelling.ts";
 import { type Client, selectZone, type ZoneSelection } from "./zone-select.ts";
-import type { ZoneStore } from "./zone-store.ts";
+import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
+import { asksExpire, expireAnswer, expireSecondsLeft } from "../dns/edns-expire.ts";
+import { soaExpire } from "../dns/rdata/soa.ts";
 
 /** Our UDP payload size (DNS Flag Day 2020; RFC 9715 §3.2): also the cap on what a client may ask for. */
 export const SERVER_UDP_PAYLOAD_SIZE = 1232;
@@ -186,12 +188,14 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   let result: LookupResult;
   let error: unknown;
   let ede: EdnsOption | undefined;
+  let answering: ZoneInfo | undefined;
   try {
     const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
     ede = selectionError(selection);
     if (selection.kind === "refused") result = emptyResult("Refused");
     else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
     else {
+      answering = selection.zone;
       result = await lookup(store, selection.zone, question.name, qtype);
       // RFC 4035 §3.1.3/§3.1.4: with DO=1, the DS of a signed referral and the NSEC/NSEC3 proofs.
       if (dnssec) result.authority.push(...result.dnssecAuthority, ...(await denialRRsets(store, selection.zone, result.proofs)));
@@ -211,6 +215,13 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   });
   message.flags.aa = result.aa;
   if (ede !== undefined && message.edns) message.edns.options.push(ede);
+  // RFC 7314 §3 (issue 21): an SOA query at a zone's apex that asked for EXPIRE learns how long the zone has
+  // left here; a primary zone, which never expires, says its SOA EXPIRE. Only a zone that answered: a
+  // hidden zone's refusal stays the same octets as a name we do not host.
+  if (answering && message.edns && qtype === RRType.SOA && asksExpire(query.edns)) {
+    const soa = message.answers.find((rr) => rr.type === RRType.SOA && rr.name.equals(answering.name));
+    if (soa) message.edns.options.push(expireAnswer(expireSecondsLeft(answering.model === "primary" ? null : answering.expiresAt, soaExpire(soa.rdata), ctx.now)));
+  }
   const response: EngineResponse = { message, wire: encode(message, maxSize), result };
   if (error !== undefined) response.error = error;
   return response;

@@ -44,6 +44,16 @@ export function soaMinimum(rdata: Uint8Array): number {
 }
 
 /**
+ * The EXPIRE field of SOA rdata (RFC 1035 §3.3.13), 8 octets from the end, read without decoding the names:
+ * what a primary answers in the EDNS EXPIRE option (RFC 7314 §3.1).
+ * @throws RdataError when the rdata is shorter than the five fixed fields.
+ */
+export function soaExpire(rdata: Uint8Array): number {
+  checkSerialRoom(rdata);
+  return new DataView(rdata.buffer, rdata.byteOffset, rdata.byteLength).getUint32(rdata.length - 8);
+}
+
+/**
  * A copy of SOA rdata with its serial replaced (modulo 2^32) and every other octet unchanged, such as the
  * SOA a secondary sends as "our version" in an IXFR request (RFC 1995 §3).
  * @throws RdataError when the rdata is shorter than the five fixed fields.

@@ -11,7 +11,7 @@ import { noFlags } from "../header.ts";
 import { decodeMessage, encodeMessage, type Message } from "../message.ts";
 import { Name } from "../name.ts";
 import { queryWire } from "../testing/query-wire.ts";
-import { appendEdnsOption, locateOpt, OPTION_NSID, OPTIONS_MALFORMED, queryOptions, scanOptions } from "./opt-scan.ts";
+import { appendEdnsOption, locateOpt, OPTION_EXPIRE, OPTION_NSID, OPTIONS_MALFORMED, queryOptions, scanOptions } from "./opt-scan.ts";
 import { WireError } from "./reader.ts";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s/g, "").match(/../g)!.map((b) => parseInt(b, 16)));
@@ -28,6 +28,8 @@ describe("scanOptions", () => {
     { why: "an empty NSID (RFC 5001 §2.1)", rdata: "0003 0000", bits: OPTION_NSID },
     { why: "a cookie and an NSID", rdata: "000a 0008 0102030405060708 0003 0000", bits: OPTION_NSID },
     { why: "an unknown option", rdata: "fde9 0002 abcd", bits: 0 },
+    { why: "an EDNS EXPIRE request (RFC 7314 §2)", rdata: "0009 0000", bits: OPTION_EXPIRE },
+    { why: "NSID and EXPIRE", rdata: "0003 0000 0009 0000", bits: OPTION_NSID | OPTION_EXPIRE },
     { why: "an option header cut short", rdata: "000a", bits: OPTIONS_MALFORMED },
     { why: "option data past the RDATA", rdata: "000a 0008 0102", bits: OPTIONS_MALFORMED },
     { why: "a second option cut short", rdata: "0003 0000 00", bits: OPTIONS_MALFORMED },
@@ -38,7 +40,11 @@ describe("scanOptions", () => {
     expect(queryOptions(wire)).toBe(bits);
     // The full decoder fails exactly on the malformed ones.
     if (bits === OPTIONS_MALFORMED) expect(() => decodeMessage(wire)).toThrow(WireError);
-    else expect(decodeMessage(wire).edns!.options.some((o) => o.code === EdnsOptionCode.NSID)).toBe(bits === OPTION_NSID);
+    else {
+      const options = decodeMessage(wire).edns!.options;
+      expect(options.some((o) => o.code === EdnsOptionCode.NSID)).toBe((bits & OPTION_NSID) !== 0);
+      expect(options.some((o) => o.code === EdnsOptionCode.EXPIRE)).toBe((bits & OPTION_EXPIRE) !== 0);
+    }
   });
 
   it("agrees with decodeOpt on random option octets", () => {

@@ -16,11 +16,14 @@ import { WireError } from "./reader.ts";
 
 const OPT = 41;
 const NSID = 3;
+const EXPIRE = 9;
 
 /** What `scanOptions` found in an OPT's RDATA: `MALFORMED`, or the bits below. */
 export const OPTIONS_MALFORMED = -1;
 /** The query carries an NSID option (RFC 5001 §2.1: a request has it empty; any content is ignored). */
 export const OPTION_NSID = 1;
+/** The query carries an EDNS EXPIRE option (RFC 7314 §2): its answer says seconds that count down, never cached. */
+export const OPTION_EXPIRE = 2;
 
 function u16(wire: Uint8Array, at: number): number {
   return (wire[at]! << 8) | wire[at + 1]!;
@@ -41,6 +44,7 @@ export function scanOptions(wire: Uint8Array, start: number, length: number): nu
     at += 4 + u16(wire, at + 2);
     if (at > end) return OPTIONS_MALFORMED;
     if (code === NSID) found |= OPTION_NSID;
+    else if (code === EXPIRE) found |= OPTION_EXPIRE;
   }
   return found;
 }

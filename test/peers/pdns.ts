@@ -11,7 +11,8 @@
  * notifying the zone's NS addresses. After a zone update pdns would notice the new serial only on its
  * next `xfr-cycle-interval` check, so updateZone asks with `pdns_control notify`. pdns signs NOTIFY with
  * the zone's TSIG-ALLOW-AXFR key whenever one is set. All caches are off so a reload is seen at once.
- * pdns answers IXFR with the whole zone (no IXFR-out from a database).
+ * pdns answers IXFR with the whole zone (no IXFR-out from a database). With `secondaryOf` a zone is a
+ * secondary instead (`create-secondary-zone`), fetched by AXFR (pdns 4.7 has IXFR in, but starts with AXFR).
  */
 import { createReadStream } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
@@ -25,8 +26,11 @@ import { bare, notifyTarget, transferKeyOf, zoneFileName } from "./zone-spec.ts"
 /** Debian 12's pdns-backend-sqlite3 schema (`dpkg -L pdns-backend-sqlite3`). */
 export const PDNS_SQLITE_SCHEMA = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 
-/** pdns.conf for `port`. */
-export function pdnsConfig(dir: string, port: number): string {
+/**
+ * pdns.conf for `port`. With `secondary`, pdns also transfers zones in (`secondary=yes`) and checks its
+ * secondary zones every second (`xfr-cycle-interval`, 60 s by default), so a new one is fetched at once.
+ */
+export function pdnsConfig(dir: string, port: number, secondary = false): string {
   return [
     "launch=gsqlite3",
     "gsqlite3-dnssec=yes",
@@ -51,6 +55,7 @@ export function pdnsConfig(dir: string, port: number): string {
     "api=no",
     "receiver-threads=1",
     "distributor-threads=1",
+    ...(secondary ? ["secondary=yes", "xfr-cycle-interval=1"] : []),
     "",
   ].join("\n");
 }
@@ -80,10 +85,20 @@ export function pdnsRecipe(opts: PeerOptions): PeerRecipe {
       const db = path.join(dir, "pdns.sqlite");
       await rm(db, { force: true });
       await runToolOk("sqlite3", [db, `.read ${PDNS_SQLITE_SCHEMA}`]);
-      await writeFile(path.join(dir, "pdns.conf"), pdnsConfig(dir, port));
+      await writeFile(path.join(dir, "pdns.conf"), pdnsConfig(dir, port, opts.zones.some((z) => z.secondaryOf)));
       for (const k of opts.keys ?? []) await pdnsutil(dir, "import-tsig-key", bare(k.name), k.algorithm, k.secret);
       for (const zone of opts.zones) {
         const name = bare(zone.name) || ".";
+        if (zone.secondaryOf) {
+          // A secondary (issue 21): transfers from `secondaryOf`, signed with its key (AXFR-MASTER-TSIG);
+          // tests read the copy back with an unsigned AXFR from loopback.
+          const from = zone.secondaryOf;
+          const host = from.address.includes(":") ? `[${from.address}]` : from.address;
+          await pdnsutil(dir, "create-secondary-zone", name, `${host}:${from.port}`);
+          if (from.key !== undefined) await pdnsutil(dir, "activate-tsig-key", name, bare(from.key), "secondary");
+          await pdnsutil(dir, "set-meta", name, "ALLOW-AXFR-FROM", "127.0.0.1/32", "::1/128");
+          continue;
+        }
         await pdnsutil(dir, "load-zone", name, path.join(dir, zoneFileName(zone.name)));
         await pdnsutil(dir, "set-kind", name, "primary");
         const key = transferKeyOf(opts, zone);
@@ -103,6 +118,7 @@ export function pdnsRecipe(opts: PeerOptions): PeerRecipe {
     // pdns has no zone files of its own: "reload" is reading every zone file into the database again.
     reload: async (dir) => {
       for (const zone of opts.zones) {
+        if (zone.secondaryOf) continue;
         await pdnsutil(dir, "load-zone", bare(zone.name) || ".", path.join(dir, zoneFileName(zone.name)));
       }
       await control(dir, "purge");

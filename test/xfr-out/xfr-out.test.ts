@@ -9,6 +9,8 @@
  * - Refusals: unsigned, wrong secret, a key the entry does not name, an address outside transferAllow,
  *   AXFR over UDP: each its rcode (and TSIG error), and no record in any; each request a row of the zone's
  *   transfer log (direction out).
+ * - PowerDNS (pdns_server with gsqlite3, `secondary=yes`) as a secondary of Backstop completes an AXFR with
+ *   the key and holds the primary's zone record for record; a signed SOA refresh gets the EDNS EXPIRE option.
  * - knotd, named and nsd secondaries of Backstop complete an AXFR, then follow a primary-side change by an IXFR
  *   (driven by `knotc zone-refresh` / `rndc refresh` / `nsd-control transfer`), and then hold the primary's zone record for record;
  *   a knotd behind a journal gap takes the whole zone AXFR-style.
@@ -20,7 +22,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kdig, recordLine, startKnotd, startNamed, startNsd } from "../peers/index.ts";
+import { kdig, recordLine, startKnotd, startNamed, startNsd, startPdns } from "../peers/index.ts";
 import type { KdigResult } from "../peers/kdig.ts";
 import type { PeerHandle, TsigKey } from "../peers/types.ts";
 import { runTool, runToolOk } from "../peers/run-tool.ts";
@@ -42,6 +44,7 @@ let primary: PeerHandle | undefined;
 let downstream: PeerHandle | undefined;
 let namedDownstream: PeerHandle | undefined;
 let nsdDownstream: PeerHandle | undefined;
+let pdnsDownstream: PeerHandle | undefined;
 
 const api = (method: string, p: string, body?: unknown) => stack!.api(method, p, body);
 const backstopSerial = async () => (await api("GET", `/api/v1/zones/${ZONE}`)).json.serial as number | null;
@@ -77,6 +80,7 @@ afterAll(async () => {
   await downstream?.stop();
   await namedDownstream?.stop();
   await nsdDownstream?.stop();
+  await pdnsDownstream?.stop();
   await primary?.stop();
   await stack?.stop();
 });
@@ -192,6 +196,31 @@ describe("knotd, named and nsd as secondaries of Backstop", () => {
     expect(await axfr(nsdDownstream)).toEqual(await axfr(primary!, primaryKey));
   }, 120_000);
 
+  it("PowerDNS (pdns_server 4.7, gsqlite3, secondary=yes) completes an AXFR with the key and holds the primary's zone record for record", async () => {
+    const serial = await backstopSerial();
+    // transferAllow asks 127.0.0.1 for the downstream key: the copy can only have come signed.
+    pdnsDownstream = await startPdns({ keys: [downKey], zones: [{ name: ZONE, secondaryOf: { address: "127.0.0.1", port: stack!.dnsPort, key: downKey.name } }] });
+    await waitFor(`serial ${serial} at pdns`, async () => (await pdnsDownstream!.serial(ZONE).catch(() => null)) === serial, 60_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; pdns said:\n${pdnsDownstream!.output()}`, { cause: err });
+    });
+    expect(await axfr(pdnsDownstream)).toEqual(await axfr(primary!, primaryKey));
+    // Backstop's transfer log: an AXFR out to it, ok, the whole zone.
+    type Row = { direction: string; kind: string; result: string; records: number | null; toSerial: number | null };
+    const rows = (await api("GET", `/api/v1/zones/${ZONE}/transfers`)).json.transfers as Row[];
+    expect(rows.some((t) => t.direction === "out" && t.kind === "axfr" && t.result === "ok" && t.toSerial === serial)).toBe(true);
+  }, 90_000);
+
+  it("a downstream's signed SOA refresh carries the EDNS EXPIRE option when asked (RFC 7314)", async () => {
+    const signed = await fromBackstop("SOA", { key: downKey, extra: ["+expire"] });
+    expect(signed.status).toBe("NOERROR");
+    const expire = /;; EXPIRE: (\d+)/.exec(signed.stdout)?.[1];
+    expect(expire).toBeDefined();
+    // At most the SOA's own EXPIRE, and more than nothing: the zone has just been refreshed.
+    const soaExpire = Number(signed.records.find((r) => r.type === "SOA")!.data.split(/\s+/)[5]);
+    expect(Number(expire)).toBeGreaterThan(0);
+    expect(Number(expire)).toBeLessThanOrEqual(soaExpire);
+    expect((await fromBackstop("SOA", { key: downKey })).stdout).not.toMatch(/EXPIRE:/);
+  });
 });
 
 describe("IXFR out", () => {

@@ -3,11 +3,16 @@
  * the checks every reply must pass before its content means anything: same ID (RFC 5452 §9.1, with a
  * random ID), QR set, opcode QUERY, and the question echoed (RFC 5936 §2.2.1: a transfer's later messages
  * may leave the question out).
+ *
+ * Every request carries an OPT with the EDNS EXPIRE option (RFC 7314 §4: a secondary adds it to its SOA,
+ * AXFR and IXFR requests), so a primary that is itself a secondary tells how long its copy has left.
  */
 import { randomInt } from "node:crypto";
 import { Opcode, RRClass } from "../../dns/constants.ts";
 import { noFlags } from "../../dns/header.ts";
 import { encodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
+import { DEFAULT_UDP_PAYLOAD_SIZE, EDNS_VERSION } from "../../dns/edns.ts";
+import { expireRequest } from "../../dns/edns-expire.ts";
 import type { Name } from "../../dns/name.ts";
 import type { TsigKey } from "../../dns/tsig/key.ts";
 import { signRequest } from "../../dns/tsig/sign.ts";
@@ -42,6 +47,8 @@ export async function buildRequest(zone: Name, qtype: number, options: RequestOp
     answers: [],
     authorities: options.authority ? [options.authority] : [],
     additionals: [],
+    // RFC 7314 §4; the primary's answer (`expireFromAnswer`) goes into our expiry (soa-timers.ts).
+    edns: { udpPayloadSize: DEFAULT_UDP_PAYLOAD_SIZE, extendedRcode: 0, version: EDNS_VERSION, dnssecOk: false, flags: 0, options: [expireRequest()] },
   };
   const wire = encodeMessage(message).wire;
   if (!options.key) return { id, zone, qtype, wire };

@@ -8,7 +8,8 @@
  * 2. No answer within `timeoutMs`: try again, `tries` times in all, then fail with "timeout".
  * 3. TC set, or REFUSED (knotd's answer over UDP for a catalog zone it generates): ask again over TCP.
  * 4. Verify TSIG before believing anything else in the reply (a forged REFUSED is as bad as a forged
- *    serial); then the rcode must be NOERROR, AA set, and the answer must hold the zone's SOA.
+ *    serial); then the rcode must be NOERROR, AA set, and the answer must hold the zone's SOA. Its EDNS
+ *    EXPIRE option (RFC 7314), when it has one, comes back with the SOA.
  */
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
@@ -17,6 +18,7 @@ import { decodeHeader } from "../../dns/header.ts";
 import { decodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
 import type { Name } from "../../dns/name.ts";
 import { soa as soaCodec } from "../../dns/rdata/soa.ts";
+import { expireFromAnswer } from "../../dns/edns-expire.ts";
 import { TsigError } from "../../dns/tsig/errors.ts";
 import type { TsigKey } from "../../dns/tsig/key.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
@@ -48,6 +50,8 @@ export interface SoaAnswer {
   expire: number;
   minimum: number;
   transport: "udp" | "tcp";
+  /** The EDNS EXPIRE option of the answer (RFC 7314 §3), seconds: absent when the primary sent none. */
+  expireOption?: number | undefined;
 }
 
 /** The SOA fields of an SOA record. @throws TransferError("no-soa") when its RDATA is not an SOA. */
@@ -115,7 +119,7 @@ async function interpret(
   }
   const record = reply.answers.find((rr) => rr.type === RRType.SOA && rr.name.equals(request.zone));
   if (!record) throw new TransferError("no-soa", `${peer}'s answer to our SOA query holds no SOA for ${request.zone}`);
-  return { record, ...soaFields(record, peer), transport };
+  return { record, ...soaFields(record, peer), transport, expireOption: expireFromAnswer(reply.edns) };
 }
 
 /** One UDP exchange; undefined on timeout. Only a datagram from the primary with our ID counts. */

@@ -30,6 +30,7 @@
 import { connect, type Socket } from "node:net";
 import { classToString, Rcode, RRClass, RRType, typeToString } from "../../dns/constants.ts";
 import { decodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
+import { expireFromAnswer } from "../../dns/edns-expire.ts";
 import type { Name } from "../../dns/name.ts";
 import { Serial } from "../../dns/serial.ts";
 import { TsigError } from "../../dns/tsig/errors.ts";
@@ -127,6 +128,8 @@ export interface XfrResult {
   messages: number;
   changesets: number;
   durationMs: number;
+  /** The EDNS EXPIRE option of the first message (RFC 7314 §3), seconds: absent when the primary sent none. */
+  expireOption?: number | undefined;
 }
 
 type State = "first" | "ixfr-second" | "axfr-body" | "ixfr-deletes" | "ixfr-adds" | "done";
@@ -175,6 +178,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   const reader = new ReplyReader(kind, names, ourSerial, sink, limits.chunkRecords, new NameGuard(limits, names));
   let records = 0;
   let messages = 0;
+  let expireOption: number | undefined;
 
   try {
     incoming.send(request.wire);
@@ -199,6 +203,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
       }
       const { message, head } = await readMessage(raw, messages, request, verifier, names, reader.wantsRaw);
       messages++;
+      if (messages === 1) expireOption = expireFromAnswer(message.edns);
       const answers = message.answers;
       const count = head ? head.ancount : answers.length;
       if (messages === 1 && count === 0) throw reader.inconsistent("the first message holds no records");
@@ -237,6 +242,7 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
       messages,
       changesets: reader.changesets,
       durationMs: Date.now() - started,
+      expireOption,
     };
   } finally {
     await incoming.close();

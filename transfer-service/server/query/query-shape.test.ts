@@ -95,7 +95,7 @@ describe("the OPT of a query that is not plain, and its options", () => {
   ])("$why: the OPT is read (so a FORMERR can carry one), the query is not plain", ({ wire }) => {
     const shape = readQueryShape(wire);
     expect(shape.plain).toBe(false);
-    expect(shape.edns).toEqual({ udpSize: 4096, dnssecOk: true, version: 0, nsid: false, cookieAt: -1, cookieLength: 0 });
+    expect(shape.edns).toEqual({ udpSize: 4096, dnssecOk: true, version: 0, nsid: false, expire: false, cookieAt: -1, cookieLength: 0 });
   });
 
   it("an NSID option is seen, on the plain path and off it", () => {

@@ -19,7 +19,7 @@
 import { RRType } from "../../../dns/constants.ts";
 import { HEADER_LENGTH } from "../../../dns/header.ts";
 import { asciiLower } from "../../../dns/name.ts";
-import { locateOpt, OPTION_NSID, OPTIONS_MALFORMED, scanOptions } from "../../../dns/wire/opt-scan.ts";
+import { locateOpt, OPTION_EXPIRE, OPTION_NSID, OPTIONS_MALFORMED, scanOptions } from "../../../dns/wire/opt-scan.ts";
 import { WireError } from "../../../dns/wire/reader.ts";
 
 export interface QueryEdns {
@@ -28,6 +28,8 @@ export interface QueryEdns {
   version: number;
   /** The query carries an NSID option (RFC 5001): the front adds its identity when it has one. */
   nsid: boolean;
+  /** The query carries an EDNS EXPIRE option (RFC 7314): its answer counts down, so it is never cached. */
+  expire: boolean;
   /**
    * The first COOKIE option's data (RFC 7873) is `wire[cookieAt, cookieAt + cookieLength)`: the client
    * cookie, then the server cookie if any. `cookieAt` is -1 without one. A length that is neither 8 nor
@@ -130,7 +132,7 @@ function readOpt(wire: Uint8Array, shape: QueryShape, opt: number, rdlength: num
     shape.ednsMalformed = true;
     return false;
   }
-  const edns: QueryEdns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0, nsid: (options & OPTION_NSID) !== 0, cookieAt: -1, cookieLength: 0 };
+  const edns: QueryEdns = { udpSize: u16(wire, opt + 3), version: wire[opt + 6]!, dnssecOk: (wire[opt + 7]! & 0x80) !== 0, nsid: (options & OPTION_NSID) !== 0, expire: (options & OPTION_EXPIRE) !== 0, cookieAt: -1, cookieLength: 0 };
   // The COOKIE option's place (a second walk over options already known to be well formed; usually one).
   for (let at = opt + 11, end = at + rdlength; at < end; at += 4 + u16(wire, at + 2)) {
     if (u16(wire, at) === OPTION_CODE_COOKIE) {

@@ -47,6 +47,15 @@ describe("the key", () => {
     expect(key(other, transport ?? "udp") === key(base)).toBe(same);
   });
 
+  it("a query with the EDNS EXPIRE option has no key: its answer counts down (RFC 7314)", () => {
+    const asks = q("example.org.", "SOA", { edns: { options: [{ code: 9, data: new Uint8Array(0) }] } });
+    expect(readQueryShape(asks).edns?.expire).toBe(true);
+    expect(key(asks)).toBeUndefined();
+    expect(key(asks, "tcp")).toBeUndefined();
+    // The same query without the option is cached as before.
+    expect(key(q("example.org.", "SOA"))).toBeDefined();
+  });
+
   it("a query that is not plain has no key", () => {
     const two = q("www.example.org.");
     two[5] = 2; // QDCOUNT 2

@@ -7,6 +7,7 @@
  * bit, and the transport class: `tcp`, or `udp` with the UDP size the Worker negotiated (512 without EDNS,
  * the client's size between 512 and 1232 otherwise), since a UDP answer is cut to that size. The ID is not
  * in the key: it is rewritten on the way out. EDNS options (cookies, padding) are not: the Worker echoes none.
+ * A query with the EDNS EXPIRE option (RFC 7314) has no key: its answer carries seconds that count down.
  *
  * Each entry remembers the zones and versions the Worker answered from (`x-backstop-zone`,
  * `x-backstop-version`) and expires one TTL (≤ 1 s) after the Worker's read of those version pointers
@@ -87,7 +88,8 @@ const keyScratch = Buffer.allocUnsafe(KEY_FIELDS + 255);
  * query builds one, and concatenating it field by field and character by character cost several times more.
  */
 export function cacheKey(wire: Uint8Array, shape: QueryShape, transport: Transport): string | undefined {
-  if (!shape.plain) return undefined;
+  // Issue 21: an EDNS EXPIRE answer (RFC 7314) counts down every second; it always comes from the Worker.
+  if (!shape.plain || shape.edns?.expire) return undefined;
   const k = keyScratch;
   // TCP answers are never cut: 0xffff, above any UDP size class.
   const size = transport === "tcp" ? 0xffff : udpSizeClass(shape);

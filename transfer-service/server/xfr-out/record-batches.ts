@@ -22,15 +22,16 @@ function wholeRecordsEnd(bytes: Uint8Array): number {
 }
 
 /**
- * The records of a stream, a batch per chunk received.
+ * The stream cut at record boundaries: each piece holds whole records only (read them with `RecordFrames`),
+ * one per chunk received that completes at least one record. AXFR out packs from these octets directly.
  * @throws RecordStreamError when the stream is malformed or ends inside a record.
  */
-export async function* recordBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<ResourceRecord[]> {
+export async function* wholeRecords(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   let tail = new Uint8Array(0);
   for await (const chunk of chunks) {
     const bytes = tail.length === 0 ? chunk : concatBytes([tail, chunk]);
     const end = wholeRecordsEnd(bytes);
-    if (end > 0) yield parseRecordStream(bytes.subarray(0, end));
+    if (end > 0) yield bytes.subarray(0, end);
     // Copied: the tail must not keep the whole chunk alive.
     tail = bytes.slice(end);
   }
@@ -38,4 +39,12 @@ export async function* recordBatches(chunks: AsyncIterable<Uint8Array>): AsyncGe
     parseRecordStream(tail); // throws the precise fault when there is one
     throw new RecordStreamError("the record stream ends inside a record", 0);
   }
+}
+
+/**
+ * The records of a stream, a batch per chunk received.
+ * @throws RecordStreamError when the stream is malformed or ends inside a record.
+ */
+export async function* recordBatches(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<ResourceRecord[]> {
+  for await (const bytes of wholeRecords(chunks)) yield parseRecordStream(bytes);
 }

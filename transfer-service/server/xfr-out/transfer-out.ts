@@ -24,6 +24,8 @@
  *    unsigned answer ("failed to verify TSIG"): the dispatcher hands a signed SOA query here, and it gets
  *    the current SOA (AA), signed, past the same TSIG check (the address rule is not applied: the SOA is
  *    public, the port-53 front answers it unsigned to anyone).
+ * 9. A request with the EDNS EXPIRE option (RFC 7314) gets it back in every message: the seconds left
+ *    before the zone expires here, or a `primary` zone's SOA EXPIRE (`expireFor`).
  *
  * A transfer holds one message under construction, one record-stream chunk and the connection's unsent
  * octets (the listener awaits 'drain' past its bound): its memory does not grow with the zone.
@@ -37,16 +39,17 @@ import { signResponse, TsigStreamSigner } from "../../../dns/tsig/sign.ts";
 import type { Clock } from "../../../dns/tsig/time.ts";
 import { verifyRequest, type VerifiedRequest } from "../../../dns/tsig/verify.ts";
 import { encodeMessage, type Message, type Question, type ResourceRecord } from "../../../dns/message.ts";
-import { soaSerial } from "../../../dns/rdata/soa.ts";
-import { parseRecordStream } from "../../../contract/record-stream.ts";
-import type { Journal, TransferLogEntry, ZoneConfigList } from "../../../contract/internal-v1.ts";
+import { soaExpire, soaSerial } from "../../../dns/rdata/soa.ts";
+import { asksExpire, expireSecondsLeft } from "../../../dns/edns-expire.ts";
+import { parseRecordStream, RecordFrames } from "../../../contract/record-stream.ts";
+import type { Journal, TransferLogEntry, ZoneConfig, ZoneConfigList } from "../../../contract/internal-v1.ts";
 import type { TransferResult } from "../../../contract/vocabulary.ts";
 import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import type { DnsReply, RequestContext, StreamingReply } from "../request-context.ts";
 import { replyTo } from "../reply.ts";
 import { chooseIxfr } from "./ixfr-choice.ts";
-import { recordBatches } from "./record-batches.ts";
+import { recordBatches, wholeRecords } from "./record-batches.ts";
 import { decideTransfer, sameKeyName, type TransferTsig } from "./transfer-acl.ts";
 import { TransferPacker, type PackerHeader } from "./transfer-packer.ts";
 import { DEFAULT_UDP_PAYLOAD_SIZE } from "../../../dns/edns.ts";
@@ -139,7 +142,7 @@ export function createTransferOut(options: TransferOutOptions): TransferOutHandl
     if (zoneConfig.currentVersion === null || zoneConfig.serial === null) return sign(plain(Rcode.SERVFAIL, "servfail", "the zone has no data yet"));
     if (zoneConfig.expiresAt !== null && zoneConfig.expiresAt <= Date.now()) return sign(plain(Rcode.SERVFAIL, "servfail", "the zone has expired here"));
 
-    const transfer: Transfer = { source, zone, question, query, verified, now: options.now, version: zoneConfig.currentVersion };
+    const transfer: Transfer = { source, zone, question, query, verified, now: options.now, version: zoneConfig.currentVersion, expire: expireFor(zoneConfig, query) };
     if (kind === "axfr") return full(transfer, (r, extra) => done(r, extra));
     if (kind === "soa") {
       const soa = await currentSoa(transfer);
@@ -204,6 +207,18 @@ interface Transfer {
   now: Clock | undefined;
   /** The version served when the request arrived. */
   version: number;
+  /** The EDNS EXPIRE option's seconds for a reply starting with `soa`; undefined when the request did not ask. */
+  expire: ((soa: ResourceRecord) => number) | undefined;
+}
+
+/**
+ * RFC 7314 §3: when the request carried the EXPIRE option, every message of the reply carries the seconds
+ * left before the zone expires here; a `primary` zone, which never expires, answers its SOA's EXPIRE.
+ */
+function expireFor(zone: ZoneConfig, query: Message): Transfer["expire"] {
+  if (!asksExpire(query.edns)) return undefined;
+  const expiresAt = zone.model === "primary" ? null : zone.expiresAt;
+  return (soa) => expireSecondsLeft(expiresAt, soaExpire(soa.rdata), Date.now());
 }
 
 /** The keys named by the zone's `transferAllow`, prepared for verification. */
@@ -225,15 +240,18 @@ function streamSigner(t: Transfer): (message: Uint8Array) => Promise<Uint8Array>
   return (m) => signer.next(m);
 }
 
-/** The header every message of the reply shares: the request's ID and RD, an OPT when it had one (RFC 6891 §7). */
-function packerHeader(t: Transfer): PackerHeader {
+/**
+ * The header every message of the reply shares: the request's ID and RD, an OPT when it had one (RFC 6891 §7),
+ * with the EXPIRE option when it asked (the reply's SOA, `soa`, gives a primary zone's EXPIRE).
+ */
+function packerHeader(t: Transfer, soa: ResourceRecord): PackerHeader {
   const edns = t.query.edns;
-  return { id: t.query.id, rd: t.query.flags.rd, edns: edns ? { udpPayloadSize: DEFAULT_UDP_PAYLOAD_SIZE, dnssecOk: edns.dnssecOk } : undefined };
+  return { id: t.query.id, rd: t.query.flags.rd, edns: edns ? { udpPayloadSize: DEFAULT_UDP_PAYLOAD_SIZE, dnssecOk: edns.dnssecOk, expire: t.expire?.(soa) } : undefined };
 }
 
 /** One message holding `records` (the single-SOA IXFR reply). */
 function single(t: Transfer, records: ResourceRecord[]): Uint8Array {
-  const packer = new TransferPacker(packerHeader(t), t.question);
+  const packer = new TransferPacker(packerHeader(t, records[0]!), t.question);
   for (const rr of records) packer.add(rr);
   return packer.finish();
 }
@@ -270,31 +288,38 @@ async function full(t: Transfer, report: Report): Promise<DnsReply> {
   }
   const sign = streamSigner(t);
   async function* messages(): AsyncGenerator<Uint8Array> {
-    const packer = new TransferPacker(packerHeader(t), t.question);
-    let soa: ResourceRecord | undefined;
+    // Opened at the SOA, the stream's first record: the EXPIRE option of a primary zone is its EXPIRE field.
+    // The records go from the stream's octets into the messages without an object each (`addWire`).
+    let packer: TransferPacker | undefined;
+    let soa: { wire: Uint8Array; body: number } | undefined;
     let records = 0;
     let ok = false;
     try {
-      for await (const batch of recordBatches(stream!.chunks)) {
-        for (const rr of batch) {
+      for await (const bytes of wholeRecords(stream!.chunks)) {
+        const frames = new RecordFrames(bytes);
+        while (frames.next()) {
           if (soa === undefined) {
-            if (rr.type !== RRType.SOA) throw new Error(`the record stream of ${t.zone} version ${t.version} does not start with its SOA`);
-            soa = rr;
+            if (frames.type !== RRType.SOA) throw new Error(`the record stream of ${t.zone} version ${t.version} does not start with its SOA`);
+            const wire = bytes.slice(frames.owner, frames.end);
+            soa = { wire, body: frames.body - frames.owner };
+            const record = parseRecordStream(wire)[0]!;
+            packer = new TransferPacker(packerHeader(t, record), t.question);
           }
           records++;
-          const message = packer.add(rr);
+          const message = packer!.addWire(bytes, frames.owner, frames.body, frames.end);
           if (message) yield await sign(message);
         }
       }
-      if (soa === undefined) throw new Error(`the record stream of ${t.zone} version ${t.version} is empty`);
-      const message = packer.add(soa); // RFC 5936 §2.2: the same SOA closes the transfer
+      if (soa === undefined || !packer) throw new Error(`the record stream of ${t.zone} version ${t.version} is empty`);
+      // RFC 5936 §2.2: the same SOA closes the transfer.
+      const message = packer.addWire(soa.wire, 0, soa.body, soa.wire.length);
       if (message) yield await sign(message);
       yield await sign(packer.finish());
       ok = true;
       report("full", { serial: stream!.serial, version: t.version, records: records + 1, messages: packer.messages, bytes: packer.bytes });
     } finally {
       stream!.cancel();
-      if (!ok) report("failed", { version: t.version, records, messages: packer.messages });
+      if (!ok) report("failed", { version: t.version, records, messages: packer?.messages ?? 0 });
     }
   }
   return { stream: messages() } satisfies StreamingReply;
@@ -317,7 +342,7 @@ function incremental(t: Transfer, journal: Journal, report: Report): DnsReply {
   const newSoa = steps.at(-1)!.additions[0]!;
   const sign = streamSigner(t);
   async function* messages(): AsyncGenerator<Uint8Array> {
-    const packer = new TransferPacker(packerHeader(t), t.question);
+    const packer = new TransferPacker(packerHeader(t, newSoa), t.question);
     let records = 0;
     const add = (rr: ResourceRecord): Uint8Array | undefined => {
       records++;

@@ -4,12 +4,14 @@
  * compressed (rdata names too, for the RFC 1035 types), and a record too large for any message refused.
  * Each message is read back by our decoder, so the octets are a valid DNS message.
  */
+import { expireAnswer, expireFromAnswer } from "../../../dns/edns-expire.ts";
 import { describe, expect, it } from "vitest";
 import { RRClass, RRType } from "../../../dns/constants.ts";
 import { decodeMessage, type ResourceRecord } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
 import { rdataFromText } from "../../../dns/rdata/index.ts";
 import { MAX_TRANSFER_MESSAGE, TransferPacker } from "./transfer-packer.ts";
+import { encodeRecordStream, RecordFrames } from "../../../contract/record-stream.ts";
 
 const origin = Name.parse("pack.test.");
 const rr = (owner: string, type: number, text: string, ttl = 300): ResourceRecord => ({
@@ -81,6 +83,56 @@ describe("TransferPacker", () => {
     expect(mxShare).toBeLessThan(aShare);
   });
 
+  it("keeps every name's case: a pointer only onto the same octets (RFC 4343 §4.1)", () => {
+    const input = [
+      rr("@", RRType.SOA, "ns1 hostmaster 42 3600 600 86400 300"),
+      rr("www.Sub", RRType.A, "192.0.2.1"),
+      rr("www.sub", RRType.A, "192.0.2.2"),
+      rr("WWW.sub", RRType.A, "192.0.2.3"),
+      rr("www.Sub", RRType.CNAME, "WWW.sub"),
+      rr("mail.PACK.test.", RRType.MX, "10 www.Sub"),
+    ];
+    const [only] = pack(input);
+    const out = decodeMessage(only!).answers;
+    expect(out.map((r) => r.name.toString())).toEqual(["pack.test.", "www.Sub.pack.test.", "www.sub.pack.test.", "WWW.sub.pack.test.", "www.Sub.pack.test.", "mail.PACK.test."]);
+    out.forEach((r, i) => expect(same(r, input[i]!), `record ${i}`).toBe(true));
+  });
+
+  it("packs the record stream's octets (addWire) exactly as it packs records (add)", () => {
+    const input = records(5000);
+    const stream = encodeRecordStream(input);
+    const header = { id: 9, rd: true, edns: { udpPayloadSize: 1232, dnssecOk: false, expire: 77 } };
+    const question = { name: origin, type: RRType.AXFR, class: RRClass.IN };
+    const fromWire = new TransferPacker(header, question);
+    const fromRecords = new TransferPacker(header, question);
+    const a: Uint8Array[] = [];
+    const b: Uint8Array[] = [];
+    const frames = new RecordFrames(stream);
+    while (frames.next()) {
+      const m = fromWire.addWire(stream, frames.owner, frames.body, frames.end);
+      if (m) a.push(m);
+    }
+    for (const r of input) {
+      const m = fromRecords.add(r);
+      if (m) b.push(m);
+    }
+    a.push(fromWire.finish());
+    b.push(fromRecords.finish());
+    expect(a).toEqual(b);
+    const back = a.flatMap((m) => decodeMessage(m).answers);
+    back.forEach((r, i) => expect(same(r, input[i]!), `record ${i}`).toBe(true));
+  });
+
+  it("copies malformed RDATA of a compressible type as it is", () => {
+    // An NS whose RDATA is not one name: kept verbatim, never compressed or cut.
+    const odd: ResourceRecord = { name: origin, type: RRType.NS, class: RRClass.IN, ttl: 60, rdata: Uint8Array.of(3, 0x61, 0x62, 0x63, 0, 0xff) };
+    const [only] = pack([rr("ns", RRType.A, "192.0.2.9"), odd]);
+    const view = new DataView(only!.buffer, only!.byteOffset, only!.byteLength);
+    // The last record's RDLENGTH and RDATA, at the end of the message.
+    expect(view.getUint16(only!.length - 8)).toBe(6);
+    expect([...only!.subarray(only!.length - 6)]).toEqual([...odd.rdata]);
+  });
+
   it("sends a record alone in a message when it is all that fits, and refuses one that fits nowhere", () => {
     const big = rr("big", RRType.TXT, Array.from({ length: 40 }, () => `"${"y".repeat(250)}"`).join(" "));
     const messages = pack([big, big, big], 12_000);
@@ -102,6 +154,23 @@ describe("TransferPacker", () => {
       const m = decodeMessage(wire);
       expect(m.edns).toMatchObject({ udpPayloadSize: 1232, version: 0, dnssecOk: true });
       expect(m.additionals).toEqual([]);
+    }
+  });
+
+  it("adds the EDNS EXPIRE option to every message when asked (RFC 7314 §3), still under the limit", () => {
+    const packer = new TransferPacker({ id: 7, rd: false, edns: { udpPayloadSize: 1232, dnssecOk: false, expire: 86_399 } }, { name: origin, type: RRType.AXFR, class: RRClass.IN });
+    const messages: Uint8Array[] = [];
+    for (const r of records(20_000)) {
+      const m = packer.add(r);
+      if (m) messages.push(m);
+    }
+    messages.push(packer.finish());
+    expect(messages.length).toBeGreaterThan(3);
+    for (const wire of messages) {
+      expect(wire.length).toBeLessThanOrEqual(MAX_TRANSFER_MESSAGE);
+      const m = decodeMessage(wire);
+      expect(m.edns?.options).toEqual([expireAnswer(86_399)]);
+      expect(expireFromAnswer(m.edns)).toBe(86_399);
     }
   });
 

@@ -5,7 +5,9 @@
  * (report.test.ts).
  *
  * - UP TO DATE / TRANSFERRED: `active`; the expire time is reset (on every good SOA check, not only
- *   after a transfer: RFC 1034 §4.3.5 counts a successful check as a refresh); next at REFRESH.
+ *   after a transfer: RFC 1034 §4.3.5 counts a successful check as a refresh), to the SOA's EXPIRE or to
+ *   what the primary's EDNS EXPIRE option says its own copy has left (RFC 7314, `expireAfter`); next at
+ *   REFRESH.
  * - Every primary failed: `failing`, or `serial-regressed` when a primary answered with an older serial;
  *   `expired` once past `expiresAt` (the Worker already answers SERVFAIL then, from the data); next at
  *   RETRY. The expire time stays as it was (`expiresAt: null` leaves it unchanged).
@@ -16,7 +18,7 @@
 import type { XfrResult } from "../../remote/xfr-in.ts";
 import type { ZoneReport, ZoneStatus } from "../../worker/worker-api.ts";
 import type { RefreshOutcome } from "./refresh.ts";
-import { effectiveTimers, type EffectiveTimers, type TimerClamps } from "./soa-timers.ts";
+import { effectiveTimers, expireAfter, type EffectiveTimers, type TimerClamps } from "./soa-timers.ts";
 
 /**
  * A zone we hold no data for yet is retried sooner than RETRY after a failure, on an interval that doubles
@@ -77,7 +79,16 @@ export function reportFor(input: ReportInput): ReportStep {
     case "up-to-date":
     case "transferred": {
       const t = timers!;
-      const expiresAt = now + t.expire * 1000;
+      // RFC 7314: a primary that is itself a secondary says how long its copy has left (soa-timers.ts).
+      const transferred = outcome.kind === "transferred";
+      const expire = expireAfter({
+        soaExpire: outcome.soa.expire,
+        clampedExpire: t.expire,
+        option: (transferred ? outcome.result.expireOption : undefined) ?? outcome.soa.expireOption,
+        via: transferred ? "transfer" : "up-to-date",
+        secondsLeft: zone.expiresAt === null ? 0 : Math.max(0, (zone.expiresAt - now) / 1000),
+      });
+      const expiresAt = now + expire * 1000;
       const serial = outcome.kind === "transferred" ? outcome.result.serial : zone.serial;
       const detail =
         outcome.kind === "up-to-date"

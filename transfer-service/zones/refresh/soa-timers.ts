@@ -4,6 +4,9 @@
  * that says "refresh every second" or "expire after 100 years" cannot make us hammer it or serve a dead
  * zone forever. EXPIRE is also kept at least REFRESH + RETRY (BIND does the same), so a zone can never
  * expire before it has been retried once.
+ *
+ * `expireAfter` is the one rule for the expire time a successful refresh sets, the EDNS EXPIRE option
+ * (RFC 7314 §4) included.
  */
 
 /** Inclusive bounds, seconds. */
@@ -49,4 +52,37 @@ export function zoneClamps(
     retry: { min: zone?.minRetry ?? defaults.retry.min, max: zone?.maxRetry ?? defaults.retry.max },
     expire: { min: zone?.minExpire ?? defaults.expire.min, max: zone?.maxExpire ?? defaults.expire.max },
   };
+}
+
+/** What a successful refresh knows about expiry (`expireAfter`). */
+export interface ExpireInput {
+  /** The SOA's EXPIRE as the primary wrote it, seconds. */
+  soaExpire: number;
+  /** The SOA's EXPIRE clamped (`effectiveTimers`), seconds. */
+  clampedExpire: number;
+  /** The EDNS EXPIRE option of the answer (RFC 7314 §3), seconds; undefined when the answer had none. */
+  option: number | undefined;
+  /** How the refresh ended: a transfer (AXFR/IXFR) was stored, or the SOA answer said "up to date". */
+  via: "transfer" | "up-to-date";
+  /** Seconds our zone had left before this refresh (0 when it had none, or no expire time yet). */
+  secondsLeft: number;
+}
+
+/**
+ * Seconds from now until the zone expires, after a successful refresh: RFC 7314 §4, as knotd applies it
+ * (`refresh.c`: `consume_edns_expire`, `finalize_edns_expire`, and its expire clamps only for the SOA's
+ * own value).
+ * - No option (the upstream does not speak RFC 7314, like PowerDNS and NSD): the SOA's EXPIRE, clamped.
+ * - An option of at least the SOA's EXPIRE: the upstream is the primary (§3.1), or a copy as fresh: the
+ *   same, the SOA's EXPIRE, clamped.
+ * - A smaller option: the upstream is a secondary with that long left (§3.2). After a transfer it is our
+ *   expire time (§4 ¶3); after an "up to date" SOA answer it only ever extends the time we had left (§4 ¶2).
+ *   Never above the clamped EXPIRE (§4 ¶4), and never raised by the minimum clamp: a chain of secondaries
+ *   serves no longer than its primary allows, however the operator clamped this one.
+ */
+export function expireAfter(input: ExpireInput): number {
+  const { option, soaExpire, clampedExpire } = input;
+  if (option === undefined || option >= soaExpire) return clampedExpire;
+  const offered = input.via === "transfer" ? option : Math.max(option, input.secondsLeft);
+  return offered >= soaExpire ? clampedExpire : Math.min(offered, clampedExpire);
 }
