@@ -14,7 +14,9 @@
  *    Backstop's port 53, beside the same edits measured with one zone loaded (before provisioning).
  * 4. **A DoH cache miss** (a name never asked, NXDOMAIN) at N zones beside the same at one zone.
  */
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { RRType } from "../dns/constants.ts";
 import { startKnotd, startNamed, freePort, type PeerHandle, type ZoneSpec } from "../test/peers/index.ts";
 import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
@@ -61,6 +63,26 @@ async function missMs(stack: BackstopStack, zone: string): Promise<number[]> {
   return times;
 }
 
+/** The service's calls to the Worker so far, by route (`backstop_worker_calls_total`). */
+function workerCalls(metrics: string): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const m of metrics.matchAll(/^backstop_worker_calls_total\{route="([^"]*)"\} (\d+(?:\.\d+)?)$/gm)) calls.set(m[1]!, Number(m[2]));
+  return calls;
+}
+
+/** Calls per zone between two readings: the total, and the routes in words (most frequent first). */
+function callsPerZone(before: Map<string, number>, after: Map<string, number>, zones: number): { total: number; routes: string } {
+  const per = [...after].map(([route, n]) => [route, (n - (before.get(route) ?? 0)) / zones] as const).filter(([, n]) => n > 0.005);
+  per.sort((a, b) => b[1] - a[1]);
+  return { total: per.reduce((sum, [, n]) => sum + n, 0), routes: per.map(([route, n]) => `${route} ${n.toFixed(2)}`).join(", ") };
+}
+
+/** What a quiet zone holds in the service's heap (`transfer-service/testing/zone-memory.ts`, in a process of its own). */
+async function heapBytesPerZone(zones: number): Promise<number> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--expose-gc", "--import", "tsx", "transfer-service/testing/zone-memory.ts", String(zones)], { timeout: 300_000 });
+  return (JSON.parse(stdout.trim().split("\n").at(-1)!) as { heapBytesPerZone: number }).heapBytesPerZone;
+}
+
 /** How many of the zones named `like` have a committed version. */
 async function committed(stack: BackstopStack, like: string): Promise<number> {
   const row = await stack.worker.d1First<{ n: number }>("SELECT count(*) AS n FROM zones WHERE name LIKE ?1 AND current_version IS NOT NULL", like);
@@ -97,14 +119,20 @@ export const manyZones: Benchmark = {
       // Provisioning by bulk create.
       const pids = [stack.worker.workerdPid, stack.servicePid];
       let meter = cpuMeter(pids);
+      const callsBefore = workerCalls(await stack.metrics());
       let t0 = performance.now();
-      for (let i = 1; i < n; i += 1000) {
-        const create = bulkNames.slice(i, i + 1000).map((name) => ({ name, primaries: [primary] }));
-        await stack.api("POST", "/zones/bulk", { create }, 201);
-      }
-      await waitFor(`${n} bulk zones committed`, async () => (await committed(stack, `z%.${SUFFIX}`)) >= n, 600_000 + n * 60);
+      // With --profile, the Worker's CPU during the bulk provisioning is profiled (worker-bulk.cpuprofile).
+      await ctx.profiled("bulk", async () => {
+        for (let i = 1; i < n; i += 1000) {
+          const create = bulkNames.slice(i, i + 1000).map((name) => ({ name, primaries: [primary] }));
+          await stack.api("POST", "/zones/bulk", { create }, 201);
+        }
+        await waitFor(`${n} bulk zones committed`, async () => (await committed(stack, `z%.${SUFFIX}`)) >= n, 600_000 + n * 60);
+      });
       const bulkMs = performance.now() - t0;
       const [bulkWorkerd, bulkService] = meter.stop() as [number, number];
+      const bulkCalls = callsPerZone(callsBefore, workerCalls(await stack.metrics()), n - 1);
+      ctx.log(`  bulk: ${bulkCalls.total.toFixed(2)} Worker calls a zone (${bulkCalls.routes})`);
       ctx.log(`  bulk: ${n} zones in ${(bulkMs / 1000).toFixed(1)} s`);
 
       // Provisioning by catalog.
@@ -134,13 +162,17 @@ export const manyZones: Benchmark = {
       const manyProp = await propagationMs(knotd, first, (name) => udpAnswers(stack.dnsPort, name, RRType.A), EDITS);
       const manyMiss = await missMs(stack, first);
 
+      const quietZones = Math.max(10_000, 2 * n);
+      const heapPerZone = await heapBytesPerZone(quietZones);
       const note = `${n.toLocaleString("en")} zones by bulk create (${(2 * n).toLocaleString("en")} with the catalog's); knotd as primary`;
       return [
         figure({ bench: "zones", what: `provisioning ${n} zones (bulk create): first call → every zone committed`, unit: "s", backstop: bulkMs / 1000, peer: namedMs / 1000, peerName: "named", target: { ratioAtMost: 1 }, note }),
         figure({ bench: "zones", what: `provisioning ${n} zones (catalog): catalog created → every member committed`, unit: "s", backstop: catalogMs / 1000, peer: namedMs / 1000, peerName: "named", target: { ratioAtMost: 1 }, note }),
         figure({ bench: "zones", what: "CPU per zone provisioned (bulk): workerd + service", unit: "ms", backstop: (bulkWorkerd + bulkService) / n, peer: namedTotal / n, peerName: "named (its whole start)", note: `workerd ${(bulkWorkerd / n).toFixed(2)} ms, service ${(bulkService / n).toFixed(2)} ms; catalog: workerd ${(catWorkerd / n).toFixed(2)}, service ${(catService / n).toFixed(2)} ms a zone` }),
+        figure({ bench: "zones", what: "service → Worker calls per zone provisioned (bulk)", unit: "calls", backstop: bulkCalls.total, note: bulkCalls.routes }),
         figure({ bench: "zones", what: `idle service CPU at ${2 * n} zones`, unit: "ms/min", backstop: perMinute(idleService), note: `workerd ${perMinute(idleWorkerd).toFixed(0)} ms/min (feed polls once a second here)` }),
         figure({ bench: "zones", what: `service RSS at ${2 * n} zones`, unit: "MiB", backstop: rssAfter / MiB, target: { valueAtMost: 256 }, note: `${((rssAfter - rssBefore) / (2 * n)).toFixed(0)} bytes per zone (RSS growth over provisioning)` }),
+        figure({ bench: "zones", what: `service heap per quiet zone (${quietZones.toLocaleString("en")} zones, after full GC)`, unit: "bytes", backstop: heapPerZone, note: `${((heapPerZone * 100_000) / MiB).toFixed(0)} MiB of heap at 100,000 zones` }),
         figure({ bench: "zones", what: `p99 edit → answered on port 53, ${2 * n} zones vs 1`, unit: "ms", backstop: percentile(manyProp, 99), peer: percentile(oneProp, 99), peerName: "Backstop with 1 zone", target: { ratioAtMost: 1.2, valueAtMost: 1000 }, note: `${EDITS} edits each; p50 ${percentile(manyProp, 50).toFixed(0)} vs ${percentile(oneProp, 50).toFixed(0)} ms` }),
         figure({ bench: "zones", what: `DoH cache miss p50, ${2 * n} zones vs 1`, unit: "ms", backstop: percentile(manyMiss, 50), peer: percentile(oneMiss, 50), peerName: "Backstop with 1 zone", target: { ratioAtMost: 1.2 }, note: `${MISSES} NXDOMAIN names each; p99 ${percentile(manyMiss, 99).toFixed(1)} vs ${percentile(oneMiss, 99).toFixed(1)} ms` }),
       ];

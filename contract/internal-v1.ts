@@ -329,3 +329,38 @@ export const UpdateResult = z.object({
   committed: z.object({ version: z.number().int(), serial: uint32 }).nullable(),
 });
 export type UpdateResult = z.infer<typeof UpdateResult>;
+
+// --- Issue 19: a refresh attempt in fewer round trips (workers/internal/folded.ts). ---
+//
+// | PUT  /zones/:zone/ingest/whole?owner=O&serial=S[&maxDbBytes=B] | record stream | CommitResult |
+// | POST /zones/:zone/finish                                      | FinishRequest | FinishResult (409 when the lease is not held) |
+
+/**
+ * The query of a whole-zone ingest: a full transfer that fits one chunk is opened, stored and committed by
+ * one request (the lease is the caller's, as for `…/ingest`). `maxDbBytes`: the service's
+ * `BACKSTOP_D1_MAX_BYTES`; the Worker refuses (413) a zone that would take the database past it.
+ */
+export const WholeIngestQuery = z.object({
+  owner,
+  serial: z.coerce.number().int().min(0).max(0xffffffff),
+  maxDbBytes: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type WholeIngestQuery = z.infer<typeof WholeIngestQuery>;
+
+/**
+ * The end of a refresh attempt in one request: its transfer-log entries (written whatever happens next,
+ * in order), its report (only while `owner` holds the lease: else 409, after the entries), the refresh
+ * request it served acknowledged (compare-and-set, as `…/signal/ack`), and the lease given back.
+ */
+export const FinishRequest = z.object({
+  owner,
+  /** The zone row the attempt was for (`LeaseRequest.zoneId`): another one now answers 404, nothing written. */
+  zoneId: z.number().int().min(1).optional(),
+  transfers: z.array(TransferLogEntry).max(32),
+  report: TimersUpdate.omit({ owner: true }).optional(),
+  servedRequestAt: millis.optional(),
+  release: z.boolean(),
+});
+export type FinishRequest = z.infer<typeof FinishRequest>;
+export const FinishResult = z.object({ cleared: z.boolean(), released: z.boolean() });
+export type FinishResult = z.infer<typeof FinishResult>;

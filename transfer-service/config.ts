@@ -225,6 +225,8 @@ const envSchema = z
     /** Records handed to the ingest sink per chunk (bounded memory; D1 statements are small). */
     BACKSTOP_XFR_CHUNK_RECORDS: int(1, 100_000).default(2_000),
     BACKSTOP_MAX_CONCURRENT_TRANSFERS: int(1, 1_000).default(8),
+    /** Issue 19: transfers from one primary (address and port) at once, BIND's `transfers-per-ns`. 0: no limit. */
+    BACKSTOP_TRANSFERS_PER_PRIMARY: int(0, 1_000).default(2),
     /** Where transfers spool messages the Worker has not taken yet (default: the OS temp dir). */
     BACKSTOP_XFR_SPOOL_DIR: z.string().min(1).optional(),
 
@@ -320,7 +322,7 @@ export interface Config {
    * The transfer client's limits (the service's defaults: a zone's own win), how many transfers run at
    * once, where they spool, and the D1 size guard (0: off).
    */
-  xfr: XfrLimits & { maxConcurrent: number; spoolDir: string | undefined; d1MaxBytes: number };
+  xfr: XfrLimits & { maxConcurrent: number; spoolDir: string | undefined; d1MaxBytes: number; perPrimary: number };
   clamps: TimerClamps;
   backoff: { baseMs: number; maxMs: number };
   pollIntervalMs: number;
@@ -418,6 +420,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
       d1MaxBytes: e.BACKSTOP_D1_MAX_BYTES,
       chunkRecords: e.BACKSTOP_XFR_CHUNK_RECORDS,
       maxConcurrent: e.BACKSTOP_MAX_CONCURRENT_TRANSFERS,
+      perPrimary: e.BACKSTOP_TRANSFERS_PER_PRIMARY,
       spoolDir: e.BACKSTOP_XFR_SPOOL_DIR,
     },
     clamps: {

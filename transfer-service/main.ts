@@ -48,8 +48,8 @@ async function main(): Promise<void> {
     frontEnv.BACKSTOP_COOKIE_SECRET = randomBytes(16).toString("hex");
   }
 
-  const worker = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
   const metrics = new Metrics();
+  const worker = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs, onCall: (route) => metrics.workerCalls.inc({ route }) });
   // The port-53 front's cache drops a zone's answers the moment this instance commits a new version of it.
   const commits = new CommitEvents();
   const zones = new ZoneSet({ worker: watchCommits(worker, commits), settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });

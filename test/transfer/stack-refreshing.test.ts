@@ -24,7 +24,9 @@ const LEASE_TTL_S = 5;
 /**
  * The service's Worker client, with a switch: once `cut` is set every call fails at once, as if the Worker
  * had gone away. `cutDuringTransfer` sets it after the next `refreshing` report has landed and one chunk
- * of a full transfer has been sent.
+ * of a full transfer has been sent. The transfer is held at that chunk until the report lands: the service
+ * reports `refreshing` only for a transfer still running after `ANNOUNCE_AFTER_MS` (issue 19), and this
+ * zone's would be done sooner.
  */
 class Partition {
   cut = false;
@@ -55,6 +57,7 @@ class Partition {
       releaseLease: guard((z, o) => client.releaseLease(z, o)),
       report: guard((z, o, r) => client.report(z, o, r)),
       logTransfer: guard((e) => client.logTransfer(e)),
+      finish: guard((z, o, e) => client.finish!(z, o, e)),
       reportRefreshing: guard(async (z, o, d) => {
         await client.reportRefreshing(z, o, d);
         if (this.armed) this.reported = true;
@@ -68,6 +71,7 @@ class Partition {
           beginAdditions: guard((soa) => session.beginAdditions(soa)),
           records: guard(async (chunk) => {
             await session.records(chunk);
+            if (this.armed) await waitFor("the refreshing report", () => this.reported, 10_000);
             if (this.armed && this.reported) {
               this.armed = false;
               this.cut = true;

@@ -154,6 +154,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Issue 19: HTTP calls to the Worker's /internal/v1 by route (the zone's name and numbers as :zone,
+  // :version, :seq), so the round trips a zone costs can be counted (bench `zones`).
+  readonly workerCalls = new Counter({
+    name: "backstop_worker_calls_total",
+    help: "Calls to the Worker's /internal/v1 by route (method and path pattern).",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
+
   readonly transferDuration = new Histogram({
     name: "backstop_transfer_duration_seconds",
     help: "Wall time of a transfer from connect to the last message, by kind and result.",

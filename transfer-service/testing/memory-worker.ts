@@ -8,7 +8,7 @@ import type { ResourceRecord } from "../../dns/message.ts";
 import { soaSerial } from "../../dns/rdata/soa.ts";
 import { parseRecordStream } from "../../contract/record-stream.ts";
 import type { Clock } from "../../dns/tsig/time.ts";
-import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "../worker/worker-api.ts";
+import type { AttemptEnd, IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneReport } from "../worker/worker-api.ts";
 
 /** Identity of a record within a zone: owner (case-insensitive), type, class and RDATA; not the TTL. */
 function recordKey(rr: ResourceRecord): string {
@@ -146,10 +146,25 @@ export class MemoryWorker implements WorkerApi {
     this.log.push(entry);
   }
 
+  /** As the Worker's `POST …/finish`: the entries, then the report (refused without the lease), then the release. */
+  async finish(zone: string, owner: string, end: AttemptEnd): Promise<void> {
+    this.finishes++;
+    for (const entry of end.transfers) this.log.push(entry);
+    try {
+      await this.report(zone, owner, end.report);
+    } finally {
+      if (end.release) await this.releaseLease(zone, owner);
+    }
+  }
+
+  /** `finish` calls so far. */
+  finishes = 0;
+
   /** The D1 size (octets) a full ingest reports when it begins, as the real Worker does; undefined: not reported. */
   dbBytes: number | undefined;
 
-  async beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number): Promise<IngestSession> {
+  /** `options.maxDbBytes` is not applied here: this Worker reports `dbBytes` and the service's guard applies the cap. */
+  async beginIngest(zone: string, owner: string, kind: "axfr" | "ixfr", serial: number, _options?: { maxDbBytes?: number | undefined }): Promise<IngestSession> {
     const z = this.zone(zone);
     if (!this.holds(z, owner)) throw new Error(`ingest for ${zone} refused: ${owner} does not hold the lease`);
     await this.ingestHook?.(zone, "begin");

@@ -18,6 +18,9 @@
  *
  * The first failure of a send is kept and thrown by the next `add` or by `flush`; later chunks are not
  * sent after it.
+ *
+ * A zone that never fills a chunk is never sent by the chunker: its owner takes the records whole
+ * (`takeUnshipped`) and stores them with one request (issue 19: `worker-client.ts`).
  */
 import { concatBytes } from "../../dns/bytes.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
@@ -106,6 +109,19 @@ export class IngestChunker {
     if (this.pending.length > 0) await this.ship();
     while (this.running.size > 0) await Promise.all(this.running);
     this.throwIfFailed();
+  }
+
+  /**
+   * The records taken so far as one record stream, while no chunk was sent: the whole zone, when the
+   * transfer ended before it filled one. They are no longer the chunker's.
+   */
+  takeUnshipped(): Uint8Array {
+    this.throwIfFailed();
+    if (this.seq > 0) throw new Error("chunks were sent already: flush instead");
+    const body = this.pending.length === 1 ? this.pending[0]! : concatBytes(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return body;
   }
 
   /** Waits for the chunks in flight, ignoring failures (before an abort). */

@@ -154,6 +154,24 @@ export interface WorkerApi {
    */
   reportRefreshing(zone: string, owner: string, detail: string): Promise<void>;
   logTransfer(entry: TransferLogEntry): Promise<void>;
-  /** Opens a new version of the zone; only the lease holder may. */
-  beginIngest(zone: string, owner: string, kind: Exclude<TransferKind, "soa">, serial: number): Promise<IngestSession>;
+  /**
+   * Opens a new version of the zone; only the lease holder may. `maxDbBytes`: the service's D1 cap
+   * (`BACKSTOP_D1_MAX_BYTES`), for a Worker that stores a small zone in one request and checks it there.
+   */
+  beginIngest(zone: string, owner: string, kind: Exclude<TransferKind, "soa">, serial: number, options?: { maxDbBytes?: number | undefined }): Promise<IngestSession>;
+  /**
+   * The end of a refresh attempt in one call (issue 19): its transfer-log entries (written whatever
+   * follows), its report (throws, as `report` does, when the lease is no longer ours), and the lease given
+   * back. Without it the attempt ends with `logTransfer`, `report` and `releaseLease`.
+   */
+  finish?(zone: string, owner: string, end: AttemptEnd): Promise<void>;
+}
+
+/** What `WorkerApi.finish` stores. */
+export interface AttemptEnd {
+  /** The zone row the attempt was for: another one of the same name now (re-created) is refused. */
+  zoneId?: number | undefined;
+  transfers: TransferLogEntry[];
+  report: ZoneReport;
+  release: boolean;
 }

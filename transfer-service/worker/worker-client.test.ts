@@ -21,7 +21,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function scriptedWorker(handler: Handler): Promise<WorkerClient> {
+async function scriptedWorker(handler: Handler, options: { chunkBytes?: number; chunksInFlight?: number } = {}): Promise<WorkerClient> {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -33,7 +33,7 @@ async function scriptedWorker(handler: Handler): Promise<WorkerClient> {
   });
   await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
   const port = (server!.address() as { port: number }).port;
-  return new WorkerClient({ baseUrl: `http://127.0.0.1:${port}`, token: "tok-0123456789abcdef", timeoutMs: 2000 });
+  return new WorkerClient({ baseUrl: `http://127.0.0.1:${port}`, token: "tok-0123456789abcdef", timeoutMs: 2000, ...options });
 }
 
 const json = (res: ServerResponse, status: number, value: unknown) => {
@@ -134,31 +134,76 @@ describe("WorkerClient", () => {
     expect(JSON.parse(seen[0]!.body.toString())).toEqual({ owner: "me", status: "refreshing", statusDetail: "transferring" });
   });
 
-  it("streams a full transfer as record-stream chunks (the SOA with the apex's records), and never retries the commit", async () => {
-    const client = await scriptedWorker((req, _body, res) => {
-      if (req.url!.endsWith("/ingest")) return json(res, 200, { version: 4 });
-      if (req.url!.includes("/chunks/")) return json(res, 200, { records: 1 });
-      if (req.url!.endsWith("/commit")) return json(res, 503, { error: { code: "restarted", message: "restarted" } });
-      json(res, 200, { ok: true });
-    });
-    const soaRdata = new Uint8Array(22);
-    new DataView(soaRdata.buffer).setUint32(2, 9);
-    const soa = { name: Name.parse("example.test"), type: RRType.SOA, class: 1, ttl: 60, rdata: soaRdata };
-    const a = { name: Name.parse("www.example.test"), type: RRType.A, class: 1, ttl: 60, rdata: new Uint8Array([192, 0, 2, 1]) };
-    const session = await client.beginIngest("example.test", "me", "axfr", 9);
+  const soaRdata = new Uint8Array(22);
+  new DataView(soaRdata.buffer).setUint32(2, 9);
+  const soa = { name: Name.parse("example.test"), type: RRType.SOA, class: 1, ttl: 60, rdata: soaRdata };
+  const a = { name: Name.parse("www.example.test"), type: RRType.A, class: 1, ttl: 60, rdata: new Uint8Array([192, 0, 2, 1]) };
+
+  it("sends a zone that fills no chunk whole, in one request that opens, stores and commits it, never retried", async () => {
+    const client = await scriptedWorker((_req, _body, res) => json(res, 503, { error: { code: "restarted", message: "restarted" } }));
+    const session = await client.beginIngest("example.test", "me", "axfr", 9, { maxDbBytes: 5_000_000 });
     await session.beginFull(soa);
     await session.records([a]);
     await session.end();
+    expect(seen).toEqual([]);
+    const err = await session.commit().catch((e: unknown) => e);
+    // Nothing was opened, so an abort after the failure has nothing to drop.
+    await session.abort("the commit failed");
+    await client.close();
+    expect((err as WorkerError).status).toBe(503);
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(["PUT /internal/v1/zones/example.test/ingest/whole?owner=me&serial=9&maxDbBytes=5000000"]);
+    expect(new Uint8Array(seen[0]!.body)).toEqual(encodeRecordStream([soa, a]));
+  });
+
+  it("streams a bigger zone as record-stream chunks, the version opened with the first, and never retries the commit", async () => {
+    const client = await scriptedWorker(
+      (req, _body, res) => {
+        if (req.url!.endsWith("/ingest")) return json(res, 200, { version: 4, dbBytes: 100 });
+        if (req.url!.includes("/chunks/")) return json(res, 200, { records: 1 });
+        if (req.url!.endsWith("/commit")) return json(res, 503, { error: { code: "restarted", message: "restarted" } });
+        json(res, 200, { ok: true });
+      },
+      { chunkBytes: 1, chunksInFlight: 1 },
+    );
+    const session = await client.beginIngest("example.test", "me", "axfr", 9);
+    await session.beginFull(soa);
+    expect(seen).toEqual([]);
+    await session.records([a]);
+    await session.end();
+    expect(session.dbBytes).toBe(100);
     const err = await session.commit().catch((e: unknown) => e);
     await client.close();
     expect((err as WorkerError).status).toBe(503);
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
       "POST /internal/v1/zones/example.test/ingest",
       "PUT /internal/v1/zones/example.test/ingest/4/chunks/0?owner=me",
+      "PUT /internal/v1/zones/example.test/ingest/4/chunks/1?owner=me",
       "POST /internal/v1/zones/example.test/ingest/4/commit",
     ]);
-    expect(new Uint8Array(seen[1]!.body)).toEqual(encodeRecordStream([soa, a]));
-    expect(JSON.parse(seen[2]!.body.toString())).toEqual({ owner: "me", serial: 9 });
+    expect(new Uint8Array(seen[1]!.body)).toEqual(encodeRecordStream([soa]));
+    expect(new Uint8Array(seen[2]!.body)).toEqual(encodeRecordStream([a]));
+    expect(JSON.parse(seen[3]!.body.toString())).toEqual({ owner: "me", serial: 9 });
+  });
+
+  it("ends an attempt in one call: log entries, report, acknowledgement and release; tried again after a 503", async () => {
+    let calls = 0;
+    const client = await scriptedWorker((_req, _body, res) =>
+      ++calls === 1 ? json(res, 503, { error: { code: "restarted", message: "restarted" } }) : json(res, 200, { cleared: true, released: true }),
+    );
+    const entry = { zone: "example.test", primary: "192.0.2.1:53", kind: "axfr" as const, serialBefore: null, serialAfter: 9, records: 3, bytes: 120, durationMs: 4.4, result: "ok" as const, instance: "me", startedAt: 1000.2 };
+    const report = { status: "active" as const, statusDetail: "transferred", primarySerial: 9, soa: { refresh: 3600, retry: 600, expire: 86400, minimum: 300 }, expiresAt: 90_000, lastCheckAt: 2000, nextRefreshAt: 3_602_000, servedRequestAt: 1500 };
+    await client.finish("example.test", "me", { zoneId: 7, transfers: [entry], report, release: true });
+    await client.close();
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(["POST /internal/v1/zones/example.test/finish", "POST /internal/v1/zones/example.test/finish"]);
+    expect(seen[1]!.body).toEqual(seen[0]!.body);
+    expect(JSON.parse(seen[0]!.body.toString())).toEqual({
+      owner: "me",
+      zoneId: 7,
+      transfers: [{ kind: "axfr", result: "ok", primary: "192.0.2.1:53", records: 3, bytes: 120, durationMs: 4, instance: "me", at: 1000, toSerial: 9 }],
+      report: { status: "active", statusDetail: "transferred", nextRefreshAt: 3_602_000, soa: { serial: 9, refresh: 3600, retry: 600, expire: 86400, minimum: 300 }, primarySerial: 9, lastCheckAt: 2000, expiresAt: 90_000 },
+      servedRequestAt: 1500,
+      release: true,
+    });
   });
 });
 

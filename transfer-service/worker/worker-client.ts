@@ -14,7 +14,11 @@
  * - transfer log: `POST /zones/:zone/transfers`.
  * - a full transfer (AXFR, or an AXFR-style IXFR reply) streams: `POST …/ingest`, then each chunk as a
  *   raw record stream (`contract/record-stream.ts`) `PUT …/ingest/:version/chunks/:seq` (~1 MB, cut between owners, a few in flight:
- *   `ingest-chunker.ts`), then `…/commit`; `…/abort` on failure.
+ *   `ingest-chunker.ts`), then `…/commit`; `…/abort` on failure. The version is opened with the first
+ *   chunk, so a zone that never fills one goes whole in one request, `PUT …/ingest/whole` (issue 19).
+ * - an attempt's end: `POST /zones/:zone/finish` (`finish`): its log entries, its report, the
+ *   acknowledgement and the release in one call (issue 19: a small zone's first transfer went from nine
+ *   calls to three, with the lease).
  * - an incremental transfer is sent whole as changesets (`POST /zones/:zone/changesets`) at commit, as the
  *   contract asks; IXFRs are small next to the zone, and the transfer's record limit bounds them.
  */
@@ -35,6 +39,8 @@ import {
   Ok,
   ReleaseResult,
   Created,
+  FinishResult,
+  type FinishRequest,
   Journal,
   RECORDS_VERSION_HEADER,
   SERIAL_HEADER,
@@ -48,7 +54,7 @@ import {
 import { encodeRecordStream } from "../../contract/record-stream.ts";
 import type { TransferKind } from "../../contract/vocabulary.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
-import type { IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneFeedCursor, ZoneFeedPage, ZoneReport } from "./worker-api.ts";
+import type { AttemptEnd, IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneFeedCursor, ZoneFeedPage, ZoneReport } from "./worker-api.ts";
 
 /** The Worker answered with an error status, or not at all. The message never carries the token. */
 export class WorkerError extends Error {
@@ -73,6 +79,17 @@ export interface WorkerClientOptions {
   chunkBytes?: number;
   /** Ingest chunks sent at once (default {@link CHUNKS_IN_FLIGHT}). */
   chunksInFlight?: number;
+  /** Told of every call by its route (`routeOf`), for `backstop_worker_calls_total`. */
+  onCall?: ((route: string) => void) | undefined;
+}
+
+/** A call's route as a label: the zone, version and chunk numbers as `:zone`, `:version`, `:seq`, no query. */
+export function routeOf(method: string, path: string): string {
+  const bare = path.split("?")[0]!
+    .replace(/^\/zones\/[^/]+/, "/zones/:zone")
+    .replace(/\/(ingest|versions)\/\d+/, "/$1/:version")
+    .replace(/\/chunks\/\d+/, "/chunks/:seq");
+  return `${method} ${bare}`;
 }
 
 /**
@@ -131,6 +148,7 @@ export class WorkerClient implements WorkerApi {
   }
 
   private async callOnce<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+    this.options.onCall?.(routeOf(method, path));
     const binary = body instanceof Uint8Array;
     let res;
     try {
@@ -217,16 +235,7 @@ export class WorkerClient implements WorkerApi {
   }
 
   async report(zone: string, owner: string, report: ZoneReport): Promise<void> {
-    const update: TimersUpdate = {
-      owner,
-      status: report.status,
-      statusDetail: report.statusDetail.slice(0, 2000),
-      nextRefreshAt: Math.round(report.nextRefreshAt),
-    };
-    if (report.soa && report.primarySerial !== null) update.soa = { serial: report.primarySerial, ...report.soa };
-    if (report.primarySerial !== null) update.primarySerial = report.primarySerial;
-    if (report.lastCheckAt !== null) update.lastCheckAt = Math.round(report.lastCheckAt);
-    if (report.expiresAt !== null) update.expiresAt = Math.round(report.expiresAt);
+    const update: TimersUpdate = { owner, ...timersOf(report) };
     await this.call("PUT", `${this.zonePath(zone)}/timers`, update, Ok);
     if (report.servedRequestAt !== null) {
       await this.call("POST", `${this.zonePath(zone)}/signal/ack`, { requestedAt: report.servedRequestAt }, AckResult);
@@ -238,30 +247,30 @@ export class WorkerClient implements WorkerApi {
     await this.call("PUT", `${this.zonePath(zone)}/timers`, update, Ok);
   }
 
-  async logTransfer(entry: TransferLogEntry): Promise<void> {
-    const body: ContractLogEntry = {
-      kind: entry.kind,
-      result: entry.result === "error" ? "failed" : entry.result,
-      primary: entry.primary,
-      records: entry.records,
-      bytes: entry.bytes,
-      durationMs: Math.round(entry.durationMs),
-      instance: entry.instance,
-      at: Math.round(entry.startedAt),
-    };
-    if (entry.serialBefore !== null) body.fromSerial = entry.serialBefore;
-    if (entry.serialAfter !== null) body.toSerial = entry.serialAfter;
-    if (entry.error !== undefined) body.error = entry.error.slice(0, 2000);
-    // Retried like the rest: a transient failure means it was not written, and a rare duplicate line
-    // in the log is better than a lost one.
-    await this.call("POST", `${this.zonePath(entry.zone)}/transfers`, body, Created);
+  async finish(zone: string, owner: string, end: AttemptEnd): Promise<void> {
+    const body: FinishRequest = { owner, transfers: end.transfers.map(contractEntry), report: timersOf(end.report), release: end.release };
+    if (end.zoneId !== undefined) body.zoneId = end.zoneId;
+    if (end.report.servedRequestAt !== null) body.servedRequestAt = end.report.servedRequestAt;
+    // Retried like the report and the log rows it stands for: a transient failure (no connection, 503 while
+    // `wrangler dev` reloads) means it was not applied. After an answer lost on the way back, the second try
+    // writes the log rows again (a rare duplicate line beats a lost one) and finds the lease given back: 409,
+    // a report owed, sent again with the next attempt.
+    await this.call("POST", `${this.zonePath(zone)}/finish`, body, FinishResult);
   }
 
-  async beginIngest(zoneName: string, owner: string, _kind: Exclude<TransferKind, "soa">, serial: number): Promise<IngestSession> {
+  async logTransfer(entry: TransferLogEntry): Promise<void> {
+    // Retried like the rest: a transient failure means it was not written, and a rare duplicate line
+    // in the log is better than a lost one.
+    await this.call("POST", `${this.zonePath(entry.zone)}/transfers`, contractEntry(entry), Created);
+  }
+
+  async beginIngest(zoneName: string, owner: string, _kind: Exclude<TransferKind, "soa">, serial: number, options: { maxDbBytes?: number | undefined } = {}): Promise<IngestSession> {
     const path = this.zonePath(zoneName);
     // Decided by what the primary sends: a full zone streams into a new version; changesets are
     // collected and sent together at commit.
-    let full: { version: number; chunker: IngestChunker } | undefined;
+    // A full zone's version is opened with its first chunk (`open`); one that never fills a chunk goes
+    // whole at commit instead, in one request, and opens nothing before.
+    let full: { chunker: IngestChunker; open: () => Promise<number>; opened: boolean } | undefined;
     let finalSerial = serial;
     const changesets: Array<{ from: ResourceRecord; to?: ResourceRecord; deletions: ResourceRecord[]; additions: ResourceRecord[] }> = [];
     let section: "full" | "delete" | "add" = "full";
@@ -273,20 +282,27 @@ export class WorkerClient implements WorkerApi {
       beginFull: async (soa) => {
         section = "full";
         finalSerial = soaSerial(soa.rdata);
-        // Not retried: a lost answer would leave an open version behind (the sweep removes it).
-        const begun = await this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false);
-        const version = begun.version;
-        dbBytes = begun.dbBytes;
+        let version: Promise<number> | undefined;
+        const open = (): Promise<number> => {
+          f.opened = true;
+          // Not retried: a lost answer would leave an open version behind (the sweep removes it).
+          return (version ??= this.call("POST", `${path}/ingest`, { owner }, IngestBegun, this.options.timeoutMs, false).then((begun) => {
+            dbBytes = begun.dbBytes;
+            return begun.version;
+          }));
+        };
         const chunker = new IngestChunker({
           targetBytes: this.options.chunkBytes ?? CHUNK_BYTES,
           inFlight: this.options.chunksInFlight ?? CHUNKS_IN_FLIGHT,
           encode: encodeRecordStream,
           // Retried like any idempotent call: a chunk sent twice replaces (or finds) itself.
           send: async (seq, body) => {
-            await this.call("PUT", `${path}/ingest/${version}/chunks/${seq}?owner=${encodeURIComponent(owner)}`, body, ChunkAccepted);
+            const v = await open();
+            await this.call("PUT", `${path}/ingest/${v}/chunks/${seq}?owner=${encodeURIComponent(owner)}`, body, ChunkAccepted);
           },
         });
-        full = { version, chunker };
+        const f = { chunker, open, opened: false };
+        full = f;
         // The SOA travels with the apex's other records: a chunk of its own would overlap the next one.
         await chunker.add([soa]);
       },
@@ -315,12 +331,21 @@ export class WorkerClient implements WorkerApi {
         (section === "delete" ? c.deletions : c.additions).push(...chunk);
       },
       end: async () => {
-        await full?.chunker.flush();
+        // A zone that filled no chunk stays here for the whole-zone request at commit.
+        if (full && full.chunker.chunks > 0) await full.chunker.flush();
       },
       commit: async () => {
+        if (full && full.chunker.chunks === 0) {
+          // Opened, stored and committed by one request; the Worker abandons the version on any failure.
+          const cap = options.maxDbBytes ? `&maxDbBytes=${options.maxDbBytes}` : "";
+          const query = `owner=${encodeURIComponent(owner)}&serial=${finalSerial}${cap}`;
+          const r = await this.call("PUT", `${path}/ingest/whole?${query}`, full.chunker.takeUnshipped(), CommitResult, COMMIT_TIMEOUT_MS, false);
+          return { version: r.version, serial: r.serial, records: r.recordCount };
+        }
         if (full) {
           await full.chunker.flush();
-          const r = await this.call("POST", `${path}/ingest/${full.version}/commit`, { owner, serial: finalSerial }, CommitResult, COMMIT_TIMEOUT_MS, false);
+          const version = await full.open();
+          const r = await this.call("POST", `${path}/ingest/${version}/commit`, { owner, serial: finalSerial }, CommitResult, COMMIT_TIMEOUT_MS, false);
           return { version: r.version, serial: r.serial, records: r.recordCount };
         }
         const body: Changeset[] = changesets.map((c) => ({
@@ -337,7 +362,11 @@ export class WorkerClient implements WorkerApi {
       abort: async (_reason) => {
         if (!full) return;
         await full.chunker.settle();
-        await this.call("POST", `${path}/ingest/${full.version}/abort`, { owner }, Ok);
+        // Nothing opened (a whole zone, or a failure before the first chunk): nothing to drop.
+        if (!full.opened) return;
+        const version = await full.open().catch(() => undefined);
+        if (version === undefined) return;
+        await this.call("POST", `${path}/ingest/${version}/abort`, { owner }, Ok);
       },
     };
   }
@@ -451,4 +480,36 @@ function serviceConfigs(list: { zones: ZoneConfigList["zones"]; keys: ZoneConfig
       recordCount: z.recordCount,
     };
   });
+}
+
+/** A log entry as the contract carries it. */
+function contractEntry(entry: TransferLogEntry): ContractLogEntry {
+  const body: ContractLogEntry = {
+    kind: entry.kind,
+    result: entry.result === "error" ? "failed" : entry.result,
+    primary: entry.primary,
+    records: entry.records,
+    bytes: entry.bytes,
+    durationMs: Math.round(entry.durationMs),
+    instance: entry.instance,
+    at: Math.round(entry.startedAt),
+  };
+  if (entry.serialBefore !== null) body.fromSerial = entry.serialBefore;
+  if (entry.serialAfter !== null) body.toSerial = entry.serialAfter;
+  if (entry.error !== undefined) body.error = entry.error.slice(0, 2000);
+  return body;
+}
+
+/** A report as the contract's timers update (without the owner). */
+function timersOf(report: ZoneReport): Omit<TimersUpdate, "owner"> {
+  const update: Omit<TimersUpdate, "owner"> = {
+    status: report.status,
+    statusDetail: report.statusDetail.slice(0, 2000),
+    nextRefreshAt: Math.round(report.nextRefreshAt),
+  };
+  if (report.soa && report.primarySerial !== null) update.soa = { serial: report.primarySerial, ...report.soa };
+  if (report.primarySerial !== null) update.primarySerial = report.primarySerial;
+  if (report.lastCheckAt !== null) update.lastCheckAt = Math.round(report.lastCheckAt);
+  if (report.expiresAt !== null) update.expiresAt = Math.round(report.expiresAt);
+  return update;
 }

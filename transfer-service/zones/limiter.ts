@@ -74,3 +74,87 @@ export class Limiter {
     return undefined;
   }
 }
+
+/**
+ * Transfers from one primary at once (BIND's `transfers-per-ns`, default 2; `BACKSTOP_TRANSFERS_PER_PRIMARY`):
+ * a restart or a bulk create of many zones of one primary asks it for at most this many AXFR/IXFR streams
+ * together, whatever `transfers-in` allows across primaries. A primary is its address and port (two servers
+ * on one host are two primaries). The slot covers the transfer from the primary only (`refresh.ts`): a small
+ * zone's store into the Worker after it asks nothing of the primary.
+ *
+ * A primary's entry exists only while it has transfers running or waiting, so the map grows with the work
+ * in flight, not with the zones or primaries ever seen. Waiters are served in order; one whose attempt is
+ * stopped (`signal`) leaves the queue. `max` 0: no limit.
+ */
+export class PrimaryLimiter {
+  private readonly primaries = new Map<string, { active: number; waiting: Set<() => void> }>();
+
+  constructor(private readonly max: number) {}
+
+  /** Transfers running and waiting for `primary`. */
+  load(primary: string): { running: number; waiting: number } {
+    const p = this.primaries.get(primary);
+    return { running: p?.active ?? 0, waiting: p?.waiting.size ?? 0 };
+  }
+
+  /** Runs `fn` when `primary` has a free slot; rejects without running it when `signal` aborts first. */
+  async run<T>(primary: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.max <= 0) return fn();
+    let p = this.primaries.get(primary);
+    if (!p) {
+      p = { active: 0, waiting: new Set() };
+      this.primaries.set(primary, p);
+    }
+    const slot = p;
+    if (slot.active >= this.max) {
+      await new Promise<void>((resolve, reject) => {
+        if (signal?.aborted) return reject(stopped(signal));
+        const start = (): void => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = (): void => {
+          slot.waiting.delete(start);
+          this.forget(primary, slot);
+          reject(stopped(signal!));
+        };
+        slot.waiting.add(start);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    } else {
+      slot.active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = first(slot.waiting);
+      // Hand the slot straight to the next waiter, or give it back.
+      if (next) next();
+      else {
+        slot.active--;
+        this.forget(primary, slot);
+      }
+    }
+  }
+
+  private forget(primary: string, slot: { active: number; waiting: Set<() => void> }): void {
+    if (slot.active === 0 && slot.waiting.size === 0 && this.primaries.get(primary) === slot) this.primaries.delete(primary);
+  }
+
+  /** Primaries with transfers running or waiting (what the limiter holds). */
+  get size(): number {
+    return this.primaries.size;
+  }
+}
+
+function first<T>(set: Set<T>): T | undefined {
+  for (const v of set) {
+    set.delete(v);
+    return v;
+  }
+  return undefined;
+}
+
+function stopped(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error("stopped");
+}

@@ -14,6 +14,7 @@
  *
  * Addresses and prefixes are parsed by `addresses.ts`, the same parser as RRL's exemptions.
  */
+import { LRUCache } from "lru-cache";
 import { inPrefix, parseAddress, parsePrefix, type Prefix } from "../addresses.ts";
 
 /** A zone's NOTIFY rules, parsed once when the zone's configuration is loaded. */
@@ -42,6 +43,27 @@ export function buildNotifyAcl(primaries: readonly { address: string }[], notify
   for (const p of primaries) add(p.address, "primary");
   for (const entry of notifyAllow) add(entry, "notify-allow");
   return { prefixes, invalid };
+}
+
+/**
+ * Issue 19 (memory per zone): zones share their parsed rules. Thousands of zones of one provider name the
+ * same primaries and prefixes, so the ACLs built are kept by their entries, the most recently used 1,000;
+ * a zone asks when a NOTIFY comes instead of holding its own. The ACL is never changed once built.
+ */
+const shared = new LRUCache<string, NotifyAcl>({ max: 1000 });
+
+/** `buildNotifyAcl`'s result for these entries, shared with every zone that names the same. */
+export function notifyAclFor(primaries: readonly { address: string }[], notifyAllow: readonly string[]): NotifyAcl {
+  let key = "";
+  for (const p of primaries) key += `${p.address} `;
+  key += "|";
+  for (const entry of notifyAllow) key += ` ${entry}`;
+  let acl = shared.get(key);
+  if (!acl) {
+    acl = buildNotifyAcl(primaries, notifyAllow);
+    shared.set(key, acl);
+  }
+  return acl;
 }
 
 /** The decision for a NOTIFY from `source` whose TSIG outcome is `tsig`; see the module comment. */

@@ -18,32 +18,48 @@
  *   for the run it asked for.
  */
 
+import { TimerHeap, type TimerEntry } from "./timer-heap.ts";
+
 /** The events a zone can have pending. */
 export type ZoneEventKind = "refresh" | "expire";
 
 /** Kinds in the order events due at the same moment run (Knot runs them in its enum order too). */
 const KINDS: readonly ZoneEventKind[] = ["refresh", "expire"];
 
-/** Longest single setTimeout armed (Node's limit is 2^31-1 ms); a later time is re-armed when it fires. */
-const MAX_TIMER_MS = 6 * 3600 * 1000;
-
 export type ZoneEventHandlers = Record<ZoneEventKind, () => Promise<void>>;
 
-export class ZoneEvents {
-  private readonly times = new Map<ZoneEventKind, number>();
-  private timer: NodeJS.Timeout | undefined;
+/**
+ * A zone's events. Issue 19 (memory per zone): the times are two fields, not a map, and the one timer is an
+ * entry of the zone set's `TimerHeap` (one `setTimeout` for every zone), so a quiet zone holds a few numbers
+ * here. Without a heap given, the events arm a heap of their own (tests of one zone).
+ */
+export class ZoneEvents implements TimerEntry {
+  private refreshAt: number | undefined;
+  private expireAt: number | undefined;
+  /** `TimerEntry`: the deadline armed in the heap and the place there (-1: none armed). */
+  timerAt = 0;
+  timerIndex = -1;
   private running: Promise<void> | undefined;
-  private waiters: Array<() => void> = [];
+  private waiters: Array<() => void> | undefined;
   private stopped = false;
+  private readonly timers: TimerHeap;
 
   constructor(
     private readonly handlers: ZoneEventHandlers,
     private readonly now: () => number,
-  ) {}
+    timers?: TimerHeap,
+  ) {
+    this.timers = timers ?? new TimerHeap(now);
+  }
 
   /** When `kind` is due, or undefined when it is not planned. */
   at(kind: ZoneEventKind): number | undefined {
-    return this.times.get(kind);
+    return kind === "refresh" ? this.refreshAt : this.expireAt;
+  }
+
+  private set(kind: ZoneEventKind, at: number | undefined): void {
+    if (kind === "refresh") this.refreshAt = at;
+    else this.expireAt = at;
   }
 
   /** True while an event runs (or events due now follow it). */
@@ -53,39 +69,47 @@ export class ZoneEvents {
 
   /** Plans `kind` at `at`, unless it is already planned earlier. */
   schedule(kind: ZoneEventKind, at: number): void {
-    const current = this.times.get(kind);
+    const current = this.at(kind);
     if (current !== undefined && current <= at) return;
-    this.times.set(kind, at);
+    this.set(kind, at);
     this.plan();
   }
 
   /** Plans `kind` at exactly `at` (null: not at all), earlier or later than before. */
   replan(kind: ZoneEventKind, at: number | null): void {
-    if (at === null) this.times.delete(kind);
-    else this.times.set(kind, at);
+    this.set(kind, at ?? undefined);
     this.plan();
   }
 
   /** Resolves when no event runs and none is due. */
   idle(): Promise<void> {
     if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
   /** Drops every planned event; one in progress finishes (`idle()` tells when). */
   stop(): void {
     this.stopped = true;
-    this.times.clear();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.refreshAt = undefined;
+    this.expireAt = undefined;
+    this.timers.clear(this);
+  }
+
+  /** `TimerEntry`: the heap's timer reached our earliest time. */
+  fire(): void {
+    this.plan();
   }
 
   /** The kind due first, if any is due at `now`. */
   private due(now: number): ZoneEventKind | undefined {
     let first: ZoneEventKind | undefined;
+    let firstAt = Infinity;
     for (const kind of KINDS) {
-      const at = this.times.get(kind);
-      if (at !== undefined && at <= now && (first === undefined || at < this.times.get(first)!)) first = kind;
+      const at = this.at(kind);
+      if (at !== undefined && at <= now && at < firstAt) {
+        first = kind;
+        firstAt = at;
+      }
     }
     return first;
   }
@@ -94,8 +118,7 @@ export class ZoneEvents {
   private plan(): void {
     if (this.stopped || this.running) return; // the running loop plans when it ends
     if (this.due(this.now()) !== undefined) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
+      this.timers.clear(this);
       this.running = this.loop();
       return;
     }
@@ -103,22 +126,17 @@ export class ZoneEvents {
   }
 
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const times = [...this.times.values()];
-    if (this.stopped || times.length === 0) return;
-    const delay = Math.max(0, Math.min(Math.min(...times) - this.now(), MAX_TIMER_MS));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.plan();
-    }, delay);
+    const r = this.refreshAt, e = this.expireAt;
+    const next = r === undefined ? e : e === undefined ? r : Math.min(r, e);
+    if (this.stopped || next === undefined) this.timers.clear(this);
+    else this.timers.set(this, next);
   }
 
   /** Runs the events due, one after another, earliest first; then arms the timer for the next. */
   private async loop(): Promise<void> {
     try {
       for (let kind = this.due(this.now()); kind !== undefined && !this.stopped; kind = this.due(this.now())) {
-        this.times.delete(kind);
+        this.set(kind, undefined);
         // A handler reports its own failures; one that throws must not stop the events after it.
         await this.handlers[kind]().catch(() => undefined);
       }
@@ -126,8 +144,8 @@ export class ZoneEvents {
       this.running = undefined;
       this.arm();
       const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w();
+      this.waiters = undefined;
+      for (const w of waiters ?? []) w();
     }
   }
 }

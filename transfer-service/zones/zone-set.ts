@@ -14,7 +14,8 @@ import type { RefreshSignal } from "../ops/control-http.ts";
 import type { ZoneGaugeState } from "../ops/metrics.ts";
 import type { ZoneConfig, ZoneFeedCursor } from "../worker/worker-api.ts";
 import { Coalescer } from "./coalesce.ts";
-import { Limiter } from "./limiter.ts";
+import { Limiter, PrimaryLimiter } from "./limiter.ts";
+import { TimerHeap } from "./timer-heap.ts";
 import { SerialQueryRate } from "./serial-query-rate.ts";
 import { Zone, type NotifyZone, type ZoneDeps } from "./zone.ts";
 
@@ -48,6 +49,8 @@ export const noZones: Zones = {
 export class ZoneSet implements Zones {
   private readonly zones = new Map<string, Zone>();
   private readonly limiter: Limiter;
+  /** One timer for every zone's next event. */
+  private readonly timers: TimerHeap;
   private readonly abortController = new AbortController();
   private pollTimer: NodeJS.Timeout | undefined;
   /**
@@ -63,8 +66,14 @@ export class ZoneSet implements Zones {
 
   constructor(private readonly deps: ZoneDeps) {
     this.limiter = new Limiter(deps.settings.xfr.maxConcurrent);
+    this.timers = new TimerHeap(deps.now ?? Date.now);
     // BIND's serial-query-rate: one gate for every zone, so a restart's checks are spread.
-    this.deps = { ...deps, serialQueries: deps.serialQueries ?? new SerialQueryRate(deps.settings.soa.serialQueryRate ?? 0, deps.now ?? Date.now) };
+    // BIND's transfers-per-ns likewise: one per primary across the set's zones.
+    this.deps = {
+      ...deps,
+      serialQueries: deps.serialQueries ?? new SerialQueryRate(deps.settings.soa.serialQueryRate ?? 0, deps.now ?? Date.now),
+      primaryTransfers: deps.primaryTransfers ?? new PrimaryLimiter(deps.settings.xfr.perPrimary ?? 0),
+    };
   }
 
   find(name: Name): Zone | undefined {
@@ -188,7 +197,7 @@ export class ZoneSet implements Zones {
       z = undefined;
     }
     if (!z) {
-      z = new Zone(config, { ...this.deps, log: this.deps.log.child({ zone: config.name }) }, this.limiter, this.abortController.signal);
+      z = new Zone(config, this.deps, this.limiter, this.abortController.signal, this.timers);
       this.zones.set(name.key, z);
     }
     await z.update(config);

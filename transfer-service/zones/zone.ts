@@ -29,12 +29,13 @@ import type { RefreshSignal } from "../ops/control-http.ts";
 import type { Logger } from "../ops/log.ts";
 import type { ZoneConfig } from "../worker/worker-api.ts";
 import type { Limiter, LimiterTicket } from "./limiter.ts";
-import { buildNotifyAcl, type NotifyAcl } from "./notify-acl.ts";
+import { notifyAclFor, type NotifyAcl } from "./notify-acl.ts";
 import { Backoff } from "./refresh/backoff.ts";
 import { releaseLease } from "./refresh/lease.ts";
-import { refresh, type RefreshDeps, type RefreshOutcome, type RefreshRequest, type RefreshZone } from "./refresh/refresh.ts";
+import { attemptLog, refresh, type RefreshDeps, type RefreshOutcome, type RefreshRequest, type RefreshZone } from "./refresh/refresh.ts";
 import { reportFor } from "./refresh/report.ts";
 import { zoneClamps, type EffectiveTimers } from "./refresh/soa-timers.ts";
+import type { TimerHeap } from "./timer-heap.ts";
 import { ZoneEvents } from "./zone-events.ts";
 
 /** What the NOTIFY receiver (server/notify-in.ts) needs of a zone. */
@@ -50,11 +51,19 @@ export interface ZoneDeps extends RefreshDeps {
   hmac: HmacProvider;
 }
 
+/** The keys of a zone that names none: one array for all of them. */
+const NO_KEYS: readonly TsigKey[] = Object.freeze([]);
+
+/**
+ * Issue 19 (memory per zone, measured by bench `zones` and `zone-memory.test.ts`): what a quiet
+ * zone holds is its configuration and a few numbers. Its name is parsed when an attempt needs it, its NOTIFY
+ * rules are shared with every zone naming the same primaries (`notifyAclFor`), its backoff holds nothing until
+ * a primary fails, its timer is an entry of the set's one timer heap, and it logs through the set's logger
+ * (every line names the zone) rather than a child logger of its own.
+ */
 export class Zone implements NotifyZone, RefreshZone {
-  readonly name: Name;
   config: ZoneConfig;
-  acl: NotifyAcl;
-  keys: TsigKey[] = [];
+  keys: readonly TsigKey[] = NO_KEYS;
   readonly backoff: Backoff;
   /** Time of the last successful check, for metrics. */
   lastCheckAt: number | null;
@@ -96,13 +105,22 @@ export class Zone implements NotifyZone, RefreshZone {
     private readonly deps: ZoneDeps,
     private readonly limiter: Limiter,
     private readonly abort: AbortSignal,
+    timers?: TimerHeap,
   ) {
-    this.name = Name.parseAbsolute(config.name);
     this.config = config;
-    this.acl = buildNotifyAcl(config.primaries, config.notifyAllow);
     this.backoff = new Backoff(deps.settings.backoff.baseMs, deps.settings.backoff.maxMs);
-    this.events = new ZoneEvents({ refresh: () => this.onRefresh(), expire: () => this.onExpire() }, () => this.now);
+    this.events = new ZoneEvents({ refresh: () => this.onRefresh(), expire: () => this.onExpire() }, deps.now ?? Date.now, timers);
     this.lastCheckAt = config.lastCheckAt;
+  }
+
+  /** The zone's name, parsed from its configuration (an attempt asks a few times; a quiet zone holds none). */
+  get name(): Name {
+    return Name.parseAbsolute(this.config.name);
+  }
+
+  /** Who may NOTIFY the zone: shared with every zone that names the same primaries and prefixes. */
+  get acl(): NotifyAcl {
+    return notifyAclFor(this.config.primaries, this.config.notifyAllow);
   }
 
   private get now(): number {
@@ -128,8 +146,8 @@ export class Zone implements NotifyZone, RefreshZone {
       this.keys = keys;
       this.keyFingerprint = fingerprint;
     }
-    this.acl = buildNotifyAcl(config.primaries, config.notifyAllow);
-    if (this.acl.invalid.length > 0) this.log.warn({ zone: config.name, invalid: this.acl.invalid }, "ignoring NOTIFY ACL entries that are not addresses or prefixes");
+    const acl = notifyAclFor(config.primaries, config.notifyAllow);
+    if (acl.invalid.length > 0) this.log.warn({ zone: config.name, invalid: acl.invalid }, "ignoring NOTIFY ACL entries that are not addresses or prefixes");
     const busy = this.events.busy;
     const dueAt = this.events.at("refresh");
     const first = this.lastRequestSeen === null && dueAt === undefined && !busy;
@@ -230,13 +248,16 @@ export class Zone implements NotifyZone, RefreshZone {
     this.resume = null;
     this.log.debug({ zone: this.config.name, requestedAt: request?.requestedAt ?? null }, "refresh run starts");
     let outcome: RefreshOutcome;
+    const { worker } = this.deps;
+    // With `finish`, the attempt's log entries go with its report in one call.
+    const transferLog = attemptLog(this.config.name, this.deps, worker.finish !== undefined);
     try {
       const urgent = this.urgent;
       this.urgent = false;
       outcome = await this.limiter.run(
         () => {
           this.queued = null;
-          return refresh(this, request, this.deps, this.abort);
+          return refresh(this, request, this.deps, this.abort, transferLog);
         },
         urgent,
         (ticket) => (this.queued = ticket),
@@ -271,8 +292,15 @@ export class Zone implements NotifyZone, RefreshZone {
       this.config = { ...this.config, status: step.zone.status };
     }
     const report = step.report;
+    let released = false;
     try {
-      await this.deps.worker.report(this.config.name, settings.instanceId, report);
+      if (worker.finish) {
+        // Log entries, report, acknowledgement and release in one call (issue 19).
+        await worker.finish(this.config.name, settings.instanceId, { zoneId: this.config.id, transfers: transferLog.take(), report, release: true });
+        released = true;
+      } else {
+        await worker.report(this.config.name, settings.instanceId, report);
+      }
       this.reportOwed = false;
       this.log.debug({ zone: this.config.name, status: report.status }, "final report stored");
     } catch (err) {
@@ -281,7 +309,7 @@ export class Zone implements NotifyZone, RefreshZone {
       this.reportOwed = true;
       this.pending ??= request;
     }
-    await releaseLease({ worker: this.deps.worker, instanceId: settings.instanceId, leaseTtlMs: settings.leaseTtlMs, log: this.log }, this.config.name);
+    if (!released) await releaseLease({ worker, instanceId: settings.instanceId, leaseTtlMs: settings.leaseTtlMs, log: this.log }, this.config.name);
     this.events.schedule("refresh", report.nextRefreshAt);
     if (checked) this.planExpiry(checked.expiresAt);
   }

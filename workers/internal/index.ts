@@ -7,31 +7,26 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { Name } from "../../dns/name.ts";
 import { SecretBox } from "../db/secret-box.ts";
 import { sealedKeys } from "../db/queries/tsig-keys.ts";
 import { acknowledgeSignal, pendingSignals } from "../db/queries/refresh-signals.ts";
 import { appendTransfer } from "../db/queries/transfer-log.ts";
 import { zoneConfig, zoneConfigChanges, zoneConfigs } from "../db/queries/zone-config.ts";
 import { writeTimers } from "../db/queries/zone-timers.ts";
-import { zonePointerByName } from "../db/queries/zones.ts";
-import type { D1Queryable } from "../db/d1-queryable.ts";
 import { bearerAuth, internalOnly } from "../http/auth/index.ts";
 import { d1Session } from "../http/d1-session/index.ts";
 import { ApiError, errorBody, errorResponse, jsonBody, validate } from "../http/errors/index.ts";
-import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { applyChangesets } from "../store/changeset-apply.ts";
 import { abortIngest, appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
-import type { ZoneRef } from "../store/full-ingest.ts";
 import { readJournal } from "../store/journal.ts";
 import { acquireLease, releaseLease, renewLease } from "../store/lease.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
-import { reconcileCatalog } from "../store/catalog.ts";
 import { Budget } from "../store/statement-budget.ts";
-import { pushInBackground } from "../api/refresh-signal.ts";
 import { streamVersion } from "../store/version-stream.ts";
 import { mountUpdate } from "./update.ts";
+import { mountFolded } from "./folded.ts";
+import { afterCommit, databaseSize, MAX_CHUNK_BYTES, versionParam, zoneRef } from "./ingest-steps.ts";
 import {
   ChangesetRequest,
   CommitRequest,
@@ -48,8 +43,6 @@ import type { Signal, TsigKeyMaterial, ZoneConfig, ZoneConfigChanges } from "../
 
 type AppContext = Context<RouteEnv>;
 
-/** Largest chunk body accepted: a few MB keeps a chunk's sort well inside the isolate's memory. */
-const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** The keys the given zones refer to, decrypted. */
 async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMaterial[]> {
@@ -71,39 +64,6 @@ async function keysFor(c: AppContext, configs: ZoneConfig[]): Promise<TsigKeyMat
     out.push({ name: key.name, algorithm: key.algorithm, secret: btoa(String.fromCharCode(...secret)) });
   }
   return out;
-}
-
-async function zoneRef(c: AppContext): Promise<ZoneRef & { row: { current_version: number | null; serial: number | null; catalog: number } }> {
-  const name = nameFromPath(c.req.param("zone"), "zone");
-  const row = await zonePointerByName(c.var.db, name);
-  if (!row) throw new ApiError(404, "not-found", `no zone named ${name}`);
-  return { id: row.id, name: Name.parseAbsolute(row.name), row };
-}
-
-function versionParam(c: AppContext): number {
-  const text = c.req.param("version") ?? "";
-  if (!/^\d{1,15}$/.test(text)) throw new ApiError(400, "invalid", "version: must be a positive integer", "version");
-  return Number(text);
-}
-
-/**
- * What follows a commit: a catalog zone's members are reconciled with the new version (RFC 9432,
- * `store/catalog.ts`). Its failure never fails the commit (the transfer is stored); it is logged and the
- * next commit tries again. New members carry their first refresh request in their rows; one signal for
- * the first of them makes every service read the zone change feed now instead of at its next poll.
- */
-async function afterCommit(c: AppContext, ref: { id: number; row: { catalog: number } }): Promise<void> {
-  if (ref.row.catalog !== 1) return;
-  try {
-    const outcome = await reconcileCatalog(c.var.db, ref.id);
-    if (!outcome) return;
-    console.log(JSON.stringify({ msg: "catalog reconciled", zoneId: ref.id, ...outcome.report, problems: outcome.report.problems.length }));
-    servedPointersChanged();
-    const first = outcome.created[0];
-    if (first !== undefined) pushInBackground(c, { zone: first, requestedAt: Date.now(), force: null, acceptLowerSerial: false });
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "catalog reconciliation failed", zoneId: ref.id, error: (err as Error).message }));
-  }
 }
 
 export function createInternal(): Hono<RouteEnv> {
@@ -131,8 +91,15 @@ export function createInternal(): Hono<RouteEnv> {
   });
 
   api.post("/zones/:zone/lease", async (c) => {
-    const ref = await zoneRef(c);
     const body = await jsonBody(c, LeaseRequest);
+    // Issue 19: the service names the zone's row, and row ids are never reused (AUTOINCREMENT), so the lease
+    // is taken by it in one statement; only a refusal reads the row by name, to say why (404: gone or created
+    // again; 409: held).
+    if (body.zoneId !== undefined) {
+      const lease = await acquireLease(new Budget(c.var.db), body.zoneId, body.owner, body.ttlMs);
+      if (lease) return c.json(lease);
+    }
+    const ref = await zoneRef(c);
     if (body.zoneId !== undefined && body.zoneId !== ref.id) {
       throw new ApiError(404, "not-found", `${ref.name} was deleted and created again (zone ${ref.id}, not ${body.zoneId}); the attempt for the old zone stops`);
     }
@@ -260,6 +227,9 @@ export function createInternal(): Hono<RouteEnv> {
     return c.json(journal);
   });
 
+  // Issue 19: a small zone's transfer stored and committed by one request, an attempt's end by one more.
+  mountFolded(api);
+
   // Issue 22: RFC 2136 UPDATE of a primary zone, allowed by the service, applied here atomically.
   mountUpdate(api);
 
@@ -267,15 +237,4 @@ export function createInternal(): Hono<RouteEnv> {
   api.all("*", (c) => c.json(errorBody("not-found", `no route ${c.req.method} ${c.req.path}`), 404));
   api.onError((err, c) => errorResponse(c, err));
   return api;
-}
-
-/**
- * The D1 database's size in octets, for the service's size guard. D1 reports it on every result
- * (`meta.size_after`); a one-row read is the cheapest statement to ask (`PRAGMA page_count` is not among
- * the pragmas D1 documents). Undefined when the binding does not say.
- */
-async function databaseSize(db: D1Queryable): Promise<number | undefined> {
-  const result = await db.prepare("SELECT 1").run();
-  const size = (result.meta as { size_after?: unknown }).size_after;
-  return typeof size === "number" && Number.isFinite(size) ? size : undefined;
 }

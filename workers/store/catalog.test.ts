@@ -9,6 +9,8 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
 import { parseZoneText } from "../../dns/zonefile/parser.ts";
+import { decodeMessage } from "../../dns/message.ts";
+import { queryWire } from "../../dns/testing/query-wire.ts";
 import { encodeRecordStream } from "./record-stream.ts";
 
 const INTERNAL = "test-internal-token";
@@ -132,5 +134,48 @@ describe("catalog zones (RFC 9432) as a consumer", () => {
     const patch = await call("PATCH", "/api/v1/zones/plain.test", { catalogGroups: {} });
     expect(patch.status).toBe(400);
     expect(((await patch.json()) as { error: { field: string } }).error.field).toBe("catalogGroups");
+  });
+
+  it("deleting a catalog deletes its members, and only them (RFC 9432 §5.2); the service is told by the feed", async () => {
+    await json(call("POST", "/api/v1/zones", { name: "cat4.invalid", primaries: [PRIMARY], catalog: true }), 201);
+    await json(call("POST", "/api/v1/zones", { name: "cat5.invalid", primaries: [PRIMARY], catalog: true }), 201);
+    await json(call("POST", "/api/v1/zones", { name: "own4.member.test", primaries: [PRIMARY] }), 201);
+    await publish("cat4.invalid", 1, `version TXT "2"\na.zones PTR a4.member.test.\nb.zones PTR b4.member.test.\nc.zones PTR own4.member.test.\n`);
+    await publish("cat5.invalid", 1, `version TXT "2"\na.zones PTR c5.member.test.\n`);
+    expect((await json<View>(view("a4.member.test"))).memberOf).toBe("cat4.invalid");
+    const feed = await json<{ cursor: { since: number; deletes: number } }>(call("GET", "/internal/v1/zones?since=0", undefined, INTERNAL));
+
+    expect((await call("DELETE", "/api/v1/zones/cat4.invalid")).status).toBe(204);
+    expect((await view("a4.member.test")).status).toBe(404);
+    expect((await view("b4.member.test")).status).toBe(404);
+    // A zone created through the API that the catalog listed, and another catalog's member, stay.
+    expect((await json<View>(view("own4.member.test"))).memberOf).toBeNull();
+    expect((await json<View>(view("c5.member.test"))).memberOf).toBe("cat5.invalid");
+    const after = await json<{ deleted: string[] }>(call("GET", `/internal/v1/zones?since=${feed.cursor.since}&deletes=${feed.cursor.deletes}`, undefined, INTERNAL));
+    expect(after.deleted.sort()).toEqual(["a4.member.test", "b4.member.test", "cat4.invalid"]);
+
+    // The bulk delete does the same, and counts the names it was given.
+    expect(await json(call("POST", "/api/v1/zones/bulk", { delete: ["cat5.invalid"] }))).toEqual({ deleted: 1 });
+    expect((await view("c5.member.test")).status).toBe(404);
+    expect((await view("own4.member.test")).status).toBe(200);
+  });
+
+  it("a catalog is answered to no one but the admin token (REFUSED); its members are answered as usual", async () => {
+    await json(call("POST", "/api/v1/zones", { name: "cat6.invalid", primaries: [PRIMARY], catalog: true }), 201);
+    await publish("cat6.invalid", 1, `version TXT "2"\na.zones PTR m6.member.test.\n`);
+    await publish("m6.member.test", 1, `www A 192.0.2.6\n`);
+    const ask = async (qname: string, qtype: string, headers: Record<string, string> = {}) => {
+      const res = await exports.default.fetch("http://backstop.test/dns-query", {
+        method: "POST",
+        headers: { "content-type": "application/dns-message", accept: "application/dns-message", ...headers },
+        body: queryWire(qname, qtype, { edns: false }),
+      });
+      const msg = decodeMessage(new Uint8Array(await res.arrayBuffer()));
+      return { rcode: msg.rcode, answers: msg.answers.length };
+    };
+    expect(await ask("version.cat6.invalid.", "TXT")).toEqual({ rcode: 5, answers: 0 });
+    expect(await ask("a.zones.cat6.invalid.", "PTR", { "cf-connecting-ip": "192.0.2.9" })).toEqual({ rcode: 5, answers: 0 });
+    expect(await ask("version.cat6.invalid.", "TXT", { authorization: `Bearer ${ADMIN}` })).toEqual({ rcode: 0, answers: 1 });
+    expect(await ask("www.m6.member.test.", "A")).toEqual({ rcode: 0, answers: 1 });
   });
 });

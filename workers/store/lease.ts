@@ -40,10 +40,13 @@ export async function renewLease(budget: Budget, zoneId: number, owner: string, 
 
 /** Gives the lease up; true when the caller held it. */
 export async function releaseLease(budget: Budget, zoneId: number, owner: string): Promise<boolean> {
-  const result = await budget.run(
-    budget.prepare("UPDATE zones SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2", [zoneId, owner]),
-  );
+  const result = await budget.run(releaseLeaseStatement(budget, zoneId, owner));
   return (result.meta.changes ?? 0) > 0;
+}
+
+/** `releaseLease`'s statement, for a batch (`internal/folded.ts`); `meta.changes` > 0 when the caller held it. */
+export function releaseLeaseStatement(budget: Budget, zoneId: number, owner: string): D1PreparedStatement {
+  return budget.prepare("UPDATE zones SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2", [zoneId, owner]);
 }
 
 /** True when `owner` holds a live lease on the zone. */

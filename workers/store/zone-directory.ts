@@ -64,7 +64,16 @@ interface ZoneRow {
   serial: number | null;
   expires_at: number | null;
   answer_allow: string;
+  catalog: number;
 }
+
+/**
+ * Issue 19: who gets answers from a catalog zone. RFC 9432 §5.1 and §7: a catalog is data for the name
+ * servers that consume it, which reveals every zone they serve, and access to it should be limited. It is
+ * answered to no client (the unspecified addresses, which no query comes from), the admin token excepted, as
+ * a hidden zone restricted by `answerAllow` is: REFUSED. Secondaries get it by transfer (`transferAllow`).
+ */
+const CATALOG_ANSWER_ALLOW: readonly string[] = Object.freeze(["0.0.0.0/32", "::/128"]);
 
 interface ChangeRow {
   seq: number | null;
@@ -166,7 +175,7 @@ export class ZoneDirectory {
         const chunk = candidates.slice(i, i + CANDIDATES_PER_STATEMENT);
         statements.push(
           this.budget.prepare(
-            `SELECT id, name, model, current_version, serial, expires_at, answer_allow FROM zones WHERE name IN (${chunk.map(() => "?").join(",")})`,
+            `SELECT id, name, model, current_version, serial, expires_at, answer_allow, catalog FROM zones WHERE name IN (${chunk.map(() => "?").join(",")})`,
             chunk,
           ),
         );
@@ -199,7 +208,7 @@ export class ZoneDirectory {
       version: row.current_version,
       serial: row.serial,
       expiresAt: row.expires_at,
-      answerAllow: JSON.parse(row.answer_allow) as string[],
+      answerAllow: row.catalog === 1 ? (CATALOG_ANSWER_ALLOW as string[]) : (JSON.parse(row.answer_allow) as string[]),
     };
   }
 

@@ -67,6 +67,19 @@ describe("watchCommits", () => {
     expect(worker.config("watch.test").serial).toBe(5);
   });
 
+  it("passes beginIngest's options (the D1 cap a whole-zone ingest carries) to the Worker", async () => {
+    const { api, worker } = setup();
+    const seen: unknown[] = [];
+    const begin = worker.beginIngest.bind(worker);
+    worker.beginIngest = (zone, owner, kind, serial, options) => {
+      seen.push(options);
+      return begin(zone, owner, kind, serial);
+    };
+    await api.acquireLease("watch.test", "me", 60_000);
+    await api.beginIngest("watch.test", "me", "axfr", 1, { maxDbBytes: 1234 });
+    expect(seen).toEqual([{ maxDbBytes: 1234 }]);
+  });
+
   it("the commit resolves only once a listener's promise settles (the multi-process fan-out), and a rejection does not fail it", async () => {
     const { api, events } = setup();
     let release: () => void = () => undefined;

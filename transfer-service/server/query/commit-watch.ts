@@ -42,8 +42,8 @@ export class CommitEvents {
  * method, so whatever the API gains later passes through untouched (and bound to the real client).
  */
 export function watchCommits(worker: WorkerApi, events: CommitEvents): WorkerApi {
-  const beginIngest: WorkerApi["beginIngest"] = async (zone, owner, kind, serial) => {
-    const session: IngestSession = await worker.beginIngest(zone, owner, kind, serial);
+  const beginIngest: WorkerApi["beginIngest"] = async (zone, owner, kind, serial, options) => {
+    const session: IngestSession = await worker.beginIngest(zone, owner, kind, serial, options);
     const commit = session.commit.bind(session);
     // The session object itself is kept (its sink methods and state); only commit is wrapped.
     session.commit = async () => {

@@ -19,7 +19,7 @@
  *      │      ├─ serial == ours ──────────────► UP TO DATE: expire reset, next at REFRESH ───────────┼─┤
  *      │      ├─ serial older/undefined ──────► regressed (unless acceptLowerSerial) ──► next ───────┤ │
  *      │      ▼ serial newer, or no zone yet, or force AXFR                                          │ │
- *      │    status REFRESHING reported (one call, beside the transfer)                               │ │
+ *      │    status REFRESHING reported (one call, beside a transfer still running after 0.5 s)       │ │
  *      │    IXFR (when we hold a zone) ── NOTIMP/REFUSED/SERVFAIL/FORMERR/inconsistent/              │ │
  *      │      │                            timeout/reset/single newer SOA ──► AXFR ──┐               │ │
  *      │      │ single SOA not newer: up to date                                     │               │ │
@@ -46,7 +46,8 @@
  *   serials, size, time and error in words. The writes keep their order but do not hold the transfer up;
  *   the attempt waits for them before it returns, so the final report lands after them.
  * - While a transfer runs the zone's status is `refreshing` (reported once, when the first transfer of the
- *   attempt starts; an SOA check alone does not change it). The final report replaces it, and lands after
+ *   attempt has run for `ANNOUNCE_AFTER_MS`; an SOA check alone does not change it, nor a transfer done
+ *   sooner: a small zone's shows for a few milliseconds at most, and the call cost as much as the transfer). The final report replaces it, and lands after
  *   it. The Worker shows `refreshing` only while the refresh lease is live, so an instance that dies
  *   mid-transfer leaves no zone showing it for longer than the lease TTL.
  *
@@ -70,7 +71,14 @@ import type { Backoff } from "./backoff.ts";
 import { underLease } from "./lease.ts";
 import { guardStoreSize } from "./store-guard.ts";
 import { waitSlot, type SerialQueryRate } from "../serial-query-rate.ts";
+import type { PrimaryLimiter } from "../limiter.ts";
 import { TransferLog } from "./transfer-log.ts";
+
+/**
+ * A transfer still running after this long is reported `refreshing` (`announceTransfer`). Issue 19: a small
+ * zone's transfer is done well before, and its report call was one of the nine a first transfer cost.
+ */
+export const ANNOUNCE_AFTER_MS = 500;
 
 /** How one refresh attempt ended: the handler's whole answer. */
 export type RefreshOutcome =
@@ -111,6 +119,8 @@ export interface RefreshDeps {
   tsigNow?: Clock | undefined;
   /** Shared by every zone of the set: refresh attempts started per second (BIND's serial-query-rate). */
   serialQueries?: SerialQueryRate | undefined;
+  /** Shared by every zone of the set: transfers from one primary at once (BIND's transfers-per-ns). */
+  primaryTransfers?: PrimaryLimiter | undefined;
 }
 
 /** An SOA query started before the lease was held (`startEarlySoa`). */
@@ -131,8 +141,9 @@ interface Attempt {
   readonly transferLog: TransferLog;
   /** The SOA query started beside the lease, until the primary it went to is tried. */
   early: EarlySoa | undefined;
-  /** The attempt's `refreshing` report in flight (`announceTransfer`). */
+  /** The attempt's `refreshing` report in flight (`announceTransfer`), and its timer before it starts. */
   announcing: Promise<void> | undefined;
+  announceTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** One primary's end of the loop: an outcome ends the attempt, a failure moves on to the next primary. */
@@ -144,12 +155,18 @@ type PrimaryStep =
 
 /**
  * One refresh attempt, under the zone's lease; the lease is kept for the final report (lease.ts). Throws
- * only on an internal error; every failure of a primary or of the Worker is an outcome.
+ * only on an internal error; every failure of a primary or of the Worker is an outcome. Its log entries go
+ * to `transferLog` (by default one that writes each: the caller that holds them sends them with the report).
  */
-export async function refresh(zone: RefreshZone, request: RefreshRequest | null, deps: RefreshDeps, serviceAbort: AbortSignal): Promise<RefreshOutcome> {
+export async function refresh(
+  zone: RefreshZone,
+  request: RefreshRequest | null,
+  deps: RefreshDeps,
+  serviceAbort: AbortSignal,
+  transferLog: TransferLog = attemptLog(zone.config.name, deps, false),
+): Promise<RefreshOutcome> {
   const now = (): number => (deps.now ?? Date.now)();
   const name = zone.config.name;
-  const transferLog = new TransferLog(name, { worker: deps.worker, instanceId: deps.settings.instanceId, log: deps.log, metrics: deps.metrics, now });
   // The serial-query rate: this attempt's slot. Waited for under the lease, so that an attempt that
   // queued finds another instance's refresh in the lease (busy), not in a stale serial afterwards.
   const wait = deps.serialQueries?.reserve() ?? 0;
@@ -166,15 +183,21 @@ export async function refresh(zone: RefreshZone, request: RefreshRequest | null,
       } catch (err) {
         return { kind: "failed", detail: `stopped while waiting for its turn to query: ${describeError(err)}` };
       }
-      attempt = { zone, request, deps, now, signal, transferLog, early, announcing: undefined };
+      attempt = { zone, request, deps, now, signal, transferLog, early, announcing: undefined, announceTimer: undefined };
       return tryPrimaries(attempt);
     }, zone.config.id);
     return outcome === "busy" ? { kind: "lease-busy" } : outcome;
   } finally {
     // The final report must not be overtaken by the `refreshing` one, nor land before the attempt's log.
+    clearTimeout((attempt as Attempt | undefined)?.announceTimer);
     await (attempt as Attempt | undefined)?.announcing;
     await transferLog.settled();
   }
+}
+
+/** The transfer log of one attempt of `zone`; `held`: kept for the caller's `WorkerApi.finish`. */
+export function attemptLog(zone: string, deps: RefreshDeps, held: boolean): TransferLog {
+  return new TransferLog(zone, { worker: deps.worker, instanceId: deps.settings.instanceId, log: deps.log, metrics: deps.metrics, now: () => (deps.now ?? Date.now)(), held });
 }
 
 /** The primary tried first and the SOA query to it, started now; undefined when none can be asked. */
@@ -329,11 +352,12 @@ async function axfrTry(a: Attempt, peer: string, target: PrimaryTarget, soa: Soa
 }
 
 /**
- * Reports `refreshing` for the transfer about to start, once per attempt, without holding the transfer
- * up: the call runs beside it and never throws (a lost report only means the status lags).
+ * Reports `refreshing` for the transfer about to start, once per attempt, when it still runs after
+ * `ANNOUNCE_AFTER_MS`, without holding the transfer up: the call runs beside it and never throws (a lost
+ * report only means the status lags).
  */
 function announceTransfer(a: Attempt, peer: string, serial: number, kind: "ixfr" | "axfr"): void {
-  if (a.announcing) return;
+  if (a.announcing || a.announceTimer) return;
   const { serial: ours, expiresAt, name } = a.zone.config;
   const now = a.now();
   const before =
@@ -343,9 +367,11 @@ function announceTransfer(a: Attempt, peer: string, serial: number, kind: "ixfr"
         ? "nothing served yet"
         : `serial ${ours} is served meanwhile`;
   const detail = `transferring serial ${serial} from ${peer} by ${kind.toUpperCase()} (${before})`;
-  a.announcing = a.deps.worker
-    .reportRefreshing(name, a.deps.settings.instanceId, detail)
-    .catch((err: unknown) => a.deps.log.warn({ zone: name, reason: (err as Error).message }, "could not report the transfer's start"));
+  a.announceTimer = setTimeout(() => {
+    a.announcing = a.deps.worker
+      .reportRefreshing(name, a.deps.settings.instanceId, detail)
+      .catch((err: unknown) => a.deps.log.warn({ zone: name, reason: (err as Error).message }, "could not report the transfer's start"));
+  }, ANNOUNCE_AFTER_MS);
 }
 
 /** Runs one transfer into an ingest session and commits it; aborts the session on any failure. */
@@ -363,7 +389,7 @@ async function transferInto(
   const ours = a.zone.config.serial;
   let session;
   try {
-    session = await worker.beginIngest(zone, settings.instanceId, kind, soa.serial);
+    session = await worker.beginIngest(zone, settings.instanceId, kind, soa.serial, { maxDbBytes: settings.xfr.d1MaxBytes || undefined });
     log.debug({ zone, kind, serial: soa.serial }, "ingest session open");
   } catch (err) {
     const e = new TransferError("sink", `the Worker refused to start storing a new version: ${(err as Error).message}`, { cause: err });
@@ -372,17 +398,21 @@ async function transferInto(
   }
   let result: XfrResult;
   try {
-    result = await transfer({
-      kind,
-      zone: a.zone.name,
-      primary: target,
-      currentSoa: ourSoa,
-      sink: guardStoreSize(session, settings.xfr.d1MaxBytes ?? 0, zone),
-      limits: zoneLimits(a.zone.config, settings.xfr),
-      now: a.deps.tsigNow ?? a.deps.now,
-      signal: a.signal,
-      spoolDir: settings.xfr.spoolDir,
-    });
+    const fromPrimary = (): Promise<XfrResult> =>
+      transfer({
+        kind,
+        zone: a.zone.name,
+        primary: target,
+        currentSoa: ourSoa,
+        sink: guardStoreSize(session!, settings.xfr.d1MaxBytes ?? 0, zone),
+        limits: zoneLimits(a.zone.config, settings.xfr),
+        now: a.deps.tsigNow ?? a.deps.now,
+        signal: a.signal,
+        spoolDir: settings.xfr.spoolDir,
+      });
+    // The primary's transfer slot covers the stream from it, not a small zone's store after it.
+    const perPrimary = a.deps.primaryTransfers;
+    result = await (perPrimary ? perPrimary.run(peer, fromPrimary, a.signal) : fromPrimary());
     if (result.style === "up-to-date") {
       await session.abort("the primary sent a single SOA: up to date");
     } else {

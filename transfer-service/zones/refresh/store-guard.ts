@@ -19,7 +19,13 @@ function recordOctets(rr: ResourceRecord): number {
   return rr.name.wireLength + 10 + rr.rdata.length;
 }
 
-/** `session` with its full ingests refused past `capBytes` of D1 (0: no guard). */
+/**
+ * `session` with its full ingests refused past `capBytes` of D1 (0: no guard). The room left is known once
+ * the Worker has said the database's size: at `beginFull`, or (a session that opens the version with its
+ * first chunk, `worker-client.ts`) after the first chunk is sent; from then on every record is counted against it.
+ * A zone that fits one chunk is stored by one request, and the Worker applies the same cap itself
+ * (`WorkerApi.beginIngest`'s `maxDbBytes`).
+ */
 export function guardStoreSize(session: IngestSession, capBytes: number, zone: string): IngestSession {
   if (capBytes <= 0) return session;
   let room: number | undefined;
@@ -30,6 +36,17 @@ export function guardStoreSize(session: IngestSession, capBytes: number, zone: s
       `${why}: the D1 database holds ${formatCount(dbBytes)} octets and may hold ${formatCount(capBytes)} (BACKSTOP_D1_MAX_BYTES); the transfer of ${zone} was refused and the served version kept`,
     );
   };
+  /** Refuses once what was counted passes the room left (learning it when the Worker first says). */
+  const check = (): void => {
+    if (!full) return;
+    if (room === undefined) {
+      const dbBytes = session.dbBytes;
+      if (dbBytes === undefined) return;
+      room = capBytes - dbBytes;
+      if (room <= 0) refuse(dbBytes, "the D1 database is at its cap");
+    }
+    if (used > room) refuse(session.dbBytes!, `storing more than ${formatCount(room)} octets of ${zone} would take the D1 database past its cap`);
+  };
   return {
     get dbBytes() {
       return session.dbBytes;
@@ -37,36 +54,35 @@ export function guardStoreSize(session: IngestSession, capBytes: number, zone: s
     beginFull: async (soa) => {
       full = true;
       await session.beginFull(soa);
-      const dbBytes = session.dbBytes;
-      if (dbBytes === undefined) return;
-      room = capBytes - dbBytes;
-      if (room <= 0) refuse(dbBytes, "the D1 database is at its cap");
       used = recordOctets(soa);
+      check();
     },
     beginIncremental: (soa) => session.beginIncremental(soa),
     beginChangeset: (soa) => session.beginChangeset(soa),
     beginAdditions: (soa) => session.beginAdditions(soa),
     records: async (chunk) => {
-      if (full && room !== undefined) {
-        for (const rr of chunk) used += recordOctets(rr);
-        if (used > room) refuse(session.dbBytes!, `storing more than ${formatCount(room)} octets of ${zone} would take the D1 database past its cap`);
-      }
+      if (full) for (const rr of chunk) used += recordOctets(rr);
+      check();
       await session.records(chunk);
+      check();
     },
     // A record stream's length is exactly its records' uncompressed wire octets.
     ...(session.rawRecords
       ? {
           rawChunkBytes: session.rawChunkBytes,
           rawRecords: async (stream: Uint8Array, records: number) => {
-            if (full && room !== undefined) {
-              used += stream.length;
-              if (used > room) refuse(session.dbBytes!, `storing more than ${formatCount(room)} octets of ${zone} would take the D1 database past its cap`);
-            }
+            if (full) used += stream.length;
+            check();
             await session.rawRecords!(stream, records);
+            check();
           },
         }
       : {}),
-    end: () => session.end(),
+    // The last chunks are sent by the end: the Worker's size may have come with the first of them.
+    end: async () => {
+      await session.end();
+      check();
+    },
     commit: () => session.commit(),
     abort: (reason) => session.abort(reason),
   };

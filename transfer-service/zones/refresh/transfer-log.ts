@@ -6,6 +6,11 @@
  * one running beside its next step (the SOA check's entry beside the transfer: ~40 ms of D1 the ingest
  * session need not wait for) and the log still reads in order. The attempt waits for `settled()` before
  * its final report, so the report never lands before the entries that explain it.
+ *
+ * Held (issue 19): when the Worker takes an attempt's end in one call (`WorkerApi.finish`), the entries are
+ * kept here instead and `take()` hands them to that call, in order, before the report they explain: a
+ * refresh then costs no log request of its own. (An instance killed mid-attempt loses them; the next one
+ * says in the zone's status that the attempt stopped without a report.)
  */
 import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
@@ -18,11 +23,15 @@ export interface TransferLogDeps {
   log: Logger;
   metrics?: Metrics | undefined;
   now: () => number;
+  /** Keep the entries for `take()` instead of writing each (see the module comment). */
+  held?: boolean | undefined;
 }
 
 export class TransferLog {
   /** The writes in flight, chained in order; never rejects. */
   private chain: Promise<void> = Promise.resolve();
+  /** The entries kept for `take()` (held mode). */
+  private kept: TransferLogEntry[] = [];
 
   constructor(
     private readonly zone: string,
@@ -59,12 +68,23 @@ export class TransferLog {
       ...(error !== undefined ? { error } : {}),
     };
     (result === "ok" || result === "up-to-date" ? log.info : log.warn).call(log, entry, `${kind} ${result}`);
+    if (this.deps.held) {
+      this.kept.push(entry);
+      return this.chain;
+    }
     this.chain = this.chain.then(() =>
       worker.logTransfer(entry).catch((err: unknown) => {
         log.warn({ zone: this.zone, reason: (err as Error).message }, "could not write the transfer log");
       }),
     );
     return this.chain;
+  }
+
+  /** The entries kept so far, in order (held mode), and none kept after. */
+  take(): TransferLogEntry[] {
+    const kept = this.kept;
+    this.kept = [];
+    return kept;
   }
 
   /** Resolves when every entry written so far is stored (or given up). */

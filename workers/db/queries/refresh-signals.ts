@@ -57,13 +57,21 @@ export async function pendingSignals(db: D1Queryable): Promise<Signal[]> {
 
 /** Clears the zone's signal if no newer request arrived since `requestedAt` (compare-and-set); true if cleared. */
 export async function acknowledgeSignal(db: D1Queryable, zoneId: number, requestedAt: number): Promise<boolean> {
-  const result = await db
-    .prepare(
-      `UPDATE zones SET refresh_requested_at = NULL, refresh_force = NULL, refresh_accept_lower_serial = 0, refresh_requested_by = NULL
-       WHERE id = ?1 AND refresh_requested_at = ?2`,
-    )
-    .bind(zoneId, requestedAt)
-    .run();
+  const result = await acknowledgeSignalStatement(db, zoneId, requestedAt).run();
   // `changes` counts the triggers' rows too (the zone change log, the change feed): 0 means not cleared.
   return (result.meta.changes ?? 0) > 0;
+}
+
+/**
+ * `acknowledgeSignal`'s statement, for a batch (`internal/folded.ts`). With `leaseHolder`, it clears only
+ * while that owner holds a live lease: in a batch after a lease-guarded report, the acknowledgement lands
+ * only with the report.
+ */
+export function acknowledgeSignalStatement(db: D1Queryable, zoneId: number, requestedAt: number, leaseHolder?: { owner: string; now: number }): D1PreparedStatement {
+  const guard = leaseHolder ? " AND lease_owner = ?3 AND lease_until > ?4" : "";
+  const statement = db.prepare(
+    `UPDATE zones SET refresh_requested_at = NULL, refresh_force = NULL, refresh_accept_lower_serial = 0, refresh_requested_by = NULL
+     WHERE id = ?1 AND refresh_requested_at = ?2${guard}`,
+  );
+  return leaseHolder ? statement.bind(zoneId, requestedAt, leaseHolder.owner, leaseHolder.now) : statement.bind(zoneId, requestedAt);
 }

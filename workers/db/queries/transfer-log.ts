@@ -17,7 +17,13 @@ export type TransferRow = typeof transferLog.$inferSelect;
  * name none: a downstream asked.
  */
 export async function appendTransfer(db: D1Queryable, zoneId: number, e: TransferLogEntry, now = Date.now()): Promise<number> {
-  const row = await db
+  const row = await appendTransferStatement(db, zoneId, e, now).first<{ id: number }>();
+  return row!.id;
+}
+
+/** `appendTransfer`'s statement, for a batch (`internal/folded.ts`); it returns the new row's id. */
+export function appendTransferStatement(db: D1Queryable, zoneId: number, e: TransferLogEntry, now = Date.now()): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO transfer_log (zone_id, at, kind, result, "primary", from_serial, to_serial, records, bytes, duration_ms, error, instance, direction, actor)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
@@ -38,9 +44,7 @@ export async function appendTransfer(db: D1Queryable, zoneId: number, e: Transfe
       e.error ?? null,
       e.instance ?? null,
       e.direction ?? "in",
-    )
-    .first<{ id: number }>();
-  return row!.id;
+    );
 }
 
 /**

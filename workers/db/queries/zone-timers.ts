@@ -12,6 +12,17 @@ import type { D1Queryable } from "../d1-queryable.ts";
  * `update.owner` does not hold a live lease on the zone.
  */
 export async function writeTimers(db: D1Queryable, zoneId: number, update: TimersUpdate, now = Date.now()): Promise<boolean> {
+  const statement = writeTimersStatement(db, zoneId, update, now);
+  if (!statement) return true;
+  // `changes` counts the rows the zone change log's triggers write too (`zone_changes`): 0 means the guard failed.
+  return ((await statement.run()).meta.changes ?? 0) > 0;
+}
+
+/**
+ * `writeTimers`'s statement, for a batch (`internal/folded.ts`); null when `update` carries no field. Its
+ * result's `meta.changes` is 0 when the lease guard failed.
+ */
+export function writeTimersStatement(db: D1Queryable, zoneId: number, update: TimersUpdate, now = Date.now()): D1PreparedStatement | null {
   const sets: string[] = [];
   const params: (string | number | null)[] = [zoneId, update.owner, now];
   const set = (column: string, value: string | number | null | undefined) => {
@@ -29,11 +40,6 @@ export async function writeTimers(db: D1Queryable, zoneId: number, update: Timer
   set("expires_at", update.expiresAt);
   set("status", update.status);
   set("status_detail", update.statusDetail);
-  if (sets.length === 0) return true;
-  const result = await db
-    .prepare(`UPDATE zones SET ${sets.join(", ")}, updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND lease_until > ?3`)
-    .bind(...params)
-    .run();
-  // `changes` counts the rows the zone change log's triggers write too (`zone_changes`): 0 means the guard failed.
-  return (result.meta.changes ?? 0) > 0;
+  if (sets.length === 0) return null;
+  return db.prepare(`UPDATE zones SET ${sets.join(", ")}, updated_at = ?3 WHERE id = ?1 AND lease_owner = ?2 AND lease_until > ?3`).bind(...params);
 }

@@ -55,9 +55,17 @@ export async function updateZone(db: D1Queryable, zoneId: number, changes: Parti
   return updated;
 }
 
-/** Deletes a zone; foreign keys cascade to its versions, blocks, staging, journal and log. */
+/**
+ * Deletes a zone; foreign keys cascade to its versions, blocks, staging, journal and log. A catalog's members
+ * go with it, in the same transaction (issue 19): RFC 9432 §5.2 removes a member, and its data, when it leaves
+ * the catalog it was configured from, and a deleted catalog lists none. Zones of the same name that are not its
+ * members (created through the API, or another catalog's) stay.
+ */
 export async function deleteZone(db: D1Queryable, zoneId: number): Promise<void> {
-  await drizzleOf(db).delete(zones).where(eq(zones.id, zoneId));
+  await db.batch([
+    db.prepare("DELETE FROM zones WHERE member_of = (SELECT name FROM zones WHERE id = ?1 AND catalog = 1)").bind(zoneId),
+    db.prepare("DELETE FROM zones WHERE id = ?1").bind(zoneId),
+  ]);
 }
 
 /** Replaces the stored hash of the zone's webhook secret. */
@@ -255,8 +263,10 @@ export async function deleteZonesByName(db: D1Queryable, names: readonly string[
   for (const chunk of jsonChunks([...new Set(names)])) {
     // Counted first, in the same transaction: D1's `changes` would count cascaded and trigger rows too.
     statements.push(budget.prepare("SELECT count(*) AS n FROM zones WHERE name IN (SELECT value FROM json_each(?1))", [chunk]));
+    // A deleted catalog's members go with it (`deleteZone`); they are not counted among the names deleted.
+    statements.push(budget.prepare("DELETE FROM zones WHERE member_of IN (SELECT name FROM zones WHERE catalog = 1 AND name IN (SELECT value FROM json_each(?1)))", [chunk]));
     statements.push(budget.prepare("DELETE FROM zones WHERE name IN (SELECT value FROM json_each(?1))", [chunk]));
   }
   const results = await budget.batch<{ n: number }>(statements);
-  return results.filter((_, i) => i % 2 === 0).reduce((sum, r) => sum + (r.results[0]?.n ?? 0), 0);
+  return results.filter((_, i) => i % 3 === 0).reduce((sum, r) => sum + (r.results[0]?.n ?? 0), 0);
 }
