@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { runAlerts } from "./alerts/run.ts";
 import { API_PREFIX, createApi } from "./api/index.ts";
 import { pingD1 } from "./db/queries/health.ts";
+import { ANSWER_STATS_PATH, createAnswerStats } from "./doh/answer-stats.ts";
 import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
 import { INTERNAL_PREFIX } from "../contract/internal-v1.ts";
@@ -24,10 +25,18 @@ export const app = new Hono<{ Bindings: Env }>();
  * `first-unconstrained`, pointers re-read every second and dropped at once by the handlers that commit).
  * `/api/v1` and `/internal/v1` use per-request sessions with bookmarks (`http/d1-session`).
  */
-const doh = createDohHandler({ store: servedZoneStore });
+const doh = createDohHandler({ store: servedZoneStore, epoch: (env) => servedZoneStore(env).answerEpoch() });
 app.route("/dns-query", createDoh(doh));
 
 app.route(API_PREFIX, createApi());
+// Before the internal routes, whose middleware (internal token, D1 session) it does not need.
+app.route(
+  `${INTERNAL_PREFIX}${ANSWER_STATS_PATH}`,
+  createAnswerStats((env) => {
+    const store = servedZoneStore(env);
+    return { doh: doh.counts(), d1: { statements: store.queries, blockStatements: store.blockStatements, rowsRead: store.rowsRead } };
+  }),
+);
 app.route(INTERNAL_PREFIX, createInternal());
 
 /** Liveness plus a D1 round trip, so a broken binding shows up here and not on the first query. */
@@ -51,7 +60,11 @@ export default {
    * its per-request cost (`doh/index.ts`).
    */
   fetch(request, env, ctx) {
-    if ((request.method === "GET" || request.method === "POST") && isDohUrl(request.url)) return doh(request, env);
+    const method = request.method;
+    if (method === "GET" || method === "POST") {
+      const url = request.url;
+      if (isDohUrl(url)) return doh(request, env, url);
+    }
     return app.fetch(request, env, ctx);
   },
   /**

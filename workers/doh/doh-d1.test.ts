@@ -15,7 +15,7 @@ import { Hono } from "hono";
 import type { Env } from "../env.d.ts";
 import { app } from "../index.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
-import { createDoh } from "./index.ts";
+import { createDoh, createDohHandler } from "./index.ts";
 import { appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
 import { acquireLease } from "../store/lease.ts";
 import { encodeRecordStream } from "../store/record-stream.ts";
@@ -155,16 +155,51 @@ describe("DoH over the D1 store", () => {
     expect((await head.arrayBuffer()).byteLength).toBe(0);
   });
 
+  it("a repeated GET is answered from a prebuilt response: the same octets and headers, no store lookup", async () => {
+    const store = new D1ZoneStore(env.DB, { pointerTtlMs: 60_000 });
+    let lookups = 0;
+    // Counts every call the handler makes into the store (the answer cache re-checks zones on each hit).
+    const counted = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          lookups++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const handle = createDohHandler({ store: () => counted, epoch: () => store.answerEpoch() });
+    for (const [qname, qtype] of QUESTIONS) {
+      const url = `http://backstop.test/dns-query?dns=${toBase64Url(queryWire(qname, qtype, { id: 0 }))}`;
+      const responses = [];
+      for (let i = 0; i < 3; i++) responses.push(await handle(new Request(url), env));
+      const seen = lookups;
+      const fourth = await handle(new Request(url), env);
+      expect(lookups, `${qname} ${qtype}: store calls on the fourth GET`).toBe(seen);
+      const direct = await app.request(url, {}, env);
+      for (const res of [...responses, fourth]) {
+        expect([...res.headers]).toEqual([...direct.headers]);
+        expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array(await direct.clone().arrayBuffer()));
+      }
+      // A request with a token takes the full path (the internal token changes transport and headers).
+      await handle(new Request(url, { headers: { authorization: "Bearer nobody" } }), env);
+      expect(lookups).toBeGreaterThan(seen);
+    }
+  });
+
   it("a committed version is answered once the pointers are re-read, whatever the answer cache held", async () => {
     let clock = 2_000_000;
     const now = () => clock;
     const store = new D1ZoneStore(env.DB, { pointerTtlMs: 1000, now });
-    const doh = new Hono<{ Bindings: Env }>().route("/dns-query", createDoh({ store: () => store, now }));
+    // With the prebuilt responses of the Worker's entry (epoch given): they follow the same second.
+    const doh = new Hono<{ Bindings: Env }>().route("/dns-query", createDoh({ store: () => store, now, epoch: () => store.answerEpoch() }));
     const address = async () => {
       const res = await doh.request(`/dns-query?dns=${toBase64Url(queryWire("www.d1.example.", "A"))}`, {}, env);
       return decodeMessage(new Uint8Array(await res.arrayBuffer())).answers.map(presentation);
     };
     const before = await address();
+    expect(await address()).toEqual(before);
     expect(await address()).toEqual(before);
     const budget = new Budget(env.DB);
     const row = await env.DB.prepare("SELECT id FROM zones WHERE name = ?").bind(APEX.slice(0, -1)).first<{ id: number }>();
@@ -176,6 +211,27 @@ describe("DoH over the D1 store", () => {
     expect(await address()).toEqual(before); // the pointers are a second old at most, with or without the cache
     clock += 1;
     expect(await address()).toEqual(["www.d1.example. 600 A 192.0.2.180"]);
+  });
+
+  it("/internal/v1/answer-stats counts this isolate's answers and the served store's D1 statements and rows read", async () => {
+    expect((await app.request("/internal/v1/answer-stats", {}, env)).status).toBe(401);
+    const stats = async () => {
+      const res = await app.request("/internal/v1/answer-stats", { headers: { authorization: `Bearer ${env.INTERNAL_TOKEN}` } }, env);
+      expect(res.status).toBe(200);
+      return (await res.json()) as { doh: { prebuilt: number; cacheHits: number; cacheMisses: number }; d1: { statements: number; rowsRead: number } };
+    };
+    const before = await stats();
+    // A question no earlier test asked (its block may be warm, but the engine answers it: a cache miss).
+    const url = `/dns-query?dns=${toBase64Url(queryWire("stats-probe.d1.example.", "TXT", { id: 0 }))}`;
+    for (let i = 0; i < 3; i++) expect((await app.request(url, {}, env)).status).toBe(200);
+    const after = await stats();
+    expect(after.doh.cacheMisses - before.doh.cacheMisses).toBe(1);
+    expect(after.doh.cacheHits - before.doh.cacheHits).toBe(1);
+    expect(after.doh.prebuilt - before.doh.prebuilt).toBe(1);
+    expect(after.d1.statements).toBeGreaterThan(0);
+    expect(after.d1.rowsRead).toBeGreaterThan(0);
+    const admin = await app.request("/internal/v1/answer-stats", { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } }, env);
+    expect(admin.status).toBe(200);
   });
 
   it("a name outside every zone is REFUSED over D1 too", async () => {

@@ -28,7 +28,9 @@
  * plain `(Request, Env) → Response` without hono's router, context and middleware (they cost more per query
  * than the answer itself: docs/benchmarks.md, "Where the time goes"); `createDoh` wraps the same handler
  * as a hono sub-app for the other methods and for tests. Wire answers go through the isolate's answer
- * cache (`answer/answer-cache.ts`), one per store; the JSON API asks the engine directly.
+ * cache (`answer/answer-cache.ts`), one per store; the JSON API asks the engine directly. A GET whose URL
+ * the answer cache has already served is answered from a prebuilt response (`prebuilt-answers.ts`: body and
+ * headers kept, checked against the store's epoch), before any URL parsing or `await`.
  */
 import { Hono } from "hono";
 import { concatBytes } from "../../dns/bytes.ts";
@@ -44,6 +46,7 @@ import { cacheControl } from "./cache-control.ts";
 import { directClientAddress } from "./client-address.ts";
 import { DNS_JSON, JsonQueryError, jsonQueryWire, toJson } from "./dns-json.ts";
 import { readForwarded } from "./forwarded.ts";
+import { PrebuiltAnswers } from "./prebuilt-answers.ts";
 import { queryParam } from "./request-url.ts";
 import { versionHeaders } from "./version-headers.ts";
 
@@ -75,12 +78,31 @@ export interface DohOptions {
   now?: () => number;
   /** How long the rest of a too-large body is read and dropped before the stream is cancelled; 5000 ms by default. */
   drainMs?: number;
+  /**
+   * The store's epoch (`prebuilt-answers.ts`): a number that moves whenever a zone info it hands out may
+   * have changed, undefined while its pointers are not fresh. Given, repeated GETs are answered from
+   * prebuilt responses; absent (a store that cannot say), every request takes the full path.
+   */
+  epoch?: (env: Env) => number | undefined;
 }
 
 export { isDohUrl } from "./request-url.ts";
 
-/** `/dns-query` as a plain fetch handler: GET, POST, and 405 for anything else. */
-export type DohHandler = (request: Request, env: Env) => Promise<Response>;
+/**
+ * `/dns-query` as a plain fetch handler: GET, POST, and 405 for anything else. A prebuilt answer is returned
+ * as it is, without a promise (workerd takes either). `url` is `request.url` when the caller has read it
+ * already (each read of it builds the string again).
+ */
+export type DohHandler = (request: Request, env: Env, url?: string) => Response | Promise<Response>;
+
+/** What a handler has answered since the isolate started, and how (`answer-stats.ts`). */
+export interface DohCounts {
+  /** Wire answers from a prebuilt response (`prebuilt-answers.ts`). */
+  prebuilt: number;
+  /** Wire answers from the answer cache, and from the engine. */
+  cacheHits: number;
+  cacheMisses: number;
+}
 
 /** What a wire answer's HTTP response needs of the engine's message, kept beside a cached answer. */
 interface Described {
@@ -111,7 +133,8 @@ class DohClient {
   }
 }
 
-type AskerContext = QueryContext & { forwarded: boolean };
+/** `anonymous`: no Authorization header at all (only such requests' answers are prebuilt). */
+type AskerContext = QueryContext & { forwarded: boolean; anonymous: boolean };
 
 /**
  * Who asks and how, from the request's headers; `forwarded` when the port-53 front sent it (internal token).
@@ -121,13 +144,13 @@ type AskerContext = QueryContext & { forwarded: boolean };
 function queryContext(headers: Headers, env: Env, now: number): AskerContext | Promise<AskerContext> {
   const authorization = headers.get("authorization");
   // Most DoH queries carry no token: no promise, no digest.
-  if (authorization === null) return { transport: "tcp", client: new DohClient(headers, env, false), now, forwarded: false };
+  if (authorization === null) return { transport: "tcp", client: new DohClient(headers, env, false), now, forwarded: false, anonymous: true };
   return principalOf(authorization, env).then((principal): AskerContext => {
     if (principal?.kind === "internal") {
       const fwd = readForwarded((name) => headers.get(name) ?? undefined);
-      return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true };
+      return { transport: fwd.transport, udpLimit: fwd.udpLimit, client: { address: fwd.clientAddress, admin: false }, now, forwarded: true, anonymous: false };
     }
-    return { transport: "tcp", client: new DohClient(headers, env, principal?.kind === "admin"), now, forwarded: false };
+    return { transport: "tcp", client: new DohClient(headers, env, principal?.kind === "admin"), now, forwarded: false, anonymous: false };
   });
 }
 
@@ -196,7 +219,7 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, already: n
   }
 }
 
-export function createDohHandler(options: DohOptions): DohHandler {
+export function createDohHandler(options: DohOptions): DohHandler & { counts(): DohCounts } {
   const now = options.now ?? Date.now;
   const drainMs = options.drainMs ?? DRAIN_MS;
   // One answer cache per store (the Worker has one store per isolate; tests make several).
@@ -207,9 +230,17 @@ export function createDohHandler(options: DohOptions): DohHandler {
     return cache;
   };
 
-  const answerWire = async (request: Request, env: Env, wire: Uint8Array): Promise<Response> => {
-    const ctx = await queryContext(request.headers, env, now());
+  const prebuilt = options.epoch ? new PrebuiltAnswers({ epoch: options.epoch, now }) : undefined;
+  let cacheHits = 0;
+  let cacheMisses = 0;
+
+  /** `getUrl`: a GET's (or HEAD's) URL, whose answer may be prebuilt. */
+  const answerWire = async (request: Request, env: Env, wire: Uint8Array, getUrl: string | undefined): Promise<Response> => {
+    const ctxOrPromise = queryContext(request.headers, env, now());
+    const ctx = ctxOrPromise instanceof Promise ? await ctxOrPromise : ctxOrPromise;
     const store = options.store(env);
+    // Read before the answer: a prebuilt response is kept only when no change came in meanwhile.
+    const epoch = getUrl !== undefined && ctx.anonymous ? prebuilt?.epoch(env) : undefined;
     let out;
     try {
       out = await cacheOf(store).answer(store, wire, ctx);
@@ -217,6 +248,8 @@ export function createDohHandler(options: DohOptions): DohHandler {
       if (err instanceof NotDnsMessage) return plain(400, "the body is not a DNS message");
       throw err;
     }
+    if (out.hit) cacheHits++;
+    else cacheMisses++;
     let answer = out.wire;
     const nsid = ctx.forwarded ? undefined : nsidOf(env);
     if (nsid !== undefined) {
@@ -233,6 +266,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
       const versions = versionHeaders(out.zones, out.described.rcode, now());
       if (versions) for (const name in versions) headers.push([name, versions[name]!]);
     }
+    if (epoch !== undefined && out.hit) prebuilt!.keep(getUrl!, env, epoch, answer, headers, out.zones);
     return new Response(answer, { status: 200, headers });
   };
 
@@ -253,8 +287,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
     });
   };
 
-  const get = async (request: Request, env: Env): Promise<Response> => {
-    const url = request.url;
+  const get = async (request: Request, env: Env, url: string): Promise<Response> => {
     const dns = queryParam(url, "dns");
     if (dns === undefined) {
       const wantsJson = (request.headers.get("accept") ?? "").toLowerCase().includes(DNS_JSON);
@@ -264,7 +297,7 @@ export function createDohHandler(options: DohOptions): DohHandler {
     if (dns.length > MAX_DNS_PARAM) return plain(414, "dns parameter decodes past 65535 octets, the largest DNS message");
     const wire = fromBase64Url(dns);
     if (!wire) return plain(400, "dns parameter is not unpadded base64url (RFC 8484 §6)");
-    return answerWire(request, env, wire);
+    return answerWire(request, env, wire, url);
   };
 
   const post = async (request: Request, env: Env): Promise<Response> => {
@@ -273,16 +306,17 @@ export function createDohHandler(options: DohOptions): DohHandler {
     const wire = await readBody(request, drainMs);
     if (wire === "too-large") return plain(413, "body larger than 65535 octets");
     if (wire.length === 0) return plain(400, "empty body");
-    return answerWire(request, env, wire);
+    return answerWire(request, env, wire, undefined);
   };
 
-  return (request, env) => {
+  const handler: DohHandler = (request, env, url = request.url) => {
     const method = request.method;
     // HEAD reaches here only through hono (createDoh), which answers it as a GET without the body.
-    if (method === "GET" || method === "HEAD") return get(request, env);
+    if (method === "GET" || method === "HEAD") return (prebuilt && prebuilt.response(request, env, url)) || get(request, env, url);
     if (method === "POST") return post(request, env);
     return Promise.resolve(plain(405, "use GET or POST", { allow: "GET, HEAD, POST" }));
   };
+  return Object.assign(handler, { counts: (): DohCounts => ({ prebuilt: prebuilt?.hits ?? 0, cacheHits, cacheMisses }) });
 }
 
 /** `/dns-query` as a hono sub-app (the same handler), for `app.route` and for tests. */

@@ -150,6 +150,16 @@ describe("the zone change feed", () => {
     expect(zone?.answerAllow).toEqual(["192.0.2.0/24"]);
   });
 
+  it("gives a catalog zone the answerAllow no client is in, so the front's replica never answers it publicly", async () => {
+    const start = await end();
+    const res = await call("POST", "/api/v1/zones", { name: "feed-cat.test", primaries: [{ address: "127.0.0.1", port: 5300 }], catalog: true }, ADMIN);
+    expect(res.status, await res.text()).toBe(201);
+    await create("feed-plain.test");
+    const page = await feed(start.since, start.deletes);
+    expect(page.zones.find((z) => z.name === "feed-cat.test")?.answerAllow).toEqual(["0.0.0.0/32", "::/128"]);
+    expect(page.zones.find((z) => z.name === "feed-plain.test")?.answerAllow).toEqual([]);
+  });
+
   it("refuses a cursor that is not a number, naming it", async () => {
     const res = await call("GET", "/internal/v1/zones?since=x");
     expect(res.status).toBe(400);

@@ -5,31 +5,38 @@
  * - the **zone directory** (`zone-directory.ts`): which zone answers a name, one indexed query on a miss,
  *   kept fresh by following the zone change log at most once per `pointerTtlMs` (1 s by default), so a
  *   commit is seen within a second at O(1) rows read whatever the number of zones;
- * - an **LRU of decoded blocks** by (zone, block id, added version). A block row is immutable (an IXFR
- *   writes a new row), so that key names its content for every version that sees it, and a cached block
- *   can never be stale: the id alone would not do, since SQLite may hand out the id of a pruned row again
- *   (the table has no AUTOINCREMENT), but never with the same zone and added version. Beside it, per
+ * - an **LRU of blocks** by (zone, block id, added version), each kept as its octets and its nodes' offsets
+ *   (`block-codec.ts` `BlockReader`: a lookup searches the owners in place and builds only the nodes it
+ *   returns, keeping the last four), so a block costs about twice its size and a 100k-record zone's blocks
+ *   fit in the default 32 MiB (issue 28: with every node built, a cached block was counted at 7–10× its
+ *   size, and a miss mix over such a zone re-read evicted blocks five times over). A block row is
+ *   immutable (an IXFR writes a new row), so that key names its content for every version that sees it,
+ *   and a cached block can never be stale: the id alone would not do, since SQLite may hand out the id of
+ *   a pruned row again (the table has no AUTOINCREMENT), but never with the same zone and added version.
+ *   Beside it, per
  *   (zone, version, tree), the key ranges already seen: `[first_key, next_key)` → block, so a lookup that
  *   lands in a known range costs no query at all.
  *
  * A miss is one indexed query (`blocks_lookup`); only a lookup that needs a neighbour across a block edge
- * costs a second one.
+ * costs a second one, and the port's lookups ask for a neighbour only when they use it (a name that exists
+ * needs none). `d1-miss-queries.test.ts` fixes the statements per miss by query kind. Every read counts
+ * the rows D1 read for it (`rowsRead`, what D1 bills), shown by `/internal/v1/answer-stats`.
  */
 import { LRUCache } from "lru-cache";
 import type { Name } from "../../dns/name.ts";
-import { decodeBlock } from "./block-codec.ts";
+import { BlockReader } from "./block-codec.ts";
 import {
   blockAtOrBeforeStatement,
   firstBlockStatement,
-  firstRow,
   lastBlockStatement,
+  rowsOf,
 } from "./block-table.ts";
 import type { BlockRow } from "./block-table.ts";
 import { Budget } from "./statement-budget.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { nodeIndex } from "../../answer/store/stored-node.ts";
+import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
-import type { ZoneInfo } from "../../answer/zone-store.ts";
+import type { ClosestEncloser, ZoneInfo } from "../../answer/zone-store.ts";
 import { LocatingZoneStore } from "../../answer/store/locating-zone-store.ts";
 import type { Neighbourhood } from "../../answer/store/locating-zone-store.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
@@ -54,27 +61,15 @@ interface KnownRange {
 }
 
 interface CachedBlock extends KnownRange {
-  nodes: StoredNode[];
-}
-
-/** Decoded nodes cost more than their bytes: a rough factor for the cache's size accounting. */
-const DECODED_OVERHEAD = 4;
-
-function approximateSize(nodes: readonly StoredNode[]): number {
-  let n = 64;
-  for (const node of nodes) {
-    n += node.key.length * 2 + 32;
-    for (const r of node.records) n += r.rdata.length + 24;
-  }
-  return n;
+  reader: BlockReader;
 }
 
 export class D1ZoneStore extends LocatingZoneStore {
   private readonly budget: Budget;
   /** Which zone answers a name, and the freshness of the zones' pointers (`zone-directory.ts`). */
   readonly directory: ZoneDirectory;
-  /** Decoded nodes by `${zone}:${block id}:${added version}`. */
-  private readonly blocks: LRUCache<string, StoredNode[]>;
+  /** Blocks by `${zone}:${block id}:${added version}`, read lazily (`block-codec.ts` `BlockReader`). */
+  private readonly blocks: LRUCache<string, BlockReader>;
   /** `${zone}:${version}:${tree}` → ranges known for that version, sorted by first key. */
   private readonly ranges = new LRUCache<string, KnownRange[]>({
     maxSize: 8 * 1024 * 1024,
@@ -90,6 +85,24 @@ export class D1ZoneStore extends LocatingZoneStore {
     return this.blockQueries + this.directory.queries;
   }
 
+  /** Of `queries`, those for blocks (the rest are the zone directory's). */
+  get blockStatements(): number {
+    return this.blockQueries;
+  }
+
+  /** Rows D1 read for them (`meta.rows_read`, what D1 bills reads by). */
+  get rowsRead(): number {
+    return this.budget.counts.rowsRead;
+  }
+
+  /** One block query: its row, if any, with the rows it read counted. */
+  private async blockRow(statement: D1PreparedStatement): Promise<BlockRow | null> {
+    this.blockQueries++;
+    const result = await statement.all();
+    this.budget.record(result);
+    return rowsOf(result)[0] ?? null;
+  }
+
   constructor(db: D1Queryable, options: D1ZoneStoreOptions = {}) {
     super();
     this.budget = new Budget(db);
@@ -97,9 +110,9 @@ export class D1ZoneStore extends LocatingZoneStore {
       freshnessMs: options.pointerTtlMs ?? 1000,
       ...(options.now ? { now: options.now } : {}),
     });
-    this.blocks = new LRUCache<string, StoredNode[]>({
+    this.blocks = new LRUCache<string, BlockReader>({
       maxSize: options.blockCacheBytes ?? 32 * 1024 * 1024,
-      sizeCalculation: (nodes) => approximateSize(nodes) * DECODED_OVERHEAD,
+      sizeCalculation: (block) => block.memoryBytes,
     });
   }
 
@@ -108,27 +121,42 @@ export class D1ZoneStore extends LocatingZoneStore {
     this.directory.invalidate();
   }
 
+  /** The zone directory's epoch (`zone-directory.ts` `epoch`), for the DoH hot path. */
+  answerEpoch(): number | undefined {
+    return this.directory.epoch();
+  }
+
   findZone(qname: Name): Promise<ZoneInfo | null> {
     return this.directory.findZone(qname);
   }
 
   private cacheRow(zone: ZoneInfo, tree: Tree, row: BlockRow): CachedBlock {
     const block = `${zone.id}:${row.id}:${row.addedVersion}`;
-    let nodes = this.blocks.get(block);
-    if (!nodes) {
-      nodes = decodeBlock(row.data);
-      this.blocks.set(block, nodes);
+    let reader = this.blocks.get(block);
+    if (!reader) {
+      reader = new BlockReader(row.data);
+      this.blocks.set(block, reader);
     }
     // next_key depends on the version, so the range is remembered per version.
     const rangeKey = `${zone.id}:${zone.version}:${tree}`;
-    const known = this.ranges.get(rangeKey) ?? [];
     const entry: KnownRange = { block, firstKey: row.firstKey, nextKey: row.nextKey, first: row.first };
-    const at = known.findIndex((b) => compareBytes(b.firstKey, entry.firstKey) >= 0);
-    if (at < 0) known.push(entry);
-    else if (compareBytes(known[at]!.firstKey, entry.firstKey) === 0) known[at] = entry;
-    else known.splice(at, 0, entry);
-    this.ranges.set(rangeKey, known);
-    return { ...entry, nodes };
+    const known = this.ranges.get(rangeKey);
+    if (!known) this.ranges.set(rangeKey, [entry]);
+    else {
+      // Binary search for the insertion point: a miss mix fills a version's list one block at a time, so a
+      // linear scan made a zone's first pass quadratic in its blocks (the profile's top item, issue 28).
+      let lo = 0, hi = known.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareBytes(known[mid]!.firstKey, entry.firstKey) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < known.length && compareBytes(known[lo]!.firstKey, entry.firstKey) === 0) known[lo] = entry;
+      else known.splice(lo, 0, entry);
+      // Set again so that the LRU re-sizes the list.
+      this.ranges.set(rangeKey, known);
+    }
+    return { ...entry, reader };
   }
 
   /** A cached block whose range at this version holds `key`, without a query. */
@@ -146,8 +174,8 @@ export class D1ZoneStore extends LocatingZoneStore {
     if (found < 0) return undefined;
     const range = known[found]!;
     if (range.nextKey !== null && compareBytes(key, range.nextKey) >= 0) return undefined;
-    const nodes = this.blocks.get(range.block);
-    return nodes ? { ...range, nodes } : undefined;
+    const reader = this.blocks.get(range.block);
+    return reader ? { ...range, reader } : undefined;
   }
 
   /** The block holding `key` (or, before the first block, the first block), or null for an empty tree. */
@@ -157,11 +185,9 @@ export class D1ZoneStore extends LocatingZoneStore {
     if (known) return known;
     const treeKey = `${zone.id}:${zone.version}:${tree}`;
     if (this.emptyTrees.has(treeKey)) return null;
-    this.blockQueries++;
-    let row = await firstRow(blockAtOrBeforeStatement(this.budget, zone.id, tree, key, zone.version));
+    let row = await this.blockRow(blockAtOrBeforeStatement(this.budget, zone.id, tree, key, zone.version));
     if (!row) {
-      this.blockQueries++;
-      row = await firstRow(firstBlockStatement(this.budget, zone.id, tree, zone.version));
+      row = await this.blockRow(firstBlockStatement(this.budget, zone.id, tree, zone.version));
       if (!row) this.emptyTrees.set(treeKey, true);
     }
     return row ? this.cacheRow(zone, tree, row) : null;
@@ -191,25 +217,61 @@ export class D1ZoneStore extends LocatingZoneStore {
     return out;
   }
 
-  async locate(zone: ZoneInfo, tree: Tree, name: Name): Promise<Neighbourhood> {
+  locate(zone: ZoneInfo, tree: Tree, name: Name): Promise<Neighbourhood> {
+    return this.neighbours(zone, tree, name, true, true);
+  }
+
+  /**
+   * `locate`, reading a neighbour block only for a neighbour that is asked for: a node at the edge of its
+   * block needs no second query to be found (`before`/`after` false leave those null).
+   */
+  private async neighbours(zone: ZoneInfo, tree: Tree, name: Name, wantBefore: boolean, wantAfter: boolean): Promise<Neighbourhood> {
     const key = name.sortKey();
     const block = await this.blockFor(zone, tree, key);
     if (!block) return { match: null, before: null, after: null };
-    const nodes = block.nodes;
-    const { index: lo, found } = nodeIndex(nodes, key);
-    const match = found ? nodes[lo]! : null;
-    let before: StoredNode | null = nodes[lo - 1] ?? null;
-    if (!before && lo === 0) {
-      const prev = await this.blockBefore(zone, tree, block);
-      before = prev?.nodes[prev.nodes.length - 1] ?? null;
+    const reader = block.reader;
+    const { index: lo, found } = reader.search(key);
+    const match = found ? reader.node(lo) : null;
+    let before: StoredNode | null = null;
+    if (wantBefore) {
+      before = reader.node(lo - 1);
+      if (!before && lo === 0) {
+        const prev = await this.blockBefore(zone, tree, block);
+        before = prev ? prev.reader.node(prev.reader.count - 1) : null;
+      }
     }
-    const afterIndex = match ? lo + 1 : lo;
-    let after: StoredNode | null = nodes[afterIndex] ?? null;
-    if (!after && block.nextKey) {
-      const next = await this.blockFor(zone, tree, block.nextKey);
-      after = next?.nodes[0] ?? null;
+    let after: StoredNode | null = null;
+    if (wantAfter) {
+      const afterIndex = match ? lo + 1 : lo;
+      after = reader.node(afterIndex);
+      if (!after && block.nextKey) {
+        const next = await this.blockFor(zone, tree, block.nextKey);
+        after = next ? next.reader.node(0) : null;
+      }
     }
     return { match, before, after };
+  }
+
+  // The port's lookups, as `LocatingZoneStore` derives them, asking `neighbours` only for what each uses.
+
+  override async node(zone: ZoneInfo, name: Name): Promise<StoredNode | null> {
+    return (await this.neighbours(zone, TREE_MAIN, name, false, false)).match;
+  }
+
+  override async closestEncloser(zone: ZoneInfo, name: Name): Promise<ClosestEncloser> {
+    // A name that exists is its own closest encloser; only a missing one needs both neighbours.
+    const match = await this.node(zone, name);
+    return match ? { name, node: match } : super.closestEncloser(zone, name);
+  }
+
+  override async predecessor(zone: ZoneInfo, name: Name): Promise<StoredNode | null> {
+    return (await this.neighbours(zone, TREE_MAIN, name, true, false)).before;
+  }
+
+  override async nsec3Predecessor(zone: ZoneInfo, hashedOwner: Name): Promise<StoredNode | null> {
+    const match = (await this.neighbours(zone, TREE_NSEC3, hashedOwner, false, false)).match;
+    if (match) return match;
+    return (await this.neighbours(zone, TREE_NSEC3, hashedOwner, true, false)).before ?? (await this.lastNode(zone, TREE_NSEC3));
   }
 
   async lastNode(zone: ZoneInfo, tree: Tree): Promise<StoredNode | null> {
@@ -219,14 +281,13 @@ export class D1ZoneStore extends LocatingZoneStore {
     const known = this.ranges.get(treeKey);
     const last = known?.[known.length - 1];
     const cached = last && last.nextKey === null ? this.blocks.get(last.block) : undefined;
-    if (cached) return cached[cached.length - 1] ?? null;
-    this.blockQueries++;
-    const row = await firstRow(lastBlockStatement(this.budget, zone.id, tree, zone.version));
+    if (cached) return cached.node(cached.count - 1);
+    const row = await this.blockRow(lastBlockStatement(this.budget, zone.id, tree, zone.version));
     if (!row) {
       this.emptyTrees.set(treeKey, true);
       return null;
     }
     const block = this.cacheRow(zone, tree, row);
-    return block.nodes[block.nodes.length - 1] ?? null;
+    return block.reader.node(block.reader.count - 1);
   }
 }

@@ -32,6 +32,7 @@ import { LRUCache } from "lru-cache";
 import { Name } from "../../dns/name.ts";
 import type { ZoneInfo, ZoneModel } from "../../answer/zone-store.ts";
 import type { Budget } from "./statement-budget.ts";
+import { effectiveAnswerAllow } from "./catalog-access.ts";
 
 export interface ZoneDirectoryOptions {
   /** How long a poll of the change log vouches for the cache. Default 1000 ms. */
@@ -66,14 +67,6 @@ interface ZoneRow {
   answer_allow: string;
   catalog: number;
 }
-
-/**
- * Issue 19: who gets answers from a catalog zone. RFC 9432 §5.1 and §7: a catalog is data for the name
- * servers that consume it, which reveals every zone they serve, and access to it should be limited. It is
- * answered to no client (the unspecified addresses, which no query comes from), the admin token excepted, as
- * a hidden zone restricted by `answerAllow` is: REFUSED. Secondaries get it by transfer (`transferAllow`).
- */
-const CATALOG_ANSWER_ALLOW: readonly string[] = Object.freeze(["0.0.0.0/32", "::/128"]);
 
 interface ChangeRow {
   seq: number | null;
@@ -130,6 +123,17 @@ export class ZoneDirectory {
     return { zones: this.zones.size, found: this.found.size, absent: this.absent.size };
   }
 
+  /**
+   * A number that changes whenever a zone info this directory could hand out may have changed (a poll that
+   * applied a change, or started over), or undefined while no poll vouches for the caches (older than
+   * `freshnessMs`, or dropped by `invalidate`), so that the next `findZone` polls. While it holds one value,
+   * `findZone` gives the same answer for the same name, up to `pointerReadAt`; the DoH hot path checks its
+   * prebuilt answers against it (`doh/prebuilt-answers.ts`).
+   */
+  epoch(): number | undefined {
+    return this.now() - this.freshAt > this.freshnessMs ? undefined : this.generation;
+  }
+
   /** The next query polls first, and no poll begun before now vouches (a commit in this isolate). */
   invalidate(): void {
     this.freshAt = -Infinity;
@@ -168,7 +172,7 @@ export class ZoneDirectory {
     }
     const generation = this.generation;
     const readAt = this.now();
-    let rows: ZoneRow[] = [];
+    const rows: ZoneRow[] = [];
     if (candidates.length > 0) {
       const statements: D1PreparedStatement[] = [];
       for (let i = 0; i < candidates.length; i += CANDIDATES_PER_STATEMENT) {
@@ -181,8 +185,11 @@ export class ZoneDirectory {
         );
       }
       this.queries++;
-      if (statements.length === 1) rows = (await statements[0]!.all<ZoneRow>()).results;
-      else for (const r of await this.budget.db.batch<ZoneRow>(statements)) rows.push(...r.results);
+      const results = statements.length === 1 ? [await statements[0]!.all<ZoneRow>()] : await this.budget.db.batch<ZoneRow>(statements);
+      for (const r of results) {
+        this.budget.record(r);
+        rows.push(...r.results);
+      }
     }
     let best: CachedZone | undefined;
     const fresh = generation === this.generation;
@@ -208,7 +215,7 @@ export class ZoneDirectory {
       version: row.current_version,
       serial: row.serial,
       expiresAt: row.expires_at,
-      answerAllow: row.catalog === 1 ? (CATALOG_ANSWER_ALLOW as string[]) : (JSON.parse(row.answer_allow) as string[]),
+      answerAllow: effectiveAnswerAllow(row),
     };
   }
 
@@ -218,20 +225,24 @@ export class ZoneDirectory {
     const since = this.seen;
     this.queries++;
     if (since === null) {
-      const row = await this.budget
+      const result = await this.budget
         .prepare(`SELECT (SELECT MAX(seq) FROM zone_changes) AS seq, (SELECT MAX(${DEPTH}) FROM zones) AS depth`)
-        .first<{ seq: number | null; depth: number | null }>();
+        .all<{ seq: number | null; depth: number | null }>();
+      this.budget.record(result);
+      const row = result.results[0];
       this.startOver(row?.seq ?? 0);
       this.setDepth(row?.depth ?? null, row?.seq ?? 0);
     } else {
       // One statement: the change rows, then one row with the depth, from the same snapshot.
-      const { results } = await this.budget
+      const result = await this.budget
         .prepare(
           `SELECT * FROM (SELECT seq, name, op, NULL AS depth FROM zone_changes WHERE seq > ? ORDER BY seq LIMIT ${CHANGE_PAGE}) ` +
             `UNION ALL SELECT NULL, NULL, NULL, (SELECT MAX(${DEPTH}) FROM zones)`,
           [since],
         )
         .all<ChangeRow>();
+      this.budget.record(result);
+      const results = result.results;
       const changes = results.filter((r) => r.seq !== null);
       const depth = results.find((r) => r.seq === null)?.depth ?? null;
       const last = changes.at(-1)?.seq ?? since;

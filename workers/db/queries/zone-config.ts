@@ -6,6 +6,7 @@
  */
 import type { ZoneConfig } from "../../../contract/internal-v1.ts";
 import type { D1Queryable } from "../d1-queryable.ts";
+import { effectiveAnswerAllow } from "../../store/catalog-access.ts";
 
 interface ZoneConfigRow {
   id: number;
@@ -18,6 +19,7 @@ interface ZoneConfigRow {
   also_notify: string;
   update_allow: string;
   answer_allow: string;
+  catalog: number;
   status: ZoneConfig["status"];
   status_detail: string;
   current_version: number | null;
@@ -58,7 +60,8 @@ function configOf(r: ZoneConfigRow): ZoneConfig {
     transferAllow: JSON.parse(r.transfer_allow) as ZoneConfig["transferAllow"],
     alsoNotify: JSON.parse(r.also_notify) as ZoneConfig["alsoNotify"],
     updateAllow: JSON.parse(r.update_allow) as ZoneConfig["updateAllow"],
-    answerAllow: JSON.parse(r.answer_allow) as string[],
+    // A catalog zone is answered to nobody (catalog-access.ts): the front's replica reads this list.
+    answerAllow: effectiveAnswerAllow(r),
     status: r.status,
     statusDetail: r.status_detail,
     currentVersion: r.current_version,
