@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { Rcode, RRType } from "../../dns/constants.ts";
+import { expireFromAnswer, expireRequest } from "../../dns/edns-expire.ts";
 import { decodeMessage } from "../../dns/message.ts";
 import { storeOf } from "../../answer/testing/load-zone.ts";
 import { queryWire } from "../../answer/testing/table.ts";
@@ -100,6 +101,14 @@ describe("DoH wire format", () => {
     expect(m.rcode).toBe(Rcode.NOERROR);
     expect(m.answers.map((r) => r.ttl)).toEqual([600]);
     expect(res.headers.get("cache-control")).toBe("max-age=600");
+  });
+
+  it("an answer carrying EDNS EXPIRE (a countdown) is not cached by HTTP; the same query without it is", async () => {
+    const asked = await post(queryWire("example.org.", "SOA", { edns: { options: [expireRequest()] } }));
+    expect(expireFromAnswer((await dns(asked)).edns)).toBeTypeOf("number");
+    expect(asked.headers.get("cache-control")).toBe("no-store");
+    const plain = await post(queryWire("example.org.", "SOA"));
+    expect(plain.headers.get("cache-control")).toMatch(/^max-age=\d+$/);
   });
 
   it("GET ?dns= answers the same", async () => {
