@@ -13,22 +13,21 @@ import type { Name } from "../dns/name.ts";
 export const MAX_CHAIN_LENGTH = 16;
 
 export class ChainGuard {
-  private readonly seen = new Set<string>();
-  private steps = 0;
+  /** The names followed so far (the first name is kept apart): compared with `equals`, no key strings. */
+  private readonly seen: Name[] = [];
 
   constructor(
     private readonly apex: Name,
-    first: Name,
-  ) {
-    this.seen.add(first.key);
-  }
+    private readonly first: Name,
+  ) {}
 
   /** True when the lookup should go on at `target`; records `target` as visited. */
   follow(target: Name): boolean {
     if (!target.isSubdomainOf(this.apex)) return false;
-    if (this.seen.has(target.key)) return false;
-    if (++this.steps > MAX_CHAIN_LENGTH) return false;
-    this.seen.add(target.key);
+    if (target.equals(this.first) || this.seen.some((n) => n.equals(target))) return false;
+    // `seen` never holds more than MAX_CHAIN_LENGTH names: the step that would add one more is refused.
+    if (this.seen.length + 1 > MAX_CHAIN_LENGTH) return false;
+    this.seen.push(target);
     return true;
   }
 }

@@ -131,8 +131,46 @@ export class Speller {
   }
 }
 
+/**
+ * True when an octet of the names in `rdata` of a compressible layout may be an ASCII capital: the octets
+ * from the first name to the end of the last one (walked by their label lengths; a label length is never
+ * 0x41–0x5a, labels being at most 63 octets), or to the end of the rdata when they do not end inside it. The
+ * SOA's counters after its names are not looked at; an MX preference is skipped.
+ */
+function rdataHasUpper(layout: Layout, rdata: Uint8Array): boolean {
+  let at = layout === "pref-name" ? 2 : 0;
+  const from = at;
+  for (let names = layout === "soa" || layout === "two-names" ? 2 : 1; names > 0 && at < rdata.length; names--) {
+    while (at < rdata.length && rdata[at] !== 0) at += rdata[at]! + 1;
+    at++;
+  }
+  const to = Math.min(at, rdata.length);
+  for (let i = from; i < to; i++) if (rdata[i]! >= 0x41 && rdata[i]! <= 0x5a) return true;
+  return false;
+}
+
+function recordsLower(records: readonly ResourceRecord[]): boolean {
+  for (const rr of records) {
+    if (hasUpper(rr.name.labels, rr.name.labels.length)) return false;
+    const layout = LAYOUTS.get(rr.type);
+    if (layout !== undefined && rdataHasUpper(layout, rr.rdata)) return false;
+  }
+  return true;
+}
+
+/**
+ * True when no name the speller would look at has a capital: then every name already reads as its first
+ * occurrence (equal suffixes are equal octets) and no owner needs lowering, so `respell` changes nothing.
+ * The usual case (zones are mostly lower case, and so are most questions), checked without a string or a Map.
+ */
+function alreadySpelled(message: Message): boolean {
+  for (const q of message.questions) if (hasUpper(q.name.labels, q.name.labels.length)) return false;
+  return recordsLower(message.answers) && recordsLower(message.authorities) && recordsLower(message.additionals);
+}
+
 /** The message with every name spelled as Knot and NSD's compression would make it read (see above). */
 export function respell(message: Message): Message {
+  if (alreadySpelled(message)) return message;
   const speller = new Speller();
   const questions = message.questions.map((q) => ({ ...q, name: speller.spell(q.name) }));
   const answers = message.answers.map((rr) => speller.record(rr));

@@ -303,6 +303,22 @@ const aRR = (owner: string, last: number): ResourceRecord => ({
 const edns0: Edns = { udpPayloadSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, flags: 0, options: [] };
 
 describe("encodeMessage", () => {
+  it("hands each message its own octets: encoding the next one (through the shared scratch) leaves it alone", () => {
+    const a = encodeMessage(message({ id: 1, answers: [{ name: n("a.example.com."), type: RRType.A, class: 1, ttl: 60, rdata: Uint8Array.of(192, 0, 2, 1) }], edns: edns0 }));
+    const before = hex(a.wire);
+    const b = encodeMessage(message({ id: 2, answers: [{ name: n("bb.example.net."), type: RRType.TXT, class: 1, ttl: 9, rdata: Uint8Array.of(3, 0x78, 0x79, 0x7a) }] }));
+    expect(hex(a.wire)).toBe(before);
+    expect(a.wire.buffer).not.toBe(b.wire.buffer);
+    expect(decodeMessage(a.wire).answers[0]!.name.toString()).toBe("a.example.com.");
+    expect(decodeMessage(b.wire).id).toBe(2);
+    // A cut message keeps its TC bit (set on the copy, after the body was written).
+    const big = Array.from({ length: 40 }, (_, i) => ({ name: n(`h${i}.example.com.`), type: RRType.TXT, class: 1, ttl: 1, rdata: new Uint8Array(40).fill(1) }));
+    const cut = encodeMessage(message({ answers: big }), { maxSize: 512 });
+    expect(cut.truncated).toBe(true);
+    expect(decodeMessage(cut.wire).flags.tc).toBe(true);
+    expect(cut.wire.length).toBeLessThanOrEqual(512);
+  });
+
   it("compresses names inside RFC 1035 RDATA only (RFC 3597 §4)", () => {
     const target = n("host.example.com.");
     const mx: ResourceRecord = { name: n("example.com."), type: RRType.MX, class: 1, ttl: 1, rdata: Uint8Array.from([0, 5, ...target.toWire()]) };

@@ -13,7 +13,7 @@ import type { ZoneInfo } from "../zone-store.ts";
 import { encodeRecordStream, RecordStreamError } from "../../contract/record-stream.ts";
 import { generateQuestions } from "../../test/answer/queries.ts";
 import { CHILD_APEX, CHILD_ZONE, PARENT_APEX, PARENT_ZONE } from "../../test/answer/zones.ts";
-import { ChangesetMismatch, CompactZone, CompactZoneStore } from "./compact-zone.ts";
+import { ChangesetMismatch, CompactTree, CompactZone, CompactZoneStore } from "./compact-zone.ts";
 import { MemoryZoneStore } from "./memory-zone-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 
@@ -137,6 +137,32 @@ describe("CompactZone", () => {
   it("refuses a changeset that deletes a record the version does not have", () => {
     const missing = zoneRecords("nothere A 192.0.2.1", apex);
     expect(() => CompactZone.fromRecords(records).withChanges([{ deletions: missing, additions: [] }])).toThrow(ChangesetMismatch);
+  });
+
+  it("reads a node's owner alone (nameAt) as the decoded node has it, and decodes the apex once per version", () => {
+    const tree = compact.trees[TREE_MAIN];
+    for (let i = 0; i < tree.count; i++) {
+      const name = tree.nameAt(i)!;
+      expect(Buffer.from(name.toWire()).toString("hex"), `node ${i}`).toBe(Buffer.from(tree.node(i)!.name.toWire()).toString("hex"));
+    }
+    expect(tree.nameAt(-1)).toBeUndefined();
+    expect(tree.nameAt(tree.count)).toBeUndefined();
+    expect(tree.node(0)!.name.equals(apex)).toBe(true);
+    expect(tree.node(0)).toBe(tree.node(0));
+  });
+
+  it("finds every node by its key through the node index, as the binary search does, and no node for a key it lacks", () => {
+    const tree = compact.trees[TREE_MAIN];
+    for (let i = 0; i < tree.count; i++) {
+      const key = tree.node(i)!.key.slice();
+      expect(tree.find(key), `node ${i}`).toBe(tree.search(key).index);
+    }
+    for (const absent of ["nothere.gen.test.", "h1.s0.gen.test.x.", "s99.gen.test.", "gen.test.", "a.mixed.case.gen.test."]) {
+      const key = Name.parse(absent).sortKey();
+      expect(tree.find(key), absent).toBe(tree.search(key).found ? tree.search(key).index : -1);
+    }
+    expect(tree.find(Name.parse("nothere.gen.test.").sortKey())).toBe(-1);
+    expect(CompactTree.empty.find(apex.sortKey())).toBe(-1);
   });
 
   it("costs less than the records' wire form and a few octets per node", () => {

@@ -30,6 +30,11 @@ export interface WireWriterOptions {
    * which compresses more.
    */
   preserveCase?: boolean;
+  /**
+   * Write into this array (from offset 0) instead of allocating one; it is replaced by a larger one only
+   * when it is too small. For an encoder that owns a scratch array and copies the result out (`written`).
+   */
+  buffer?: Uint8Array;
 }
 
 export class WireWriter {
@@ -44,8 +49,8 @@ export class WireWriter {
   constructor(options: WireWriterOptions = {}) {
     this.maxSize = options.maxSize ?? 65535;
     this.preserveCase = options.preserveCase ?? false;
-    this.buf = new Uint8Array(Math.min(options.initialCapacity ?? 512, this.maxSize));
-    this.view = new DataView(this.buf.buffer);
+    this.buf = options.buffer ?? new Uint8Array(Math.min(options.initialCapacity ?? 512, this.maxSize));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   get length(): number {
@@ -148,6 +153,11 @@ export class WireWriter {
     if (mark > this.len) throw new RangeError(`rollback to ${mark} beyond length ${this.len}`);
     this.len = mark;
     for (const [key, offset] of this.targets) if (offset >= mark) this.targets.delete(key);
+  }
+
+  /** The bytes written so far, as a view into the writer's array (valid until the array is written again). */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.len);
   }
 
   /** The bytes written so far, as a copy. */

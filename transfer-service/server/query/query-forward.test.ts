@@ -201,6 +201,35 @@ describe("what is cached", () => {
   });
 });
 
+it("a replica answer is stored in the cache from the second ask of its key on; the Worker is not asked", async () => {
+  const cache = new ResponseCache({ maxEntries: 10 });
+  const metrics = new Metrics({ defaultMetrics: false });
+  let made = 0;
+  const forward = createQueryForwarder({
+    upstream,
+    internalToken: TOKEN,
+    timeoutMs: 1000,
+    maxInFlight: 16,
+    cache,
+    metrics,
+    log: createLogger({ level: "silent" }),
+    local: async (wire) => {
+      made++;
+      return { answer: answer(Buffer.from(wire)), origin: { zones: ["example.org."], versions: [7], ageMs: 0 } };
+    },
+  });
+  seen.length = 0;
+  for (const id of [1, 2, 3, 4]) expect((await ask(forward, "replica.example.org.", udp, id)).id).toBe(id);
+  // First ask: made, not stored. Second: made and stored. Third and fourth: the cache's.
+  expect(made).toBe(2);
+  expect(cache.stats.stores).toBe(1);
+  expect(cache.stats.hits).toBe(2);
+  // Another name asked once is made and not stored.
+  await ask(forward, "other.example.org.", udp, 5);
+  expect([made, cache.stats.stores]).toEqual([3, 1]);
+  expect(seen).toHaveLength(0);
+});
+
 it("concurrent misses of one key share one forward, each answer with its own ID and spelling", async () => {
   const cache = new ResponseCache({ maxEntries: 10 });
   const { forward } = forwarder({ cache });

@@ -20,7 +20,8 @@
  *    versions the Worker named (`workers/doh/version-headers.ts`); the cache decides (`response-cache.ts`).
  * 4. With a replica (`local`, issue 27, `../replica/replica-answer.ts`), a query the cache did not answer is
  *    first offered to it: a zone held at its served version is answered by the same engine in this process
- *    (counted `replica`, and offered to the cache like a Worker answer); anything else goes on as above.
+ *    (counted `replica`, and offered to the cache like a Worker answer from the second time its key is asked:
+ *    `askedBefore`); anything else goes on as above.
  * Never throws: every failure is a SERVFAIL and a count in /metrics.
  */
 import { setMaxListeners } from "node:events";
@@ -71,6 +72,8 @@ export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: 
 }
 
 const DNS_MESSAGE = "application/dns-message";
+/** Keys of replica answers remembered as asked once (`askedBefore`). */
+const ASKED_ONCE_MAX = 65_536;
 const MAX_MESSAGE = 65535;
 
 type Failure = "timeout" | "unreachable" | "status" | "bad-answer" | "busy";
@@ -214,24 +217,59 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
     return out;
   };
 
+  /**
+   * `cacheKey`, made once per query: `cached` makes it, and `forward`, called next in the same turn for the
+   * same shape when the cache had no answer, takes it again from here (the same wire and shape objects).
+   */
+  let keyWire: Uint8Array | undefined;
+  let keyShape: QueryShape | undefined;
+  let keyTransport: Transport | undefined;
+  let lastKey: string | undefined;
+  const keyOf = (wire: Uint8Array, shape: QueryShape, transport: Transport): string | undefined => {
+    if (wire !== keyWire || shape !== keyShape || transport !== keyTransport) {
+      keyWire = wire;
+      keyShape = shape;
+      keyTransport = transport;
+      lastKey = cacheKey(wire, shape, transport);
+    }
+    return lastKey;
+  };
+
   const cached = (wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined => {
     if (!cache) return undefined;
-    const key = cacheKey(wire, shape, transport);
+    const key = keyOf(wire, shape, transport);
     const hit = key === undefined ? undefined : cache.get(key, wire, shape);
     if (hit) metrics?.countFront("hit");
     return hit;
   };
 
+  /**
+   * Keys of replica answers asked once (issue 27): a replica answer goes into the response cache only when
+   * its key is asked a second time while it is remembered here. An answer from the replica costs the engine
+   * some 15 µs to make again, and a miss mix (a resolver's traffic: each name once per TTL) would otherwise
+   * fill the cache with entries that are never hit; storing each one measured ~10 µs of CPU per query (the
+   * LRU's bookkeeping and the collector's work on 100,000 answers kept alive), as much as the engine itself.
+   * Worker answers are stored at once, as before: a forward costs a round trip. A plain Set, emptied when
+   * full (cheaper than an LRU on this path); a name asked again after that waits one more ask.
+   */
+  const askedOnce = new Set<string>();
+  const askedBefore = (key: string): boolean => {
+    if (askedOnce.delete(key)) return true;
+    if (askedOnce.size >= ASKED_ONCE_MAX) askedOnce.clear();
+    askedOnce.add(key);
+    return false;
+  };
+
   const local = options.local;
   const forwardQuery = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
-    const key = cache ? cacheKey(wire, shape, ctx.transport) : undefined;
+    const key = cache ? keyOf(wire, shape, ctx.transport) : undefined;
     if (local !== undefined) {
       const ticket = cache?.ticket() ?? 0;
       const madeAt = now();
       const mine = await local(wire, shape, ctx);
       if (mine !== undefined) {
         metrics?.countFront("replica");
-        if (key !== undefined && mine.origin !== undefined) cache!.put(key, mine.answer, mine.origin, madeAt, ticket);
+        if (key !== undefined && mine.origin !== undefined && askedBefore(key)) cache!.put(key, mine.answer, mine.origin, madeAt, ticket);
         return mine.answer;
       }
     }

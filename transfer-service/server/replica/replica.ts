@@ -187,8 +187,10 @@ export class Replica {
   resolve(name: Name): { info: ZoneInfo; zone: CompactZone | undefined } | null {
     const now = this.now();
     if (!this.vouched(now)) throw new ReplicaMiss("the directory is not vouched for");
-    for (let n = 0; n <= name.labelCount; n++) {
-      const key = n === 0 ? name.key : name.stripLeft(n).key;
+    // The keys of the name and its ancestors are suffixes of its own key: no Name or string rendered per label.
+    const full = name.key;
+    for (let n = 0, at = 0; n <= name.labelCount; n++, at = nextLabel(full, at)) {
+      const key = n === 0 ? full : n === name.labelCount ? "." : full.slice(at);
       const entry = this.directory.get(key);
       if (entry === undefined) continue;
       if (entry.unknownAllow) throw new ReplicaMiss(`${key}: answerAllow unknown`);
@@ -474,6 +476,19 @@ export class Replica {
 }
 
 /** One query's store: each zone's packed version pinned when `findZone` hands the zone out. */
+/**
+ * Where the label after the one starting at `at` starts in a `Name.key` (presentation form: a label ends at a
+ * dot that is not escaped; an escape is `\X` or `\DDD`).
+ */
+function nextLabel(key: string, at: number): number {
+  for (let i = at; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x5c) i += key.charCodeAt(i + 1) >= 0x30 && key.charCodeAt(i + 1) <= 0x39 ? 3 : 1;
+    else if (c === 0x2e) return i + 1;
+  }
+  return key.length;
+}
+
 class ReplicaView extends CompactZoneStore {
   private readonly pinned = new Map<string, CompactZone>();
 
