@@ -28,11 +28,10 @@ import { closestEncloserOf } from "../closest-encloser.ts";
 import type { ClosestEncloser, ZoneInfo } from "../zone-store.ts";
 import { groupIntoNodes, type NodesByTree } from "./canonical-nodes.ts";
 import { LocatingZoneStore, type Neighbourhood } from "./locating-zone-store.ts";
-import { makeNode, normalizeRecords, sameRecord, treeOf, TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
+import { addRecord, makeNode, RECORD_FIXED, recordListSize, sameRecord, treeOf, TREE_MAIN, TREE_NSEC3, writeRecordList } from "./stored-node.ts";
 import type { OwnedRecord, StoredNode, StoredRecord, Tree } from "./stored-node.ts";
 
 /** Fixed octets of a record after its owner: type, class, TTL, RDLENGTH. */
-const RECORD_FIXED = 10;
 /** What a typed array or object costs besides its contents (V8, measured order of magnitude). */
 const ARRAY_OVERHEAD = 64;
 /** The key length's flag: the owner's own spelling follows the key. */
@@ -46,9 +45,7 @@ function hasUpper(name: Name): boolean {
 
 /** Octets of a node in the packed form. */
 function nodeSize(node: StoredNode): number {
-  let size = 2 + node.key.length + (hasUpper(node.name) ? node.name.wireLength : 0) + 2;
-  for (const r of node.records) size += RECORD_FIXED + r.rdata.length;
-  return size;
+  return 2 + node.key.length + (hasUpper(node.name) ? node.name.wireLength : 0) + recordListSize(node.records);
 }
 
 /** Writes a node at `pos` (see the module comment); returns the offset past it. */
@@ -66,17 +63,7 @@ function writeNode(data: Uint8Array, view: DataView, pos: number, node: StoredNo
     }
     data[pos++] = 0;
   }
-  view.setUint16(pos, node.records.length);
-  pos += 2;
-  for (const r of node.records) {
-    view.setUint16(pos, r.type);
-    view.setUint16(pos + 2, r.class);
-    view.setUint32(pos + 4, r.ttl);
-    view.setUint16(pos + 8, r.rdata.length);
-    data.set(r.rdata, pos + RECORD_FIXED);
-    pos += RECORD_FIXED + r.rdata.length;
-  }
-  return pos;
+  return writeRecordList(data, view, pos, node.records);
 }
 
 /** True when the wire name at [from, to) has an ASCII upper-case letter in a label. */
@@ -576,14 +563,7 @@ export class CompactZone {
         node.records.splice(k, 1);
       }
       for (const r of changeset.additions) {
-        const node = nodeFor(treeOf(r.type, r.rdata), r.name, true)!;
-        const record = { type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata };
-        const k = node.records.findIndex((x) => sameRecord(x, r));
-        if (k >= 0) node.records[k] = record;
-        else {
-          node.records.push(record);
-          normalizeRecords(node.records);
-        }
+        addRecord(nodeFor(treeOf(r.type, r.rdata), r.name, true)!.records, r);
       }
     }
     const next = (tree: Tree): CompactTree => {

@@ -80,3 +80,49 @@ export function makeNode(name: Name, records: StoredRecord[]): StoredNode {
 export interface OwnedRecord extends StoredRecord {
   name: Name;
 }
+
+/** The fixed part of a record in a node's record list: type, class (u16), TTL (u32), RDLENGTH (u16). */
+export const RECORD_FIXED = 10;
+
+/**
+ * Octets of a node's record list as both packed forms hold it (the D1 block, `workers/store/block-codec.ts`,
+ * and the replica's compact zone, `compact-zone.ts`): a u16 count, then each record as in a record stream
+ * without its owner.
+ */
+export function recordListSize(records: readonly StoredRecord[]): number {
+  let n = 2;
+  for (const r of records) n += RECORD_FIXED + r.rdata.length;
+  return n;
+}
+
+/** Writes a record list (see `recordListSize`) at `pos`; returns the offset past it. */
+export function writeRecordList(out: Uint8Array, view: DataView, pos: number, records: readonly StoredRecord[]): number {
+  view.setUint16(pos, records.length);
+  pos += 2;
+  for (const r of records) {
+    view.setUint16(pos, r.type);
+    view.setUint16(pos + 2, r.class);
+    view.setUint32(pos + 4, r.ttl);
+    view.setUint16(pos + 8, r.rdata.length);
+    out.set(r.rdata, pos + RECORD_FIXED);
+    pos += RECORD_FIXED + r.rdata.length;
+  }
+  return pos;
+}
+
+/**
+ * An IXFR addition applied to a node's records (RFC 1995), by the Worker's changesets and the replica alike: a
+ * record already there (same type, class and rdata) takes the new TTL; otherwise it is added and the records
+ * put back in node order. True when the node gained a record.
+ */
+export function addRecord(records: StoredRecord[], r: StoredRecord): boolean {
+  const record = { type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata };
+  const k = records.findIndex((x) => sameRecord(x, r));
+  if (k >= 0) {
+    records[k] = record;
+    return false;
+  }
+  records.push(record);
+  normalizeRecords(records);
+  return true;
+}

@@ -13,12 +13,11 @@
 import type { Name } from "../../dns/name.ts";
 import { wireSortKey } from "../../dns/sort-key.ts";
 import { WireReader } from "../../dns/wire/reader.ts";
+import { RECORD_FIXED, recordListSize, writeRecordList } from "../../answer/store/stored-node.ts";
 import type { StoredNode, StoredRecord } from "../../answer/store/stored-node.ts";
 
 const FORMAT = 1;
 const HEADER = 3;
-/** Fixed part of a record: type, class, ttl, rdlength. */
-const RECORD_FIXED = 10;
 
 export class BlockFormatError extends Error {
   override readonly name = "BlockFormatError";
@@ -26,9 +25,7 @@ export class BlockFormatError extends Error {
 
 /** Encoded size of one node, so a writer can cut blocks before encoding them. */
 export function nodeSize(node: StoredNode): number {
-  let n = node.name.wireLength + 2;
-  for (const r of node.records) n += RECORD_FIXED + r.rdata.length;
-  return n;
+  return node.name.wireLength + recordListSize(node.records);
 }
 
 export function blockSize(nodes: readonly StoredNode[]): number {
@@ -52,16 +49,7 @@ export function encodeBlock(nodes: readonly StoredNode[]): Uint8Array {
     }
     out[pos++] = 0;
     if (node.records.length > 0xffff) throw new BlockFormatError(`node ${node.name} has over 65535 records`);
-    view.setUint16(pos, node.records.length);
-    pos += 2;
-    for (const r of node.records) {
-      view.setUint16(pos, r.type);
-      view.setUint16(pos + 2, r.class);
-      view.setUint32(pos + 4, r.ttl);
-      view.setUint16(pos + 8, r.rdata.length);
-      out.set(r.rdata, pos + RECORD_FIXED);
-      pos += RECORD_FIXED + r.rdata.length;
-    }
+    pos = writeRecordList(out, view, pos, node.records);
   }
   return out;
 }

@@ -34,7 +34,7 @@ import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
 import { compareBytes } from "../../dns/bytes.ts";
-import { makeNode, normalizeRecords, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
+import { addRecord, makeNode, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 
 export interface ChangesetInput {
@@ -353,14 +353,7 @@ function applyInOrder(
         node = makeNode(r.name, []);
         b.slots.splice(at.index, 0, { key: node.key, node });
       }
-      const record = { type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata };
-      const k = node.records.findIndex((x) => sameRecord(x, r));
-      if (k >= 0) node.records[k] = record;
-      else {
-        node.records.push(record);
-        normalizeRecords(node.records);
-        recordCount++;
-      }
+      if (addRecord(node.records, r)) recordCount++;
       changed.add(b);
     }
   });
