@@ -6,31 +6,11 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ADMIN, ok, request } from "./test-client.ts";
 import { CommitResult, FinishResult, Lease } from "../../contract/internal-v1.ts";
 import { encodeRecordStream } from "../store/record-stream.ts";
 import { syntheticZone } from "../store/synthetic-zone.ts";
 
-const INTERNAL = "test-internal-token";
-const ADMIN = "test-admin-token";
-
-async function request(method: string, path: string, body?: unknown, token = INTERNAL): Promise<Response> {
-  const binary = body instanceof Uint8Array;
-  return exports.default.fetch(`http://backstop.test${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
-    },
-    body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
-  });
-}
-
-async function ok<T>(response: Response | Promise<Response>, schema: { parse(v: unknown): T }, status = 200): Promise<T> {
-  const res = await response;
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return schema.parse(JSON.parse(text));
-}
 
 async function refused(response: Response | Promise<Response>, status: number): Promise<string> {
   const res = await response;

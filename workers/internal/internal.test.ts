@@ -6,6 +6,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ADMIN, ok, request } from "./test-client.ts";
 import { Name } from "../../dns/name.ts";
 import { RRClass, RRType } from "../../dns/constants.ts";
 import { toBase64 } from "../../dns/rdata/base64.ts";
@@ -24,28 +25,7 @@ import {
   ZoneConfigList,
 } from "../../contract/internal-v1.ts";
 
-const INTERNAL = "test-internal-token";
-const ADMIN = "test-admin-token";
 const SECRET = "c2VjcmV0LXRzaWcta2V5LW1hdGVyaWFsLTEyMzQ1Ng==";
-
-async function request(method: string, path: string, body?: unknown, token = INTERNAL): Promise<Response> {
-  const binary = body instanceof Uint8Array;
-  return exports.default.fetch(`http://backstop.test${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
-    },
-    body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
-  });
-}
-
-async function ok<T>(response: Response | Promise<Response>, schema: { parse(v: unknown): T }, status = 200): Promise<T> {
-  const res = await response;
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  return schema.parse(JSON.parse(text));
-}
 
 describe("per-zone transfer limits and the D1 size (issue 20)", () => {
   it("limits set through the API reach the service's configuration; bad ones are refused naming the field", async () => {
