@@ -22,11 +22,12 @@ interface Sent {
 }
 
 /** A chunker whose sends take `delayMs` and are recorded; `failAt` makes that seq's send reject. */
-function harness(targetBytes: number, inFlight: number, delayMs = 0, failAt = -1) {
+function harness(targetBytes: number, inFlight: number, delayMs = 0, failAt = -1, firstBytes?: number) {
   const sent: Sent[] = [];
   let running = 0, maxRunning = 0;
   const chunker = new IngestChunker({
     targetBytes,
+    firstBytes,
     inFlight,
     encode: encodeRecordStream,
     send: async (seq, body) => {
@@ -105,8 +106,8 @@ describe("IngestChunker", () => {
     expect(sent.reduce((n, s) => n + s.records, 0)).toBe(11);
   });
 
-  it("ships the stream's first piece at once, small as it is, so that the Worker starts storing early", async () => {
-    const { chunker, sent } = harness(1000, 2, 20);
+  it("ships the stream's first piece at once once it is firstBytes, far under the target, so that the Worker starts storing early", async () => {
+    const { chunker, sent } = harness(1000, 2, 20, -1, 40);
     await chunker.add(owner("s", 1));
     expect(chunker.chunks).toBe(0);
     await chunker.addStream(encodeRecordStream(owner("a", 2)));
@@ -119,5 +120,16 @@ describe("IngestChunker", () => {
     await chunker.flush();
     sent.sort((x, y) => x.seq - y.seq);
     expect(sent.map((s) => s.owners.map((o) => o.split(".")[0]))).toEqual([["s", "a"], ["b", "c"]]);
+  });
+
+  it("keeps a first piece smaller than firstBytes (a whole small zone) for the whole-zone request: nothing is shipped", async () => {
+    const { chunker, sent } = harness(100_000, 2, 0, -1, 50_000);
+    await chunker.add(owner("s", 1));
+    await chunker.addStream(encodeRecordStream(owner("a", 3)));
+    expect(chunker.chunks).toBe(0);
+    const whole = parseRecordStream(chunker.takeUnshipped());
+    expect(whole.map((r) => r.name.toString().split(".")[0])).toEqual(["s", "a", "a", "a"]);
+    await chunker.flush();
+    expect(sent).toEqual([]);
   });
 });

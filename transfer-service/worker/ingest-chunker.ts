@@ -30,6 +30,13 @@ import { streamRecordSize } from "../../contract/record-stream.ts";
 export interface ChunkerOptions {
   /** Record-stream bytes per chunk, roughly. */
   targetBytes: number;
+  /**
+   * A first stream piece (`addStream`) of at least this many bytes is shipped at once, so the Worker starts
+   * storing while the rest is read (the transfer cuts its first piece at this size: `remote/axfr-raw.ts`
+   * `FIRST_CHUNK_BYTES`). A smaller first piece can only be the end of the zone, which then goes whole
+   * (`takeUnshipped`). Default: `targetBytes`.
+   */
+  firstBytes?: number;
   /** Chunks being sent at once (at least 1). */
   inFlight: number;
   /** Encodes records as one chunk body (the contract's record stream). */
@@ -91,8 +98,9 @@ export class IngestChunker {
 
   /**
    * Takes records already encoded as a record stream (`XfrSink.rawRecords`), which must end where an owner
-   * ends: it joins what is pending and is shipped once that reaches `targetBytes`, or at once when no
-   * chunk has been shipped yet (the stream's first piece is cut small on purpose: `remote/axfr-raw.ts`).
+   * ends: it joins what is pending and is shipped once that reaches `targetBytes`, or, while no chunk has
+   * been shipped, `firstBytes` (the stream's first piece is cut small on purpose: `remote/axfr-raw.ts`). A
+   * zone smaller than that is never shipped here: it goes whole, in one request (issue 19).
    */
   async addStream(stream: Uint8Array): Promise<void> {
     this.throwIfFailed();
@@ -100,7 +108,8 @@ export class IngestChunker {
     this.pending.push(stream);
     this.pendingBytes += stream.length;
     this.lastOwner = undefined;
-    if (this.pendingBytes >= this.options.targetBytes || this.seq === 0) await this.ship();
+    const due = this.seq === 0 ? (this.options.firstBytes ?? this.options.targetBytes) : this.options.targetBytes;
+    if (this.pendingBytes >= due) await this.ship();
   }
 
   /** Sends what is left and waits for every chunk; throws the first failure. */

@@ -53,6 +53,7 @@ import {
 } from "../../contract/internal-v1.ts";
 import { encodeRecordStream } from "../../contract/record-stream.ts";
 import type { TransferKind } from "../../contract/vocabulary.ts";
+import { FIRST_CHUNK_BYTES } from "../remote/axfr-raw.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
 import type { AttemptEnd, IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneFeedCursor, ZoneFeedPage, ZoneReport } from "./worker-api.ts";
 
@@ -293,6 +294,7 @@ export class WorkerClient implements WorkerApi {
         };
         const chunker = new IngestChunker({
           targetBytes: this.options.chunkBytes ?? CHUNK_BYTES,
+          firstBytes: Math.min(this.options.chunkBytes ?? CHUNK_BYTES, FIRST_CHUNK_BYTES),
           inFlight: this.options.chunksInFlight ?? CHUNKS_IN_FLIGHT,
           encode: encodeRecordStream,
           // Retried like any idempotent call: a chunk sent twice replaces (or finds) itself.
