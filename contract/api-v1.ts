@@ -24,15 +24,20 @@ export const ErrorBody = z.strictObject({
 const Primary = z.strictObject({ address: z.string(), port: z.number().int(), tsigKey: z.string().optional() });
 const TransferAllow = z.strictObject({ address: z.string(), tsigKey: z.string().optional() });
 
-/** Exactly what `PUT /zones/:name` takes (`zone-view.ts` `zoneSettings`). */
-export const ZoneSettingsView = z.strictObject({
-  model: z.enum(ZONE_MODELS),
+/** Who a zone talks to and who may ask it: the same fields in its settings and in its view. */
+const zoneAccess = {
   primaries: z.array(Primary),
   tsigKey: z.string().nullable(),
   notifyAllow: z.array(z.string()),
   transferAllow: z.array(TransferAllow),
   alsoNotify: z.array(Primary),
   answerAllow: z.array(z.string()),
+};
+
+/** Exactly what `PUT /zones/:name` takes (`zone-view.ts` `zoneSettings`). */
+export const ZoneSettingsView = z.strictObject({
+  model: z.enum(ZONE_MODELS),
+  ...zoneAccess,
   minRefresh: z.number().int(),
   maxRefresh: z.number().int(),
   minRetry: z.number().int(),
@@ -97,12 +102,7 @@ export const ZoneView = z.strictObject({
   expiresAt: instant,
   rrsigExpiresEarliest: instant,
   nextRefresh: instant,
-  primaries: z.array(Primary),
-  tsigKey: z.string().nullable(),
-  notifyAllow: z.array(z.string()),
-  transferAllow: z.array(TransferAllow),
-  alsoNotify: z.array(Primary),
-  answerAllow: z.array(z.string()),
+  ...zoneAccess,
   timers: z.strictObject({
     refresh: z.number().int().nullable(),
     retry: z.number().int().nullable(),
