@@ -12,6 +12,7 @@ import { createDoh, createDohHandler, isDohUrl } from "./doh/index.ts";
 import type { Env } from "./env.d.ts";
 import { INTERNAL_PREFIX } from "../contract/internal-v1.ts";
 import { createInternal } from "./internal/index.ts";
+import { sessionReads } from "./http/d1-session/read-meter.ts";
 import { createPanel } from "./panel/index.tsx";
 import { servedPointersChanged, servedZoneStore } from "./store/served-store.ts";
 import { pollDueSources } from "./store/primary/cloudflare-source.ts";
@@ -34,7 +35,7 @@ app.route(
   `${INTERNAL_PREFIX}${ANSWER_STATS_PATH}`,
   createAnswerStats((env) => {
     const store = servedZoneStore(env);
-    return { doh: doh.counts(), d1: { statements: store.queries, blockStatements: store.blockStatements, rowsRead: store.rowsRead } };
+    return { doh: doh.counts(), d1: { statements: store.queries, blockStatements: store.blockStatements, rowsRead: store.rowsRead }, sessions: sessionReads };
   }),
 );
 app.route(INTERNAL_PREFIX, createInternal());

@@ -367,8 +367,10 @@ async function readMessage(
       await verifier.next(raw, head ? head.tsigOffset : (message.tsig?.offset ?? null));
     } catch (err) {
       if (err instanceof TsigError) {
-        // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode.
-        if (err.code === "unsigned" && before === 0 && message.rcode !== Rcode.NOERROR) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
+        // An unsigned error answer (REFUSED, NOTIMP…) to a signed request is best reported as the rcode;
+        // but a bare NOTAUTH is PowerDNS refusing our key (the verifier's words say so), as a bootstrap's
+        // first AXFR meets it where a zone we hold meets it on the SOA query.
+        if (err.code === "unsigned" && before === 0 && message.rcode !== Rcode.NOERROR && message.rcode !== Rcode.NOTAUTH) throw rcodeError(peer, message.rcode, `${what} of ${zone}`);
         throw new TransferError("tsig", err.message, { tsig: err });
       }
       throw err;

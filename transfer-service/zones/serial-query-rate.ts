@@ -1,6 +1,7 @@
 /**
- * @module The serial-query rate (BIND's `serial-query-rate`, 20 a second by default): refresh attempts,
- * each of which begins with an SOA query, start at most this many a second across all zones. A restart with
+ * @module The serial-query rate (BIND's `serial-query-rate`, 20 a second by default): refresh attempts of
+ * zones we hold data for, each of which begins with an SOA query (a zone with none asks for the AXFR at once:
+ * refresh.ts's bootstrap), start at most this many a second across all zones. A restart with
  * a hundred zones due at once (or a hundred cut off mid-attempt) then asks its primaries over five seconds,
  * not in one burst that a primary's own rate limiting (or a firewall) may drop.
  *

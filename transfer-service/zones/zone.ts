@@ -19,8 +19,9 @@
  *   instance reports first. Until then the stored `nextRefreshAt` (a REFRESH away, from the report before
  *   the cut) is not adopted: it was what left the zone an hour old after a restart.
  *
- * Every attempt waits for a slot of the serial-query rate (serial-query-rate.ts, under the lease: see
- * refresh.ts), so a restart with many zones due spreads its SOA queries.
+ * Every attempt of a zone we hold data for waits for a slot of the serial-query rate (serial-query-rate.ts,
+ * under the lease: see refresh.ts), so a restart with many zones due spreads its SOA queries; a zone with no
+ * data is bootstrapped by AXFR at once, held by the limiter and the per-primary limit only.
  */
 import { Name } from "../../dns/name.ts";
 import { prepareTsigKey, type TsigKey } from "../../dns/tsig/key.ts";

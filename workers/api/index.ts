@@ -26,7 +26,7 @@ export { API_PREFIX };
 export function createApi(): Hono<RouteEnv> {
   const api = new Hono<RouteEnv>();
   // Every route reads and writes through one D1 session per request (read replication, bookmarks).
-  api.use("*", d1Session());
+  api.use("*", d1Session("api"));
   // Every route, present and future: the token and the route's rule (issue 24).
   api.use("*", apiAuth);
   // 429 + Retry-After per principal, when the API_RATE_LIMITER binding is configured.

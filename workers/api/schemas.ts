@@ -346,6 +346,11 @@ export const ZonePatch = z
     ...timerClampFields,
     ...transferLimitFields,
     catalogGroups: catalogGroups.optional(),
+    /**
+     * Issue 19: `false` ends a catalog (its members are deleted, as BIND and Knot do: `db/queries/zones.ts`
+     * `endCatalog`); `true` only keeps one (a zone becomes a catalog at creation).
+     */
+    catalog: z.boolean().optional(),
     /** Only `null`: detaches a catalog member, which then keeps its data and settings as an ordinary zone. */
     memberOf: z.null().optional(),
     serialPolicy: primaryFields.serialPolicy.optional(),

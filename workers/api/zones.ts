@@ -16,6 +16,7 @@ import { existingKeyNames } from "../db/queries/tsig-keys.ts";
 import {
   deleteZone,
   deleteZonesByName,
+  endCatalog,
   existingZoneNames,
   insertZone,
   insertZones,
@@ -369,6 +370,9 @@ zoneRoutes.patch(
     }
     if (body.memberOf === null) throw new ApiError(400, "invalid", `memberOf: ${zone.name} is not a member of a catalog`, "memberOf");
     if (body.catalogGroups !== undefined && !zone.catalog) throw new ApiError(400, "invalid", `catalogGroups: ${zone.name} is not a catalog zone`, "catalogGroups");
+    if (body.catalog === true && !zone.catalog) {
+      throw new ApiError(400, "invalid", `catalog: ${zone.name} is not a catalog, and a zone becomes one only when it is created ({"catalog": true} in POST /zones)`, "catalog");
+    }
     const model = body.model ?? zone.model;
     const primaries = body.primaries ?? zone.primaries;
     if ((model === "secondary" || model === "hidden") && primaries.length === 0) {
@@ -383,6 +387,8 @@ zoneRoutes.patch(
     if (source && model !== "primary") throw new ApiError(400, "invalid", `source: only a primary zone (model "primary") follows a Cloudflare zone; ${zone.name} is ${model}`, "source");
     const sourceChange = source === undefined ? {} : source === null ? { source: null, sourceTokenSealed: null } : await sealSource(c, zone.name, source);
     const stopsBeingPrimary = model !== "primary" && zone.source !== null;
+    // A catalog no more: its members go with it (`endCatalog`), as a deleted catalog's do.
+    if (zone.catalog && body.catalog === false) await endCatalog(c.var.db, zone.id);
     const updated = await updateZone(c.var.db, zone.id, { ...settings, ...sourceChange, ...(stopsBeingPrimary ? { source: null, sourceTokenSealed: null } : {}) });
     // The model and answerAllow are read by the answer path.
     servedPointersChanged();

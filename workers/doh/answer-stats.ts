@@ -1,7 +1,8 @@
 /**
  * @module `GET /internal/v1/answer-stats`: what this isolate's answer path has done since it started, as JSON —
  * DoH wire answers by where they came from (prebuilt response, answer cache, engine) and the served store's
- * D1 statements and the rows D1 read for them (`meta.rows_read`, what D1 bills reads by). The bench reads it
+ * D1 statements and the rows D1 read for them (`meta.rows_read`, what D1 bills reads by), and the same for the
+ * sessions of `/internal/v1` and `/api/v1`. The bench reads it
  * around its cache-miss round to put D1 rows read per miss beside the CPU (issue 28 item 4); an operator can
  * read it too. One isolate's view: Cloudflare runs many, and each starts from zero.
  *
@@ -12,6 +13,7 @@ import type { Env } from "../env.d.ts";
 import { bearerAuth } from "../http/auth/index.ts";
 import type { AuthEnv } from "../http/auth/index.ts";
 import type { DohCounts } from "./index.ts";
+import type { MeteredRoutes, ReadCounts } from "../http/d1-session/read-meter.ts";
 
 export const ANSWER_STATS_PATH = "/answer-stats";
 
@@ -22,6 +24,11 @@ export interface AnswerStats {
    * directory's lookups and change-log polls), and rows D1 read for them.
    */
   d1: { statements: number; blockStatements: number; rowsRead: number };
+  /**
+   * Beside the answer path (issue 19's idle cost): the D1 reads of `/internal/v1` (the transfer-service's
+   * calls) and `/api/v1` in this isolate (`http/d1-session/read-meter.ts`).
+   */
+  sessions: Record<MeteredRoutes, ReadCounts>;
 }
 
 export function createAnswerStats(read: (env: Env) => AnswerStats): Hono<AuthEnv> {

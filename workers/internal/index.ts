@@ -71,7 +71,7 @@ export function createInternal(): Hono<RouteEnv> {
 
   api.use("*", bearerAuth({ needs: "INTERNAL_TOKEN", allow: internalOnly, asks: "internal token" }));
   // One D1 session per request, from the service's bookmark; the response carries the new one.
-  api.use("*", d1Session());
+  api.use("*", d1Session("internal"));
 
   api.get("/zones", async (c) => {
     if (c.req.query("since") !== undefined) {

@@ -169,6 +169,30 @@ describe("the zone change feed", () => {
   });
 });
 
+describe("the feed's cost when nothing changed (issue 19: idle cost)", () => {
+  const rowsRead = async () => ((await (await call("GET", "/internal/v1/answer-stats")).json()) as { sessions: { internal: { rowsRead: number } } }).sessions.internal.rowsRead;
+  /** D1 rows one poll at the feed's end reads (the service's and each replica's steady poll). */
+  const idlePoll = async (cursor: { since: number; deletes: number }) => {
+    const before = await rowsRead();
+    const page = await feed(cursor.since, cursor.deletes);
+    expect(page.zones).toEqual([]);
+    return (await rowsRead()) - before;
+  };
+
+  it("reads the same rows with 400 more zones (and their change-log rows) as before them", async () => {
+    const few = await idlePoll(await end());
+    for (let i = 0; i < 400; i += 100) {
+      const create = Array.from({ length: 100 }, (_, k) => ({ name: `idle${i + k}.feed.test`, primaries: [{ address: "127.0.0.1", port: 5300 }] }));
+      const res = await call("POST", "/api/v1/zones/bulk", { create }, ADMIN);
+      expect(res.status, await res.text()).toBe(201);
+    }
+    const many = await idlePoll(await end());
+    // A poll that scanned the change log (one row per create) would read 400 more.
+    expect(many).toBeLessThanOrEqual(few + 2);
+    expect(many).toBeLessThan(20);
+  });
+});
+
 describe("a zone deleted and created again under its name is another zone", () => {
   it("refuses its lease to an attempt planned for the old one (zoneId), and gives it to the new one", async () => {
     const cursor = await end();

@@ -160,6 +160,31 @@ describe("catalog zones (RFC 9432) as a consumer", () => {
     expect((await view("own4.member.test")).status).toBe(200);
   });
 
+  it("PATCH {\"catalog\": false} ends a catalog: its members go with their data, as BIND and Knot remove them; a detached one stays", async () => {
+    await json(call("POST", "/api/v1/zones", { name: "cat7.invalid", primaries: [PRIMARY], catalog: true }), 201);
+    await publish("cat7.invalid", 1, `version TXT "2"\na.zones PTR a7.member.test.\nb.zones PTR b7.member.test.\nc.zones PTR kept7.member.test.\n`);
+    await publish("a7.member.test", 1, `www A 192.0.2.7\n`);
+    expect((await json<View>(call("PATCH", "/api/v1/zones/kept7.member.test", { memberOf: null }))).memberOf).toBeNull();
+    const feed = await json<{ cursor: { since: number; deletes: number } }>(call("GET", "/internal/v1/zones?since=0", undefined, INTERNAL));
+
+    const ended = await json<View & { catalog: boolean }>(call("PATCH", "/api/v1/zones/cat7.invalid", { catalog: false }));
+    expect(ended.catalog).toBe(false);
+    expect(ended).not.toHaveProperty("catalogReport");
+    expect((await view("a7.member.test")).status).toBe(404);
+    expect((await view("b7.member.test")).status).toBe(404);
+    expect((await json<View>(view("kept7.member.test"))).memberOf).toBeNull();
+    // The service learns it from the feed, as for any deleted zone.
+    const after = await json<{ deleted: string[] }>(call("GET", `/internal/v1/zones?since=${feed.cursor.since}&deletes=${feed.cursor.deletes}`, undefined, INTERNAL));
+    expect(after.deleted.sort()).toEqual(["a7.member.test", "b7.member.test"]);
+    // No longer a catalog: a new version of it provisions nothing.
+    await publish("cat7.invalid", 2, `version TXT "2"\nd.zones PTR d7.member.test.\n`);
+    expect((await view("d7.member.test")).status).toBe(404);
+    // A zone becomes a catalog only when created: 400 naming the field.
+    const refused = await call("PATCH", "/api/v1/zones/cat7.invalid", { catalog: true });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { field: string } }).error.field).toBe("catalog");
+  });
+
   it("a catalog is answered to no one but the admin token (REFUSED); its members are answered as usual", async () => {
     await json(call("POST", "/api/v1/zones", { name: "cat6.invalid", primaries: [PRIMARY], catalog: true }), 201);
     await publish("cat6.invalid", 1, `version TXT "2"\na.zones PTR m6.member.test.\n`);

@@ -18,7 +18,7 @@
  *      │      │                                                                                    │ │
  *      │      ├─ serial == ours ──────────────► UP TO DATE: expire reset, next at REFRESH ───────────┼─┤
  *      │      ├─ serial older/undefined ──────► regressed (unless acceptLowerSerial) ──► next ───────┤ │
- *      │      ▼ serial newer, or no zone yet, or force AXFR                                          │ │
+ *      │      ▼ serial newer, or force AXFR (no zone yet: no SOA query, AXFR at once: bootstrap)     │ │
  *      │    status REFRESHING reported (one call, beside a transfer still running after 0.5 s)       │ │
  *      │    IXFR (when we hold a zone) ── NOTIMP/REFUSED/SERVFAIL/FORMERR/inconsistent/              │ │
  *      │      │                            timeout/reset/single newer SOA ──► AXFR ──┐               │ │
@@ -63,7 +63,7 @@ import type { Clock } from "../../../dns/tsig/time.ts";
 import type { Config } from "../../config.ts";
 import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
-import { querySoa, type PrimaryTarget, type SoaAnswer } from "../../remote/soa-query.ts";
+import { querySoa, soaFields, type PrimaryTarget, type SoaAnswer } from "../../remote/soa-query.ts";
 import { describePeer, TransferError } from "../../remote/transfer-error.ts";
 import { transfer, type XfrLimits, type XfrResult } from "../../remote/xfr-in.ts";
 import type { PrimaryConfig, TransferKind, WorkerApi, ZoneConfig } from "../../worker/worker-api.ts";
@@ -139,6 +139,8 @@ interface Attempt {
   /** Aborts when the lease is lost or the service stops. */
   readonly signal: AbortSignal;
   readonly transferLog: TransferLog;
+  /** No data held when the attempt began: AXFR from each primary without an SOA query first (`bootstrapTry`). */
+  readonly bootstrap: boolean;
   /** The SOA query started beside the lease, until the primary it went to is tried. */
   early: EarlySoa | undefined;
   /** The attempt's `refreshing` report in flight (`announceTransfer`), and its timer before it starts. */
@@ -167,13 +169,21 @@ export async function refresh(
 ): Promise<RefreshOutcome> {
   const now = (): number => (deps.now ?? Date.now)();
   const name = zone.config.name;
+  // Bootstrap (issue 19, Knot's `refresh.c`: a zone without contents starts in STATE_TRANSFER with an AXFR,
+  // no SOA query): a zone we hold no data for asks for the whole zone at once. Whatever serial the primary
+  // has, it is newer than nothing, so the SOA query would only cost a round trip and a slot of the
+  // serial-query rate. Bootstraps are held by transfers-in (the zone set's limiter, around this attempt) and
+  // the per-primary limit (around the stream); the rate's slots stay for the SOA checks of loaded zones,
+  // NOTIFYs included. (named sends the SOA query even then, through the same rate: the provisioning bench
+  // row shows the difference.)
+  const bootstrap = zone.config.serial === null;
   // The serial-query rate: this attempt's slot. Waited for under the lease, so that an attempt that
   // queued finds another instance's refresh in the lease (busy), not in a stale serial afterwards.
-  const wait = deps.serialQueries?.reserve() ?? 0;
+  const wait = bootstrap ? 0 : (deps.serialQueries?.reserve() ?? 0);
   // The first primary's SOA query is a read that needs no lease: when the slot is now, it runs beside the
   // lease's D1 round trip (which costs several times an SOA query on loopback), and is dropped if the
   // lease is busy.
-  const early = wait > 0 ? undefined : startEarlySoa(zone, deps, now);
+  const early = bootstrap || wait > 0 ? undefined : startEarlySoa(zone, deps, now);
   let attempt: Attempt | undefined;
   const leaseDeps = { worker: deps.worker, instanceId: deps.settings.instanceId, leaseTtlMs: deps.settings.leaseTtlMs, log: deps.log };
   try {
@@ -183,7 +193,7 @@ export async function refresh(
       } catch (err) {
         return { kind: "failed", detail: `stopped while waiting for its turn to query: ${describeError(err)}` };
       }
-      attempt = { zone, request, deps, now, signal, transferLog, early, announcing: undefined, announceTimer: undefined };
+      attempt = { zone, request, deps, now, signal, transferLog, bootstrap, early, announcing: undefined, announceTimer: undefined };
       return tryPrimaries(attempt);
     }, zone.config.id);
     return outcome === "busy" ? { kind: "lease-busy" } : outcome;
@@ -253,6 +263,7 @@ async function tryPrimary(a: Attempt, peer: string, primary: PrimaryConfig): Pro
   }
   const target: PrimaryTarget = { address: primary.address, port: primary.port, key };
   const ours = a.zone.config.serial;
+  if (a.bootstrap) return bootstrapTry(a, peer, target);
 
   // 1. SOA query.
   const checked = await soaCheck(a, peer, target, ours);
@@ -276,6 +287,17 @@ async function tryPrimary(a: Attempt, peer: string, primary: PrimaryConfig): Pro
   // 3. AXFR.
   const axfr = await axfrTry(a, peer, target, soa, fellBack);
   return "done" in axfr ? axfr : { failed: axfr.failed, soa };
+}
+
+/**
+ * Bootstrap: AXFR with no SOA query before it (see `refresh`). The SOA the outcome carries (timers, the
+ * primary's serial) is the transfer's own; the transfer log holds the AXFR entry alone.
+ */
+async function bootstrapTry(a: Attempt, peer: string, target: PrimaryTarget): Promise<PrimaryStep> {
+  announceTransfer(a, peer, null, "axfr");
+  const axfr = await axfrTry(a, peer, target, null, undefined);
+  if ("done" in axfr) a.zone.backoff.succeed(peer);
+  return axfr;
 }
 
 /**
@@ -329,7 +351,7 @@ async function soaCheck(
 async function ixfrTry(a: Attempt, peer: string, target: PrimaryTarget, soa: SoaAnswer, ours: number): Promise<{ done: RefreshOutcome } | { fellBack: string }> {
   const ourSoa = withSerial(soa.record, ours);
   try {
-    const result = await transferInto(a, "ixfr", target, peer, soa, ourSoa);
+    const result = await transferInto(a, "ixfr", target, peer, soa.serial, ourSoa);
     if (result.style === "up-to-date") return { done: { kind: "up-to-date", peer, soa } };
     return { done: { kind: "transferred", peer, soa, result, via: result.style === "axfr" ? "axfr" : "ixfr" } };
   } catch (err) {
@@ -339,11 +361,11 @@ async function ixfrTry(a: Attempt, peer: string, target: PrimaryTarget, soa: Soa
   }
 }
 
-/** AXFR (RFC 5936); a failure puts the primary in backoff. */
-async function axfrTry(a: Attempt, peer: string, target: PrimaryTarget, soa: SoaAnswer, fellBack: string | undefined): Promise<{ done: RefreshOutcome } | { failed: string }> {
+/** AXFR (RFC 5936), after the primary's SOA (null: a bootstrap, which asked none); a failure puts the primary in backoff. */
+async function axfrTry(a: Attempt, peer: string, target: PrimaryTarget, soa: SoaAnswer | null, fellBack: string | undefined): Promise<{ done: RefreshOutcome } | { failed: string }> {
   try {
-    const result = await transferInto(a, "axfr", target, peer, soa, undefined);
-    return { done: { kind: "transferred", peer, soa, result, via: "axfr", fellBack } };
+    const result = await transferInto(a, "axfr", target, peer, soa?.serial ?? null, undefined);
+    return { done: { kind: "transferred", peer, soa: soa ?? transferredSoa(result, peer), result, via: "axfr", fellBack } };
   } catch (err) {
     const why = describeError(err);
     a.zone.backoff.fail(peer, a.now(), why);
@@ -356,7 +378,7 @@ async function axfrTry(a: Attempt, peer: string, target: PrimaryTarget, soa: Soa
  * `ANNOUNCE_AFTER_MS`, without holding the transfer up: the call runs beside it and never throws (a lost
  * report only means the status lags).
  */
-function announceTransfer(a: Attempt, peer: string, serial: number, kind: "ixfr" | "axfr"): void {
+function announceTransfer(a: Attempt, peer: string, serial: number | null, kind: "ixfr" | "axfr"): void {
   if (a.announcing || a.announceTimer) return;
   const { serial: ours, expiresAt, name } = a.zone.config;
   const now = a.now();
@@ -366,7 +388,8 @@ function announceTransfer(a: Attempt, peer: string, serial: number, kind: "ixfr"
       : ours === null
         ? "nothing served yet"
         : `serial ${ours} is served meanwhile`;
-  const detail = `transferring serial ${serial} from ${peer} by ${kind.toUpperCase()} (${before})`;
+  const what = serial === null ? "the zone" : `serial ${serial}`;
+  const detail = `transferring ${what} from ${peer} by ${kind.toUpperCase()} (${before})`;
   a.announceTimer = setTimeout(() => {
     a.announcing = a.deps.worker
       .reportRefreshing(name, a.deps.settings.instanceId, detail)
@@ -374,13 +397,16 @@ function announceTransfer(a: Attempt, peer: string, serial: number, kind: "ixfr"
   }, ANNOUNCE_AFTER_MS);
 }
 
-/** Runs one transfer into an ingest session and commits it; aborts the session on any failure. */
+/**
+ * Runs one transfer into an ingest session and commits it; aborts the session on any failure. `serial`: the
+ * primary's, from its SOA answer; null for a bootstrap, which learns it from the transfer.
+ */
 async function transferInto(
   a: Attempt,
   kind: "ixfr" | "axfr",
   target: PrimaryTarget,
   peer: string,
-  soa: SoaAnswer,
+  serial: number | null,
   ourSoa: ResourceRecord | undefined,
 ): Promise<XfrResult> {
   const { worker, settings, metrics, log } = a.deps;
@@ -389,11 +415,12 @@ async function transferInto(
   const ours = a.zone.config.serial;
   let session;
   try {
-    session = await worker.beginIngest(zone, settings.instanceId, kind, soa.serial, { maxDbBytes: settings.xfr.d1MaxBytes || undefined });
-    log.debug({ zone, kind, serial: soa.serial }, "ingest session open");
+    // A bootstrap's 0 is a placeholder: a full transfer's session takes the serial from its first SOA.
+    session = await worker.beginIngest(zone, settings.instanceId, kind, serial ?? 0, { maxDbBytes: settings.xfr.d1MaxBytes || undefined });
+    log.debug({ zone, kind, serial }, "ingest session open");
   } catch (err) {
     const e = new TransferError("sink", `the Worker refused to start storing a new version: ${(err as Error).message}`, { cause: err });
-    await a.transferLog.write(kind, peer, ours, soa.serial, started, "error", e.message);
+    await a.transferLog.write(kind, peer, ours, serial, started, "error", e.message);
     throw e;
   }
   let result: XfrResult;
@@ -430,7 +457,7 @@ async function transferInto(
     }
   } catch (err) {
     await session.abort(describeError(err)).catch(() => undefined);
-    await a.transferLog.write(kind, peer, ours, soa.serial, started, "error", describeError(err));
+    await a.transferLog.write(kind, peer, ours, serial, started, "error", describeError(err));
     throw err;
   }
   // RFC 1995 §4: a primary may answer an IXFR with the whole zone (nsd does); log what was received,
@@ -473,6 +500,11 @@ function keyFor(zone: RefreshZone, primary: PrimaryConfig): TsigKey | undefined 
   if (name === null) return undefined;
   const wanted = Name.parseAbsolute(name);
   return zone.keys.find((k) => k.name.equals(wanted));
+}
+
+/** A bootstrap's SOA answer, read from the zone it transferred (TCP: it came with the AXFR). */
+function transferredSoa(result: XfrResult, peer: string): SoaAnswer {
+  return { ...soaFields(result.soa, peer), record: result.soa, transport: "tcp", expireOption: result.expireOption };
 }
 
 /** An SOA record with its serial replaced: what we send as "our version" in an IXFR (RFC 1995 §3). */

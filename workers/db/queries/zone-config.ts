@@ -129,7 +129,10 @@ export async function zoneConfigChanges(db: D1Queryable, since: number, deletes:
   const [zoneRows, deleteRows, bounds] = await db.batch([
     db.prepare("SELECT * FROM zones WHERE change_seq > ?1 ORDER BY change_seq LIMIT ?2").bind(since, limit),
     db.prepare("SELECT seq, name FROM zone_changes WHERE seq > ?1 AND op = 'delete' ORDER BY seq LIMIT ?2").bind(deletes ?? Number.MAX_SAFE_INTEGER, limit),
-    db.prepare("SELECT min(seq) AS lo, max(seq) AS hi FROM zone_changes"),
+    // Two scalar subqueries, not `SELECT min(seq), max(seq)`: SQLite answers a lone min() or max() from the
+    // primary key's ends, but both in one SELECT scan the whole log (up to 65,536 rows, every poll of every
+    // service and replica: issue 19's idle cost, found by the bench's D1 rows per second).
+    db.prepare("SELECT (SELECT min(seq) FROM zone_changes) AS lo, (SELECT max(seq) FROM zone_changes) AS hi"),
   ]);
   const { lo, hi } = (bounds!.results[0] ?? { lo: null, hi: null }) as { lo: number | null; hi: number | null };
   const end = hi ?? 0;

@@ -68,6 +68,22 @@ export async function deleteZone(db: D1Queryable, zoneId: number): Promise<void>
   ]);
 }
 
+/**
+ * A zone stops being a catalog (PATCH or PUT with `"catalog": false`, issue 19): the members it still holds go,
+ * with their data, in the same batch as the flag and its last report. As BIND does when a catalog leaves
+ * `catalog-zones` ("catz: removing catalog zone", merged with an empty catalog: every member deleted) and Knot
+ * when a zone loses `catalog-role: interpret` (its members are orphans, no longer loaded, purged by
+ * `knotc zone-purge +orphan`). A member to keep is detached first (`{"memberOf": null}`). Returns the members
+ * deleted.
+ */
+export async function endCatalog(db: D1Queryable, zoneId: number, now = Date.now()): Promise<number> {
+  const [members] = await db.batch([
+    db.prepare("DELETE FROM zones WHERE member_of = (SELECT name FROM zones WHERE id = ?1 AND catalog = 1)").bind(zoneId),
+    db.prepare("UPDATE zones SET catalog = 0, catalog_report = NULL, updated_at = ?2 WHERE id = ?1").bind(zoneId, now),
+  ]);
+  return members?.meta.changes ?? 0;
+}
+
 /** Replaces the stored hash of the zone's webhook secret. */
 export async function setWebhookSecretHash(db: D1Queryable, zoneId: number, hash: string, now = Date.now()): Promise<void> {
   await drizzleOf(db).update(zones).set({ webhookSecretHash: hash, updatedAt: now }).where(eq(zones.id, zoneId));

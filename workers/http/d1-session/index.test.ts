@@ -98,3 +98,24 @@ describe("D1 sessions (x-d1-bookmark)", () => {
     expect(bookmarkOf(after) >= committed).toBe(true);
   });
 });
+
+describe("D1 rows read by the sessions (issue 19: idle cost), in /internal/v1/answer-stats", () => {
+  const stats = async () => (await (await call("GET", "/internal/v1/answer-stats")).json()) as { sessions: Record<"internal" | "api", { statements: number; rowsRead: number; unmetered: number }> };
+
+  it("counts the rows the service's feed poll read, under internal and not api, and the feed reads more rows when more zones changed", async () => {
+    const before = await stats();
+    expect((await call("GET", "/internal/v1/zones?since=0&limit=10")).status).toBe(200);
+    const once = await stats();
+    // The feed is one batch of three statements (zones, deletions, bounds): each counted, rows from D1's meta.
+    expect(once.sessions.internal.statements - before.sessions.internal.statements).toBe(3);
+    const emptyRows = once.sessions.internal.rowsRead - before.sessions.internal.rowsRead;
+    expect(once.sessions.api).toEqual(before.sessions.api);
+
+    for (let i = 0; i < 5; i++) expect((await call("POST", "/api/v1/zones", { body: { name: `metered${i}.test`, primaries: [{ address: "192.0.2.1" }] } })).status).toBe(201);
+    const afterCreates = await stats();
+    expect(afterCreates.sessions.api.statements).toBeGreaterThan(once.sessions.api.statements);
+    expect((await call("GET", "/internal/v1/zones?since=0&limit=10")).status).toBe(200);
+    const twice = await stats();
+    expect(twice.sessions.internal.rowsRead - afterCreates.sessions.internal.rowsRead).toBeGreaterThan(emptyRows);
+  });
+});

@@ -17,6 +17,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Env } from "../../env.d.ts";
 import { BOOKMARK_HEADER } from "../../../contract/internal-v1.ts";
 import { ApiError } from "../errors/index.ts";
+import { meterSession, sessionReads, type MeteredRoutes } from "./read-meter.ts";
 
 export { BOOKMARK_HEADER };
 
@@ -34,14 +35,18 @@ export interface SessionEnv {
   Variables: SessionVariables;
 }
 
-/** Opens the request's D1 session from the client's bookmark (or at the primary) and returns its bookmark. */
-export function d1Session(): MiddlewareHandler<SessionEnv> {
+/**
+ * Opens the request's D1 session from the client's bookmark (or at the primary) and returns its bookmark.
+ * `metered`: the rows its statements read are summed under that name (`read-meter.ts`, issue 19).
+ */
+export function d1Session(metered?: MeteredRoutes): MiddlewareHandler<SessionEnv> {
   return async (c, next) => {
     const sent = c.req.header(BOOKMARK_HEADER);
     if (sent !== undefined && !BOOKMARK.test(sent)) {
       throw new ApiError(400, "invalid", `${BOOKMARK_HEADER}: not a D1 bookmark (send back what a response carried)`, BOOKMARK_HEADER);
     }
-    const session = c.env.DB.withSession(sent ?? "first-primary");
+    const opened = c.env.DB.withSession(sent ?? "first-primary");
+    const session = metered === undefined ? opened : meterSession(opened, sessionReads[metered]);
     c.set("db", session);
     await next();
     const bookmark = session.getBookmark();
