@@ -40,6 +40,17 @@ export const fullTransfer: Benchmark = {
           peerName: "named",
           target: { valueAtMost: 256 },
         }),
+        ...(Number.isNaN(t.replicaAfterCommitMs)
+          ? []
+          : [
+              figure({
+                bench: "transfer",
+                what: `${n} records: commit → the replica holds the version`,
+                unit: "ms",
+                backstop: t.replicaAfterCommitMs,
+                note: `issue 27: from the commit seen in D1 until the service's /metrics counts the replica's load (kind ${t.replicaLoadKind}: ${t.replicaLoadKind === "owner" ? "packed from the transfer's own stream, nothing read back" : "read back from the Worker"}); both polled, so ± a few tens of ms`,
+              }),
+            ]),
         figure({
           bench: "transfer",
           what: `${n} records: peak RSS of workerd (Worker + local D1) meanwhile`,

@@ -38,6 +38,30 @@ export interface FullTransfer {
   workerdCpuMs: number;
   /** Backstop's transfers that failed on the way (their errors); each was followed by a refresh request. */
   failedAttempts: string[];
+  /**
+   * Issue 27: milliseconds from the commit seen in D1 until the service's replica holds the version (its
+   * `/metrics` count of loads went up); NaN with the replica off, or when it did not within 30 s.
+   */
+  replicaAfterCommitMs: number;
+  /** How that load was made: `owner` (from the transfer's own stream), `full` (read back from the Worker). */
+  replicaLoadKind: string;
+}
+
+/** The service's replica load counts by kind (`backstop_replica_load_seconds_count`). */
+async function replicaLoads(stack: BackstopStack): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await stack.metrics()).matchAll(/^backstop_replica_load_seconds_count\{[^}]*kind="(\w+)"[^}]*\} (\d+)/gm)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+  return out;
+}
+
+/** Waits (30 s at most) until a replica load count passes `before`; the kind that did, or undefined. */
+async function replicaLoaded(stack: BackstopStack, before: Map<string, number>): Promise<string | undefined> {
+  const deadline = performance.now() + 30_000;
+  while (performance.now() < deadline) {
+    for (const [kind, n] of await replicaLoads(stack)) if (n > (before.get(kind) ?? 0)) return kind;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
 }
 
 export interface ZoneSetup {
@@ -149,6 +173,10 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
     const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid]);
     const failedAttempts: string[] = [];
     let backstopCommitMs = Number.NaN;
+    let replicaAfterCommitMs = Number.NaN;
+    let replicaLoadKind = "none";
+    const replicaOn = process.env.BACKSTOP_REPLICA_MAX_BYTES !== "0";
+    const loadsBefore = replicaOn ? await replicaLoads(stack) : new Map<string, number>();
     const backstopMs = await profiled(`transfer-${records}`, async () => {
       const started = performance.now();
       await stack.addZone(zone, knotd.port, key);
@@ -173,7 +201,18 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       const [answered, committed] = await Promise.all([
         untilAnswered(ask, probe.data, { since: started, timeoutMs: budget, what: `Backstop ${zone}`, giveUp }),
         // Serial 1 in the zones row (read from D1 directly): the version is committed.
-        untilAnswered(async () => [String(await stack.serial(zone))], "1", { since: started, timeoutMs: budget, what: `Backstop ${zone} commit`, giveUp }),
+        untilAnswered(async () => [String(await stack.serial(zone))], "1", { since: started, timeoutMs: budget, what: `Backstop ${zone} commit`, giveUp }).then(async (ms) => {
+          // Issue 27: from the commit seen in D1 (polled, so a little after the commit event) until /metrics
+          // (polled every 10 ms) counts the replica's load of it.
+          if (!replicaOn) return ms;
+          const at = performance.now();
+          const kind = await replicaLoaded(stack, loadsBefore);
+          if (kind !== undefined) {
+            replicaAfterCommitMs = performance.now() - at;
+            replicaLoadKind = kind;
+          }
+          return ms;
+        }),
       ]).catch((err: Error) => {
         throw new Error(`${err.message}\nservice output:\n${stack.serviceOutput().slice(-3000)}`);
       });
@@ -191,7 +230,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       key,
       knotd,
       named,
-      transfer: { namedMs, backstopMs, backstopCommitMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, failedAttempts },
+      transfer: { namedMs, backstopMs, backstopCommitMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, failedAttempts, replicaAfterCommitMs, replicaLoadKind },
       addressRecords,
       shuffledRecords,
       stop,

@@ -122,7 +122,7 @@ const envSchema = z
     // Issue 27: the front's replica (server/replica/): zones answered by the engine in the front.
     /** Records of the largest zone the replica holds; bigger zones are forwarded (with the response cache). */
     BACKSTOP_REPLICA_MAX_RECORDS: int(0, 100_000_000).default(1_000_000),
-    /** Octets of every zone held, per query process (least recently asked evicted first); 0 turns the replica off. */
+    /** Octets of every zone held by the instance (1/N per query process; least recently asked evicted first); 0 turns the replica off. */
     BACKSTOP_REPLICA_MAX_BYTES: int(0, 2 ** 45).default(2 ** 30),
     /** How often the replica reads the zone change feed; a read vouches for a second, so keep it well under 1000. */
     BACKSTOP_REPLICA_POLL_MS: int(20, 900).default(250),

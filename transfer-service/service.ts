@@ -30,6 +30,7 @@ import { ResponseCache } from "./server/query/response-cache.ts";
 import type { Replica } from "./server/replica/replica.ts";
 import { replicaAnswerer } from "./server/replica/replica-answer.ts";
 import { startReplica } from "./server/replica/start-replica.ts";
+import { registerOwnerLoad } from "./server/replica/owner-load.ts";
 import { perProcessRates, ResponseRateLimiter } from "./server/query/rrl.ts";
 import { ServerCookies } from "./server/query/cookie.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
@@ -111,8 +112,11 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
         metrics,
         log: log.child({ part: "front-processes" }),
         env: processes.env,
+        replicaMaxRecords: config.replica.maxBytes > 0 ? config.replica.maxRecords : undefined,
       })
     : undefined;
+  // Issue 27: the versions the owner's transfers build go to the query processes' replicas (front-processes.ts).
+  const unregisterOwnerLoad = running && config.replica.maxBytes > 0 ? registerOwnerLoad(config.instanceId, running.ownerLoad(), log.child({ part: "replica" })) : undefined;
   const verifications = new Limiter(config.xfr.maxConcurrent);
   let http;
   try {
@@ -143,6 +147,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       },
     });
   } catch (err) {
+    unregisterOwnerLoad?.();
     await dns?.close();
     await front?.close();
     await transferReads.close();
@@ -154,6 +159,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   try {
     await running?.start();
   } catch (err) {
+    unregisterOwnerLoad?.();
     await zones.stop();
     await http.close();
     await transferReads.close();
@@ -169,6 +175,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     async stop() {
       stopping = true;
       await dns?.close();
+      unregisterOwnerLoad?.();
       await running?.stop();
       await front?.close();
       unwatchNotify?.();
@@ -186,7 +193,7 @@ function createFront(config: Config, log: Logger, metrics: Metrics, commits: Com
   const cache = config.front.cacheEntries > 0 ? new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }) : undefined;
   const unwatch = cache ? commits?.on((zone, version) => cache.committed(zone, version)) : undefined;
   // Issue 27: zones answered in this process by the engine, from a replica of each committed version.
-  const replica = startReplica(config, log, metrics, commits);
+  const replica = startReplica(config, log, metrics, commits, processes);
   const front: QueryFront = {
     forward: createQueryForwarder({
       upstream,
@@ -264,6 +271,7 @@ export async function startQueryProcess(config: Config, log: Logger, options: { 
     await front.close();
     throw err;
   }
+  link.replica = front.replica;
   link.ready(dns.addresses);
   return {
     dnsAddresses: dns.addresses,

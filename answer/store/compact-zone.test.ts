@@ -13,7 +13,7 @@ import type { ZoneInfo } from "../zone-store.ts";
 import { encodeRecordStream, RecordStreamError } from "../../contract/record-stream.ts";
 import { generateQuestions } from "../../test/answer/queries.ts";
 import { CHILD_APEX, CHILD_ZONE, PARENT_APEX, PARENT_ZONE } from "../../test/answer/zones.ts";
-import { ChangesetMismatch, CompactTree, CompactZone, CompactZoneStore } from "./compact-zone.ts";
+import { ChangesetMismatch, CompactTree, CompactZone, CompactZoneBuilder, CompactZoneStore } from "./compact-zone.ts";
 import { MemoryZoneStore } from "./memory-zone-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
 
@@ -91,6 +91,55 @@ describe("CompactZone", () => {
       expect([...fromStream.trees[tree].offsets]).toEqual([...fromRecords.trees[tree].offsets]);
     }
     expect(fromStream.records).toBe(fromRecords.records);
+  });
+
+  it("packs a stream piece by piece (CompactZoneBuilder) to the octets of packing it whole, in any order and any cut", () => {
+    const sameZone = (a: CompactZone, b: CompactZone, what: string) => {
+      for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
+        expect(Buffer.from(a.trees[tree].data).equals(Buffer.from(b.trees[tree].data)), `${what}: tree ${tree}`).toBe(true);
+        expect([...a.trees[tree].offsets], `${what}: tree ${tree}`).toEqual([...b.trees[tree].offsets]);
+        expect(a.trees[tree].records).toBe(b.trees[tree].records);
+      }
+    };
+    // Canonical-ish order (a primary's), and a shuffle where owners recur in many pieces; a duplicate of
+    // other TTL in a later piece, and an owner spelled in capitals first in an early piece, then lower case.
+    const shuffled = [...records].sort((a, b) => (a.rdata[a.rdata.length - 1]! * 31 + a.name.labelCount) % 7 - (b.rdata[b.rdata.length - 1]! * 31 + b.name.labelCount) % 7);
+    const shouting = { ...shuffled[9]!, name: Name.parse(shuffled[9]!.name.toString().toUpperCase()), type: 99, rdata: new Uint8Array([1, 0x41]) };
+    for (const [what, order] of [
+      ["in order", records],
+      ["shuffled", [shouting, ...shuffled.slice(0, 700), { ...shuffled[5]!, ttl: 1 }, ...shuffled.slice(700)]],
+    ] as const) {
+      const whole = CompactZone.fromStream(encodeRecordStream(order), apex);
+      const streamLength = encodeRecordStream(order).length;
+      for (const cut of [1, 7, 64, 1000, order.length]) {
+        // Merged at the end; appended into a buffer of the stream's size; appended into one that must grow.
+        for (const hint of [undefined, streamLength, 10]) {
+          const builder = new CompactZoneBuilder(apex, undefined, hint);
+          for (let i = 0; i < order.length; i += cut) builder.addRecords(order.slice(i, i + cut));
+          sameZone(builder.finish(), whole, `${what}, pieces of ${cut}, size hint ${hint}`);
+        }
+      }
+      // In canonical order with the SOA alone first (as a transfer's tap keeps it): every piece appended.
+      const canonical = [...whole.trees[TREE_MAIN].nodes()].flatMap((n) => n.records.map((r) => ({ ...r, name: n.name })));
+      const soa = canonical.find((r) => r.type === 6)!;
+      const appended = new CompactZoneBuilder(apex, undefined, streamLength);
+      appended.addRecords([soa]);
+      for (let i = 0; i < canonical.length; i += 50) appended.addRecords(canonical.slice(i, i + 50));
+      sameZone(appended.finish(), CompactZone.fromStream(encodeRecordStream([soa, ...canonical]), apex), `${what}, canonical order appended`);
+      // The snapshot file's form reads back to the same version.
+      const parts = whole.toParts();
+      const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((at, p) => (bytes.set(p, at), at + p.length), 0);
+      sameZone(CompactZone.fromBytes(bytes), whole, `${what}, snapshot`);
+      // As a file reads back in Node: a Buffer at an offset of a larger pool, whose own `slice` is a view.
+      const pooled = Buffer.concat([Buffer.alloc(3), bytes]).subarray(3);
+      sameZone(CompactZone.fromBytes(pooled), whole, `${what}, snapshot in a Buffer`);
+      expect(() => CompactZone.fromBytes(bytes.subarray(0, bytes.length - 8))).toThrow(RangeError);
+    }
+    const builder = new CompactZoneBuilder(apex, 100);
+    expect(() => {
+      for (let i = 0; i < records.length; i += 30) builder.addRecords(records.slice(i, i + 30));
+    }).toThrow(RecordStreamError);
   });
 
   it("refuses a stream with an owner outside the zone, or more records than allowed", () => {

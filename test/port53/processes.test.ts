@@ -11,6 +11,8 @@
  * - across commits made by the owner's refresh machine (knotd edits, its NOTIFY, IXFR), a query right
  *   after each commit gets the new version from every process, although the version before was cached
  *   (the commit fans out to every process's cache before the owner's refresh moves on);
+ * - the versions the owner's transfers build reach each query process's replica from the owner (issue 27:
+ *   IXFR changesets over IPC, an AXFR's packed zone as a snapshot file), none read back from the Worker;
  * - a query process killed with SIGKILL is replaced (same slot, new pid), and answering goes on meanwhile.
  *
  * RRL is off (not an RRL test). Which process gets a datagram is the kernel's choice, so the tests that
@@ -253,6 +255,33 @@ describe("BACKSTOP_FRONT_PROCESSES=2", () => {
     expect(sum(await metrics(), "backstop_front_queries_total", 'result="hit"') - hitsBefore).toBeGreaterThanOrEqual(ROUNDS);
     console.log(`${ROUNDS} commits across 2 query processes in ${Date.now() - started} ms`);
   }, 120_000);
+
+  it("each query process takes the versions the owner's transfers built from the owner (IXFR changesets, AXFR snapshot file), none from the Worker", async () => {
+    const loads = async (kind: string) => sum(await metrics(), "backstop_replica_load_seconds_count", `kind="${kind}"`);
+    const serial = async () => (await metrics()).get(`backstop_zone_serial{zone="${ZONE}"}`)!;
+    const [full, journal, relayed] = [await loads("full"), await loads("ixfr"), await loads("snapshot")];
+    // An IXFR: the owner relays the changesets, each process applies them to the version it holds.
+    const n = (await serial()) + 1;
+    await knotd!.updateZone(ZONE, zoneText(n));
+    await waitFor(`serial ${n} committed`, async () => (await serial()) === n, 30_000);
+    await waitFor("both processes load it from the owner", async () => (await loads("snapshot")) >= relayed + 2, 10_000);
+    // A forced AXFR: the owner packs the stream, writes one snapshot file, both processes read it.
+    const forced = await fetch(`${worker!.base}/api/v1/zones/${ZONE}/refresh`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ force: "axfr" }),
+    });
+    expect(forced.status).toBe(202);
+    await waitFor("both processes load the AXFR's version from the owner", async () => (await loads("snapshot")) >= relayed + 4, 30_000).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message} full=${await loads("full")} snap=${await loads("snapshot")}\n${output.slice(-4000)}`);
+    });
+    expect(await loads("full"), "versions read whole from the Worker").toBe(full);
+    expect(await loads("ixfr"), "journals read from the Worker").toBe(journal);
+    // And it is what they answer from (the response cache dropped the zone at the commit).
+    const answered = sum(await metrics(), "backstop_front_queries_total", 'result="replica"');
+    for (let i = 0; i < 6; i++) expect(await txt()).toBe(`"version ${n}"`);
+    expect(sum(await metrics(), "backstop_front_queries_total", 'result="replica"')).toBeGreaterThan(answered);
+  }, 90_000);
 
   it("a query process killed with SIGKILL is replaced, and answering goes on", async () => {
     const before = queryProcesses();

@@ -35,6 +35,8 @@ export interface LocalStack {
   /** `http://127.0.0.1:PORT` of the Worker. */
   base: string;
   adminToken: string;
+  /** The Worker's `/internal/v1` token (a test that reads what the service reads). */
+  internalToken: string;
   /** The service's DNS port (NOTIFY): where primaries send NOTIFY. */
   dnsPort: number;
   worker: WranglerDev;
@@ -120,6 +122,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     base: worker.base,
     adminToken,
+    internalToken,
     dnsPort,
     worker,
     service,

@@ -501,7 +501,7 @@ export class Metrics {
 
   readonly replicaLoadSeconds: Histogram<"kind"> = new Histogram({
     name: "backstop_replica_load_seconds",
-    help: "Time to load one zone version into the replica: read whole from the Worker and packed (kind full), or the held version with the journal's IXFR changesets applied copy-on-write (kind ixfr).",
+    help: "Time to load one zone version into the replica: read whole from the Worker and packed (kind full), the held version with the journal's IXFR changesets applied copy-on-write (kind ixfr), built from this process's own transfer and installed at its commit (kind owner), or from what the owner process relayed: its snapshot file or changesets (kind snapshot).",
     labelNames: ["kind"] as const,
     buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],

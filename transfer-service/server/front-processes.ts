@@ -37,6 +37,14 @@ import type { Logger } from "../ops/log.ts";
 import type { Metrics, MetricsJson } from "../ops/metrics.ts";
 import type { CommitEvents } from "./query/commit-watch.ts";
 import type { DnsHandler, DnsReply, RequestContext } from "./request-context.ts";
+import { mkdtemp, open, rm, unlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
+import { Name } from "../../dns/name.ts";
+import { CompactZoneBuilder, type CompactZone } from "../../answer/store/compact-zone.ts";
+import type { OwnerLoad, OwnerOffer } from "./replica/owner-load.ts";
+import type { Replica, ReplicaOffer } from "./replica/replica.ts";
 
 /**
  * Messages of a transfer the owner may send ahead of what the query process has handed to the client: at
@@ -72,8 +80,26 @@ type ToQuery =
   | { t: "front:chunk"; id: number; wire: Uint8Array }
   | { t: "front:end"; id: number; error?: string }
   | { t: "front:commit"; id: number; zone: string; version: number }
+  | { t: "front:offer"; zone: string; offer: RelayedOffer }
+  | { t: "front:withdraw"; zone: string }
   | { t: "front:metrics"; id: number }
   | { t: "front:stop" };
+
+/**
+ * A version built by the owner's transfer, as it crosses to the query processes (issue 27): a packed zone as
+ * the path of a snapshot file the owner wrote (each process reads it into its own heap: Node maps no file),
+ * changesets as record streams. Bounded: one pending offer per zone in each process (a newer one replaces
+ * it), a file is removed when the next version of its zone replaces it or after `SNAPSHOT_KEEP_MS`, and
+ * changesets over `RELAY_MAX_BYTES` are not relayed (the processes read the journal instead).
+ */
+export type RelayedOffer =
+  | { kind: "file"; path: string }
+  | { kind: "changes"; fromSerial: number; toSerial: number; changesets: Array<{ deletions: Uint8Array; additions: Uint8Array }> };
+
+/** How long a snapshot file stays for a query process slow to read it (it reads the Worker after that). */
+export const SNAPSHOT_KEEP_MS = 60_000;
+/** Octets of changesets relayed over IPC for one commit. */
+const RELAY_MAX_BYTES = 16 * 2 ** 20;
 
 const isFront = (m: unknown): m is { t: string } => typeof m === "object" && m !== null && typeof (m as { t?: unknown }).t === "string" && (m as { t: string }).t.startsWith("front:");
 
@@ -90,6 +116,11 @@ export interface FrontProcessesOptions {
   env?: Record<string, string>;
   /** How long a query process may take to bind and say so. Default 60 s. */
   startTimeoutMs?: number;
+  /**
+   * The query processes hold replicas (issue 27): the versions the owner's transfers build are relayed to
+   * them (`ownerLoad`), up to this many records a zone (BACKSTOP_REPLICA_MAX_RECORDS). Undefined: replica off.
+   */
+  replicaMaxRecords?: number | undefined;
 }
 
 interface Slot {
@@ -115,6 +146,13 @@ export class FrontProcesses {
   private nextId = 1;
   private stopping = false;
   private unwatch: (() => void) | undefined;
+  /** Where the owner writes snapshot files (made at the first one, removed at stop). */
+  private snapshotDir: Promise<string> | undefined;
+  private snapshotSeq = 0;
+  /** The newest snapshot file of each zone, and when it goes. */
+  private readonly snapshots = new Map<string, { path: string; timer: NodeJS.Timeout }>();
+  /** Zones with an offer the query processes hold that no commit has taken yet. */
+  private readonly offered = new Set<string>();
   /** Where the query processes listen (as the first to be ready reported it). */
   addresses: ListenAddress[] = [];
 
@@ -301,8 +339,73 @@ export class FrontProcesses {
   }
 
   private async fanOutCommit(zone: string, version: number): Promise<void> {
+    // An offer made before this commit is taken by it in each process (`Replica.committed`).
+    this.offered.delete(zone);
     // Every process, ready or still starting: one that listens before the owner hears so may hold answers.
     await this.gather((id) => ({ t: "front:commit", id, zone, version }), COMMIT_ACK_MS, false);
+  }
+
+  /**
+   * Where the owner's refresh machine offers the versions its transfers built (`replica/owner-load.ts`): to
+   * every query process, before the commit whose fan-out (`front:commit`) installs them there.
+   */
+  ownerLoad(): OwnerLoad {
+    return {
+      maxRecords: this.options.replicaMaxRecords ?? 0,
+      offer: async (zone, offer) => {
+        const relayed = await this.relay(zone, offer);
+        this.offered.add(zone);
+        this.broadcast({ t: "front:offer", zone, offer: relayed });
+      },
+      withdraw: (zone) => {
+        if (this.offered.delete(zone)) this.broadcast({ t: "front:withdraw", zone });
+      },
+    };
+  }
+
+  private broadcast(m: ToQuery): void {
+    for (const s of this.slots) if (s.worker?.isConnected()) this.send(s.worker, m);
+  }
+
+  /** An offer as it crosses: a packed zone written to a snapshot file, changesets as record streams. */
+  private async relay(zoneName: string, offer: OwnerOffer): Promise<RelayedOffer> {
+    if (offer.kind === "changes") {
+      const changesets = offer.changesets.map((c) => ({ deletions: encodeRecordStream(c.deletions), additions: encodeRecordStream(c.additions) }));
+      const bytes = changesets.reduce((n, c) => n + c.deletions.length + c.additions.length, 0);
+      if (bytes > RELAY_MAX_BYTES) throw new Error(`changesets of ${bytes} octets are not relayed (at most ${RELAY_MAX_BYTES})`);
+      return { kind: "changes", fromSerial: offer.fromSerial, toSerial: offer.toSerial, changesets };
+    }
+    // The owner does not defer (`ownerLoad`): pieces are packed here only if some caller offers them.
+    let zone: CompactZone;
+    if (offer.kind === "pieces") {
+      const builder = new CompactZoneBuilder(Name.parseAbsolute(zoneName), this.options.replicaMaxRecords);
+      for (const piece of offer.pieces) builder.addStream(piece);
+      zone = builder.finish();
+    } else zone = offer.zone;
+    this.snapshotDir ??= mkdtemp(path.join(tmpdir(), "backstop-replica-"));
+    const file = path.join(await this.snapshotDir, `${++this.snapshotSeq}.zone`);
+    const handle = await open(file, "w", 0o600);
+    try {
+      for (const part of zone.toParts()) await handle.write(part);
+    } catch (err) {
+      await handle.close();
+      await unlink(file).catch(() => undefined);
+      throw err;
+    }
+    await handle.close();
+    const before = this.snapshots.get(zoneName);
+    if (before) {
+      clearTimeout(before.timer);
+      void unlink(before.path).catch(() => undefined);
+    }
+    const timer = setTimeout(() => {
+      if (this.snapshots.get(zoneName)?.path !== file) return;
+      this.snapshots.delete(zoneName);
+      void unlink(file).catch(() => undefined);
+    }, SNAPSHOT_KEEP_MS);
+    timer.unref();
+    this.snapshots.set(zoneName, { path: file, timer });
+    return { kind: "file", path: file };
   }
 
   private collectMetrics(): Promise<MetricsJson[]> {
@@ -331,6 +434,10 @@ export class FrontProcesses {
       });
     });
     await Promise.all(exits);
+    for (const { timer } of this.snapshots.values()) clearTimeout(timer);
+    this.snapshots.clear();
+    const dir = await this.snapshotDir?.catch(() => undefined);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -408,6 +515,8 @@ export class OwnerLink {
 
   /** Called when the owner says to stop (it is stopping the whole service). */
   onStop: () => void = () => process.exit(0);
+  /** This process's replica: the versions the owner's transfers built are offered to it. */
+  replica: Replica | undefined;
 
   constructor(
     private readonly commits: CommitEvents,
@@ -472,6 +581,14 @@ export class OwnerLink {
         await this.commits.emit(m.zone, m.version);
         this.send({ t: "front:committed", id: m.id });
         return;
+      case "front:offer": {
+        const offer = this.replica === undefined ? undefined : receivedOffer(m.zone, m.offer);
+        if (offer !== undefined) this.replica!.offer(m.zone, offer);
+        return;
+      }
+      case "front:withdraw":
+        this.replica?.withdraw(m.zone);
+        return;
       case "front:metrics":
         this.send({ t: "front:metrics", id: m.id, json: await this.metrics.json() });
         return;
@@ -479,5 +596,17 @@ export class OwnerLink {
         this.onStop();
         return;
     }
+  }
+}
+
+/** A relayed offer as the replica takes it (changesets decoded); undefined when it does not parse. */
+function receivedOffer(zone: string, offer: RelayedOffer): ReplicaOffer | undefined {
+  if (offer.kind === "file") return offer;
+  try {
+    const apex = Name.parseAbsolute(zone);
+    const changesets = offer.changesets.map((c) => ({ deletions: parseRecordStream(c.deletions, apex), additions: parseRecordStream(c.additions, apex) }));
+    return { kind: "changes", fromSerial: offer.fromSerial, toSerial: offer.toSerial, changesets, relayed: true };
+  } catch {
+    return undefined;
   }
 }

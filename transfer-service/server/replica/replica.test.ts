@@ -17,7 +17,10 @@ import { readQueryShape } from "../query/query-shape.ts";
 import type { RequestContext } from "../request-context.ts";
 import { CompactZone } from "../../../answer/store/compact-zone.ts";
 import { TREE_MAIN } from "../../../answer/store/stored-node.ts";
+import type { IngestSession } from "../../worker/worker-api.ts";
+import { registerOwnerLoad, tapIngest } from "./owner-load.ts";
 import { Replica } from "./replica.ts";
+import { replicaBytesPerProcess } from "./start-replica.ts";
 import { replicaAnswerer } from "./replica-answer.ts";
 import { type FeedCursor, type ReplicaSource, ReplicaSourceError } from "./replica-source.ts";
 
@@ -305,4 +308,109 @@ describe("Replica", () => {
     expect(bounded.replica.heldVersion(recent)).toBe(1);
     expect(bounded.replica.stats().bytes).toBeLessThanOrEqual(budget);
   }, 60_000);
+});
+
+describe("the replica loaded from this instance's own transfers (owner-load.ts)", () => {
+  const APEX = "own.test";
+  const records = (serial: number, address: string) => parseZoneText(zoneText(APEX, serial, address), { origin: Name.parse(`${APEX}.`), defaultTtl: 300 });
+  /** An ingest session that stores nothing; its commit announces `version` as `watchCommits` does, or fails. */
+  const fakeSession = (replica: Replica, version: number, fail = false): IngestSession => ({
+    beginFull: async () => undefined,
+    beginIncremental: async () => undefined,
+    beginChangeset: async () => undefined,
+    beginAdditions: async () => undefined,
+    records: async () => undefined,
+    rawRecords: async () => undefined,
+    rawChunkBytes: 64,
+    end: async () => undefined,
+    commit: async () => {
+      if (fail) throw new Error("the Worker did not commit");
+      replica.committed(APEX, version);
+      return { version, serial: 0, records: 0 };
+    },
+    abort: async () => undefined,
+  });
+  /** A full transfer of `rs` through the tap, its stream in one piece per record; `stop` before the end or commit. */
+  const axfr = async (session: IngestSession, rs: ReturnType<typeof records>, stop?: "abort") => {
+    const [soa, ...rest] = rs;
+    await session.beginFull(soa!);
+    for (const r of rest.slice(0, stop ? 1 : undefined)) await session.rawRecords!(encodeRecordStream([r]), 1);
+    if (stop) return session.abort("the primary reset the connection");
+    await session.end();
+    await session.commit().catch(() => undefined);
+  };
+  const wire = (zone: CompactZone | undefined) => zone && [Buffer.from(zone.trees[TREE_MAIN].data).toString("hex"), [...zone.trees[TREE_MAIN].offsets]];
+
+  it.each([false, true])("installs the version its AXFR and its IXFR built (packed after the commit: %s), equal to packing the stream, reading nothing back", async (defer) => {
+    const t = setup();
+    const unregister = registerOwnerLoad("own-1", { maxRecords: 1000, defer, offer: (z, o) => t.replica.offer(z, o), withdraw: (z) => t.replica.withdraw(z) });
+    try {
+      t.worker.put({ name: APEX, id: 1, version: null, records: "" });
+      await t.sync();
+      // The Worker has committed version 1 (the feed may show it before the commit event comes).
+      t.worker.put({ name: APEX, id: 1, version: 1, records: zoneText(APEX, 1, "192.0.2.1") });
+      const session = tapIngest("own-1", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 1));
+      await axfr(session, records(1, "192.0.2.1"));
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(1);
+      expect(wire(t.replica.heldZone(APEX))).toEqual(wire(CompactZone.fromStream(encodeRecordStream(records(1, "192.0.2.1")), Name.parse(`${APEX}.`))));
+      expect(addressOf((await t.ask(`www.${APEX}.`)) as ReturnType<typeof decodeMessage>)).toBe("192.0.2.1");
+      // An IXFR from serial 1 to 2: www's address changes.
+      t.worker.put({ name: APEX, id: 1, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
+      const ixfr = tapIngest("own-1", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2));
+      const [from, to] = [records(1, "192.0.2.1"), records(2, "192.0.2.2")];
+      const www = (rs: typeof from) => rs.filter((r) => r.name.toString().startsWith("www"));
+      await ixfr.beginIncremental(to[0]!);
+      await ixfr.beginChangeset(from[0]!);
+      await ixfr.records(www(from));
+      await ixfr.beginAdditions(to[0]!);
+      await ixfr.records(www(to));
+      await ixfr.end();
+      await ixfr.commit();
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(2);
+      expect(wire(t.replica.heldZone(APEX))).toEqual(wire(CompactZone.fromStream(encodeRecordStream(to), Name.parse(`${APEX}.`))));
+      expect(t.worker.streamsRead + t.worker.journalAsked).toBe(0);
+      expect(t.replica.workerReads(APEX)).toBe(0);
+      expect(t.loads).toEqual(["owner", "owner"]);
+    } finally {
+      unregister();
+    }
+  });
+
+  it("a transfer that fails (mid-stream, or at the commit) leaves the replica as it was; a zone over the records bound is not built", async () => {
+    const t = setup({ maxRecords: 1000 });
+    const unregister = registerOwnerLoad("own-2", { maxRecords: 3, defer: true, offer: (z, o) => t.replica.offer(z, o), withdraw: (z) => t.replica.withdraw(z) });
+    try {
+      t.worker.put({ name: APEX, id: 1, version: 1, records: zoneText(APEX, 1, "192.0.2.1") });
+      await t.sync();
+      const held = t.replica.heldZone(APEX);
+      expect(t.worker.streamsRead).toBe(1);
+      await axfr(tapIngest("own-2", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2)), records(2, "192.0.2.2"), "abort");
+      await axfr(tapIngest("own-2", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2, true)), records(2, "192.0.2.2"));
+      await t.sync();
+      expect(t.replica.heldZone(APEX)).toBe(held);
+      expect(addressOf((await t.ask(`www.${APEX}.`)) as ReturnType<typeof decodeMessage>)).toBe("192.0.2.1");
+      // Four records with a bound of three: nothing built, so the commit's version is read from the Worker
+      // (through its journal, from the version held).
+      t.worker.put({ name: APEX, id: 1, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
+      await axfr(tapIngest("own-2", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2)), records(2, "192.0.2.2"));
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(2);
+      expect(t.loads).toEqual(["full", "ixfr"]);
+      // Without a replica registered the session is handed back as it is.
+      const plain = fakeSession(t.replica, 3);
+      expect(tapIngest("nobody", APEX, Name.parse(`${APEX}.`), plain)).toBe(plain);
+    } finally {
+      unregister();
+    }
+  });
+});
+
+describe("BACKSTOP_REPLICA_MAX_BYTES", () => {
+  it("is the instance's bound: each of N query processes holds its copy within 1/N of it", () => {
+    expect(replicaBytesPerProcess(2 ** 30, 1)).toBe(2 ** 30);
+    expect(replicaBytesPerProcess(2 ** 30, 2)).toBe(2 ** 29);
+    expect(replicaBytesPerProcess(1000, 3) * 3).toBeLessThanOrEqual(1000);
+  });
 });

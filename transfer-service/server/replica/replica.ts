@@ -31,22 +31,48 @@
  * forwarded, with the response cache. All zones held together stay within `maxBytes` (lru-cache with
  * `sizeCalculation`): the least recently asked is evicted first, and loaded again when next asked.
  *
+ * **This instance's own commits** are not read back (`owner-load.ts`): the transfer offers the version it
+ * packed from its own stream (`offer`) before committing, the commit event installs it (`committed`), and no
+ * read of the zone from the Worker starts while the offer is pending; a failed commit withdraws it.
+ *
  * **Processes.** Each query process of the multi-process front keeps its own replica (node:cluster processes
- * share no heap, and Node has no mmap for a shared snapshot file; a reload per process costs one record
- * stream read per process per commit, which the Worker serves from D1 in blocks).
+ * share no heap, and Node maps no file). The owner's commits reach it from the owner (`front-processes.ts`):
+ * a snapshot file of the packed version, read when the commit event comes (`load`), or the IXFR's changesets;
+ * the feed and the Worker's record stream remain for the versions other instances commit, and at start.
  */
 import { LRUCache } from "lru-cache";
 import { Name } from "../../../dns/name.ts";
 import { parseRecordStream, RecordStreamError } from "../../../contract/record-stream.ts";
 import type { ZoneConfig } from "../../../contract/internal-v1.ts";
-import { ChangesetMismatch, CompactZone, CompactZoneStore } from "../../../answer/store/compact-zone.ts";
+import { ChangesetMismatch, CompactZone, CompactZoneBuilder, CompactZoneStore } from "../../../answer/store/compact-zone.ts";
 import type { ZoneInfo } from "../../../answer/zone-store.ts";
 import type { Logger } from "../../ops/log.ts";
+import { readFile } from "node:fs/promises";
+import type { OwnerOffer } from "./owner-load.ts";
 import type { ReplicaSource, FeedCursor } from "./replica-source.ts";
 import { ReplicaSourceError } from "./replica-source.ts";
 
+/** A packed piece's place, emptied so the piece can be collected. */
+const EMPTY = new Uint8Array(0);
+
 /** How long a successful feed read vouches for the directory (the never-stale bound). */
 export const REPLICA_FRESH_MS = 1_000;
+
+/**
+ * How long a version offered before its commit (`offer`) waits for the commit event. A commit that fails is
+ * withdrawn at once (`owner-load.ts`); this bounds what a lost word (a process that died) keeps the zone from
+ * being read from the Worker.
+ */
+export const OFFER_MS = 60_000;
+
+/**
+ * A version offered by the process that transferred it: built in this process (`owner-load.ts`), or, in a
+ * query process of the multi-process front, written by the owner to a snapshot file (`front-processes.ts`).
+ */
+export type ReplicaOffer = (OwnerOffer & { relayed?: boolean }) | { kind: "file"; path: string };
+
+/** How a version came to be held: read whole or through the journal from the Worker, or from this instance's own transfer. */
+export type LoadKind = "full" | "ixfr" | "owner" | "snapshot";
 
 /** The engine asked for a zone the replica does not hold at its served version: the query goes to the Worker. */
 export class ReplicaMiss extends Error {
@@ -72,8 +98,12 @@ export interface ReplicaOptions {
 
 /** What the replica tells /metrics (`ops/metrics.ts`). */
 export interface ReplicaEvents {
-  /** A version loaded: read whole (`full`), or the held one with the journal's changesets applied (`ixfr`). */
-  loaded?(seconds: number, records: number, kind: "full" | "ixfr"): void;
+  /**
+   * A version loaded: read whole (`full`), or the held one with the journal's changesets applied (`ixfr`),
+   * from the Worker; built from this instance's own transfer (`owner`: in this process; `snapshot`: the owner
+   * process's snapshot file or changesets). `seconds` counts from the commit event for the last two.
+   */
+  loaded?(seconds: number, records: number, kind: LoadKind): void;
   /** A held zone's stale window ended (its new version is loaded), after `seconds`. */
   staleWindow?(seconds: number): void;
 }
@@ -128,6 +158,14 @@ export class Replica {
   private readonly attempted = new Map<string, number>();
   private stopped = false;
   private recordsHeld = 0;
+  /** Versions offered by this instance's transfers (`offer`), by zone key, until their commit event. */
+  private readonly offers = new Map<string, { offer: ReplicaOffer; timer: NodeJS.Timeout }>();
+  /** A commit event took a file offer: the version it names is read from that file (`load`). */
+  private readonly files = new Map<string, { version: number; path: string }>();
+  /** Versions being packed from this instance's transfer after its commit (`pieces` offers), by zone key. */
+  private readonly building = new Map<string, { version: number }>();
+  /** Reads from the Worker (versions whole, journals), by zone key: tests and the bench count them. */
+  private readonly reads = new Map<string, number>();
 
   constructor(private readonly options: ReplicaOptions) {
     this.now = options.now ?? Date.now;
@@ -208,8 +246,49 @@ export class Replica {
   }
 
   /**
+   * This instance's transfer built a version of `zone` and is committing it (`owner-load.ts`): the commit event
+   * that follows (`committed`) installs it, and no read of the zone from the Worker starts meanwhile (the feed
+   * may show the commit before the event comes). Replaces an earlier offer; dropped after OFFER_MS.
+   */
+  offer(zone: string, offer: ReplicaOffer): void {
+    let key: string;
+    try {
+      key = Name.parseAbsolute(zone).key;
+    } catch {
+      return;
+    }
+    const before = this.offers.get(key);
+    if (before) clearTimeout(before.timer);
+    const timer = setTimeout(() => this.withdraw(zone), OFFER_MS);
+    timer.unref();
+    this.offers.set(key, { offer, timer });
+  }
+
+  /** The commit of an offered version is over without taking it (failed): read the zone as the feed says. */
+  withdraw(zone: string): void {
+    let key: string;
+    try {
+      key = Name.parseAbsolute(zone).key;
+    } catch {
+      return;
+    }
+    const pending = this.offers.get(key);
+    if (pending === undefined) return;
+    clearTimeout(pending.timer);
+    this.offers.delete(key);
+    const entry = this.directory.get(key);
+    if (entry !== undefined && entry.info.version !== null && this.held.peek(key)?.version !== entry.info.version) this.want(key);
+  }
+
+  /** Reads of `zone` from the Worker (whole versions and journals) since this replica started. */
+  workerReads(zone: string): number {
+    return this.reads.get(Name.parseAbsolute(zone).key) ?? 0;
+  }
+
+  /**
    * This instance committed `version` of `zone`: the held version is stale from now until the new one is
-   * loaded. A zone the directory does not know yet gets a place-holder, so its parent does not answer for it.
+   * loaded, from the offer this instance's transfer made (`offer`) when there is one, else from the Worker.
+   * A zone the directory does not know yet gets a place-holder, so its parent does not answer for it.
    */
   committed(zone: string, version: number): void {
     let name: Name;
@@ -218,22 +297,114 @@ export class Replica {
     } catch {
       return;
     }
-    const entry = this.directory.get(name.key);
+    const key = name.key;
+    const pending = this.offers.get(key);
+    if (pending !== undefined) {
+      clearTimeout(pending.timer);
+      this.offers.delete(key);
+    }
+    let entry = this.directory.get(key);
     if (entry === undefined) {
-      this.directory.set(name.key, {
+      entry = {
         info: { id: 0, name, model: "secondary", version, serial: null, expiresAt: null, answerAllow: [] },
         path: zone,
         unknownAllow: true,
         recordCount: 0,
         staleSince: this.now(),
-      });
+      };
+      this.directory.set(key, entry);
+    } else if (entry.info.version !== null && entry.info.version > version) {
+      return;
+    } else if (entry.info.version !== version) {
+      // The notice names the version, not its serial: the next feed read does (`load` waits for it).
+      entry.info = { ...entry.info, version, serial: null };
+    }
+    if (this.held.peek(key)?.version === version) return;
+    if (pending !== undefined && pending.offer.kind === "pieces") {
+      // Packed from here on, a piece per turn of the event loop; forwarded meanwhile (a stale window).
+      this.markStale(key, entry);
+      const build = { version };
+      this.building.set(key, build);
+      void this.build(key, entry.info.name, build, pending.offer.pieces);
       return;
     }
-    if (entry.info.version !== null && entry.info.version >= version) return;
-    // The notice names the version, not its serial: the next feed read does (`load` waits for it).
-    entry.info = { ...entry.info, version, serial: null };
-    this.markStale(name.key, entry);
-    this.want(name.key);
+    if (pending !== undefined && this.take(key, entry, version, pending.offer)) return;
+    this.markStale(key, entry);
+    this.want(key);
+  }
+
+  /**
+   * Packs the pieces of this instance's transfer (`OwnerLoad.defer`), one per turn of the event loop so the
+   * front keeps answering, each dropped once packed; installs the version if the directory still names it.
+   * Anything else (a newer version meanwhile, a piece the builder refuses) leaves the zone to `load`.
+   */
+  private async build(key: string, apex: Name, build: { version: number }, pieces: Uint8Array[]): Promise<void> {
+    const started = performance.now();
+    // The whole stream is here: in a primary's canonical order each piece is appended to one buffer of its size.
+    const builder = new CompactZoneBuilder(apex, this.options.maxRecords, pieces.reduce((n, p) => n + p.length, 0));
+    try {
+      for (let i = 0; i < pieces.length; i++) {
+        if (this.stopped || this.building.get(key) !== build) return;
+        builder.addStream(pieces[i]!);
+        pieces[i] = EMPTY;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const zone = builder.finish();
+      const entry = this.directory.get(key);
+      if (entry !== undefined && entry.info.version === build.version && this.building.get(key) === build) this.install(key, entry, build.version, zone, "owner", started);
+    } catch (err) {
+      if (!(err instanceof RecordStreamError || err instanceof RangeError)) throw err;
+      this.options.log.debug({ zone: key, reason: err.message }, "replica: this transfer's stream cannot be held; reading the version from the Worker");
+    } finally {
+      if (this.building.get(key) === build) {
+        this.building.delete(key);
+        const entry = this.directory.get(key);
+        if (entry !== undefined && entry.info.version !== null && this.held.peek(key)?.version !== entry.info.version) this.want(key);
+      }
+    }
+  }
+
+  /** Installs an offered version at once (packed, or changesets on the held base); a file is left to `load`. */
+  private take(key: string, entry: Entry, version: number, offer: ReplicaOffer): boolean {
+    const started = performance.now();
+    if (offer.kind === "file") {
+      this.files.set(key, { version, path: offer.path });
+      return false;
+    }
+    if (offer.kind === "pieces") return false;
+    let zone: CompactZone | undefined;
+    if (offer.kind === "zone") zone = offer.zone;
+    else {
+      const held = this.held.peek(key);
+      // Only on the version the changesets start from; anything else is read from the Worker.
+      if (held === undefined || held.serial !== offer.fromSerial) return false;
+      try {
+        zone = held.zone.withChanges(offer.changesets);
+      } catch (err) {
+        if (!(err instanceof ChangesetMismatch || err instanceof RangeError)) throw err;
+        this.options.log.debug({ zone: key, reason: err.message }, "replica: this transfer's changesets do not fit the version held; reading it whole");
+        return false;
+      }
+      if (zone.serial(entry.info.name) !== offer.toSerial) return false;
+    }
+    return this.install(key, entry, version, zone, offer.relayed === true ? "snapshot" : "owner", started);
+  }
+
+  /** Holds `zone` as `version` of the zone (within the bounds); false when it cannot be held. */
+  private install(key: string, entry: Entry, version: number, zone: CompactZone, kind: LoadKind, started: number): boolean {
+    if (zone.bytes > this.options.maxBytes || zone.records > this.options.maxRecords) return false;
+    const serial = zone.serial(entry.info.name);
+    this.held.set(key, { version, serial, zone });
+    this.recordsHeld += zone.records;
+    if (entry.info.version === version && entry.info.serial == null) entry.info = { ...entry.info, serial };
+    const seconds = (performance.now() - started) / 1000;
+    this.options.events?.loaded?.(seconds, zone.records, kind);
+    if (entry.staleSince !== undefined) {
+      this.options.events?.staleWindow?.((this.now() - entry.staleSince) / 1000);
+      entry.staleSince = undefined;
+    }
+    this.options.log.debug({ zone: key, version, kind, records: zone.records, bytes: zone.bytes, ms: Math.round(seconds * 1000) }, "replica: version loaded");
+    return true;
   }
 
   private markStale(key: string, entry: Entry): void {
@@ -343,6 +514,8 @@ export class Replica {
 
   private dropKey(key: string): void {
     this.directory.delete(key);
+    this.files.delete(key);
+    this.building.delete(key);
     this.attempted.delete(key);
     this.held.delete(key);
   }
@@ -385,7 +558,21 @@ export class Replica {
   private async load(key: string): Promise<boolean> {
     let entry = this.directory.get(key);
     if (!entry || entry.info.version === null || this.stopped) return false;
+    // This instance's transfer is committing a version: it comes with the commit event (or a withdrawal).
+    if (this.offers.has(key) || this.building.has(key)) return false;
     const started = performance.now();
+    const file = this.files.get(key);
+    if (file !== undefined) {
+      this.files.delete(key);
+      if (file.version === entry.info.version) {
+        const zone = await this.readSnapshot(key, file.path);
+        const now = this.directory.get(key);
+        if (zone !== undefined && now !== undefined && now.info.version === file.version) {
+          if (this.install(key, now, file.version, zone, "snapshot", started)) return false;
+        }
+        if (now?.info.version !== file.version) return now !== undefined;
+      }
+    }
     const previous = this.held.peek(key);
     // A commit notice named the version but not its serial, which the journal is asked from: one feed read.
     if (previous !== undefined && entry.info.serial == null && this.options.source.journal) {
@@ -403,6 +590,7 @@ export class Replica {
       kind = "full";
       let bytes: Uint8Array | null;
       try {
+        this.reads.set(key, (this.reads.get(key) ?? 0) + 1);
         bytes = await this.options.source.versionRecords(entry.path, version);
       } catch (err) {
         this.options.log.debug({ zone: key, version, reason: (err as Error).message }, "replica: cannot read a version");
@@ -421,17 +609,18 @@ export class Replica {
     const now = this.directory.get(key);
     // The directory moved on (or dropped the zone) while this version was read: it is not the one to serve.
     if (!now || now.info.version !== version) return now !== undefined;
-    if (zone.bytes > this.options.maxBytes) return false;
-    this.held.set(key, { version, serial: zone.serial(apex), zone });
-    this.recordsHeld += zone.records;
-    const seconds = (performance.now() - started) / 1000;
-    this.options.events?.loaded?.(seconds, zone.records, kind);
-    if (now.staleSince !== undefined) {
-      this.options.events?.staleWindow?.((this.now() - now.staleSince) / 1000);
-      now.staleSince = undefined;
-    }
-    this.options.log.debug({ zone: key, version, kind, records: zone.records, bytes: zone.bytes, ms: Math.round(seconds * 1000) }, "replica: version loaded");
+    this.install(key, now, version, zone, kind, started);
     return false;
+  }
+
+  /** A snapshot file the owner process wrote (`front-processes.ts`), packed; undefined when it cannot be read. */
+  private async readSnapshot(key: string, path: string): Promise<CompactZone | undefined> {
+    try {
+      return CompactZone.fromBytes(await readFile(path));
+    } catch (err) {
+      this.options.log.debug({ zone: key, reason: (err as Error).message }, "replica: the owner's snapshot cannot be read; reading the version from the Worker");
+      return undefined;
+    }
   }
 
   /**
@@ -445,6 +634,7 @@ export class Replica {
     const target = entry.info.serial;
     if (journal === undefined || held.serial === null || target == null || target === held.serial) return undefined;
     try {
+      this.reads.set(key, (this.reads.get(key) ?? 0) + 1);
       const j = await journal(entry.path, held.serial);
       if (j === null || j.fromSerial !== held.serial || j.toSerial !== target || j.changesets.length === 0) return undefined;
       const apex = entry.info.name;
@@ -461,7 +651,7 @@ export class Replica {
 
   /** Resolves once nothing is queued or loading (tests, the bench). */
   async settled(): Promise<void> {
-    while (this.loading > 0 || this.queue.length > 0 || this.polling) await new Promise((r) => setTimeout(r, 5));
+    while (this.loading > 0 || this.queue.length > 0 || this.polling || this.building.size > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
   /** The version held for a zone (tests, the bench), or undefined. */

@@ -1,6 +1,7 @@
 /**
  * @module The replica of one front process, as the service wires it (`service.ts` `createFront`): read from
- * the Worker's `/internal/v1`, told of this instance's commits, and shown in /metrics. Undefined when
+ * the Worker's `/internal/v1`, told of this instance's commits (and given the versions this process's own
+ * transfers built, `owner-load.ts`), and shown in /metrics. Undefined when
  * `BACKSTOP_REPLICA_MAX_BYTES` is 0 (every query the response cache misses is forwarded, as before issue 27).
  */
 import type { Config } from "../../config.ts";
@@ -9,19 +10,26 @@ import type { Metrics } from "../../ops/metrics.ts";
 import type { CommitEvents } from "../query/commit-watch.ts";
 import { Replica } from "./replica.ts";
 import { httpReplicaSource } from "./replica-source.ts";
+import { registerOwnerLoad } from "./owner-load.ts";
 
 export interface StartedReplica {
   replica: Replica;
   stop(): Promise<void>;
 }
 
-export function startReplica(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined): StartedReplica | undefined {
+/** The bound of one process's replica: BACKSTOP_REPLICA_MAX_BYTES is the instance's, shared by its `processes` query processes. */
+export function replicaBytesPerProcess(maxBytes: number, processes: number): number {
+  return processes <= 1 ? maxBytes : Math.max(1, Math.floor(maxBytes / processes));
+}
+
+export function startReplica(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined, processes = 1): StartedReplica | undefined {
   if (config.replica.maxBytes === 0) return undefined;
   const replica = new Replica({
     source: httpReplicaSource({ workerUrl: config.workerUrl, internalToken: config.internalToken, timeoutMs: Math.min(config.workerTimeoutMs, 2_000) }),
     log: log.child({ part: "replica" }),
     maxRecords: config.replica.maxRecords,
-    maxBytes: config.replica.maxBytes,
+    // Each query process holds its own copy: together they stay within the instance's bound.
+    maxBytes: replicaBytesPerProcess(config.replica.maxBytes, processes),
     pollMs: config.replica.pollMs,
     events: {
       loaded: (seconds, _records, kind) => metrics.replicaLoadSeconds.observe({ kind }, seconds),
@@ -30,10 +38,18 @@ export function startReplica(config: Config, log: Logger, metrics: Metrics, comm
   });
   metrics.watchReplica(() => replica.stats());
   const unwatch = commits?.on((zone, version) => replica.committed(zone, version));
+  // The versions this process's own transfers commit come from the transfer, not read back (`owner-load.ts`).
+  const unregister = registerOwnerLoad(
+    config.instanceId,
+    // Deferred: the stream's pieces are packed after the commit, off the transfer's thread and peak memory.
+    { maxRecords: config.replica.maxRecords, defer: true, offer: (zone, offer) => replica.offer(zone, offer), withdraw: (zone) => replica.withdraw(zone) },
+    log.child({ part: "replica" }),
+  );
   void replica.start();
   return {
     replica,
     async stop() {
+      unregister();
       unwatch?.();
       await replica.stop();
     },

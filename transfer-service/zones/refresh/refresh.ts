@@ -73,6 +73,7 @@ import { guardStoreSize } from "./store-guard.ts";
 import { waitSlot, type SerialQueryRate } from "../serial-query-rate.ts";
 import type { PrimaryLimiter } from "../limiter.ts";
 import { TransferLog } from "./transfer-log.ts";
+import { tapIngest } from "../../server/replica/owner-load.ts";
 
 /**
  * A transfer still running after this long is reported `refreshing` (`announceTransfer`). Issue 19: a small
@@ -418,6 +419,8 @@ async function transferInto(
     // A bootstrap's 0 is a placeholder: a full transfer's session takes the serial from its first SOA.
     session = await worker.beginIngest(zone, settings.instanceId, kind, serial ?? 0, { maxDbBytes: settings.xfr.d1MaxBytes || undefined });
     log.debug({ zone, kind, serial }, "ingest session open");
+    // Issue 27: the replica packs the version from the stream this transfer stores (nothing without a replica).
+    session = tapIngest(settings.instanceId, zone, a.zone.name, session);
   } catch (err) {
     const e = new TransferError("sink", `the Worker refused to start storing a new version: ${(err as Error).message}`, { cause: err });
     await a.transferLog.write(kind, peer, ours, serial, started, "error", e.message);
