@@ -208,6 +208,9 @@ const envSchema = z
     // Transfers in (BIND: max-transfer-idle-in 60 min, max-transfer-time-in 120 min).
     BACKSTOP_XFR_CONNECT_TIMEOUT_MS: int(50, 120_000).default(10_000),
     BACKSTOP_XFR_IDLE_TIMEOUT_S: seconds(1, 86_400).default(3_600),
+    // Until the first octets of the answer (capped by the idle timeout): a new zone's bootstrap AXFR is the
+    // first thing a primary is asked, with no SOA query before it to show that it answers (Knot: 5 s).
+    BACKSTOP_XFR_FIRST_MESSAGE_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
     BACKSTOP_XFR_TOTAL_TIMEOUT_S: seconds(1, 172_800).default(7_200),
     // Per transfer; a zone's own `maxRecords` / `maxBytes` (set through the API) win. 1 GiB, not the 16 GiB
     // this once was: D1 holds 10 GB in all, and PowerDNS caps a transfer at 100 MB (CVE-2016-6172); a
@@ -412,6 +415,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
     xfr: {
       connectTimeoutMs: e.BACKSTOP_XFR_CONNECT_TIMEOUT_MS,
       idleTimeoutMs: e.BACKSTOP_XFR_IDLE_TIMEOUT_S * 1000,
+      firstMessageTimeoutMs: e.BACKSTOP_XFR_FIRST_MESSAGE_TIMEOUT_MS,
       totalTimeoutMs: e.BACKSTOP_XFR_TOTAL_TIMEOUT_S * 1000,
       maxRecords: e.BACKSTOP_XFR_MAX_RECORDS,
       maxBytes: e.BACKSTOP_XFR_MAX_BYTES,

@@ -168,10 +168,18 @@ const limits: XfrLimits = {
 
 async function run(
   script: Script,
-  opts: { kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits> } = {},
+  opts: { kind?: "axfr" | "ixfr"; ours?: number; limits?: Partial<XfrLimits>; onFull?: () => void } = {},
 ): Promise<{ result?: XfrResult; error?: TransferError; sink: CountingSink }> {
   const port = await scriptedPrimary(script);
   const sink = newSink();
+  if (opts.onFull) {
+    const onFull = opts.onFull;
+    const beginFull = sink.beginFull.bind(sink);
+    sink.beginFull = async () => {
+      await beginFull();
+      onFull();
+    };
+  }
   try {
     const result = await transfer({
       kind: opts.kind ?? "axfr",
@@ -330,6 +338,21 @@ byMode("limits at their edge", () => {
     expect(ixfr.error).toBeUndefined();
     expect(ixfr.sink.events).toContain("end");
   });
+
+  it("the first-message timeout holds only until the first octets: a stream that pauses longer after them completes", async () => {
+    // The pause starts once the sink has the first message (a condition, not a guess at when it arrived), and
+    // is longer than the first-message timeout: only a timer that went back to the idle timeout lets it pass.
+    let rest: (() => void) | undefined;
+    const first = await run(
+      (q, s) => {
+        send(s, answer(q, [soa(5), ...body.slice(0, 10)]));
+        rest = () => setTimeout(() => send(s, answer({ ...q, questions: [] }, [...body.slice(10), soa(5)])), 400);
+      },
+      { limits: { firstMessageTimeoutMs: 150, idleTimeoutMs: 10_000 }, onFull: () => rest?.() },
+    );
+    expect(first.error).toBeUndefined();
+    expect(first.sink.events).toContain("end");
+  });
 });
 
 byMode("per-name guards count a name, not the zone", () => {
@@ -396,6 +419,13 @@ byMode("faults, each a typed error", () => {
       code: "idle-timeout",
       match: /sent nothing for/,
       limits: { idleTimeoutMs: 300 },
+    },
+    {
+      name: "a primary that takes the connection and never answers (a bootstrap's first question to it)",
+      script: () => undefined,
+      code: "idle-timeout",
+      match: /sent nothing for 0\.3 s during our AXFR/,
+      limits: { firstMessageTimeoutMs: 300, idleTimeoutMs: 60_000 },
     },
     {
       name: "a stream that trickles past the total timeout",

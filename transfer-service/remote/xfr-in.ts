@@ -73,6 +73,13 @@ export interface XfrSink {
 export interface XfrLimits {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /**
+   * How long the primary may take to send the first octets of its answer (at most `idleTimeoutMs`; absent:
+   * `idleTimeoutMs`). A zone we hold has just had its SOA answered, but a bootstrap's AXFR is the first thing
+   * sent to the primary, and a primary that takes the connection and never answers must not hold a transfer
+   * slot for the hour of the idle timeout (Knot: `tcp-remote-io-timeout`, 5 s).
+   */
+  firstMessageTimeoutMs?: number | undefined;
   totalTimeoutMs: number;
   /** Records in one transfer (answer-section RRs, both SOA copies included). */
   maxRecords: number;
@@ -249,6 +256,11 @@ export async function transfer(options: XfrOptions): Promise<XfrResult> {
   }
 }
 
+/** "1 s", "2.5 s": a timeout in the words of an error. */
+function formatSeconds(ms: number): string {
+  return `${ms % 1000 === 0 ? ms / 1000 : (ms / 1000).toFixed(1)} s`;
+}
+
 /** The socket's side of a transfer: frames in, as fast as the primary sends them. */
 interface Incoming {
   /** Arms the idle timeout and sends the request. */
@@ -273,12 +285,12 @@ function receive(socket: Socket, names: TransferNames, limits: XfrLimits, signal
   const decoder = new FrameDecoder();
   let bytes = 0;
   let idleTimer: NodeJS.Timeout | undefined;
-  const armIdle = (): void => {
+  const armIdle = (ms = limits.idleTimeoutMs): void => {
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
-      queue.fail(new TransferError("idle-timeout", `${peer} sent nothing for ${Math.round(limits.idleTimeoutMs / 1000)} s during our ${what} of ${zone}`));
+      queue.fail(new TransferError("idle-timeout", `${peer} sent nothing for ${formatSeconds(ms)} during our ${what} of ${zone}`));
       socket.destroy();
-    }, limits.idleTimeoutMs);
+    }, ms);
   };
   const totalTimer = setTimeout(() => {
     queue.fail(new TransferError("total-timeout", `our ${what} of ${zone} from ${peer} took longer than ${Math.round(limits.totalTimeoutMs / 1000)} s`));
@@ -321,7 +333,7 @@ function receive(socket: Socket, names: TransferNames, limits: XfrLimits, signal
 
   return {
     send(wire) {
-      armIdle();
+      armIdle(Math.min(limits.firstMessageTimeoutMs ?? limits.idleTimeoutMs, limits.idleTimeoutMs));
       socket.write(frame(wire));
     },
     next: () => queue.next(),
