@@ -5,7 +5,10 @@
  *
  * Record data travels as a *record stream* (`record-stream.ts`): uncompressed wire-format RRs (RFC 1035
  * §4.1.3), concatenated, rdata names uncompressed too. Ingest chunks are sent raw
- * (`application/octet-stream`); inside JSON (changesets, journal) a record stream is base64. The words
+ * (`application/octet-stream`); inside JSON (changesets, journal) a record stream is base64. A full
+ * transfer's chunks go as the blocks the service cut from them (issue 28: `answer/store/block-chunk.ts`,
+ * the D1 block format framed with its tree; the Worker checks and binds them, 400 `bad-records` naming the
+ * block at fault, nothing stored). The words
  * (models, statuses, transfer kinds and results, TSIG algorithms) are `vocabulary.ts`'s.
  *
  * Routes (`:zone` is the zone name, lowercase, no trailing dot):
@@ -24,6 +27,7 @@
  * | POST /zones/:zone/signal/ack                      | SignalAck             | AckResult                |
  * | POST /zones/:zone/ingest                          | OwnerRequest          | IngestBegun              |
  * | PUT  /zones/:zone/ingest/:version/chunks/:seq?owner=O | record stream     | ChunkAccepted            |
+ * | PUT  /zones/:zone/ingest/:version/blocks/:seq?owner=O | chunk of blocks   | ChunkAccepted            |
  * | POST /zones/:zone/ingest/:version/commit          | CommitRequest         | CommitResult             |
  * | POST /zones/:zone/ingest/:version/abort           | OwnerRequest          | Ok                       |
  * | POST /zones/:zone/changesets                      | ChangesetRequest      | ChangesetResult          |

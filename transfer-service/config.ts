@@ -227,6 +227,14 @@ const envSchema = z
     BACKSTOP_D1_MAX_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(9_000_000_000),
     /** Records handed to the ingest sink per chunk (bounded memory; D1 statements are small). */
     BACKSTOP_XFR_CHUNK_RECORDS: int(1, 100_000).default(2_000),
+    /**
+     * Issue 28: who cuts a full transfer's chunks into D1 blocks: the Worker (`worker`: chunks go as record
+     * streams) or this service (`service`: the Worker only checks and binds them, ~20–25% less Worker CPU, at
+     * ~0.6–1.0 s more service CPU per million records). `worker` by default: on a machine where the service
+     * and workerd share the cores, as in `npm run bench`, it was as fast or faster (docs/benchmarks.md,
+     * session 7); `service` is for a service with cores of its own and a Worker whose CPU is billed.
+     */
+    BACKSTOP_INGEST_CUT: z.enum(["service", "worker"]).default("worker"),
     BACKSTOP_MAX_CONCURRENT_TRANSFERS: int(1, 1_000).default(8),
     /** Issue 19: transfers from one primary (address and port) at once, BIND's `transfers-per-ns`. 0: no limit. */
     BACKSTOP_TRANSFERS_PER_PRIMARY: int(0, 1_000).default(2),
@@ -331,6 +339,8 @@ export interface Config {
   pollIntervalMs: number;
   leaseTtlMs: number;
   workerTimeoutMs: number;
+  /** Issue 28: who cuts full-transfer chunks into D1 blocks (`BACKSTOP_INGEST_CUT`). */
+  ingestCut: "service" | "worker";
   shutdownGraceMs: number;
 }
 
@@ -436,6 +446,7 @@ export function loadConfig(env: Record<string, string | undefined>, defaultInsta
     pollIntervalMs: e.BACKSTOP_POLL_INTERVAL_S * 1000,
     leaseTtlMs: e.BACKSTOP_LEASE_TTL_S * 1000,
     workerTimeoutMs: e.BACKSTOP_WORKER_TIMEOUT_MS,
+    ingestCut: e.BACKSTOP_INGEST_CUT,
     shutdownGraceMs: e.BACKSTOP_SHUTDOWN_GRACE_MS,
   };
 }

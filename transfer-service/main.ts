@@ -49,7 +49,13 @@ async function main(): Promise<void> {
   }
 
   const metrics = new Metrics();
-  const worker = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs, onCall: (route) => metrics.workerCalls.inc({ route }) });
+  const worker = new WorkerClient({
+    baseUrl: config.workerUrl,
+    token: config.internalToken,
+    timeoutMs: config.workerTimeoutMs,
+    cutBlocks: config.ingestCut === "service",
+    onCall: (route) => metrics.workerCalls.inc({ route }),
+  });
   // The port-53 front's cache drops a zone's answers the moment this instance commits a new version of it.
   const commits = new CommitEvents();
   const zones = new ZoneSet({ worker: watchCommits(worker, commits), settings: config, log: log.child({ part: "refresh" }), metrics, hmac: nodeHmac });

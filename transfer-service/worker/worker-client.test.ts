@@ -8,7 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from "vitest";
 import { RRType } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
+import type { ResourceRecord } from "../../dns/message.ts";
 import { encodeRecordStream } from "../../contract/record-stream.ts";
+import { cutBlocks, encodeBlockChunk } from "../../answer/store/block-chunk.ts";
 import { WorkerClient, WorkerError } from "./worker-client.ts";
 
 type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
@@ -21,7 +23,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function scriptedWorker(handler: Handler, options: { chunkBytes?: number; chunksInFlight?: number } = {}): Promise<WorkerClient> {
+async function scriptedWorker(handler: Handler, options: { chunkBytes?: number; chunksInFlight?: number; cutBlocks?: boolean } = {}): Promise<WorkerClient> {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -155,11 +157,11 @@ describe("WorkerClient", () => {
     expect(new Uint8Array(seen[0]!.body)).toEqual(encodeRecordStream([soa, a]));
   });
 
-  it("streams a bigger zone as record-stream chunks, the version opened with the first, and never retries the commit", async () => {
+  it("streams a bigger zone as chunks of blocks cut here (issue 28), the version opened with the first, and never retries the commit", async () => {
     const client = await scriptedWorker(
       (req, _body, res) => {
         if (req.url!.endsWith("/ingest")) return json(res, 200, { version: 4, dbBytes: 100 });
-        if (req.url!.includes("/chunks/")) return json(res, 200, { records: 1 });
+        if (req.url!.includes("/blocks/")) return json(res, 200, { records: 1 });
         if (req.url!.endsWith("/commit")) return json(res, 503, { error: { code: "restarted", message: "restarted" } });
         json(res, 200, { ok: true });
       },
@@ -176,13 +178,40 @@ describe("WorkerClient", () => {
     expect((err as WorkerError).status).toBe(503);
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
       "POST /internal/v1/zones/example.test/ingest",
+      "PUT /internal/v1/zones/example.test/ingest/4/blocks/0?owner=me",
+      "PUT /internal/v1/zones/example.test/ingest/4/blocks/1?owner=me",
+      "POST /internal/v1/zones/example.test/ingest/4/commit",
+    ]);
+    // Each chunk's record stream, cut into the D1 block format by the shared cutter and framed with its tree.
+    const apex = Name.parse("example.test");
+    const asBlocks = (records: ResourceRecord[]) => encodeBlockChunk(cutBlocks(encodeRecordStream(records), apex.toWire(), apex.sortKey()).blocks);
+    expect(new Uint8Array(seen[1]!.body)).toEqual(asBlocks([soa]));
+    expect(new Uint8Array(seen[2]!.body)).toEqual(asBlocks([a]));
+    expect(seen[1]!.body[0]).toBe(1);
+    expect(JSON.parse(seen[3]!.body.toString())).toEqual({ owner: "me", serial: 9 });
+  });
+
+  it("with BACKSTOP_INGEST_CUT=worker (cutBlocks: false), sends the record streams for the Worker to cut", async () => {
+    const client = await scriptedWorker(
+      (req, _body, res) => {
+        if (req.url!.endsWith("/ingest")) return json(res, 200, { version: 4, dbBytes: 100 });
+        if (req.url!.includes("/chunks/")) return json(res, 200, { records: 1 });
+        json(res, 200, { version: 4, serial: 9, recordCount: 2, blocks: 1 });
+      },
+      { chunkBytes: 1, chunksInFlight: 1, cutBlocks: false },
+    );
+    const session = await client.beginIngest("example.test", "me", "axfr", 9);
+    await session.beginFull(soa);
+    await session.records([a]);
+    await session.end();
+    await session.commit();
+    await client.close();
+    expect(seen.map((s) => `${s.method} ${s.url}`).slice(1, 3)).toEqual([
       "PUT /internal/v1/zones/example.test/ingest/4/chunks/0?owner=me",
       "PUT /internal/v1/zones/example.test/ingest/4/chunks/1?owner=me",
-      "POST /internal/v1/zones/example.test/ingest/4/commit",
     ]);
     expect(new Uint8Array(seen[1]!.body)).toEqual(encodeRecordStream([soa]));
     expect(new Uint8Array(seen[2]!.body)).toEqual(encodeRecordStream([a]));
-    expect(JSON.parse(seen[3]!.body.toString())).toEqual({ owner: "me", serial: 9 });
   });
 
   it("ends an attempt in one call: log entries, report, acknowledgement and release; tried again after a 503", async () => {

@@ -13,8 +13,8 @@
  *   on every call, so after a commit the service reads (zones, leases) at least what it committed.
  * - transfer log: `POST /zones/:zone/transfers`.
  * - a full transfer (AXFR, or an AXFR-style IXFR reply) streams: `POST …/ingest`, then each chunk as a
- *   raw record stream (`contract/record-stream.ts`) `PUT …/ingest/:version/chunks/:seq` (~1 MB, cut between owners, a few in flight:
- *   `ingest-chunker.ts`), then `…/commit`; `…/abort` on failure. The version is opened with the first
+ *   record stream (`contract/record-stream.ts`) cut by the chunker (~1 MB, between owners, a few in flight:
+ *   `ingest-chunker.ts`) and then into D1 blocks here (issue 28), `PUT …/ingest/:version/blocks/:seq`, then `…/commit`; `…/abort` on failure. The version is opened with the first
  *   chunk, so a zone that never fills one goes whole in one request, `PUT …/ingest/whole` (issue 19).
  * - an attempt's end: `POST /zones/:zone/finish` (`finish`): its log entries, its report, the
  *   acknowledgement and the release in one call (issue 19: a small zone's first transfer went from nine
@@ -51,7 +51,9 @@ import {
   type TimersUpdate,
   type TransferLogEntry as ContractLogEntry,
 } from "../../contract/internal-v1.ts";
-import { encodeRecordStream } from "../../contract/record-stream.ts";
+import { encodeRecordStream, RecordStreamError } from "../../contract/record-stream.ts";
+import { Name } from "../../dns/name.ts";
+import { cutBlockChunk } from "../../answer/store/block-chunk.ts";
 import type { TransferKind } from "../../contract/vocabulary.ts";
 import { FIRST_CHUNK_BYTES } from "../remote/axfr-raw.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
@@ -72,6 +74,25 @@ function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
+/** A zone's apex as the block cutter takes it: uncompressed wire form and sort key. */
+function apexOf(zoneName: string): { wire: Uint8Array; key: Uint8Array } {
+  const name = Name.parseAbsolute(zoneName);
+  return { wire: name.toWire(), key: name.sortKey() };
+}
+
+/**
+ * One ingest chunk's record stream as the chunk of blocks the Worker stores (`answer/store/block-chunk.ts`).
+ * @throws RecordStreamError, naming the chunk, for a record outside the zone or an owner too big for a block.
+ */
+export function cutChunk(seq: number, stream: Uint8Array, apex: { wire: Uint8Array; key: Uint8Array }): Uint8Array {
+  try {
+    return cutBlockChunk(stream, apex.wire, apex.key);
+  } catch (err) {
+    if (err instanceof RecordStreamError) throw new RecordStreamError(`chunk ${seq}: ${err.message.replace(/ \(at octet \d+\)$/, "")}`, err.offset, err.kind);
+    throw err;
+  }
+}
+
 export interface WorkerClientOptions {
   baseUrl: string;
   token: string;
@@ -80,6 +101,11 @@ export interface WorkerClientOptions {
   chunkBytes?: number;
   /** Ingest chunks sent at once (default {@link CHUNKS_IN_FLIGHT}). */
   chunksInFlight?: number;
+  /**
+   * Issue 28: cut each full-transfer chunk into D1 blocks here and send those (default), or send the record
+   * stream for the Worker to cut (`BACKSTOP_INGEST_CUT=worker`).
+   */
+  cutBlocks?: boolean;
   /** Told of every call by its route (`routeOf`), for `backstop_worker_calls_total`. */
   onCall?: ((route: string) => void) | undefined;
 }
@@ -89,7 +115,7 @@ export function routeOf(method: string, path: string): string {
   const bare = path.split("?")[0]!
     .replace(/^\/zones\/[^/]+/, "/zones/:zone")
     .replace(/\/(ingest|versions)\/\d+/, "/$1/:version")
-    .replace(/\/chunks\/\d+/, "/chunks/:seq");
+    .replace(/\/(chunks|blocks)\/\d+/, "/$1/:seq");
   return `${method} ${bare}`;
 }
 
@@ -267,6 +293,7 @@ export class WorkerClient implements WorkerApi {
 
   async beginIngest(zoneName: string, owner: string, _kind: Exclude<TransferKind, "soa">, serial: number, options: { maxDbBytes?: number | undefined } = {}): Promise<IngestSession> {
     const path = this.zonePath(zoneName);
+    const apex = apexOf(zoneName);
     // Decided by what the primary sends: a full zone streams into a new version; changesets are
     // collected and sent together at commit.
     // A full zone's version is opened with its first chunk (`open`); one that never fills a chunk goes
@@ -297,10 +324,14 @@ export class WorkerClient implements WorkerApi {
           firstBytes: Math.min(this.options.chunkBytes ?? CHUNK_BYTES, FIRST_CHUNK_BYTES),
           inFlight: this.options.chunksInFlight ?? CHUNKS_IN_FLIGHT,
           encode: encodeRecordStream,
-          // Retried like any idempotent call: a chunk sent twice replaces (or finds) itself.
-          send: async (seq, body) => {
+          // Issue 28: the chunk goes as the blocks it makes, cut here (a Node core is cheaper than the Worker's
+          // one isolate, busy for a whole large transfer); the Worker checks and binds them. Retried like any
+          // idempotent call: a chunk sent twice replaces (or finds) itself.
+          send: async (seq, stream) => {
+            const cut = this.options.cutBlocks ?? true;
+            const body = cut ? cutChunk(seq, stream, apex) : stream;
             const v = await open();
-            await this.call("PUT", `${path}/ingest/${v}/chunks/${seq}?owner=${encodeURIComponent(owner)}`, body, ChunkAccepted);
+            await this.call("PUT", `${path}/ingest/${v}/${cut ? "blocks" : "chunks"}/${seq}?owner=${encodeURIComponent(owner)}`, body, ChunkAccepted);
           },
         });
         const f = { chunker, open, opened: false };

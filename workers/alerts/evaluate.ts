@@ -23,7 +23,7 @@ import type { D1Queryable } from "../db/d1-queryable.ts";
 import { decodeBlock } from "../store/block-codec.ts";
 import { textToBytes } from "../store/blob-text.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
-import { resolveSignatureTime } from "../store/rrsig-expiry.ts";
+import { resolveSignatureTime } from "../../answer/store/rrsig-expiry.ts";
 import { TREE_MAIN } from "../../answer/store/stored-node.ts";
 import type { AlertEvent, AlertKind, AlertState } from "./kinds.ts";
 import { clampedTimers, conditionsOf, type Condition, type ZoneFacts } from "./rules.ts";

@@ -18,7 +18,7 @@ import { d1Session } from "../http/d1-session/index.ts";
 import { ApiError, errorBody, errorResponse, jsonBody, validate } from "../http/errors/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
 import { applyChangesets } from "../store/changeset-apply.ts";
-import { abortIngest, appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
+import { abortIngest, appendBlocks, appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
 import { readJournal } from "../store/journal.ts";
 import { acquireLease, releaseLease, renewLease } from "../store/lease.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
@@ -156,7 +156,8 @@ export function createInternal(): Hono<RouteEnv> {
     return c.json({ version, dbBytes });
   });
 
-  api.put("/zones/:zone/ingest/:version/chunks/:seq", async (c) => {
+  /** A chunk's route: the zone, version, `seq` and owner from the request, and its body, bounded. */
+  const chunkRequest = async (c: AppContext) => {
     const ref = await zoneRef(c);
     const version = versionParam(c);
     const seqText = c.req.param("seq") ?? "";
@@ -166,8 +167,18 @@ export function createInternal(): Hono<RouteEnv> {
     if (length > MAX_CHUNK_BYTES) throw new ApiError(413, "too-large", `a chunk is at most ${MAX_CHUNK_BYTES} bytes`);
     const body = new Uint8Array(await c.req.arrayBuffer());
     if (body.length > MAX_CHUNK_BYTES) throw new ApiError(413, "too-large", `a chunk is at most ${MAX_CHUNK_BYTES} bytes`);
-    const records = await appendChunk(new Budget(c.var.db), ref, version, Number(seqText), body, owner);
-    return c.json({ records });
+    return { ref, version, seq: Number(seqText), owner, body };
+  };
+
+  api.put("/zones/:zone/ingest/:version/chunks/:seq", async (c) => {
+    const { ref, version, seq, owner, body } = await chunkRequest(c);
+    return c.json({ records: await appendChunk(new Budget(c.var.db), ref, version, seq, body, owner) });
+  });
+
+  // Issue 28: the chunk's blocks, cut by the service (`answer/store/block-chunk.ts`); checked, then bound.
+  api.put("/zones/:zone/ingest/:version/blocks/:seq", async (c) => {
+    const { ref, version, seq, owner, body } = await chunkRequest(c);
+    return c.json({ records: await appendBlocks(new Budget(c.var.db), ref, version, seq, body, owner) });
   });
 
   api.post("/zones/:zone/ingest/:version/commit", async (c) => {

@@ -5,21 +5,10 @@
  */
 import { nodeSize } from "./block-codec.ts";
 import type { StoredNode } from "../../answer/store/stored-node.ts";
+import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "../../answer/store/block-cutter.ts";
 
-/**
- * Target size of a block: small enough that a cache miss moves little and that an IXFR, which rewrites
- * every block it touches, writes about what changed (a 1,000-record change spread over a 1M-record zone
- * touches ~1,000 blocks: 4 MB at 4 KiB, the whole zone at the former 32 KiB); big enough to keep rows few
- * (~10k per 1M records, written ~14 to a statement: `block-table.ts` `insertBlocksStatements`).
- */
-export const BLOCK_TARGET_BYTES = 4 * 1024;
-/** Bounds the cost of decoding a block on a cache miss (a Name and a sort key per node). */
-export const BLOCK_MAX_NODES = 256;
-/**
- * Largest single owner accepted (a block of one node may exceed the target). Leaves room for the SQL
- * text, two keys of up to ~260 bytes and the numeric columns within 100 KB.
- */
-export const NODE_MAX_BYTES = 96 * 1024;
+/** The limits live beside the cutter the transfer-service shares (`answer/store/block-cutter.ts`). */
+export { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES };
 
 export class OversizedNodeError extends Error {
   override readonly name = "OversizedNodeError";

@@ -8,7 +8,7 @@
  */
 import { encodeBlock } from "./block-codec.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
-import { EarliestExpiry } from "./rrsig-expiry.ts";
+import { EarliestExpiry } from "../../answer/store/rrsig-expiry.ts";
 import type { Budget } from "./statement-budget.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 

@@ -22,7 +22,7 @@ import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-bui
 import { encodeBlock } from "./block-codec.ts";
 import { blocksAtOrBeforeStatement, earliestRrsigStatement, KEYS_PER_LOOKUP, firstBlockStatement, insertBlocksStatements, rowsOf } from "./block-table.ts";
 import type { BlockRow, EncodedBlock } from "./block-table.ts";
-import { EarliestExpiry } from "./rrsig-expiry.ts";
+import { EarliestExpiry } from "../../answer/store/rrsig-expiry.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
 import { decodeRawNode, nodeSpans, PieceWriter } from "./raw-nodes.ts";
 import type { NodeSpan } from "./raw-nodes.ts";

@@ -8,7 +8,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 import { D1ZoneStore } from "./d1-zone-store.ts";
-import { abortIngest, appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
+import { abortIngest, appendBlocks, appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
+import { cutBlocks, encodeBlockChunk } from "../../answer/store/block-chunk.ts";
 import type { ZoneRef } from "./full-ingest.ts";
 import { acquireLease } from "./lease.ts";
 import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
@@ -63,10 +64,30 @@ const countRows = async (sql: string, zone: ZoneRef) => (await env.DB.prepare(sq
 /** Run pieces staged by the last `ingest` before its commit (0: every chunk went straight into blocks). */
 let lastStagedPieces = 0;
 
-async function ingest(budget: Budget, zone: ZoneRef, records: OwnedRecord[], chunkSize: number, serial?: number, order: "shuffled" | "canonical" = "shuffled") {
+/** A chunk as the transfer-service sends it since issue 28: the blocks it cut from the record stream. */
+function asBlocks(zone: ZoneRef, stream: Uint8Array): Uint8Array {
+  return encodeBlockChunk(cutBlocks(stream, zone.name.toWire(), zone.name.sortKey()).blocks);
+}
+
+/**
+ * Ingests records in chunks: record streams the Worker cuts (`stream`, as the whole-zone request's), or
+ * chunks of blocks the service cut (`blocks`, a full transfer's).
+ */
+async function ingest(
+  budget: Budget,
+  zone: ZoneRef,
+  records: OwnedRecord[],
+  chunkSize: number,
+  serial?: number,
+  order: "shuffled" | "canonical" = "shuffled",
+  route: "stream" | "blocks" = "stream",
+) {
   const version = await beginIngest(budget, zone, OWNER);
   const parts = order === "canonical" ? canonicalChunks(records, chunkSize) : chunks(records, chunkSize);
-  for (let i = 0; i < parts.length; i++) await appendChunk(budget, zone, version, i, parts[i]!, OWNER);
+  for (let i = 0; i < parts.length; i++) {
+    if (route === "blocks") await appendBlocks(budget, zone, version, i, asBlocks(zone, parts[i]!), OWNER);
+    else await appendChunk(budget, zone, version, i, parts[i]!, OWNER);
+  }
   lastStagedPieces = await countRows("SELECT COUNT(*) AS n FROM ingest_runs WHERE zone_id = ?1", zone);
   return commitIngest(budget, zone, version, OWNER, { serial });
 }
@@ -91,17 +112,22 @@ describe("full ingest", () => {
   });
 
   it.each([
-    ["one chunk (sorted on arrival)", 1, 400, 20_000, "shuffled", "direct"],
-    ["many small chunks (owners split across chunks)", 2, 400, 7, "shuffled", "merged"],
-    ["NSEC3 chain and mid-size chunks", 3, 1500, 211, "shuffled", "merged"],
-    ["canonical order, one chunk", 4, 400, 20_000, "canonical", "direct"],
-    ["canonical order, many chunks cut between owners", 5, 1500, 97, "canonical", "direct"],
-    ["canonical order with an NSEC3 chain", 6, 1500, 211, "canonical", "direct"],
-  ] as const)("%s: D1 lookups equal the in-memory reference", async (_label, seed, count, chunkSize, order, path) => {
+    ["one chunk (sorted on arrival)", 1, 400, 20_000, "shuffled", "direct", "stream"],
+    ["many small chunks (owners split across chunks)", 2, 400, 7, "shuffled", "merged", "stream"],
+    ["NSEC3 chain and mid-size chunks", 3, 1500, 211, "shuffled", "merged", "stream"],
+    ["canonical order, one chunk", 4, 400, 20_000, "canonical", "direct", "stream"],
+    ["canonical order, many chunks cut between owners", 5, 1500, 97, "canonical", "direct", "stream"],
+    ["canonical order with an NSEC3 chain", 6, 1500, 211, "canonical", "direct", "stream"],
+    // Issue 28: the same, as chunks of blocks the service cut.
+    ["blocks cut by the service, many small shuffled chunks", 12, 400, 7, "shuffled", "merged", "blocks"],
+    ["blocks cut by the service, NSEC3 chain, shuffled", 13, 1500, 211, "shuffled", "merged", "blocks"],
+    ["blocks cut by the service, canonical order, many chunks", 15, 1500, 97, "canonical", "direct", "blocks"],
+    ["blocks cut by the service, canonical order with an NSEC3 chain", 16, 1500, 211, "canonical", "direct", "blocks"],
+  ] as const)("%s: D1 lookups equal the in-memory reference", async (_label, seed, count, chunkSize, order, path, route) => {
     const apex = `ingest${seed}.test`;
     const zone = await createZone(apex);
-    const records = syntheticZone({ apex, serial: 7, count, nsec3: seed === 3 || seed === 6 ? 300 : 0, seed });
-    const result = await ingest(budget, zone, records, chunkSize, 7, order);
+    const records = syntheticZone({ apex, serial: 7, count, nsec3: seed % 10 === 3 || seed % 10 === 6 ? 300 : 0, seed });
+    const result = await ingest(budget, zone, records, chunkSize, 7, order, route);
     // Canonical chunks go straight into blocks: nothing is staged, so nothing is merged.
     if (path === "direct") expect(lastStagedPieces).toBe(0);
     else expect(lastStagedPieces).toBeGreaterThan(0);
@@ -132,6 +158,46 @@ describe("full ingest", () => {
     }
     console.log(`${d1.queries} D1 queries for ${namesToProbe(apex, count).length} probes in ${Date.now() - started} ms`);
   }, 60_000);
+
+  it.each([
+    ["canonical order", "canonical", 0, 97],
+    ["canonical order with an NSEC3 chain", "canonical", 300, 211],
+    ["shuffled order", "shuffled", 0, 5000],
+    ["shuffled order with an NSEC3 chain, owners split across chunks", "shuffled", 300, 211],
+  ] as const)("issue 28: %s stores the same block rows whether the Worker or the service cut the chunks", async (label, order, nsec3, chunkSize) => {
+    // One zone, transferred twice with the same data: versions 1 and 2, cut by the Worker then by the service.
+    const apex = `same-${order}-${nsec3}-${chunkSize}.test`;
+    const zone = await createZone(apex);
+    const records = syntheticZone({ apex, serial: 5, count: 1500, nsec3, seed: 31 });
+    const rows = [];
+    for (const route of ["stream", "blocks"] as const) {
+      const { version } = await ingest(budget, zone, records, chunkSize, 5, order, route);
+      const stored = await env.DB.prepare(
+        `SELECT tree, hex(first_key) AS f, hex(last_key) AS l, record_count AS n, data, rrsig_expires_at AS e
+         FROM blocks WHERE zone_id = ?1 AND added_version = ?2 ORDER BY tree, first_key`,
+      )
+        .bind(zone.id, version)
+        .all();
+      rows.push(stored.results);
+    }
+    expect(rows[0]!.length, label).toBeGreaterThan(10);
+    expect(rows[1]).toEqual(rows[0]);
+  }, 60_000);
+
+  it("issue 28: a chunk of blocks that fails its check is refused whole (bad-records, nothing stored)", async () => {
+    const zone = await createZone("badblocks.test");
+    const records = syntheticZone({ apex: "badblocks.test", serial: 2, count: 300, seed: 4 });
+    const cut = cutBlocks(encodeRecordStream(records), zone.name.toWire(), zone.name.sortKey()).blocks;
+    expect(cut.length).toBeGreaterThan(2);
+    const version = await beginIngest(budget, zone, OWNER);
+    // Good blocks, then two out of order: the good ones before them must not be stored either.
+    const body = encodeBlockChunk([...cut.slice(2), cut[1]!, cut[0]!]);
+    await expect(appendBlocks(budget, zone, version, 0, body, OWNER)).rejects.toMatchObject({ code: "bad-records", status: 400 });
+    await expect(appendBlocks(budget, zone, version, 0, body, OWNER)).rejects.toThrow(/chunk 0: block \d+: does not start after the end of the block before it/);
+    for (const table of ["blocks", "ingest_ranges", "ingest_runs"]) expect(await countRows(`SELECT COUNT(*) AS n FROM ${table} WHERE zone_id = ?1`, zone), table).toBe(0);
+    // The lease is checked as for a record stream.
+    await expect(appendBlocks(budget, zone, version, 0, encodeBlockChunk(cut), "instance-b")).rejects.toMatchObject({ code: "lease" });
+  });
 
   it("versionNodes reads a committed version back whole, the same whether a page holds 2 blocks or the default", async () => {
     const apex = "readback.test";

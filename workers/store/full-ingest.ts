@@ -4,8 +4,11 @@
  *
  * AXFR order is arbitrary (RFC 5936 §2.2) but blocks must hold owners in canonical order. Primaries
  * (knotd, named, nsd) send their zone in canonical order all the same, so the usual case is cheap:
- *  1. **Append** cuts each chunk, per tree, into block-format pieces: as it is read when its owners come in
- *     canonical order (`canonicalPieces`: no sort, no object per record), else after sorting it on its own.
+ *  1. **Append** takes each chunk as block-format pieces per tree: cut by the transfer-service (issue 28,
+ *     `appendBlocks`: the Worker only checks them, `raw-nodes.ts` `checkBlockChunk`), or, for a record
+ *     stream (the whole-zone request), cut here by the same shared code (`appendChunk`,
+ *     `answer/store/block-chunk.ts` `cutBlocks`: as it is read when its owners come in canonical order, no
+ *     sort and no object per record, else after sorting the chunk on its own).
  *     - **Direct:** when the chunk's key range (per tree) overlaps no range already written directly,
  *       its pieces *are* final blocks: one D1 batch records the ranges in `ingest_ranges` (a
  *       compare-and-set that also checks the lease and the open version) and inserts the blocks with
@@ -33,9 +36,11 @@ import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-bui
 import { earliestRrsigStatement, insertBlocksStatements, insertEncodedBlockStatement } from "./block-table.ts";
 import type { EncodedBlock } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
-import { canonicalPieces, decodeRawNode, indexStream, mergeRawNodes, PieceWriter, rawNodes, writePieces } from "./raw-nodes.ts";
+import { checkBlockChunk, decodeRawNode, mergeRawNodes, PieceWriter, rawNodes } from "./raw-nodes.ts";
+import { BlockChunkError, cutBlocks } from "../../answer/store/block-chunk.ts";
+import { BLOCK_FORMAT, BLOCK_HEADER } from "../../answer/store/block-cutter.ts";
 import { RecordStreamError } from "./record-stream.ts";
-import type { RawNode, RawRecord } from "./raw-nodes.ts";
+import type { RawNode } from "./raw-nodes.ts";
 import { readSoa } from "./soa.ts";
 import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
@@ -146,9 +151,13 @@ interface Piece extends EncodedBlock {
   tree: Tree;
 }
 
+const chunkError = (seq: number, err: unknown): unknown =>
+  err instanceof RecordStreamError ? new StoreError(err.kind === "too-large" ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`) : err;
+
 /**
- * Stores one chunk (a record stream): straight into blocks when its key range allows, else as a sorted
- * run (see the module comment).
+ * Stores one chunk (a record stream): cut into blocks here (`answer/store/block-chunk.ts` `cutBlocks`),
+ * then straight into the version when its key range allows, else as a sorted run (see the module comment).
+ * The whole-zone request takes this path; a full transfer's chunks come cut already ({@link appendBlocks}).
  * @returns the number of records in the chunk.
  */
 export async function appendChunk(
@@ -160,51 +169,55 @@ export async function appendChunk(
   owner: string,
   now = Date.now(),
 ): Promise<number> {
-  const apexKey = zone.name.sortKey();
-  // The stream sorted by offsets: only computed when the chunk is not in canonical order, or is staged.
-  let records: RawRecord[] | undefined;
-  const sorted = (): RawRecord[] => (records ??= indexStream(body, apexKey));
-  const piece = (tree: Tree, p: PieceWriter): Piece => ({
-    tree,
-    firstKey: p.firstKey!,
-    lastKey: p.lastKey!,
-    records: p.recordCount,
-    rrsigExpiresAt: p.rrsigExpiresAt,
-    data: p.finish(),
-  });
-  const cut = (targetBytes: number, maxNodes: number): Piece[] => {
-    const out: Piece[] = [];
-    writePieces(body, sorted(), targetBytes, maxNodes, NODE_MAX_BYTES, (tree, p) => out.push(piece(tree, p)));
-    return out;
-  };
-  const storeError = (err: unknown): unknown =>
-    err instanceof RecordStreamError ? new StoreError(err.kind === "too-large" ? "too-large" : "bad-records", `chunk ${seq}: ${err.message}`) : err;
-  let pieces: Piece[] = [];
-  let count: number;
+  let cut: { blocks: Piece[]; records: number };
   try {
-    // Primaries send canonical order: the chunk is cut as it is read, without a sort.
-    const read = canonicalPieces(body, zone.name.toWire(), BLOCK_TARGET_BYTES, BLOCK_MAX_NODES, NODE_MAX_BYTES, (tree, p) => pieces.push(piece(tree, p)));
-    if (read === undefined) {
-      pieces = cut(BLOCK_TARGET_BYTES, BLOCK_MAX_NODES);
-      count = sorted().length;
-    } else count = read;
+    cut = cutBlocks(body, zone.name.toWire(), zone.name.sortKey(), BLOCK_TARGET_BYTES, BLOCK_MAX_NODES, NODE_MAX_BYTES);
   } catch (err) {
-    throw storeError(err);
+    throw chunkError(seq, err);
   }
-  if (pieces.length > 0 && pieces.length <= DIRECT_MAX_BLOCKS && (await writeDirect(budget, zone, version, seq, pieces, owner, now))) {
-    return count;
-  }
+  await storeBlocks(budget, zone, version, seq, cut.blocks, owner, now);
+  return cut.records;
+}
+
+/**
+ * Stores one chunk of blocks the transfer-service cut (issue 28): checked without decoding its records
+ * (`raw-nodes.ts` `checkBlockChunk`; a chunk that fails is refused whole, before anything is written), then
+ * stored as {@link appendChunk} stores the blocks it cuts.
+ * @returns the number of records in the blocks.
+ */
+export async function appendBlocks(
+  budget: Budget,
+  zone: ZoneRef,
+  version: number,
+  seq: number,
+  body: Uint8Array,
+  owner: string,
+  now = Date.now(),
+): Promise<number> {
+  let checked: { blocks: Piece[]; records: number };
   try {
-    pieces = cut(RUN_PIECE_BYTES, Number.MAX_SAFE_INTEGER);
+    checked = checkBlockChunk(body, zone.name.sortKey(), now);
   } catch (err) {
-    throw storeError(err);
+    if (err instanceof BlockChunkError) throw new StoreError("bad-records", `chunk ${seq}: ${err.message}`);
+    throw err;
   }
+  await storeBlocks(budget, zone, version, seq, checked.blocks, owner, now);
+  return checked.records;
+}
+
+/**
+ * A chunk's blocks, in order per tree, into the version: one direct batch when its key range overlaps no
+ * other chunk's, else staged as a run, its blocks joined into pieces of about RUN_PIECE_BYTES (the merge
+ * reads a run piece by piece).
+ */
+async function storeBlocks(budget: Budget, zone: ZoneRef, version: number, seq: number, blocks: Piece[], owner: string, now: number): Promise<void> {
+  if (blocks.length > 0 && blocks.length <= DIRECT_MAX_BLOCKS && (await writeDirect(budget, zone, version, seq, blocks, owner, now))) return;
   await requireOpen(budget, zone, version, owner, now);
   const statements = [
     budget.prepare("DELETE FROM ingest_runs WHERE zone_id = ?1 AND version = ?2 AND run = ?3", [zone.id, version, seq]),
   ];
   const pieceNumbers = [0, 0];
-  for (const p of pieces) {
+  for (const p of joinBlocks(blocks, RUN_PIECE_BYTES)) {
     statements.push(
       budget.prepare(
         "INSERT INTO ingest_runs (zone_id, version, run, tree, piece, record_count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -215,7 +228,42 @@ export async function appendChunk(
   for (let i = 0; i < statements.length; i += INSERTS_PER_BATCH) {
     await budget.batch(statements.slice(i, i + INSERTS_PER_BATCH));
   }
-  return count;
+}
+
+/**
+ * Consecutive blocks of one tree joined into pieces of at most `maxBytes` (or one block, if bigger) by
+ * copying their nodes after one header: a run's pieces need only be in order, not block-sized.
+ */
+export function joinBlocks(blocks: readonly Piece[], maxBytes: number): { tree: Tree; records: number; data: Uint8Array }[] {
+  const out: { tree: Tree; records: number; data: Uint8Array }[] = [];
+  let group: Piece[] = [];
+  let bytes = BLOCK_HEADER, nodes = 0;
+  const close = () => {
+    if (group.length === 0) return;
+    const data = new Uint8Array(bytes);
+    data[0] = BLOCK_FORMAT;
+    data[1] = nodes >> 8;
+    data[2] = nodes & 0xff;
+    let pos = BLOCK_HEADER, records = 0;
+    for (const b of group) {
+      data.set(b.data.subarray(BLOCK_HEADER), pos);
+      pos += b.data.length - BLOCK_HEADER;
+      records += b.records;
+    }
+    out.push({ tree: group[0]!.tree, records, data });
+    group = [];
+    bytes = BLOCK_HEADER;
+    nodes = 0;
+  };
+  for (const b of blocks) {
+    const count = (b.data[1]! << 8) | b.data[2]!;
+    if (group.length > 0 && (group[0]!.tree !== b.tree || bytes + b.data.length - BLOCK_HEADER > maxBytes || nodes + count > 0xffff)) close();
+    group.push(b);
+    bytes += b.data.length - BLOCK_HEADER;
+    nodes += count;
+  }
+  close();
+  return out;
 }
 
 /**

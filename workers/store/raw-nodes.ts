@@ -1,384 +1,29 @@
 /**
- * @module Ingest without objects per record. A chunk's records are indexed in place (offsets into the
- * stream plus one sort key per owner), sorted, and copied into block-format pieces; the commit's merge
- * walks encoded pieces node by node and copies node bytes into blocks. Only an owner that arrived in
- * several chunks is decoded and re-encoded. The block layout (see `block-codec.ts`) puts a record exactly
- * as the stream does after the owner (type, class, ttl, rdlength, rdata), which is what makes this a
- * series of copies.
+ * @module Ingest without objects per record, on the Worker's side: the commit's merge walks encoded pieces
+ * node by node and copies node bytes into blocks (only an owner that arrived in several chunks is decoded
+ * and re-encoded), an IXFR frames the blocks it touches, and a chunk of blocks the transfer-service cut
+ * (issue 28) is checked before it is bound (`checkBlockChunk`). The cutting itself is shared with the
+ * service: `answer/store/block-cutter.ts`.
  */
-import { RRType } from "../../dns/constants.ts";
 import { BlockFormatError, decodeBlock, encodeBlock } from "./block-codec.ts";
 import { mergeSameOwner } from "../../answer/store/canonical-nodes.ts";
-import { compareBytes } from "../../dns/bytes.ts";
-import { EarliestExpiry } from "./rrsig-expiry.ts";
+import { EarliestExpiry } from "../../answer/store/rrsig-expiry.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
-import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
-import { CLASS_AT, FIXED_FIELDS, RecordFrames, RecordStreamError, TYPE_AT } from "../../contract/record-stream.ts";
-import { compareWireNames, keyHasPrefix, wireNameAtOrBelow, wireSortKey, WireNameError } from "../../dns/sort-key.ts";
+import type { StoredNode } from "../../answer/store/stored-node.ts";
+import { BLOCK_FORMAT, BLOCK_HEADER, BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES, treeAt } from "../../answer/store/block-cutter.ts";
+import type { NodeSpan } from "../../answer/store/block-cutter.ts";
+import { BlockChunkError, BlockChunkFrames } from "../../answer/store/block-chunk.ts";
+import type { CutBlock } from "../../answer/store/block-chunk.ts";
+import { FIXED_FIELDS, RDLENGTH_AT } from "../../contract/record-stream.ts";
+import { compareBytes } from "../../dns/bytes.ts";
+import { compareWireNames, keyHasPrefix, wireSortKey } from "../../dns/sort-key.ts";
 
-/** One record of a stream, by offsets. */
-export interface RawRecord {
-  key: Uint8Array;
-  /**
-   * Two 48-bit numbers made of the key's octets just past the apex (zero-padded), so that most
-   * comparisons in the sort are numeric: a chunk's keys all share the apex prefix, and memcmp over the
-   * full key is only needed when these tie.
-   */
-  p1: number;
-  p2: number;
-  tree: Tree;
-  owner: number; // offset of the owner name
-  body: number; // offset of the type field
-  end: number; // offset just past the rdata
-}
-
-/** A node inside an encoded block or piece: the byte range [start, end) of its encoding. */
-export interface NodeSpan {
-  buf: Uint8Array;
-  start: number;
-  end: number;
-  records: number;
-}
+export { canonicalPieces, indexStream, PieceWriter, writePieces } from "../../answer/store/block-cutter.ts";
+export type { NodeSpan, RawRecord } from "../../answer/store/block-cutter.ts";
 
 /** A node span with its sort key. */
 export interface RawNode extends NodeSpan {
   key: Uint8Array;
-}
-
-function compareRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): number {
-  return a.tree - b.tree || a.p1 - b.p1 || a.p2 - b.p2 || compareBytes(a.key, b.key) || compareRecordBodies(buf, a.body, a.end, b.body, b.end);
-}
-
-/**
- * Two records of one owner, from their type fields (`aBody`, `bBody`) to their ends: by type, then rdata,
- * then class (RFC 4034 §6.3 order inside an RRset; class only separates odd mixes). TTL aside.
- */
-function compareRecordBodies(buf: Uint8Array, aBody: number, aEnd: number, bBody: number, bEnd: number): number {
-  let c = ((buf[aBody + TYPE_AT]! << 8) | buf[aBody + TYPE_AT + 1]!) - ((buf[bBody + TYPE_AT]! << 8) | buf[bBody + TYPE_AT + 1]!);
-  if (c !== 0) return c;
-  const ra = aBody + FIXED_FIELDS, rb = bBody + FIXED_FIELDS;
-  const la = aEnd - ra, lb = bEnd - rb;
-  const n = Math.min(la, lb);
-  for (let i = 0; i < n; i++) {
-    c = buf[ra + i]! - buf[rb + i]!;
-    if (c !== 0) return c;
-  }
-  c = la - lb;
-  if (c !== 0) return c;
-  const ca = aBody + CLASS_AT, cb = bBody + CLASS_AT;
-  return ((buf[ca]! << 8) | buf[ca + 1]!) - ((buf[cb]! << 8) | buf[cb + 1]!);
-}
-
-/** Same record: equal key, type, class and rdata (TTL aside). */
-function sameRaw(buf: Uint8Array, a: RawRecord, b: RawRecord): boolean {
-  return compareRaw(buf, a, b) === 0 && a.tree === b.tree;
-}
-
-/** The tree a record at `body` (its type field) belongs in: NSEC3 records and their RRSIGs have their own. */
-function treeAt(view: DataView, body: number, end: number): Tree {
-  const type = view.getUint16(body + TYPE_AT);
-  if (type === RRType.NSEC3) return TREE_NSEC3;
-  if (type === RRType.RRSIG && end - body >= FIXED_FIELDS + 2 && view.getUint16(body + FIXED_FIELDS) === RRType.NSEC3) return TREE_NSEC3;
-  return TREE_MAIN;
-}
-
-/** Six octets of `key` from `at` as a number (missing octets are 0, which keeps memcmp order). */
-function octets48(key: Uint8Array, at: number): number {
-  let v = 0;
-  for (let i = at; i < at + 6; i++) v = v * 256 + (key[i] ?? 0);
-  return v;
-}
-
-function sameOctets(buf: Uint8Array, a: number, b: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
-  return true;
-}
-
-/**
- * Indexes a record stream, checks every owner is at or below `apexKey`, and sorts it. The stream's framing
- * is read by the contract's reader (`RecordFrames`); a sort key is computed once per run of records with
- * the same owner bytes.
- * @throws RecordStreamError for malformed or out-of-zone records.
- */
-export function indexStream(buf: Uint8Array, apexKey: Uint8Array): RawRecord[] {
-  const out: RawRecord[] = [];
-  const frames = new RecordFrames(buf);
-  const view = frames.view;
-  let lastOwner = -1, lastOwnerEnd = -1, lastKey: Uint8Array | undefined;
-  let p1 = 0, p2 = 0;
-  while (frames.next()) {
-    const { owner, body, end } = frames;
-    let key: Uint8Array;
-    // Records of one owner usually come together: reuse the key when the owner bytes repeat.
-    if (lastKey && body - owner === lastOwnerEnd - lastOwner && sameOctets(buf, owner, lastOwner, body - owner)) {
-      key = lastKey;
-    } else {
-      try {
-        key = wireSortKey(buf, owner, body).key;
-      } catch (err) {
-        // The frame reader has checked the owner already; this only guards against the two disagreeing.
-        if (err instanceof WireNameError) throw new RecordStreamError(err.message, owner);
-        throw err;
-      }
-      if (!keyHasPrefix(key, apexKey)) throw new RecordStreamError("owner is outside the zone", owner);
-    }
-    const tree = treeAt(view, body, end);
-    if (key !== lastKey) {
-      p1 = octets48(key, apexKey.length);
-      p2 = octets48(key, apexKey.length + 6);
-    }
-    out.push({ key, p1, p2, tree, owner, body, end });
-    lastOwner = owner;
-    lastOwnerEnd = body;
-    lastKey = key;
-  }
-  out.sort((a, b) => compareRaw(buf, a, b));
-  return out;
-}
-
-/** A piece being filled: block format, written by copying. */
-export class PieceWriter {
-  private buf: Uint8Array;
-  private view: DataView;
-  private len = 3;
-  private nodes = 0;
-  private countAt = -1;
-  private records = 0;
-  private readonly expiry: EarliestExpiry;
-  firstKey: Uint8Array | undefined;
-  lastKey: Uint8Array | undefined;
-
-  /** `now` (ms) is the instant RRSIG times are read against (`rrsig-expiry.ts`). */
-  constructor(capacity: number, now = Date.now()) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
-    this.expiry = new EarliestExpiry(now);
-  }
-
-  /** The earliest RRSIG expiration among the records added (ms), or null. */
-  get rrsigExpiresAt(): number | null {
-    return this.expiry.ms;
-  }
-
-  get size(): number {
-    return this.len;
-  }
-
-  get nodeCount(): number {
-    return this.nodes;
-  }
-
-  get recordCount(): number {
-    return this.records;
-  }
-
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    grown.set(this.buf.subarray(0, this.len));
-    this.buf = grown;
-    this.view = new DataView(grown.buffer);
-  }
-
-  /**
-   * Starts a node: its owner name (wire bytes) and a record count filled in as records come. Without
-   * `key`, the caller sets `firstKey` and `lastKey` itself before the piece is used.
-   */
-  startNode(key: Uint8Array | undefined, owner: Uint8Array): void {
-    this.ensure(owner.length + 2);
-    this.buf.set(owner, this.len);
-    this.len += owner.length;
-    this.countAt = this.len;
-    this.view.setUint16(this.len, 0);
-    this.len += 2;
-    this.nodes++;
-    if (key) {
-      this.firstKey ??= key;
-      this.lastKey = key;
-    }
-  }
-
-  /** Appends one record's type..rdata bytes to the current node. */
-  addRecord(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.expiry.recordAt(this.view, this.len);
-    this.len += bytes.length;
-    this.view.setUint16(this.countAt, this.view.getUint16(this.countAt) + 1);
-    this.records++;
-  }
-
-  /** Appends a whole encoded node. Without its key, the caller sets `firstKey` and `lastKey` itself. */
-  addNode(node: NodeSpan & { key?: Uint8Array | undefined }): void {
-    const bytes = node.buf.subarray(node.start, node.end);
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.len);
-    // The node's records, past its owner name and count, for their RRSIG expirations.
-    let pos = this.len;
-    while (this.buf[pos]! !== 0) pos += this.buf[pos]! + 1;
-    pos += 3;
-    for (let i = 0; i < node.records; i++) {
-      this.expiry.recordAt(this.view, pos);
-      pos += 10 + this.view.getUint16(pos + 8);
-    }
-    this.len += bytes.length;
-    this.nodes++;
-    this.records += node.records;
-    if (node.key) {
-      this.firstKey ??= node.key;
-      this.lastKey = node.key;
-    }
-  }
-
-  finish(): Uint8Array {
-    this.buf[0] = 1;
-    this.view.setUint16(1, this.nodes);
-    return this.buf.slice(0, this.len);
-  }
-}
-
-/**
- * Writes sorted raw records as pieces of about `targetBytes` (an owner is never split, and a piece never
- * grows past the target by adding an owner, unless that owner alone is bigger), per tree. `onPiece`
- * receives each finished piece.
- * @throws RecordStreamError when one owner alone exceeds `maxNodeBytes`.
- */
-export function writePieces(
-  buf: Uint8Array,
-  records: readonly RawRecord[],
-  targetBytes: number,
-  maxNodes: number,
-  maxNodeBytes: number,
-  onPiece: (tree: Tree, piece: PieceWriter) => void,
-): void {
-  let writer: PieceWriter | undefined;
-  let tree: Tree = TREE_MAIN;
-  for (let i = 0; i < records.length; ) {
-    const first = records[i]!;
-    // The owner's group of records, and its encoded size.
-    let j = i + 1;
-    let bytes = first.body - first.owner + 2 + (first.end - first.body);
-    while (j < records.length && records[j]!.tree === first.tree && compareBytes(records[j]!.key, first.key) === 0) {
-      bytes += records[j]!.end - records[j]!.body;
-      j++;
-    }
-    if (bytes > maxNodeBytes) throw new RecordStreamError(`one owner holds ${bytes} bytes of records, more than ${maxNodeBytes}`, first.owner, "too-large");
-    if (writer && (first.tree !== tree || writer.size + bytes > targetBytes || writer.nodeCount >= maxNodes)) {
-      onPiece(tree, writer);
-      writer = undefined;
-    }
-    tree = first.tree;
-    writer ??= new PieceWriter(Math.max(targetBytes, bytes + 3));
-    writer.startNode(first.key, buf.subarray(first.owner, first.body));
-    let prev: RawRecord | undefined;
-    for (let k = i; k < j; k++) {
-      const r = records[k]!;
-      if (prev && sameRaw(buf, prev, r)) continue; // an exact duplicate (the AXFR's closing SOA)
-      writer.addRecord(buf.subarray(r.body, r.end));
-      prev = r;
-    }
-    i = j;
-  }
-  if (writer) onPiece(tree, writer);
-}
-
-/**
- * The usual chunk, cut straight into pieces without sorting: when the stream's owners come in canonical
- * order (each owner's records together, as knotd, named and nsd send a zone) and none belongs in the NSEC3
- * tree, every owner is copied into the pieces as it is read, its few records sorted and deduplicated in
- * place. No object per record: each owner is compared in place with the one before it (`compareWireNames`)
- * and sort keys are built only for each piece's first and last owner. Pieces are cut as {@link writePieces}
- * cuts them.
- * @returns the records read, or undefined as soon as the stream turns out not to be such a chunk (the
- *   caller then sorts it with {@link indexStream}; pieces already handed to `onPiece` are to be dropped).
- * @throws RecordStreamError for malformed or out-of-zone records, or an owner over `maxNodeBytes`.
- */
-export function canonicalPieces(
-  buf: Uint8Array,
-  apex: Uint8Array,
-  targetBytes: number,
-  maxNodes: number,
-  maxNodeBytes: number,
-  onPiece: (tree: Tree, piece: PieceWriter) => void,
-): number | undefined {
-  const frames = new RecordFrames(buf);
-  const view = frames.view;
-  let writer: PieceWriter | undefined;
-  let count = 0;
-  // The owner being gathered: its first spelling [ownerAt, ownerEnd), its records' offsets.
-  let ownerAt = -1, ownerEnd = -1;
-  // Reused from owner to owner: `held` entries are the current owner's.
-  const bodies: number[] = [], ends: number[] = [];
-  let held = 0;
-  // Owners of the piece being filled: the first and the last (their keys are made when it is handed on).
-  let firstAt = 0, lastAt = 0;
-  const handOn = (w: PieceWriter): void => {
-    w.firstKey = wireSortKey(buf, firstAt).key;
-    w.lastKey = wireSortKey(buf, lastAt).key;
-    onPiece(TREE_MAIN, w);
-  };
-  const flushOwner = (): void => {
-    const n = sortOwnerRecords(buf, bodies, ends, held);
-    let bytes = ownerEnd - ownerAt + 2;
-    for (let i = 0; i < n; i++) bytes += ends[i]! - bodies[i]!;
-    if (bytes > maxNodeBytes) throw new RecordStreamError(`one owner holds ${bytes} bytes of records, more than ${maxNodeBytes}`, ownerAt, "too-large");
-    if (writer && (writer.size + bytes > targetBytes || writer.nodeCount >= maxNodes)) {
-      handOn(writer);
-      writer = undefined;
-    }
-    if (!writer) {
-      writer = new PieceWriter(Math.max(targetBytes, bytes + 3));
-      firstAt = ownerAt;
-    }
-    lastAt = ownerAt;
-    writer.startNode(undefined, buf.subarray(ownerAt, ownerEnd));
-    for (let i = 0; i < n; i++) writer.addRecord(buf.subarray(bodies[i]!, ends[i]!));
-    held = 0;
-  };
-  while (frames.next()) {
-    const { owner, body, end } = frames;
-    count++;
-    if (treeAt(view, body, end) !== TREE_MAIN) return undefined;
-    // The frame reader has checked the owner's form, so it is compared where it lies.
-    if (ownerAt < 0 || body - owner !== ownerEnd - ownerAt || !sameOctets(buf, owner, ownerAt, body - owner)) {
-      if (!wireNameAtOrBelow(buf, owner, apex)) throw new RecordStreamError("owner is outside the zone", owner);
-      const order = ownerAt < 0 ? 1 : compareWireNames(buf, owner, buf, ownerAt);
-      if (order < 0) return undefined;
-      // order 0: the same owner in another letter case; its records join the first spelling's.
-      if (order > 0) {
-        if (ownerAt >= 0) flushOwner();
-        ownerAt = owner;
-        ownerEnd = body;
-      }
-    }
-    bodies[held] = body;
-    ends[held] = end;
-    held++;
-  }
-  if (ownerAt >= 0) flushOwner();
-  if (writer) handOn(writer);
-  return count;
-}
-
-/**
- * Sorts one owner's records (offsets of their type fields and ends) by type, rdata and class, and drops
- * exact duplicates (the AXFR's closing SOA; TTL aside, the first kept): the first `n` entries. Returns how
- * many remain in front.
- */
-function sortOwnerRecords(buf: Uint8Array, bodies: number[], ends: number[], n: number): number {
-  let sorted = true;
-  for (let i = 1; i < n && sorted; i++) sorted = compareRecordBodies(buf, bodies[i - 1]!, ends[i - 1]!, bodies[i]!, ends[i]!) < 0;
-  if (sorted) return n;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => compareRecordBodies(buf, bodies[a]!, ends[a]!, bodies[b]!, ends[b]!) || a - b);
-  const b2 = order.map((i) => bodies[i]!), e2 = order.map((i) => ends[i]!);
-  let kept = 0;
-  for (let i = 0; i < n; i++) {
-    if (kept > 0 && compareRecordBodies(buf, bodies[kept - 1]!, ends[kept - 1]!, b2[i]!, e2[i]!) === 0) continue;
-    bodies[kept] = b2[i]!;
-    ends[kept] = e2[i]!;
-    kept++;
-  }
-  return kept;
 }
 
 /** The nodes of an encoded block or piece, by offsets (one sort key allocated per node). */
@@ -440,4 +85,97 @@ export function mergeRawNodes(a: RawNode, b: RawNode): RawNode {
   const merged = mergeSameOwner(decodeRawNode(a), decodeRawNode(b));
   const block = encodeBlock([merged]);
   return { key: a.key, buf: block, start: 3, end: block.length, records: merged.records.length };
+}
+
+const TREE_NAMES = ["name tree", "NSEC3 chain"] as const;
+
+/**
+ * Checks a chunk of blocks the transfer-service cut (`answer/store/block-chunk.ts`, issue 28) and returns
+ * them as the block rows to bind, without decoding a record or building a sort key per owner:
+ * - each frame: tree 0 or 1 (the name tree's blocks first), the block format octet, 1 to
+ *   BLOCK_MAX_NODES nodes, at most BLOCK_TARGET_BYTES unless it holds one node (then at most
+ *   NODE_MAX_BYTES past the header: D1's 100 KB a statement);
+ * - each node: an uncompressed owner within the block and RFC 1035's limits, strictly after the node before
+ *   it in canonical order (compared in place, `compareWireNames`), at least one record, each record inside
+ *   the block and of the block's tree (NSEC3 records and the RRSIGs over them in the chain, nothing else
+ *   there);
+ * - each block after the previous block of its tree (its first key above that one's last), and its first
+ *   and last owners at or below the apex: every key between two such keys is too (the keys below the apex
+ *   are one range of that order), so owners in between need no check of their own.
+ * Records are counted and RRSIG expirations read on the way (`now` is what they are read against). What
+ * this does not check is each node's records' own order and uniqueness, which the cutter sorts and
+ * deduplicates (the answer path reads them as stored).
+ * @throws BlockChunkError naming the block (and node) at fault.
+ */
+export function checkBlockChunk(body: Uint8Array, apexKey: Uint8Array, now = Date.now()): { blocks: CutBlock[]; records: number } {
+  const frames = new BlockChunkFrames(body);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const blocks: CutBlock[] = [];
+  let records = 0;
+  let lastTree = -1;
+  let lastKey: Uint8Array | undefined;
+  while (frames.next()) {
+    const { tree, start, end } = frames;
+    const where = `block ${frames.index}`;
+    if (tree !== TREE_MAIN && tree !== TREE_NSEC3) throw new BlockChunkError(`${where}: tree ${tree} (0 is the name tree, 1 the NSEC3 chain)`);
+    if (tree < lastTree) throw new BlockChunkError(`${where}: the name tree's blocks come before the NSEC3 chain's`);
+    if (tree !== lastTree) {
+      lastTree = tree;
+      lastKey = undefined;
+    }
+    const size = end - start;
+    if (size < BLOCK_HEADER || body[start] !== BLOCK_FORMAT) throw new BlockChunkError(`${where}: not a block (format octet ${body[start] ?? "missing"})`);
+    const count = view.getUint16(start + 1);
+    if (count === 0 || count > BLOCK_MAX_NODES) throw new BlockChunkError(`${where}: ${count} nodes (a block holds 1 to ${BLOCK_MAX_NODES})`);
+    if (size > BLOCK_HEADER + NODE_MAX_BYTES || (count > 1 && size > BLOCK_TARGET_BYTES)) {
+      throw new BlockChunkError(
+        `${where}: ${size} octets in ${count} nodes (a block is at most ${BLOCK_TARGET_BYTES} octets, or one node of at most ${NODE_MAX_BYTES})`,
+      );
+    }
+    const expiry = new EarliestExpiry(now);
+    let pos = start + BLOCK_HEADER;
+    let previous = -1;
+    let blockRecords = 0;
+    for (let i = 0; i < count; i++) {
+      const owner = pos;
+      let labels = 0;
+      for (;;) {
+        if (pos >= end) throw new BlockChunkError(`${where}: node ${i}: owner runs past the end`);
+        const len = body[pos]!;
+        if (len === 0) break;
+        if (len > 63) throw new BlockChunkError(`${where}: node ${i}: owner has a compressed or over-long label`);
+        if (++labels > 127 || pos + 1 + len - owner > 254) throw new BlockChunkError(`${where}: node ${i}: owner longer than 255 octets`);
+        pos += 1 + len;
+      }
+      pos += 1;
+      if (previous >= 0 && compareWireNames(body, owner, body, previous) <= 0) {
+        throw new BlockChunkError(`${where}: node ${i} is not after node ${i - 1} in canonical order`);
+      }
+      previous = owner;
+      if (pos + 2 > end) throw new BlockChunkError(`${where}: node ${i}: record count runs past the end`);
+      const n = view.getUint16(pos);
+      pos += 2;
+      if (n === 0) throw new BlockChunkError(`${where}: node ${i} has no records`);
+      for (let j = 0; j < n; j++) {
+        if (pos + FIXED_FIELDS > end) throw new BlockChunkError(`${where}: node ${i}: record ${j} runs past the end`);
+        const recordEnd = pos + FIXED_FIELDS + view.getUint16(pos + RDLENGTH_AT);
+        if (recordEnd > end) throw new BlockChunkError(`${where}: node ${i}: record ${j}'s rdata runs past the end`);
+        if (treeAt(view, pos, recordEnd) !== tree) {
+          throw new BlockChunkError(`${where}: node ${i}: record ${j} (type ${view.getUint16(pos)}) does not belong in the ${TREE_NAMES[tree]}`);
+        }
+        expiry.recordAt(view, pos);
+        pos = recordEnd;
+      }
+      blockRecords += n;
+    }
+    if (pos !== end) throw new BlockChunkError(`${where}: ${end - pos} octets after the last node`);
+    const firstKey = wireSortKey(body, start + BLOCK_HEADER).key;
+    const blockLastKey = wireSortKey(body, previous).key;
+    if (!keyHasPrefix(firstKey, apexKey) || !keyHasPrefix(blockLastKey, apexKey)) throw new BlockChunkError(`${where}: an owner is outside the zone`);
+    if (lastKey && compareBytes(firstKey, lastKey) <= 0) throw new BlockChunkError(`${where}: does not start after the end of the block before it`);
+    lastKey = blockLastKey;
+    records += blockRecords;
+    blocks.push({ tree, firstKey, lastKey: blockLastKey, records: blockRecords, rrsigExpiresAt: expiry.ms, data: body.subarray(start, end) });
+  }
+  return { blocks, records };
 }
