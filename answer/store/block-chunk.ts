@@ -51,12 +51,31 @@ export function cutBlocks(
   maxNodeBytes = NODE_MAX_BYTES,
 ): { blocks: CutBlock[]; records: number } {
   let blocks: CutBlock[] = [];
-  const read = canonicalPieces(stream, apexWire, targetBytes, maxNodes, maxNodeBytes, (tree, p) => blocks.push(cutOf(tree, p)));
-  if (read !== undefined) return { blocks, records: read };
-  blocks = [];
+  const records = eachBlock(stream, apexWire, apexKey, targetBytes, maxNodes, maxNodeBytes, (tree, p) => blocks.push(cutOf(tree, p)), () => (blocks = []));
+  return { blocks, records };
+}
+
+/**
+ * The one rule both cuts follow: each block of the chunk to `emit` as it is finished, read in place when the
+ * owners come in canonical order (`canonicalPieces`), else, after `restart` (drop what that pass emitted),
+ * sorted first (`indexStream` + `writePieces`). @returns the records read.
+ */
+function eachBlock(
+  stream: Uint8Array,
+  apexWire: Uint8Array,
+  apexKey: Uint8Array,
+  targetBytes: number,
+  maxNodes: number,
+  maxNodeBytes: number,
+  emit: (tree: Tree, p: PieceWriter) => void,
+  restart: () => void,
+): number {
+  const read = canonicalPieces(stream, apexWire, targetBytes, maxNodes, maxNodeBytes, emit);
+  if (read !== undefined) return read;
+  restart();
   const sorted = indexStream(stream, apexKey);
-  writePieces(stream, sorted, targetBytes, maxNodes, maxNodeBytes, (tree, p) => blocks.push(cutOf(tree, p)));
-  return { blocks, records: sorted.length };
+  writePieces(stream, sorted, targetBytes, maxNodes, maxNodeBytes, emit);
+  return sorted.length;
 }
 
 /**
@@ -93,10 +112,7 @@ export function cutBlockChunk(
     out.set(block, len + BLOCK_FRAME_HEADER);
     len += BLOCK_FRAME_HEADER + block.length;
   };
-  if (canonicalPieces(stream, apexWire, targetBytes, maxNodes, maxNodeBytes, frame) === undefined) {
-    len = 1;
-    writePieces(stream, indexStream(stream, apexKey), targetBytes, maxNodes, maxNodeBytes, frame);
-  }
+  eachBlock(stream, apexWire, apexKey, targetBytes, maxNodes, maxNodeBytes, frame, () => (len = 1));
   return out.subarray(0, len);
 }
 

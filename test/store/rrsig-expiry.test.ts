@@ -65,7 +65,9 @@ async function zoneRecords(apex: string, sign: SignZoneOptions | null): Promise<
 
 /** A full ingest through the service's client: canonical order in one chunk, or shuffled in small chunks. */
 async function ingest(apex: string, records: ResourceRecord[], order: "canonical" | "shuffled"): Promise<void> {
-  const client = new WorkerClient({ baseUrl: worker.base, token: INTERNAL, timeoutMs: 30_000, chunkBytes: order === "shuffled" ? 2048 : undefined });
+  // The service cuts the blocks (BACKSTOP_INGEST_CUT=service) here, so its cutter and the Worker's check of
+  // them meet a signed zone end to end, in canonical order and shuffled; the other stacks use the default.
+  const client = new WorkerClient({ baseUrl: worker.base, token: INTERNAL, timeoutMs: 30_000, chunkBytes: order === "shuffled" ? 2048 : undefined, cutBlocks: true });
   try {
     await createZone({ base: worker.base, admin: ADMIN, internal: INTERNAL }, apex);
     expect(await client.acquireLease(apex, OWNER, 60_000)).toBe(true);

@@ -157,7 +157,7 @@ describe("WorkerClient", () => {
     expect(new Uint8Array(seen[0]!.body)).toEqual(encodeRecordStream([soa, a]));
   });
 
-  it("streams a bigger zone as chunks of blocks cut here (issue 28), the version opened with the first, and never retries the commit", async () => {
+  it("with cutBlocks (BACKSTOP_INGEST_CUT=service), streams a bigger zone as chunks of blocks cut here (issue 28), the version opened with the first, and never retries the commit", async () => {
     const client = await scriptedWorker(
       (req, _body, res) => {
         if (req.url!.endsWith("/ingest")) return json(res, 200, { version: 4, dbBytes: 100 });
@@ -165,7 +165,7 @@ describe("WorkerClient", () => {
         if (req.url!.endsWith("/commit")) return json(res, 503, { error: { code: "restarted", message: "restarted" } });
         json(res, 200, { ok: true });
       },
-      { chunkBytes: 1, chunksInFlight: 1 },
+      { chunkBytes: 1, chunksInFlight: 1, cutBlocks: true },
     );
     const session = await client.beginIngest("example.test", "me", "axfr", 9);
     await session.beginFull(soa);

@@ -102,8 +102,8 @@ export interface WorkerClientOptions {
   /** Ingest chunks sent at once (default {@link CHUNKS_IN_FLIGHT}). */
   chunksInFlight?: number;
   /**
-   * Issue 28: cut each full-transfer chunk into D1 blocks here and send those (default), or send the record
-   * stream for the Worker to cut (`BACKSTOP_INGEST_CUT=worker`).
+   * Issue 28: cut each full-transfer chunk into D1 blocks here and send those (`BACKSTOP_INGEST_CUT=service`),
+   * or send the record stream for the Worker to cut (unset or false: the configuration's default, `worker`).
    */
   cutBlocks?: boolean;
   /** Told of every call by its route (`routeOf`), for `backstop_worker_calls_total`. */
@@ -324,11 +324,11 @@ export class WorkerClient implements WorkerApi {
           firstBytes: Math.min(this.options.chunkBytes ?? CHUNK_BYTES, FIRST_CHUNK_BYTES),
           inFlight: this.options.chunksInFlight ?? CHUNKS_IN_FLIGHT,
           encode: encodeRecordStream,
-          // Issue 28: the chunk goes as the blocks it makes, cut here (a Node core is cheaper than the Worker's
-          // one isolate, busy for a whole large transfer); the Worker checks and binds them. Retried like any
+          // Issue 28: with `cutBlocks`, the chunk goes as the blocks it makes, cut here (for a service on cores
+          // of its own, beside a Worker whose CPU is billed); the Worker checks and binds them. Retried like any
           // idempotent call: a chunk sent twice replaces (or finds) itself.
           send: async (seq, stream) => {
-            const cut = this.options.cutBlocks ?? true;
+            const cut = this.options.cutBlocks ?? false;
             const body = cut ? cutChunk(seq, stream, apex) : stream;
             const v = await open();
             await this.call("PUT", `${path}/ingest/${v}/${cut ? "blocks" : "chunks"}/${seq}?owner=${encodeURIComponent(owner)}`, body, ChunkAccepted);
