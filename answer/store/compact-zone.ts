@@ -22,6 +22,7 @@
 import { compareBytes } from "../../dns/bytes.ts";
 import { RRType } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
+import { soaSerial } from "../../dns/rdata/soa.ts";
 import { CLASS_AT, encodeRecordStream, FIXED_FIELDS, RecordFrames, RecordStreamError, TYPE_AT } from "../../contract/record-stream.ts";
 import { closestEncloserOf } from "../closest-encloser.ts";
 import type { ClosestEncloser, ZoneInfo } from "../zone-store.ts";
@@ -769,7 +770,7 @@ export class CompactZone {
     if (soas.length !== 1) return null;
     const rdata = soas[0]!.rdata;
     if (rdata.length < 20) return null;
-    return new DataView(rdata.buffer, rdata.byteOffset + rdata.length - 20, 4).getUint32(0);
+    return soaSerial(rdata);
   }
 
   /** A version of two packed trees (`CompactZoneBuilder`). */

@@ -29,6 +29,7 @@
 import { encodeRecordStream, RecordStreamError } from "../../../contract/record-stream.ts";
 import type { ResourceRecord } from "../../../dns/message.ts";
 import type { Name } from "../../../dns/name.ts";
+import { soaSerial } from "../../../dns/rdata/soa.ts";
 import { CompactZoneBuilder, type CompactZone } from "../../../answer/store/compact-zone.ts";
 import type { OwnedRecord } from "../../../answer/store/stored-node.ts";
 import type { Logger } from "../../ops/log.ts";
@@ -190,8 +191,7 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
       } else if (pieces !== undefined) {
         offer = { kind: "pieces", pieces: pieces.list };
       } else if (changes !== undefined && changes.list.length > 0) {
-        const serialOf = (soa: ResourceRecord) => new DataView(soa.rdata.buffer, soa.rdata.byteOffset + soa.rdata.length - 20, 4).getUint32(0);
-        offer = { kind: "changes", fromSerial: serialOf(changes.list[0]!.deletions[0]!), toSerial: serialOf(changes.to), changesets: changes.list };
+        offer = { kind: "changes", fromSerial: soaSerial(changes.list[0]!.deletions[0]!.rdata), toSerial: soaSerial(changes.to.rdata), changesets: changes.list };
       }
       builder = undefined;
       changes = undefined;
