@@ -11,7 +11,7 @@
  * the manifests' `/tmp`. It must start, pass its health check, answer, and stop as before.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -28,20 +28,32 @@ let dnsPort: number;
 let httpPort: number;
 let env: NodeJS.ProcessEnv;
 
-/** The esbuild command line of transfer-service/Dockerfile, read from it so the two cannot drift. */
-async function dockerfileBuildArgs(): Promise<string[]> {
+/**
+ * The Dockerfile's build stage, read from it so the two cannot drift: the esbuild command line, and the
+ * paths its `COPY` lines bring into the build context (the bundle is made from those alone, so a source
+ * folder the service imports but the image does not copy fails here, not first in `docker build`).
+ */
+async function dockerfileBuild(): Promise<{ args: string[]; copies: string[] }> {
   const text = await readFile(path.join(root, "transfer-service/Dockerfile"), "utf8");
-  // Join continuation lines, then take the esbuild step's arguments.
+  // Join continuation lines, then take the build stage: from `FROM … AS build` to the next FROM.
   const joined = text.replace(/\\\n/g, " ");
-  const m = /^RUN npx esbuild (.*)$/m.exec(joined);
+  const stage = /^FROM \S+ AS build$([\s\S]*?)^FROM /m.exec(joined)?.[1];
+  if (stage === undefined) throw new Error("no build stage in the Dockerfile");
+  const m = /^RUN npx esbuild (.*)$/m.exec(stage);
   if (!m) throw new Error("no esbuild step in the Dockerfile");
-  return m[1]!.trim().split(/\s+/);
+  const copies = [...stage.matchAll(/^COPY (?!--)(.+)$/gm)].flatMap((c) => c[1]!.trim().split(/\s+/).slice(0, -1));
+  return { args: m[1]!.trim().split(/\s+/), copies };
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "backstop-image-"));
-  const args = (await dockerfileBuildArgs()).map((a) => (a === "--outdir=dist" ? `--outdir=${dir}` : a));
-  await run(path.join(root, "node_modules/.bin/esbuild"), args, { cwd: root });
+  const build = await dockerfileBuild();
+  // The build context holds what the build stage copies and nothing else (node_modules stands in for `npm ci`).
+  const context = path.join(dir, "src");
+  for (const source of build.copies) await cp(path.join(root, source), path.join(context, source), { recursive: true });
+  await symlink(path.join(root, "node_modules"), path.join(context, "node_modules"));
+  const args = build.args.map((a) => (a === "--outdir=dist" ? `--outdir=${dir}` : a));
+  await run(path.join(root, "node_modules/.bin/esbuild"), args, { cwd: context });
   await symlink(path.join(root, "node_modules"), path.join(dir, "node_modules"));
   [dnsPort, httpPort] = await freePorts(2);
   env = {
