@@ -13,6 +13,8 @@ import { rrsetAt } from "./rrset.ts";
 import { targetName } from "./target-name.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 
+const ADDRESS_TYPES = [RRType.A, RRType.AAAA] as const;
+
 /** Types whose targets get addresses in the additional section. */
 const WITH_TARGETS: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRType.SRV]);
 
@@ -33,6 +35,12 @@ export function targetsOf(rrsets: readonly RRset[]): Name[] {
   return out;
 }
 
+/** True when `rrsets` hold an RRset of `type` owned by `name`. A function, not a closure made per call (tsx names each). */
+function present(rrsets: readonly RRset[], name: Name, type: number): boolean {
+  for (const s of rrsets) if (s.type === type && s.name.equals(name)) return true;
+  return false;
+}
+
 /**
  * A and AAAA RRsets of each target inside `zone`, skipping RRsets already present in `already` (an address
  * that is in the answer is not repeated in additional).
@@ -44,14 +52,13 @@ export async function addressesOf(
   already: readonly RRset[] = [],
 ): Promise<RRset[]> {
   const out: RRset[] = [];
-  const present = (name: Name, type: number) => already.some((s) => s.type === type && s.name.equals(name));
   for (const target of targets) {
     if (!target.isSubdomainOf(zone.name)) continue;
     const node = await store.node(zone, target);
     if (!node) continue;
-    for (const type of [RRType.A, RRType.AAAA]) {
+    for (const type of ADDRESS_TYPES) {
       const rrset = rrsetAt(node, type, target);
-      if (rrset && !present(target, type)) out.push(rrset);
+      if (rrset && !present(already, target, type)) out.push(rrset);
     }
   }
   return out;

@@ -140,6 +140,16 @@ function bare(id: number, opcode: number, flags: Flags | undefined, rcode: numbe
   return message;
 }
 
+/**
+ * A response without sections to `query` (an error decided before a lookup), within `maxSize`. A function
+ * rather than a closure made per query: tsx (esbuild's keepNames) names every such closure when it is made.
+ */
+function reply(query: Message, maxSize: number, rcode: number, questions: Question[] = query.questions.slice(0, 1)): EngineResponse {
+  // An extended rcode (BADVERS) can only travel in an OPT; without one the query had none to answer with.
+  const message = bare(query.id, query.opcode, query.flags, rcode, questions, query.edns);
+  return { message, wire: encode(message, maxSize) };
+}
+
 /** Decides the response to one query message. */
 export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: QueryContext): Promise<EngineResponse> {
   let query: Message;
@@ -160,29 +170,24 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
     ctx.transport === "tcp"
       ? TCP_MAX
       : Math.min(negotiatePayloadSize(query.edns, SERVER_UDP_PAYLOAD_SIZE), Math.max(512, ctx.udpLimit ?? TCP_MAX));
-  const reply = (rcode: number, questions: Question[] = query.questions.slice(0, 1)): EngineResponse => {
-    // An extended rcode (BADVERS) can only travel in an OPT; without one the query had none to answer with.
-    const message = bare(query.id, query.opcode, query.flags, rcode, questions, query.edns);
-    return { message, wire: encode(message, maxSize) };
-  };
 
-  if (query.flags.qr) return reply(Rcode.FORMERR, []);
+  if (query.flags.qr) return reply(query, maxSize, Rcode.FORMERR, []);
   if (query.tsig) {
     // RFC 8945 §5.2.1: the answer path holds no TSIG keys, so a signed query's key is unknown: NOTAUTH with
     // an unsigned TSIG record carrying BADKEY (as Knot answers). Transfers, which are signed, go elsewhere.
     const out = await tsigErrorResponse(wire, new TsigError("unknown-key", "the answer path holds no TSIG keys"));
     if (out) return { message: decodeMessage(out), wire: out };
-    return reply(Rcode.FORMERR, []);
+    return reply(query, maxSize, Rcode.FORMERR, []);
   }
-  if (query.opcode !== Opcode.QUERY) return reply(Rcode.NOTIMP);
-  if (query.questions.length !== 1) return reply(Rcode.FORMERR, []);
-  if (ednsVersionUnsupported(query.edns)) return reply(Rcode.BADVERS);
+  if (query.opcode !== Opcode.QUERY) return reply(query, maxSize, Rcode.NOTIMP);
+  if (query.questions.length !== 1) return reply(query, maxSize, Rcode.FORMERR, []);
+  if (ednsVersionUnsupported(query.edns)) return reply(query, maxSize, Rcode.BADVERS);
   const question = query.questions[0]!;
   const qtype = question.type;
-  if (qtype === RRType.OPT || qtype === RRType.TSIG || qtype === RRType.TKEY) return reply(Rcode.FORMERR);
-  if (qtype === RRType.MAILA || qtype === RRType.MAILB) return reply(Rcode.NOTIMP);
-  if (question.class !== RRClass.IN) return reply(Rcode.REFUSED);
-  if (qtype === RRType.AXFR || qtype === RRType.IXFR) return reply(Rcode.REFUSED);
+  if (qtype === RRType.OPT || qtype === RRType.TSIG || qtype === RRType.TKEY) return reply(query, maxSize, Rcode.FORMERR);
+  if (qtype === RRType.MAILA || qtype === RRType.MAILB) return reply(query, maxSize, Rcode.NOTIMP);
+  if (question.class !== RRClass.IN) return reply(query, maxSize, Rcode.REFUSED);
+  if (qtype === RRType.AXFR || qtype === RRType.IXFR) return reply(query, maxSize, Rcode.REFUSED);
 
   const dnssec = query.edns?.dnssecOk ?? false;
   let result: LookupResult;

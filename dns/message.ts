@@ -256,22 +256,25 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
   }
 
   // OPT and TSIG go after the body, uncompressed, into the room set aside for them.
-  const tail = new WireWriter({ maxSize: reserved || 1 });
-  if (opt !== undefined) {
-    writeRecord(tail, opt, false);
-    ar++;
-  }
-  if (msg.tsig !== undefined) {
-    writeRecord(tail, msg.tsig.record, false);
-    ar++;
+  let tailBytes: Uint8Array | undefined;
+  if (reserved > 0) {
+    const tail = new WireWriter({ maxSize: reserved });
+    if (opt !== undefined) {
+      writeRecord(tail, opt, false);
+      ar++;
+    }
+    if (msg.tsig !== undefined) {
+      writeRecord(tail, msg.tsig.record, false);
+      ar++;
+    }
+    tailBytes = tail.written();
   }
   setCounts(w, qd, an, ns, ar);
   // The body was written into the shared scratch: one copy out, the tail after it.
   const body = w.written();
-  const tailBytes = tail.written();
-  const wire = new Uint8Array(body.length + tailBytes.length);
+  const wire = new Uint8Array(body.length + (tailBytes?.length ?? 0));
   wire.set(body);
-  wire.set(tailBytes, body.length);
+  if (tailBytes !== undefined) wire.set(tailBytes, body.length);
   if (truncated) setTruncatedBit(wire, true);
   return { wire, truncated, additionalsDropped };
 }

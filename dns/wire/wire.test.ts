@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { Name } from "../name.ts";
 import { WireError, WireReader } from "./reader.ts";
 import { WireOverflow, WireWriter } from "./writer.ts";
+import { asciiLower } from "../name.ts";
+import { prng } from "../testing/prng.ts";
 
 const n = (t: string) => Name.parse(t);
 
@@ -64,6 +66,87 @@ describe("WireWriter name compression (RFC 1035 §4.1.4)", () => {
     expect(() => w.bytes(new Uint8Array(20))).toThrowError(WireOverflow);
     expect(w.length).toBe(29);
   });
+});
+
+/**
+ * The compression as it was written before issue 27's session 8 (a string per suffix in a Map), kept here as
+ * the reference the writer's numeric targets must match octet for octet.
+ */
+class ReferenceWriter {
+  readonly out: number[] = [];
+  private readonly targets = new Map<string, number>();
+  constructor(private readonly exact: boolean) {}
+  name(name: Name): void {
+    const labels = name.labels;
+    const keys: string[] = [];
+    let acc = "";
+    for (let i = labels.length - 1; i >= 0; i--) {
+      let key = String.fromCharCode(labels[i]!.length);
+      for (const b of labels[i]!) key += String.fromCharCode(this.exact ? b : asciiLower(b));
+      acc = key + acc;
+      keys[i] = acc;
+    }
+    for (let i = 0; i < labels.length; i++) {
+      const target = this.targets.get(keys[i]!);
+      if (target !== undefined) {
+        this.out.push(0xc0 | (target >> 8), target & 0xff);
+        return;
+      }
+      const at = this.out.length;
+      this.out.push(labels[i]!.length, ...labels[i]!);
+      if (at <= 0x3fff) this.targets.set(keys[i]!, at);
+    }
+    this.out.push(0);
+  }
+  bytes(n: number): void {
+    for (let i = 0; i < n; i++) this.out.push(0xee);
+  }
+  rollback(mark: number): void {
+    this.out.length = mark;
+    for (const [key, offset] of this.targets) if (offset >= mark) this.targets.delete(key);
+  }
+}
+
+describe("WireWriter compression against the reference", () => {
+  const spell = (random: () => number, word: string): string => [...word].map((c) => (random() < 0.3 ? c.toUpperCase() : c)).join("");
+  for (const exact of [false, true]) {
+    it(`writes the same octets as the string-keyed compression it replaced (${exact ? "preserveCase" : "ignoring case"}), past 0x3FFF and through rollbacks`, () => {
+      let longest = 0;
+      for (let seed = 1; seed <= 40; seed++) {
+        const random = prng(seed);
+        const words = ["a", "b", "www", "mail", "ns1", "example", "com", "org", "z100000-1", "bench", "x".repeat(40)];
+        const w = new WireWriter({ preserveCase: exact });
+        const ref = new ReferenceWriter(exact);
+        // Marks between names, as encoders mark between records.
+        const marks: number[] = [0];
+        for (let step = 0; step < 3000; step++) {
+          const r = random();
+          if (r < 0.02) {
+            const filler = Math.floor(random() * 1500);
+            w.bytes(new Uint8Array(filler).fill(0xee));
+            ref.bytes(filler);
+          } else if (r < 0.03) {
+            const mark = marks[Math.floor(random() * marks.length)]!;
+            w.rollback(mark);
+            ref.rollback(mark);
+            while (marks[marks.length - 1]! > mark) marks.pop();
+          } else {
+            const depth = 1 + Math.floor(random() * 5);
+            const labels = Array.from({ length: depth }, () => spell(random, words[Math.floor(random() * words.length)]!));
+            const name = Name.parse(`${labels.join(".")}.`);
+            w.name(name);
+            ref.name(name);
+          }
+          marks.push(w.length);
+          longest = Math.max(longest, w.length);
+          if (w.length > 0x6000) break;
+        }
+        expect([...w.finish()], `seed ${seed}`).toEqual(ref.out);
+      }
+      // Some messages went past where pointers reach.
+      expect(longest).toBeGreaterThan(0x3fff + 600);
+    });
+  }
 });
 
 describe("WireReader bad input", () => {

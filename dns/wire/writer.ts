@@ -17,6 +17,8 @@ export class WireOverflow extends Error {
 
 /** Compression pointers carry 14 bits of offset. */
 const MAX_POINTER_TARGET = 0x3fff;
+/** Compression targets looked up by a scan; past this many, through a hash index (a zone transfer's messages). */
+const SCAN_TARGETS = 24;
 
 export interface WireWriterOptions {
   /** Hard limit on the message size (UDP payload size, 65535 for TCP). Default 65535. */
@@ -39,18 +41,28 @@ export interface WireWriterOptions {
 
 export class WireWriter {
   private buf: Uint8Array;
-  private view: DataView;
   private len = 0;
   readonly maxSize: number;
   private readonly preserveCase: boolean;
-  /** Lowercased (or, with preserveCase, exact) suffix (see `suffixKey`) → offset where that suffix was written uncompressed. */
-  private readonly targets = new Map<string, number>();
+  /**
+   * Compression targets (RFC 1035 §4.1.4), one entry per label written uncompressed: entry k is the suffix
+   * whose first label `targetLabel[k]` was written at `targetAt[k]`, followed by the suffix of entry
+   * `targetNext[k]` (-1: the root). Entries are in the order written, so in offset order. A name's longest
+   * suffix already written is found label by label from the root: (suffix of entry p, label) → entry.
+   * Numbers, not strings: the string per suffix this replaced was the answer engine's largest cost in
+   * encoding (issue 27). Each suffix's first entry is the one found (a later entry of the same suffix is only
+   * written when the first lies past 0x3FFF, where a pointer cannot reach, so it cannot be reached either).
+   */
+  private readonly targetAt: number[] = [];
+  private readonly targetNext: number[] = [];
+  private readonly targetLabel: Uint8Array[] = [];
+  /** Past SCAN_TARGETS entries, an open-addressing index of them by (next, label) hash; entry index + 1, 0 = free. */
+  private targetIndex: Int32Array | undefined;
 
   constructor(options: WireWriterOptions = {}) {
     this.maxSize = options.maxSize ?? 65535;
     this.preserveCase = options.preserveCase ?? false;
     this.buf = options.buffer ?? new Uint8Array(Math.min(options.initialCapacity ?? 512, this.maxSize));
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   get length(): number {
@@ -67,7 +79,6 @@ export class WireWriter {
       const grown = new Uint8Array(Math.min(size, Math.max(this.maxSize, needed)));
       grown.set(this.buf.subarray(0, this.len));
       this.buf = grown;
-      this.view = new DataView(grown.buffer);
     }
     this.len = needed;
     return at;
@@ -81,12 +92,18 @@ export class WireWriter {
 
   u16(v: number): void {
     const at = this.reserve(2);
-    this.view.setUint16(at, v);
+    // Octet by octet, no DataView: a writer is made per message (issue 27).
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v;
   }
 
   u32(v: number): void {
     const at = this.reserve(4);
-    this.view.setUint32(at, v >>> 0);
+    const buf = this.buf;
+    buf[at] = v >>> 24;
+    buf[at + 1] = v >>> 16;
+    buf[at + 2] = v >>> 8;
+    buf[at + 3] = v;
   }
 
   bytes(b: Uint8Array): void {
@@ -102,7 +119,8 @@ export class WireWriter {
 
   /** Overwrites a 16-bit field already written (counts, RDLENGTH). */
   setU16(offset: number, v: number): void {
-    this.view.setUint16(offset, v);
+    this.buf[offset] = v >>> 8;
+    this.buf[offset + 1] = v;
   }
 
   /**
@@ -113,24 +131,117 @@ export class WireWriter {
    */
   name(name: Name, compress = true, lower = false): void {
     const labels = name.labels;
-    const keys = compress ? suffixKeys(labels, this.preserveCase) : undefined;
-    for (let i = 0; i < labels.length; i++) {
-      if (keys !== undefined) {
-        const key = keys[i]!;
-        const target = this.targets.get(key);
-        if (target !== undefined) {
-          this.u16(0xc000 | target);
-          return;
-        }
-        // Reserve before recording, so an overflow leaves no target pointing past the end.
-        const at = this.len;
-        this.writeLabel(labels[i]!, lower);
-        if (at <= MAX_POINTER_TARGET) this.targets.set(key, at);
-      } else {
-        this.writeLabel(labels[i]!, lower);
+    const count = labels.length;
+    if (!compress) {
+      for (let i = 0; i < count; i++) this.writeLabel(labels[i]!, lower);
+      this.u8(0);
+      return;
+    }
+    // The longest suffix written before at an offset a pointer reaches: from the root label by label.
+    let next = -1;
+    let end = count;
+    let pointTo = -1;
+    for (let i = count - 1; i >= 0; i--) {
+      const entry = this.findTarget(next, labels[i]!);
+      if (entry < 0) break;
+      next = entry;
+      if (this.targetAt[entry]! <= MAX_POINTER_TARGET) {
+        end = i;
+        pointTo = entry;
       }
     }
-    this.u8(0);
+    // Written whole before any entry is recorded, so an overflow leaves no target pointing past the end.
+    const start = this.len;
+    for (let i = 0; i < end; i++) this.writeLabel(labels[i]!, lower);
+    if (pointTo >= 0) this.u16(0xc000 | this.targetAt[pointTo]!);
+    else this.u8(0);
+    const first = this.targetAt.length;
+    for (let i = 0, at = start; i < end; i++) {
+      this.addTarget(at, i + 1 < end ? first + i + 1 : pointTo, labels[i]!);
+      at += 1 + labels[i]!.length;
+    }
+  }
+
+  /** The first entry for the suffix `label` + (entry `next`'s suffix), or -1. */
+  private findTarget(next: number, label: Uint8Array): number {
+    const entries = this.targetAt.length;
+    if (this.targetIndex === undefined) {
+      for (let k = 0; k < entries; k++) if (this.targetNext[k] === next && this.sameLabel(this.targetLabel[k]!, label)) return k;
+      return -1;
+    }
+    const index = this.targetIndex;
+    const mask = index.length - 1;
+    for (let slot = this.targetHash(next, label) & mask; ; slot = (slot + 1) & mask) {
+      const k = index[slot]! - 1;
+      if (k < 0) return -1;
+      if (this.targetNext[k] === next && this.sameLabel(this.targetLabel[k]!, label)) return k;
+    }
+  }
+
+  private addTarget(at: number, next: number, label: Uint8Array): void {
+    const k = this.targetAt.length;
+    this.targetAt.push(at);
+    this.targetNext.push(next);
+    this.targetLabel.push(label);
+    if (this.targetIndex === undefined) {
+      if (k + 1 > SCAN_TARGETS) this.rebuildIndex();
+      return;
+    }
+    if ((k + 1) * 2 > this.targetIndex.length) {
+      this.rebuildIndex();
+      return;
+    }
+    this.indexTarget(this.targetIndex, k);
+  }
+
+  /** Puts entry k in the index unless an entry of the same suffix is there (the first one is the one found). */
+  private indexTarget(index: Int32Array, k: number): void {
+    const mask = index.length - 1;
+    const next = this.targetNext[k]!;
+    const label = this.targetLabel[k]!;
+    for (let slot = this.targetHash(next, label) & mask; ; slot = (slot + 1) & mask) {
+      const other = index[slot]! - 1;
+      if (other < 0) {
+        index[slot] = k + 1;
+        return;
+      }
+      if (this.targetNext[other] === next && this.sameLabel(this.targetLabel[other]!, label)) return;
+    }
+  }
+
+  private rebuildIndex(): void {
+    const entries = this.targetAt.length;
+    if (entries <= SCAN_TARGETS) {
+      this.targetIndex = undefined;
+      return;
+    }
+    let size = 64;
+    while (size < entries * 4) size *= 2;
+    const index = new Int32Array(size);
+    for (let k = 0; k < entries; k++) this.indexTarget(index, k);
+    this.targetIndex = index;
+  }
+
+  /** FNV-1a over the next entry and the label's octets (lower-cased unless `preserveCase`). */
+  private targetHash(next: number, label: Uint8Array): number {
+    let h = Math.imul(0x811c9dc5 ^ (next + 1), 0x01000193);
+    h = Math.imul(h ^ label.length, 0x01000193);
+    if (this.preserveCase) for (let j = 0; j < label.length; j++) h = Math.imul(h ^ label[j]!, 0x01000193);
+    else for (let j = 0; j < label.length; j++) h = Math.imul(h ^ asciiLower(label[j]!), 0x01000193);
+    return h >>> 0;
+  }
+
+  /** The same label: octet for octet with `preserveCase`, else ignoring ASCII case. */
+  private sameLabel(a: Uint8Array, b: Uint8Array): boolean {
+    if (a === b) return true;
+    const length = a.length;
+    if (length !== b.length) return false;
+    if (this.preserveCase) {
+      for (let j = 0; j < length; j++) if (a[j] !== b[j]) return false;
+    } else {
+      for (let j = 0; j < length; j++) if (asciiLower(a[j]!) !== asciiLower(b[j]!)) return false;
+    }
+    return true;
   }
 
   private writeLabel(label: Uint8Array, lower: boolean): void {
@@ -152,7 +263,22 @@ export class WireWriter {
   rollback(mark: number): void {
     if (mark > this.len) throw new RangeError(`rollback to ${mark} beyond length ${this.len}`);
     this.len = mark;
-    for (const [key, offset] of this.targets) if (offset >= mark) this.targets.delete(key);
+    // Entries are in offset order: the ones at or past the mark are the last ones.
+    let keep = this.targetAt.length;
+    while (keep > 0 && this.targetAt[keep - 1]! >= mark) keep--;
+    // A mark inside a name (callers mark between records) would leave entries whose suffix is gone: cut there.
+    for (let k = 0; k < keep; k++) {
+      if (this.targetNext[k]! >= keep) {
+        keep = k;
+        break;
+      }
+    }
+    if (keep < this.targetAt.length) {
+      this.targetAt.length = keep;
+      this.targetNext.length = keep;
+      this.targetLabel.length = keep;
+      this.rebuildIndex();
+    }
   }
 
   /** The bytes written so far, as a view into the writer's array (valid until the array is written again). */
@@ -164,25 +290,4 @@ export class WireWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
   }
-}
-
-/**
- * For each label position, a string naming the suffix that starts there; two suffixes get the same string
- * when they differ only in ASCII case (unless `exact`). Each label is prefixed with its length, so label
- * boundaries cannot be confused with octets inside labels. Built right to left, one concatenation a label.
- */
-function suffixKeys(labels: readonly Uint8Array[], exact: boolean): string[] {
-  const keys = new Array<string>(labels.length);
-  let acc = "";
-  for (let i = labels.length - 1; i >= 0; i--) {
-    const label = labels[i]!;
-    // A plain loop of one-character strings measured 3–4× faster than spreading or TextDecoder here.
-    let key = String.fromCharCode(label.length);
-    for (let j = 0; j < label.length; j++) {
-      key += String.fromCharCode(exact ? label[j]! : asciiLower(label[j]!));
-    }
-    acc = key + acc;
-    keys[i] = acc;
-  }
-  return keys;
 }

@@ -205,8 +205,9 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
     return hit === undefined ? shape : limited(hit, wire, shape, ctx, fwd.rrl);
   };
 
-  const forwarded = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Promise<Uint8Array | null> =>
-    count(ctx, Opcode.QUERY, limited(await fwd.forward.forward(wire, shape, ctx), wire, shape, ctx, fwd.rrl));
+  // Chained rather than async: no generator object per forwarded (or replica-answered) query (issue 27).
+  const forwarded = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Promise<Uint8Array | null> =>
+    fwd.forward.forward(wire, shape, ctx).then((reply) => count(ctx, Opcode.QUERY, limited(reply, wire, shape, ctx, fwd.rrl)));
 
   const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<DnsReply> => {
     if (owner) return count(ctx, opcode, await owner(wire, ctx));

@@ -21,7 +21,7 @@
  * 4. With a replica (`local`, issue 27, `../replica/replica-answer.ts`), a query the cache did not answer is
  *    first offered to it: a zone held at its served version is answered by the same engine in this process
  *    (counted `replica`, and offered to the cache like a Worker answer from the second time its key is asked:
- *    `askedBefore`); anything else goes on as above.
+ *    `AskedOnce`); anything else goes on as above.
  * Never throws: every failure is a SERVFAIL and a count in /metrics.
  */
 import { setMaxListeners } from "node:events";
@@ -36,6 +36,7 @@ import { shapeReply } from "../reply.ts";
 import { type AnswerOrigin, cacheKey, type ResponseCache, udpSizeClass } from "./response-cache.ts";
 import { forwardingHeaders, unmapAddress, type WorkerUpstream } from "./worker-upstream.ts";
 import type { LocalAnswerer } from "../replica/replica-answer.ts";
+import { AskedOnce } from "./asked-once.ts";
 
 export interface QueryForwarderOptions {
   upstream: WorkerUpstream;
@@ -72,7 +73,7 @@ export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: 
 }
 
 const DNS_MESSAGE = "application/dns-message";
-/** Keys of replica answers remembered as asked once (`askedBefore`). */
+/** Keys of replica answers remembered as asked once (`AskedOnce`) before it forgets them all. */
 const ASKED_ONCE_MAX = 65_536;
 const MAX_MESSAGE = 65535;
 
@@ -245,34 +246,31 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
 
   /**
    * Keys of replica answers asked once (issue 27): a replica answer goes into the response cache only when
-   * its key is asked a second time while it is remembered here. An answer from the replica costs the engine
-   * some 15 µs to make again, and a miss mix (a resolver's traffic: each name once per TTL) would otherwise
-   * fill the cache with entries that are never hit; storing each one measured ~10 µs of CPU per query (the
-   * LRU's bookkeeping and the collector's work on 100,000 answers kept alive), as much as the engine itself.
-   * Worker answers are stored at once, as before: a forward costs a round trip. A plain Set, emptied when
-   * full (cheaper than an LRU on this path); a name asked again after that waits one more ask.
+   * its key was asked before (`asked-once.ts`). An answer from the replica costs the engine some 10 µs to
+   * make again, and a miss mix (a resolver's traffic: each name once per TTL) would otherwise fill the cache
+   * with entries that are never hit; storing each one measured ~10 µs of CPU per query (the LRU's bookkeeping
+   * and the collector's work on 100,000 answers kept alive), as much as the engine itself. Worker answers are
+   * stored at once, as before: a forward costs a round trip.
    */
-  const askedOnce = new Set<string>();
-  const askedBefore = (key: string): boolean => {
-    if (askedOnce.delete(key)) return true;
-    if (askedOnce.size >= ASKED_ONCE_MAX) askedOnce.clear();
-    askedOnce.add(key);
-    return false;
-  };
+  const askedOnce = new AskedOnce(ASKED_ONCE_MAX);
 
   const local = options.local;
-  const forwardQuery = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
+  // Chained rather than async: the replica's answer (the miss path) makes no generator object here (issue 27).
+  const forwardQuery = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
     const key = cache ? keyOf(wire, shape, ctx.transport) : undefined;
-    if (local !== undefined) {
-      const ticket = cache?.ticket() ?? 0;
-      const madeAt = now();
-      const mine = await local(wire, shape, ctx);
-      if (mine !== undefined) {
-        metrics?.countFront("replica");
-        if (key !== undefined && mine.origin !== undefined && askedBefore(key)) cache!.put(key, mine.answer, mine.origin, madeAt, ticket);
-        return mine.answer;
-      }
-    }
+    if (local === undefined) return toWorker(wire, shape, ctx, key);
+    const ticket = cache?.ticket() ?? 0;
+    const madeAt = now();
+    return local(wire, shape, ctx).then((mine) => {
+      if (mine === undefined) return toWorker(wire, shape, ctx, key);
+      metrics?.countFront("replica");
+      if (key !== undefined && mine.origin !== undefined && askedOnce.askedBefore(key)) cache!.put(key, mine.answer, mine.origin, madeAt, ticket);
+      return mine.answer;
+    });
+  };
+
+  /** The Worker's answer, sharing a forward of the same key already on its way. */
+  const toWorker = async (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, key: string | undefined): Promise<Uint8Array> => {
     if (key !== undefined) {
       const leader = pending.get(key);
       if (leader) {

@@ -49,10 +49,19 @@ class FakeWorker implements ReplicaSource {
     if (serial !== undefined) this.history.set(zone.name, [...(this.history.get(zone.name) ?? []), { serial: Number(serial), records: zone.records }]);
   }
 
+  /** Names deleted, in order: the feed reports those after the cursor's `deletes`. */
+  private readonly deletedNames: string[] = [];
+
+  remove(name: string): void {
+    this.zones.delete(name);
+    this.deletedNames.push(name);
+  }
+
   async zoneChanges(cursor: FeedCursor): Promise<ZoneConfigChanges> {
     if (this.down) throw new ReplicaSourceError("unreachable", "connect ECONNREFUSED");
     const changed = [...this.zones.values()].filter((z) => z.seq > cursor.since).sort((a, b) => a.seq - b.seq);
-    return { zones: changed.map(configOf), keys: [], deleted: [], cursor: { since: this.seq, deletes: 0 }, more: false, resync: false };
+    const deleted = cursor.deletes === undefined ? [] : this.deletedNames.slice(cursor.deletes);
+    return { zones: changed.map(configOf), keys: [], deleted, cursor: { since: this.seq, deletes: this.deletedNames.length }, more: false, resync: false };
   }
 
   async versionRecords(zone: string, version: number): Promise<Uint8Array | null> {
@@ -176,6 +185,37 @@ describe("Replica", () => {
     // NXDOMAIN and NODATA are the replica's.
     expect((await t.ask("nope.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NXDOMAIN });
     expect((await t.ask("www.a.test.", "MX")) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+  });
+
+  it("finds a name's zone at every depth as zones are replaced, deleted and added again (the directory's depth counts)", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    t.worker.put({ name: "b.test", id: 2, version: 1, records: zoneText("b.test", 1) });
+    t.worker.put({ name: "kid.a.test", id: 3, version: 1, records: zoneText("kid.a.test", 1, "192.0.2.3") });
+    await t.sync();
+    const address = async (name: string) => {
+      const m = await t.ask(name);
+      return m === "forward" ? m : m.rcode === Rcode.NXDOMAIN ? "NXDOMAIN" : addressOf(m);
+    };
+    expect([await address("www.a.test."), await address("www.b.test."), await address("www.kid.a.test.")]).toEqual(["192.0.2.1", "192.0.2.1", "192.0.2.3"]);
+    // Versions replace directory entries (a.test twice): the other zone of its depth is still found.
+    for (const version of [2, 3]) {
+      t.worker.put({ name: "a.test", id: 1, version, records: zoneText("a.test", version, `192.0.2.1${version}`) });
+      await t.sync();
+    }
+    t.worker.remove("b.test");
+    await t.sync();
+    expect(await address("www.b.test.")).toBe("forward");
+    expect(await address("www.a.test.")).toBe("192.0.2.13");
+    // The child zone gone, its names are the parent's (which has no such name).
+    t.worker.remove("kid.a.test");
+    await t.sync();
+    expect(await address("www.kid.a.test.")).toBe("NXDOMAIN");
+    // Added again: answered again.
+    t.worker.put({ name: "b.test", id: 4, version: 1, records: zoneText("b.test", 1, "192.0.2.4") });
+    await t.sync();
+    expect(await address("www.b.test.")).toBe("192.0.2.4");
+    expect(await address("www.a.test.")).toBe("192.0.2.13");
   });
 
   it("stops answering when no feed read has vouched for the directory in the last second", async () => {
