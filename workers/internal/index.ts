@@ -209,7 +209,8 @@ export function createInternal(): Hono<RouteEnv> {
       ref,
       body.owner,
       body.changesets.map((cs) => ({ fromSerial: cs.fromSerial, toSerial: cs.toSerial, deletions: decode(cs.deletions), additions: decode(cs.additions) })),
-      { expiresAt: body.expiresAt },
+      // The version the zone row above was read at: the lookups go with the lease check (one D1 round trip less).
+      { expiresAt: body.expiresAt, expectedBase: ref.row.current_version },
     );
     servedPointersChanged();
     await afterCommit(c, ref);

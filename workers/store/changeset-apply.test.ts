@@ -279,11 +279,52 @@ describe("IXFR changesets", () => {
     for (const r of now.results) expect(textToBytes(r.data).length).toBeLessThanOrEqual(4096 + 250);
   }, 60_000);
 
-  it("refuses a changeset from an instance without the lease", async () => {
+  it("given the version the caller read, the lookups go in the lease check's batch (one round trip less); a stale one is caught", async () => {
+    const currentVersion = async (zone: ZoneRef) =>
+      (await env.DB.prepare("SELECT current_version AS v FROM zones WHERE id = ?1").bind(zone.id).first<{ v: number }>())!.v;
+    const apply = async (zone: ZoneRef, apex: Name, from: number, adds: OwnedRecord[], expectedBase?: number) => {
+      const budget = new Budget(env.DB);
+      const result = await applyChangesets(budget, zone, OWNER, [changeset(from, from + 1, apex, [], adds)], { expectedBase });
+      return { result, batches: budget.counts.batches };
+    };
+    const spread = (apex: Name, last: number) => [10, 400, 900, 1500].map((i) => a(apex.child(`h${i}`), last));
+    const zones = await Promise.all(
+      ["folded-a.test", "folded-b.test"].map(async (apexText) => {
+        const apex = Name.parseAbsolute(apexText);
+        return { apex, zone: await zoneWith(apexText, syntheticZone({ apex: apexText, serial: 1, count: 2_000, seed: 9 })) };
+      }),
+    );
+    const [folded, separate] = [
+      await apply(zones[0]!.zone, zones[0]!.apex, 1, spread(zones[0]!.apex, 201), await currentVersion(zones[0]!.zone)),
+      await apply(zones[1]!.zone, zones[1]!.apex, 1, spread(zones[1]!.apex, 201)),
+    ];
+    expect(folded.batches).toBe(separate.batches - 1);
+    expect(folded.result).toMatchObject({ serial: 2, recordCount: separate.result.recordCount, blocksWritten: separate.result.blocksWritten });
+
+    // The version read before the first IXFR is stale now: the second IXFR, on the same owners, must be
+    // applied to the first one's blocks, not to the blocks that version saw.
+    const { zone, apex } = zones[0]!;
+    const stale = (await env.DB.prepare("SELECT MIN(version) AS v FROM zone_versions WHERE zone_id = ?1").bind(zone.id).first<{ v: number }>())!.v;
+    expect(stale).toBeLessThan(await currentVersion(zone));
+    const second = await apply(zone, apex, 2, spread(apex, 202), stale);
+    expect(second.result.serial).toBe(3);
+    const store = new D1ZoneStore(env.DB);
+    const info = (await store.findZone(apex))!;
+    for (const i of [10, 400, 900, 1500]) {
+      const addresses = (await store.node(info, apex.child(`h${i}`)))!.records.filter((r) => r.type === RRType.A).map((r) => r.rdata[3]);
+      expect(addresses).toEqual(expect.arrayContaining([201, 202]));
+    }
+  }, 60_000);
+
+  it("refuses a changeset from an instance without the lease, the lookups folded in or not", async () => {
     const apexText = "ixfr-lease.test";
     const apex = Name.parseAbsolute(apexText);
     const zone = await zoneWith(apexText, syntheticZone({ apex: apexText, serial: 1, count: 5 }));
     await expect(applyChangesets(new Budget(env.DB), zone, "intruder", [changeset(1, 2, apex, [], [])])).rejects.toMatchObject({
+      code: "lease",
+    });
+    const version = (await env.DB.prepare("SELECT current_version AS v FROM zones WHERE id = ?1").bind(zone.id).first<{ v: number }>())!.v;
+    await expect(applyChangesets(new Budget(env.DB), zone, "intruder", [changeset(1, 2, apex, [], [])], { expectedBase: version })).rejects.toMatchObject({
       code: "lease",
     });
   }, 30_000);
