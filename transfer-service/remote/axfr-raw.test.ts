@@ -6,7 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { Opcode, RRType } from "../../dns/constants.ts";
 import { noFlags } from "../../dns/header.ts";
-import { encodeMessage, type ResourceRecord } from "../../dns/message.ts";
+import { decodeMessage, encodeMessage, type Message, type ResourceRecord } from "../../dns/message.ts";
+import { nodeHmac } from "../../dns/hmac.node.ts";
+import { prepareTsigKey } from "../../dns/tsig/key.ts";
+import { signRequest } from "../../dns/tsig/sign.ts";
 import { Name } from "../../dns/name.ts";
 import { WireError } from "../../dns/wire/reader.ts";
 import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
@@ -95,5 +98,62 @@ describe("StreamBuilder", () => {
     const head = readRawHead(wire)!;
     expect(head.ancount).toBe(1);
     expect(() => new StreamBuilder(apex, 1000).readWire(wire, head.answersAt, () => true)).toThrow(WireError);
+  });
+});
+
+describe("readRawHead", () => {
+  const later = (edns: Message["edns"], rcode = 0): Uint8Array =>
+    encodeMessage({ id: 7, opcode: Opcode.QUERY, flags: { ...noFlags(), qr: true }, rcode, questions: [], answers: [a("h1.raw.test", 1), a("h2.raw.test", 2)], authorities: [], additionals: [], ...(edns ? { edns } : {}) }).wire;
+  const opt = (): NonNullable<Message["edns"]> => ({ udpPayloadSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, flags: 0, options: [{ code: 9, data: Uint8Array.of(0, 0, 14, 16) }] });
+
+  // knotd answers a transfer asked for with EDNS (ours carry EXPIRE, RFC 7314) with an OPT in every message:
+  // each was decoded in full, record objects and all, before this case was taken.
+  it("takes a message whose additional section is an OPT and then a TSIG, as knotd sends every message", async () => {
+    const key = await prepareTsigKey({ name: "raw.key", algorithm: "hmac-sha256", secret: Buffer.alloc(32, 7).toString("base64") }, nodeHmac);
+    const signed = (await signRequest(later(opt()), key)).message;
+    const head = readRawHead(signed)!;
+    expect(head).toBeDefined();
+    expect(head.ancount).toBe(2);
+    expect(head.message.rcode).toBe(0);
+    expect(head.message.edns?.options).toEqual(opt().options);
+    const decoded = decodeMessage(signed);
+    expect(head.tsigOffset).toBe(decoded.tsig!.offset);
+    const builder = new StreamBuilder(apex, 1000);
+    let at = head.answersAt;
+    for (let i = 0; i < head.ancount; i++) at = builder.readWire(signed, at, () => true);
+    expect(parseRecordStream(builder.finish()!.stream)).toEqual(decoded.answers);
+    // An OPT alone is fine too.
+    expect(readRawHead(later(opt()))?.ancount).toBe(2);
+  });
+
+  it("joins the OPT's extended rcode to the header's, as the full decoder does (BADVERS is 16)", () => {
+    // encodeMessage puts the rcode's upper bits into the OPT.
+    const wire = later(opt(), 16);
+    expect(wire[3]! & 0x0f).toBe(0);
+    expect(readRawHead(wire)!.message.rcode).toBe(decodeMessage(wire).rcode);
+    expect(readRawHead(wire)!.message.rcode).toBe(16);
+  });
+
+  it("leaves anything else in the additional section to the full decoder", () => {
+    // Two OPTs; an OPT that is not the root's; a TSIG that is not last; an A record.
+    const two = later(opt());
+    const withRecord = encodeMessage({ id: 7, opcode: Opcode.QUERY, flags: { ...noFlags(), qr: true }, rcode: 0, questions: [], answers: [a("h1.raw.test", 1)], authorities: [], additionals: [a("x.raw.test", 3)], edns: opt() }).wire;
+    expect(readRawHead(withRecord)).toBeUndefined();
+    const doubled = new Uint8Array(two.length + 11 + 8);
+    doubled.set(two);
+    const optAt = two.length - (11 + 8);
+    doubled.set(two.subarray(optAt), two.length);
+    new DataView(doubled.buffer).setUint16(10, 2);
+    expect(readRawHead(doubled)).toBeUndefined();
+    expect(() => decodeMessage(doubled)).toThrow(WireError);
+    const named = two.slice();
+    // The OPT's owner: a pointer to the first answer's owner instead of the root.
+    const misnamed = new Uint8Array(named.length + 1);
+    misnamed.set(named.subarray(0, optAt));
+    misnamed[optAt] = 0xc0;
+    misnamed[optAt + 1] = 12;
+    misnamed.set(named.subarray(optAt + 1), optAt + 2);
+    expect(readRawHead(misnamed)).toBeUndefined();
+    expect(() => decodeMessage(misnamed)).toThrow(WireError);
   });
 });

@@ -7,9 +7,11 @@
  * Two parts, used by `xfr-in.ts` once the reply is known to be a whole zone and the sink takes streams
  * (`XfrSink.rawRecords`):
  * - {@link readRawHead}: a message's header and question read, its answers only walked over (bounds, label
- *   types), its additional section checked to hold nothing but a closing TSIG record. Anything else (an
- *   authority section, an OPT, a record out of place) returns undefined and the caller decodes the message
- *   in full, so every odd message still gets the full decoder's checks and errors.
+ *   types), its additional section checked to hold nothing but an OPT and a closing TSIG record. Anything
+ *   else (an authority section, a record out of place) returns undefined and the caller decodes the message
+ *   in full, so every odd message still gets the full decoder's checks and errors. (Until issue 28's
+ *   session 8 an OPT sent it there too: knotd puts one in every message of a transfer asked for with EDNS,
+ *   so every AXFR from it was decoded in full, message by message: ~1.1 s more CPU per million records.)
  * - {@link StreamBuilder}: records appended as stream bytes (owner decompressed, rdata names expanded as
  *   `dns/wire/rdata-names.ts` does for the types RFC 3597 §4 lists, everything else copied), cut into
  *   chunks of about `targetBytes` only where the owner changes (or past 4× the target, which bounds memory
@@ -18,6 +20,7 @@
  *   compare in ASCII case-insensitive form (RFC 4343), as `Name.equals` does.
  */
 import { Opcode, RRType } from "../../dns/constants.ts";
+import { decodeOpt, joinRcode, type Edns } from "../../dns/edns.ts";
 import { readHeader } from "../../dns/header.ts";
 import type { Message, Question } from "../../dns/message.ts";
 import { MAX_NAME_LENGTH, Name } from "../../dns/name.ts";
@@ -36,15 +39,27 @@ export interface RawHead {
 }
 
 /**
+ * Moves `r` past `n` octets, as `r.bytes(n)` would, without making a view of them (one per record was most
+ * of a raw message's garbage).
+ */
+function skip(r: WireReader, n: number): void {
+  if (r.offset + n > r.end) throw new WireError("truncated", `need ${n} octet(s), ${r.end - r.offset} left`, r.offset);
+  r.offset += n;
+}
+
+/**
  * Reads what a later message of an AXFR needs checked before its records (RFC 5936 §2.2: ID, QR, opcode,
- * rcode, question), walking over the answers. Undefined when the message has anything but answers and a
- * final TSIG (the caller then decodes it in full).
- * @throws WireError for a message whose framing is broken.
+ * rcode, question), walking over the answers. Its additional section may hold an OPT (owned by the root,
+ * once: knotd puts one in every message of a transfer asked for with EDNS, as ours are) and then a TSIG,
+ * last; the OPT is read as the full decoder reads it (`decodeOpt`), so the rcode is the joined 12 bits.
+ * Undefined when the message has anything else (the caller then decodes it in full, with its checks and
+ * errors).
+ * @throws WireError for a message whose framing is broken, or an OPT whose options overrun it.
  */
 export function readRawHead(wire: Uint8Array): RawHead | undefined {
   const r = new WireReader(wire);
   const h = readHeader(r);
-  if (h.nscount !== 0 || h.arcount > 1 || h.opcode !== Opcode.QUERY) return undefined;
+  if (h.nscount !== 0 || h.arcount > 2 || h.opcode !== Opcode.QUERY) return undefined;
   const questions: Question[] = [];
   for (let i = 0; i < h.qdcount; i++) questions.push({ name: r.name(), type: r.u16(), class: r.u16() });
   const answersAt = r.offset;
@@ -54,18 +69,31 @@ export function readRawHead(wire: Uint8Array): RawHead | undefined {
     // OPT or TSIG among the answers: the full decoder says what is wrong.
     if (type === RRType.OPT || type === RRType.TSIG) return undefined;
     r.offset += 6;
-    r.bytes(r.u16());
+    skip(r, r.u16());
   }
   let tsigOffset: number | null = null;
-  if (h.arcount === 1) {
-    tsigOffset = r.offset;
+  let edns: Edns | undefined;
+  for (let i = 0; i < h.arcount; i++) {
+    const at = r.offset;
+    // The root as one zero octet, as every server writes it; a pointer to it is left to the full decoder.
+    const rootOwner = wire[at] === 0;
     r.skipName();
-    if (r.u16() !== RRType.TSIG) return undefined;
+    const type = r.u16();
+    if (type === RRType.OPT) {
+      if (!rootOwner || edns !== undefined) return undefined;
+      const cls = r.u16();
+      const ttl = r.u32();
+      edns = decodeOpt({ name: Name.root, type, class: cls, ttl, rdata: r.bytes(r.u16()) });
+      continue;
+    }
+    if (type !== RRType.TSIG || i !== h.arcount - 1) return undefined;
+    tsigOffset = at;
     r.offset += 6;
-    r.bytes(r.u16());
+    skip(r, r.u16());
   }
   r.expectEnd("the last record");
-  const message: Message = { id: h.id, opcode: h.opcode, flags: h.flags, rcode: h.rcode, questions, answers: [], authorities: [], additionals: [] };
+  const message: Message = { id: h.id, opcode: h.opcode, flags: h.flags, rcode: joinRcode(h.rcode, edns?.extendedRcode ?? 0), questions, answers: [], authorities: [], additionals: [] };
+  if (edns !== undefined) message.edns = edns;
   return { message, answersAt, ancount: h.ancount, tsigOffset };
 }
 
@@ -157,10 +185,12 @@ export class StreamBuilder {
   /**
    * Reads the record at `at` in `wire` (a DNS message: owner and rdata names may point anywhere before),
    * without appending it yet: `check` sees it and returns whether to append it (false: the closing SOA).
-   * @returns the offset past the record, and the chunk finished by it (if any).
+   * The chunk the record finished, if any, waits in `takeCut()` (no object per record: this runs a million
+   * times per million records).
+   * @returns the offset past the record.
    * @throws WireError for a malformed record; whatever `check` throws.
    */
-  readWire(wire: Uint8Array, at: number, check: (rr: RawRecordView) => boolean): { next: number; chunk: StreamChunk | undefined } {
+  readWire(wire: Uint8Array, at: number, check: (rr: RawRecordView) => boolean): number {
     if (wire !== this.wire) {
       this.wire = wire;
       this.wireView = new DataView(wire.buffer, wire.byteOffset, wire.byteLength);
@@ -179,9 +209,18 @@ export class StreamBuilder {
     const layout = rdataNameLayout(type);
     if (layout === undefined) this.describe(type, cls, ownerLength, wire, rdataAt, next);
     else this.describe(type, cls, ownerLength, this.rdata, 0, this.expandRdata(wire, rdataAt, next, layout));
-    if (!check(this.record)) return { next, chunk: undefined };
-    return { next, chunk: this.append(ownerLength, type, cls, ttl) };
+    if (check(this.record)) this.cutChunk = this.append(ownerLength, type, cls, ttl);
+    return next;
   }
+
+  /** The chunk the last `readWire` finished (once). */
+  takeCut(): StreamChunk | undefined {
+    const chunk = this.cutChunk;
+    this.cutChunk = undefined;
+    return chunk;
+  }
+
+  private cutChunk: StreamChunk | undefined;
 
   /** The message `readWire` last read, and a view of it. */
   private wire: Uint8Array | undefined;
@@ -241,8 +280,10 @@ export class StreamBuilder {
     return this.append(pos, type, cls, ttl);
   }
 
-  /** The rest, as the last chunk (undefined when empty). */
+  /** The rest, as the last chunk (undefined when empty). The last message read is let go. */
   finish(): StreamChunk | undefined {
+    this.wire = undefined;
+    this.wireView = undefined;
     return this.cut();
   }
 
@@ -355,12 +396,38 @@ export class StreamBuilder {
 
   private cut(): StreamChunk | undefined {
     if (this.len === 0) return undefined;
-    const chunk = { stream: this.buf.slice(0, this.len), records: this.count };
+    const stream = releasableBytes(this.len);
+    stream.set(this.buf.subarray(0, this.len));
+    const chunk = { stream, records: this.count };
     this.due = this.targetBytes;
     this.len = 0;
     this.count = 0;
     return chunk;
   }
+}
+
+/**
+ * `n` zeroed octets that whoever ends up owning them can give back at once (`releaseBytes`), in a resizable
+ * ArrayBuffer where the runtime has one. A chunk's 1 MB otherwise lives until a garbage collection finds it
+ * dead, and V8 collects for ArrayBuffers only every ~64 MB of them: with little other garbage (issue 28,
+ * session 8) that was ~45 MiB of a 1M-record transfer's peak RSS, chunks the Worker had long stored.
+ */
+export function releasableBytes(n: number): Uint8Array {
+  try {
+    const make = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
+    return new Uint8Array(new make(n, { maxByteLength: n }), 0, n);
+  } catch {
+    return new Uint8Array(n);
+  }
+}
+
+/**
+ * Gives `bytes`' memory back now when it came from `releasableBytes` (its buffer shrinks to nothing, and every
+ * view of it reads as empty from then on); otherwise nothing. Only for the last holder of the octets.
+ */
+export function releaseBytes(bytes: Uint8Array): void {
+  const buffer = bytes.buffer as ArrayBuffer & { resizable?: boolean; resize?(n: number): void };
+  if (buffer.resizable === true && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) buffer.resize!(0);
 }
 
 /** A finished chunk of record stream and the records in it. */

@@ -26,6 +26,7 @@ import { concatBytes } from "../../dns/bytes.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import type { Name } from "../../dns/name.ts";
 import { streamRecordSize } from "../../contract/record-stream.ts";
+import { releasableBytes, releaseBytes } from "../remote/axfr-raw.ts";
 
 export interface ChunkerOptions {
   /** Record-stream bytes per chunk, roughly. */
@@ -146,7 +147,15 @@ export class IngestChunker {
   }
 
   private async ship(): Promise<void> {
-    const body = this.pending.length === 1 ? this.pending[0]! : concatBytes(this.pending);
+    const pieces = this.pending;
+    let body = pieces[0]!;
+    if (pieces.length > 1) {
+      body = releasableBytes(pieces.reduce((n, p) => n + p.length, 0));
+      pieces.reduce((at, p) => (body.set(p, at), at + p.length), 0);
+    }
+    // The chunker is the last holder of the stream's pieces (`remote/axfr-raw.ts` cuts them releasable):
+    // joined, they go at once; sent, the body goes once the Worker has it (or the send failed for good).
+    if (pieces.length > 1) for (const p of pieces) releaseBytes(p);
     this.pending = [];
     this.pendingBytes = 0;
     while (this.running.size >= Math.max(1, this.options.inFlight)) await Promise.race(this.running);
@@ -157,7 +166,10 @@ export class IngestChunker {
       .catch((error: unknown) => {
         this.failure ??= { error };
       })
-      .finally(() => this.running.delete(sending));
+      .finally(() => {
+        this.running.delete(sending);
+        releaseBytes(body);
+      });
     this.running.add(sending);
   }
 

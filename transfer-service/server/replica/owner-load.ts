@@ -1,13 +1,17 @@
 /**
  * @module The replica loaded from what this instance commits (issue 27, "Loading"): the process that runs a
- * transfer keeps the record stream it hands the Worker (`defer`: its pieces, packed after the commit) or packs
- * it as the stream goes, and offers it to the replica before the commit; the commit event that follows
+ * transfer packs the record stream it hands the Worker as the stream goes (`CompactZoneBuilder`: a primary's
+ * canonical order goes straight onto the end of one buffer per tree, at about the packed size; issue 28,
+ * session 8), and offers the packed version to the replica before the commit; the commit event that follows
  * (`query/commit-watch.ts`) installs it, so the version is never read back from the Worker (that read
  * competed with the transfer's last steps for workerd, and held the stream and the packed zone at once).
+ * With `defer`, the stream's pieces are kept instead and packed after the commit: that holds the pieces
+ * (~55 MB per million records) through the transfer and then beside the packed zone, which put a 1M-record
+ * transfer's service at ~305–330 MiB; packing as the stream goes costs about the same CPU and no copy.
  *
  * ```
  *   refresh.ts transferInto ── beginIngest ──► tapIngest(session) ──► the Worker's ingest session
- *        beginFull(SOA), rawRecords/records ──► the pieces kept (defer), or CompactZoneBuilder (each packed)
+ *        beginFull(SOA), rawRecords/records ──► CompactZoneBuilder (each piece packed, then dropped), or kept (defer)
  *        beginChangeset/beginAdditions/records ──► the changesets (IXFR), as records
  *        end() ──► OwnerLoad.offer(zone, built)            (the transfer is complete and verified)
  *        commit() ──► the Worker commits ──► commit event ──► Replica.committed takes the offer
@@ -58,7 +62,8 @@ export interface OwnerLoad {
   readonly maxRecords: number;
   /**
    * Keep the stream's pieces and offer them (`pieces`) instead of packing them as the stream goes: the
-   * packing then costs the transfer nothing (its thread, its peak memory), and runs after the commit.
+   * packing then runs after the commit, off the transfer's thread, but the pieces are held through the
+   * transfer and then beside the packed zone (see the module comment). Off in the service (`start-replica.ts`).
    */
   readonly defer?: boolean;
   /** A version of `zone` is built and about to be committed: the commit event that follows is its. */
@@ -95,7 +100,7 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
   if (registered === undefined) return session;
   const { load, log } = registered;
   let builder: CompactZoneBuilder | undefined;
-  /** With `defer`: the stream's pieces (a piece from the transfer is its own copy: it is only referenced). */
+  /** With `defer`: the stream's pieces (copies of the transfer's, which the chunker releases once sent). */
   let pieces: { list: Uint8Array[]; records: number } | undefined;
   let changes: { to: ResourceRecord; list: OwnerChangeset[]; records: number } | undefined;
   let adding = false;
@@ -170,12 +175,14 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
       else addChanges(chunk);
       await session.records(chunk);
     },
-    // Packed before it is handed on: the builder keeps none of the piece (the chunker keeps it as it is).
+    // Packed before it is handed on: the builder keeps none of the piece, which is the chunker's to send
+    // and drop (a primary's canonical order is appended as it comes: `CompactZoneBuilder.addStream`).
     ...(session.rawRecords
       ? {
           rawChunkBytes: session.rawChunkBytes,
           rawRecords: async (stream: Uint8Array, records: number) => {
-            if (pieces !== undefined) keep(stream, records);
+            // Kept: a copy, since the chunker gives the stream's memory back once the Worker has it.
+            if (pieces !== undefined) keep(stream.slice(), records);
             else pack((b) => b.addStream(stream));
             await session.rawRecords!(stream, records);
           },

@@ -4,7 +4,7 @@
  * (records per zone, bytes over 10,000 zones with the least recently asked evicted), expiry, answerAllow,
  * and the Worker out of reach.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Rcode } from "../../../dns/constants.ts";
 import { decodeMessage } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
@@ -20,7 +20,9 @@ import { TREE_MAIN } from "../../../answer/store/stored-node.ts";
 import type { IngestSession } from "../../worker/worker-api.ts";
 import { registerOwnerLoad, tapIngest } from "./owner-load.ts";
 import { Replica } from "./replica.ts";
-import { replicaBytesPerProcess } from "./start-replica.ts";
+import { replicaBytesPerProcess, startReplica } from "./start-replica.ts";
+import { loadConfig } from "../../config.ts";
+import { Metrics } from "../../ops/metrics.ts";
 import { replicaAnswerer } from "./replica-answer.ts";
 import { type FeedCursor, type ReplicaSource, ReplicaSourceError } from "./replica-source.ts";
 
@@ -443,6 +445,46 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       expect(tapIngest("nobody", APEX, Name.parse(`${APEX}.`), plain)).toBe(plain);
     } finally {
       unregister();
+    }
+  });
+});
+
+describe("the service's owner load (start-replica.ts)", () => {
+  // Issue 28, session 8: the service kept a transfer's pieces until the commit and packed them after it,
+  // holding the pieces through the transfer and then beside the packed zone (~305–330 MiB for 1M records).
+  it("packs the transfer as it comes: the offer made before the commit is the packed version, and no piece is kept", async () => {
+    const config = loadConfig({ BACKSTOP_INTERNAL_TOKEN: "test-internal-token-0123456789", BACKSTOP_WORKER_URL: "http://127.0.0.1:9", BACKSTOP_INSTANCE_ID: "start-replica-1" });
+    const offers: Array<{ zone: string; kind: string; records?: number }> = [];
+    const offer = vi.spyOn(Replica.prototype, "offer").mockImplementation((zone, o) => {
+      offers.push({ zone, kind: o.kind, ...(o.kind === "zone" ? { records: o.zone.records } : {}) });
+    });
+    const started = startReplica(config, log, new Metrics({ defaultMetrics: false }), undefined);
+    try {
+      const APEX = "start.test";
+      const rs = parseZoneText(zoneText(APEX, 1, "192.0.2.1"), { origin: Name.parse(`${APEX}.`), defaultTtl: 300 });
+      const pieces: Uint8Array[] = [];
+      const session = tapIngest(config.instanceId, APEX, Name.parse(`${APEX}.`), {
+        beginFull: async () => undefined,
+        beginIncremental: async () => undefined,
+        beginChangeset: async () => undefined,
+        beginAdditions: async () => undefined,
+        records: async () => undefined,
+        rawRecords: async (stream) => void pieces.push(stream),
+        rawChunkBytes: 64,
+        end: async () => undefined,
+        commit: async () => ({ version: 1, serial: 1, records: rs.length }),
+        abort: async () => undefined,
+      });
+      await session.beginFull(rs[0]!);
+      for (const r of rs.slice(1)) await session.rawRecords!(encodeRecordStream([r]), 1);
+      // Each piece is the sink's once handed on: scribbled over, the version built must not change.
+      for (const p of pieces) p.fill(0xff);
+      await session.end();
+      expect(offers).toEqual([{ zone: APEX, kind: "zone", records: rs.length }]);
+      await session.commit();
+    } finally {
+      offer.mockRestore();
+      await started?.stop();
     }
   });
 });

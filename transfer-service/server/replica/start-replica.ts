@@ -41,8 +41,8 @@ export function startReplica(config: Config, log: Logger, metrics: Metrics, comm
   // The versions this process's own transfers commit come from the transfer, not read back (`owner-load.ts`).
   const unregister = registerOwnerLoad(
     config.instanceId,
-    // Deferred: the stream's pieces are packed after the commit, off the transfer's thread and peak memory.
-    { maxRecords: config.replica.maxRecords, defer: true, offer: (zone, offer) => replica.offer(zone, offer), withdraw: (zone) => replica.withdraw(zone) },
+    // Packed as the stream goes (issue 28: keeping the pieces until the commit held them beside the packed zone).
+    { maxRecords: config.replica.maxRecords, offer: (zone, offer) => replica.offer(zone, offer), withdraw: (zone) => replica.withdraw(zone) },
     log.child({ part: "replica" }),
   );
   void replica.start();
