@@ -36,7 +36,8 @@ import { Name } from "../dns/name.ts";
 import { prng } from "../dns/testing/prng.ts";
 import { parseZoneText } from "../dns/zonefile/parser.ts";
 import { encodeRecordStream } from "../contract/record-stream.ts";
-import type { ZoneConfig, ZoneConfigChanges } from "../contract/internal-v1.ts";
+import type { ZoneConfigChanges } from "../contract/internal-v1.ts";
+import { servedZoneConfig } from "../transfer-service/testing/zone-config.ts";
 import { answerQuery } from "../answer/engine.ts";
 import { CompactZone, CompactZoneStore } from "../answer/store/compact-zone.ts";
 import type { ZoneInfo } from "../answer/zone-store.ts";
@@ -109,31 +110,7 @@ function missQueries(): Uint8Array[] {
 class OneZoneSource implements ReplicaSource {
   constructor(private readonly stream: Uint8Array) {}
   async zoneChanges(_cursor: FeedCursor): Promise<ZoneConfigChanges> {
-    const config = {
-      id: 1,
-      name: zone,
-      model: "secondary",
-      primaries: [],
-      tsigKey: null,
-      notifyAllow: [],
-      transferAllow: [],
-      alsoNotify: [],
-      answerAllow: [],
-      updateAllow: [],
-      status: "active",
-      statusDetail: "",
-      currentVersion: 1,
-      serial: 1,
-      primarySerial: null,
-      recordCount: records,
-      expiresAt: null,
-      lastCheckAt: null,
-      nextRefreshAt: null,
-      timers: { refresh: null, retry: null, expire: null, minimum: null, minRefresh: 0, maxRefresh: 0, minRetry: 0, maxRetry: 0, minExpire: 0, maxExpire: 0 },
-      limits: { maxRecords: null, maxBytes: null },
-      lease: null,
-      refresh: null,
-    } as ZoneConfig;
+    const config = servedZoneConfig({ id: 1, name: zone, recordCount: records });
     return { zones: [config], keys: [], deleted: [], cursor: { since: 1, deletes: 0 }, more: false, resync: false };
   }
   async versionRecords(): Promise<Uint8Array> {

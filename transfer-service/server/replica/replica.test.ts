@@ -12,6 +12,7 @@ import { queryWire } from "../../../dns/testing/query-wire.ts";
 import { parseZoneText } from "../../../dns/zonefile/parser.ts";
 import { encodeRecordStream } from "../../../contract/record-stream.ts";
 import type { Journal, ZoneConfig, ZoneConfigChanges } from "../../../contract/internal-v1.ts";
+import { servedZoneConfig } from "../../testing/zone-config.ts";
 import { createLogger } from "../../ops/log.ts";
 import { readQueryShape } from "../query/query-shape.ts";
 import type { RequestContext } from "../request-context.ts";
@@ -99,32 +100,16 @@ class FakeWorker implements ReplicaSource {
 }
 
 function configOf(z: FakeZone): ZoneConfig {
-  const count = z.records.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("$")).length;
-  return {
+  return servedZoneConfig({
     id: z.id,
     name: z.name,
     model: z.model ?? "secondary",
-    primaries: [],
-    tsigKey: null,
-    notifyAllow: [],
-    transferAllow: [],
-    alsoNotify: [],
     answerAllow: "answerAllow" in z ? z.answerAllow : [],
-    updateAllow: [],
-    status: "active",
-    statusDetail: "",
     currentVersion: z.version,
     serial: Number(/SOA \S+ \S+ (\d+)/.exec(z.records)?.[1] ?? 0) || null,
-    primarySerial: null,
-    recordCount: count,
+    recordCount: z.records.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("$")).length,
     expiresAt: z.expiresAt ?? null,
-    lastCheckAt: null,
-    nextRefreshAt: null,
-    timers: { refresh: null, retry: null, expire: null, minimum: null, minRefresh: 0, maxRefresh: 0, minRetry: 0, maxRetry: 0, minExpire: 0, maxExpire: 0 },
-    limits: { maxRecords: null, maxBytes: null },
-    lease: null,
-    refresh: null,
-  };
+  });
 }
 
 const zoneText = (apex: string, serial: number, address = "192.0.2.1") => `$ORIGIN ${apex}.\n@ SOA ns hostmaster ${serial} 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.53\nwww A ${address}\n`;
