@@ -42,7 +42,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
 import { Name } from "../../dns/name.ts";
-import { CompactZoneBuilder, type CompactZone } from "../../answer/store/compact-zone.ts";
 import type { OwnerLoad, OwnerOffer } from "./replica/owner-load.ts";
 import type { Replica, ReplicaOffer } from "./replica/replica.ts";
 
@@ -375,13 +374,7 @@ export class FrontProcesses {
       if (bytes > RELAY_MAX_BYTES) throw new Error(`changesets of ${bytes} octets are not relayed (at most ${RELAY_MAX_BYTES})`);
       return { kind: "changes", fromSerial: offer.fromSerial, toSerial: offer.toSerial, changesets };
     }
-    // The owner does not defer (`ownerLoad`): pieces are packed here only if some caller offers them.
-    let zone: CompactZone;
-    if (offer.kind === "pieces") {
-      const builder = new CompactZoneBuilder(Name.parseAbsolute(zoneName), this.options.replicaMaxRecords);
-      for (const piece of offer.pieces) builder.addStream(piece);
-      zone = builder.finish();
-    } else zone = offer.zone;
+    const zone = offer.zone;
     this.snapshotDir ??= mkdtemp(path.join(tmpdir(), "backstop-replica-"));
     const file = path.join(await this.snapshotDir, `${++this.snapshotSeq}.zone`);
     const handle = await open(file, "w", 0o600);

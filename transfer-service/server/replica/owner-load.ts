@@ -5,13 +5,13 @@
  * session 8), and offers the packed version to the replica before the commit; the commit event that follows
  * (`query/commit-watch.ts`) installs it, so the version is never read back from the Worker (that read
  * competed with the transfer's last steps for workerd, and held the stream and the packed zone at once).
- * With `defer`, the stream's pieces are kept instead and packed after the commit: that holds the pieces
- * (~55 MB per million records) through the transfer and then beside the packed zone, which put a 1M-record
- * transfer's service at ~305–330 MiB; packing as the stream goes costs about the same CPU and no copy.
+ * (Until session 8 the stream's pieces were kept and packed after the commit: that held the pieces, ~55 MB per
+ * million records, through the transfer and then beside the packed zone, which put a 1M-record transfer's
+ * service at ~305–330 MiB; packing as the stream goes costs less CPU and no copy.)
  *
  * ```
  *   refresh.ts transferInto ── beginIngest ──► tapIngest(session) ──► the Worker's ingest session
- *        beginFull(SOA), rawRecords/records ──► CompactZoneBuilder (each piece packed, then dropped), or kept (defer)
+ *        beginFull(SOA), rawRecords/records ──► CompactZoneBuilder (each piece packed, then dropped)
  *        beginChangeset/beginAdditions/records ──► the changesets (IXFR), as records
  *        end() ──► OwnerLoad.offer(zone, built)            (the transfer is complete and verified)
  *        commit() ──► the Worker commits ──► commit event ──► Replica.committed takes the offer
@@ -30,7 +30,7 @@
  * an owner holding more than 65535 records) only drops the build, and the replica reads the version from the
  * Worker as before.
  */
-import { encodeRecordStream, RecordStreamError } from "../../../contract/record-stream.ts";
+import { RecordStreamError } from "../../../contract/record-stream.ts";
 import type { ResourceRecord } from "../../../dns/message.ts";
 import type { Name } from "../../../dns/name.ts";
 import { soaSerial } from "../../../dns/rdata/soa.ts";
@@ -48,11 +48,6 @@ export interface OwnerChangeset {
 /** A version this process built from a transfer, offered before its commit. */
 export type OwnerOffer =
   | { kind: "zone"; zone: CompactZone }
-  /**
-   * The transfer's record stream as it stored it, in its pieces (`OwnerLoad.defer`): packed after the commit,
-   * a piece at a time, each dropped once packed (`Replica`), off the transfer's own path.
-   */
-  | { kind: "pieces"; pieces: Uint8Array[] }
   /** An IXFR: the changesets from `fromSerial`, for a replica that holds that version. */
   | { kind: "changes"; fromSerial: number; toSerial: number; changesets: OwnerChangeset[] };
 
@@ -60,12 +55,6 @@ export type OwnerOffer =
 export interface OwnerLoad {
   /** Records of the largest zone built (BACKSTOP_REPLICA_MAX_RECORDS): a larger one is not built. */
   readonly maxRecords: number;
-  /**
-   * Keep the stream's pieces and offer them (`pieces`) instead of packing them as the stream goes: the
-   * packing then runs after the commit, off the transfer's thread, but the pieces are held through the
-   * transfer and then beside the packed zone (see the module comment). Off in the service (`start-replica.ts`).
-   */
-  readonly defer?: boolean;
   /** A version of `zone` is built and about to be committed: the commit event that follows is its. */
   offer(zone: string, offer: OwnerOffer): void | Promise<void>;
   /** The commit is over (made or failed): an offer still pending is dropped. */
@@ -100,24 +89,14 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
   if (registered === undefined) return session;
   const { load, log } = registered;
   let builder: CompactZoneBuilder | undefined;
-  /** With `defer`: the stream's pieces (copies of the transfer's, which the chunker releases once sent). */
-  let pieces: { list: Uint8Array[]; records: number } | undefined;
   let changes: { to: ResourceRecord; list: OwnerChangeset[]; records: number } | undefined;
   let adding = false;
   let offered = false;
 
   const drop = (why: string): void => {
-    if (builder !== undefined || changes !== undefined || pieces !== undefined) log?.debug({ zone, reason: why }, "replica: not built from this transfer; it will be read from the Worker");
+    if (builder !== undefined || changes !== undefined) log?.debug({ zone, reason: why }, "replica: not built from this transfer; it will be read from the Worker");
     builder = undefined;
     changes = undefined;
-    pieces = undefined;
-  };
-  /** Keeps a piece of `records` records (with `defer`); past the bound, nothing is kept. */
-  const keep = (stream: Uint8Array, records: number): void => {
-    if (pieces === undefined) return;
-    pieces.records += records;
-    if (pieces.records > load.maxRecords) return drop(`more than ${load.maxRecords} records`);
-    pieces.list.push(stream);
   };
   /** Packs into the builder; a refusal drops the build, never the transfer. */
   const pack = (fn: (b: CompactZoneBuilder) => void): void => {
@@ -144,18 +123,12 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
     },
     beginFull: async (soa) => {
       changes = undefined;
-      if (load.defer) {
-        pieces = { list: [], records: 0 };
-        keep(encodeRecordStream([soa]), 1);
-      } else {
-        builder = new CompactZoneBuilder(apex, load.maxRecords);
-        pack((b) => b.addRecords([soa]));
-      }
+      builder = new CompactZoneBuilder(apex, load.maxRecords);
+      pack((b) => b.addRecords([soa]));
       await session.beginFull(soa);
     },
     beginIncremental: async (soa) => {
       builder = undefined;
-      pieces = undefined;
       changes = { to: soa, list: [], records: 0 };
       await session.beginIncremental(soa);
     },
@@ -171,7 +144,6 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
     },
     records: async (chunk) => {
       if (builder !== undefined) pack((b) => b.addRecords(chunk));
-      else if (pieces !== undefined) keep(encodeRecordStream(chunk), chunk.length);
       else addChanges(chunk);
       await session.records(chunk);
     },
@@ -181,9 +153,7 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
       ? {
           rawChunkBytes: session.rawChunkBytes,
           rawRecords: async (stream: Uint8Array, records: number) => {
-            // Kept: a copy, since the chunker gives the stream's memory back once the Worker has it.
-            if (pieces !== undefined) keep(stream.slice(), records);
-            else pack((b) => b.addStream(stream));
+            pack((b) => b.addStream(stream));
             await session.rawRecords!(stream, records);
           },
         }
@@ -195,14 +165,11 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
         let built: CompactZone | undefined;
         pack((b) => (built = b.finish()));
         if (built !== undefined) offer = { kind: "zone", zone: built };
-      } else if (pieces !== undefined) {
-        offer = { kind: "pieces", pieces: pieces.list };
       } else if (changes !== undefined && changes.list.length > 0) {
         offer = { kind: "changes", fromSerial: soaSerial(changes.list[0]!.deletions[0]!.rdata), toSerial: soaSerial(changes.to.rdata), changesets: changes.list };
       }
       builder = undefined;
       changes = undefined;
-      pieces = undefined;
       if (offer === undefined) return;
       try {
         await load.offer(zone, offer);

@@ -44,7 +44,7 @@ import { LRUCache } from "lru-cache";
 import { Name } from "../../../dns/name.ts";
 import { parseRecordStream, RecordStreamError } from "../../../contract/record-stream.ts";
 import type { ZoneConfig } from "../../../contract/internal-v1.ts";
-import { ChangesetMismatch, CompactZone, CompactZoneBuilder, CompactZoneStore } from "../../../answer/store/compact-zone.ts";
+import { ChangesetMismatch, CompactZone, CompactZoneStore } from "../../../answer/store/compact-zone.ts";
 import type { ZoneInfo } from "../../../answer/zone-store.ts";
 import type { Logger } from "../../ops/log.ts";
 import { readFile } from "node:fs/promises";
@@ -53,7 +53,6 @@ import type { ReplicaSource, FeedCursor } from "./replica-source.ts";
 import { ReplicaSourceError } from "./replica-source.ts";
 
 /** A packed piece's place, emptied so the piece can be collected. */
-const EMPTY = new Uint8Array(0);
 
 /** How long a successful feed read vouches for the directory (the never-stale bound). */
 export const REPLICA_FRESH_MS = 1_000;
@@ -168,8 +167,6 @@ export class Replica {
   private readonly offers = new Map<string, { offer: ReplicaOffer; timer: NodeJS.Timeout }>();
   /** A commit event took a file offer: the version it names is read from that file (`load`). */
   private readonly files = new Map<string, { version: number; path: string }>();
-  /** Versions being packed from this instance's transfer after its commit (`pieces` offers), by zone key. */
-  private readonly building = new Map<string, { version: number }>();
   /** Reads from the Worker (versions whole, journals), by zone key: tests and the bench count them. */
   private readonly reads = new Map<string, number>();
 
@@ -327,48 +324,9 @@ export class Replica {
       entry.info = { ...entry.info, version, serial: null };
     }
     if (this.held.peek(key)?.version === version) return;
-    if (pending !== undefined && pending.offer.kind === "pieces") {
-      // Packed from here on, a piece per turn of the event loop; forwarded meanwhile (a stale window).
-      this.markStale(key, entry);
-      const build = { version };
-      this.building.set(key, build);
-      void this.build(key, entry.info.name, build, pending.offer.pieces);
-      return;
-    }
     if (pending !== undefined && this.take(key, entry, version, pending.offer)) return;
     this.markStale(key, entry);
     this.want(key);
-  }
-
-  /**
-   * Packs the pieces of this instance's transfer (`OwnerLoad.defer`), one per turn of the event loop so the
-   * front keeps answering, each dropped once packed; installs the version if the directory still names it.
-   * Anything else (a newer version meanwhile, a piece the builder refuses) leaves the zone to `load`.
-   */
-  private async build(key: string, apex: Name, build: { version: number }, pieces: Uint8Array[]): Promise<void> {
-    const started = performance.now();
-    // The whole stream is here: in a primary's canonical order each piece is appended to one buffer of its size.
-    const builder = new CompactZoneBuilder(apex, this.options.maxRecords, pieces.reduce((n, p) => n + p.length, 0));
-    try {
-      for (let i = 0; i < pieces.length; i++) {
-        if (this.stopped || this.building.get(key) !== build) return;
-        builder.addStream(pieces[i]!);
-        pieces[i] = EMPTY;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      const zone = builder.finish();
-      const entry = this.directory.get(key);
-      if (entry !== undefined && entry.info.version === build.version && this.building.get(key) === build) this.install(key, entry, build.version, zone, "owner", started);
-    } catch (err) {
-      if (!(err instanceof RecordStreamError || err instanceof RangeError)) throw err;
-      this.options.log.debug({ zone: key, reason: err.message }, "replica: this transfer's stream cannot be held; reading the version from the Worker");
-    } finally {
-      if (this.building.get(key) === build) {
-        this.building.delete(key);
-        const entry = this.directory.get(key);
-        if (entry !== undefined && entry.info.version !== null && this.held.peek(key)?.version !== entry.info.version) this.want(key);
-      }
-    }
   }
 
   /** Installs an offered version at once (packed, or changesets on the held base); a file is left to `load`. */
@@ -378,7 +336,6 @@ export class Replica {
       this.files.set(key, { version, path: offer.path });
       return false;
     }
-    if (offer.kind === "pieces") return false;
     let zone: CompactZone | undefined;
     if (offer.kind === "zone") zone = offer.zone;
     else {
@@ -532,7 +489,6 @@ export class Replica {
     if (entry !== undefined) this.depths[entry.info.name.labelCount]!--;
     this.directory.delete(key);
     this.files.delete(key);
-    this.building.delete(key);
     this.attempted.delete(key);
     this.held.delete(key);
   }
@@ -576,7 +532,7 @@ export class Replica {
     let entry = this.directory.get(key);
     if (!entry || entry.info.version === null || this.stopped) return false;
     // This instance's transfer is committing a version: it comes with the commit event (or a withdrawal).
-    if (this.offers.has(key) || this.building.has(key)) return false;
+    if (this.offers.has(key)) return false;
     const started = performance.now();
     const file = this.files.get(key);
     if (file !== undefined) {
@@ -668,7 +624,7 @@ export class Replica {
 
   /** Resolves once nothing is queued or loading (tests, the bench). */
   async settled(): Promise<void> {
-    while (this.loading > 0 || this.queue.length > 0 || this.polling || this.building.size > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.loading > 0 || this.queue.length > 0 || this.polling) await new Promise((r) => setTimeout(r, 5));
   }
 
   /** The version held for a zone (tests, the bench), or undefined. */
