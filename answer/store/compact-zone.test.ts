@@ -250,6 +250,48 @@ describe("CompactZone", () => {
     expect([TREE_MAIN, TREE_NSEC3].map((t) => Buffer.from(before.trees[t as 0 | 1].data).toString("hex"))).toEqual(beforeData);
   });
 
+  it("applies random changesets (first and last owners, runs of adjacent additions, whole owners removed) as packing the changed zone does", () => {
+    // withNodes places each changed node by a binary search and copies the nodes between as runs: the edges
+    // (before the first node, after the last, several additions in one gap, a removal next to an addition)
+    // are where a run's bounds go wrong.
+    let seed = 7;
+    const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const key = (r: OwnedRecord) => `${r.name.key} ${r.type} ${r.class} ${Buffer.from(r.rdata).toString("hex")}`;
+    const sorted = [...records].sort((a, b) => Buffer.compare(Buffer.from(a.name.sortKey()), Buffer.from(b.name.sortKey())));
+    for (let round = 0; round < 25; round++) {
+      const list = new Map(records.map((r) => [key(r), r]));
+      const deletions: OwnedRecord[] = [];
+      const pick = (r: OwnedRecord) => {
+        if (r.type !== RRType.SOA && list.delete(key(r))) deletions.push(r);
+      };
+      // The first and last owners of each tree, and a few at random, some with every record of their owner.
+      for (const r of [sorted[1]!, sorted[sorted.length - 1]!, ...records.filter((x) => x.type === RRType.NSEC3).slice(0, 1)]) if (random(2) === 0) pick(r);
+      for (let i = 0; i < 1 + random(20); i++) {
+        const r = records[random(records.length)]!;
+        for (const same of random(3) === 0 ? records.filter((x) => x.name.key === r.name.key) : [r]) pick(same);
+      }
+      // Additions: new owners in one gap (adjacent in canonical order), before the first and after the last.
+      const gap = random(13);
+      const added = zoneRecords(
+        [
+          ...Array.from({ length: 1 + random(4) }, (_, i) => `h0${i}x.s${gap} A 192.0.2.${i + 1}`),
+          random(2) === 0 ? `${"0".repeat(32)} NSEC3 1 0 0 - ${"1".repeat(32)} A` : "",
+          random(2) === 0 ? `${"v".repeat(32)} NSEC3 1 0 0 - ${"1".repeat(32)} A` : "",
+          random(2) === 0 ? `zzz.s${gap} A 192.0.2.99` : "",
+        ].join("\n"),
+        apex,
+      );
+      for (const r of added) list.set(key(r), r);
+      const after = CompactZone.fromRecords(records).withChanges([{ deletions, additions: added }]);
+      const reload = CompactZone.fromRecords([...list.values()]);
+      for (const tree of [TREE_MAIN, TREE_NSEC3] as const) {
+        expect(Buffer.from(after.trees[tree].data).equals(Buffer.from(reload.trees[tree].data)), `round ${round}, tree ${tree}`).toBe(true);
+        expect([...after.trees[tree].offsets], `round ${round}, tree ${tree}`).toEqual([...reload.trees[tree].offsets]);
+      }
+      expect(after.records).toBe(reload.records);
+    }
+  });
+
   it("refuses a changeset that deletes a record the version does not have", () => {
     const missing = zoneRecords("nothere A 192.0.2.1", apex);
     expect(() => CompactZone.fromRecords(records).withChanges([{ deletions: missing, additions: [] }])).toThrow(ChangesetMismatch);

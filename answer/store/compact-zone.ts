@@ -205,26 +205,29 @@ export class CompactTree {
 
   /**
    * A copy with `changed` nodes (in canonical order, each replacing the node of its key or added; one without
-   * records removes it): the untouched nodes are copied as bytes, only the changed ones are encoded.
+   * records removes it): only the changed nodes are encoded. Each is placed by a binary search, and the
+   * untouched nodes between two of them are copied as one run of bytes with their offsets shifted, so an IXFR
+   * of 1,000 changes on a million nodes costs a copy of the tree and 1,000 searches, not a comparison and a
+   * view per node (issue 27: ~0.2-0.8 s per such IXFR before, in the process that answers port 53).
    */
   withNodes(changed: readonly StoredNode[]): CompactTree {
     const count = this.count;
-    let size = 0;
-    let nodes = 0;
+    const offsets = this.offsets;
+    // Where each changed node goes: the first stored node at or after its key, and whether it replaces it.
+    const at = new Int32Array(changed.length);
+    const replaces = new Uint8Array(changed.length);
+    let size = offsets[count]! - offsets[0]!;
+    let nodes = count;
     let records = this.records;
-    // First pass: sizes.
-    for (let i = 0, j = 0; i < count || j < changed.length; ) {
-      const c = j < changed.length ? (i < count ? this.compareKey(i, changed[j]!.key) : 1) : -1;
-      if (c < 0) {
-        size += this.offsets[i + 1]! - this.offsets[i]!;
-        nodes++;
-        i++;
-        continue;
-      }
-      const node = changed[j++]!;
-      if (c === 0) {
-        records -= this.recordsAt(i);
-        i++;
+    for (let j = 0; j < changed.length; j++) {
+      const node = changed[j]!;
+      const { index, found } = this.search(node.key);
+      at[j] = index;
+      if (found) {
+        replaces[j] = 1;
+        size -= offsets[index + 1]! - offsets[index]!;
+        records -= this.recordsAt(index);
+        nodes--;
       }
       if (node.records.length === 0) continue;
       size += nodeSize(node);
@@ -234,26 +237,31 @@ export class CompactTree {
     if (nodes === 0) return CompactTree.empty;
     const data = new Uint8Array(size);
     const view = new DataView(data.buffer);
-    const offsets = new Uint32Array(nodes + 1);
+    const out = new Uint32Array(nodes + 1);
     let pos = 0;
     let k = 0;
-    for (let i = 0, j = 0; i < count || j < changed.length; ) {
-      const c = j < changed.length ? (i < count ? this.compareKey(i, changed[j]!.key) : 1) : -1;
-      if (c < 0) {
-        offsets[k++] = pos;
-        data.set(this.data.subarray(this.offsets[i]!, this.offsets[i + 1]!), pos);
-        pos += this.offsets[i + 1]! - this.offsets[i]!;
-        i++;
-        continue;
-      }
-      const node = changed[j++]!;
-      if (c === 0) i++;
+    /** Copies the stored nodes [from, to) as one run. */
+    const run = (from: number, to: number): void => {
+      if (to <= from) return;
+      const start = offsets[from]!;
+      const end = offsets[to]!;
+      data.set(this.data.subarray(start, end), pos);
+      const shift = pos - start;
+      for (let i = from; i < to; i++) out[k++] = offsets[i]! + shift;
+      pos += end - start;
+    };
+    let i = 0;
+    for (let j = 0; j < changed.length; j++) {
+      run(i, at[j]!);
+      i = Math.max(i, at[j]! + replaces[j]!);
+      const node = changed[j]!;
       if (node.records.length === 0) continue;
-      offsets[k++] = pos;
+      out[k++] = pos;
       pos = writeNode(data, view, pos, node);
     }
-    offsets[nodes] = pos;
-    return new CompactTree(data, offsets, records);
+    run(i, count);
+    out[nodes] = pos;
+    return new CompactTree(data, out, records);
   }
 
   /** The record count of node i. */
