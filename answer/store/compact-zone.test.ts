@@ -111,19 +111,16 @@ describe("CompactZone", () => {
       ["shuffled", [shouting, ...shuffled.slice(0, 700), { ...shuffled[5]!, ttl: 1 }, ...shuffled.slice(700)]],
     ] as const) {
       const whole = CompactZone.fromStream(encodeRecordStream(order), apex);
-      const streamLength = encodeRecordStream(order).length;
       for (const cut of [1, 7, 64, 1000, order.length]) {
-        // Merged at the end; appended into a buffer of the stream's size; appended into one that must grow.
-        for (const hint of [undefined, streamLength, 10]) {
-          const builder = new CompactZoneBuilder(apex, undefined, hint);
-          for (let i = 0; i < order.length; i += cut) builder.addRecords(order.slice(i, i + cut));
-          sameZone(builder.finish(), whole, `${what}, pieces of ${cut}, size hint ${hint}`);
-        }
+        // Appended while the pieces come in order, into buffers that grow; merged at the end when they do not.
+        const builder = new CompactZoneBuilder(apex);
+        for (let i = 0; i < order.length; i += cut) builder.addRecords(order.slice(i, i + cut));
+        sameZone(builder.finish(), whole, `${what}, pieces of ${cut}`);
       }
       // In canonical order with the SOA alone first (as a transfer's tap keeps it): every piece appended.
       const canonical = [...whole.trees[TREE_MAIN].nodes()].flatMap((n) => n.records.map((r) => ({ ...r, name: n.name })));
       const soa = canonical.find((r) => r.type === 6)!;
-      const appended = new CompactZoneBuilder(apex, undefined, streamLength);
+      const appended = new CompactZoneBuilder(apex);
       appended.addRecords([soa]);
       for (let i = 0; i < canonical.length; i += 50) appended.addRecords(canonical.slice(i, i + 50));
       sameZone(appended.finish(), CompactZone.fromStream(encodeRecordStream([soa, ...canonical]), apex), `${what}, canonical order appended`);

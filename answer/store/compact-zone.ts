@@ -19,7 +19,7 @@
  *
  * Runtime-neutral (no Node or Workers APIs), like the rest of `answer/`.
  */
-import { compareBytes } from "../../dns/bytes.ts";
+import { compareBytes, isResizable, resizableBuffer, type ResizableBuffer } from "../../dns/bytes.ts";
 import { RRType } from "../../dns/constants.ts";
 import { Name } from "../../dns/name.ts";
 import { soaSerial } from "../../dns/rdata/soa.ts";
@@ -920,20 +920,8 @@ class TreeAppender {
   /** Octets moved out of the resizable buffer at a time by `finish`. */
   static readonly MOVE_STEP = 1 << 20;
 
-  /** A resizable ArrayBuffer of `length` octets, or undefined where there is none (ES2023 types lack it). */
-  private static resizable(length: number): (ArrayBuffer & { resize(n: number): void }) | undefined {
-    try {
-      const make = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize?(n: number): void; resizable?: boolean };
-      const b = new make(length, { maxByteLength: TreeAppender.RESERVE });
-      return b.resizable === true && typeof b.resize === "function" ? (b as ArrayBuffer & { resize(n: number): void }) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private buffer: ArrayBuffer;
-  /** The buffer is resizable: it grows in place (a plain ArrayBuffer has `resize` too, and throws). */
-  private growsInPlace: boolean;
+  /** Resizable (grows in place) until it is refused or outgrown; then a plain one, grown by copying. */
+  private buffer: ArrayBuffer | ResizableBuffer;
   /** The nodes so far: `data[0, pos)`; views that follow a resizable buffer's length. */
   data: Uint8Array;
   view: DataView;
@@ -942,10 +930,8 @@ class TreeAppender {
   pos = 0;
   records = 0;
 
-  constructor(capacity = 0) {
-    const resizable = TreeAppender.resizable(capacity);
-    this.growsInPlace = resizable !== undefined;
-    this.buffer = resizable ?? new ArrayBuffer(capacity);
+  constructor() {
+    this.buffer = resizableBuffer(0, TreeAppender.RESERVE) ?? new ArrayBuffer(0);
     this.data = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
   }
@@ -990,9 +976,8 @@ class TreeAppender {
     const need = this.pos + bytes;
     if (need > this.data.length) {
       const grown = Math.max(need, this.data.length + (this.data.length >> 2) + 65_536);
-      if (this.growsInPlace && need <= TreeAppender.RESERVE) (this.buffer as ArrayBuffer & { resize(n: number): void }).resize(Math.min(grown, TreeAppender.RESERVE));
+      if (isResizable(this.buffer) && need <= TreeAppender.RESERVE) this.buffer.resize(Math.min(grown, TreeAppender.RESERVE));
       else {
-        this.growsInPlace = false;
         const bigger = new Uint8Array(Math.max(need, Math.ceil(this.data.length * 1.5)));
         bigger.set(this.data.subarray(0, this.pos));
         this.buffer = bigger.buffer;
@@ -1047,11 +1032,11 @@ class TreeAppender {
   finish(): CompactTree {
     if (this.count === 0) return CompactTree.empty;
     let data: Uint8Array;
-    if (this.growsInPlace) {
+    const rab = this.buffer;
+    if (isResizable(rab)) {
       // Moved into a plain array, the last MiB first, each MiB given back once moved: lookups over a resizable
       // buffer ran ~20% slower (Node 20), and the plain array's pages are committed only as they are written
       // (a fresh large allocation is zero pages), so the move never holds much more than the tree once.
-      const rab = this.buffer as ArrayBuffer & { resize(n: number): void };
       data = new Uint8Array(this.pos);
       for (let end = this.pos; end > 0; ) {
         const start = Math.max(0, end - TreeAppender.MOVE_STEP);
@@ -1108,18 +1093,12 @@ export class CompactZoneBuilder {
   /** Pieces packed on the canonical path, and on the general one (for tests and measurements). */
   readonly pieces = { canonical: 0, general: 0 };
 
-  /**
-   * `sizeHint`: the stream's whole length when it is known before the first piece: the main tree's buffer
-   * starts at about that size instead of growing to it.
-   */
   constructor(
     private readonly apex: Name,
     private readonly maxRecords = Number.MAX_SAFE_INTEGER,
-    sizeHint?: number,
   ) {
     this.apexKey = apex.sortKey().slice();
-    // A node costs its records' stream octets, less its owner after the first record, plus 4 octets.
-    this.append = [new TreeAppender(sizeHint === undefined ? 0 : Math.ceil(sizeHint * 1.1) + 65_536), new TreeAppender()];
+    this.append = [new TreeAppender(), new TreeAppender()];
   }
 
   /** Records packed so far (duplicates within a piece counted once). */
@@ -1135,7 +1114,7 @@ export class CompactZoneBuilder {
     if (stream.length === 0) return;
     // A piece in a resizable buffer (a transfer's chunk, which its sender gives back once sent) is read from a
     // copy in a reused plain array: reading a resizable buffer's octets cost ~25% more here (Node 20).
-    if ((stream.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true) {
+    if (isResizable(stream.buffer)) {
       if (this.scratch.length < stream.length) this.scratch = new Uint8Array(stream.length + (stream.length >> 3));
       this.scratch.set(stream);
       stream = this.scratch.subarray(0, stream.length);

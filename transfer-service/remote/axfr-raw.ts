@@ -19,6 +19,7 @@
  *   sooner ({@link FIRST_CHUNK_BYTES}), so that the Worker starts storing while the rest is read. Owners
  *   compare in ASCII case-insensitive form (RFC 4343), as `Name.equals` does.
  */
+import { releasableBytes } from "../../dns/bytes.ts";
 import { Opcode, RRType } from "../../dns/constants.ts";
 import { decodeOpt, joinRcode, type Edns } from "../../dns/edns.ts";
 import { readHeader } from "../../dns/header.ts";
@@ -404,30 +405,6 @@ export class StreamBuilder {
     this.count = 0;
     return chunk;
   }
-}
-
-/**
- * `n` zeroed octets that whoever ends up owning them can give back at once (`releaseBytes`), in a resizable
- * ArrayBuffer where the runtime has one. A chunk's 1 MB otherwise lives until a garbage collection finds it
- * dead, and V8 collects for ArrayBuffers only every ~64 MB of them: with little other garbage (issue 28,
- * session 8) that was ~45 MiB of a 1M-record transfer's peak RSS, chunks the Worker had long stored.
- */
-export function releasableBytes(n: number): Uint8Array {
-  try {
-    const make = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer;
-    return new Uint8Array(new make(n, { maxByteLength: n }), 0, n);
-  } catch {
-    return new Uint8Array(n);
-  }
-}
-
-/**
- * Gives `bytes`' memory back now when it came from `releasableBytes` (its buffer shrinks to nothing, and every
- * view of it reads as empty from then on); otherwise nothing. Only for the last holder of the octets.
- */
-export function releaseBytes(bytes: Uint8Array): void {
-  const buffer = bytes.buffer as ArrayBuffer & { resizable?: boolean; resize?(n: number): void };
-  if (buffer.resizable === true && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) buffer.resize!(0);
 }
 
 /** A finished chunk of record stream and the records in it. */

@@ -8,7 +8,7 @@ import { RRType } from "../../dns/constants.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
-import { releasableBytes, releaseBytes } from "../remote/axfr-raw.ts";
+import { releasableBytes, releaseBytes } from "../../dns/bytes.ts";
 import { encodeRecordStream, parseRecordStream } from "../../contract/record-stream.ts";
 
 const apex = Name.parse("chunk.test");

@@ -22,11 +22,10 @@
  * A zone that never fills a chunk is never sent by the chunker: its owner takes the records whole
  * (`takeUnshipped`) and stores them with one request (issue 19: `worker-client.ts`).
  */
-import { concatBytes } from "../../dns/bytes.ts";
 import type { ResourceRecord } from "../../dns/message.ts";
 import type { Name } from "../../dns/name.ts";
 import { streamRecordSize } from "../../contract/record-stream.ts";
-import { releasableBytes, releaseBytes } from "../remote/axfr-raw.ts";
+import { concatBytes, releasableBytes, releaseBytes } from "../../dns/bytes.ts";
 
 export interface ChunkerOptions {
   /** Record-stream bytes per chunk, roughly. */

@@ -52,8 +52,6 @@ import type { OwnerOffer } from "./owner-load.ts";
 import type { ReplicaSource, FeedCursor } from "./replica-source.ts";
 import { ReplicaSourceError } from "./replica-source.ts";
 
-/** A packed piece's place, emptied so the piece can be collected. */
-
 /** How long a successful feed read vouches for the directory (the never-stale bound). */
 export const REPLICA_FRESH_MS = 1_000;
 
