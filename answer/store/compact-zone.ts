@@ -73,9 +73,13 @@ function writeNode(data: Uint8Array, view: DataView, pos: number, node: StoredNo
 /** Scratch for `writeSortKey`'s label offsets. */
 const labelStarts = new Int32Array(128);
 
+/** Whether the name `writeSortKey` last wrote had an ASCII upper-case letter (its spelling is then kept). */
+let sortKeyHadUpper = false;
+
 /**
  * The sort key (`dns/sort-key.ts`: labels root-first, lower case, 0x00 and 0x01 escaped, each ended by 0x00)
  * of the checked, uncompressed wire name at `at`, written into `out` at `to`; its length, or -1 past 127 labels.
+ * Whether the name had upper case is left in `sortKeyHadUpper`, which spares a caller a second walk over it.
  */
 function writeSortKey(buf: Uint8Array, at: number, out: Uint8Array, to: number): number {
   let labels = 0;
@@ -84,12 +88,16 @@ function writeSortKey(buf: Uint8Array, at: number, out: Uint8Array, to: number):
     labelStarts[labels++] = pos;
   }
   let k = to;
+  let upper = false;
   for (let l = labels - 1; l >= 0; l--) {
     const start = labelStarts[l]!;
     const end = start + buf[start]!;
     for (let i = start + 1; i <= end; i++) {
       let b = buf[i]!;
-      if (b >= 0x41 && b <= 0x5a) b |= 0x20;
+      if (b >= 0x41 && b <= 0x5a) {
+        b |= 0x20;
+        upper = true;
+      }
       if (b <= 1) {
         out[k++] = 1;
         out[k++] = b + 1;
@@ -97,6 +105,7 @@ function writeSortKey(buf: Uint8Array, at: number, out: Uint8Array, to: number):
     }
     out[k++] = 0;
   }
+  sortKeyHadUpper = upper;
   return k - to;
 }
 
@@ -1084,7 +1093,7 @@ export class CompactZoneBuilder {
   private ends = new Int32Array(64);
   private order = new Int32Array(64);
   private trees = new Uint8Array(64);
-  /** Whether each of the node's records has an upper-case owner (`ownerKey`). */
+  /** Whether each of the node's records has an upper-case owner (`writeSortKey`'s `sortKeyHadUpper`). */
   private uppers = new Uint8Array(64);
 
   /** Where a piece in a resizable buffer is copied to be read (`addStream`); nothing keeps a view of it. */
@@ -1173,7 +1182,7 @@ export class CompactZoneBuilder {
         // The same owner octets as the record before: the same node (the usual case, no key made).
         if (prevOwner < 0 || prevLength !== length || !sameOctets(stream, prevOwner, owner, length)) {
           const next = this.nextKey;
-          const k = this.ownerKey(stream, owner, next);
+          const k = writeSortKey(stream, owner, next, 0);
           if (k < 0) throw new RecordStreamError("a name has more than 127 labels", owner);
           if (k < apexKey.length || !sameBytes(next, 0, apexKey)) throw new RecordStreamError(`an owner is outside ${this.apex}`, owner);
           // Owners ascend within the piece (so a node sorts after every one this piece appended before it);
@@ -1203,7 +1212,7 @@ export class CompactZoneBuilder {
           prevLength = length;
         }
         if (group === this.owners.length) this.growNode();
-        this.uppers[group] = this.upper ? 1 : 0;
+        this.uppers[group] = sortKeyHadUpper ? 1 : 0;
         this.owners[group] = owner;
         this.bodies[group] = body;
         this.ends[group] = frames.end;
@@ -1220,41 +1229,6 @@ export class CompactZoneBuilder {
     }
     this.added += kept;
     return true;
-  }
-
-  /** Whether the owner `ownerKey` last read has an ASCII upper-case letter (its spelling is then kept). */
-  private upper = false;
-
-  /**
-   * `writeSortKey` into `out` at 0, noting on the way whether the owner has upper case (`upper`), which
-   * spares the node a second walk over its owner.
-   */
-  private ownerKey(buf: Uint8Array, at: number, out: Uint8Array): number {
-    let labels = 0;
-    for (let pos = at; buf[pos]! !== 0; pos += buf[pos]! + 1) {
-      if (labels === 128) return -1;
-      labelStarts[labels++] = pos;
-    }
-    let k = 0;
-    let upper = false;
-    for (let l = labels - 1; l >= 0; l--) {
-      const start = labelStarts[l]!;
-      const end = start + buf[start]!;
-      for (let i = start + 1; i <= end; i++) {
-        let b = buf[i]!;
-        if (b >= 0x41 && b <= 0x5a) {
-          b |= 0x20;
-          upper = true;
-        }
-        if (b <= 1) {
-          out[k++] = 1;
-          out[k++] = b + 1;
-        } else out[k++] = b;
-      }
-      out[k++] = 0;
-    }
-    this.upper = upper;
-    return k;
   }
 
   private growNode(): void {
