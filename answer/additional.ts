@@ -11,7 +11,8 @@ import type { Name } from "../dns/name.ts";
 import type { RRset } from "./rrset.ts";
 import { rrsetAt } from "./rrset.ts";
 import { targetName } from "./target-name.ts";
-import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
+import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
+import { type Awaitable, isPromise } from "./awaitable.ts";
 
 const ADDRESS_TYPES = [RRType.A, RRType.AAAA] as const;
 
@@ -45,21 +46,33 @@ function present(rrsets: readonly RRset[], name: Name, type: number): boolean {
  * A and AAAA RRsets of each target inside `zone`, skipping RRsets already present in `already` (an address
  * that is in the answer is not repeated in additional).
  */
-export async function addressesOf(
-  store: ZoneStore,
-  zone: ZoneInfo,
-  targets: readonly Name[],
-  already: readonly RRset[] = [],
-): Promise<RRset[]> {
-  const out: RRset[] = [];
-  for (const target of targets) {
+export function addressesOf(store: ZoneStore, zone: ZoneInfo, targets: readonly Name[], already: readonly RRset[] = []): Awaitable<RRset[]> {
+  return addressesFrom(store, zone, targets, 0, already, []);
+}
+
+/** `addressesOf` from target `i` on, into `out`: a loop while the store answers at once, resumed after a promise. */
+function addressesFrom(store: ZoneStore, zone: ZoneInfo, targets: readonly Name[], i: number, already: readonly RRset[], out: RRset[]): Awaitable<RRset[]> {
+  for (; i < targets.length; i++) {
+    const target = targets[i]!;
     if (!target.isSubdomainOf(zone.name)) continue;
-    const node = await store.node(zone, target);
-    if (!node) continue;
-    for (const type of ADDRESS_TYPES) {
-      const rrset = rrsetAt(node, type, target);
-      if (rrset && !present(already, target, type)) out.push(rrset);
+    const node = store.node(zone, target);
+    if (isPromise(node)) {
+      const next = i + 1;
+      return node.then((n) => {
+        addresses(n, target, already, out);
+        return addressesFrom(store, zone, targets, next, already, out);
+      });
     }
+    addresses(node, target, already, out);
   }
   return out;
+}
+
+/** The A and AAAA RRsets at `node` (owned by `target`) that `already` lacks, onto `out`. */
+function addresses(node: ZoneNode | null, target: Name, already: readonly RRset[], out: RRset[]): void {
+  if (!node) return;
+  for (const type of ADDRESS_TYPES) {
+    const rrset = rrsetAt(node, type, target);
+    if (rrset && !present(already, target, type)) out.push(rrset);
+  }
 }

@@ -11,6 +11,7 @@
 import type { RRset } from "./rrset.ts";
 import { addressesOf, targetsOf } from "./additional.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
+import { andThen, type Awaitable } from "./awaitable.ts";
 
 export interface Referral {
   authority: RRset[];
@@ -18,6 +19,6 @@ export interface Referral {
 }
 
 /** The authority and additional sections of a referral to the cut whose NS RRset is `ns`. */
-export async function referral(store: ZoneStore, zone: ZoneInfo, ns: RRset): Promise<Referral> {
-  return { authority: [ns], additional: await addressesOf(store, zone, targetsOf([ns])) };
+export function referral(store: ZoneStore, zone: ZoneInfo, ns: RRset): Awaitable<Referral> {
+  return andThen(addressesOf(store, zone, targetsOf([ns])), (additional) => ({ authority: [ns], additional }));
 }

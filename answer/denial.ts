@@ -9,6 +9,7 @@
  * Records proving two facts are sent once.
  */
 import { RRType } from "../dns/constants.ts";
+import { allOf, andThen, type Awaitable } from "./awaitable.ts";
 import { nsecProof } from "./nsec.ts";
 import { Nsec3Prover } from "./nsec3.ts";
 import { nsec3Params } from "./nsec3-hash.ts";
@@ -17,24 +18,31 @@ import type { RRset } from "./rrset.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 
 /** The NSEC/NSEC3 RRsets (each with its RRSIGs) that prove `proofs` in `zone`; [] for an unsigned zone. */
-export async function denialRRsets(store: ZoneStore, zone: ZoneInfo, proofs: readonly Proof[]): Promise<RRset[]> {
+export function denialRRsets(store: ZoneStore, zone: ZoneInfo, proofs: readonly Proof[]): Awaitable<RRset[]> {
   if (proofs.length === 0) return [];
-  const apex = await store.node(zone, zone.name);
-  if (!apex) return [];
-  const param = apex.records.find((r) => r.type === RRType.NSEC3PARAM);
-  const params = param ? nsec3Params(param.rdata) : undefined;
-  let found: Array<RRset | null>;
-  if (params) {
-    const prover = new Nsec3Prover(store, zone, params);
-    found = (await Promise.all(proofs.map((p) => prover.prove(p)))).flat();
-  } else if (apex.records.some((r) => r.type === RRType.NSEC)) {
-    found = (await Promise.all(proofs.map((p) => nsecProof(store, zone, p)))).flat();
-  } else {
-    return [];
-  }
+  return andThen(store.node(zone, zone.name), (apex): Awaitable<RRset[]> => {
+    if (!apex) return [];
+    const param = apex.records.find((r) => r.type === RRType.NSEC3PARAM);
+    const params = param ? nsec3Params(param.rdata) : undefined;
+    // Every proof's lookups start at once (the D1 store reads them side by side), then are put together.
+    let found: Awaitable<Array<Array<RRset | null>>>;
+    if (params) {
+      const prover = new Nsec3Prover(store, zone, params);
+      found = allOf(proofs.map((p) => prover.prove(p)));
+    } else if (apex.records.some((r) => r.type === RRType.NSEC)) {
+      found = allOf(proofs.map((p) => nsecProof(store, zone, p)));
+    } else {
+      return [];
+    }
+    return andThen(found, distinct);
+  });
+}
+
+/** The RRsets found, each once (one NSEC may prove two facts). */
+function distinct(found: ReadonlyArray<ReadonlyArray<RRset | null>>): RRset[] {
   const out: RRset[] = [];
   const seen = new Set<string>();
-  for (const rrset of found) {
+  for (const rrset of found.flat()) {
     if (!rrset) continue;
     const key = `${rrset.type}/${rrset.name.key}`;
     if (seen.has(key)) continue;

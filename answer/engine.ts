@@ -29,7 +29,8 @@ import { Opcode, RRClass, RRType, Rcode } from "../dns/constants.ts";
 import { type Edns, type EdnsOption, ExtendedErrorCode, ednsVersionUnsupported, extendedError, negotiatePayloadSize, responseEdns } from "../dns/edns.ts";
 import { decodeHeader, HEADER_LENGTH } from "../dns/header.ts";
 import { type Flags, type Message, type Question, type ResourceRecord, decodeMessage, encodeMessage } from "../dns/message.ts";
-import { NameError } from "../dns/name.ts";
+import { type Name, NameError } from "../dns/name.ts";
+import { andThen, type Awaitable, isPromise, promiseOf } from "./awaitable.ts";
 import { tsigErrorResponse } from "../dns/tsig/error-response.ts";
 import { TsigError } from "../dns/tsig/errors.ts";
 import { WireError, WireReader } from "../dns/wire/reader.ts";
@@ -150,8 +151,20 @@ function reply(query: Message, maxSize: number, rcode: number, questions: Questi
   return { message, wire: encode(message, maxSize) };
 }
 
-/** Decides the response to one query message. */
-export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: QueryContext): Promise<EngineResponse> {
+/**
+ * Decides the response to one query message: a promise of it, for callers that wait anyway (DoH, tests). The
+ * same answer as {@link respond}, which gives it at once when the store never waits.
+ */
+export function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: QueryContext): Promise<EngineResponse> {
+  return promiseOf(() => respond(store, wire, ctx));
+}
+
+/**
+ * Decides the response to one query message: the response itself when nothing had to be waited for (a store
+ * that returns values, the port-53 front's replica: no promise, no microtask), else a promise of it. Throws
+ * (or rejects) only `NotDnsMessage` and faults of the engine itself; a store's failure is SERVFAIL.
+ */
+export function respond(store: ZoneStore, wire: Uint8Array, ctx: QueryContext): Awaitable<EngineResponse> {
   let query: Message;
   try {
     query = decodeMessage(wire);
@@ -172,13 +185,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
       : Math.min(negotiatePayloadSize(query.edns, SERVER_UDP_PAYLOAD_SIZE), Math.max(512, ctx.udpLimit ?? TCP_MAX));
 
   if (query.flags.qr) return reply(query, maxSize, Rcode.FORMERR, []);
-  if (query.tsig) {
-    // RFC 8945 §5.2.1: the answer path holds no TSIG keys, so a signed query's key is unknown: NOTAUTH with
-    // an unsigned TSIG record carrying BADKEY (as Knot answers). Transfers, which are signed, go elsewhere.
-    const out = await tsigErrorResponse(wire, new TsigError("unknown-key", "the answer path holds no TSIG keys"));
-    if (out) return { message: decodeMessage(out), wire: out };
-    return reply(query, maxSize, Rcode.FORMERR, []);
-  }
+  if (query.tsig) return tsigRefusal(query, wire, maxSize);
   if (query.opcode !== Opcode.QUERY) return reply(query, maxSize, Rcode.NOTIMP);
   if (query.questions.length !== 1) return reply(query, maxSize, Rcode.FORMERR, []);
   if (ednsVersionUnsupported(query.edns)) return reply(query, maxSize, Rcode.BADVERS);
@@ -190,27 +197,64 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
   if (qtype === RRType.AXFR || qtype === RRType.IXFR) return reply(query, maxSize, Rcode.REFUSED);
 
   const dnssec = query.edns?.dnssecOk ?? false;
-  let result: LookupResult;
-  let error: unknown;
-  let ede: EdnsOption | undefined;
-  let answering: ZoneInfo | undefined;
+  let looked: Awaitable<Looked>;
   try {
-    const selection = await selectZone(store, question.name, qtype, ctx.client, ctx.now);
-    ede = selectionError(selection);
-    if (selection.kind === "refused") result = emptyResult("Refused");
-    else if (selection.kind === "servfail") result = emptyResult("ServerFailure");
-    else {
-      answering = selection.zone;
-      result = await lookup(store, selection.zone, question.name, qtype);
-      // RFC 4035 §3.1.3/§3.1.4: with DO=1, the DS of a signed referral and the NSEC/NSEC3 proofs.
-      if (dnssec) result.authority.push(...result.dnssecAuthority, ...(await denialRRsets(store, selection.zone, result.proofs)));
-    }
+    looked = lookUp(store, question.name, qtype, ctx, dnssec);
   } catch (err) {
-    // The store failed (D1 unreachable, a damaged block): SERVFAIL, as RFC 1035 §4.1.1 defines it.
-    result = emptyResult("ServerFailure");
-    error = err;
+    looked = storeFailed(err);
   }
+  if (isPromise(looked)) return looked.then((done) => response(query, question, maxSize, ctx, dnssec, done), (err: unknown) => response(query, question, maxSize, ctx, dnssec, storeFailed(err)));
+  return response(query, question, maxSize, ctx, dnssec, looked);
+}
 
+/**
+ * RFC 8945 §5.2.1: the answer path holds no TSIG keys, so a signed query's key is unknown: NOTAUTH with an
+ * unsigned TSIG record carrying BADKEY (as Knot answers). Transfers, which are signed, go elsewhere.
+ */
+async function tsigRefusal(query: Message, wire: Uint8Array, maxSize: number): Promise<EngineResponse> {
+  const out = await tsigErrorResponse(wire, new TsigError("unknown-key", "the answer path holds no TSIG keys"));
+  if (out) return { message: decodeMessage(out), wire: out };
+  return reply(query, maxSize, Rcode.FORMERR, []);
+}
+
+/** What the zone selection and the lookup came to. */
+interface Looked {
+  result: LookupResult;
+  /** The EDE that says why the selection gave no zone. */
+  ede?: EdnsOption | undefined;
+  /** The zone that answered. */
+  answering?: ZoneInfo | undefined;
+  /** A store failure, answered with SERVFAIL. */
+  error?: unknown;
+}
+
+/** The store failed (D1 unreachable, a damaged block): SERVFAIL, as RFC 1035 §4.1.1 defines it. */
+function storeFailed(error: unknown): Looked {
+  return { result: emptyResult("ServerFailure"), error };
+}
+
+/** Zone selection (`zone-select.ts`), the lookup (`lookup.ts`) and, with DO=1, the denial proofs. */
+function lookUp(store: ZoneStore, qname: Name, qtype: number, ctx: QueryContext, dnssec: boolean): Awaitable<Looked> {
+  return andThen(selectZone(store, qname, qtype, ctx.client, ctx.now), (selection): Awaitable<Looked> => {
+    const ede = selectionError(selection);
+    if (selection.kind === "refused") return { result: emptyResult("Refused"), ede };
+    if (selection.kind === "servfail") return { result: emptyResult("ServerFailure"), ede };
+    const zone = selection.zone;
+    return andThen(lookup(store, zone, qname, qtype), (result): Awaitable<Looked> => {
+      if (!dnssec) return { result, answering: zone };
+      // RFC 4035 §3.1.3/§3.1.4: with DO=1, the DS of a signed referral and the NSEC/NSEC3 proofs.
+      return andThen(denialRRsets(store, zone, result.proofs), (denial) => {
+        result.authority.push(...result.dnssecAuthority, ...denial);
+        return { result, answering: zone };
+      });
+    });
+  });
+}
+
+/** The response message to `query` from what the lookup came to. */
+function response(query: Message, question: Question, maxSize: number, ctx: QueryContext, dnssec: boolean, looked: Looked): EngineResponse {
+  const { result, ede, answering, error } = looked;
+  const qtype = question.type;
   const message: Message = respell({
     ...bare(query.id, query.opcode, query.flags, rcodeOf(result.outcome), [question], query.edns),
     answers: records(result.answer, dnssec),
@@ -227,7 +271,7 @@ export async function answerQuery(store: ZoneStore, wire: Uint8Array, ctx: Query
     const soa = message.answers.find((rr) => rr.type === RRType.SOA && rr.name.equals(answering.name));
     if (soa) message.edns.options.push(expireAnswer(expireSecondsLeft(answering.model === "primary" ? null : answering.expiresAt, soaExpire(soa.rdata), ctx.now)));
   }
-  const response: EngineResponse = { message, wire: encode(message, maxSize), result };
-  if (error !== undefined) response.error = error;
-  return response;
+  const out: EngineResponse = { message, wire: encode(message, maxSize), result };
+  if (error !== undefined) out.error = error;
+  return out;
 }

@@ -20,8 +20,9 @@
  * holds authoritative data.
  */
 import { RRType } from "../dns/constants.ts";
-import type { Name } from "../dns/name.ts";
+import { Name } from "../dns/name.ts";
 import { addressesOf, targetsOf } from "./additional.ts";
+import { andThen, type Awaitable, isPromise } from "./awaitable.ts";
 import { anyAnswer } from "./any.ts";
 import { ChainGuard } from "./cname.ts";
 import { referral } from "./delegation.ts";
@@ -31,7 +32,7 @@ import type { LookupResult, Outcome, Proof } from "./result.ts";
 import { type RRset, rrsetAt, rrsigsAt } from "./rrset.ts";
 import { targetName } from "./target-name.ts";
 import { wildcardSource } from "./wildcard.ts";
-import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
+import type { ClosestEncloser, ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
 
 /** The wildcard an answer was synthesized from (RFC 4592 §3.3.1): DNSSEC must prove no closer match. */
 interface Expansion {
@@ -49,29 +50,54 @@ type Step =
   | { kind: "nxdomain"; encloser: Name };
 
 /** Steps 1–4 for one name. */
-async function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number): Promise<Step> {
-  const found = await store.closestEncloser(zone, name);
+function resolveName(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number): Awaitable<Step> {
+  return andThen(store.closestEncloser(zone, name), (found) => walkDown(store, zone, name, qtype, found, zone.name.labelCount));
+}
+
+/**
+ * Step 2, from `depth` labels down to the closest encloser `found`: the first cut or DNAME above the name, then
+ * steps 3 and 4 (`atEncloser`). A loop while the store answers at once; it goes on after a promise otherwise.
+ */
+function walkDown(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number, found: ClosestEncloser, depth: number): Awaitable<Step> {
   const encloser = found.name;
-  const exact = encloser.labelCount === name.labelCount ? found.node : null;
   const apexDepth = zone.name.labelCount;
-  for (let depth = apexDepth; depth <= encloser.labelCount; depth++) {
-    const at = name.stripLeft(name.labelCount - depth);
-    const isName = depth === name.labelCount;
-    const node = depth === encloser.labelCount ? found.node : await store.node(zone, at);
-    if (!node) continue; // an empty non-terminal is neither a cut nor a DNAME
-    if (depth > apexDepth) {
-      const ns = rrsetAt(node, RRType.NS, at);
-      if (ns && !(isName && qtype === RRType.DS)) return { kind: "delegation", ns, cut: node };
+  for (; depth <= encloser.labelCount; depth++) {
+    // The encloser's node came with it; every node above it is one lookup.
+    const node = depth === encloser.labelCount ? found.node : store.node(zone, name.stripLeft(name.labelCount - depth));
+    if (isPromise(node)) {
+      const resume = depth;
+      return node.then((n) => cutOrDname(n, name, qtype, resume, apexDepth) ?? walkDown(store, zone, name, qtype, found, resume + 1));
     }
-    if (!isName) {
-      const dname = rrsetAt(node, RRType.DNAME, at);
-      if (dname) return { kind: "dname", dname, substitution: substituteDname(name, dname) };
-    }
+    const step = cutOrDname(node, name, qtype, depth, apexDepth);
+    if (step) return step;
   }
-  if (encloser.labelCount === name.labelCount) return exact ? fromNode(exact, name, qtype) : { kind: "nodata", node: null };
-  const source = await wildcardSource(store, zone, encloser);
-  if (!source) return { kind: "nxdomain", encloser };
-  return { ...fromNode(source, name, qtype), wildcard: { encloser, source } } as Step;
+  return atEncloser(store, zone, name, qtype, found);
+}
+
+/** The referral or DNAME redirection at `node` (the node `depth` labels deep on the way to `name`), if any. */
+function cutOrDname(node: ZoneNode | null, name: Name, qtype: number, depth: number, apexDepth: number): Step | undefined {
+  if (!node) return undefined; // an empty non-terminal is neither a cut nor a DNAME
+  const isName = depth === name.labelCount;
+  const at = name.stripLeft(name.labelCount - depth);
+  if (depth > apexDepth) {
+    const ns = rrsetAt(node, RRType.NS, at);
+    if (ns && !(isName && qtype === RRType.DS)) return { kind: "delegation", ns, cut: node };
+  }
+  if (!isName) {
+    const dname = rrsetAt(node, RRType.DNAME, at);
+    if (dname) return { kind: "dname", dname, substitution: substituteDname(name, dname) };
+  }
+  return undefined;
+}
+
+/** Steps 3 and 4: the name exists (its closest encloser is itself), or a wildcard answers, or NXDOMAIN. */
+function atEncloser(store: ZoneStore, zone: ZoneInfo, name: Name, qtype: number, found: ClosestEncloser): Awaitable<Step> {
+  const encloser = found.name;
+  if (encloser.labelCount === name.labelCount) return found.node ? fromNode(found.node, name, qtype) : { kind: "nodata", node: null };
+  return andThen(wildcardSource(store, zone, encloser), (source): Step => {
+    if (!source) return { kind: "nxdomain", encloser };
+    return { ...fromNode(source, name, qtype), wildcard: { encloser, source } } as Step;
+  });
 }
 
 /** Step 3.a at an existing node (or a wildcard's source), answering with `owner` as the owner name. */
@@ -95,64 +121,90 @@ function result(outcome: Outcome, answer: RRset[], authority: RRset[], additiona
 }
 
 /** NODATA or NXDOMAIN: the zone's SOA, with the negative TTL, in the authority section. */
-async function negative(store: ZoneStore, zone: ZoneInfo, outcome: "NoData" | "NameError", answer: RRset[], proofs: Proof[], dnssecAuthority: RRset[]): Promise<LookupResult> {
-  const soa = await negativeSoa(store, zone);
-  return result(outcome, answer, soa ? [soa] : [], [], proofs, dnssecAuthority);
+function negative(store: ZoneStore, zone: ZoneInfo, outcome: "NoData" | "NameError", answer: RRset[], proofs: Proof[], dnssecAuthority: RRset[]): Awaitable<LookupResult> {
+  return andThen(negativeSoa(store, zone), (soa) => result(outcome, answer, soa ? [soa] : [], [], proofs, dnssecAuthority));
+}
+
+/** What one lookup has gathered so far, along a CNAME/DNAME chain. */
+interface Chain {
+  store: ZoneStore;
+  zone: ZoneInfo;
+  qtype: number;
+  guard: ChainGuard;
+  answer: RRset[];
+  proofs: Proof[];
+  dnssecAuthority: RRset[];
 }
 
 /** Answers `qname`/`qtype` from `zone`, following CNAME and DNAME chains inside it. */
-export async function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtype: number): Promise<LookupResult> {
-  const answer: RRset[] = [];
-  const proofs: Proof[] = [];
-  const dnssecAuthority: RRset[] = [];
-  const guard = new ChainGuard(zone.name, qname);
-  // Plain calls, not closures made per lookup: under tsx (esbuild's keepNames) every named closure costs a
+export function lookup(store: ZoneStore, zone: ZoneInfo, qname: Name, qtype: number): Awaitable<LookupResult> {
+  // Plain functions, not closures made per lookup: under tsx (esbuild's keepNames) every named closure costs a
   // `__name` call, Object.defineProperty, each time it is made (issue 27: ~0.5 µs an answer).
+  const chain: Chain = { store, zone, qtype, guard: new ChainGuard(zone.name, qname), answer: [], proofs: [], dnssecAuthority: [] };
+  return lookupFrom(chain, qname);
+}
 
-  for (let name = qname; ; ) {
-    const step = await resolveName(store, zone, name, qtype);
-    switch (step.kind) {
-      case "data": {
-        answer.push(...step.rrsets);
-        if (step.wildcard) proofs.push({ kind: "wildcard-answer", name, encloser: step.wildcard.encloser });
-        return result("Success", answer, [], await addressesOf(store, zone, targetsOf(answer), answer), proofs, dnssecAuthority);
-      }
-      case "cname": {
-        answer.push(step.cname);
-        if (step.wildcard) proofs.push({ kind: "wildcard-answer", name, encloser: step.wildcard.encloser });
-        if (!step.target || !guard.follow(step.target)) return result("Success", answer, [], [], proofs, dnssecAuthority);
-        name = step.target;
-        break;
-      }
-      case "dname": {
-        answer.push(step.dname);
-        const sub = step.substitution;
-        if (sub.kind === "too-long") return result("NameTooLong", answer, [], [], proofs, dnssecAuthority);
-        if (sub.kind === "broken") return result("Success", answer, [], [], proofs, dnssecAuthority);
-        answer.push(sub.cname);
-        // The synthesized CNAME is itself the answer to QTYPE CNAME (RFC 6672 §3.2; Knot and NSD agree).
-        if (qtype === RRType.CNAME || !guard.follow(sub.target)) return result("Success", answer, [], [], proofs, dnssecAuthority);
-        name = sub.target;
-        break;
-      }
-      case "delegation": {
-        const ref = await referral(store, zone, step.ns);
-        // RFC 4035 §3.1.4: a signed referral carries the DS RRset, or the proof that there is none.
-        const ds = rrsetAt(step.cut, RRType.DS, step.ns.name);
-        if (ds) dnssecAuthority.push(ds);
-        else proofs.push({ kind: "no-ds", cut: step.ns.name, node: step.cut });
-        return { ...result("Delegation", answer, ref.authority, ref.additional, proofs, dnssecAuthority), aa: answer.length > 0 };
-      }
-      case "nodata":
-        proofs.push(
-          step.wildcard
-            ? { kind: "wildcard-nodata", name, encloser: step.wildcard.encloser, source: step.wildcard.source }
-            : { kind: "nodata", name, node: step.node, qtype },
-        );
-        return negative(store, zone, "NoData", answer, proofs, dnssecAuthority);
-      case "nxdomain":
-        proofs.push({ kind: "nxdomain", name, encloser: step.encloser });
-        return negative(store, zone, "NameError", answer, proofs, dnssecAuthority);
+/** The lookup from `name` on (the query name, or the target of a CNAME or DNAME in the chain). */
+function lookupFrom(chain: Chain, name: Name): Awaitable<LookupResult> {
+  for (;;) {
+    const step = resolveName(chain.store, chain.zone, name, chain.qtype);
+    if (isPromise(step)) return step.then((s) => goOn(chain, afterStep(chain, name, s)));
+    const next = afterStep(chain, name, step);
+    if (!(next instanceof Name)) return next;
+    name = next;
+  }
+}
+
+/** The result, or the lookup going on at the next name of the chain. */
+function goOn(chain: Chain, next: Awaitable<LookupResult> | Name): Awaitable<LookupResult> {
+  return next instanceof Name ? lookupFrom(chain, next) : next;
+}
+
+/** What one name's step adds to the chain: the lookup's result, or the name the chain goes on at. */
+function afterStep(chain: Chain, name: Name, step: Step): Awaitable<LookupResult> | Name {
+  const { store, zone, qtype, guard, answer, proofs, dnssecAuthority } = chain;
+  switch (step.kind) {
+    case "data": {
+      answer.push(...step.rrsets);
+      if (step.wildcard) proofs.push({ kind: "wildcard-answer", name, encloser: step.wildcard.encloser });
+      return andThen(addressesOf(store, zone, targetsOf(answer), answer), (additional) => result("Success", answer, [], additional, proofs, dnssecAuthority));
     }
+    case "cname": {
+      answer.push(step.cname);
+      if (step.wildcard) proofs.push({ kind: "wildcard-answer", name, encloser: step.wildcard.encloser });
+      if (!step.target || !guard.follow(step.target)) return result("Success", answer, [], [], proofs, dnssecAuthority);
+      return step.target;
+    }
+    case "dname": {
+      answer.push(step.dname);
+      const sub = step.substitution;
+      if (sub.kind === "too-long") return result("NameTooLong", answer, [], [], proofs, dnssecAuthority);
+      if (sub.kind === "broken") return result("Success", answer, [], [], proofs, dnssecAuthority);
+      answer.push(sub.cname);
+      // The synthesized CNAME is itself the answer to QTYPE CNAME (RFC 6672 §3.2; Knot and NSD agree).
+      if (qtype === RRType.CNAME || !guard.follow(sub.target)) return result("Success", answer, [], [], proofs, dnssecAuthority);
+      return sub.target;
+    }
+    case "delegation": {
+      const ns = step.ns;
+      const cut = step.cut;
+      return andThen(referral(store, zone, ns), (ref) => {
+        // RFC 4035 §3.1.4: a signed referral carries the DS RRset, or the proof that there is none.
+        const ds = rrsetAt(cut, RRType.DS, ns.name);
+        if (ds) dnssecAuthority.push(ds);
+        else proofs.push({ kind: "no-ds", cut: ns.name, node: cut });
+        return { ...result("Delegation", answer, ref.authority, ref.additional, proofs, dnssecAuthority), aa: answer.length > 0 };
+      });
+    }
+    case "nodata":
+      proofs.push(
+        step.wildcard
+          ? { kind: "wildcard-nodata", name, encloser: step.wildcard.encloser, source: step.wildcard.source }
+          : { kind: "nodata", name, node: step.node, qtype },
+      );
+      return negative(store, zone, "NoData", answer, proofs, dnssecAuthority);
+    case "nxdomain":
+      proofs.push({ kind: "nxdomain", name, encloser: step.encloser });
+      return negative(store, zone, "NameError", answer, proofs, dnssecAuthority);
   }
 }

@@ -10,7 +10,8 @@ import { soaMinimum } from "../dns/rdata/soa.ts";
 import { RRType } from "../dns/constants.ts";
 import type { RRset } from "./rrset.ts";
 import { rrsetAt } from "./rrset.ts";
-import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
+import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
+import { andThen, type Awaitable } from "./awaitable.ts";
 
 /** SOA MINIMUM, or 0 for rdata too short to hold one: the answer path never throws on stored data. */
 function negativeMinimum(rdata: Uint8Array): number {
@@ -18,8 +19,11 @@ function negativeMinimum(rdata: Uint8Array): number {
 }
 
 /** The apex SOA with each record's TTL lowered to the negative-caching TTL; null for a zone without SOA. */
-export async function negativeSoa(store: ZoneStore, zone: ZoneInfo): Promise<RRset | null> {
-  const apex = await store.node(zone, zone.name);
+export function negativeSoa(store: ZoneStore, zone: ZoneInfo): Awaitable<RRset | null> {
+  return andThen(store.node(zone, zone.name), (apex) => negativeSoaAt(apex, zone));
+}
+
+function negativeSoaAt(apex: ZoneNode | null, zone: ZoneInfo): RRset | null {
   const soa = apex ? rrsetAt(apex, RRType.SOA, zone.name) : null;
   if (!soa) return null;
   const negativeTtl = Math.min(...soa.records.map((r) => Math.min(r.ttl, negativeMinimum(r.rdata))));

@@ -12,6 +12,7 @@
  */
 import { RRType } from "../dns/constants.ts";
 import type { Name } from "../dns/name.ts";
+import { andThen, type Awaitable } from "./awaitable.ts";
 import type { Proof } from "./result.ts";
 import { type RRset, rrsetAt } from "./rrset.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
@@ -22,21 +23,28 @@ function nsecAt(node: ZoneNode | null): RRset | null {
 }
 
 /** The NSEC covering `name` (at its canonical predecessor). */
-async function covering(store: ZoneStore, zone: ZoneInfo, name: Name): Promise<RRset | null> {
-  return nsecAt(await store.predecessor(zone, name));
+function covering(store: ZoneStore, zone: ZoneInfo, name: Name): Awaitable<RRset | null> {
+  return andThen(store.predecessor(zone, name), nsecAt);
+}
+
+/** The NSEC covering `first`, then the one covering `second` (looked up one after the other, as before). */
+function coveringBoth(store: ZoneStore, zone: ZoneInfo, first: Name, second: Name): Awaitable<Array<RRset | null>> {
+  return andThen(covering(store, zone, first), (a) => andThen(covering(store, zone, second), (b) => [a, b]));
 }
 
 /** The NSEC RRsets proving `proof`. */
-export async function nsecProof(store: ZoneStore, zone: ZoneInfo, proof: Proof): Promise<Array<RRset | null>> {
+export function nsecProof(store: ZoneStore, zone: ZoneInfo, proof: Proof): Awaitable<Array<RRset | null>> {
   switch (proof.kind) {
     case "nxdomain":
-      return [await covering(store, zone, proof.name), await covering(store, zone, proof.encloser.child("*"))];
+      return coveringBoth(store, zone, proof.name, proof.encloser.child("*"));
     case "nodata":
-      return [proof.node ? nsecAt(proof.node) : await covering(store, zone, proof.name)];
+      return proof.node ? [nsecAt(proof.node)] : andThen(covering(store, zone, proof.name), (a) => [a]);
     case "wildcard-answer":
-      return [await covering(store, zone, proof.name)];
-    case "wildcard-nodata":
-      return [await covering(store, zone, proof.name), nsecAt(proof.source)];
+      return andThen(covering(store, zone, proof.name), (a) => [a]);
+    case "wildcard-nodata": {
+      const source = proof.source;
+      return andThen(covering(store, zone, proof.name), (a) => [a, nsecAt(source)]);
+    }
     case "no-ds":
       return [nsecAt(proof.node)];
   }

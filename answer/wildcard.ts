@@ -10,11 +10,12 @@
  */
 import type { Name } from "../dns/name.ts";
 import type { ZoneInfo, ZoneNode, ZoneStore } from "./zone-store.ts";
+import type { Awaitable } from "./awaitable.ts";
 
 /** The label `*` (RFC 4592 §2.1.1), made once: every NXDOMAIN looks for a wildcard. */
 const ASTERISK = Uint8Array.of(0x2a);
 
 /** The source of synthesis for a name whose closest encloser is `closestEncloser`, or null. */
-export async function wildcardSource(store: ZoneStore, zone: ZoneInfo, closestEncloser: Name): Promise<ZoneNode | null> {
+export function wildcardSource(store: ZoneStore, zone: ZoneInfo, closestEncloser: Name): Awaitable<ZoneNode | null> {
   return store.node(zone, closestEncloser.child(ASTERISK));
 }

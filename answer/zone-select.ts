@@ -12,6 +12,7 @@
 import { RRType } from "../dns/constants.ts";
 import type { Name } from "../dns/name.ts";
 import { clientAllowed } from "./answer-allow.ts";
+import { andThen, type Awaitable } from "./awaitable.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 
 export interface Client {
@@ -36,13 +37,20 @@ function servable(zone: ZoneInfo, now: number): "not-loaded" | "expired" | null 
   return null;
 }
 
-export async function selectZone(store: ZoneStore, qname: Name, qtype: number, client: Client, now: number): Promise<ZoneSelection> {
-  let zone = await store.findZone(qname);
-  if (!zone) return { kind: "refused", reason: "not-hosted" };
-  if (qtype === RRType.DS && qname.equals(zone.name) && !zone.name.isRoot()) {
-    const parent = await store.findZone(zone.name.parent());
-    if (parent && allowed(parent, client) && servable(parent, now) === null) zone = parent;
-  }
+export function selectZone(store: ZoneStore, qname: Name, qtype: number, client: Client, now: number): Awaitable<ZoneSelection> {
+  return andThen(store.findZone(qname), (zone): Awaitable<ZoneSelection> => {
+    if (!zone) return { kind: "refused", reason: "not-hosted" };
+    if (qtype === RRType.DS && qname.equals(zone.name) && !zone.name.isRoot()) {
+      return andThen(store.findZone(zone.name.parent()), (parent) => {
+        return selected(parent && allowed(parent, client) && servable(parent, now) === null ? parent : zone, client, now);
+      });
+    }
+    return selected(zone, client, now);
+  });
+}
+
+/** Steps 3 and 4 for the zone chosen. */
+function selected(zone: ZoneInfo, client: Client, now: number): ZoneSelection {
   if (!allowed(zone, client)) return { kind: "refused", reason: "not-allowed" };
   const fault = servable(zone, now);
   if (fault) return { kind: "servfail", reason: fault, zone };

@@ -1,20 +1,26 @@
 /**
  * @module The storage interface the answer engine is written against (hickory's `ZoneHandler`, CoreDNS's
- * `file` plugin tree): a handful of async lookups, each of which a store must answer with ONE indexed query
- * or a cache hit. The engine never scans a zone.
+ * `file` plugin tree): a handful of lookups, each of which a store must answer with ONE indexed query or a
+ * cache hit. The engine never scans a zone.
  *
- * The one port: every store implements it, and nothing else of a store is the engine's business. Two
- * implementations, both in `workers/store/` and both deriving every method from one neighbour lookup
- * (`locating-zone-store.ts`): the D1 store (`d1-zone-store.ts`), whose blocks of owner names in canonical
- * order (RFC 4034 §6.1) answer every method below with one `first_key <= ?` query: the block found holds the
- * node itself or its canonical predecessor, and the first key of the next block tells whether the name has
- * descendants; and the memory store (`memory-zone-store.ts`), the reference that tests run on. Both pass the
- * same contract (`testing/store-contract.ts`).
+ * Each lookup returns its value, or a promise of it ({@link Awaitable}): a store that has to wait (D1) returns
+ * promises; one that never waits (the memory store, the port-53 front's compact replica) returns values, and the
+ * engine then answers in the same call, with no promise and no microtask (`awaitable.ts`, issue 27). A store may
+ * fail either way, by throwing or by rejecting: the engine answers SERVFAIL for both.
+ *
+ * The one port: every store implements it, and nothing else of a store is the engine's business. Three
+ * implementations, all deriving every method from one neighbour lookup (`store/locating-zone-store.ts`): the D1
+ * store (`workers/store/d1-zone-store.ts`), whose blocks of owner names in canonical order (RFC 4034 §6.1) answer
+ * every method below with one `first_key <= ?` query: the block found holds the node itself or its canonical
+ * predecessor, and the first key of the next block tells whether the name has descendants; the memory store
+ * (`store/memory-zone-store.ts`), the reference that tests run on; and the front's replica
+ * (`store/compact-zone.ts`). All pass the same contract (`testing/store-contract.ts`).
  *
  * Names handed to a store are absolute and at or below the zone's apex; a store compares them ignoring ASCII
  * case (RFC 4343) and hands back owners with the case it stored.
  */
 import type { Name } from "../dns/name.ts";
+import type { Awaitable } from "./awaitable.ts";
 
 /** How a zone is served (the `zones.model` column). */
 export type ZoneModel = "secondary" | "hidden" | "primary";
@@ -76,10 +82,10 @@ export interface ZoneStore {
    * The hosted zone whose apex is the longest match for `name`: `name` itself or its nearest ancestor that is
    * a zone apex (RFC 1034 §4.3.2 step 2). Null when no hosted zone encloses `name`.
    */
-  findZone(name: Name): Promise<ZoneInfo | null>;
+  findZone(name: Name): Awaitable<ZoneInfo | null>;
 
   /** The node at exactly `name` (case-insensitive), or null when no record is owned by `name`. */
-  node(zone: ZoneInfo, name: Name): Promise<ZoneNode | null>;
+  node(zone: ZoneInfo, name: Name): Awaitable<ZoneNode | null>;
 
   /**
    * The closest encloser of `name` (RFC 4592 §3.3.1, RFC 5155 §7.2.1): the deepest name that is `name` or an
@@ -91,14 +97,14 @@ export interface ZoneStore {
    * The answer is always at or below the apex. With the nodes in canonical order, it is the deeper of the
    * longest common ancestors of `name` with its canonical predecessor and with its successor: one lookup.
    */
-  closestEncloser(zone: ZoneInfo, name: Name): Promise<ClosestEncloser>;
+  closestEncloser(zone: ZoneInfo, name: Name): Awaitable<ClosestEncloser>;
 
   /**
    * The node with the greatest owner strictly before `name` in canonical order (RFC 4034 §6.1), in the main
    * tree: the owner of the NSEC record that covers `name` (RFC 4035 §3.1.3.2). Null only when `name` is the
    * apex or before it.
    */
-  predecessor(zone: ZoneInfo, name: Name): Promise<ZoneNode | null>;
+  predecessor(zone: ZoneInfo, name: Name): Awaitable<ZoneNode | null>;
 
   /**
    * In the NSEC3 chain (owners `<base32hex hash>.<apex>`, RFC 5155 §3): the node whose owner is `hashedOwner`
@@ -106,5 +112,5 @@ export interface ZoneStore {
    * when `hashedOwner` sorts first. That node's NSEC3 matches or covers the hash (RFC 5155 §7.2.1). Null when
    * the zone has no NSEC3 chain.
    */
-  nsec3Predecessor(zone: ZoneInfo, hashedOwner: Name): Promise<ZoneNode | null>;
+  nsec3Predecessor(zone: ZoneInfo, hashedOwner: Name): Awaitable<ZoneNode | null>;
 }

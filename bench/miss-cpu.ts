@@ -11,10 +11,12 @@
  *   - `engine`: `replicaAnswerer` alone (the engine over the replica's view, and its origin);
  *   - `front` (default): the listener's handler as the service builds it (`createDispatcher` → the forward
  *     with the response cache → the replica answerer, RRL on but with loopback exempt as in the bench,
- *     cookies), each reply awaited as the listener does; no socket;
+ *     cookies), each reply taken as the listener takes it (at once when the handler returns it, awaited when it
+ *     returns a promise; the round says how many were waited for); no socket;
  *   - `udp`: that front behind the real DNS listener (`dns-listener.ts`) on 127.0.0.1, and dnsperf sending it
  *     the miss mix once a round (`--mix hot`: the 16 names the UDP bench's hot round asks, for 5 s), as
- *     `udp-front.ts` does; CPU per answered query split into user and system time, with the rate dnsperf saw.
+ *     `udp-front.ts` does; CPU per answered query split into user and system time, with the rate dnsperf saw
+ *     and the main thread's context switches per query (Linux's /proc).
  * Each round answers every query once; the figure is `process.cpuUsage()` (user + system) per query of the
  * best round, with every answer's octets folded into a SHA-256 so two versions of the code can be shown to
  * answer the same. `--check` compares each answer with the general path's: `answerQuery` of the engine over
@@ -27,7 +29,7 @@
  * Bounded: `records` × `rounds` queries, nothing listens, nothing is sent.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Session } from "node:inspector/promises";
@@ -130,6 +132,18 @@ function dnsperfFile(): string {
   return hot.join("");
 }
 
+/** The main thread's context switches so far (voluntary and not; Linux's /proc), or undefined elsewhere. */
+async function switches(): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/self/task/${process.pid}/status`, "utf8");
+    const count = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+    const n = count("voluntary_ctxt_switches") + count("nonvoluntary_ctxt_switches");
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One round through a real socket: `handler` behind the DNS listener on 127.0.0.1, dnsperf asking it (the
  * miss file once, or the hot names for 5 s). Returns this process's CPU per answered query, µs.
@@ -143,16 +157,19 @@ async function udpRound(handler: DnsHandler, round: number): Promise<number> {
     const args = ["-s", "127.0.0.1", "-p", String(listener.addresses[0]!.port), "-d", file, "-c", "4", "-q", "100", "-t", "2"];
     args.push(...(values.mix === "miss" ? ["-n", "1", "-l", "120"] : ["-l", "5"]));
     if (values["max-qps"] !== undefined) args.push("-Q", values["max-qps"]);
+    const s0 = await switches();
     const t0 = process.cpuUsage();
     const result = await runTool("dnsperf", args, { timeoutMs: 180_000 });
     const cpu = process.cpuUsage(t0);
+    const s1 = await switches();
     const out = result.stdout + result.stderr;
     const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
     const qps = Number(/Queries per second:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const lost = /Queries lost:\s+\d+ \(([\d.]+)%\)/.exec(out)?.[1] ?? "?";
     const per = (us: number) => us / Math.max(1, completed);
     const us = per(cpu.user + cpu.system);
-    console.log(`round ${round + 1}: ${us.toFixed(2)} µs CPU/query (user ${per(cpu.user).toFixed(2)}, system ${per(cpu.system).toFixed(2)}), ${completed} answered at ${qps.toFixed(0)} qps, ${lost}% lost`);
+    const switched = s0 === undefined || s1 === undefined ? "" : `, ${per(s1 - s0).toFixed(2)} context switches/query`;
+    console.log(`round ${round + 1}: ${us.toFixed(2)} µs CPU/query (user ${per(cpu.user).toFixed(2)}, system ${per(cpu.system).toFixed(2)}), ${completed} answered at ${qps.toFixed(0)} qps, ${lost}% lost${switched}`);
     return us;
   } finally {
     await listener.close();
@@ -202,12 +219,16 @@ async function main(): Promise<void> {
     metrics,
   });
   let handler = newFront();
+  // A reply that is there at once is taken at once, as the listener does (no await: a microtask per query).
   const answerOne =
     values.path === "engine"
-      ? async (wire: Uint8Array): Promise<Uint8Array | undefined> => (await answerer(wire, readQueryShape(wire), ctx))?.answer
-      : async (wire: Uint8Array): Promise<Uint8Array | undefined> => {
-          const reply = await handler(wire, ctx);
-          return reply instanceof Uint8Array ? reply : undefined;
+      ? (wire: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> => {
+          const local = answerer(wire, readQueryShape(wire), ctx);
+          return local instanceof Promise ? local.then((l) => l?.answer) : local?.answer;
+        }
+      : (wire: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> => {
+          const reply = handler(wire, ctx);
+          return reply instanceof Promise ? reply.then((r) => (r instanceof Uint8Array ? r : undefined)) : reply instanceof Uint8Array ? reply : undefined;
         };
 
   let general: ((wire: Uint8Array) => Promise<Uint8Array>) | undefined;
@@ -253,8 +274,13 @@ async function main(): Promise<void> {
     handler = newFront();
     const t0 = process.cpuUsage();
     const w0 = performance.now();
+    let waited = 0;
     for (const wire of queries) {
-      const reply = await answerOne(wire);
+      let reply = answerOne(wire);
+      if (reply instanceof Promise) {
+        waited++;
+        reply = await reply;
+      }
       if (reply === undefined) missing++;
       else hash.update(reply);
     }
@@ -263,7 +289,7 @@ async function main(): Promise<void> {
     const us = (cpu.user + cpu.system) / queries.length;
     best = Math.min(best, us);
     digest = hash.digest("hex").slice(0, 16);
-    console.log(`round ${round + 1}: ${us.toFixed(2)} µs CPU/query (user ${(cpu.user / queries.length).toFixed(2)}, system ${(cpu.system / queries.length).toFixed(2)}), ${((wall * 1000) / queries.length).toFixed(2)} µs wall, ${missing} unanswered, answers ${digest}`);
+    console.log(`round ${round + 1}: ${us.toFixed(2)} µs CPU/query (user ${(cpu.user / queries.length).toFixed(2)}, system ${(cpu.system / queries.length).toFixed(2)}), ${((wall * 1000) / queries.length).toFixed(2)} µs wall, ${missing} unanswered, ${waited} waited for, answers ${digest}`);
   }
   if (session && values.profile !== undefined) {
     const { profile } = await session.post("Profiler.stop");

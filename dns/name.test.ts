@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Name, NameError, compareNames } from "./name.ts";
 
@@ -184,3 +185,40 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
+
+describe("presentation form and key of any octets (render into a scratch, issue 27 session 9)", () => {
+  /** The rendering before session 9 (a string grown a character at a time), kept as the reference. */
+  function reference(name: Name, lower: boolean): string {
+    if (name.labels.length === 0) return ".";
+    let out = "";
+    for (const label of name.labels) {
+      for (const octet of label) {
+        const b = lower && octet >= 0x41 && octet <= 0x5a ? octet + 0x20 : octet;
+        if ([0x2e, 0x5c, 0x22, 0x28, 0x29, 0x3b, 0x40, 0x24].includes(b)) out += "\\" + String.fromCharCode(b);
+        else if (b > 0x20 && b < 0x7f) out += String.fromCharCode(b);
+        else out += "\\" + b.toString().padStart(3, "0");
+      }
+      out += ".";
+    }
+    return out;
+  }
+
+  it("equals the reference for random labels of every octet, the longest names included", () => {
+    const label = fc.uint8Array({ minLength: 1, maxLength: 63 });
+    fc.assert(
+      fc.property(fc.array(label, { maxLength: 8 }), (labels) => {
+        let wire = 1;
+        const kept = labels.filter((l) => (wire += l.length + 1) <= 255);
+        const name = Name.fromLabels(kept);
+        expect(name.toString()).toBe(reference(name, false));
+        expect(name.key).toBe(reference(name, true));
+        expect(Name.parse(name.toString()).equals(name)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+    // 255 octets of wire form, every one of them escaped as \DDD.
+    const longest = Name.fromLabels([0, 1, 2].map(() => new Uint8Array(63).fill(0xff)).concat([new Uint8Array(61).fill(0x00)]));
+    expect(longest.toString()).toBe(reference(longest, false));
+    expect(longest.key.length).toBe(250 * 4 + 4);
+  });
+});

@@ -30,7 +30,7 @@ class TestCompactStore extends CompactZoneStore {
     for (const z of zones) this.zones.set(Name.parse(z.apex).key, CompactZone.fromRecords(zoneRecords(z.text, Name.parse(z.apex))));
   }
 
-  findZone(name: Name): Promise<ZoneInfo | null> {
+  findZone(name: Name): ZoneInfo | null {
     return this.memory.findZone(name);
   }
 
@@ -308,16 +308,24 @@ describe("CompactZone", () => {
 
   it("finds every node by its key through the node index, as the binary search does, and no node for a key it lacks", () => {
     const tree = compact.trees[TREE_MAIN];
+    const hex = (n: { name: Name; key: Uint8Array; records: readonly { rdata: Uint8Array }[] } | null) =>
+      n === null ? null : `${n.name} ${Buffer.from(n.key).toString("hex")} ${n.records.map((r) => Buffer.from(r.rdata).toString("hex")).join(",")}`;
     for (let i = 0; i < tree.count; i++) {
       const key = tree.node(i)!.key.slice();
-      expect(tree.find(key), `node ${i}`).toBe(tree.search(key).index);
+      // The slot holds the node's offset: the node that starts there is node i, decoded the same.
+      expect(tree.findOffset(key), `node ${i}`).toBe(tree.offsets[tree.search(key).index]);
+      expect(hex(tree.nodeAt(tree.findOffset(key))), `node ${i}`).toBe(hex(tree.node(i)));
     }
     for (const absent of ["nothere.gen.test.", "h1.s0.gen.test.x.", "s99.gen.test.", "gen.test.", "a.mixed.case.gen.test."]) {
       const key = Name.parse(absent).sortKey();
-      expect(tree.find(key), absent).toBe(tree.search(key).found ? tree.search(key).index : -1);
+      const { index, found } = tree.search(key);
+      expect(tree.findOffset(key), absent).toBe(found ? tree.offsets[index] : -1);
     }
-    expect(tree.find(Name.parse("nothere.gen.test.").sortKey())).toBe(-1);
-    expect(CompactTree.empty.find(apex.sortKey())).toBe(-1);
+    expect(tree.findOffset(Name.parse("nothere.gen.test.").sortKey())).toBe(-1);
+    expect(tree.nodeAt(-1)).toBeNull();
+    // The apex, decoded once per version, whichever way it is reached.
+    expect(tree.nodeAt(tree.findOffset(apex.sortKey()))).toBe(tree.node(0));
+    expect(CompactTree.empty.findOffset(apex.sortKey())).toBe(-1);
   });
 
   it("costs less than the records' wire form and a few octets per node", () => {

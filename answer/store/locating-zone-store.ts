@@ -12,6 +12,7 @@
  * - NSEC3 predecessor: the same lookup in the NSEC3 tree, wrapping around (RFC 5155 §7.2.1).
  */
 import type { Name } from "../../dns/name.ts";
+import { andThen, type Awaitable } from "../awaitable.ts";
 import { closestEncloserOf } from "../closest-encloser.ts";
 import type { ClosestEncloser, ZoneInfo, ZoneStore } from "../zone-store.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "./stored-node.ts";
@@ -27,33 +28,45 @@ export interface Neighbourhood {
   after: StoredNode | null;
 }
 
-/** The port's lookups derived from `locate`, shared by the D1 store and the memory store. */
+/**
+ * The port's lookups derived from `locate`, shared by the D1 store and the memory store. Each passes on what
+ * `locate` gives: values from a store that never waits, promises from one that does (an `async` override of
+ * `locate`, as D1's, is one of those).
+ */
 export abstract class LocatingZoneStore implements ZoneStore {
-  abstract findZone(qname: Name): Promise<ZoneInfo | null>;
+  abstract findZone(qname: Name): Awaitable<ZoneInfo | null>;
   /** The node and its neighbours in `tree` of the zone's served version. */
-  abstract locate(zone: ZoneInfo, tree: Tree, name: Name): Promise<Neighbourhood>;
+  abstract locate(zone: ZoneInfo, tree: Tree, name: Name): Awaitable<Neighbourhood>;
   /** The last node of a tree (the NSEC3 chain's wrap-around), or null when the tree is empty. */
-  abstract lastNode(zone: ZoneInfo, tree: Tree): Promise<StoredNode | null>;
+  abstract lastNode(zone: ZoneInfo, tree: Tree): Awaitable<StoredNode | null>;
 
-  async node(zone: ZoneInfo, name: Name): Promise<StoredNode | null> {
-    return (await this.locate(zone, TREE_MAIN, name)).match;
+  node(zone: ZoneInfo, name: Name): Awaitable<StoredNode | null> {
+    return andThen(this.locate(zone, TREE_MAIN, name), matchOf);
   }
 
-  async closestEncloser(zone: ZoneInfo, name: Name): Promise<ClosestEncloser> {
-    const hood = await this.locate(zone, TREE_MAIN, name);
-    if (hood.match) return { name, node: hood.match };
-    // Never above the apex: a zone always answers for its own apex.
-    const encloser = closestEncloserOf(name, zone.name, hood.before?.name, hood.after?.name);
-    if (hood.before && hood.before.name.equals(encloser)) return { name: encloser, node: hood.before };
-    return { name: encloser, node: await this.node(zone, encloser) };
+  closestEncloser(zone: ZoneInfo, name: Name): Awaitable<ClosestEncloser> {
+    return andThen(this.locate(zone, TREE_MAIN, name), (hood): Awaitable<ClosestEncloser> => {
+      if (hood.match) return { name, node: hood.match };
+      // Never above the apex: a zone always answers for its own apex.
+      const encloser = closestEncloserOf(name, zone.name, hood.before?.name, hood.after?.name);
+      if (hood.before && hood.before.name.equals(encloser)) return { name: encloser, node: hood.before };
+      return andThen(this.node(zone, encloser), (node) => ({ name: encloser, node }));
+    });
   }
 
-  async predecessor(zone: ZoneInfo, name: Name): Promise<StoredNode | null> {
-    return (await this.locate(zone, TREE_MAIN, name)).before;
+  predecessor(zone: ZoneInfo, name: Name): Awaitable<StoredNode | null> {
+    return andThen(this.locate(zone, TREE_MAIN, name), beforeOf);
   }
 
-  async nsec3Predecessor(zone: ZoneInfo, hashedOwner: Name): Promise<StoredNode | null> {
-    const hood = await this.locate(zone, TREE_NSEC3, hashedOwner);
-    return hood.match ?? hood.before ?? (await this.lastNode(zone, TREE_NSEC3));
+  nsec3Predecessor(zone: ZoneInfo, hashedOwner: Name): Awaitable<StoredNode | null> {
+    return andThen(this.locate(zone, TREE_NSEC3, hashedOwner), (hood) => hood.match ?? hood.before ?? this.lastNode(zone, TREE_NSEC3));
   }
+}
+
+function matchOf(hood: Neighbourhood): StoredNode | null {
+  return hood.match;
+}
+
+function beforeOf(hood: Neighbourhood): StoredNode | null {
+  return hood.before;
 }

@@ -4,6 +4,8 @@
  * run against both), the answer engine's table tests run on it, and the ingest tests compare the D1 store's
  * lookups with its own. Records are grouped and ordered exactly as the D1 store keeps them
  * (`canonical-nodes.ts`), and every lookup is a binary search, the same shape as the D1 store's one query.
+ * It never waits, so it returns values, not promises, and the engine answers from it in the same call
+ * (`answer/awaitable.ts`); `answer/testing/waiting-store.ts` turns it into a store that always waits.
  */
 import type { Name } from "../../dns/name.ts";
 import type { ZoneInfo } from "../zone-store.ts";
@@ -46,7 +48,7 @@ export class MemoryZoneStore extends LocatingZoneStore {
     }
   }
 
-  async findZone(qname: Name): Promise<ZoneInfo | null> {
+  findZone(qname: Name): ZoneInfo | null {
     for (let n = 0; n <= qname.labelCount; n++) {
       const zone = this.zones.get(qname.stripLeft(n).key);
       if (zone) return zone.info;
@@ -58,7 +60,7 @@ export class MemoryZoneStore extends LocatingZoneStore {
     return this.zones.get(zone.name.key)?.trees[tree] ?? [];
   }
 
-  async locate(zone: ZoneInfo, tree: Tree, name: Name): Promise<Neighbourhood> {
+  locate(zone: ZoneInfo, tree: Tree, name: Name): Neighbourhood {
     const nodes = this.tree(zone, tree);
     const key = name.sortKey();
     const { index: lo, found } = nodeIndex(nodes, key);
@@ -70,7 +72,7 @@ export class MemoryZoneStore extends LocatingZoneStore {
     };
   }
 
-  async lastNode(zone: ZoneInfo, tree: Tree): Promise<StoredNode | null> {
+  lastNode(zone: ZoneInfo, tree: Tree): StoredNode | null {
     const nodes = this.tree(zone, tree);
     return nodes[nodes.length - 1] ?? null;
   }

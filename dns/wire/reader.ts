@@ -147,15 +147,17 @@ export class WireReader {
     }
     this.offset = resumeAt >= 0 ? resumeAt : pos;
     if (count === 0) return Name.root;
-    const copy = new Uint8Array(length - 1);
     const labels = new Array<Uint8Array>(count);
-    for (let i = 0, at = 0; i < count; i++) {
+    for (let i = 0; i < count; i++) {
       const start = labelStarts[i]!;
       const len = buf[start]!;
-      for (let j = 0; j < len; j++) copy[at + j] = buf[start + 1 + j]!;
-      // The constructor, not subarray: no species lookup (half the cost of a view).
-      labels[i] = new Uint8Array(copy.buffer, at, len);
-      at += len;
+      // An array of its own per label, copied octet by octet: a label (≤ 63 octets) fits V8's on-heap typed
+      // arrays, where views of one shared copy made that copy's `.buffer` an off-heap ArrayBuffer (a malloc,
+      // and the sweeper's work after each scavenge): ~0.14 µs a three-label name against ~0.41 µs (issue 27,
+      // session 9). Neither subarray nor slice: no species lookup.
+      const label = new Uint8Array(len);
+      for (let j = 0; j < len; j++) label[j] = buf[start + 1 + j]!;
+      labels[i] = label;
     }
     return Name.fromLabels(labels);
   }

@@ -149,6 +149,30 @@ describe("WireWriter compression against the reference", () => {
   }
 });
 
+describe("WireReader names", () => {
+  it("reads random names of any octets back label for label, through pointers, each label an array of its own", () => {
+    const random = prng(27);
+    const names: Name[] = [];
+    for (let i = 0; i < 400; i++) {
+      // Suffixes of earlier names now and then, so the writer points into them.
+      const base = names.length > 0 && random() < 0.5 ? names[Math.floor(random() * names.length)]!.labels : [];
+      const labels = Array.from({ length: 1 + Math.floor(random() * 3) }, () => Uint8Array.from({ length: 1 + Math.floor(random() * 63) }, () => Math.floor(random() * 256)));
+      let wire = 1;
+      names.push(Name.fromLabels([...labels, ...base].filter((l) => (wire += l.length + 1) <= 255)));
+    }
+    const w = new WireWriter({ preserveCase: true, maxSize: 0xffff });
+    for (const name of names) w.name(name);
+    const r = new WireReader(w.finish());
+    for (const name of names) {
+      const read = r.name();
+      expect(read.labels.map((l) => Buffer.from(l).toString("hex"))).toEqual(name.labels.map((l) => Buffer.from(l).toString("hex")));
+      // A label holds no more than itself: keeping one alive keeps no other octets.
+      for (const label of read.labels) expect([label.byteOffset, label.buffer.byteLength]).toEqual([0, label.length]);
+    }
+    expect(r.remaining).toBe(0);
+  });
+});
+
 describe("WireReader bad input", () => {
   const cases: Array<[label: string, bytes: number[], offset: number, code: WireError["code"]]> = [
     ["empty", [], 0, "truncated"],

@@ -34,8 +34,9 @@
  *    its reply back: one process owns NOTIFY, the refresh machine and transfers out, whichever process the
  *    kernel gave the message to.
  *
- * Everything but a forward and a NOTIFY is answered synchronously (the listener sends it in the same turn),
- * and counted in plain integers (`Metrics.countMessage`): this is the front's hot path.
+ * Everything but a forward to the Worker and a NOTIFY is answered synchronously (the listener sends it in the
+ * same turn), answers from the replica included, and counted in plain integers (`Metrics.countMessage`): this
+ * is the front's hot path.
  */
 import { Opcode, Rcode, RRType } from "../../dns/constants.ts";
 import type { UpdateHandler } from "./update.ts";
@@ -55,6 +56,7 @@ import { udpSizeClass } from "./query/response-cache.ts";
 import type { ResponseRateLimiter } from "./query/rrl.ts";
 import { COOKIE_CLIENT_ONLY, COOKIE_INVALID, COOKIE_NONE, COOKIE_VALID, COOKIE_VALID_RENEW, cookieLengthValid, type CookieVerdict, type ServerCookies } from "./query/cookie.ts";
 import { responseToken, type RrlToken } from "./query/rrl-token.ts";
+import { isPromise } from "../../answer/awaitable.ts";
 
 /** A query whose question could not be read is answered FORMERR: an error, counted per prefix. */
 const UNREADABLE: RrlToken = { category: "error", token: "" };
@@ -205,9 +207,13 @@ export function createDispatcher(options: DispatchOptions): DnsHandler {
     return hit === undefined ? shape : limited(hit, wire, shape, ctx, fwd.rrl);
   };
 
-  // Chained rather than async: no generator object per forwarded (or replica-answered) query (issue 27).
-  const forwarded = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Promise<Uint8Array | null> =>
-    fwd.forward.forward(wire, shape, ctx).then((reply) => count(ctx, Opcode.QUERY, limited(reply, wire, shape, ctx, fwd.rrl)));
+  // Neither async nor chained when the replica answers at once: its reply goes out in the turn the query came
+  // in, with no promise made (issue 27); a forward to the Worker is chained, with no generator object.
+  const forwarded = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext, fwd: QueryFront): Uint8Array | null | Promise<Uint8Array | null> => {
+    const reply = fwd.forward.forward(wire, shape, ctx);
+    if (isPromise(reply)) return reply.then((r) => count(ctx, Opcode.QUERY, limited(r, wire, shape, ctx, fwd.rrl)));
+    return count(ctx, Opcode.QUERY, limited(reply, wire, shape, ctx, fwd.rrl));
+  };
 
   const decoded = async (wire: Uint8Array, ctx: RequestContext, opcode: number): Promise<DnsReply> => {
     if (owner) return count(ctx, opcode, await owner(wire, ctx));

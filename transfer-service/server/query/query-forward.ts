@@ -35,7 +35,8 @@ import type { QueryShape } from "./query-shape.ts";
 import { shapeReply } from "../reply.ts";
 import { type AnswerOrigin, cacheKey, type ResponseCache, udpSizeClass } from "./response-cache.ts";
 import { forwardingHeaders, unmapAddress, type WorkerUpstream } from "./worker-upstream.ts";
-import type { LocalAnswerer } from "../replica/replica-answer.ts";
+import type { LocalAnswer, LocalAnswerer } from "../replica/replica-answer.ts";
+import { type Awaitable, isPromise } from "../../../answer/awaitable.ts";
 import { AskedOnce } from "./asked-once.ts";
 
 export interface QueryForwarderOptions {
@@ -62,13 +63,14 @@ export interface QueryForwarder {
   cached(wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined;
   /**
    * The answer through the Worker, for a query `cached` did not answer in this same turn (the cache is not
-   * looked at again), sharing a forward of the same key already on its way. Never rejects.
+   * looked at again), sharing a forward of the same key already on its way; or the replica's, at once when it
+   * has one (then no promise is made). Never throws or rejects.
    */
-  forward(wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array>;
+  forward(wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Awaitable<Uint8Array>;
 }
 
 /** `cached`, else `forward`: the whole answer to one query. */
-export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Uint8Array | Promise<Uint8Array> {
+export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Awaitable<Uint8Array> {
   return forwarder.cached(wire, shape, ctx.transport) ?? forwarder.forward(wire, shape, ctx);
 }
 
@@ -255,18 +257,28 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
   const askedOnce = new AskedOnce(ASKED_ONCE_MAX);
 
   const local = options.local;
-  // Chained rather than async: the replica's answer (the miss path) makes no generator object here (issue 27).
-  const forwardQuery = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Promise<Uint8Array> => {
+  // Neither async nor chained when the replica answers at once (issue 27, session 9): its answer (the miss
+  // path) comes back in this same call, so the listener sends it in the turn it read the query.
+  const forwardQuery = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Awaitable<Uint8Array> => {
     const key = cache ? keyOf(wire, shape, ctx.transport) : undefined;
     if (local === undefined) return toWorker(wire, shape, ctx, key);
     const ticket = cache?.ticket() ?? 0;
     const madeAt = now();
-    return local(wire, shape, ctx).then((mine) => {
-      if (mine === undefined) return toWorker(wire, shape, ctx, key);
-      metrics?.countFront("replica");
-      if (key !== undefined && mine.origin !== undefined && askedOnce.askedBefore(key)) cache!.put(key, mine.answer, mine.origin, madeAt, ticket);
-      return mine.answer;
-    });
+    const mine = local(wire, shape, ctx);
+    if (isPromise(mine)) return mine.then((m) => fromReplica(m, wire, shape, ctx, key, ticket, madeAt));
+    return fromReplica(mine, wire, shape, ctx, key, ticket, madeAt);
+  };
+
+  /** The replica's answer (offered to the cache from the second time its key is asked), or the Worker's. */
+  const fromReplica = (mine: LocalAnswer | undefined, wire: Uint8Array, shape: QueryShape, ctx: RequestContext, key: string | undefined, ticket: number, madeAt: number): Awaitable<Uint8Array> => {
+    if (mine === undefined) return toWorker(wire, shape, ctx, key);
+    metrics?.countFront("replica");
+    if (key !== undefined && askedOnce.askedBefore(key)) {
+      // Read only here: the replica works it out when asked (most answers of a miss mix are asked once).
+      const origin = mine.origin;
+      if (origin !== undefined) cache!.put(key, mine.answer, origin, madeAt, ticket);
+    }
+    return mine.answer;
   };
 
   /** The Worker's answer, sharing a forward of the same key already on its way. */

@@ -25,6 +25,10 @@ import { replicaBytesPerProcess, startReplica } from "./start-replica.ts";
 import { loadConfig } from "../../config.ts";
 import { Metrics } from "../../ops/metrics.ts";
 import { replicaAnswerer } from "./replica-answer.ts";
+import { createDispatcher } from "../dns-dispatch.ts";
+import { createQueryForwarder } from "../query/query-forward.ts";
+import { ResponseCache } from "../query/response-cache.ts";
+import type { WorkerUpstream } from "../query/worker-upstream.ts";
 import { type FeedCursor, type ReplicaSource, ReplicaSourceError } from "./replica-source.ts";
 
 const log = createLogger({ level: "silent" });
@@ -138,6 +142,8 @@ function setup(options: { maxRecords?: number; maxBytes?: number } = {}) {
     worker,
     replica,
     loads,
+    answer,
+    ctx,
     ask,
     tick: (ms: number) => {
       clock += ms;
@@ -172,6 +178,47 @@ describe("Replica", () => {
     // NXDOMAIN and NODATA are the replica's.
     expect((await t.ask("nope.a.test.")) as { rcode: number }).toMatchObject({ rcode: Rcode.NXDOMAIN });
     expect((await t.ask("www.a.test.", "MX")) as { rcode: number }).toMatchObject({ rcode: Rcode.NOERROR });
+  });
+
+  it("answers a held zone in the call that asked, through the front as the listener runs it: octets, not a promise", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    await t.sync();
+    let forwards = 0;
+    const upstream = {
+      dohPath: "/dns-query",
+      pool: {
+        request: async () => {
+          forwards++;
+          throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+        },
+      },
+    } as unknown as WorkerUpstream;
+    const cache = new ResponseCache({ maxEntries: 100, ttlMs: 60_000 });
+    const forward = createQueryForwarder({ upstream, internalToken: "test-token", timeoutMs: 5_000, maxInFlight: 10, log, local: t.answer, cache });
+    const front = createDispatcher({ notify: () => Promise.reject(new Error("no NOTIFY here")), front: { forward } });
+    const cases: Array<[string, string, number]> = [
+      ["www.a.test.", "A", Rcode.NOERROR],
+      ["nope.a.test.", "A", Rcode.NXDOMAIN],
+      ["www.a.test.", "MX", Rcode.NOERROR],
+      ["a.test.", "NS", Rcode.NOERROR],
+    ];
+    // Three times each: the replica's answer, the same offered to the cache (asked before), then a cache hit.
+    for (let round = 0; round < 3; round++) {
+      for (const [name, type, rcode] of cases) {
+        const reply = front(queryWire(name, type), t.ctx);
+        expect(reply, `${name} ${type}, round ${round}`).toBeInstanceOf(Uint8Array);
+        expect(decodeMessage(reply as Uint8Array).rcode).toBe(rcode);
+      }
+    }
+    expect(forwards).toBe(0);
+    // The third round came from the cache, which took the replica's answers (and their origin) in the second.
+    expect(cache.stats.hits).toBe(cases.length);
+    // A name in no zone held goes to the Worker (unreachable here: the front's SERVFAIL), after a promise.
+    const away = front(queryWire("www.elsewhere.", "A"), t.ctx);
+    expect(away).toBeInstanceOf(Promise);
+    expect(decodeMessage((await away) as Uint8Array).rcode).toBe(Rcode.SERVFAIL);
+    expect(forwards).toBeGreaterThanOrEqual(1);
   });
 
   it("finds a name's zone at every depth as zones are replaced, deleted and added again (the directory's depth counts)", async () => {
