@@ -17,6 +17,7 @@
  *   npx tsx bench/ingest-d1.ts 100000 1000000          # both figures per size
  *   BENCH_ONLY=e2e npx tsx bench/ingest-d1.ts 1000000  # one of them (store | e2e; ixfr: store, then ixfr)
  *   BENCH_CHUNK_BYTES=524288 BENCH_IN_FLIGHT=2 …       # other chunk settings than the client's defaults
+ *   BENCH_ONLY=ixfr BENCH_IXFR_ROUNDS=6 …              # IXFRs in a row: the overlay grows, then folds
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -179,37 +180,43 @@ async function run(records: number, base: string, client: WorkerClient, only: st
         }),
       );
 
-      // The IXFR: a second address on A RRsets spread over the zone.
+      // The IXFR: a second address on A RRsets spread over the zone; with BENCH_IXFR_ROUNDS, that many in a row
+      // (each on other RRsets), to see the overlay grow and fold (issue 28, session 9).
       const wanted = Number(process.env.BENCH_IXFR_CHANGES ?? 1000);
+      const rounds = Number(process.env.BENCH_IXFR_ROUNDS ?? 1);
       const addresses = chunks.flat().filter((r) => r.type === RRType.A);
       const step = Math.max(1, Math.floor(addresses.length / wanted));
-      const adds = addresses
-        .filter((_, i) => i % step === 0)
-        .slice(0, wanted)
-        .map((r, k): ResourceRecord => ({ ...r, rdata: Uint8Array.of(198, 18 + (k >> 16), (k >> 8) & 255, k & 255) }));
-      const newSoa: ResourceRecord = { ...soa, rdata: withSoaSerial(soa.rdata, 2) };
-      global.gc?.();
-      const ixfrCpu = cpuMeter();
-      const ixfrStarted = performance.now();
-      const ixfr = await client.beginIngest(name, OWNER, "ixfr", 2);
-      await ixfr.beginIncremental(newSoa);
-      await ixfr.beginChangeset(soa);
-      await ixfr.beginAdditions(newSoa);
-      await ixfr.records(adds);
-      await ixfr.end();
-      const applied = await ixfr.commit();
-      console.log(
-        JSON.stringify({
-          figure: "ixfr",
-          records,
-          changes: adds.length,
-          serial: applied.serial,
-          seconds: +((performance.now() - ixfrStarted) / 1000).toFixed(2),
-          d1RowsRead: applied.d1Rows?.read,
-          d1RowsWritten: applied.d1Rows?.written,
-          ...ixfrCpu.stop(),
-        }),
-      );
+      let base = soa;
+      for (let round = 1; round <= rounds; round++) {
+        // Each round other RRsets (the next one along), so that the overlay grows by a changeset a round.
+        const targets = addresses.filter((_, i) => i % step === (round - 1) % step).slice(0, wanted);
+        const adds = targets.map((r, k): ResourceRecord => ({ ...r, rdata: Uint8Array.of(198, 18 + (k >> 16), (k >> 8) & 255, (k + round) & 255) }));
+        const newSoa: ResourceRecord = { ...soa, rdata: withSoaSerial(soa.rdata, round + 1) };
+        global.gc?.();
+        const ixfrCpu = cpuMeter();
+        const ixfrStarted = performance.now();
+        const ixfr = await client.beginIngest(name, OWNER, "ixfr", round + 1);
+        await ixfr.beginIncremental(newSoa);
+        await ixfr.beginChangeset(base);
+        await ixfr.beginAdditions(newSoa);
+        await ixfr.records(adds);
+        await ixfr.end();
+        const applied = await ixfr.commit();
+        base = newSoa;
+        console.log(
+          JSON.stringify({
+            figure: "ixfr",
+            ...(rounds > 1 ? { round } : {}),
+            records,
+            changes: adds.length,
+            serial: applied.serial,
+            seconds: +((performance.now() - ixfrStarted) / 1000).toFixed(2),
+            d1RowsRead: applied.d1Rows?.read,
+            d1RowsWritten: applied.d1Rows?.written,
+            ...ixfrCpu.stop(),
+          }),
+        );
+      }
     }
 
     if (only !== "store" && only !== "ixfr") {

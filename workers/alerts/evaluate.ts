@@ -25,6 +25,10 @@ import { textToBytes } from "../store/blob-text.ts";
 import { D1ZoneStore } from "../store/d1-zone-store.ts";
 import { resolveSignatureTime } from "../../answer/store/rrsig-expiry.ts";
 import { TREE_MAIN } from "../../answer/store/stored-node.ts";
+import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
+import { readOverlay } from "../store/overlay-table.ts";
+import { earliestBlocksStatement } from "../store/block-table.ts";
+import { Budget } from "../store/statement-budget.ts";
 import type { AlertEvent, AlertKind, AlertState } from "./kinds.ts";
 import { clampedTimers, conditionsOf, type Condition, type ZoneFacts } from "./rules.ts";
 import { DEPLOYMENT_ROW, mergeThresholds } from "./thresholds.ts";
@@ -145,7 +149,7 @@ export async function evaluateAlerts(db: D1Queryable, options: EvaluateOptions =
     const rrsig = held.get("rrsig-expiring");
     if (rrsig && row.current_version !== null && row.rrsig_expires_at !== null) {
       const key = `${row.id}:${row.current_version}:${row.rrsig_expires_at}`;
-      if (!rrsigRecordCache.has(key)) rrsigRecordCache.set(key, (await earliestSignature(db, row.id, row.current_version, row.rrsig_expires_at, now)) ?? "");
+      if (!rrsigRecordCache.has(key)) rrsigRecordCache.set(key, (await earliestSignature(db, row.id, row.current_version, now)) ?? "");
       facts.rrsigRecord = rrsigRecordCache.get(key) || undefined;
       held.set("rrsig-expiring", conditionsOf(facts, thresholds, nameservers, now).find((c) => c.kind === "rrsig-expiring") ?? rrsig);
     }
@@ -349,23 +353,31 @@ async function readApexNameservers(store: D1ZoneStore, row: ZoneRowLite): Promis
     .sort();
 }
 
-/** `owner RRSIG TYPE` of the signature that expires at `expiresAt` in the served version, or undefined. */
-async function earliestSignature(db: D1Queryable, zoneId: number, version: number, expiresAt: number, now: number): Promise<string | undefined> {
-  const block = await db
-    .prepare(
-      `SELECT data FROM blocks WHERE zone_id = ?1 AND added_version <= ?2 AND (removed_version IS NULL OR removed_version > ?2)
-         AND rrsig_expires_at = ?3 LIMIT 1`,
-    )
-    .bind(zoneId, version, expiresAt)
-    .first<{ data: string }>();
-  if (!block) return undefined;
+/** `owner RRSIG TYPE` of the signature that expires first in the served version, or undefined. */
+export async function earliestSignature(db: D1Queryable, zoneId: number, version: number, now: number): Promise<string | undefined> {
+  // The IXFR overlay (issue 28) too: the signature may be in an owner an IXFR changed (the overlay's live
+  // nodes, at most a few thousand), and a block's figure may count an owner the overlay hides (replaced
+  // since), so the earliest-expiring blocks are read, as the apply reads them (`exactEarliest`), not only the
+  // block whose figure is the zone's.
+  const budget = new Budget(db);
+  const [overlay, [blocks]] = await Promise.all([readOverlay(budget, zoneId, version), budget.batch([earliestBlocksStatement(budget, zoneId, version, 16)])]);
   let best: { text: string; at: number } | undefined;
-  for (const node of decodeBlock(textToBytes(block.data))) {
+  const consider = (node: StoredNode) => {
     for (const r of node.records) {
       if (r.type !== RRType.RRSIG || r.rdata.length < 16) continue;
       const view = new DataView(r.rdata.buffer, r.rdata.byteOffset, r.rdata.byteLength);
       const at = resolveSignatureTime(view.getUint32(8), Math.floor(now / 1000)) * 1000;
       if (!best || at < best.at) best = { text: `${node.name.toString()} RRSIG ${typeToString(view.getUint16(0))}`, at };
+    }
+  };
+  for (const row of blocks!.results as { tree: number; data: string }[]) {
+    const tree: Tree = row.tree === 1 ? 1 : 0;
+    for (const node of decodeBlock(textToBytes(row.data))) if (overlay.names(tree, node.key) === undefined) consider(node);
+  }
+  for (const tree of [0, 1] as Tree[]) {
+    for (const entry of overlay.entries(tree)) {
+      const node = overlay.get(tree, entry.key);
+      if (node) consider(node);
     }
   }
   return best?.text;

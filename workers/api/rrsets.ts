@@ -16,14 +16,11 @@ import { zoneByName } from "../db/queries/zones.ts";
 import { ApiError, jsonBody, validate } from "../http/errors/index.ts";
 import { nameFromPath } from "../http/dns-name/index.ts";
 import type { RouteEnv } from "../http/route-env.ts";
-import { decodeBlock } from "../store/block-codec.ts";
-import { blockAtOrBeforeStatement, firstRow, pageStatement, rowsOf } from "../store/block-table.ts";
 import { editZone, EditRefused, withTtl } from "../store/primary/zone-edit.ts";
 import type { EditResult, EditZone, ZoneEdit } from "../store/primary/zone-edit.ts";
 import { editableType, ownerName, parseRecords } from "../store/primary/rrset-input.ts";
 import { servedPointersChanged } from "../store/served-store.ts";
-import { Budget } from "../store/statement-budget.ts";
-import { compareBytes } from "../../dns/bytes.ts";
+import { versionNodesFrom } from "../store/version-stream.ts";
 import { TREE_MAIN } from "../../answer/store/stored-node.ts";
 import type { StoredNode, StoredRecord } from "../../answer/store/stored-node.ts";
 import { adminAuth } from "./admin-auth.ts";
@@ -128,23 +125,9 @@ function decodeCursor(cursor: string): { name: Name; type: number } {
   }
 }
 
-/** The main tree's nodes from the one holding `from` (or the first) on, a few blocks per query. */
-async function* nodesFrom(c: AppContext, zoneId: number, version: number, from: Uint8Array | null): AsyncGenerator<StoredNode> {
-  const budget = new Budget(c.var.db);
-  let after: Uint8Array | null = null;
-  if (from) {
-    const row = await firstRow(blockAtOrBeforeStatement(budget, zoneId, TREE_MAIN, from, version));
-    if (row) {
-      for (const node of decodeBlock(row.data)) if (compareBytes(node.key, from) >= 0) yield node;
-      after = row.firstKey;
-    }
-  }
-  for (;;) {
-    const rows = rowsOf(await pageStatement(budget, zoneId, version, TREE_MAIN, after, 8).all());
-    for (const row of rows) for (const node of decodeBlock(row.data)) if (!from || compareBytes(node.key, from) >= 0) yield node;
-    if (rows.length < 8) return;
-    after = rows[rows.length - 1]!.firstKey;
-  }
+/** The main tree's nodes from the one holding `from` (or the first) on, a few blocks per query, the IXFR overlay merged in. */
+function nodesFrom(c: AppContext, zoneId: number, version: number, from: Uint8Array | null): AsyncGenerator<StoredNode> {
+  return versionNodesFrom(c.var.db, zoneId, version, TREE_MAIN, from);
 }
 
 /**

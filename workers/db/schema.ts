@@ -226,6 +226,10 @@ export const zones = sqliteTable("zones", {
   // with `db/secret-box.ts` under TSIG_ENCRYPTION_KEY, bound to the zone's name, never returned.
   source: text("source", { mode: "json" }).$type<ZoneSource>(),
   sourceTokenSealed: blob("source_token_sealed", { mode: "buffer" }).$type<Uint8Array>(),
+  // Issue 28 (the IXFR overlay, `store/overlay-table.ts`): the oldest version whose `node_overlay` rows the
+  // served version sees, null when it sees none; set with every flip, so the answer path knows from the
+  // zone's row (the directory reads it) whether a miss must merge an overlay, at no query of its own.
+  overlayFrom: integer("overlay_from"),
 }, (t) => [
   // The API's `sort=next-refresh` pages on (next_refresh_at, name) (`db/queries/zones.ts`).
   index("zones_next_refresh").on(t.nextRefreshAt, t.name),
@@ -560,3 +564,34 @@ export const apiTokens = sqliteTable("api_tokens", {
   expiresAt: integer("expires_at"),
   createdAt: integer("created_at").notNull().default(now),
 });
+
+// ---- Issue 28: the IXFR overlay of changed nodes ---------------------------------------------------------
+
+/**
+ * The owners an IXFR-applied version changed (`store/overlay-table.ts`), instead of rewriting their blocks:
+ * per version and tree, each changed owner's whole new node, or a node of no records (a tombstone: the owner
+ * is gone), in canonical order, encoded as a block (`block-codec.ts`) and cut into parts of at most
+ * `MAX_TEXT_BYTES` (one row holds ~1,000 changed owners). Version V sees a row when
+ * `added_version <= V AND (removed_version IS NULL OR removed_version > V)`; of several rows naming one
+ * owner the newest wins. A full transfer's commit and a fold (`changeset-apply.ts`) set `removed_version`.
+ */
+export const nodeOverlay = sqliteTable(
+  "node_overlay",
+  {
+    zoneId: integer("zone_id")
+      .notNull()
+      .references(() => zones.id, { onDelete: "cascade" }),
+    addedVersion: integer("added_version").notNull(),
+    /** 0: the main name tree; 1: the NSEC3 chain. */
+    tree: integer("tree").notNull(),
+    part: integer("part").notNull(),
+    removedVersion: integer("removed_version"),
+    /** Owners in the part, tombstones included. */
+    owners: integer("owners").notNull(),
+    /** The earliest RRSIG expiration among the part's nodes (ms since the epoch), null without RRSIGs. */
+    rrsigExpiresAt: integer("rrsig_expires_at"),
+    /** The encoded nodes (`block-codec.ts`) as base64 text (`blob-text.ts`), a BLOB only for one huge owner. */
+    data: text("data").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.zoneId, t.addedVersion, t.tree, t.part] })],
+);

@@ -279,6 +279,19 @@ export function pageStatement(
 }
 
 /**
+ * The blocks of version `version` holding RRSIGs, the earliest-expiring first, `limit` of them (every block row
+ * of the zone is read: no index leads with the expiration). An IXFR through the overlay reads them when a node
+ * it replaces may have held the zone's earliest expiration (`changeset-apply.ts` `exactEarliest`).
+ */
+export function earliestBlocksStatement(budget: Budget, zoneId: number, version: number, limit: number): D1PreparedStatement {
+  return budget.prepare(
+    `SELECT b.tree, b.rrsig_expires_at, b.data FROM blocks b WHERE b.zone_id = ?1 AND b.tree IN (0, 1) AND b.rrsig_expires_at IS NOT NULL
+       AND ${visible("b", "?2")} ORDER BY b.rrsig_expires_at LIMIT ?3`,
+    [zoneId, version, limit],
+  );
+}
+
+/**
  * Sets the zone's earliest RRSIG expiration to the minimum over the blocks version `version` sees, if
  * that version is the served one (run inside a flip batch, after the pointer moved).
  */

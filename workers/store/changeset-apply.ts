@@ -1,31 +1,40 @@
 /**
- * @module Applying IXFR changesets (RFC 1995 §4) to the served version, rewriting only the blocks they
- * touch: each touched block is copied with the change (`added_version = V`). When the copy starts at the
- * same key, it shadows the old row (`block-table.ts`) and nothing else is written for it; only a block
- * that empties or whose first owner changes has its old row marked `removed_version = V`. A 10-record
- * change therefore writes about two rows per touched block (the row and its index entry, as D1 counts)
- * plus a few for the version, the pointer and the journal, never the zone.
+ * @module Applying IXFR changesets (RFC 1995 §4) to the served version, in proportion to the change:
+ *
+ * - **Through the overlay** (issue 28, `overlay.ts`, `overlay-table.ts`): each touched owner's node at the
+ *   base version is read from the overlay that version sees if it names the owner, else from its block; the
+ *   changed owners, whole (or as tombstones), become the new version's `node_overlay` rows, a row per ~1,000
+ *   owners, and no block is written. A 1,000-change IXFR on a 1M-record zone wrote ~3,750 rows and now 17.
+ * - **The fold**, when the overlay would pass `OVERLAY_MAX_OWNERS` or `OVERLAY_MAX_BYTES`, or the zone's
+ *   earliest RRSIG expiration could rise and its earliest-expiring blocks do not settle it (`exactEarliest`): the blocks holding every owner the overlay names and every touched
+ *   one are rewritten with the overlay and the change (`added_version = V`), and the overlay rows retired at
+ *   V. When a copy starts at the same key, it shadows the old row (`block-table.ts`) and nothing else is
+ *   written for it; only a block that empties or whose first owner changes has its old row marked
+ *   `removed_version = V`.
  *
  *  1. Check the lease, and that the first changeset starts at the zone's serial and each one continues
  *     the previous one.
- *  2. Find the block holding each touched owner at the current version (one batch of indexed queries; in
- *     step 1's batch when the caller read the current version just before, `expectedBase`).
+ *  2. Find the block holding each touched owner at the current version, and read the overlay that version
+ *     sees (one batch of indexed queries; in step 1's batch when the caller read the current version just
+ *     before, `expectedBase`).
  *  3. Apply the changesets in order in memory: deletions must exist (a deletion of a record we do not
  *     have means the primary's history and ours differ: "inconsistent", and the service falls back to
  *     AXFR), additions are added (an existing record only takes the new TTL).
  *  4. Check the result has exactly one SOA at the apex, with the last changeset's serial.
  *  5. One D1 batch, guarded by a compare-and-set on (lease, current version, serial): the version row
- *     (committed at once, inserted only under the same conditions as the flip), pointer flip, old rows
- *     retired where not shadowed, new rows inserted, journal rows written.
+ *     (committed at once, inserted only under the same conditions as the flip), pointer flip, the overlay
+ *     rows (or, in a fold: old blocks retired where not shadowed, new ones inserted, the overlay retired),
+ *     journal rows written.
  */
 import { RRType } from "../../dns/constants.ts";
 import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
-import { encodeBlock } from "./block-codec.ts";
-import { blocksAtOrBeforeStatement, earliestRrsigStatement, KEYS_PER_LOOKUP, firstBlockStatement, insertBlocksStatements, rowsOf } from "./block-table.ts";
+import { encodeBlock, nodeSize } from "./block-codec.ts";
+import { blocksAtOrBeforeStatement, earliestBlocksStatement, earliestRrsigStatement, KEYS_PER_LOOKUP, firstBlockStatement, insertBlocksStatements, rowsOf } from "./block-table.ts";
 import type { BlockRow, EncodedBlock } from "./block-table.ts";
 import { EarliestExpiry } from "../../answer/store/rrsig-expiry.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
-import { decodeRawNode, nodeSpans, PieceWriter } from "./raw-nodes.ts";
+import { decodeRawNode, nodeSpans, PieceWriter, rawNodes } from "./raw-nodes.ts";
+import { textToBytes } from "./blob-text.ts";
 import type { NodeSpan } from "./raw-nodes.ts";
 import { wireSortKey } from "../../dns/sort-key.ts";
 import type { ZoneRef } from "./full-ingest.ts";
@@ -36,6 +45,9 @@ import type { Budget } from "./statement-budget.ts";
 import { StoreError } from "./store-error.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { addRecord, makeNode, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
+import type { Overlay } from "./overlay.ts";
+import { insertOverlayStatements, overlayOf, overlayStatement, readOverlay, retireOverlayStatement } from "./overlay-table.ts";
+import type { OverlayChange } from "./overlay-table.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 
 export interface ChangesetInput {
@@ -57,6 +69,24 @@ export interface ChangesetResult {
   blocksReplaced: number;
   blocksRetired: number;
   blocksWritten: number;
+  /** Owners written to the overlay (issue 28; 0 when the apply folded), and whether it folded. */
+  overlayOwners: number;
+  folded: boolean;
+}
+
+/**
+ * When the overlay a version sees grows past either bound, the next apply folds it (today's block rewrite
+ * for every owner it names plus the changeset's, the overlay rows retired at the new version), so the
+ * answer path's extra work per version stays bounded: reading the overlay (once per version and isolate,
+ * ~1 MiB at most, the decode ~a few ms) and a binary search in it per lookup. 4,096 owners is four of the
+ * bench's 1,000-change IXFRs between folds; 1 MiB is ~15 rows of `MAX_TEXT_BYTES`.
+ */
+export const OVERLAY_MAX_OWNERS = 4096;
+export const OVERLAY_MAX_BYTES = 1024 * 1024;
+
+export interface OverlayLimits {
+  owners: number;
+  bytes: number;
 }
 
 /** Block ids per `UPDATE … WHERE id IN (…)`: stays under 100 bound parameters. */
@@ -86,19 +116,26 @@ interface WorkingBlock {
   nextKey: Uint8Array | null;
   /** Its nodes in canonical order. */
   slots: Slot[];
-  /** The stored block's earliest RRSIG expiration (ms), before any change; null without RRSIGs. */
-  oldExpiry: number | null;
+  /** The stored block's octets (null for a new block), for {@link oldExpiry}. */
+  data: Uint8Array | null;
 }
 
-/** A block row read for editing: its nodes by offsets, and its earliest RRSIG expiration. */
+/** A block row read for editing: its nodes by offsets. */
 function loaded(row: BlockRow, tree: Tree): WorkingBlock {
-  const data = row.data;
-  const nodes = nodeSpans(data);
+  const slots: Slot[] = nodeSpans(row.data).map((raw) => ({ raw }));
+  return { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, slots, data: row.data };
+}
+
+/**
+ * The stored block's earliest RRSIG expiration (ms), before any change; null without RRSIGs. Read only when
+ * the block is rewritten (an apply through the overlay rewrites none).
+ */
+function oldExpiry(b: WorkingBlock): number | null {
+  const data = b.data;
+  if (!data) return null;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const expiry = new EarliestExpiry();
-  const slots: Slot[] = new Array(nodes.length);
-  for (let i = 0; i < nodes.length; i++) {
-    const n = nodes[i]!;
+  for (const n of nodeSpans(data)) {
     // Past the owner name and the record count: the records, each type..rdata.
     let pos = n.start;
     while (data[pos]! !== 0) pos += data[pos]! + 1;
@@ -107,9 +144,8 @@ function loaded(row: BlockRow, tree: Tree): WorkingBlock {
       expiry.recordAt(view, pos);
       pos += 10 + view.getUint16(pos + 8);
     }
-    slots[i] = { raw: n };
   }
-  return { id: row.id, tree, firstKey: row.firstKey, nextKey: row.nextKey, slots, oldExpiry: expiry.ms };
+  return expiry.ms;
 }
 
 /** Where `key` is, or would go, among a block's nodes (binary search). */
@@ -161,6 +197,8 @@ function partsOf(records: OwnedRecord[], limit: number): Uint8Array[] {
 
 /** The zone's state the changesets apply to, read and checked under the lease (step 1). */
 interface Base {
+  /** The oldest version of the overlay the served version sees, or null when it sees none. */
+  overlayFrom: number | null;
   /** The served version, and the one being written. */
   base: number;
   version: number;
@@ -189,11 +227,14 @@ export async function applyChangesets(
      * on meanwhile, step 1 says so and the lookups run again at the version it read.
      */
     expectedBase?: number | null | undefined;
+    /** The fold's bounds (tests); default OVERLAY_MAX_OWNERS and OVERLAY_MAX_BYTES. */
+    overlayLimits?: OverlayLimits;
   } = {},
 ): Promise<ChangesetResult> {
   const now = options.now ?? Date.now();
   const readBefore = budget.counts.rowsRead;
   const expected = options.expectedBase ?? null;
+  const limits = options.overlayLimits ?? { owners: OVERLAY_MAX_OWNERS, bytes: OVERLAY_MAX_BYTES };
   const parseAll = (): ParsedChangeset[] =>
     changesets.map((cs, i) => ({
       deletions: parse(cs.deletions, zone, `changeset ${i} deletions`),
@@ -202,24 +243,271 @@ export async function applyChangesets(
   let base: Base;
   let parsed: ParsedChangeset[];
   let working: WorkingBlock[];
+  let overlay: Overlay;
   if (expected === null) {
     base = await checkStart(budget, zone, owner, changesets, now);
     parsed = parseAll();
-    working = await findTouchedBlocks(budget, zone, parsed, base.base);
+    [overlay, working] = await Promise.all([readOverlay(budget, zone.id, base.base), findTouchedBlocks(budget, zone, touchedKeys(parsed), base.base)]);
   } else {
     parsed = parseAll();
-    const lookups = touchedLookups(budget, zone, parsed, expected);
-    const [state, ...results] = await budget.batch([checkStartStatement(budget, zone, owner, now), ...lookups.statements]);
+    const lookups = touchedLookups(budget, zone, touchedKeys(parsed), expected);
+    const [state, overlayRows, ...results] = await budget.batch([
+      checkStartStatement(budget, zone, owner, now),
+      overlayStatement(budget, zone.id, expected),
+      ...lookups.statements,
+    ]);
     base = checkStartResult(zone, changesets, state!);
-    working =
-      base.base === expected
-        ? await touchedFromResults(budget, zone, lookups, results, expected)
-        : await findTouchedBlocks(budget, zone, parsed, base.base);
+    if (base.base === expected) {
+      overlay = overlayOf(overlayRows!);
+      working = await touchedFromResults(budget, zone, lookups, results, expected);
+    } else {
+      [overlay, working] = await Promise.all([readOverlay(budget, zone.id, base.base), findTouchedBlocks(budget, zone, touchedKeys(parsed), base.base)]);
+    }
   }
-  const { changed, recordCount } = applyInOrder(working, zone, changesets, parsed, base.recordCount);
+  // 3–4 through the overlay, unless it would grow past its bounds, or the zone's earliest RRSIG expiration
+  // may rise and the earliest-expiring blocks do not settle the new one (`exactEarliest`).
+  const touched = touchedKeys(parsed);
+  if (overlay.owners + touched.length <= limits.owners && overlay.bytes <= limits.bytes) {
+    const applied = overlayApply(working, overlay, zone, changesets, parsed, base);
+    if (applied.recompute && applied.bytes + overlay.bytes <= limits.bytes) {
+      const exact = await exactEarliest(budget, zone, base.base, overlay, applied.overlayChanges);
+      if (exact !== undefined) applied.earliest = exact;
+      else applied.bytes = Infinity; // unsettled: fold
+    }
+    if (applied.bytes + overlay.bytes <= limits.bytes) {
+      const result = await commitBatch(budget, zone, owner, changesets, parsed, base, { ...applied, changed: new Set() }, options.expiresAt, now);
+      return { ...result, rowsRead: budget.counts.rowsRead - readBefore };
+    }
+  }
+  // The fold: every owner the overlay names joins the touched ones, and their blocks are rewritten.
+  if (!overlay.isEmpty) {
+    const keys = touched.slice();
+    for (const tree of [0, 1] as Tree[]) for (const e of overlay.entries(tree)) keys.push({ tree, key: e.key });
+    working = await findTouchedBlocks(budget, zone, keys, base.base);
+  }
+  const changed = layOverlay(working, overlay);
+  const { recordCount } = applyInOrder(working, zone, changesets, parsed, base.recordCount, changed);
   const serial = checkApexSoa(working, zone, changesets);
-  const result = await commitBatch(budget, zone, owner, changesets, parsed, base, { changed, recordCount, serial }, options.expiresAt, now);
+  // An overlaid node may have held the zone's earliest RRSIG expiration: then it is computed again over the
+  // blocks, which after the fold hold every node.
+  const overlayHeldEarliest = overlay.owners > 0 && overlayMayHoldEarliest(overlay, base.rrsigExpiresAt);
+  const result = await commitBatch(
+    budget,
+    zone,
+    owner,
+    changesets,
+    parsed,
+    base,
+    { changed, recordCount, serial, overlayChanges: null, earliest: null, overlayHeldEarliest },
+    options.expiresAt,
+    now,
+  );
   return { ...result, rowsRead: budget.counts.rowsRead - readBefore };
+}
+
+/**
+ * The fold's first step: the overlay's owners laid over the touched blocks (a node replaced, a tombstoned
+ * one emptied, which `cutBlock` leaves out, a new one inserted); returns the blocks it changed.
+ */
+function layOverlay(working: readonly WorkingBlock[], overlay: Overlay): Set<WorkingBlock> {
+  const changed = new Set<WorkingBlock>();
+  if (overlay.isEmpty) return changed;
+  const index = indexWorking(working);
+  for (const tree of [0, 1] as Tree[]) {
+    for (const entry of overlay.entries(tree)) {
+      const b = blockFor(index, tree, entry.key);
+      const at = slotIndex(b.slots, entry.key);
+      const node = decodeRawNode(entry);
+      if (at.found) b.slots[at.index] = { key: entry.key, node };
+      else if (node.records.length > 0) b.slots.splice(at.index, 0, { key: entry.key, node });
+      else continue;
+      changed.add(b);
+    }
+  }
+  return changed;
+}
+
+/** Whether a live node of the overlay has an RRSIG expiring at or before `earliest` (with a second of slack). */
+function overlayMayHoldEarliest(overlay: Overlay, earliest: number | null): boolean {
+  for (const tree of [0, 1] as Tree[]) {
+    for (const entry of overlay.entries(tree)) {
+      if (entry.records === 0) continue;
+      const at = nodeExpiry(decodeRawNode(entry));
+      if (at !== null && (earliest === null || at <= earliest + 1000)) return true;
+    }
+  }
+  return false;
+}
+
+/** The owners the changesets touch, once each, with their trees. */
+function touchedKeys(parsed: readonly ParsedChangeset[]): { tree: Tree; key: Uint8Array }[] {
+  const touched = new Map<string, { tree: Tree; key: Uint8Array }>();
+  for (const p of parsed) {
+    for (const list of [p.deletions, p.additions]) {
+      for (const r of list) {
+        const tree = treeOf(r.type, r.rdata);
+        const id = `${tree}:${r.name.key}`;
+        if (!touched.has(id)) touched.set(id, { tree, key: r.name.sortKey() });
+      }
+    }
+  }
+  return [...touched.values()];
+}
+
+/** An owner the changesets touch, in the overlay apply: its node at the base version, and as edited. */
+interface TouchedOwner {
+  tree: Tree;
+  key: Uint8Array;
+  before: StoredNode | null;
+  node: StoredNode;
+}
+
+/** What the overlay apply gives the commit: the overlay rows' owners and the zone's new figures. */
+interface OverlayApplied {
+  overlayChanges: OverlayChange[];
+  /** Octets of the changed nodes, encoded. */
+  bytes: number;
+  recordCount: number;
+  serial: number;
+  /** The zone's earliest RRSIG expiration after the change (exact: see `overlayApply`), unless `recompute`. */
+  earliest: number | null;
+  /** A changed owner's old node may have held the zone's earliest RRSIG expiration: `exactEarliest` must say. */
+  recompute: boolean;
+}
+
+/** The earliest RRSIG expiration among a node's records, or null. */
+function nodeExpiry(node: StoredNode | null): number | null {
+  if (!node) return null;
+  const expiry = new EarliestExpiry();
+  for (const r of node.records) expiry.record(r.type, r.rdata);
+  return expiry.ms;
+}
+
+function sameNode(a: StoredNode | null, b: StoredNode): boolean {
+  if (!a) return b.records.length === 0;
+  if (a.records.length !== b.records.length) return false;
+  return compareBytes(encodeBlock([a]), encodeBlock([b])) === 0;
+}
+
+/**
+ * 3–4 through the overlay: each touched owner's node at the base version from the overlay if it names it,
+ * else from its block (a deletion must find its record: RFC 1995's consistency check), the changesets
+ * applied in memory, the apex SOA checked; the changed owners become the new version's overlay rows.
+ *
+ * The zone's earliest RRSIG expiration after it is the least of the old one and the new nodes' (exact: every
+ * node the change replaces expired later than the old earliest), unless a replaced node may have held the
+ * old earliest (`recompute`): then the new one may be later, and {@link exactEarliest} reads it.
+ */
+function overlayApply(
+  working: readonly WorkingBlock[],
+  overlay: Overlay,
+  zone: ZoneRef,
+  changesets: readonly ChangesetInput[],
+  parsed: readonly ParsedChangeset[],
+  start: Base,
+): OverlayApplied {
+  const index = indexWorking(working);
+  const touched = new Map<string, TouchedOwner>();
+  const at = (tree: Tree, name: OwnedRecord["name"]): TouchedOwner => {
+    const id = `${tree}:${name.key}`;
+    let t = touched.get(id);
+    if (t) return t;
+    const key = name.sortKey();
+    let before: StoredNode | null;
+    const own = overlay.get(tree, key);
+    if (own !== undefined) before = own;
+    else {
+      const b = index.get(tree) ? blockFor(index, tree, key) : undefined;
+      const found = b ? slotIndex(b.slots, key) : undefined;
+      before = b && found!.found ? nodeAt(b, found!.index) : null;
+    }
+    const node = before ? { name: before.name, key, records: before.records.slice() } : makeNode(name, []);
+    t = { tree, key, before, node };
+    touched.set(id, t);
+    return t;
+  };
+  let recordCount = start.recordCount;
+  parsed.forEach((p, i) => {
+    for (const r of p.deletions) {
+      const node = at(treeOf(r.type, r.rdata), r.name).node;
+      const k = node.records.findIndex((x) => sameRecord(x, r));
+      if (k < 0) {
+        throw new StoreError(
+          "inconsistent",
+          `changeset ${i} (serial ${changesets[i]!.fromSerial} → ${changesets[i]!.toSerial}) deletes ${r.name} type ${r.type}, which ${zone.name} does not have`,
+        );
+      }
+      node.records.splice(k, 1);
+      recordCount--;
+    }
+    for (const r of p.additions) {
+      if (addRecord(at(treeOf(r.type, r.rdata), r.name).node.records, r)) recordCount++;
+    }
+  });
+  // 4. The apex's SOA: the one owner every IXFR touches.
+  const apex = at(TREE_MAIN, zone.name).node;
+  const soas = apex.records.filter((r) => r.type === RRType.SOA);
+  const serial = soaSerial(soas, zone, changesets);
+  const old = start.rrsigExpiresAt;
+  let earliest = old;
+  let recompute = false;
+  let bytes = 0;
+  const overlayChanges: OverlayChange[] = [];
+  const owners = [...touched.values()].sort((a, b) => a.tree - b.tree || compareBytes(a.key, b.key));
+  for (const t of owners) {
+    if (sameNode(t.before, t.node)) continue;
+    const was = nodeExpiry(t.before);
+    // A second of slack: the expirations are 32-bit times read relative to "now" (`rrsig-expiry.ts`).
+    if (was !== null && (old === null || was <= old + 1000)) recompute = true;
+    const size = nodeSize(t.node);
+    if (size > NODE_MAX_BYTES) throw new StoreError("too-large", `owner ${t.node.name} holds ${size} bytes of records, more than ${NODE_MAX_BYTES}`);
+    const now = nodeExpiry(t.node);
+    if (now !== null && (earliest === null || now < earliest)) earliest = now;
+    bytes += size;
+    overlayChanges.push({ tree: t.tree, node: t.node });
+  }
+  return { overlayChanges, bytes, recordCount, serial, earliest, recompute };
+}
+
+/** Blocks {@link exactEarliest} reads at most: past them it gives up and the apply folds. */
+const EARLIEST_BLOCKS = 16;
+
+/**
+ * The zone's earliest RRSIG expiration after an apply through the overlay, exactly, when a replaced node may
+ * have held the old one: the least over the overlay's live nodes (the old overlay's not replaced, and the
+ * change's) and the block nodes the overlay does not hide. The blocks are read earliest-expiring first; a
+ * block's own figure is a lower bound of what it adds (its hidden nodes are left out), so the walk stops at
+ * the first block whose figure is not below the least found. Undefined when EARLIEST_BLOCKS did not settle it
+ * (most signatures hidden): the caller folds.
+ */
+async function exactEarliest(budget: Budget, zone: ZoneRef, base: number, overlay: Overlay, changes: readonly OverlayChange[]): Promise<number | null | undefined> {
+  const changed = new Set(changes.map((c) => `${c.tree}:${bytesKey(c.node.key)}`));
+  const hidden = (tree: Tree, key: Uint8Array) => overlay.names(tree, key) !== undefined || changed.has(`${tree}:${bytesKey(key)}`);
+  let best: number | null = null;
+  const take = (at: number | null) => {
+    if (at !== null && (best === null || at < best)) best = at;
+  };
+  for (const c of changes) take(nodeExpiry(c.node));
+  for (const tree of [0, 1] as Tree[]) {
+    for (const entry of overlay.entries(tree)) {
+      if (entry.records > 0 && !changed.has(`${tree}:${bytesKey(entry.key)}`)) take(nodeExpiry(decodeRawNode(entry)));
+    }
+  }
+  const [read] = await budget.batch([earliestBlocksStatement(budget, zone.id, base, EARLIEST_BLOCKS)]);
+  const rows = read!.results as { tree: number; rrsig_expires_at: number; data: string | ArrayBuffer | number[] }[];
+  for (const row of rows) {
+    if (best !== null && row.rrsig_expires_at >= best) return best;
+    const tree: Tree = row.tree === 1 ? 1 : 0;
+    for (const node of rawNodes(textToBytes(row.data))) if (!hidden(tree, node.key)) take(nodeExpiry(decodeRawNode(node)));
+  }
+  return rows.length < EARLIEST_BLOCKS ? best : undefined;
+}
+
+/** A sort key as a string, for a Set. */
+function bytesKey(key: Uint8Array): string {
+  let s = "";
+  for (const b of key) s += String.fromCharCode(b);
+  return s;
 }
 
 /** The zone's state as step 1 reads it. */
@@ -231,12 +519,13 @@ interface StartRow {
   max_version: number;
   rrsig_expires_at: number | null;
   stale: number;
+  overlay_from: number | null;
 }
 
 /** Step 1's read: the zone's pointer, serial, lease, versions. */
 function checkStartStatement(budget: Budget, zone: ZoneRef, owner: string, now: number): D1PreparedStatement {
   return budget.prepare(
-    `SELECT current_version, serial, record_count, lease_owner = ?2 AND lease_until > ?3 AS leased, rrsig_expires_at,
+    `SELECT current_version, serial, record_count, lease_owner = ?2 AND lease_until > ?3 AS leased, rrsig_expires_at, overlay_from,
        (SELECT COALESCE(MAX(version), 0) FROM zone_versions WHERE zone_id = ?1) AS max_version,
        (SELECT COUNT(*) FROM zone_versions WHERE zone_id = ?1 AND state IN ('open', 'abandoned')) AS stale
      FROM zones WHERE id = ?1`,
@@ -267,7 +556,7 @@ function checkStartResult(zone: ZoneRef, changesets: readonly ChangesetInput[], 
     }
     expected = cs.toSerial;
   }
-  return { base: state.current_version, version: state.max_version + 1, serial: state.serial, recordCount: state.record_count, rrsigExpiresAt: state.rrsig_expires_at, stale: state.stale };
+  return { overlayFrom: state.overlay_from, base: state.current_version, version: state.max_version + 1, serial: state.serial, recordCount: state.record_count, rrsigExpiresAt: state.rrsig_expires_at, stale: state.stale };
 }
 
 /**
@@ -276,8 +565,8 @@ function checkStartResult(zone: ZoneRef, changesets: readonly ChangesetInput[], 
  * which D1's 1,000 queries per invocation would not allow); an owner before every block goes to the
  * tree's first block, or to a new one.
  */
-async function findTouchedBlocks(budget: Budget, zone: ZoneRef, parsed: readonly ParsedChangeset[], base: number): Promise<WorkingBlock[]> {
-  const lookups = touchedLookups(budget, zone, parsed, base);
+async function findTouchedBlocks(budget: Budget, zone: ZoneRef, keys: readonly { tree: Tree; key: Uint8Array }[], base: number): Promise<WorkingBlock[]> {
+  const lookups = touchedLookups(budget, zone, keys, base);
   return touchedFromResults(budget, zone, lookups, await budget.batch(lookups.statements), base);
 }
 
@@ -288,16 +577,9 @@ interface TouchedLookups {
   byTree: Map<Tree, Uint8Array[]>;
 }
 
-function touchedLookups(budget: Budget, zone: ZoneRef, parsed: readonly ParsedChangeset[], base: number): TouchedLookups {
-  const touched = new Map<string, { tree: Tree; key: Uint8Array }>();
-  for (const p of parsed) {
-    for (const r of [...p.deletions, ...p.additions]) {
-      const tree = treeOf(r.type, r.rdata);
-      touched.set(`${tree}:${r.name.key}`, { tree, key: r.name.sortKey() });
-    }
-  }
+function touchedLookups(budget: Budget, zone: ZoneRef, touched: readonly { tree: Tree; key: Uint8Array }[], base: number): TouchedLookups {
   const byTree = new Map<Tree, Uint8Array[]>();
-  for (const l of touched.values()) {
+  for (const l of touched) {
     const keys = byTree.get(l.tree);
     if (keys) keys.push(l.key);
     else byTree.set(l.tree, [l.key]);
@@ -340,7 +622,7 @@ async function touchedFromResults(budget: Budget, zone: ZoneRef, lookups: Touche
         blocks.set(row.id, loaded(row, tree));
       }
     } else {
-      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, slots: [], oldExpiry: null });
+      fresh.push({ id: null, tree, firstKey: new Uint8Array(0), nextKey: null, slots: [], data: null });
     }
   }
   return [...blocks.values(), ...fresh];
@@ -388,9 +670,9 @@ function applyInOrder(
   changesets: readonly ChangesetInput[],
   parsed: readonly ParsedChangeset[],
   recordCountBefore: number,
+  changed = new Set<WorkingBlock>(),
 ): { changed: Set<WorkingBlock>; recordCount: number } {
   let recordCount = recordCountBefore;
-  const changed = new Set<WorkingBlock>();
   const index = indexWorking(working);
   parsed.forEach((p, i) => {
     for (const r of p.deletions) {
@@ -433,6 +715,11 @@ function checkApexSoa(working: readonly WorkingBlock[], zone: ZoneRef, changeset
   const apexBlock = blockFor(indexWorking(working), TREE_MAIN, apexKey);
   const apexAt = slotIndex(apexBlock.slots, apexKey);
   const soas = apexAt.found ? nodeAt(apexBlock, apexAt.index).records.filter((r) => r.type === RRType.SOA) : [];
+  return soaSerial(soas, zone, changesets);
+}
+
+/** The serial of the apex's SOA records after the changesets: exactly one, with the last changeset's serial. */
+function soaSerial(soas: readonly StoredNode["records"][number][], zone: ZoneRef, changesets: readonly ChangesetInput[]): number {
   const lastSerial = changesets[changesets.length - 1]!.toSerial;
   if (soas.length !== 1) {
     // The apex block may not have been touched at all (a changeset without SOA records).
@@ -462,12 +749,24 @@ async function commitBatch(
   changesets: readonly ChangesetInput[],
   parsed: readonly ParsedChangeset[],
   start: Base,
-  result: { changed: Set<WorkingBlock>; recordCount: number; serial: number },
+  result: {
+    changed: Set<WorkingBlock>;
+    recordCount: number;
+    serial: number;
+    /** The overlay apply's owners (then `changed` is empty and no block is written), or null: a fold, or no overlay. */
+    overlayChanges: OverlayChange[] | null;
+    /** With `overlayChanges`, the zone's new earliest RRSIG expiration. */
+    earliest: number | null;
+    /** In a fold, whether an overlaid node may have held the old earliest RRSIG expiration. */
+    overlayHeldEarliest?: boolean;
+  },
   expiresAt: number | undefined,
   now: number,
 ): Promise<Omit<ChangesetResult, "rowsRead">> {
   const { base, version } = start;
-  const { changed, recordCount, serial } = result;
+  const { changed, recordCount, serial, overlayChanges } = result;
+  // The served version's overlay: kept growing (from its first version on), or gone after a fold.
+  const overlayFrom = overlayChanges === null ? null : (start.overlayFrom ?? version);
   const moved = "(SELECT current_version FROM zones WHERE id = ?1) = ?2";
   const statements: D1PreparedStatement[] = [
     // Inserted committed, under the flip's own conditions: the whole batch is one transaction.
@@ -479,7 +778,7 @@ async function commitBatch(
     ),
     budget.prepare(
       `UPDATE zones SET current_version = ?2, serial = ?5, record_count = ?6, status = 'active', status_detail = ?7,
-         expires_at = COALESCE(?8, expires_at), updated_at = ?9
+         expires_at = COALESCE(?8, expires_at), updated_at = ?9, overlay_from = ?11
        WHERE id = ?1 AND current_version = ?3 AND serial = ?10 AND lease_owner = ?4 AND lease_until > ?9`,
       [
         zone.id,
@@ -492,20 +791,24 @@ async function commitBatch(
         expiresAt ?? null,
         now,
         start.serial,
+        overlayFrom,
       ],
     ),
   ];
+  if (overlayChanges !== null) statements.push(...insertOverlayStatements(budget, zone.id, version, overlayChanges));
+  else if (start.overlayFrom !== null) statements.push(retireOverlayStatement(budget, zone.id, version));
   // New rows per touched block; an old row is retired only when its copy does not start at its key.
   const written: EncodedBlock[] = [];
   const retired: number[] = [];
   let shadowedBlocks = 0;
   // Whether a replaced block may have held the zone's earliest RRSIG expiration (then it is computed over
   // the whole version again; else it is the least of the old one and the new blocks').
-  let earliestReplaced = false;
+  let earliestReplaced = result.overlayHeldEarliest ?? false;
   const oldEarliest = start.rrsigExpiresAt;
   for (const b of changed) {
     // A second of slack: the expirations are 32-bit times read relative to "now" (`rrsig-expiry.ts`).
-    if (b.oldExpiry !== null && (oldEarliest === null || b.oldExpiry <= oldEarliest + 1000)) earliestReplaced = true;
+    const was = oldExpiry(b);
+    if (was !== null && (oldEarliest === null || was <= oldEarliest + 1000)) earliestReplaced = true;
     const pieces = cutBlock(b);
     if (b.id !== null) {
       if (pieces.length > 0 && compareBytes(pieces[0]!.firstKey, b.firstKey) === 0) shadowedBlocks++;
@@ -552,7 +855,11 @@ async function commitBatch(
       ...deleteAbandonedStatements(budget, zone.id, version),
     );
   }
-  statements.push(earliestStatement(budget, zone.id, version, oldEarliest, earliestReplaced, written));
+  statements.push(
+    overlayChanges !== null
+      ? budget.prepare("UPDATE zones SET rrsig_expires_at = ?3 WHERE id = ?1 AND current_version = ?2", [zone.id, version, result.earliest])
+      : earliestStatement(budget, zone.id, version, oldEarliest, earliestReplaced, written),
+  );
   const before = budget.counts.rowsWritten;
   let results: D1Result[];
   try {
@@ -576,6 +883,8 @@ async function commitBatch(
     blocksReplaced: retired.length + shadowedBlocks,
     blocksRetired: retired.length,
     blocksWritten,
+    overlayOwners: overlayChanges?.length ?? 0,
+    folded: overlayChanges === null && start.overlayFrom !== null,
   };
 }
 

@@ -17,6 +17,11 @@
  *   (zone, version, tree), the key ranges already seen: `[first_key, next_key)` → block, so a lookup that
  *   lands in a known range costs no query at all.
  *
+ * Beside them, per (zone, version), the **IXFR overlay** that version sees (issue 28, `overlay.ts`), read
+ * whole once and merged into every lookup at the level of `locate` (so `LocatingZoneStore`'s lookups, DNSSEC
+ * denial included, see the merged zone). A zone whose row says its served version has no overlay
+ * (`overlay_from` null, read by the directory with the pointer) costs no query and no merge for it.
+ *
  * A miss is one indexed query (`blocks_lookup`); only a lookup that needs a neighbour across a block edge
  * costs a second one, and the port's lookups ask for a neighbour only when they use it (a name that exists
  * needs none). `d1-miss-queries.test.ts` fixes the statements per miss by query kind. Every read counts
@@ -41,6 +46,10 @@ import { LocatingZoneStore } from "../../answer/store/locating-zone-store.ts";
 import type { Neighbourhood } from "../../answer/store/locating-zone-store.ts";
 import type { D1Queryable } from "../db/d1-queryable.ts";
 import { ZoneDirectory } from "./zone-directory.ts";
+import type { D1ZoneInfo } from "./zone-directory.ts";
+import { mergedLastNode, mergedNeighbourhood } from "./overlay.ts";
+import type { Overlay } from "./overlay.ts";
+import { overlayOf, overlaySinceStatement, overlayStatement } from "./overlay-table.ts";
 
 export interface D1ZoneStoreOptions {
   /** How long the zones' current-version pointers may be reused without a poll of the change log. Default 1000 ms. */
@@ -75,6 +84,13 @@ export class D1ZoneStore extends LocatingZoneStore {
     maxSize: 8 * 1024 * 1024,
     sizeCalculation: (known) => 64 + known.length * 160,
   });
+  /** `${zone}:${version}` → the overlay that version sees (`Overlay.EMPTY` when none), by its size. */
+  private readonly overlays = new LRUCache<string, Overlay>({
+    maxSize: 16 * 1024 * 1024,
+    sizeCalculation: (overlay) => overlay.memoryBytes,
+  });
+  /** Per zone, the newest served version whose overlay was read, with its `overlay_from`: the next version extends it (if still cached). */
+  private readonly latestOverlay = new LRUCache<number, { version: number; from: number }>({ max: 4096 });
   /** `${zone}:${version}:${tree}` of trees found empty (a zone without NSEC3 asks often). */
   private readonly emptyTrees = new LRUCache<string, true>({ max: 1024 });
   /** Block queries sent; `queries` adds the directory's. */
@@ -222,11 +238,53 @@ export class D1ZoneStore extends LocatingZoneStore {
   }
 
   /**
+   * The overlay the zone's served version sees, or null when it has none: no query when the zone's row said
+   * so for this version (`D1ZoneInfo.overlay`), else one per (zone, version) and isolate.
+   */
+  private overlayOf(zone: ZoneInfo): Promise<Overlay> | null {
+    if (zone.version === null) return null;
+    const said = (zone as D1ZoneInfo).overlay;
+    const known = said && said.version === zone.version;
+    if (known && said.from === null) return null;
+    const key = `${zone.id}:${zone.version}`;
+    const cached = this.overlays.get(key);
+    if (cached) return cached.isEmpty ? null : Promise.resolve(cached);
+    return this.readOverlay(zone.id, zone.version, key, known ? said.from : null);
+  }
+
+  /**
+   * Reads the overlay of (zone, version) whole, or, when the served version's overlay starts where that of an
+   * older version this isolate holds started (`from`: no fold in between), only the rows added since: a zone
+   * taking an IXFR every few seconds re-reads its ~1,000 new owners, not the whole overlay, each time.
+   */
+  private async readOverlay(zoneId: number, version: number, key: string, from: number | null): Promise<Overlay> {
+    const older = from === null ? undefined : this.latestOverlay.get(zoneId);
+    const base = older && older.from === from && older.version < version ? this.overlays.get(`${zoneId}:${older.version}`) : undefined;
+    this.blockQueries++;
+    const statement = base ? overlaySinceStatement(this.budget, zoneId, older!.version, version) : overlayStatement(this.budget, zoneId, version);
+    const result = await statement.all();
+    this.budget.record(result);
+    const overlay = overlayOf(result, base);
+    this.overlays.set(key, overlay);
+    if (from !== null && !(older && older.version > version)) this.latestOverlay.set(zoneId, { version, from });
+    return overlay;
+  }
+
+  /**
    * `locate`, reading a neighbour block only for a neighbour that is asked for: a node at the edge of its
-   * block needs no second query to be found (`before`/`after` false leave those null).
+   * block needs no second query to be found (`before`/`after` false leave those null); with the version's
+   * overlay laid over the blocks when it has one.
    */
   private async neighbours(zone: ZoneInfo, tree: Tree, name: Name, wantBefore: boolean, wantAfter: boolean): Promise<Neighbourhood> {
     const key = name.sortKey();
+    const pending = this.overlayOf(zone);
+    const overlay = pending && (await pending);
+    if (!overlay || overlay.entries(tree).length === 0) return this.blockNeighbours(zone, tree, key, wantBefore, wantAfter);
+    return mergedNeighbourhood(overlay, tree, key, wantBefore, wantAfter, (k, before, after) => this.blockNeighbours(zone, tree, k, before, after));
+  }
+
+  /** `neighbours` among the blocks alone. */
+  private async blockNeighbours(zone: ZoneInfo, tree: Tree, key: Uint8Array, wantBefore: boolean, wantAfter: boolean): Promise<Neighbourhood> {
     const block = await this.blockFor(zone, tree, key);
     if (!block) return { match: null, before: null, after: null };
     const reader = block.reader;
@@ -275,6 +333,14 @@ export class D1ZoneStore extends LocatingZoneStore {
   }
 
   async lastNode(zone: ZoneInfo, tree: Tree): Promise<StoredNode | null> {
+    const pending = this.overlayOf(zone);
+    const overlay = pending && (await pending);
+    if (!overlay || overlay.entries(tree).length === 0) return this.blockLastNode(zone, tree);
+    return mergedLastNode(overlay, tree, () => this.blockLastNode(zone, tree), (k, before, after) => this.blockNeighbours(zone, tree, k, before, after));
+  }
+
+  /** The last node of a tree among the blocks alone. */
+  private async blockLastNode(zone: ZoneInfo, tree: Tree): Promise<StoredNode | null> {
     if (zone.version === null) return null;
     const treeKey = `${zone.id}:${zone.version}:${tree}`;
     if (this.emptyTrees.has(treeKey)) return null;

@@ -34,6 +34,7 @@ import type { Name } from "../../dns/name.ts";
 import { RRType } from "../../dns/constants.ts";
 import { BLOCK_MAX_NODES, BLOCK_TARGET_BYTES, NODE_MAX_BYTES } from "./block-builder.ts";
 import { earliestRrsigStatement, insertBlocksStatements, insertEncodedBlockStatement } from "./block-table.ts";
+import { retireOverlayStatement } from "./overlay-table.ts";
 import type { EncodedBlock } from "./block-table.ts";
 import { storedBytes, textToBytes } from "./blob-text.ts";
 import { checkBlockChunk, decodeRawNode, mergeRawNodes, PieceWriter, rawNodes } from "./raw-nodes.ts";
@@ -620,7 +621,7 @@ async function flip(
   const results = await budget.batch([
     budget.prepare(
       `UPDATE zones SET current_version = ?4, serial = ?5, record_count = ?6, status = 'active', status_detail = ?7,
-         expires_at = COALESCE(?8, expires_at), updated_at = ?3
+         expires_at = COALESCE(?8, expires_at), updated_at = ?3, overlay_from = NULL
        WHERE id = ?1 AND ${HOLDS_LEASE}
          AND EXISTS (SELECT 1 FROM zone_versions WHERE zone_id = ?1 AND version = ?4 AND state = 'open' AND owner = ?2)`,
       [zone.id, owner, now, version, info.serial, info.recordCount, detail, info.expiresAt ?? null],
@@ -645,6 +646,8 @@ async function flip(
       `UPDATE blocks SET removed_version = ?2 WHERE zone_id = ?1 AND removed_version IS NULL AND added_version < ?2 AND ${moved}`,
       [zone.id, version],
     ),
+    // The IXFR overlay (issue 28) is folded into this version's blocks: its rows are seen no more.
+    retireOverlayStatement(budget, zone.id, version),
     budget.prepare(
       `UPDATE zone_versions SET state = 'committed', serial = ?3, record_count = ?4, committed_at = ?5
        WHERE zone_id = ?1 AND version = ?2 AND ${moved}`,

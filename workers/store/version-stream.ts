@@ -1,11 +1,17 @@
 /**
  * @module A committed version read back as a record stream (for AXFR out and for checks): every record,
  * the apex SOA first, then the rest in canonical order (RFC 4034 §6.1), the NSEC3 chain last. Read a few
- * blocks per query, so a 1M-record zone is never held whole.
+ * blocks per query, so a 1M-record zone is never held whole. A version with an IXFR overlay (issue 28,
+ * `overlay.ts`) reads as its blocks with the overlay merged in (`OverlayBlockMerger`: only the blocks an
+ * overlaid owner falls in are rebuilt, by copying octets), one query more for the overlay.
  */
 import { RRType } from "../../dns/constants.ts";
 import { BlockFormatError, decodeBlock } from "./block-codec.ts";
-import { pageStatement, rowsOf } from "./block-table.ts";
+import { blockAtOrBeforeStatement, firstRow, pageStatement, rowsOf } from "./block-table.ts";
+import { OverlayBlockMerger } from "./overlay.ts";
+import type { Overlay } from "./overlay.ts";
+import { readOverlay } from "./overlay-table.ts";
+import { compareBytes } from "../../dns/bytes.ts";
 import { Budget } from "./statement-budget.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../../answer/store/stored-node.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
@@ -23,16 +29,42 @@ export async function* versionNodes(
   version: number,
   blocksPerQuery = STREAM_BLOCKS_PER_QUERY,
 ): AsyncGenerator<StoredNode> {
+  for await (const page of versionBlocks(db, zoneId, version, blocksPerQuery)) for (const data of page) yield* decodeBlock(data);
+}
+
+/**
+ * The nodes of one tree of a version from `from` on (every node whose key is not below it), the overlay
+ * merged in: the block holding `from`, then pages of `blocksPerQuery` blocks (the records API's pages).
+ */
+export async function* versionNodesFrom(
+  db: D1Queryable,
+  zoneId: number,
+  version: number,
+  tree: Tree,
+  from: Uint8Array | null,
+  blocksPerQuery = 8,
+): AsyncGenerator<StoredNode> {
   const budget = new Budget(db);
-  for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) {
-    let after: Uint8Array | null = null;
-    for (;;) {
-      const rows = rowsOf(await pageStatement(budget, zoneId, version, tree, after, blocksPerQuery).all());
-      for (const row of rows) yield* decodeBlock(row.data);
-      if (rows.length < blocksPerQuery) break;
-      after = rows[rows.length - 1]!.firstKey;
+  const overlay = await readOverlay(budget, zoneId, version);
+  const merger = new OverlayBlockMerger(overlay, tree, from ?? undefined);
+  const keep = function* (datas: Uint8Array[]) {
+    for (const data of datas) for (const node of decodeBlock(data)) if (!from || compareBytes(node.key, from) >= 0) yield node;
+  };
+  let after: Uint8Array | null = null;
+  if (from) {
+    const row = await firstRow(blockAtOrBeforeStatement(budget, zoneId, tree, from, version));
+    if (row) {
+      yield* keep(merger.block(row.data, row.lastKey));
+      after = row.firstKey;
     }
   }
+  for (;;) {
+    const rows = rowsOf(await pageStatement(budget, zoneId, version, tree, after, blocksPerQuery).all());
+    for (const row of rows) yield* keep(merger.block(row.data, row.lastKey));
+    if (rows.length < blocksPerQuery) break;
+    after = rows[rows.length - 1]!.firstKey;
+  }
+  yield* keep(merger.rest());
 }
 
 /**
@@ -49,15 +81,23 @@ const STREAM_BLOCKS_PER_QUERY = 256;
  */
 const STREAM_PAGES_AHEAD = 3;
 
-/** The data of every block of a version, tree by tree, in canonical order. */
-async function* versionBlocks(db: D1Queryable, zoneId: number, version: number): AsyncGenerator<Uint8Array[]> {
+/**
+ * The data of every block of a version, tree by tree, in canonical order, a page at a time, with the
+ * version's overlay merged in (a page is never empty).
+ */
+async function* versionBlocks(db: D1Queryable, zoneId: number, version: number, blocksPerQuery = STREAM_BLOCKS_PER_QUERY): AsyncGenerator<Uint8Array[]> {
   const budget = new Budget(db);
+  const overlay: Overlay = await readOverlay(budget, zoneId, version);
   for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) {
+    const merger = overlay.isEmpty ? null : new OverlayBlockMerger(overlay, tree);
     let after: Uint8Array | null = null;
     for (;;) {
-      const rows = rowsOf(await pageStatement(budget, zoneId, version, tree, after, STREAM_BLOCKS_PER_QUERY).all());
-      if (rows.length > 0) yield rows.map((row) => row.data);
-      if (rows.length < STREAM_BLOCKS_PER_QUERY) break;
+      const rows = rowsOf(await pageStatement(budget, zoneId, version, tree, after, blocksPerQuery).all());
+      const page = merger ? rows.flatMap((row) => merger.block(row.data, row.lastKey)) : rows.map((row) => row.data);
+      const last = rows.length < blocksPerQuery;
+      if (last && merger) page.push(...merger.rest());
+      if (page.length > 0) yield page;
+      if (last) break;
       after = rows[rows.length - 1]!.firstKey;
     }
   }

@@ -7,9 +7,12 @@
  *   pointer: a committed version is kept while it is among the newest `keepVersions` or younger than
  *   `keepMs`. Blocks retired at or before the oldest kept version are invisible to every kept version
  *   (visibility needs `removed_version > V`), and so are blocks shadowed by a newer row of the same key
- *   added at or before it (`block-table.ts`), so both go; journal rows of pruned versions go too.
+ *   added at or before it (`block-table.ts`), so both go; journal rows of pruned versions go too, and
+ *   overlay rows (issue 28) retired at or before it (an overlay row not yet folded is seen by the served
+ *   version, whatever its age).
  */
 import { deleteShadowedStatement } from "./block-table.ts";
+import { deleteRetiredOverlayStatement } from "./overlay-table.ts";
 import { deleteAbandonedStatements } from "./full-ingest.ts";
 import { Budget } from "./statement-budget.ts";
 
@@ -27,6 +30,8 @@ export interface SweepResult {
   zones: number;
   abandoned: number;
   blocksDeleted: number;
+  /** Overlay rows deleted (issue 28). */
+  overlayRowsDeleted: number;
 }
 
 export async function sweepVersions(db: D1Database, options: SweepOptions = {}): Promise<SweepResult> {
@@ -40,6 +45,7 @@ export async function sweepVersions(db: D1Database, options: SweepOptions = {}):
   );
   const zones = await db.prepare("SELECT id, current_version FROM zones WHERE current_version IS NOT NULL").all<{ id: number; current_version: number }>();
   let blocksDeleted = 0;
+  let overlayRowsDeleted = 0;
   for (const zone of zones.results) {
     // The oldest version to keep: the keepVersions-th newest committed one, or an older one still young.
     const kept = await db
@@ -57,6 +63,8 @@ export async function sweepVersions(db: D1Database, options: SweepOptions = {}):
       ...abandonedRows,
       budget.prepare("DELETE FROM blocks WHERE zone_id = ?1 AND removed_version IS NOT NULL AND removed_version <= ?2", [zone.id, oldest]),
       deleteShadowedStatement(budget, zone.id, oldest),
+      // Overlay rows a fold or a full transfer retired at or before the oldest kept version (issue 28).
+      deleteRetiredOverlayStatement(budget, zone.id, oldest),
       budget.prepare("DELETE FROM changesets WHERE zone_id = ?1 AND version < ?2", [zone.id, oldest]),
       // Abandoned rows go too, now that their data is deleted (a reused version number is then harmless).
       budget.prepare(
@@ -66,6 +74,7 @@ export async function sweepVersions(db: D1Database, options: SweepOptions = {}):
     ]);
     const blockDeletes = [0, abandonedRows.length, abandonedRows.length + 1];
     for (const i of blockDeletes) blocksDeleted += results[i]!.meta.changes ?? 0;
+    overlayRowsDeleted += results[abandonedRows.length + 2]!.meta.changes ?? 0;
   }
-  return { zones: zones.results.length, abandoned: abandoned.meta.changes ?? 0, blocksDeleted };
+  return { zones: zones.results.length, abandoned: abandoned.meta.changes ?? 0, blocksDeleted, overlayRowsDeleted };
 }

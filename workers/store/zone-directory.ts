@@ -66,6 +66,17 @@ interface ZoneRow {
   expires_at: number | null;
   answer_allow: string;
   catalog: number;
+  overlay_from: number | null;
+}
+
+/**
+ * A zone as this directory hands it out: with `overlay`, the zones row's word on whether the served version
+ * (`overlay.version`) sees IXFR overlay rows (issue 28, `overlay-table.ts`), so the D1 store reads the overlay
+ * only for zones that have one. A `ZoneInfo` made elsewhere has no such field, and a copy given another
+ * version has it for the wrong one: the store then asks D1, once a version.
+ */
+export interface D1ZoneInfo extends ZoneInfo {
+  overlay?: { version: number | null; from: number | null };
 }
 
 interface ChangeRow {
@@ -179,7 +190,7 @@ export class ZoneDirectory {
         const chunk = candidates.slice(i, i + CANDIDATES_PER_STATEMENT);
         statements.push(
           this.budget.prepare(
-            `SELECT id, name, model, current_version, serial, expires_at, answer_allow, catalog FROM zones WHERE name IN (${chunk.map(() => "?").join(",")})`,
+            `SELECT id, name, model, current_version, serial, expires_at, answer_allow, catalog, overlay_from FROM zones WHERE name IN (${chunk.map(() => "?").join(",")})`,
             chunk,
           ),
         );
@@ -207,8 +218,9 @@ export class ZoneDirectory {
     return best ? this.view(best) : null;
   }
 
-  private info(row: ZoneRow): ZoneInfo {
+  private info(row: ZoneRow): D1ZoneInfo {
     return {
+      overlay: { version: row.current_version, from: row.overlay_from },
       id: row.id,
       name: Name.parseAbsolute(row.name),
       model: row.model,

@@ -20,8 +20,8 @@ import { RRType, typeToString } from "../../../dns/constants.ts";
 import { Name } from "../../../dns/name.ts";
 import { withSoaSerial } from "../../../dns/rdata/soa.ts";
 import type { SerialPolicy } from "../../../contract/vocabulary.ts";
-import { decodeBlock } from "../block-codec.ts";
-import { blockAtOrBeforeStatement, firstRow } from "../block-table.ts";
+import type { Overlay } from "../overlay.ts";
+import { readNode, readOverlay } from "../overlay-table.ts";
 import { applyChangesets } from "../changeset-apply.ts";
 import { abortIngest, appendChunk, beginIngest, commitIngest } from "../full-ingest.ts";
 import { acquireLease, releaseLease } from "../lease.ts";
@@ -29,7 +29,7 @@ import { encodeRecordStream } from "../record-stream.ts";
 import type { OwnedRecord } from "../record-stream.ts";
 import { Budget } from "../statement-budget.ts";
 import { StoreError } from "../store-error.ts";
-import { compareRecords, nodeIndex, normalizeRecords, TREE_MAIN } from "../../../answer/store/stored-node.ts";
+import { compareRecords, normalizeRecords, TREE_MAIN } from "../../../answer/store/stored-node.ts";
 import type { StoredRecord } from "../../../answer/store/stored-node.ts";
 import { versionNodes } from "../version-stream.ts";
 import type { D1Queryable } from "../../db/d1-queryable.ts";
@@ -74,6 +74,7 @@ const BESIDE_CNAME = new Set<number>([RRType.CNAME, RRType.RRSIG, RRType.NSEC]);
 export class ZoneEdit {
   private readonly nodes = new Map<string, { name: Name; before: StoredRecord[]; after: StoredRecord[]; label: string | undefined }>();
   private soaRecord: StoredRecord | undefined;
+  private overlay: Promise<Overlay> | undefined;
 
   constructor(
     private readonly budget: Budget,
@@ -124,12 +125,10 @@ export class ZoneEdit {
 
   private async read(name: Name): Promise<StoredRecord[]> {
     if (this.version === null) return [];
-    const key = name.sortKey();
-    const row = await firstRow(blockAtOrBeforeStatement(this.budget, this.zoneId, TREE_MAIN, key, this.version));
-    if (!row) return [];
-    const nodes = decodeBlock(row.data);
-    const at = nodeIndex(nodes, key);
-    return at.found ? nodes[at.index]!.records.slice() : [];
+    // The served version's IXFR overlay (issue 28), read once per edit.
+    this.overlay ??= readOverlay(this.budget, this.zoneId, this.version);
+    const node = await readNode(this.budget, this.zoneId, this.version, TREE_MAIN, name.sortKey(), await this.overlay);
+    return node ? node.records.slice() : [];
   }
 
   /** What the edit changes, name by name (unchanged names left out), with the SOA left to the caller. */
