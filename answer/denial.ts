@@ -12,13 +12,16 @@ import { RRType } from "../dns/constants.ts";
 import { allOf, andThen, type Awaitable } from "./awaitable.ts";
 import { nsecProof } from "./nsec.ts";
 import { Nsec3Prover } from "./nsec3.ts";
-import { nsec3Params } from "./nsec3-hash.ts";
+import { nsec3Params, type Sha1 } from "./nsec3-hash.ts";
 import type { Proof } from "./result.ts";
 import type { RRset } from "./rrset.ts";
 import type { ZoneInfo, ZoneStore } from "./zone-store.ts";
 
-/** The NSEC/NSEC3 RRsets (each with its RRSIGs) that prove `proofs` in `zone`; [] for an unsigned zone. */
-export function denialRRsets(store: ZoneStore, zone: ZoneInfo, proofs: readonly Proof[]): Awaitable<RRset[]> {
+/**
+ * The NSEC/NSEC3 RRsets (each with its RRSIGs) that prove `proofs` in `zone`; [] for an unsigned zone. `sha1`
+ * hashes NSEC3 owners (Web Crypto's when not given).
+ */
+export function denialRRsets(store: ZoneStore, zone: ZoneInfo, proofs: readonly Proof[], sha1?: Sha1): Awaitable<RRset[]> {
   if (proofs.length === 0) return [];
   return andThen(store.node(zone, zone.name), (apex): Awaitable<RRset[]> => {
     if (!apex) return [];
@@ -27,7 +30,7 @@ export function denialRRsets(store: ZoneStore, zone: ZoneInfo, proofs: readonly 
     // Every proof's lookups start at once (the D1 store reads them side by side), then are put together.
     let found: Awaitable<Array<Array<RRset | null>>>;
     if (params) {
-      const prover = new Nsec3Prover(store, zone, params);
+      const prover = new Nsec3Prover(store, zone, params, sha1);
       found = allOf(proofs.map((p) => prover.prove(p)));
     } else if (apex.records.some((r) => r.type === RRType.NSEC)) {
       found = allOf(proofs.map((p) => nsecProof(store, zone, p)));

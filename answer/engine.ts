@@ -36,6 +36,7 @@ import { TsigError } from "../dns/tsig/errors.ts";
 import { WireError, WireReader } from "../dns/wire/reader.ts";
 import type { Transport } from "./any.ts";
 import { denialRRsets } from "./denial.ts";
+import type { Sha1 } from "./nsec3-hash.ts";
 import { lookup } from "./lookup.ts";
 import { type LookupResult, emptyResult, rcodeOf } from "./result.ts";
 import type { RRset } from "./rrset.ts";
@@ -59,6 +60,11 @@ export interface QueryContext {
   client: Client;
   /** Milliseconds since the epoch (zone expiry). */
   now: number;
+  /**
+   * The host's SHA-1 for NSEC3 owner hashes; Web Crypto's (a promise each) when not given. The port-53 front
+   * passes Node's synchronous one (`dns/sha1.node.ts`) so NSEC3 denial is answered in the same call.
+   */
+  sha1?: Sha1 | undefined;
 }
 
 /** What the engine produces: the response and, for logs, caches and DoH's Cache-Control, how it came about. */
@@ -243,7 +249,7 @@ function lookUp(store: ZoneStore, qname: Name, qtype: number, ctx: QueryContext,
     return andThen(lookup(store, zone, qname, qtype), (result): Awaitable<Looked> => {
       if (!dnssec) return { result, answering: zone };
       // RFC 4035 §3.1.3/§3.1.4: with DO=1, the DS of a signed referral and the NSEC/NSEC3 proofs.
-      return andThen(denialRRsets(store, zone, result.proofs), (denial) => {
+      return andThen(denialRRsets(store, zone, result.proofs, ctx.sha1), (denial) => {
         result.authority.push(...result.dnssecAuthority, ...denial);
         return { result, answering: zone };
       });

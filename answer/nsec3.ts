@@ -16,7 +16,8 @@
 import { RRType } from "../dns/constants.ts";
 import type { Name } from "../dns/name.ts";
 import { fromBase32Hex, toBase32Hex } from "../dns/rdata/base32hex.ts";
-import { hashedOwner, inChain, type Nsec3Params } from "./nsec3-hash.ts";
+import { andThen, type Awaitable } from "./awaitable.ts";
+import { hashedOwner, inChain, type Nsec3Params, type Sha1, webSha1 } from "./nsec3-hash.ts";
 import type { Proof } from "./result.ts";
 import type { RRset } from "./rrset.ts";
 import { typeCovered } from "./rrset.ts";
@@ -54,6 +55,8 @@ export class Nsec3Prover {
     private readonly store: ZoneStore,
     private readonly zone: ZoneInfo,
     private readonly params: Nsec3Params,
+    /** The host's SHA-1 (a synchronous one keeps the whole proof a value over a store that never waits). */
+    private readonly sha1: Sha1 = webSha1,
   ) {}
 
   /**
@@ -61,28 +64,28 @@ export class Nsec3Prover {
    * when the node at or before the hash belongs to another chain (a parameter change in progress), the search
    * steps back to the node before it, at most {@link MAX_CHAIN_STEPS} times.
    */
-  private async find(name: Name): Promise<{ rrset: RRset | null; exact: boolean }> {
-    const owner = await hashedOwner(name, this.zone.name, this.params);
-    let probe = owner;
-    for (let step = 0; step < MAX_CHAIN_STEPS; step++) {
-      const node = await this.store.nsec3Predecessor(this.zone, probe);
+  private find(name: Name): Awaitable<{ rrset: RRset | null; exact: boolean }> {
+    return andThen(hashedOwner(name, this.zone.name, this.params, this.sha1), (owner) => this.search(owner, owner, 0));
+  }
+
+  private search(owner: Name, probe: Name, step: number): Awaitable<{ rrset: RRset | null; exact: boolean }> {
+    if (step >= MAX_CHAIN_STEPS) return { rrset: null, exact: false };
+    return andThen(this.store.nsec3Predecessor(this.zone, probe), (node) => {
       if (!node) return { rrset: null, exact: false };
       const rrset = chainRRset(node, this.params);
       if (rrset) return { rrset, exact: node.name.equals(owner) };
       const before = ownerBefore(node.name, this.zone.name);
       if (!before) return { rrset: null, exact: false };
-      probe = before;
-    }
-    return { rrset: null, exact: false };
+      return this.search(owner, before, step + 1);
+    });
   }
 
-  private async matching(name: Name): Promise<RRset | null> {
-    const found = await this.find(name);
-    return found.exact ? found.rrset : null;
+  private matching(name: Name): Awaitable<RRset | null> {
+    return andThen(this.find(name), (found) => (found.exact ? found.rrset : null));
   }
 
-  private async covering(name: Name): Promise<RRset | null> {
-    return (await this.find(name)).rrset;
+  private covering(name: Name): Awaitable<RRset | null> {
+    return andThen(this.find(name), (found) => found.rrset);
   }
 
   /** The name one label below `encloser` on the way to `name` (RFC 5155 §1.3, "next closer name"). */
@@ -91,40 +94,41 @@ export class Nsec3Prover {
   }
 
   /** §7.2.1 for `name` whose closest encloser is `encloser`. */
-  private async closestEncloserProof(name: Name, encloser: Name): Promise<Array<RRset | null>> {
-    return [await this.matching(encloser), await this.covering(Nsec3Prover.nextCloser(name, encloser))];
+  private closestEncloserProof(name: Name, encloser: Name): Awaitable<Array<RRset | null>> {
+    return andThen(this.matching(encloser), (match) => andThen(this.covering(Nsec3Prover.nextCloser(name, encloser)), (cover) => [match, cover]));
   }
 
   /**
    * The closest provable encloser proof (§7.2.1 with opt-out): the deepest ancestor of `name` with a matching
    * NSEC3, and the NSEC3 covering the next closer name.
    */
-  private async provableEncloserProof(name: Name): Promise<Array<RRset | null>> {
-    for (let n = name.parent(); n.isSubdomainOf(this.zone.name); n = n.parent()) {
-      const match = await this.matching(n);
-      if (match) return [match, await this.covering(Nsec3Prover.nextCloser(name, n))];
-      if (n.equals(this.zone.name)) break;
-    }
-    return [];
+  private provableEncloserProof(name: Name): Awaitable<Array<RRset | null>> {
+    const from = (n: Name): Awaitable<Array<RRset | null>> => {
+      if (!n.isSubdomainOf(this.zone.name)) return [];
+      return andThen(this.matching(n), (match): Awaitable<Array<RRset | null>> => {
+        if (match) return andThen(this.covering(Nsec3Prover.nextCloser(name, n)), (cover) => [match, cover]);
+        if (n.equals(this.zone.name)) return [];
+        return from(n.parent());
+      });
+    };
+    return from(name.parent());
   }
 
-  async prove(proof: Proof): Promise<Array<RRset | null>> {
+  prove(proof: Proof): Awaitable<Array<RRset | null>> {
     switch (proof.kind) {
       case "nxdomain":
-        return [...(await this.closestEncloserProof(proof.name, proof.encloser)), await this.covering(proof.encloser.child("*"))];
-      case "nodata": {
-        const match = await this.matching(proof.name);
-        if (match || proof.qtype !== RRType.DS) return [match];
-        return this.provableEncloserProof(proof.name);
-      }
+        return andThen(this.closestEncloserProof(proof.name, proof.encloser), (ce) => andThen(this.covering(proof.encloser.child("*")), (wild) => [...ce, wild]));
+      case "nodata":
+        return andThen(this.matching(proof.name), (match) => {
+          if (match || proof.qtype !== RRType.DS) return [match];
+          return this.provableEncloserProof(proof.name);
+        });
       case "wildcard-answer":
-        return [await this.covering(Nsec3Prover.nextCloser(proof.name, proof.encloser))];
+        return andThen(this.covering(Nsec3Prover.nextCloser(proof.name, proof.encloser)), (cover) => [cover]);
       case "wildcard-nodata":
-        return [...(await this.closestEncloserProof(proof.name, proof.encloser)), await this.matching(proof.encloser.child("*"))];
-      case "no-ds": {
-        const match = await this.matching(proof.cut);
-        return match ? [match] : this.provableEncloserProof(proof.cut);
-      }
+        return andThen(this.closestEncloserProof(proof.name, proof.encloser), (ce) => andThen(this.matching(proof.encloser.child("*")), (match) => [...ce, match]));
+      case "no-ds":
+        return andThen(this.matching(proof.cut), (match) => (match ? [match] : this.provableEncloserProof(proof.cut)));
     }
   }
 }

@@ -14,6 +14,7 @@
  * NOERROR or NXDOMAIN, from loaded zones without an answerAllow list.
  */
 import { Rcode } from "../../../dns/constants.ts";
+import { nodeSha1 } from "../../../dns/sha1.node.ts";
 import { type EngineResponse, respond } from "../../../answer/engine.ts";
 import { type Awaitable, isPromise } from "../../../answer/awaitable.ts";
 import type { ZoneInfo } from "../../../answer/zone-store.ts";
@@ -33,7 +34,7 @@ export interface LocalAnswer {
 
 /**
  * Answers a plain query locally: the answer at once (the engine over the replica never waits), or undefined:
- * forward it. A promise only from an engine step that has to wait (an NSEC3 hash, a TSIG reply). Never throws
+ * forward it. A promise only from an engine step that has to wait (a TSIG reply; NSEC3 hashes use Node's SHA-1, a value). Never throws
  * or rejects.
  */
 export type LocalAnswerer = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext) => Awaitable<LocalAnswer | undefined>;
@@ -52,6 +53,8 @@ export function replicaAnswerer(replica: Replica, log: Logger, now: () => number
         udpLimit: ctx.transport === "udp" ? udpSizeClass(shape) : undefined,
         client: { address: unmapAddress(ctx.remoteAddress), admin: false },
         now: now(),
+        // Node's SHA-1 answers at once, so an NSEC3 proof does not wait either (Web Crypto's always would).
+        sha1: nodeSha1,
       });
     } catch (err) {
       return engineFailed(log, err);

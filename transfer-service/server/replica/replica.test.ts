@@ -5,7 +5,7 @@
  * and the Worker out of reach.
  */
 import { describe, expect, it, vi } from "vitest";
-import { Rcode } from "../../../dns/constants.ts";
+import { Rcode, RRType } from "../../../dns/constants.ts";
 import { decodeMessage } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
 import { queryWire } from "../../../dns/testing/query-wire.ts";
@@ -24,7 +24,7 @@ import { Replica } from "./replica.ts";
 import { replicaBytesPerProcess, startReplica } from "./start-replica.ts";
 import { loadConfig } from "../../config.ts";
 import { Metrics } from "../../ops/metrics.ts";
-import { replicaAnswerer } from "./replica-answer.ts";
+import { type LocalAnswer, replicaAnswerer } from "./replica-answer.ts";
 import { createDispatcher } from "../dns-dispatch.ts";
 import { createQueryForwarder } from "../query/query-forward.ts";
 import { ResponseCache } from "../query/response-cache.ts";
@@ -219,6 +219,39 @@ describe("Replica", () => {
     expect(away).toBeInstanceOf(Promise);
     expect(decodeMessage((await away) as Uint8Array).rcode).toBe(Rcode.SERVFAIL);
     expect(forwards).toBeGreaterThanOrEqual(1);
+  });
+
+  it("proves NSEC3 denial in the call that asked (Node's SHA-1): NXDOMAIN, NODATA and DS as values, not promises", async () => {
+    const t = setup();
+    const n3 = [
+      "$ORIGIN n3.test.",
+      "@ SOA ns hostmaster 1 7200 3600 1209600 300",
+      "@ NS ns",
+      "@ NSEC3PARAM 1 0 1 aa",
+      "ns A 192.0.2.1",
+      "www A 192.0.2.2",
+      "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NSEC3 1 0 1 aa 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG",
+      "2vptu5timamqttgl4luu9kg21e0aor3s NSEC3 1 0 1 aa 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom NS SOA RRSIG NSEC3PARAM",
+      "",
+    ].join("\n");
+    t.worker.put({ name: "n3.test", id: 1, version: 1, records: n3 });
+    await t.sync();
+    // The chain here matches no owner (its hashes are Appendix A's), so NODATA finds no match to send; the
+    // NXDOMAINs get the NSEC3s covering the next closer name and the wildcard.
+    const cases: Array<[string, string, number]> = [
+      ["nope.n3.test.", "A", Rcode.NXDOMAIN],
+      ["a.b.n3.test.", "TXT", Rcode.NXDOMAIN],
+      ["www.n3.test.", "MX", Rcode.NOERROR],
+      ["www.n3.test.", "DS", Rcode.NOERROR],
+    ];
+    for (const [name, type, rcode] of cases) {
+      const wire = queryWire(name, type, { dnssecOk: true });
+      const out = t.answer(wire, readQueryShape(wire), t.ctx);
+      expect(out, `${name} ${type}`).not.toBeInstanceOf(Promise);
+      const m = decodeMessage((out as LocalAnswer).answer);
+      expect(m.rcode, `${name} ${type}`).toBe(rcode);
+      if (rcode === Rcode.NXDOMAIN) expect(m.authorities.some((r) => r.type === RRType.NSEC3), `${name} ${type}`).toBe(true);
+    }
   });
 
   it("finds a name's zone at every depth as zones are replaced, deleted and added again (the directory's depth counts)", async () => {
