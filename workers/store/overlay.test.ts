@@ -524,3 +524,90 @@ describe("IXFR through the overlay, against real local D1", () => {
     expect(overlaid).toBe(plain + 1);
   }, 60_000);
 });
+
+describe("an overlaid version read back against the same content ingested whole (red team, issue 28)", () => {
+  it("streams byte for byte as the block path would, and stays readable after a full transfer and a sweep that keeps it", async () => {
+    const apex = Name.parse("axfr-same.overlay.test.");
+    const a = (name: Name, last: number): OwnedRecord => ({ name, type: RRType.A, class: IN, ttl: 300, rdata: Uint8Array.of(192, 0, 2, last) });
+    const ns = (name: Name, host: Name): OwnedRecord => ({ name, type: RRType.NS, class: IN, ttl: 3600, rdata: host.toWire() });
+    const base: OwnedRecord[] = [ns(apex, apex.child("ns"))];
+    for (let i = 10; i < 400; i++) base.push(a(apex.child(`m${i}`), i & 255));
+    const zone = await zoneWith(apex, [soa(apex, 1), ...base, soa(apex, 1)]);
+    // Owners before the first and after the last, the first and last owners tombstoned, a delegation with
+    // glue added, an empty non-terminal made, a wildcard, and one owner's RRset replaced.
+    const removed = [a(apex.child("m10"), 10), a(apex.child("m399"), 399 & 255), a(apex.child("m200"), 200)];
+    const added = [
+      a(apex.child("0"), 1),
+      a(apex.child("zzzz"), 2),
+      ns(apex.child("sub"), apex.child("sub").child("ns1")),
+      a(apex.child("sub").child("ns1"), 3),
+      a(apex.child("x").child("y").child("deep"), 4),
+      a(apex.child("*"), 5),
+      a(apex.child("m200"), 77),
+    ];
+    const result = await applyChangesets(new Budget(env.DB), zone, OWNER, [
+      { fromSerial: 1, toSerial: 2, deletions: encodeRecordStream([soa(apex, 1), ...removed]), additions: encodeRecordStream([soa(apex, 2), ...added]) },
+    ]);
+    expect(result.folded).toBe(false);
+    expect(result.overlayOwners).toBeGreaterThan(0);
+    const read = async (version: number) => new Uint8Array(await new Response((await streamVersion(env.DB, zone.id, version))!.body).arrayBuffer());
+    const overlaid = await read(result.version);
+    // The same content as a full transfer: its blocks alone, no overlay.
+    const content = [...base.filter((r) => !removed.some((x) => x.name.key === r.name.key && compareBytes(x.rdata, r.rdata) === 0)), ...added];
+    const budget = new Budget(env.DB);
+    const full = await beginIngest(budget, zone, OWNER);
+    await appendChunk(budget, zone, full, 0, encodeRecordStream([soa(apex, 2), ...content, soa(apex, 2)]), OWNER);
+    await commitIngest(budget, zone, full, OWNER);
+    const row = await env.DB.prepare("SELECT current_version AS v, overlay_from AS f, record_count AS n FROM zones WHERE id = ?1").bind(zone.id).first<{ v: number; f: number | null; n: number }>();
+    expect(row).toEqual({ v: full, f: null, n: content.length + 1 });
+    expect(await overlayRows(zone.id, full)).toBe(0);
+    const whole = await read(full);
+    expect(parseRecordStream(overlaid).length).toBe(content.length + 1);
+    expect(compareBytes(overlaid, whole) === 0, "the overlaid version's stream equals the block path's").toBe(true);
+    // The overlaid version, older now, still reads the same; a sweep keeping both versions keeps its rows.
+    expect(compareBytes(await read(result.version), whole) === 0).toBe(true);
+    await sweepVersions(env.DB, { keepVersions: 2, keepMs: 60_000, now: Date.now() + 7_200_000 });
+    expect(compareBytes(await read(result.version), whole) === 0, "after a sweep keeping it").toBe(true);
+    const store = new D1ZoneStore(env.DB, { pointerTtlMs: 0 });
+    const info = (await store.findZone(apex))!;
+    const old = { ...info, version: result.version };
+    expect((await store.node(old, apex.child("m10")))).toBeNull();
+    expect((await store.node(old, apex.child("m200")))!.records.map((r) => r.rdata.join("."))).toEqual(["192.0.2.77"]);
+  }, 60_000);
+});
+
+describe("the answer path's overlay cache across a full transfer (red team, issue 28)", () => {
+  it("one long-lived store reads right through IXFR, full transfer, IXFR, IXFR, the old versions too", async () => {
+    const apex = Name.parse("cache-full.overlay.test.");
+    const a = (label: string, last: number): OwnedRecord => ({ name: apex.child(label), type: RRType.A, class: IN, ttl: 300, rdata: Uint8Array.of(192, 0, 2, last) });
+    const base: OwnedRecord[] = [{ name: apex, type: RRType.NS, class: IN, ttl: 3600, rdata: apex.child("ns").toWire() }];
+    for (let i = 0; i < 50; i++) base.push(a(`h${i}`, i));
+    const zone = await zoneWith(apex, [soa(apex, 1), ...base, soa(apex, 1)]);
+    const store = new D1ZoneStore(env.DB, { pointerTtlMs: 0 });
+    const ixfr = (from: number, del: OwnedRecord[], add: OwnedRecord[]) =>
+      applyChangesets(new Budget(env.DB), zone, OWNER, [
+        { fromSerial: from, toSerial: from + 1, deletions: encodeRecordStream([soa(apex, from), ...del]), additions: encodeRecordStream([soa(apex, from + 1), ...add]) },
+      ]);
+    const seen = async (label: string, version?: number) => {
+      const info = (await store.findZone(apex))!;
+      const node = await store.node(version === undefined ? info : { ...info, version }, apex.child(label));
+      return node ? node.records.map((r) => r.rdata[3]) : null;
+    };
+    const v2 = (await ixfr(1, [], [a("h1", 101)])).version;
+    expect(await seen("h1")).toEqual([1, 101]);
+    // A full transfer: h1 back to one address, h2 gone.
+    const budget = new Budget(env.DB);
+    const full = await beginIngest(budget, zone, OWNER);
+    await appendChunk(budget, zone, full, 0, encodeRecordStream([soa(apex, 3), ...base.filter((r) => r.name.key !== apex.child("h2").key), soa(apex, 3)]), OWNER);
+    await commitIngest(budget, zone, full, OWNER);
+    expect(await seen("h1")).toEqual([1]);
+    expect(await seen("h2")).toBeNull();
+    await ixfr(3, [], [a("h3", 103)]);
+    expect(await seen("h1")).toEqual([1]);
+    expect(await seen("h3")).toEqual([3, 103]);
+    await ixfr(4, [a("h4", 4)], [a("h2", 102)]);
+    expect([await seen("h1"), await seen("h2"), await seen("h3"), await seen("h4")]).toEqual([[1], [102], [3, 103], null]);
+    // The version before the full transfer, read by the same store, still sees its overlay.
+    expect([await seen("h1", v2), await seen("h2", v2)]).toEqual([[1, 101], [2]]);
+  }, 60_000);
+});
