@@ -14,9 +14,9 @@ import { allOf, andThen, isPromise } from "./awaitable.ts";
 import { answerQuery, type EngineResponse, type QueryContext, respond } from "./engine.ts";
 import { storeOf } from "./testing/load-zone.ts";
 import { queryWire } from "./testing/table.ts";
+import { NSEC_EX_ZONE } from "./testing/nsec-zone.ts";
 import { countingStore, failingStore, StoreFault, waitingStore } from "./testing/waiting-store.ts";
 
-const sig = (covered: string, labels: number, signer = "ex.") => `RRSIG ${covered} 13 ${labels} 3600 20300101000000 20200101000000 1 ${signer} c2ln`;
 
 const ZONES = [
   {
@@ -56,44 +56,7 @@ big       TXT  "${"y".repeat(200)}"
 big       TXT  "${"z".repeat(200)}"
 `,
   },
-  {
-    apex: "ex.",
-    text: `
-$ORIGIN ex.
-$TTL 3600
-@       SOA   ns hostmaster 1 7200 3600 1209600 300
-@       ${sig("SOA", 1)}
-@       NS    ns
-@       ${sig("NS", 1)}
-@  300  NSEC  a.b.c.ex. NS SOA RRSIG NSEC
-@  300  ${sig("NSEC", 1)}
-a.b.c   TXT   "deep"
-a.b.c   ${sig("TXT", 4)}
-a.b.c 300 NSEC ns.ex. TXT RRSIG NSEC
-a.b.c 300 ${sig("NSEC", 4)}
-ns      A     192.0.2.1
-ns      ${sig("A", 2)}
-ns 300  NSEC  sec.ex. A RRSIG NSEC
-ns 300  ${sig("NSEC", 2)}
-sec     NS    ns
-sec     DS    1 13 2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
-sec     ${sig("DS", 2)}
-sec 300 NSEC  sub.ex. NS DS RRSIG NSEC
-sec 300 ${sig("NSEC", 2)}
-sub     NS    ns.sub
-sub 300 NSEC  *.w.ex. NS RRSIG NSEC
-sub 300 ${sig("NSEC", 2)}
-ns.sub  A     192.0.2.53
-*.w     A     192.0.2.99
-*.w     ${sig("A", 2)}
-*.w 300 NSEC  www.ex. A RRSIG NSEC
-*.w 300 ${sig("NSEC", 2)}
-www     A     192.0.2.80
-www     ${sig("A", 2)}
-www 300 NSEC  ex. A RRSIG NSEC
-www 300 ${sig("NSEC", 2)}
-`,
-  },
+  { apex: "ex.", text: NSEC_EX_ZONE },
   {
     // A child zone of a hosted one: DS at its apex is the parent's (zone-select.ts).
     apex: "sec.ex.",

@@ -5,14 +5,13 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { storedZone } from "./testing/stored-zone.ts";
 import { Name } from "../../dns/name.ts";
 import { RRClass, RRType } from "../../dns/constants.ts";
 import { applyChangesets } from "./changeset-apply.ts";
 import type { ChangesetInput } from "./changeset-apply.ts";
 import { D1ZoneStore } from "./d1-zone-store.ts";
-import { appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
 import type { ZoneRef } from "./full-ingest.ts";
-import { acquireLease } from "./lease.ts";
 import { MemoryZoneStore } from "../../answer/store/memory-zone-store.ts";
 import { encodeRecordStream } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
@@ -26,16 +25,7 @@ import { soaRdata, syntheticZone, txtRdata } from "./synthetic-zone.ts";
 const OWNER = "instance-a";
 const IN = RRClass.IN;
 
-async function zoneWith(apex: string, records: OwnedRecord[]): Promise<ZoneRef> {
-  const row = await env.DB.prepare("INSERT INTO zones (name, webhook_secret_hash) VALUES (?1, 'x') RETURNING id").bind(apex).first<{ id: number }>();
-  const zone = { id: row!.id, name: Name.parseAbsolute(apex) };
-  const budget = new Budget(env.DB);
-  await acquireLease(budget, zone.id, OWNER, 600_000);
-  const version = await beginIngest(budget, zone, OWNER);
-  await appendChunk(budget, zone, version, 0, encodeRecordStream(records), OWNER);
-  await commitIngest(budget, zone, version, OWNER);
-  return zone;
-}
+const zoneWith = (apex: string, records: OwnedRecord[]): Promise<ZoneRef> => storedZone(env.DB, Name.parseAbsolute(apex), records, { owner: OWNER });
 
 const soa = (apex: Name, serial: number): OwnedRecord => ({ name: apex, type: RRType.SOA, class: IN, ttl: 3600, rdata: soaRdata(apex, serial) });
 const a = (name: Name, last: number): OwnedRecord => ({ name, type: RRType.A, class: IN, ttl: 300, rdata: Uint8Array.of(10, 0, 0, last) });

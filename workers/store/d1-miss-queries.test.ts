@@ -12,6 +12,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { storedZone } from "./testing/stored-zone.ts";
 import { RRClass, RRType, Rcode } from "../../dns/constants.ts";
 import { decodeMessage } from "../../dns/message.ts";
 import { Name } from "../../dns/name.ts";
@@ -22,10 +23,6 @@ import { queryWire } from "../../answer/testing/table.ts";
 import { textToBytes } from "./blob-text.ts";
 import { decodeBlock } from "./block-codec.ts";
 import { D1ZoneStore } from "./d1-zone-store.ts";
-import { appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
-import { acquireLease } from "./lease.ts";
-import { encodeRecordStream } from "./record-stream.ts";
-import { Budget } from "./statement-budget.ts";
 import { soaRdata, txtRdata } from "./synthetic-zone.ts";
 
 const OWNERS = 3000;
@@ -162,14 +159,7 @@ function counting(db: D1Database, counts: Counts): D1Database {
 }
 
 async function ingest(apex: Name, records: OwnedRecord[]): Promise<number> {
-  const budget = new Budget(env.DB);
-  const row = await env.DB.prepare("INSERT INTO zones (name, webhook_secret_hash) VALUES (?1, 'x') RETURNING id").bind(apex.toString().slice(0, -1)).first<{ id: number }>();
-  const zone = { id: row!.id, name: apex };
-  expect(await acquireLease(budget, zone.id, "miss-test", 600_000)).not.toBeNull();
-  const version = await beginIngest(budget, zone, "miss-test");
-  await appendChunk(budget, zone, version, 0, encodeRecordStream([...records, records[0]!]), "miss-test");
-  await commitIngest(budget, zone, version, "miss-test", { serial: 1 });
-  return zone.id;
+  return (await storedZone(env.DB, apex, [...records, records[0]!], { owner: "miss-test", commit: { serial: 1 } })).id;
 }
 
 /** True when `low` and `high` (in canonical order) lie in one block of the main tree, other than the apex's. */

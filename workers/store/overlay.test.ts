@@ -7,6 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { storedZone } from "./testing/stored-zone.ts";
 import { Name } from "../../dns/name.ts";
 import { RRClass, RRType } from "../../dns/constants.ts";
 import { compareBytes } from "../../dns/bytes.ts";
@@ -25,7 +26,6 @@ import type { ChangesetInput, OverlayLimits } from "./changeset-apply.ts";
 import { D1ZoneStore } from "./d1-zone-store.ts";
 import { appendChunk, beginIngest, commitIngest } from "./full-ingest.ts";
 import type { ZoneRef } from "./full-ingest.ts";
-import { acquireLease } from "./lease.ts";
 import { mergedLastNode, mergedNeighbourhood, Overlay, OverlayBlockMerger } from "./overlay.ts";
 import { encodeRecordStream } from "./record-stream.ts";
 import type { OwnedRecord } from "./record-stream.ts";
@@ -106,16 +106,7 @@ describe("the overlay merge (pure)", () => {
 
 // ---- against D1 ----------------------------------------------------------------------------------------
 
-async function zoneWith(apex: Name, records: OwnedRecord[]): Promise<ZoneRef> {
-  const row = await env.DB.prepare("INSERT INTO zones (name, webhook_secret_hash) VALUES (?1, 'x') RETURNING id").bind(apex.toString().slice(0, -1)).first<{ id: number }>();
-  const zone = { id: row!.id, name: apex };
-  const budget = new Budget(env.DB);
-  await acquireLease(budget, zone.id, OWNER, 600_000);
-  const version = await beginIngest(budget, zone, OWNER);
-  await appendChunk(budget, zone, version, 0, encodeRecordStream(records), OWNER);
-  await commitIngest(budget, zone, version, OWNER);
-  return zone;
-}
+const zoneWith = (apex: Name, records: OwnedRecord[]): Promise<ZoneRef> => storedZone(env.DB, apex, records, { owner: OWNER });
 
 const soa = (apex: Name, serial: number): OwnedRecord => ({ name: apex, type: RRType.SOA, class: IN, ttl: 3600, rdata: soaRdata(apex, serial) });
 
