@@ -143,7 +143,12 @@ describe("the service's block cutter (issue 28)", () => {
           expect(checked.records).toBe(reference.reduce((s, b) => s + b.records, 0));
         }
       }),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // Found by a CI run (seed 293978511): an owner holding an exact duplicate (TTL aside) beside the NSEC3
+        // chain, so the sorting path, which counted the duplicate's octets and cut its piece a node early.
+        examples: [[{ seed: 977609, count: 396, nsec3: 15, fat: [], order: "canonical", chunkRecords: 481 }]],
+      },
     );
   });
 });

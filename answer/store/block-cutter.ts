@@ -314,7 +314,9 @@ export function writePieces(
     let j = i + 1;
     let bytes = first.body - first.owner + 2 + (first.end - first.body);
     while (j < records.length && records[j]!.tree === first.tree && compareBytes(records[j]!.key, first.key) === 0) {
-      bytes += records[j]!.end - records[j]!.body;
+      // An exact duplicate is not written (below), so it takes no room: counted, it could cut the piece a node
+      // earlier than the Worker's writer, which deduplicates first.
+      if (!sameRaw(buf, records[j - 1]!, records[j]!)) bytes += records[j]!.end - records[j]!.body;
       j++;
     }
     if (bytes > maxNodeBytes) throw new RecordStreamError(`one owner holds ${bytes} bytes of records, more than ${maxNodeBytes}`, first.owner, "too-large");
