@@ -38,10 +38,10 @@ export function treeOf(type: number, rdata: Uint8Array): Tree {
 }
 
 /**
- * Where `key` is or would be in `nodes` (sorted by key): the index of the first node whose key is not below
- * it, and whether that node is `key`'s own.
+ * Where `key` is or would be in `nodes` (sorted by key; stored nodes, or anything keyed the same way, as the
+ * overlay's entries): the index of the first node whose key is not below it, and whether that node is `key`'s own.
  */
-export function nodeIndex(nodes: readonly StoredNode[], key: Uint8Array): { index: number; found: boolean } {
+export function nodeIndex(nodes: readonly { readonly key: Uint8Array }[], key: Uint8Array): { index: number; found: boolean } {
   let lo = 0, hi = nodes.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;

@@ -19,6 +19,7 @@
 import { compareBytes } from "../../dns/bytes.ts";
 import { wireSortKey } from "../../dns/sort-key.ts";
 import type { Neighbourhood } from "../../answer/store/locating-zone-store.ts";
+import { nodeIndex } from "../../answer/store/stored-node.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 import { decodeRawNode, nodeSpans, rawNodes } from "./raw-nodes.ts";
 import type { NodeSpan } from "./raw-nodes.ts";
@@ -60,14 +61,7 @@ class OverlayTree {
 
   /** Where `key` is or would go: the first entry not below it, and whether it is `key`'s own. */
   search(key: Uint8Array): { index: number; found: boolean } {
-    const entries = this.entries;
-    let lo = 0, hi = entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compareBytes(entries[mid]!.key, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return { index: lo, found: lo < entries.length && compareBytes(entries[lo]!.key, key) === 0 };
+    return nodeIndex(this.entries, key);
   }
 
   /** The entry's node, or null for a tombstone. */
