@@ -19,6 +19,11 @@
  * Before the rounds, the front must answer the zone from its replica (issue 27; every query process of the
  * two-process front): the miss mix then measures the engine in the front, not the forward to the Worker.
  *
+ * Beside each process count, the floor of Node 20's dgram (`udp-floor-server.ts`: a server that echoes each
+ * query with QR set and does no DNS work, one process or a cluster of two on one shared socket as the front's
+ * processes are) under the same hot-name dnsperf round: its rate against knotd's is the highest ratio any front on
+ * Node's dgram can reach here, and the front's rate against it is how much of that ceiling the front keeps.
+ *
  * Skipped, saying why, when dnsperf is missing or while the front still answers QUERY with REFUSED.
  */
 import { writeFile, readFile } from "node:fs/promises";
@@ -35,6 +40,7 @@ import { type Figure, figure } from "./figure.ts";
 import type { BackstopStack } from "./backstop-stack.ts";
 import { cpuMeter } from "./proc.ts";
 import { ZONE_SEED } from "./zone-setup.ts";
+import { startUdpFloor } from "./udp-floor.ts";
 
 export interface DnsperfResult {
   sent: number;
@@ -125,6 +131,40 @@ async function replicaReady(port: number, metrics: () => Promise<string>, zone: 
   return Number.NaN;
 }
 
+/** The Node dgram floor with `processes` reading processes, under the hot-name round. */
+async function floorRound(processes: number, hotFile: string, seconds: number): Promise<LowLossResult> {
+  const floor = await startUdpFloor(processes);
+  try {
+    return await dnsperfAtLowLoss(floor.port, floor.pids(), hotFile, seconds, false);
+  } finally {
+    await floor.stop();
+  }
+}
+
+/** The floor beside knotd (the ceiling of the ratios), and the front's hot rate beside the floor. */
+function floorFigures(label: string, floor: LowLossResult, hotFront: LowLossResult, hotKnot: LowLossResult, peerName: string, note: (r: LowLossResult) => string): Figure[] {
+  return [
+    figure({
+      bench: "udp",
+      what: `Node dgram floor, ${label} (echoes each query, no DNS work): queries per second`,
+      unit: "qps",
+      backstop: floor.qps,
+      peer: hotKnot.qps,
+      peerName,
+      note: `the ceiling of every ratio above for a front on Node 20's dgram on this machine; floor: ${note(floor)}, ${floor.cpuUsPerQuery.toFixed(1)} µs CPU per query; knotd: the hot round`,
+    }),
+    figure({
+      bench: "udp",
+      what: `hot names, ${label}: the front's rate as a share of the Node dgram floor`,
+      unit: "qps",
+      backstop: hotFront.qps,
+      peer: floor.qps,
+      peerName: `Node dgram floor, ${label}`,
+      note: `CPU per query: front ${hotFront.cpuUsPerQuery.toFixed(1)} µs, floor ${floor.cpuUsPerQuery.toFixed(1)} µs: the difference is what the front itself costs a hot answer`,
+    }),
+  ];
+}
+
 /** The rows of BACKSTOP_FRONT_PROCESSES=2 against knotd with two UDP workers. */
 async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string, hotFile: string, missFile: string, seconds: number, log: (line: string) => void): Promise<Figure[]> {
   const front = await stack.startFront(2);
@@ -138,6 +178,8 @@ async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string
     const hotKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, hotFile, seconds, false);
     const missFront = await dnsperfAtLowLoss(front.dnsPort, front.pids(), missFile, seconds * 2, true);
     const missKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, missFile, seconds * 2, true);
+    const floor = await floorRound(2, hotFile, seconds);
+    log(`  2 processes: Node dgram floor ${floor.qps.toFixed(0)} qps (${floor.cpuUsPerQuery.toFixed(1)} µs CPU/query)`);
     log(`  2 processes: hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)} (${missFront.cpuUsPerQuery.toFixed(1)} µs), knotd ${missKnot.qps.toFixed(0)}`);
     const note = (r: LowLossResult) => `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
     const peerName = "knotd (2 UDP workers)";
@@ -153,6 +195,7 @@ async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string
         note: "user + system time of the owner and both query processes, and of knotd, over the same rounds, per completed query",
       }),
       figure({ bench: "udp", what: "2 front processes, miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+      ...floorFigures("2 processes", floor, hotFront, hotKnot, peerName, note),
       figure({ bench: "udp", what: "2 front processes, miss mix: server CPU per query", unit: "µs", backstop: missFront.cpuUsPerQuery, peer: missKnot.cpuUsPerQuery, peerName, note: "the owner's and both query processes' CPU per completed query (answered from their replicas), and knotd's" }),
     ];
   } finally {
@@ -194,6 +237,8 @@ export const udpFront: Benchmark = {
       const hotKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, hotFile, seconds, false);
       const missFront = await dnsperfAtLowLoss(stack.dnsPort, stack.servicePid, missFile, seconds * 2, true);
       const missKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, missFile, seconds * 2, true);
+      const floor = await floorRound(1, hotFile, seconds);
+      ctx.log(`  Node dgram floor: ${floor.qps.toFixed(0)} qps (${floor.cpuUsPerQuery.toFixed(1)} µs CPU/query)`);
       ctx.log(`  hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)}, knotd ${missKnot.qps.toFixed(0)}`);
       const note = (r: LowLossResult) =>
         `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
@@ -211,6 +256,7 @@ export const udpFront: Benchmark = {
           note: "user + system time of the transfer-service's process and of knotd over the same rounds, per completed query; a saturated core answers 1e6 / this many queries a second",
         }),
         figure({ bench: "udp", what: "miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+        ...floorFigures("1 process", floor, hotFront, hotKnot, peerName, note),
         figure({ bench: "udp", what: "miss mix: server CPU per query", unit: "µs", backstop: missFront.cpuUsPerQuery, peer: missKnot.cpuUsPerQuery, peerName, note: "the transfer-service's CPU per completed query (answered from its replica; a forward's Worker CPU would not be counted here), and knotd's" }),
         ...multi,
       ];
