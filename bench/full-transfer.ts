@@ -28,7 +28,8 @@ export const fullTransfer: Benchmark = {
           target: { ratioAtMost: 1.0 },
           note:
             `committed in D1 after ${(t.backstopCommitMs / 1000).toFixed(2)} s; ` +
-            `CPU meanwhile: transfer-service ${(t.serviceCpuMs / 1000).toFixed(2)} s, workerd ${(t.workerdCpuMs / 1000).toFixed(2)} s` +
+            `CPU meanwhile: transfer-service ${(t.serviceCpuMs / 1000).toFixed(2)} s, workerd ${(t.workerdCpuMs / 1000).toFixed(2)} s, knotd ${(t.knotdForBackstopCpuMs / 1000).toFixed(2)} s; ` +
+            `named's side: named ${(t.namedCpuMs / 1000).toFixed(2)} s, knotd ${(t.knotdForNamedCpuMs / 1000).toFixed(2)} s` +
             (t.failedAttempts.length ? `; ${t.failedAttempts.length} failed attempt(s), refreshed through the API: ${t.failedAttempts.join("; ")}` : ""),
         }),
         figure({

@@ -36,6 +36,11 @@ export interface FullTransfer {
   /** CPU time (ms, from /proc) spent while Backstop transferred: by the service and by workerd. */
   serviceCpuMs: number;
   workerdCpuMs: number;
+  /** named's CPU from `addzone` until it answered, and the primary's (knotd) over the same window. */
+  namedCpuMs: number;
+  knotdForNamedCpuMs: number;
+  /** The primary's CPU while Backstop took the zone (from the POST until answered). */
+  knotdForBackstopCpuMs: number;
   /** Backstop's transfers that failed on the way (their errors); each was followed by a refresh request. */
   failedAttempts: string[];
   /**
@@ -162,15 +167,19 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
 
     log(`  ${zone}: named addzone …`);
     let sampler = sampleRss(named.pid);
+    // The primary's CPU is counted on both sides: it serves the same AXFR to each, and on a machine whose
+    // cores all three share, the secondaries' wall times follow the CPU everything spent meanwhile.
+    const namedCpu = cpuMeter([named.pid, knotd.pid]);
     const since = performance.now();
     await named.addZone(zone, knotd.port, key);
     const namedMs = await untilAnswered(() => udpAnswers(named.port, probe.owner, RRType.A), probe.data, { since, timeoutMs: budget, what: `named ${zone}` });
     const namedPeakRss = sampler.stop();
+    const [namedCpuMs, knotdForNamedCpuMs] = namedCpu.stop() as [number, number];
 
-    log(`  ${zone}: named ${(namedMs / 1000).toFixed(2)} s; Backstop POST /zones …`);
+    log(`  ${zone}: named ${(namedMs / 1000).toFixed(2)} s (CPU: named ${(namedCpuMs / 1000).toFixed(2)} s, knotd ${(knotdForNamedCpuMs / 1000).toFixed(2)} s); Backstop POST /zones …`);
     sampler = sampleRss(stack.servicePid);
     const workerdSampler = sampleRss(stack.worker.workerdPid);
-    const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid]);
+    const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid, knotd.pid]);
     const failedAttempts: string[] = [];
     let backstopCommitMs = Number.NaN;
     let replicaAfterCommitMs = Number.NaN;
@@ -219,10 +228,10 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       backstopCommitMs = committed;
       return answered;
     });
-    const [serviceCpuMs, workerdCpuMs] = cpu.stop() as [number, number];
+    const [serviceCpuMs, workerdCpuMs, knotdForBackstopCpuMs] = cpu.stop() as [number, number, number];
     const servicePeakRss = sampler.stop();
     const workerdPeakRss = workerdSampler.stop();
-    log(`  ${zone}: Backstop ${(backstopMs / 1000).toFixed(2)} s (CPU: service ${(serviceCpuMs / 1000).toFixed(2)} s, workerd ${(workerdCpuMs / 1000).toFixed(2)} s)`);
+    log(`  ${zone}: Backstop ${(backstopMs / 1000).toFixed(2)} s (CPU: service ${(serviceCpuMs / 1000).toFixed(2)} s, workerd ${(workerdCpuMs / 1000).toFixed(2)} s, knotd ${(knotdForBackstopCpuMs / 1000).toFixed(2)} s)`);
 
     return {
       zone,
@@ -230,7 +239,7 @@ export async function setUpZone(stack: BackstopStack, records: number, log: (lin
       key,
       knotd,
       named,
-      transfer: { namedMs, backstopMs, backstopCommitMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, failedAttempts, replicaAfterCommitMs, replicaLoadKind },
+      transfer: { namedMs, backstopMs, backstopCommitMs, namedPeakRss, servicePeakRss, workerdPeakRss, serviceCpuMs, workerdCpuMs, namedCpuMs, knotdForNamedCpuMs, knotdForBackstopCpuMs, failedAttempts, replicaAfterCommitMs, replicaLoadKind },
       addressRecords,
       shuffledRecords,
       stop,
