@@ -10,7 +10,10 @@
  * - **ixfr** (after **store**, on its zone): one changeset adding a second address to `BENCH_IXFR_CHANGES`
  *   (default 1,000) A RRsets spread evenly over the zone, sent as the service sends an IXFR
  *   (`POST …/changesets`), timed from the call to the committed answer, with workerd's CPU meanwhile and
- *   the D1 rows the Worker read and wrote for it (issue 28: an IXFR costs in proportion to the change).
+ *   the D1 rows the Worker read and wrote for it (issue 28: an IXFR costs in proportion to the change). By
+ *   default two rounds: the changesets alone (the Worker reads the touched blocks), then with the changed nodes
+ *   a replica of the base version computes (`answer/store/changed-nodes.ts`; `nodesMs` is that computation,
+ *   the service's CPU), which the Worker stores without reading a block.
  *
  * Each run goes into a fresh zone of the same Worker, so the D1 file grows by one copy per run.
  *
@@ -18,6 +21,8 @@
  *   BENCH_ONLY=e2e npx tsx bench/ingest-d1.ts 1000000  # one of them (store | e2e; ixfr: store, then ixfr)
  *   BENCH_CHUNK_BYTES=524288 BENCH_IN_FLIGHT=2 …       # other chunk settings than the client's defaults
  *   BENCH_ONLY=ixfr BENCH_IXFR_ROUNDS=6 …              # IXFRs in a row: the overlay grows, then folds
+ *   BENCH_IXFR_NODES=alt|blocks|nodes                  # rounds with the replica's changed nodes (issue 28,
+ *                                                      # session 10): alternately (default, 2 rounds), never, always
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -36,6 +41,9 @@ import { startWranglerDev } from "../test/stack/wrangler-dev.ts";
 import { writeZoneFile } from "../test/zones/generate.ts";
 import { encodeRecordStream, parseRecordStream } from "../contract/record-stream.ts";
 import { WorkerClient } from "../transfer-service/worker/worker-client.ts";
+import { ZoneConfigList } from "../contract/internal-v1.ts";
+import { CompactZone } from "../answer/store/compact-zone.ts";
+import { encodeChangedNodes, ixfrNodes, type IxfrNodes } from "../answer/store/changed-nodes.ts";
 import { TransferError } from "../transfer-service/remote/transfer-error.ts";
 import { transfer, type XfrLimits, type XfrSink } from "../transfer-service/remote/xfr-in.ts";
 
@@ -112,6 +120,7 @@ async function withRetries<T>(attemptOnce: (attempt: number) => Promise<T>): Pro
 
 async function run(records: number, base: string, client: WorkerClient, only: string | undefined): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "backstop-bench-"));
+  const workerUrl = base;
   let peer: PeerHandle | undefined;
   const api = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(`${base}/api/v1${p}`, {
@@ -154,6 +163,10 @@ async function run(records: number, base: string, client: WorkerClient, only: st
       const soa = rename(keep.soa!);
       const chunks = keep.chunks.map((c) => parseRecordStream(c).map(rename));
       keep.chunks = [];
+      // The IXFR rounds' replica of the stored version (below), packed before the store: packing a million records
+      // takes seconds, which would idle the client's keep-alive connection into the Worker's timeout.
+      const nodesMode = process.env.BENCH_IXFR_NODES ?? "alt";
+      const prebuilt = nodesMode === "blocks" ? undefined : CompactZone.fromRecords([...chunks.flat(), soa].map((r) => ({ name: r.name, type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata })));
       global.gc?.();
       const cpu = cpuMeter();
       const started = performance.now();
@@ -183,7 +196,16 @@ async function run(records: number, base: string, client: WorkerClient, only: st
       // The IXFR: a second address on A RRsets spread over the zone; with BENCH_IXFR_ROUNDS, that many in a row
       // (each on other RRsets), to see the overlay grow and fold (issue 28, session 9).
       const wanted = Number(process.env.BENCH_IXFR_CHANGES ?? 1000);
-      const rounds = Number(process.env.BENCH_IXFR_ROUNDS ?? 1);
+      // Issue 28, session 10: rounds with the changed nodes a replica of the base would send (`nodes`), computed
+      // here from a compact zone of the stored version, or without (`blocks`): alternately by default, so each
+      // run gives both on the same zone (`BENCH_IXFR_NODES=alt`, or `blocks`, or `nodes` for every round).
+      const rounds = Number(process.env.BENCH_IXFR_ROUNDS ?? (nodesMode === "alt" ? 2 : 1));
+      let replica = prebuilt;
+      const zoneRow = async () => {
+        const res = await fetch(`${workerUrl}/internal/v1/zones/${name}`, { headers: { authorization: `Bearer ${INTERNAL}` } });
+        const zone = ZoneConfigList.parse(await res.json()).zones[0]!;
+        return { id: zone.id!, version: zone.currentVersion!, serial: zone.serial! };
+      };
       const addresses = chunks.flat().filter((r) => r.type === RRType.A);
       const step = Math.max(1, Math.floor(addresses.length / wanted));
       let base = soa;
@@ -193,6 +215,8 @@ async function run(records: number, base: string, client: WorkerClient, only: st
         const adds = targets.map((r, k): ResourceRecord => ({ ...r, rdata: Uint8Array.of(198, 18 + (k >> 16), (k >> 8) & 255, (k + round) & 255) }));
         const newSoa: ResourceRecord = { ...soa, rdata: withSoaSerial(soa.rdata, round + 1) };
         global.gc?.();
+        const withNodes = replica !== undefined && (nodesMode === "nodes" || round % 2 === 0);
+        const row = withNodes ? await zoneRow() : undefined;
         const ixfrCpu = cpuMeter();
         const ixfrStarted = performance.now();
         const ixfr = await client.beginIngest(name, OWNER, "ixfr", round + 1);
@@ -201,7 +225,21 @@ async function run(records: number, base: string, client: WorkerClient, only: st
         await ixfr.beginAdditions(newSoa);
         await ixfr.records(adds);
         await ixfr.end();
+        // What the service's replica does at the transfer's end (`replica.ts` nodesFor), timed apart.
+        let nodesMs: number | undefined;
+        let computed: IxfrNodes | undefined;
+        if (withNodes) {
+          const t = performance.now();
+          computed = ixfrNodes(replica!.nodeSource(), [{ deletions: [base], additions: [newSoa, ...adds] }]);
+          const { recordDelta, replacedExpiry, earliestAfter } = computed;
+          ixfr.attachNodes!({ base: { zoneId: row!.id, version: row!.version, serial: row!.serial, recordDelta, replacedExpiry, earliestAfter }, nodes: encodeChangedNodes(computed.nodes) });
+          nodesMs = +(performance.now() - t).toFixed(1);
+        }
         const applied = await ixfr.commit();
+        const seconds = +((performance.now() - ixfrStarted) / 1000).toFixed(2);
+        const cpuUsed = ixfrCpu.stop();
+        // The replica's next version, as the commit event makes it (not timed: it is off the Worker's path).
+        if (replica !== undefined) replica = computed ? replica.withOwners(computed.nodes.filter((n) => !n.unchanged)) : replica.withChanges([{ deletions: [base], additions: [newSoa, ...adds] }]);
         base = newSoa;
         console.log(
           JSON.stringify({
@@ -210,10 +248,12 @@ async function run(records: number, base: string, client: WorkerClient, only: st
             records,
             changes: adds.length,
             serial: applied.serial,
-            seconds: +((performance.now() - ixfrStarted) / 1000).toFixed(2),
+            nodes: withNodes ? (applied.nodes === "replica" ? "stored" : "set aside") : "none",
+            ...(nodesMs === undefined ? {} : { nodesMs }),
+            seconds,
             d1RowsRead: applied.d1Rows?.read,
             d1RowsWritten: applied.d1Rows?.written,
-            ...ixfrCpu.stop(),
+            ...cpuUsed,
           }),
         );
       }
@@ -277,6 +317,10 @@ const client = new WorkerClient({
 });
 try {
   for (const n of sizes.length ? sizes : [100_000]) await run(n, worker.base, client, process.env.BENCH_ONLY);
+} catch (err) {
+  // What workerd said last (a crash, an exception) beside the failure.
+  console.error(worker.output().slice(-4000));
+  throw err;
 } finally {
   await client.close();
   await worker.stop();

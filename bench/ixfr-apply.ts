@@ -6,7 +6,8 @@
  * clock starts before `zone-commit`, after which knotd NOTIFYs both secondaries, and stops when each
  * answers the last change (both publish an IXFR atomically, so the last is as good as any). A first and
  * a middle change are then checked too. The D1 rows the Worker read and wrote for it come from the service's
- * `backstop_ixfr_d1_rows_total` (issue 28: D1 bills by rows).
+ * `backstop_ixfr_d1_rows_total` (issue 28: D1 bills by rows), and which way the Worker stored it from
+ * `backstop_ixfr_nodes_total` (session 10: the changed nodes the service's replica computed, or block reads).
  */
 import { RRType } from "../dns/constants.ts";
 import { dohAnswers, udpAnswers, untilAnswered } from "./answer-probe.ts";
@@ -20,6 +21,12 @@ import { transferBudgetMs } from "./zone-setup.ts";
 function d1Rows(metrics: string): { read: number; written: number } {
   const value = (direction: string) => Number(new RegExp(`^backstop_ixfr_d1_rows_total\\{direction="${direction}"\\} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
   return { read: value("read"), written: value("written") };
+}
+
+/** `backstop_ixfr_nodes_total` by path (issue 28, session 10: the replica's changed nodes, or the Worker's block reads). */
+function nodesPaths(metrics: string): { replica: number; worker: number } {
+  const value = (path: string) => Number(new RegExp(`^backstop_ixfr_nodes_total\\{path="${path}"\\} (\\S+)$`, "m").exec(metrics)?.[1] ?? 0);
+  return { replica: value("replica"), worker: value("worker") };
 }
 
 const addressOf = (k: number) => `198.${18 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
@@ -40,7 +47,9 @@ export const ixfrApply: Benchmark = {
     const last = targets.length - 1;
     const probe = targets[last]!;
     const timeoutMs = transferBudgetMs(setup.records);
-    const rowsBefore = d1Rows(await stack.metrics());
+    const metricsBefore = await stack.metrics();
+    const rowsBefore = d1Rows(metricsBefore);
+    const pathsBefore = nodesPaths(metricsBefore);
     const cpu = cpuMeter([stack.servicePid, stack.worker.workerdPid, setup.named.pid]);
     const [namedMs, backstopMs] = await ctx.profiled("ixfr", async () => {
       const since = performance.now();
@@ -51,7 +60,10 @@ export const ixfrApply: Benchmark = {
       ]);
     });
     const [serviceCpu, workerdCpu, namedCpu] = cpu.stop() as [number, number, number];
-    const rowsAfter = d1Rows(await stack.metrics());
+    const metricsAfter = await stack.metrics();
+    const rowsAfter = d1Rows(metricsAfter);
+    const pathsAfter = nodesPaths(metricsAfter);
+    const path = pathsAfter.replica > pathsBefore.replica ? "the replica's changed nodes" : pathsAfter.worker > pathsBefore.worker ? "the Worker's block reads" : "unknown";
     const rows = { read: rowsAfter.read - rowsBefore.read, written: rowsAfter.written - rowsBefore.written };
     for (const k of [0, Math.floor(last / 2)]) {
       const owner = targets[k]!.owner;
@@ -69,7 +81,7 @@ export const ixfrApply: Benchmark = {
         peerName: "named",
         note:
           `CPU until both answered: transfer-service ${(serviceCpu / 1000).toFixed(2)} s, workerd ${(workerdCpu / 1000).toFixed(2)} s, named ${(namedCpu / 1000).toFixed(2)} s; ` +
-          `D1 rows for the IXFR: ${rows.read.toLocaleString("en")} read, ${rows.written.toLocaleString("en")} written`,
+          `D1 rows for the IXFR: ${rows.read.toLocaleString("en")} read, ${rows.written.toLocaleString("en")} written; stored from ${path}`,
       }),
     ];
   },

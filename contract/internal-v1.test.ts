@@ -9,8 +9,11 @@ import {
   AckResult,
   base64,
   Changeset,
+  ChangesetNodesRequest,
   ChangesetRequest,
   ChangesetResult,
+  encodeChangesetNodesBody,
+  splitChangesetNodesBody,
   ChunkAccepted,
   CommitRequest,
   CommitResult,
@@ -92,6 +95,14 @@ const rows: Array<[name: string, schema: z.ZodType, value: unknown, broken: unkn
   ["Changeset", Changeset, changeset, { ...changeset, additions: "not base64!" }, "additions"],
   ["ChangesetRequest", ChangesetRequest, { owner: "svc-a", changesets: [changeset], expiresAt: 1 }, { owner: "svc-a", changesets: [] }, "changesets"],
   ["ChangesetResult", ChangesetResult, { version: 5, serial: 8, recordCount: 121, rowsWritten: 3 }, { version: 5, serial: 8, recordCount: 121 }, "rowsWritten"],
+  ["ChangesetResult with nodes", ChangesetResult, { version: 5, serial: 8, recordCount: 121, rowsWritten: 3, rowsRead: 9, nodes: "stored" }, { version: 5, serial: 8, recordCount: 121, rowsWritten: 3, nodes: "maybe" }, "nodes"],
+  [
+    "ChangesetNodesRequest",
+    ChangesetNodesRequest,
+    { owner: "svc-a", changesets: [changeset], base: { zoneId: 3, version: 12, serial: 7, recordDelta: -2, replacedExpiry: 1_800_000_000_000, earliestAfter: null } },
+    { owner: "svc-a", changesets: [changeset], base: { zoneId: 3, version: 12, serial: 7, recordDelta: -2 } },
+    "base.replacedExpiry",
+  ],
   ["Journal", Journal, { fromSerial: 7, toSerial: 8, changesets: [changeset] }, { fromSerial: 7, toSerial: 8, changesets: [{ ...changeset, toSerial: undefined }] }, "changesets.0.toSerial"],
 ];
 
@@ -104,6 +115,22 @@ describe("/internal/v1 bodies", () => {
     const result = schema.safeParse(JSON.parse(JSON.stringify(broken)));
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => i.path.join("."))).toContain(field);
+  });
+});
+
+describe("the changesets body with nodes (issue 28)", () => {
+  const header = { owner: "svc-a", changesets: [changeset], base: { zoneId: 3, version: 12, serial: 7, recordDelta: 1, replacedExpiry: null } };
+  it("splits into the header it was made of and the nodes octets, as they are", () => {
+    const nodes = Uint8Array.of(1, 0, 0, 0, 0);
+    const split = splitChangesetNodesBody(encodeChangesetNodesBody(header, nodes))!;
+    expect(ChangesetNodesRequest.parse(split.header)).toEqual(header);
+    expect([...split.nodes]).toEqual([...nodes]);
+  });
+  it("refuses a body shorter than its header says, or whose header is not JSON", () => {
+    const body = encodeChangesetNodesBody(header, new Uint8Array(0));
+    expect(splitChangesetNodesBody(body.subarray(0, body.length - 1))).toBeNull();
+    expect(splitChangesetNodesBody(Uint8Array.of(0, 0))).toBeNull();
+    expect(splitChangesetNodesBody(Uint8Array.of(0, 0, 0, 2, 0x7b, 0x7b))).toBeNull();
   });
 });
 

@@ -31,6 +31,7 @@
  * | POST /zones/:zone/ingest/:version/commit          | CommitRequest         | CommitResult             |
  * | POST /zones/:zone/ingest/:version/abort           | OwnerRequest          | Ok                       |
  * | POST /zones/:zone/changesets                      | ChangesetRequest      | ChangesetResult          |
+ * | POST /zones/:zone/changesets (with nodes, below)  | ChangesetNodesRequest + nodes | ChangesetResult  |
  * | GET  /zones/:zone/versions/:version/records       | (`current` or number) | record stream            |
  * | GET  /zones/:zone/journal?since=S                 |                       | Journal (404 journal-gap)|
  *
@@ -292,8 +293,76 @@ export const ChangesetResult = z.object({
   rowsWritten: z.number().int(),
   /** Rows read by the whole apply (lookups, checks, commit), as D1 counts them; absent from older Workers. */
   rowsRead: z.number().int().optional(),
+  /**
+   * Issue 28: whether the changed nodes the request carried were stored as they are (`stored`), or set aside
+   * because the zone had moved past their base version or the overlay was folded (`ignored`: the Worker read
+   * its blocks as for a request without them). Absent when the request carried none, or from older Workers.
+   */
+  nodes: z.enum(["stored", "ignored"]).optional(),
 });
 export type ChangesetResult = z.infer<typeof ChangesetResult>;
+
+// --- Issue 28, session 10: the changesets with the changed nodes, computed by the service. ---
+//
+// | POST /zones/:zone/changesets (content-type CHANGESET_NODES_TYPE) | ChangesetNodesBody | ChangesetResult |
+//
+// The transfer-service's port-53 replica may hold the exact version an IXFR starts from; then it sends, beside
+// the changesets, every touched owner's whole node after them (`answer/store/changed-nodes.ts`), so that the
+// Worker writes the overlay rows without reading a block. The body is binary (the nodes are most of it, and
+// base64 in JSON would cost a third more octets and a decode):
+//
+//   u32 length of the header, big-endian
+//   the header: `ChangesetNodesRequest` as JSON (UTF-8): the JSON request with what identifies the base version
+//   the changed nodes (`changed-nodes.ts` framing), to the end of the body
+//
+// The Worker stores the nodes only while `base` is the zone's served version (zone id, version and serial);
+// else, or when the overlay must be folded, it applies the changesets as for a JSON request (`nodes: ignored`).
+// Nodes that fail its checks (owners outside the zone, unsorted or repeated, other than the changesets touch,
+// an addition missing or a deletion still there, the apex SOA's serial, a node's size) are refused: 400
+// `bad-nodes` naming the check, nothing stored; the service then sends the JSON request without them.
+
+/** The content type of a changesets request that carries the changed nodes. */
+export const CHANGESET_NODES_TYPE = "application/x-backstop-changesets";
+
+/** What the changed nodes were computed from, and what the Worker needs besides them. */
+export const ChangedNodesBase = z.object({
+  /** The zone row, its served version and that version's serial: the replica's version must be exactly this one. */
+  zoneId: z.number().int().min(1),
+  version: z.number().int().min(1),
+  serial: uint32,
+  /** The change in the zone's record count. */
+  recordDelta: z.number().int(),
+  /** The earliest RRSIG expiration (ms) among the changed owners' nodes in the base version, or null. */
+  replacedExpiry: z.number().int().nullable(),
+  /** With `replacedExpiry`: the new version's earliest RRSIG expiration, over the whole version (ms), or null. */
+  earliestAfter: z.number().int().nullable().optional(),
+});
+export type ChangedNodesBase = z.infer<typeof ChangedNodesBase>;
+
+export const ChangesetNodesRequest = ChangesetRequest.extend({ base: ChangedNodesBase });
+export type ChangesetNodesRequest = z.infer<typeof ChangesetNodesRequest>;
+
+/** The body of a changesets request with nodes (see above). */
+export function encodeChangesetNodesBody(header: ChangesetNodesRequest, nodes: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(4 + json.length + nodes.length);
+  new DataView(out.buffer).setUint32(0, json.length);
+  out.set(json, 4);
+  out.set(nodes, 4 + json.length);
+  return out;
+}
+
+/** A changesets body with nodes split into its header (parsed JSON, to validate) and its nodes; null when malformed. */
+export function splitChangesetNodesBody(body: Uint8Array): { header: unknown; nodes: Uint8Array } | null {
+  if (body.length < 4) return null;
+  const length = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(0);
+  if (4 + length > body.length) return null;
+  try {
+    return { header: JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body.subarray(4, 4 + length))) as unknown, nodes: body.subarray(4 + length) };
+  } catch {
+    return null;
+  }
+}
 
 export const Journal = z.object({
   fromSerial: uint32,

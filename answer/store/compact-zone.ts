@@ -28,7 +28,10 @@ import { closestEncloserOf } from "../closest-encloser.ts";
 import type { ClosestEncloser, ZoneInfo } from "../zone-store.ts";
 import { groupIntoNodes, type NodesByTree } from "./canonical-nodes.ts";
 import { LocatingZoneStore, type Neighbourhood } from "./locating-zone-store.ts";
-import { addRecord, compareRecords, makeNode, RECORD_FIXED, recordListSize, sameRecord, treeOf, TREE_MAIN, TREE_NSEC3, writeRecordList } from "./stored-node.ts";
+import { applyToNodes } from "./changed-nodes.ts";
+import type { NodeSource } from "./changed-nodes.ts";
+import { EarliestExpiry } from "./rrsig-expiry.ts";
+import { compareRecords, RECORD_FIXED, recordListSize, TREE_MAIN, TREE_NSEC3, writeRecordList } from "./stored-node.ts";
 import type { OwnedRecord, StoredNode, StoredRecord, Tree } from "./stored-node.ts";
 
 /** Fixed octets of a record after its owner: type, class, TTL, RDLENGTH. */
@@ -164,10 +167,8 @@ function ownerFromKey(key: Uint8Array): Name {
   return Name.fromLabels(labels.reverse());
 }
 
-/** A changeset that does not fit the version it is applied to (the primary's history and ours differ). */
-export class ChangesetMismatch extends Error {
-  override readonly name = "ChangesetMismatch";
-}
+// Issue 28 (session 10): the changesets' rules live in `changed-nodes.ts`, shared with the Worker and the service.
+export { ChangesetMismatch } from "./changed-nodes.ts";
 
 /** One tree of one zone version: nodes in canonical order, packed. Immutable once built. */
 export class CompactTree {
@@ -283,6 +284,36 @@ export class CompactTree {
       pos++;
     }
     return this.view.getUint16(pos);
+  }
+
+  /**
+   * Shows `expiry` every RRSIG of this tree but those of the nodes at `skip` (sort keys), reading the records
+   * in place (a record here is laid out as in a D1 block: `EarliestExpiry.recordAt`).
+   */
+  expiriesExcept(expiry: EarliestExpiry, skip: readonly Uint8Array[]): void {
+    const skipped = new Set<number>();
+    for (const key of skip) {
+      const at = this.search(key);
+      if (at.found) skipped.add(at.index);
+    }
+    const data = this.data;
+    const view = this.view;
+    for (let i = 0; i < this.count; i++) {
+      if (skipped.has(i)) continue;
+      let pos = this.offsets[i]!;
+      const keyField = view.getUint16(pos);
+      pos += 2 + (keyField & ~OWNER_FOLLOWS);
+      if ((keyField & OWNER_FOLLOWS) !== 0) {
+        while (data[pos] !== 0) pos += data[pos]! + 1;
+        pos++;
+      }
+      const n = view.getUint16(pos);
+      pos += 2;
+      for (let r = 0; r < n; r++) {
+        expiry.recordAt(view, pos);
+        pos += RECORD_FIXED + view.getUint16(pos + 8);
+      }
+    }
   }
 
   /** Nodes held. */
@@ -769,38 +800,32 @@ export class CompactZone {
    * @throws ChangesetMismatch for a deletion of a record this version does not have.
    */
   withChanges(changesets: ReadonlyArray<{ deletions: readonly OwnedRecord[]; additions: readonly OwnedRecord[] }>): CompactZone {
-    const touched: [Map<string, StoredNode>, Map<string, StoredNode>] = [new Map(), new Map()];
-    const nodeFor = (tree: Tree, name: Name, create: boolean): StoredNode | undefined => {
-      const key = name.sortKey().slice();
-      const id = String.fromCharCode(...key);
-      let node = touched[tree].get(id);
-      if (node) return node;
-      const packed = this.trees[tree];
-      const at = packed.search(key);
-      if (at.found) {
-        const old = packed.node(at.index)!;
-        node = { name: old.name, key: old.key, records: [...old.records] };
-      } else if (create) node = makeNode(name, []);
-      else return undefined;
-      touched[tree].set(id, node);
-      return node;
-    };
-    for (const changeset of changesets) {
-      for (const r of changeset.deletions) {
-        const node = nodeFor(treeOf(r.type, r.rdata), r.name, false);
-        const k = node ? node.records.findIndex((x) => sameRecord(x, r)) : -1;
-        if (!node || k < 0) throw new ChangesetMismatch(`a changeset deletes ${r.name} type ${r.type}, which this version does not have`);
-        node.records.splice(k, 1);
-      }
-      for (const r of changeset.additions) {
-        addRecord(nodeFor(treeOf(r.type, r.rdata), r.name, true)!.records, r);
-      }
-    }
+    return this.withOwners(applyToNodes(this.nodeSource().lookup, changesets).owners);
+  }
+
+  /** A new version with `owners` (`changed-nodes.ts`, sorted by tree then key) replacing theirs. */
+  withOwners(owners: ReadonlyArray<{ tree: Tree; node: StoredNode }>): CompactZone {
     const next = (tree: Tree): CompactTree => {
-      const changed = [...touched[tree].values()].sort((a, b) => compareBytes(a.key, b.key));
+      const changed = owners.filter((o) => o.tree === tree).map((o) => o.node);
       return changed.length === 0 ? this.trees[tree] : this.trees[tree].withNodes(changed);
     };
     return new CompactZone({ [TREE_MAIN]: next(TREE_MAIN), [TREE_NSEC3]: next(TREE_NSEC3) } as Record<Tree, CompactTree>);
+  }
+
+  /** This version as `changed-nodes.ts` reads a base version (issue 28: the service's changed nodes for the Worker). */
+  nodeSource(): NodeSource {
+    return {
+      lookup: (tree, key) => {
+        const packed = this.trees[tree];
+        const at = packed.search(key);
+        return at.found ? packed.node(at.index) : null;
+      },
+      earliestExcept: (skip, now) => {
+        const expiry = new EarliestExpiry(now);
+        for (const tree of [TREE_MAIN, TREE_NSEC3] as Tree[]) this.trees[tree].expiriesExcept(expiry, skip[tree]);
+        return expiry.ms;
+      },
+    };
   }
 
   /** The SOA serial at `apex`, or null when there is no single SOA there. */

@@ -154,6 +154,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Issue 28, session 10: whether an IXFR's new version was stored from the changed nodes the replica
+  // computed (`replica`: the Worker read no block) or from the Worker's own block reads (`worker`).
+  readonly ixfrNodes = new Counter({
+    name: "backstop_ixfr_nodes_total",
+    help: "IXFRs committed, by where the changed nodes came from: replica (computed by this service, no block read) or worker.",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
+
   // Issue 19: HTTP calls to the Worker's /internal/v1 by route (the zone's name and numbers as :zone,
   // :version, :seq), so the round trips a zone costs can be counted (bench `zones`).
   readonly workerCalls = new Counter({

@@ -9,6 +9,7 @@
  */
 import type { RefreshForce, TransferKind, TransferResult, TsigAlgorithmName, ZoneModel, ZoneStatus } from "../../contract/vocabulary.ts";
 import type { XfrSink } from "../remote/xfr-in.ts";
+import type { ChangedNodesBase } from "../../contract/internal-v1.ts";
 
 // The words are the contract's (`contract/vocabulary.ts`); re-exported for the refresh machinery.
 export type { TransferKind, ZoneStatus };
@@ -103,10 +104,33 @@ export interface TransferLogEntry {
   startedAt: number;
 }
 
+/**
+ * An IXFR's changed nodes, computed by the port-53 replica from the exact base version it holds (issue 28,
+ * session 10: `answer/store/changed-nodes.ts`), with what identifies that version (`contract/internal-v1.ts`).
+ */
+export interface ChangedNodesPart {
+  base: ChangedNodesBase;
+  /** The `changed-nodes.ts` framing. */
+  nodes: Uint8Array;
+}
+
 /** A transfer being stored: the sink side of `remote/xfr-in.ts`, plus commit and abort. */
 export interface IngestSession extends XfrSink {
-  /** Makes the new version the served one. Only after this resolves is the transfer a success. */
-  commit(): Promise<{ version: number; serial: number; records: number; d1Rows?: { read: number; written: number } | undefined }>;
+  /**
+   * Makes the new version the served one. Only after this resolves is the transfer a success. For changesets,
+   * `nodes` says whether the Worker stored the replica's changed nodes (`replica`) or read its blocks
+   * (`worker`), and `nodesRefused` why it refused them (they were dropped and the changesets sent alone).
+   */
+  commit(): Promise<{
+    version: number;
+    serial: number;
+    records: number;
+    d1Rows?: { read: number; written: number } | undefined;
+    nodes?: "replica" | "worker" | undefined;
+    nodesRefused?: string | undefined;
+  }>;
+  /** An IXFR's changed nodes, sent with its changesets at commit (issue 28); absent where not supported. */
+  attachNodes?(nodes: ChangedNodesPart): void;
   /** Drops the version being built; the served zone stays as it was. */
   abort(reason: string): Promise<void>;
   /**

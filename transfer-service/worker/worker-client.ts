@@ -29,6 +29,8 @@ import { soaSerial } from "../../dns/rdata/soa.ts";
 import {
   AckResult,
   BOOKMARK_HEADER,
+  CHANGESET_NODES_TYPE,
+  encodeChangesetNodesBody,
   ChangesetResult,
   ChunkAccepted,
   CommitResult,
@@ -57,7 +59,7 @@ import { cutBlockChunk } from "../../answer/store/block-chunk.ts";
 import type { TransferKind } from "../../contract/vocabulary.ts";
 import { FIRST_CHUNK_BYTES } from "../remote/axfr-raw.ts";
 import { IngestChunker } from "./ingest-chunker.ts";
-import type { AttemptEnd, IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneFeedCursor, ZoneFeedPage, ZoneReport } from "./worker-api.ts";
+import type { AttemptEnd, ChangedNodesPart, IngestSession, TransferLogEntry, WorkerApi, ZoneConfig, ZoneFeedCursor, ZoneFeedPage, ZoneReport } from "./worker-api.ts";
 
 /** The Worker answered with an error status, or not at all. The message never carries the token. */
 export class WorkerError extends Error {
@@ -65,9 +67,19 @@ export class WorkerError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** The error body's code (`ErrorBody.error.code`), when the Worker answered one. */
+    readonly code?: string,
   ) {
     super(message);
   }
+}
+
+/** A body of octets sent with its own content type (the changesets with nodes, issue 28). */
+class TypedBody {
+  constructor(
+    readonly type: string,
+    readonly bytes: Uint8Array,
+  ) {}
 }
 
 function base64(bytes: Uint8Array): string {
@@ -176,6 +188,7 @@ export class WorkerClient implements WorkerApi {
 
   private async callOnce<T>(method: Method, path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     this.options.onCall?.(routeOf(method, path));
+    const typed = body instanceof TypedBody ? body : undefined;
     const binary = body instanceof Uint8Array;
     let res;
     try {
@@ -187,9 +200,9 @@ export class WorkerClient implements WorkerApi {
         headers: {
           authorization: `Bearer ${this.options.token}`,
           ...(this.bookmark === undefined ? {} : { [BOOKMARK_HEADER]: this.bookmark }),
-          ...(body === undefined ? {} : { "content-type": binary ? "application/octet-stream" : "application/json" }),
+          ...(body === undefined ? {} : { "content-type": typed ? typed.type : binary ? "application/octet-stream" : "application/json" }),
         },
-        body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
+        body: body === undefined ? undefined : typed ? typed.bytes : binary ? body : JSON.stringify(body),
       });
     } catch (err) {
       throw new WorkerError(`the Worker at ${this.options.baseUrl} is unreachable: ${(err as Error).message}`);
@@ -199,13 +212,15 @@ export class WorkerClient implements WorkerApi {
     const text = await res.body.text();
     if (res.statusCode >= 400) {
       let detail = text.slice(0, 300);
+      let code: string | undefined;
       try {
-        const parsed = JSON.parse(text) as { error?: { message?: string } };
+        const parsed = JSON.parse(text) as { error?: { message?: string; code?: string } };
         if (parsed.error?.message) detail = parsed.error.message;
+        if (typeof parsed.error?.code === "string") code = parsed.error.code;
       } catch {
         // not JSON: keep the text
       }
-      throw new WorkerError(`${method} ${path} → ${res.statusCode}: ${detail}`, res.statusCode);
+      throw new WorkerError(`${method} ${path} → ${res.statusCode}: ${detail}`, res.statusCode, code);
     }
     let json: unknown;
     try {
@@ -303,6 +318,8 @@ export class WorkerClient implements WorkerApi {
     const changesets: Array<{ from: ResourceRecord; to?: ResourceRecord; deletions: ResourceRecord[]; additions: ResourceRecord[] }> = [];
     let section: "full" | "delete" | "add" = "full";
     let dbBytes: number | undefined;
+    /** The changed nodes the replica computed for these changesets (issue 28), if it held their base. */
+    let nodes: ChangedNodesPart | undefined;
     return {
       get dbBytes() {
         return dbBytes;
@@ -387,9 +404,25 @@ export class WorkerClient implements WorkerApi {
           deletions: base64(encodeRecordStream(c.deletions)),
           additions: base64(encodeRecordStream(c.additions)),
         }));
-        const r = await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS, false);
+        let r: ChangesetResult | undefined;
+        let refused: string | undefined;
+        if (nodes !== undefined) {
+          // Issue 28, session 10: with the changed nodes the replica computed, in one binary body. Nodes the Worker
+          // refuses (400 bad-nodes: a fault of ours, not the primary's) are dropped and the changesets sent alone.
+          const header = { owner, changesets: body, base: nodes.base };
+          try {
+            r = await this.call("POST", `${path}/changesets`, new TypedBody(CHANGESET_NODES_TYPE, encodeChangesetNodesBody(header, nodes.nodes)), ChangesetResult, COMMIT_TIMEOUT_MS, false);
+          } catch (err) {
+            if (!(err instanceof WorkerError && err.status === 400 && err.code === "bad-nodes")) throw err;
+            refused = err.message;
+          }
+        }
+        r ??= await this.call("POST", `${path}/changesets`, { owner, changesets: body }, ChangesetResult, COMMIT_TIMEOUT_MS, false);
         const d1Rows = r.rowsRead === undefined ? undefined : { read: r.rowsRead, written: r.rowsWritten };
-        return { version: r.version, serial: r.serial, records: r.recordCount, d1Rows };
+        return { version: r.version, serial: r.serial, records: r.recordCount, d1Rows, nodes: r.nodes === "stored" ? ("replica" as const) : ("worker" as const), nodesRefused: refused };
+      },
+      attachNodes: (n) => {
+        nodes = n;
       },
       // The reason goes to the transfer log; the abort itself only drops the version.
       abort: async (_reason) => {

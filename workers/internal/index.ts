@@ -28,7 +28,10 @@ import { mountUpdate } from "./update.ts";
 import { mountFolded } from "./folded.ts";
 import { afterCommit, databaseSize, MAX_CHUNK_BYTES, versionParam, zoneRef } from "./ingest-steps.ts";
 import {
+  CHANGESET_NODES_TYPE,
+  ChangesetNodesRequest,
   ChangesetRequest,
+  splitChangesetNodesBody,
   CommitRequest,
   LeaseRequest,
   OwnerRequest,
@@ -39,6 +42,7 @@ import {
   RECORDS_VERSION_HEADER,
   ZoneFeedQuery,
 } from "../../contract/internal-v1.ts";
+import type { NodesInput } from "../store/changeset-nodes.ts";
 import type { Signal, TsigKeyMaterial, ZoneConfig, ZoneConfigChanges } from "../../contract/internal-v1.ts";
 
 type AppContext = Context<RouteEnv>;
@@ -202,7 +206,17 @@ export function createInternal(): Hono<RouteEnv> {
 
   api.post("/zones/:zone/changesets", async (c) => {
     const ref = await zoneRef(c);
-    const body = await jsonBody(c, ChangesetRequest);
+    // Issue 28, session 10: with the changed nodes the service computed, a binary body (`CHANGESET_NODES_TYPE`).
+    const withNodes = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase() === CHANGESET_NODES_TYPE;
+    let body: ChangesetRequest;
+    let nodes: NodesInput | undefined;
+    if (withNodes) {
+      const split = splitChangesetNodesBody(new Uint8Array(await c.req.arrayBuffer()));
+      if (split === null) throw new ApiError(400, "invalid", "the body is not a changesets request with nodes (a u32 header length, a JSON header, the nodes)");
+      const header = validate(ChangesetNodesRequest, split.header);
+      body = header;
+      nodes = { ...header.base, nodes: split.nodes };
+    } else body = await jsonBody(c, ChangesetRequest);
     const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
     const result = await applyChangesets(
       new Budget(c.var.db),
@@ -210,11 +224,18 @@ export function createInternal(): Hono<RouteEnv> {
       body.owner,
       body.changesets.map((cs) => ({ fromSerial: cs.fromSerial, toSerial: cs.toSerial, deletions: decode(cs.deletions), additions: decode(cs.additions) })),
       // The version the zone row above was read at: the lookups go with the lease check (one D1 round trip less).
-      { expiresAt: body.expiresAt, expectedBase: ref.row.current_version },
+      { expiresAt: body.expiresAt, expectedBase: ref.row.current_version, nodes },
     );
     servedPointersChanged();
     await afterCommit(c, ref);
-    return c.json({ version: result.version, serial: result.serial, recordCount: result.recordCount, rowsWritten: result.rowsWritten, rowsRead: result.rowsRead });
+    return c.json({
+      version: result.version,
+      serial: result.serial,
+      recordCount: result.recordCount,
+      rowsWritten: result.rowsWritten,
+      rowsRead: result.rowsRead,
+      ...(result.nodes ? { nodes: result.nodes } : {}),
+    });
   });
 
   api.get("/zones/:zone/versions/:version/records", async (c) => {

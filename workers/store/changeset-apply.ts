@@ -5,6 +5,10 @@
  *   base version is read from the overlay that version sees if it names the owner, else from its block; the
  *   changed owners, whole (or as tombstones), become the new version's `node_overlay` rows, a row per ~1,000
  *   owners, and no block is written. A 1,000-change IXFR on a 1M-record zone wrote ~3,750 rows and now 17.
+ * - **From the service's changed nodes** (issue 28, session 10: `changeset-nodes.ts`), when the request carries
+ *   them and their base is the served version: checked without a read, then written as the overlay rows; no
+ *   block is read (steps 2–4 below are the service's, on its replica of the base version). Nodes for another
+ *   version are set aside, and the steps below run as without them.
  * - **The fold**, when the overlay would pass `OVERLAY_MAX_OWNERS` or `OVERLAY_MAX_BYTES`, or the zone's
  *   earliest RRSIG expiration could rise and its earliest-expiring blocks do not settle it (`exactEarliest`): the blocks holding every owner the overlay names and every touched
  *   one are rewritten with the overlay and the change (`added_version = V`), and the overlay rows retired at
@@ -17,7 +21,8 @@
  *  2. Find the block holding each touched owner at the current version, and read the overlay that version
  *     sees (one batch of indexed queries; in step 1's batch when the caller read the current version just
  *     before, `expectedBase`).
- *  3. Apply the changesets in order in memory: deletions must exist (a deletion of a record we do not
+ *  3. Apply the changesets in order in memory (`answer/store/changed-nodes.ts`, shared with the replica and the
+ *     service; the fold edits blocks in place): deletions must exist (a deletion of a record we do not
  *     have means the primary's history and ours differ: "inconsistent", and the service falls back to
  *     AXFR), additions are added (an existing record only takes the new TTL).
  *  4. Check the result has exactly one SOA at the apex, with the last changeset's serial.
@@ -49,6 +54,10 @@ import type { Overlay } from "./overlay.ts";
 import { insertOverlayStatements, overlayOf, overlayStatement, readOverlay, retireOverlayStatement } from "./overlay-table.ts";
 import type { OverlayChange } from "./overlay-table.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
+import { checkNodes } from "./changeset-nodes.ts";
+import { applyToNodes, ChangesetMismatch, unchanged } from "../../answer/store/changed-nodes.ts";
+import type { TouchedOwner } from "../../answer/store/changed-nodes.ts";
+import type { CheckedNodes, NodesInput } from "./changeset-nodes.ts";
 
 export interface ChangesetInput {
   fromSerial: number;
@@ -72,6 +81,8 @@ export interface ChangesetResult {
   /** Owners written to the overlay (issue 28; 0 when the apply folded), and whether it folded. */
   overlayOwners: number;
   folded: boolean;
+  /** With changed nodes (issue 28, session 10): stored as they came, or set aside (see the contract's `ChangesetResult`). */
+  nodes?: "stored" | "ignored" | undefined;
 }
 
 /**
@@ -229,6 +240,8 @@ export async function applyChangesets(
     expectedBase?: number | null | undefined;
     /** The fold's bounds (tests); default OVERLAY_MAX_OWNERS and OVERLAY_MAX_BYTES. */
     overlayLimits?: OverlayLimits;
+    /** The changed nodes the service computed from the base version (issue 28, session 10: `changeset-nodes.ts`). */
+    nodes?: NodesInput | undefined;
   } = {},
 ): Promise<ChangesetResult> {
   const now = options.now ?? Date.now();
@@ -244,7 +257,24 @@ export async function applyChangesets(
   let parsed: ParsedChangeset[];
   let working: WorkingBlock[];
   let overlay: Overlay;
-  if (expected === null) {
+  let nodes: ChangesetResult["nodes"];
+  if (options.nodes !== undefined) {
+    // Issue 28, session 10: the changed nodes came with the changesets. Checked before any read (400 `bad-nodes`);
+    // stored as they are while their base is the served version and the overlay need not fold: no block read.
+    const input = options.nodes;
+    parsed = parseAll();
+    const checked = checkNodes(zone, changesets, parsed, input);
+    const [state, overlayRows] = await budget.batch([checkStartStatement(budget, zone, owner, now), overlayStatement(budget, zone.id, input.version)]);
+    base = checkStartResult(zone, changesets, state!);
+    if (zone.id === input.zoneId && base.base === input.version && base.serial === input.serial) {
+      overlay = overlayOf(overlayRows!);
+      const stored = await nodesApply(budget, zone, owner, changesets, parsed, base, overlay, checked, input, limits, options.expiresAt, now);
+      if (stored !== undefined) return { ...stored, rowsRead: budget.counts.rowsRead - readBefore, nodes: "stored" };
+    }
+    // Another version is served now, or the overlay folds: the changesets are applied as without the nodes.
+    nodes = "ignored";
+    [overlay, working] = await Promise.all([readOverlay(budget, zone.id, base.base), findTouchedBlocks(budget, zone, touchedKeys(parsed), base.base)]);
+  } else if (expected === null) {
     base = await checkStart(budget, zone, owner, changesets, now);
     parsed = parseAll();
     [overlay, working] = await Promise.all([readOverlay(budget, zone.id, base.base), findTouchedBlocks(budget, zone, touchedKeys(parsed), base.base)]);
@@ -276,7 +306,7 @@ export async function applyChangesets(
     }
     if (applied.bytes + overlay.bytes <= limits.bytes) {
       const result = await commitBatch(budget, zone, owner, changesets, parsed, base, { ...applied, changed: new Set() }, options.expiresAt, now);
-      return { ...result, rowsRead: budget.counts.rowsRead - readBefore };
+      return { ...result, rowsRead: budget.counts.rowsRead - readBefore, nodes };
     }
   }
   // The fold: every owner the overlay names joins the touched ones, and their blocks are rewritten.
@@ -302,7 +332,44 @@ export async function applyChangesets(
     options.expiresAt,
     now,
   );
-  return { ...result, rowsRead: budget.counts.rowsRead - readBefore };
+  return { ...result, rowsRead: budget.counts.rowsRead - readBefore, nodes };
+}
+
+/**
+ * Steps 3–5 from the service's changed nodes (checked: `changeset-nodes.ts`), reading no block: the overlay rows
+ * are the nodes, the record count the base's plus the service's change, and the earliest RRSIG expiration the
+ * least of the old one and the new nodes' unless a replaced node may have held the old one; then the
+ * service's figure over the whole new version (or, from a service that gave none, {@link exactEarliest}).
+ * Undefined when the overlay must fold instead (the caller applies the changesets as without the nodes).
+ */
+async function nodesApply(
+  budget: Budget,
+  zone: ZoneRef,
+  owner: string,
+  changesets: readonly ChangesetInput[],
+  parsed: readonly ParsedChangeset[],
+  base: Base,
+  overlay: Overlay,
+  checked: CheckedNodes,
+  input: NodesInput,
+  limits: OverlayLimits,
+  expiresAt: number | undefined,
+  now: number,
+): Promise<Omit<ChangesetResult, "rowsRead"> | undefined> {
+  if (overlay.owners + checked.touched > limits.owners || overlay.bytes + checked.bytes > limits.bytes) return undefined;
+  const old = base.rrsigExpiresAt;
+  // A second of slack: the expirations are 32-bit times read relative to "now" (`rrsig-expiry.ts`).
+  const recompute = input.replacedExpiry !== null && (old === null || input.replacedExpiry <= old + 1000);
+  let earliest: number | null;
+  if (!recompute) earliest = old === null ? checked.newExpiry : checked.newExpiry === null ? old : Math.min(old, checked.newExpiry);
+  else if (input.earliestAfter !== undefined) earliest = input.earliestAfter;
+  else {
+    const exact = await exactEarliest(budget, zone, base.base, overlay, checked.changes);
+    if (exact === undefined) return undefined;
+    earliest = exact;
+  }
+  const recordCount = base.recordCount + input.recordDelta;
+  return commitBatch(budget, zone, owner, changesets, parsed, base, { changed: new Set(), recordCount, serial: checked.serial, overlayChanges: checked.changes, earliest }, expiresAt, now);
 }
 
 /**
@@ -354,14 +421,6 @@ function touchedKeys(parsed: readonly ParsedChangeset[]): { tree: Tree; key: Uin
   return [...touched.values()];
 }
 
-/** An owner the changesets touch, in the overlay apply: its node at the base version, and as edited. */
-interface TouchedOwner {
-  tree: Tree;
-  key: Uint8Array;
-  before: StoredNode | null;
-  node: StoredNode;
-}
-
 /** What the overlay apply gives the commit: the overlay rows' owners and the zone's new figures. */
 interface OverlayApplied {
   overlayChanges: OverlayChange[];
@@ -383,12 +442,6 @@ function nodeExpiry(node: StoredNode | null): number | null {
   return expiry.ms;
 }
 
-function sameNode(a: StoredNode | null, b: StoredNode): boolean {
-  if (!a) return b.records.length === 0;
-  if (a.records.length !== b.records.length) return false;
-  return compareBytes(encodeBlock([a]), encodeBlock([b])) === 0;
-}
-
 /**
  * 3–4 through the overlay: each touched owner's node at the base version from the overlay if it names it,
  * else from its block (a deletion must find its record: RFC 1995's consistency check), the changesets
@@ -407,55 +460,39 @@ function overlayApply(
   start: Base,
 ): OverlayApplied {
   const index = indexWorking(working);
-  const touched = new Map<string, TouchedOwner>();
-  const at = (tree: Tree, name: OwnedRecord["name"]): TouchedOwner => {
-    const id = `${tree}:${name.key}`;
-    let t = touched.get(id);
-    if (t) return t;
-    const key = name.sortKey();
-    let before: StoredNode | null;
+  // The changesets' rules are `answer/store/changed-nodes.ts`'s (shared with the replica and the service); each
+  // touched owner's base node is the overlay's if it names the owner, else its block's.
+  const lookup = (tree: Tree, key: Uint8Array): StoredNode | null => {
     const own = overlay.get(tree, key);
-    if (own !== undefined) before = own;
-    else {
-      const b = index.get(tree) ? blockFor(index, tree, key) : undefined;
-      const found = b ? slotIndex(b.slots, key) : undefined;
-      before = b && found!.found ? nodeAt(b, found!.index) : null;
-    }
-    const node = before ? { name: before.name, key, records: before.records.slice() } : makeNode(name, []);
-    t = { tree, key, before, node };
-    touched.set(id, t);
-    return t;
+    if (own !== undefined) return own;
+    const b = index.get(tree) ? blockFor(index, tree, key) : undefined;
+    const found = b ? slotIndex(b.slots, key) : undefined;
+    return b && found!.found ? nodeAt(b, found!.index) : null;
   };
-  let recordCount = start.recordCount;
-  parsed.forEach((p, i) => {
-    for (const r of p.deletions) {
-      const node = at(treeOf(r.type, r.rdata), r.name).node;
-      const k = node.records.findIndex((x) => sameRecord(x, r));
-      if (k < 0) {
-        throw new StoreError(
-          "inconsistent",
-          `changeset ${i} (serial ${changesets[i]!.fromSerial} → ${changesets[i]!.toSerial}) deletes ${r.name} type ${r.type}, which ${zone.name} does not have`,
-        );
-      }
-      node.records.splice(k, 1);
-      recordCount--;
-    }
-    for (const r of p.additions) {
-      if (addRecord(at(treeOf(r.type, r.rdata), r.name).node.records, r)) recordCount++;
-    }
-  });
-  // 4. The apex's SOA: the one owner every IXFR touches.
-  const apex = at(TREE_MAIN, zone.name).node;
-  const soas = apex.records.filter((r) => r.type === RRType.SOA);
+  let applied: { owners: TouchedOwner[]; recordDelta: number };
+  try {
+    applied = applyToNodes(lookup, parsed);
+  } catch (err) {
+    if (!(err instanceof ChangesetMismatch)) throw err;
+    const i = err.changeset;
+    throw new StoreError(
+      "inconsistent",
+      `changeset ${i} (serial ${changesets[i]!.fromSerial} → ${changesets[i]!.toSerial}) deletes ${err.record.name} type ${err.record.type}, which ${zone.name} does not have`,
+    );
+  }
+  const touched = new Map(applied.owners.map((t) => [`${t.tree}:${t.node.name.key}`, t]));
+  const recordCount = start.recordCount + applied.recordDelta;
+  // 4. The apex's SOA: the one owner every IXFR touches (one that does not is refused as having none).
+  const apex = touched.get(`${TREE_MAIN}:${zone.name.key}`)?.node;
+  const soas = apex ? apex.records.filter((r) => r.type === RRType.SOA) : [];
   const serial = soaSerial(soas, zone, changesets);
   const old = start.rrsigExpiresAt;
   let earliest = old;
   let recompute = false;
   let bytes = 0;
   const overlayChanges: OverlayChange[] = [];
-  const owners = [...touched.values()].sort((a, b) => a.tree - b.tree || compareBytes(a.key, b.key));
-  for (const t of owners) {
-    if (sameNode(t.before, t.node)) continue;
+  for (const t of applied.owners) {
+    if (unchanged(t)) continue;
     const was = nodeExpiry(t.before);
     // A second of slack: the expirations are 32-bit times read relative to "now" (`rrsig-expiry.ts`).
     if (was !== null && (old === null || was <= old + 1000)) recompute = true;

@@ -12,7 +12,8 @@ export type StoreErrorCode =
   | "serial-mismatch" // the zone's SOA serial is not the one announced
   | "inconsistent" // a changeset that does not apply (RFC 1995 §4: fall back to AXFR)
   | "conflict" // the zone changed underneath (another commit won)
-  | "too-large"; // an owner or a statement beyond D1's limits
+  | "too-large" // an owner or a statement beyond D1's limits
+  | "bad-nodes"; // an IXFR's changed nodes (issue 28) that do not fit its changesets
 
 const STATUS: Record<StoreErrorCode, 400 | 404 | 409 | 413> = {
   "not-found": 404,
@@ -24,6 +25,7 @@ const STATUS: Record<StoreErrorCode, 400 | 404 | 409 | 413> = {
   inconsistent: 409,
   conflict: 409,
   "too-large": 413,
+  "bad-nodes": 400,
 };
 
 export class StoreError extends Error {

@@ -13,7 +13,9 @@
  *   refresh.ts transferInto ── beginIngest ──► tapIngest(session) ──► the Worker's ingest session
  *        beginFull(SOA), rawRecords/records ──► CompactZoneBuilder (each piece packed, then dropped)
  *        beginChangeset/beginAdditions/records ──► the changesets (IXFR), as records
- *        end() ──► OwnerLoad.offer(zone, built)            (the transfer is complete and verified)
+ *        end() ──► OwnerLoad.nodesFor(zone, changes)       (IXFR, issue 28: the changed nodes from the held base,
+ *                                                           sent with the changesets at commit)
+ *              ──► OwnerLoad.offer(zone, built)            (the transfer is complete and verified)
  *        commit() ──► the Worker commits ──► commit event ──► Replica.committed takes the offer
  *                 └─ finally OwnerLoad.withdraw(zone)      (a failed commit: the served replica is untouched)
  *        abort() ──► dropped
@@ -37,7 +39,7 @@ import { soaSerial } from "../../../dns/rdata/soa.ts";
 import { CompactZoneBuilder, type CompactZone } from "../../../answer/store/compact-zone.ts";
 import type { OwnedRecord } from "../../../answer/store/stored-node.ts";
 import type { Logger } from "../../ops/log.ts";
-import type { IngestSession } from "../../worker/worker-api.ts";
+import type { ChangedNodesPart, IngestSession } from "../../worker/worker-api.ts";
 
 /** One IXFR changeset (RFC 1995 §4), its two SOA records included: old SOA first deleted, new SOA first added. */
 export interface OwnerChangeset {
@@ -45,11 +47,11 @@ export interface OwnerChangeset {
   additions: OwnedRecord[];
 }
 
+/** An IXFR: the changesets from `fromSerial`, for a replica that holds that version. */
+export type ChangesOffer = { kind: "changes"; fromSerial: number; toSerial: number; changesets: OwnerChangeset[] };
+
 /** A version this process built from a transfer, offered before its commit. */
-export type OwnerOffer =
-  | { kind: "zone"; zone: CompactZone }
-  /** An IXFR: the changesets from `fromSerial`, for a replica that holds that version. */
-  | { kind: "changes"; fromSerial: number; toSerial: number; changesets: OwnerChangeset[] };
+export type OwnerOffer = { kind: "zone"; zone: CompactZone } | ChangesOffer;
 
 /** Where this instance's built versions go. */
 export interface OwnerLoad {
@@ -59,6 +61,12 @@ export interface OwnerLoad {
   offer(zone: string, offer: OwnerOffer): void | Promise<void>;
   /** The commit is over (made or failed): an offer still pending is dropped. */
   withdraw(zone: string): void;
+  /**
+   * Issue 28, session 10: an IXFR's changed nodes, from the version the changesets start from when the replica
+   * holds exactly it (`replica.ts` `nodesFor`); undefined when it does not. Sent with the changesets, so that
+   * the Worker stores the new version without reading a block.
+   */
+  nodesFor?(zone: string, offer: ChangesOffer): ChangedNodesPart | undefined;
 }
 
 const loads = new Map<string, { load: OwnerLoad; log: Logger | undefined }>();
@@ -171,6 +179,15 @@ export function tapIngest(instanceId: string, zone: string, apex: Name, session:
       builder = undefined;
       changes = undefined;
       if (offer === undefined) return;
+      if (offer.kind === "changes" && load.nodesFor !== undefined && session.attachNodes !== undefined) {
+        // The changed nodes, while the replica still holds the base (the commit event replaces it).
+        try {
+          const nodes = load.nodesFor(zone, offer);
+          if (nodes !== undefined) session.attachNodes(nodes);
+        } catch (err) {
+          log?.warn({ zone, reason: (err as Error).message }, "replica: cannot compute the changed nodes; the Worker reads its blocks");
+        }
+      }
       try {
         await load.offer(zone, offer);
         offered = true;

@@ -20,6 +20,9 @@ import { CompactZone } from "../../../answer/store/compact-zone.ts";
 import { TREE_MAIN } from "../../../answer/store/stored-node.ts";
 import type { IngestSession } from "../../worker/worker-api.ts";
 import { registerOwnerLoad, tapIngest } from "./owner-load.ts";
+import type { ChangesOffer, OwnerOffer } from "./owner-load.ts";
+import type { ChangedNodesPart } from "../../worker/worker-api.ts";
+import { decodeChangedNodes } from "../../../answer/store/changed-nodes.ts";
 import { Replica } from "./replica.ts";
 import { replicaBytesPerProcess, startReplica } from "./start-replica.ts";
 import { loadConfig } from "../../config.ts";
@@ -480,6 +483,63 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       expect(t.worker.streamsRead + t.worker.journalAsked).toBe(0);
       expect(t.replica.workerReads(APEX)).toBe(0);
       expect(t.loads).toEqual(["owner", "owner"]);
+    } finally {
+      unregister();
+    }
+  });
+
+  it("computes an IXFR's changed nodes only from the exact base version it holds, and makes its own next version from them (issue 28)", async () => {
+    const t = setup();
+    const load = { maxRecords: 1000, offer: (z: string, o: OwnerOffer) => t.replica.offer(z, o), withdraw: (z: string) => t.replica.withdraw(z), nodesFor: (z: string, o: ChangesOffer) => t.replica.nodesFor(z, o) };
+    const unregister = registerOwnerLoad("own-nodes", load);
+    try {
+      t.worker.put({ name: APEX, id: 7, version: 1, records: zoneText(APEX, 1, "192.0.2.1") });
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(1);
+      const readsBefore = t.worker.streamsRead + t.worker.journalAsked;
+      const [from, to] = [records(1, "192.0.2.1"), records(2, "192.0.2.2")];
+      const www = (rs: typeof from) => rs.filter((r) => r.name.toString().startsWith("www"));
+      const offer: ChangesOffer = { kind: "changes", fromSerial: 1, toSerial: 2, changesets: [{ deletions: [from[0]!, ...www(from)], additions: [to[0]!, ...www(to)] }] };
+      // The transfer's tap asks at its end, before the commit, and hands the nodes to the session.
+      const attached: ChangedNodesPart[] = [];
+      t.worker.put({ name: APEX, id: 7, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
+      const ixfr = tapIngest("own-nodes", APEX, Name.parse(`${APEX}.`), { ...fakeSession(t.replica, 2), attachNodes: (n) => attached.push(n) });
+      await ixfr.beginIncremental(to[0]!);
+      await ixfr.beginChangeset(from[0]!);
+      await ixfr.records(www(from));
+      await ixfr.beginAdditions(to[0]!);
+      await ixfr.records(www(to));
+      await ixfr.end();
+      expect(attached).toHaveLength(1);
+      expect(attached[0]!.base).toEqual({ zoneId: 7, version: 1, serial: 1, recordDelta: 0, replacedExpiry: null });
+      const nodes = decodeChangedNodes(attached[0]!.nodes);
+      expect(nodes.map((n) => [n.node.name.toString(), n.unchanged, n.node.records.map((r) => [...r.rdata].join("."))])).toEqual([
+        [`${APEX}.`, false, expect.any(Array)],
+        [`www.${APEX}.`, false, ["192.0.2.2"]],
+      ]);
+      await ixfr.commit();
+      await t.sync();
+      // The commit event made version 2 from those owners: equal to packing serial 2 whole; nothing read.
+      expect(t.replica.heldVersion(APEX)).toBe(2);
+      expect(wire(t.replica.heldZone(APEX))).toEqual(wire(CompactZone.fromStream(encodeRecordStream(to), Name.parse(`${APEX}.`))));
+      expect(t.worker.streamsRead + t.worker.journalAsked).toBe(readsBefore);
+      // Not from another base: changesets from another serial; a held version the directory no longer names (an
+      // older version of the same serial, say); a zone the directory does not know; changesets that do not fit.
+      const next: ChangesOffer = { ...offer, fromSerial: 2, toSerial: 3, changesets: [{ deletions: [to[0]!], additions: [records(3, "192.0.2.2")[0]!] }] };
+      expect(t.replica.nodesFor(APEX, offer)).toBeUndefined();
+      expect(t.replica.nodesFor(APEX, next)).toBeDefined();
+      // Another instance committed version 5 with the same serial (a full transfer of serial 2 again, say): from
+      // the notice until it is loaded, the held version 2 is not the served one, and is not used.
+      t.worker.put({ name: APEX, id: 7, version: 5, records: zoneText(APEX, 2, "192.0.2.2") });
+      t.replica.committed(APEX, 5);
+      expect(t.replica.heldVersion(APEX)).toBe(2);
+      expect(t.replica.nodesFor(APEX, next)).toBeUndefined();
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(5);
+      expect(t.replica.nodesFor(APEX, next)?.base).toMatchObject({ zoneId: 7, version: 5, serial: 2 });
+      expect(t.replica.nodesFor("other.test", next)).toBeUndefined();
+      const missing = { ...next, changesets: [{ deletions: [to[0]!, ...www(from)], additions: [records(3, "192.0.2.2")[0]!] }] };
+      expect(t.replica.nodesFor(APEX, missing)).toBeUndefined();
     } finally {
       unregister();
     }

@@ -48,7 +48,10 @@ import { ChangesetMismatch, CompactZone, CompactZoneStore } from "../../../answe
 import type { ZoneInfo } from "../../../answer/zone-store.ts";
 import type { Logger } from "../../ops/log.ts";
 import { readFile } from "node:fs/promises";
-import type { OwnerOffer } from "./owner-load.ts";
+import type { ChangesOffer, OwnerOffer } from "./owner-load.ts";
+import { encodeChangedNodes, ixfrNodes } from "../../../answer/store/changed-nodes.ts";
+import type { ChangedNode, IxfrNodes } from "../../../answer/store/changed-nodes.ts";
+import type { ChangedNodesPart } from "../../worker/worker-api.ts";
 import type { ReplicaSource, FeedCursor } from "./replica-source.ts";
 import { ReplicaSourceError } from "./replica-source.ts";
 
@@ -163,6 +166,8 @@ export class Replica {
   private recordsHeld = 0;
   /** Versions offered by this instance's transfers (`offer`), by zone key, until their commit event. */
   private readonly offers = new Map<string, { offer: ReplicaOffer; timer: NodeJS.Timeout }>();
+  /** The owners `nodesFor` computed, by zone key, until the commit event takes them (`take`) or a new offer. */
+  private readonly computed = new Map<string, { version: number; changesets: ChangesOffer["changesets"]; owners: ChangedNode[] }>();
   /** A commit event took a file offer: the version it names is read from that file (`load`). */
   private readonly files = new Map<string, { version: number; path: string }>();
   /** Reads from the Worker (versions whole, journals), by zone key: tests and the bench count them. */
@@ -266,6 +271,41 @@ export class Replica {
     this.offers.set(key, { offer, timer });
   }
 
+  /**
+   * Issue 28, session 10: the changed nodes of this instance's IXFR (`answer/store/changed-nodes.ts`), when the
+   * version held is exactly the one the changesets start from: the zone the directory names (its id known), the
+   * held version the directory's served one, its serial the changesets' first. The Worker stores them only if
+   * that (zone id, version, serial) is still its served version, so a replica of an older version with the
+   * same serial is never used. Undefined otherwise, or when the changesets do not fit the version held (the
+   * Worker then says so itself: RFC 1995's "inconsistent"). The owners are kept for the commit event
+   * (`take`), which makes the replica's new version from them instead of applying the changesets again.
+   */
+  nodesFor(zone: string, offer: ChangesOffer): ChangedNodesPart | undefined {
+    let key: string;
+    try {
+      key = Name.parseAbsolute(zone).key;
+    } catch {
+      return undefined;
+    }
+    const entry = this.directory.get(key);
+    const held = this.held.peek(key);
+    if (entry === undefined || held === undefined || entry.info.id === 0 || entry.info.version !== held.version || held.serial !== offer.fromSerial) return undefined;
+    let computed: IxfrNodes;
+    try {
+      computed = ixfrNodes(held.zone.nodeSource(), offer.changesets);
+    } catch (err) {
+      if (!(err instanceof ChangesetMismatch || err instanceof RangeError)) throw err;
+      this.options.log.debug({ zone: key, reason: err.message }, "replica: the changesets do not fit the version held; no changed nodes");
+      return undefined;
+    }
+    this.computed.set(key, { version: held.version, changesets: offer.changesets, owners: computed.nodes });
+    const { recordDelta, replacedExpiry, earliestAfter } = computed;
+    return {
+      base: { zoneId: entry.info.id, version: held.version, serial: offer.fromSerial, recordDelta, replacedExpiry, ...(earliestAfter === undefined ? {} : { earliestAfter }) },
+      nodes: encodeChangedNodes(computed.nodes),
+    };
+  }
+
   /** The commit of an offered version is over without taking it (failed): read the zone as the feed says. */
   withdraw(zone: string): void {
     let key: string;
@@ -274,6 +314,7 @@ export class Replica {
     } catch {
       return;
     }
+    this.computed.delete(key);
     const pending = this.offers.get(key);
     if (pending === undefined) return;
     clearTimeout(pending.timer);
@@ -340,8 +381,14 @@ export class Replica {
       const held = this.held.peek(key);
       // Only on the version the changesets start from; anything else is read from the Worker.
       if (held === undefined || held.serial !== offer.fromSerial) return false;
+      const computed = this.computed.get(key);
+      this.computed.delete(key);
       try {
-        zone = held.zone.withChanges(offer.changesets);
+        // The owners `nodesFor` computed for these very changesets on this very version: not computed again.
+        zone =
+          computed !== undefined && computed.version === held.version && computed.changesets === offer.changesets
+            ? held.zone.withOwners(computed.owners.filter((o) => !o.unchanged))
+            : held.zone.withChanges(offer.changesets);
       } catch (err) {
         if (!(err instanceof ChangesetMismatch || err instanceof RangeError)) throw err;
         this.options.log.debug({ zone: key, reason: err.message }, "replica: this transfer's changesets do not fit the version held; reading it whole");

@@ -42,7 +42,13 @@ export function startReplica(config: Config, log: Logger, metrics: Metrics, comm
   const unregister = registerOwnerLoad(
     config.instanceId,
     // Packed as the stream goes (issue 28: keeping the pieces until the commit held them beside the packed zone).
-    { maxRecords: config.replica.maxRecords, offer: (zone, offer) => replica.offer(zone, offer), withdraw: (zone) => replica.withdraw(zone) },
+    {
+      maxRecords: config.replica.maxRecords,
+      offer: (zone, offer) => replica.offer(zone, offer),
+      withdraw: (zone) => replica.withdraw(zone),
+      // Issue 28: an IXFR's changed nodes from the base version held, so that the Worker reads no block.
+      nodesFor: (zone, offer) => replica.nodesFor(zone, offer),
+    },
     log.child({ part: "replica" }),
   );
   void replica.start();

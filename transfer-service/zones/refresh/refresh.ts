@@ -12,7 +12,9 @@
  *             ▼                                                                                       │
  *      acquire lease (D1) ── held by another instance ──► LEASE BUSY: again after the lease TTL; ─────┤
  *             │          (its report reaches us by the poll)                                          │
- *             │   (the first primary's SOA query is already on its way: it needs no lease)            │
+ *             │   (the first primary's SOA query is already on its way: it needs no lease; when it    │
+ *             │    shows a newer serial, so is the IXFR from it, read into memory: it is replayed      │
+ *             │    into the store under the lease, and dropped when the lease is busy)                │
  *             ▼   primaries in order, those in backoff last-resort only                               │
  *      ┌─► SOA query (UDP, TCP on TC, TSIG) ── timeout/error/TSIG ──► backoff this primary ──► next ─┐ │
  *      │      │                                                                                    │ │
@@ -65,7 +67,7 @@ import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import { querySoa, soaFields, type PrimaryTarget, type SoaAnswer } from "../../remote/soa-query.ts";
 import { describePeer, TransferError } from "../../remote/transfer-error.ts";
-import { transfer, type XfrLimits, type XfrResult } from "../../remote/xfr-in.ts";
+import { transfer, type XfrLimits, type XfrResult, type XfrSink } from "../../remote/xfr-in.ts";
 import type { PrimaryConfig, TransferKind, WorkerApi, ZoneConfig } from "../../worker/worker-api.ts";
 import type { Backoff } from "./backoff.ts";
 import { underLease } from "./lease.ts";
@@ -144,6 +146,8 @@ interface Attempt {
   readonly bootstrap: boolean;
   /** The SOA query started beside the lease, until the primary it went to is tried. */
   early: EarlySoa | undefined;
+  /** The IXFR started beside the lease when that SOA answer showed a newer serial, until it is used. */
+  earlyIxfr: EarlyIxfr | undefined;
   /** The attempt's `refreshing` report in flight (`announceTransfer`), and its timer before it starts. */
   announcing: Promise<void> | undefined;
   announceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -185,6 +189,9 @@ export async function refresh(
   // lease's D1 round trip (which costs several times an SOA query on loopback), and is dropped if the
   // lease is busy.
   const early = bootstrap || wait > 0 ? undefined : startEarlySoa(zone, deps, now);
+  // Issue 28, session 10: the IXFR is a read too. When the early SOA answer shows a newer serial, the transfer
+  // runs beside the lease as well, into memory; only its replay into the store (and the POST) waits for the lease.
+  const earlyIxfr = early && request?.force !== "axfr" ? startEarlyIxfr(zone, deps, early) : undefined;
   let attempt: Attempt | undefined;
   const leaseDeps = { worker: deps.worker, instanceId: deps.settings.instanceId, leaseTtlMs: deps.settings.leaseTtlMs, log: deps.log };
   try {
@@ -194,11 +201,14 @@ export async function refresh(
       } catch (err) {
         return { kind: "failed", detail: `stopped while waiting for its turn to query: ${describeError(err)}` };
       }
-      attempt = { zone, request, deps, now, signal, transferLog, bootstrap, early, announcing: undefined, announceTimer: undefined };
+      attempt = { zone, request, deps, now, signal, transferLog, bootstrap, early, earlyIxfr, announcing: undefined, announceTimer: undefined };
+      signal.addEventListener("abort", () => earlyIxfr?.controller.abort(signal.reason));
       return tryPrimaries(attempt);
     }, zone.config.id);
     return outcome === "busy" ? { kind: "lease-busy" } : outcome;
   } finally {
+    // Busy, or the attempt over without using it (up to date after all, another primary first): dropped.
+    earlyIxfr?.controller.abort(new Error("the refresh attempt no longer needs this transfer"));
     // The final report must not be overtaken by the `refreshing` one, nor land before the attempt's log.
     clearTimeout((attempt as Attempt | undefined)?.announceTimer);
     await (attempt as Attempt | undefined)?.announcing;
@@ -224,6 +234,105 @@ function startEarlySoa(zone: RefreshZone, deps: RefreshDeps, now: () => number):
   // Handled where it is used; unused (lease busy, order changed) its failure means nothing.
   answer.catch(() => undefined);
   return { peer, startedAt, answer };
+}
+
+/** What the IXFR beside the lease brought: the reply, recorded, or how it failed (the attempt's IXFR failure then). */
+type EarlyReply = { from: number; serial: number } & ({ result: XfrResult; replay: (sink: XfrSink) => Promise<void> } | { error: unknown });
+
+/** An IXFR started beside the lease (`startEarlyIxfr`), held in memory until the attempt replays it. */
+interface EarlyIxfr {
+  peer: string;
+  controller: AbortController;
+  /** Undefined when no IXFR was asked (not newer, the SOA query failed) or it was aborted or too big to keep. */
+  done: Promise<EarlyReply | undefined>;
+}
+
+/** Octets of records an AXFR-style reply may bring into memory beside the lease; past them it is asked again under it. */
+const EARLY_AXFR_STYLE_BYTES = 4 * 1024 * 1024;
+
+/** Thrown by the recorder past EARLY_AXFR_STYLE_BYTES: the transfer is asked again under the lease, streamed. */
+class TooBigToKeep extends Error {}
+
+/**
+ * A sink that keeps an IXFR reply as it comes, to be replayed into the ingest session under the lease: the
+ * changesets (the transfer's record limit bounds them), or an AXFR-style reply of up to EARLY_AXFR_STYLE_BYTES
+ * (a larger one is asked again under the lease and streamed to the Worker as before).
+ */
+class IxfrRecorder implements XfrSink {
+  private readonly steps: Array<(sink: XfrSink) => Promise<void>> = [];
+  private full = false;
+  private bytes = 0;
+  private ended = false;
+  async beginFull(soa: ResourceRecord): Promise<void> {
+    this.full = true;
+    this.steps.push((sink) => sink.beginFull(soa));
+  }
+  async beginIncremental(soa: ResourceRecord): Promise<void> {
+    this.steps.push((sink) => sink.beginIncremental(soa));
+  }
+  async beginChangeset(fromSoa: ResourceRecord): Promise<void> {
+    this.steps.push((sink) => sink.beginChangeset(fromSoa));
+  }
+  async beginAdditions(toSoa: ResourceRecord): Promise<void> {
+    this.steps.push((sink) => sink.beginAdditions(toSoa));
+  }
+  async records(chunk: ResourceRecord[]): Promise<void> {
+    if (this.full) {
+      for (const r of chunk) this.bytes += r.rdata.length + r.name.wireLength + 10;
+      if (this.bytes > EARLY_AXFR_STYLE_BYTES) throw new TooBigToKeep("an AXFR-style reply too big to keep: asked again under the lease");
+    }
+    this.steps.push((sink) => sink.records(chunk));
+  }
+  async end(): Promise<void> {
+    this.ended = true;
+  }
+  async replay(sink: XfrSink): Promise<void> {
+    for (const step of this.steps) await step(sink);
+    if (this.ended) await sink.end();
+  }
+}
+
+/**
+ * The IXFR from the early SOA query's primary, started as soon as that answer shows a serial newer than ours,
+ * beside the lease's D1 round trip (both are reads of the primary; neither needs the lease). Undefined when
+ * there is nothing to start from (no data held: a bootstrap, which has no early SOA query either).
+ */
+function startEarlyIxfr(zone: RefreshZone, deps: RefreshDeps, early: EarlySoa): EarlyIxfr | undefined {
+  const ours = zone.config.serial;
+  const primary = primariesByPeer(zone.config.primaries).get(early.peer);
+  if (ours === null || !primary) return undefined;
+  const target: PrimaryTarget = { address: primary.address, port: primary.port, key: keyFor(zone, primary) };
+  const controller = new AbortController();
+  const done = (async (): Promise<EarlyReply | undefined> => {
+    let soa: SoaAnswer;
+    try {
+      soa = await early.answer;
+    } catch {
+      return undefined;
+    }
+    if (controller.signal.aborted || Serial.of(soa.serial).compare(ours) !== "gt") return undefined;
+    const recorder = new IxfrRecorder();
+    const run = (): Promise<XfrResult> =>
+      transfer({
+        kind: "ixfr",
+        zone: zone.name,
+        primary: target,
+        currentSoa: withSerial(soa.record, ours),
+        sink: recorder,
+        limits: zoneLimits(zone.config, deps.settings.xfr),
+        now: deps.tsigNow ?? deps.now,
+        signal: controller.signal,
+        spoolDir: deps.settings.xfr.spoolDir,
+      });
+    try {
+      const result = await (deps.primaryTransfers ? deps.primaryTransfers.run(early.peer, run, controller.signal) : run());
+      return { from: ours, serial: soa.serial, result, replay: (sink: XfrSink) => recorder.replay(sink) };
+    } catch (err) {
+      if (controller.signal.aborted || err instanceof TooBigToKeep || (err instanceof Error && err.cause instanceof TooBigToKeep)) return undefined;
+      return { from: ours, serial: soa.serial, error: err };
+    }
+  })();
+  return { peer: early.peer, controller, done };
 }
 
 /** The diagram's middle: the primaries in order until one brings the zone up to date. */
@@ -427,7 +536,15 @@ async function transferInto(
     throw e;
   }
   let result: XfrResult;
+  // The IXFR read beside the lease from this primary, for the serial its SOA answer named: replayed, not asked again.
+  const early = kind === "ixfr" && a.earlyIxfr?.peer === peer ? a.earlyIxfr : undefined;
+  if (early) a.earlyIxfr = undefined;
   try {
+    // Only for the same step: from the serial we hold now (another instance may have moved it) to the primary's.
+    const reply = early ? await early.done : undefined;
+    const recorded = reply !== undefined && reply.from === ours ? reply : undefined;
+    // The IXFR beside the lease failed (refused, a single newer SOA, a broken reply): that is this IXFR's failure.
+    if (recorded !== undefined && recorded.serial === serial && "error" in recorded) throw recorded.error;
     const fromPrimary = (): Promise<XfrResult> =>
       transfer({
         kind,
@@ -440,9 +557,15 @@ async function transferInto(
         signal: a.signal,
         spoolDir: settings.xfr.spoolDir,
       });
-    // The primary's transfer slot covers the stream from it, not a small zone's store after it.
-    const perPrimary = a.deps.primaryTransfers;
-    result = await (perPrimary ? perPrimary.run(peer, fromPrimary, a.signal) : fromPrimary());
+    if (recorded !== undefined && recorded.serial === serial && "replay" in recorded) {
+      log.debug({ zone, peer, serial }, "the IXFR read beside the lease, replayed into the store");
+      await recorded.replay(guardStoreSize(session, settings.xfr.d1MaxBytes ?? 0, zone));
+      result = recorded.result;
+    } else {
+      // The primary's transfer slot covers the stream from it, not a small zone's store after it.
+      const perPrimary = a.deps.primaryTransfers;
+      result = await (perPrimary ? perPrimary.run(peer, fromPrimary, a.signal) : fromPrimary());
+    }
     if (result.style === "up-to-date") {
       await session.abort("the primary sent a single SOA: up to date");
     } else {
@@ -453,7 +576,10 @@ async function transferInto(
           metrics?.ixfrD1Rows.inc({ direction: "read" }, committed.d1Rows.read);
           metrics?.ixfrD1Rows.inc({ direction: "written" }, committed.d1Rows.written);
         }
-        log.debug({ zone, serial: result.serial, d1Rows: committed.d1Rows }, "version committed");
+        // Issue 28: the changed nodes from the replica (no block read by the Worker), or the Worker's own reads.
+        if (committed.nodes) metrics?.ixfrNodes.inc({ path: committed.nodes });
+        if (committed.nodesRefused) log.warn({ zone, reason: committed.nodesRefused }, "the Worker refused the changed nodes from the replica; the changesets went alone");
+        log.debug({ zone, serial: result.serial, d1Rows: committed.d1Rows, nodes: committed.nodes }, "version committed");
       } catch (err) {
         throw new TransferError("sink", `the Worker did not commit the new version: ${(err as Error).message}`, { cause: err });
       }
