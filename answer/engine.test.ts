@@ -323,3 +323,21 @@ ns1    IN A   192.0.2.1
     expect(expireFromAnswer(response.edns)).toBeUndefined();
   });
 });
+
+describe("the array the response is encoded into", () => {
+  it("is the one `allocate` gives (the front's slab), with the same octets as a fresh one", async () => {
+    const wire = queryWire("www.example.org.", "A", { edns: false, id: 7 });
+    const fresh = (await answerQuery(store, wire, UDP)).wire;
+    const given: Uint8Array[] = [];
+    const shared = new ArrayBuffer(4096);
+    const allocate = (length: number) => {
+      const out = new Uint8Array(shared, 64 * given.length, length);
+      given.push(out);
+      return out;
+    };
+    const out = (await answerQuery(store, wire, { ...UDP, allocate })).wire;
+    expect(given).toHaveLength(1);
+    expect(out).toBe(given[0]);
+    expect([...out]).toEqual([...fresh]);
+  });
+});

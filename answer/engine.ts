@@ -65,6 +65,11 @@ export interface QueryContext {
    * passes Node's synchronous one (`dns/sha1.node.ts`) so NSEC3 denial is answered in the same call.
    */
   sha1?: Sha1 | undefined;
+  /**
+   * The array the response is encoded into (`EncodeOptions.allocate`): the port-53 front's replica passes a
+   * slab's (`dns/wire/slab.ts`); a new array each by default (the Worker).
+   */
+  allocate?: ((length: number) => Uint8Array) | undefined;
 }
 
 /** What the engine produces: the response and, for logs, caches and DoH's Cache-Control, how it came about. */
@@ -125,8 +130,8 @@ function records(rrsets: readonly RRset[], withSigs: boolean): ResourceRecord[] 
 }
 
 /** Encodes within `maxSize`, and records in `message` the TC bit the encoder had to set. */
-function encode(message: Message, maxSize: number): Uint8Array {
-  const { wire, truncated } = encodeMessage(message, { maxSize });
+function encode(message: Message, maxSize: number, allocate?: QueryContext["allocate"]): Uint8Array {
+  const { wire, truncated } = encodeMessage(message, { maxSize, allocate });
   if (truncated) message.flags.tc = true;
   return wire;
 }
@@ -277,7 +282,7 @@ function response(query: Message, question: Question, maxSize: number, ctx: Quer
     const soa = message.answers.find((rr) => rr.type === RRType.SOA && rr.name.equals(answering.name));
     if (soa) message.edns.options.push(expireAnswer(expireSecondsLeft(answering.model === "primary" ? null : answering.expiresAt, soaExpire(soa.rdata), ctx.now)));
   }
-  const out: EngineResponse = { message, wire: encode(message, maxSize), result };
+  const out: EngineResponse = { message, wire: encode(message, maxSize, ctx.allocate), result };
   if (error !== undefined) out.error = error;
   return out;
 }

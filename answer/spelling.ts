@@ -65,7 +65,14 @@ function sameOctets(a: readonly Uint8Array[], from: number, b: readonly Uint8Arr
 
 /** True when one of the first `count` labels holds an ASCII capital. */
 function hasUpper(labels: readonly Uint8Array[], count: number): boolean {
-  for (let i = 0; i < count; i++) for (const b of labels[i]!) if (b >= 0x41 && b <= 0x5a) return true;
+  // Indexed loops, no iterator: every name of every answer passes here (issue 27, session 10).
+  for (let i = 0; i < count; i++) {
+    const label = labels[i]!;
+    for (let j = 0; j < label.length; j++) {
+      const b = label[j]!;
+      if (b >= 0x41 && b <= 0x5a) return true;
+    }
+  }
   return false;
 }
 

@@ -13,6 +13,9 @@
  *     with the response cache → the replica answerer, RRL on but with loopback exempt as in the bench,
  *     cookies), each reply taken as the listener takes it (at once when the handler returns it, awaited when it
  *     returns a promise; the round says how many were waited for); no socket;
+ *   - `--no-cache`: the front without its response cache (every answer the replica's);
+ *   - with `--mix hot`, `engine` and `front` ask the 16 names of the UDP bench's hot round in turn instead (as
+ *     many queries as the miss mix: the front answers all but the first 16 from its response cache);
  *   - `udp`: that front behind the real DNS listener (`dns-listener.ts`) on 127.0.0.1, and dnsperf sending it
  *     the miss mix once a round (`--mix hot`: the 16 names the UDP bench's hot round asks, for 5 s), as
  *     `udp-front.ts` does; CPU per answered query split into user and system time, with the rate dnsperf saw
@@ -22,7 +25,7 @@
  * answer the same. `--check` compares each answer with the general path's: `answerQuery` of the engine over
  * a plain `CompactZoneStore` of the same zone.
  *
- *   npx tsx bench/miss-cpu.ts [--records 100000] [--rounds 5] [--path front|engine] [--check]
+ *   npx tsx bench/miss-cpu.ts [--records 100000] [--rounds 5] [--path front|engine|udp] [--mix miss|hot] [--check]
  *   npx tsx bench/miss-cpu.ts --profile /tmp/miss.cpuprofile   (a V8 CPU profile of the rounds alone, and its top)
  *   npx tsx bench/miss-cpu.ts --heap-profile /tmp/miss.heapprofile   (what the rounds allocate, collected or not)
  *
@@ -73,6 +76,7 @@ const { values } = parseArgs({
     mix: { type: "string", default: "miss" },
     "max-qps": { type: "string" },
     check: { type: "boolean", default: false },
+    "no-cache": { type: "boolean", default: false },
     profile: { type: "string" },
     "heap-profile": { type: "string" },
   },
@@ -103,9 +107,25 @@ function missRecords(): ZoneRecord[] {
   return all;
 }
 
-/** The miss mix as query messages, without an OPT (as dnsperf sends them by default). */
-function missQueries(): Uint8Array[] {
-  return missRecords().map((r, i) => queryWire(r.owner, r.type, { id: i & 0xffff, edns: false }));
+/**
+ * The mix as query messages, without an OPT (as dnsperf sends them by default): the miss mix, or (`--mix hot`)
+ * the hot round's 16 names asked in turn, as many queries as the miss mix has (all but the first 16 answered
+ * from the response cache on the `front` path).
+ */
+function mixQueries(): Uint8Array[] {
+  if (values.mix === "miss") return missRecords().map((r, i) => queryWire(r.owner, r.type, { id: i & 0xffff, edns: false }));
+  const hot = hotRecords();
+  return Array.from({ length: records - 3 }, (_, i) => queryWire(hot[i % hot.length]!.owner, "A", { id: i & 0xffff, edns: false }));
+}
+
+/** The hot round's names: 16 A records spread over the zone, as `udp-front.ts` picks them. */
+function hotRecords(): ZoneRecord[] {
+  const hot: ZoneRecord[] = [];
+  for (let i = 0; hot.length < 16 && i < records - 3; i += Math.max(1, Math.floor(records / 40))) {
+    const r = generatedRecord(zone, ZONE_SEED, i);
+    if (r.type === "A") hot.push(r);
+  }
+  return hot;
 }
 
 /** One zone, one version: the Worker as the replica reads it. */
@@ -124,12 +144,7 @@ class OneZoneSource implements ReplicaSource {
 /** dnsperf's query file of the mix: the miss mix's names and types, or the hot round's 16 A names. */
 function dnsperfFile(): string {
   if (values.mix === "miss") return missRecords().map((r) => `${r.owner} ${r.type}\n`).join("");
-  const hot: string[] = [];
-  for (let i = 0; hot.length < 16 && i < records - 3; i += Math.max(1, Math.floor(records / 40))) {
-    const r = generatedRecord(zone, ZONE_SEED, i);
-    if (r.type === "A") hot.push(`${r.owner} A\n`);
-  }
-  return hot.join("");
+  return hotRecords().map((r) => `${r.owner} A\n`).join("");
 }
 
 /** The main thread's context switches so far (voluntary and not; Linux's /proc), or undefined elsewhere. */
@@ -158,9 +173,11 @@ async function udpRound(handler: DnsHandler, round: number): Promise<number> {
     args.push(...(values.mix === "miss" ? ["-n", "1", "-l", "120"] : ["-l", "5"]));
     if (values["max-qps"] !== undefined) args.push("-Q", values["max-qps"]);
     const s0 = await switches();
+    const f0 = process.resourceUsage().minorPageFault;
     const t0 = process.cpuUsage();
     const result = await runTool("dnsperf", args, { timeoutMs: 180_000 });
     const cpu = process.cpuUsage(t0);
+    const faults = process.resourceUsage().minorPageFault - f0;
     const s1 = await switches();
     const out = result.stdout + result.stderr;
     const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -169,7 +186,7 @@ async function udpRound(handler: DnsHandler, round: number): Promise<number> {
     const per = (us: number) => us / Math.max(1, completed);
     const us = per(cpu.user + cpu.system);
     const switched = s0 === undefined || s1 === undefined ? "" : `, ${per(s1 - s0).toFixed(2)} context switches/query`;
-    console.log(`round ${round + 1}: ${us.toFixed(2)} µs CPU/query (user ${per(cpu.user).toFixed(2)}, system ${per(cpu.system).toFixed(2)}), ${completed} answered at ${qps.toFixed(0)} qps, ${lost}% lost${switched}`);
+    console.log(`round ${round + 1}: ${us.toFixed(2)} µs CPU/query (user ${per(cpu.user).toFixed(2)}, system ${per(cpu.system).toFixed(2)}), ${completed} answered at ${qps.toFixed(0)} qps, ${lost}% lost${switched}, ${per(faults).toFixed(3)} page faults/query`);
     return us;
   } finally {
     await listener.close();
@@ -179,7 +196,7 @@ async function udpRound(handler: DnsHandler, round: number): Promise<number> {
 
 async function main(): Promise<void> {
   const stream = zoneStream();
-  const queries = missQueries();
+  const queries = mixQueries();
   // A clock that stands still: the replica's vouching read stays fresh through every round.
   const clock = Date.now();
   const now = () => clock;
@@ -207,7 +224,8 @@ async function main(): Promise<void> {
         internalToken: config.internalToken,
         timeoutMs: config.front.timeoutMs,
         maxInFlight: config.front.maxInFlight,
-        cache: new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }),
+        // `--no-cache`: every answer from the replica, none from the response cache (is caching them worth it?).
+        cache: values["no-cache"] ? undefined : new ResponseCache({ maxEntries: config.front.cacheEntries, ttlMs: config.front.cacheTtlMs }),
         metrics,
         log,
         local: answerer,

@@ -9,6 +9,7 @@ import { soaSerial } from "./rdata/soa.ts";
 import { countCompressionPointers, hex, loadFixtures } from "./testdata/fixtures.ts";
 import { WireError } from "./wire/reader.ts";
 import { WireOverflow } from "./wire/writer.ts";
+import { ownsBuffer, Slab, SLAB_SIZE } from "./wire/slab.ts";
 
 const n = (t: string) => Name.parse(t);
 const text = new TextEncoder();
@@ -317,6 +318,24 @@ describe("encodeMessage", () => {
     expect(cut.truncated).toBe(true);
     expect(decodeMessage(cut.wire).flags.tc).toBe(true);
     expect(cut.wire.length).toBeLessThanOrEqual(512);
+  });
+
+  it("writes the same octets whatever it wrote before (one writer, reset per message), and into the array `allocate` gives", () => {
+    const messages = fixtures.map((f) => decodeMessage(f.wire));
+    const big = message({ answers: Array.from({ length: 400 }, (_, i) => aRR(`h${i}.x${i % 7}.example.com.`, i & 0xff)), edns: edns0 });
+    const forward = messages.map((m) => hex(encodeMessage(m).wire));
+    // In the other order, each after a message cut short (rollback) and one past 24 compression targets.
+    const backward = [...messages].reverse().map((m) => {
+      encodeMessage(big, { maxSize: 700 });
+      encodeMessage(big);
+      return hex(encodeMessage(m).wire);
+    }).reverse();
+    expect(backward).toEqual(forward);
+    const slab = new Slab();
+    const into = messages.map((m) => encodeMessage(m, { allocate: (length) => slab.take(length) }).wire);
+    expect(into.map(hex)).toEqual(forward);
+    // Views of the slab, but for messages over a quarter of one (an AXFR's), which get a buffer of their own.
+    expect(into.every((w) => ownsBuffer(w) === w.length > SLAB_SIZE / 4)).toBe(true);
   });
 
   it("compresses names inside RFC 1035 RDATA only (RFC 3597 §4)", () => {

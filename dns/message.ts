@@ -59,6 +59,12 @@ export interface EncodeOptions {
   maxSize?: number;
   /** Compress names (owner, question, RFC 1035 RDATA). Default true; false writes every name in full. */
   compress?: boolean;
+  /**
+   * The array the message is copied out into, `length` octets (zeroed or not: every octet is written). The
+   * port-53 front passes a `Slab`'s (`wire/slab.ts`), a view of a shared buffer instead of an off-heap array
+   * each; default, a new array of its own.
+   */
+  allocate?: ((length: number) => Uint8Array) | undefined;
 }
 
 export interface EncodeResult {
@@ -75,6 +81,12 @@ export interface EncodeResult {
  * per query, and a fresh 512-octet array, then a copy and a join, measured a large share of its time).
  */
 const encodeScratch = new Uint8Array(0xffff);
+/**
+ * The one writer over `encodeScratch`, emptied (`reset`) for each message: its compression tables are kept
+ * from message to message rather than grown again as new arrays each time (issue 27, session 10). Safe for
+ * the same reason as the scratch: a message is encoded from start to end without anything else running.
+ */
+const encodeWriter = new WireWriter({ preserveCase: true, buffer: encodeScratch });
 
 /** The smallest a question (root name, type, class) and an RR (root owner, fixed fields) can be. */
 const MIN_QUESTION = 5;
@@ -212,7 +224,8 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
   if (bodyLimit < HEADER_LENGTH) throw new WireOverflow(maxSize);
 
   // Case-exact compression: a record must read back with the octets it was stored with (RFC 4343 §4.1).
-  const w = new WireWriter({ maxSize: bodyLimit, preserveCase: true, buffer: encodeScratch });
+  const w = encodeWriter;
+  w.reset(bodyLimit);
   writeHeader(w, {
     id: msg.id,
     opcode: msg.opcode,
@@ -255,26 +268,24 @@ export function encodeMessage(msg: Message, opts: EncodeOptions = {}): EncodeRes
     additionalsDropped = msg.additionals.length;
   }
 
-  // OPT and TSIG go after the body, uncompressed, into the room set aside for them.
-  let tailBytes: Uint8Array | undefined;
+  // OPT and TSIG go after the body, uncompressed, into the room set aside for them (exactly enough: the
+  // limit moves up by it).
   if (reserved > 0) {
-    const tail = new WireWriter({ maxSize: reserved });
+    w.setMaxSize(w.length + reserved);
     if (opt !== undefined) {
-      writeRecord(tail, opt, false);
+      writeRecord(w, opt, false);
       ar++;
     }
     if (msg.tsig !== undefined) {
-      writeRecord(tail, msg.tsig.record, false);
+      writeRecord(w, msg.tsig.record, false);
       ar++;
     }
-    tailBytes = tail.written();
   }
   setCounts(w, qd, an, ns, ar);
-  // The body was written into the shared scratch: one copy out, the tail after it.
+  // The message was written into the shared scratch: one copy out.
   const body = w.written();
-  const wire = new Uint8Array(body.length + (tailBytes?.length ?? 0));
+  const wire = opts.allocate === undefined ? new Uint8Array(body.length) : opts.allocate(body.length);
   wire.set(body);
-  if (tailBytes !== undefined) wire.set(tailBytes, body.length);
   if (truncated) setTruncatedBit(wire, true);
   return { wire, truncated, additionalsDropped };
 }

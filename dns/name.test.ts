@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Name, NameError, compareNames } from "./name.ts";
+import { wireSortKey } from "./sort-key.ts";
 
 const origin = Name.parse("example.com.");
 
@@ -150,6 +151,22 @@ describe("canonical order (RFC 4034 §6.1)", () => {
       }
     }
   });
+
+  it("sortKey, built from the labels, is wireSortKey of the name's wire form (random labels of every octet)", () => {
+    const label = fc.uint8Array({ minLength: 1, maxLength: 63 });
+    fc.assert(
+      fc.property(fc.array(label, { maxLength: 8 }), (labels) => {
+        let wire = 1;
+        const name = Name.fromLabels(labels.filter((l) => (wire += l.length + 1) <= 255));
+        expect([...name.sortKey()]).toEqual([...wireSortKey(name.toWire(), 0).key]);
+      }),
+      { numRuns: 2000 },
+    );
+    expect([...Name.root.sortKey()]).toEqual([...wireSortKey(new Uint8Array([0]), 0).key]);
+    // Each call its own array: a caller may keep or change it.
+    const n = Name.parse("a.example.");
+    expect(n.sortKey()).not.toBe(n.sortKey());
+  });
 });
 
 describe("label operations", () => {
@@ -186,7 +203,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-describe("presentation form and key of any octets (render into a scratch, issue 27 session 9)", () => {
+describe("presentation form and key of any octets (render into a scratch, issue 27 session 9; a reused array per length, session 10)", () => {
   /** The rendering before session 9 (a string grown a character at a time), kept as the reference. */
   function reference(name: Name, lower: boolean): string {
     if (name.labels.length === 0) return ".";
@@ -220,5 +237,11 @@ describe("presentation form and key of any octets (render into a scratch, issue 
     const longest = Name.fromLabels([0, 1, 2].map(() => new Uint8Array(63).fill(0xff)).concat([new Uint8Array(61).fill(0x00)]));
     expect(longest.toString()).toBe(reference(longest, false));
     expect(longest.key.length).toBe(250 * 4 + 4);
+  });
+
+  it("gives names of the same length their own text, one after the other (the per-length array is rewritten whole)", () => {
+    const names = ["a.b.", "C.d.", "e.F.", "ab.", "a.b."].map((t) => Name.parse(t));
+    expect(names.map((n) => n.toString())).toEqual(["a.b.", "C.d.", "e.F.", "ab.", "a.b."]);
+    expect(names.map((n) => Name.fromLabels(n.labels).key)).toEqual(["a.b.", "c.d.", "e.f.", "ab.", "a.b."]);
   });
 });

@@ -14,10 +14,16 @@ import { HEADER_LENGTH } from "../header.ts";
 
 /**
  * A copy of `stored` with `query`'s ID and its question-name octets (from the header to `qnameEnd`, the
- * offset just past the name) written in. Hot path: a plain loop, no view object per call.
+ * offset just past the name) written in. Hot path: a plain loop, no view object per call. `into` gives the
+ * array to copy into (the port-53 front passes a `Slab`'s, `slab.ts`); a fresh array by default.
  */
-export function answerForAsker(stored: Uint8Array, query: Uint8Array, qnameEnd: number): Uint8Array {
-  const out = stored.slice();
+export function answerForAsker(stored: Uint8Array, query: Uint8Array, qnameEnd: number, into?: (length: number) => Uint8Array): Uint8Array {
+  let out: Uint8Array;
+  if (into === undefined) out = stored.slice();
+  else {
+    out = into(stored.length);
+    out.set(stored);
+  }
   out[0] = query[0]!;
   out[1] = query[1]!;
   for (let i = HEADER_LENGTH; i < qnameEnd; i++) out[i] = query[i]!;

@@ -54,6 +54,22 @@ describe("WireWriter name compression (RFC 1035 §4.1.4)", () => {
     expect(wire.length).toBe(0x4000 + 2 * 13);
   });
 
+  it("reset empties it for a new message with a new limit, and setMaxSize moves the limit", () => {
+    const w = new WireWriter({ maxSize: 100 });
+    w.name(n("www.example.org."));
+    w.reset(20);
+    expect(w.length).toBe(0);
+    expect(w.maxSize).toBe(20);
+    // No target left from before the reset: the name is written in full, not as a pointer.
+    w.name(n("example.org."));
+    expect(w.length).toBe(13);
+    expect(() => w.bytes(new Uint8Array(8))).toThrowError(WireOverflow);
+    w.setMaxSize(21);
+    w.bytes(new Uint8Array(8));
+    expect(w.length).toBe(21);
+    expect(() => w.setMaxSize(10)).toThrowError(RangeError);
+  });
+
   it("rolls back writes and compression targets", () => {
     const w = new WireWriter({ maxSize: 40 });
     w.name(n("keep.example."));
@@ -112,10 +128,14 @@ describe("WireWriter compression against the reference", () => {
   for (const exact of [false, true]) {
     it(`writes the same octets as the string-keyed compression it replaced (${exact ? "preserveCase" : "ignoring case"}), past 0x3FFF and through rollbacks`, () => {
       let longest = 0;
+      // One writer for every seed, emptied by `reset` (as encodeMessage's): what a message left behind (its
+      // targets, its index past 24 of them) must not show in the next.
+      const reused = new WireWriter({ preserveCase: exact });
       for (let seed = 1; seed <= 40; seed++) {
         const random = prng(seed);
         const words = ["a", "b", "www", "mail", "ns1", "example", "com", "org", "z100000-1", "bench", "x".repeat(40)];
-        const w = new WireWriter({ preserveCase: exact });
+        const w = seed % 2 === 0 ? new WireWriter({ preserveCase: exact }) : reused;
+        w.reset(65535);
         const ref = new ReferenceWriter(exact);
         // Marks between names, as encoders mark between records.
         const marks: number[] = [0];

@@ -42,7 +42,6 @@ export interface WireWriterOptions {
 export class WireWriter {
   private buf: Uint8Array;
   private len = 0;
-  readonly maxSize: number;
   private readonly preserveCase: boolean;
   /**
    * Compression targets (RFC 1035 §4.1.4), one entry per label written uncompressed: entry k is the suffix
@@ -56,27 +55,55 @@ export class WireWriter {
   private readonly targetAt: number[] = [];
   private readonly targetNext: number[] = [];
   private readonly targetLabel: Uint8Array[] = [];
+  /**
+   * Entries in use: the arrays above are only ever grown, so a writer used again (`reset`) writes over its old
+   * entries instead of growing new arrays (one writer serves every message `encodeMessage` writes).
+   */
+  private targets = 0;
   /** Past SCAN_TARGETS entries, an open-addressing index of them by (next, label) hash; entry index + 1, 0 = free. */
   private targetIndex: Int32Array | undefined;
+  private limit: number;
 
   constructor(options: WireWriterOptions = {}) {
-    this.maxSize = options.maxSize ?? 65535;
+    this.limit = options.maxSize ?? 65535;
     this.preserveCase = options.preserveCase ?? false;
-    this.buf = options.buffer ?? new Uint8Array(Math.min(options.initialCapacity ?? 512, this.maxSize));
+    this.buf = options.buffer ?? new Uint8Array(Math.min(options.initialCapacity ?? 512, this.limit));
+  }
+
+  /** The hard limit on the message size. */
+  get maxSize(): number {
+    return this.limit;
   }
 
   get length(): number {
     return this.len;
   }
 
+  /** Empties the writer (nothing written, no compression targets) for a new message of at most `maxSize` octets. */
+  reset(maxSize: number): void {
+    this.len = 0;
+    this.targets = 0;
+    this.targetIndex = undefined;
+    this.limit = maxSize;
+  }
+
+  /**
+   * Moves the size limit (not below what is written): an encoder that set room aside for records that must
+   * not be dropped (OPT, TSIG) writes the body within the lower limit, then the rest within the higher.
+   */
+  setMaxSize(maxSize: number): void {
+    if (maxSize < this.len) throw new RangeError(`limit ${maxSize} below the ${this.len} octets written`);
+    this.limit = maxSize;
+  }
+
   private reserve(n: number): number {
     const at = this.len;
     const needed = at + n;
-    if (needed > this.maxSize) throw new WireOverflow(this.maxSize);
+    if (needed > this.limit) throw new WireOverflow(this.limit);
     if (needed > this.buf.length) {
       let size = this.buf.length * 2 || 512;
       while (size < needed) size *= 2;
-      const grown = new Uint8Array(Math.min(size, Math.max(this.maxSize, needed)));
+      const grown = new Uint8Array(Math.min(size, Math.max(this.limit, needed)));
       grown.set(this.buf.subarray(0, this.len));
       this.buf = grown;
     }
@@ -155,7 +182,7 @@ export class WireWriter {
     for (let i = 0; i < end; i++) this.writeLabel(labels[i]!, lower);
     if (pointTo >= 0) this.u16(0xc000 | this.targetAt[pointTo]!);
     else this.u8(0);
-    const first = this.targetAt.length;
+    const first = this.targets;
     for (let i = 0, at = start; i < end; i++) {
       this.addTarget(at, i + 1 < end ? first + i + 1 : pointTo, labels[i]!);
       at += 1 + labels[i]!.length;
@@ -164,7 +191,7 @@ export class WireWriter {
 
   /** The first entry for the suffix `label` + (entry `next`'s suffix), or -1. */
   private findTarget(next: number, label: Uint8Array): number {
-    const entries = this.targetAt.length;
+    const entries = this.targets;
     if (this.targetIndex === undefined) {
       for (let k = 0; k < entries; k++) if (this.targetNext[k] === next && this.sameLabel(this.targetLabel[k]!, label)) return k;
       return -1;
@@ -179,10 +206,11 @@ export class WireWriter {
   }
 
   private addTarget(at: number, next: number, label: Uint8Array): void {
-    const k = this.targetAt.length;
-    this.targetAt.push(at);
-    this.targetNext.push(next);
-    this.targetLabel.push(label);
+    const k = this.targets++;
+    // In place when a reset writer has the slot already, else appended (k is the arrays' length then).
+    this.targetAt[k] = at;
+    this.targetNext[k] = next;
+    this.targetLabel[k] = label;
     if (this.targetIndex === undefined) {
       if (k + 1 > SCAN_TARGETS) this.rebuildIndex();
       return;
@@ -210,7 +238,7 @@ export class WireWriter {
   }
 
   private rebuildIndex(): void {
-    const entries = this.targetAt.length;
+    const entries = this.targets;
     if (entries <= SCAN_TARGETS) {
       this.targetIndex = undefined;
       return;
@@ -264,7 +292,7 @@ export class WireWriter {
     if (mark > this.len) throw new RangeError(`rollback to ${mark} beyond length ${this.len}`);
     this.len = mark;
     // Entries are in offset order: the ones at or past the mark are the last ones.
-    let keep = this.targetAt.length;
+    let keep = this.targets;
     while (keep > 0 && this.targetAt[keep - 1]! >= mark) keep--;
     // A mark inside a name (callers mark between records) would leave entries whose suffix is gone: cut there.
     for (let k = 0; k < keep; k++) {
@@ -273,10 +301,8 @@ export class WireWriter {
         break;
       }
     }
-    if (keep < this.targetAt.length) {
-      this.targetAt.length = keep;
-      this.targetNext.length = keep;
-      this.targetLabel.length = keep;
+    if (keep < this.targets) {
+      this.targets = keep;
       this.rebuildIndex();
     }
   }

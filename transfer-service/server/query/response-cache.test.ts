@@ -80,6 +80,34 @@ describe("hits", () => {
     first[3] = 0xff;
     expect(hit(q("www.example.org."))![3]).not.toBe(0xff);
   });
+
+  it("stay as they were while later hits are made (views of a slab are never written again)", () => {
+    const { store, hit } = setup();
+    const names = Array.from({ length: 100 }, (_, i) => `host${i}.example.org.`);
+    for (const name of names) store(q(name, "A", { id: 1 }));
+    // Enough hits to fill several 64 KiB slabs; every one kept and checked after all were made.
+    const hits = Array.from({ length: 8000 }, (_, i) => ({ name: names[i % 100]!, id: i }));
+    const made = hits.map((h) => ({ ...h, wire: hit(q(h.name, "A", { id: h.id }))! }));
+    expect(new Set(made.map((h) => h.wire.buffer)).size).toBeGreaterThan(2);
+    for (const h of made) {
+      const got = decodeMessage(h.wire);
+      expect(got.id).toBe(h.id);
+      expect(got.questions[0]!.name.toString()).toBe(h.name);
+    }
+  });
+
+  it("keep an answer that is a view of a larger buffer as a copy of its own, so a later write there changes nothing", () => {
+    const { cache, hit } = setup();
+    const wire = q("www.example.org.");
+    const answer = answerTo(wire);
+    // A replica answer is a view of a shared slab: put it in the middle of a larger buffer.
+    const shared = new Uint8Array(answer.length + 64);
+    shared.set(answer, 32);
+    const view = new Uint8Array(shared.buffer, 32, answer.length);
+    expect(cache.put(key(wire)!, view, origin("example.org.", 1), 1_000_000, cache.ticket())).toBe(true);
+    shared.fill(0xee);
+    expect(hit(wire)).toEqual(answer);
+  });
 });
 
 describe("lifetime", () => {

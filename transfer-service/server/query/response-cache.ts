@@ -30,6 +30,7 @@
 import { LRUCache } from "lru-cache";
 import { Name } from "../../../dns/name.ts";
 import { answerForAsker } from "../../../dns/wire/cached-answer.ts";
+import { ownCopy, Slab } from "../../../dns/wire/slab.ts";
 import type { Transport } from "../request-context.ts";
 import { type QueryShape, writeLowerQname } from "./query-shape.ts";
 
@@ -121,6 +122,12 @@ export class ResponseCache {
   private readonly now: () => number;
   private commitSeq = 0;
   readonly stats: CacheStats = { hits: 0, misses: 0, stores: 0, size: 0 };
+  /**
+   * Where a hit's copy is made: views of shared slabs, not an off-heap array each for an answer over 64 octets
+   * (`dns/wire/slab.ts`; issue 27, session 10). A hit is sent and dropped, so it never pins a slab for long.
+   */
+  private readonly slab = new Slab();
+  private readonly take = (length: number): Uint8Array => this.slab.take(length);
 
   constructor(options: ResponseCacheOptions) {
     this.entries = new LRUCache<string, Entry>({ max: Math.max(1, options.maxEntries) });
@@ -149,7 +156,7 @@ export class ResponseCache {
       return undefined;
     }
     this.stats.hits++;
-    return answerForAsker(entry.wire, wire, shape.qnameEnd);
+    return answerForAsker(entry.wire, wire, shape.qnameEnd, this.take);
   }
 
   private valid(entry: Entry): boolean {
@@ -185,7 +192,8 @@ export class ResponseCache {
       if (now.version !== version || now.commitSeq > ticket) fresh = false;
     }
     if (!fresh || expiresAt <= this.now()) return false;
-    this.entries.set(key, { wire: answer, zones: origin.zones, versions: origin.versions, expiresAt, ticket });
+    // An answer that is a view of a shared slab (a replica answer) is copied: an entry must not pin a slab.
+    this.entries.set(key, { wire: ownCopy(answer), zones: origin.zones, versions: origin.versions, expiresAt, ticket });
     this.stats.stores++;
     return true;
   }

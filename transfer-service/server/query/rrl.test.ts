@@ -205,3 +205,15 @@ describe("perProcessRates (the multi-process front)", () => {
     expect(perProcessRates(rates, 3)).toEqual({ responses: 6, nxdomains: 2, nodata: 1, referrals: 0, errors: 1, all: 33 });
   });
 });
+
+describe("enabled", () => {
+  it.each([
+    { why: "every rate 0", rates: ratesOf(0), enabled: false },
+    { why: "responses only", rates: ratesOf(0, { responses: 5 }), enabled: true },
+    { why: "errors only", rates: ratesOf(0, { errors: 5 }), enabled: true },
+    { why: "all-per-second only", rates: ratesOf(0, { all: 20 }), enabled: true },
+    { why: "every rate 5", rates: ratesOf(5), enabled: true },
+  ])("$why: $enabled", ({ rates, enabled }) => {
+    expect(limiter({ rates }).enabled).toBe(enabled);
+  });
+});

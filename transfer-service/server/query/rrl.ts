@@ -138,6 +138,8 @@ export class ResponseRateLimiter {
   constructor(private readonly options: RrlOptions) {
     this.rates = rateOf(options.rates);
     this.allRate = options.rates.all;
+    // Read for every UDP answer (dns-dispatch.ts): a field, not a getter that walks the categories each time.
+    this.enabled = this.allRate > 0 || RRL_CATEGORIES.some((c) => this.rates[c] > 0);
     this.windowS = Math.max(1, options.windowS);
     this.accounts = new LRUCache<string, Account>({ max: Math.max(1, options.tableSize) });
     this.exempt = options.exempt.map((text) => {
@@ -151,10 +153,8 @@ export class ResponseRateLimiter {
     this.logUpdatedAt = this.now();
   }
 
-  /** Whether any limit applies at all (every rate 0 turns RRL off). */
-  get enabled(): boolean {
-    return this.allRate > 0 || RRL_CATEGORIES.some((c) => this.rates[c] > 0);
-  }
+  /** Whether any limit applies at all (every rate 0 turns RRL off): the rates are fixed, so worked out once. */
+  readonly enabled: boolean;
 
   /** The prefix `address` is counted under (`198.51.100.0/24`), or undefined for an unparseable address. */
   prefixOf(address: string): string | undefined {

@@ -23,6 +23,7 @@ import type { RequestContext } from "../request-context.ts";
 import type { QueryShape } from "../query/query-shape.ts";
 import { type AnswerOrigin, udpSizeClass } from "../query/response-cache.ts";
 import { unmapAddress } from "../query/worker-upstream.ts";
+import { Slab } from "../../../dns/wire/slab.ts";
 import { type Replica, ReplicaMiss } from "./replica.ts";
 
 /** An answer made here, and what the response cache may know of it (undefined: not to be cached). */
@@ -40,6 +41,10 @@ export interface LocalAnswer {
 export type LocalAnswerer = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext) => Awaitable<LocalAnswer | undefined>;
 
 export function replicaAnswerer(replica: Replica, log: Logger, now: () => number = Date.now): LocalAnswerer {
+  // Answers are encoded into views of shared slabs (`dns/wire/slab.ts`), not an off-heap array each (issue 27,
+  // session 10); the response cache keeps a copy of its own of any it stores.
+  const slab = new Slab();
+  const allocate = (length: number): Uint8Array => slab.take(length);
   // No promise on the way (issue 27, session 9): the replica's store returns values, so `respond` gives the
   // response itself, and the listener sends it in the turn it read the query. Session 8 measured an async frame
   // here at ~1 KB of garbage a query; a promise and a microtask turn more each.
@@ -55,6 +60,7 @@ export function replicaAnswerer(replica: Replica, log: Logger, now: () => number
         now: now(),
         // Node's SHA-1 answers at once, so an NSEC3 proof does not wait either (Web Crypto's always would).
         sha1: nodeSha1,
+        allocate,
       });
     } catch (err) {
       return engineFailed(log, err);
