@@ -6,6 +6,7 @@
  * case whenever names are compared. Labels are raw octets: a label may hold a dot, a space or a zero byte,
  * which the presentation form writes as `\.`, `\032` and `\000`.
  */
+import { writeKeyLabel } from "./sort-key.ts";
 
 /** RFC 1035 §2.3.4: 63 octets a label, 255 octets a name in wire form (length octets and root included). */
 export const MAX_LABEL_LENGTH = 63;
@@ -345,15 +346,7 @@ export class Name {
     let k = 0;
     for (let l = labels.length - 1; l >= 0; l--) {
       const label = labels[l]!;
-      for (let i = 0; i < label.length; i++) {
-        let b = label[i]!;
-        if (b >= 0x41 && b <= 0x5a) b |= 0x20;
-        if (b <= 1) {
-          key[k++] = 1;
-          key[k++] = b + 1;
-        } else key[k++] = b;
-      }
-      key[k++] = 0;
+      k = writeKeyLabel(label, 0, label.length, key, k);
     }
     return key;
   }

@@ -27,7 +27,7 @@ import type { OwnedRecord } from "./record-stream.ts";
 import { Budget } from "./statement-budget.ts";
 import { soaRdata } from "./synthetic-zone.ts";
 import { streamVersion } from "./version-stream.ts";
-import { storedZone } from "./testing/stored-zone.ts";
+import { signatureOver, storedZone } from "./testing/stored-zone.ts";
 import { INTERNAL } from "../internal/test-client.ts";
 
 const OWNER = "nodes-test";
@@ -38,22 +38,9 @@ const soa = (apex: Name, serial: number): OwnedRecord => ({ name: apex, type: RR
 const a = (name: Name, last: number, ttl = 300): OwnedRecord => ({ name, type: RRType.A, class: IN, ttl, rdata: Uint8Array.of(10, 0, 0, last) });
 const txt = (name: Name, text: string): OwnedRecord => ({ name, type: RRType.TXT, class: IN, ttl: 300, rdata: Uint8Array.of(text.length, ...new TextEncoder().encode(text)) });
 
-/** An RRSIG over `covered` expiring `days` from now. */
-function rrsig(name: Name, _apex: Name, covered: number, days: number): OwnedRecord {
-  // One signer name for every zone of the test, so that two zones' contents compare owner for owner.
-  const signer = Name.parse("signer.test.").toWire();
-  const rdata = new Uint8Array(18 + signer.length + 8);
-  const view = new DataView(rdata.buffer);
-  view.setUint16(0, covered);
-  rdata[2] = 13;
-  rdata[3] = name.labelCount;
-  view.setUint32(4, 300);
-  const now = Math.floor(Date.now() / 1000);
-  view.setUint32(8, now + Math.round(days * 86_400));
-  view.setUint32(12, now - 3600);
-  rdata.set(signer, 18);
-  return { name, type: RRType.RRSIG, class: IN, ttl: 300, rdata };
-}
+/** An RRSIG over `covered` expiring `days` from now. One signer name for every zone of the test, so that two zones' contents compare owner for owner. */
+const SIGNER = Name.parse("signer.test.");
+const rrsig = (name: Name, _apex: Name, covered: number, days: number): OwnedRecord => signatureOver(name, SIGNER, covered, days);
 
 /** An NSEC-signed zone of 300 owners (o0 signed to expire first), and an NSEC3 record or two. */
 function baseRecords(apex: Name): OwnedRecord[] {

@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { storedZone } from "./testing/stored-zone.ts";
+import { signatureOver, storedZone } from "./testing/stored-zone.ts";
 import { Name } from "../../dns/name.ts";
 import { RRClass, RRType } from "../../dns/constants.ts";
 import { compareBytes } from "../../dns/bytes.ts";
@@ -113,23 +113,8 @@ const zoneWith = (apex: Name, records: OwnedRecord[]): Promise<ZoneRef> => store
 
 const soa = (apex: Name, serial: number): OwnedRecord => ({ name: apex, type: RRType.SOA, class: IN, ttl: 3600, rdata: soaRdata(apex, serial) });
 
-/** An RRSIG over `covered` whose expiration is `days` from now (so each owner's differs). */
-function rrsig(name: Name, apex: Name, covered: number, days: number): OwnedRecord {
-  const signer = apex.toWire();
-  const rdata = new Uint8Array(18 + signer.length + 8);
-  const view = new DataView(rdata.buffer);
-  view.setUint16(0, covered);
-  rdata[2] = 13;
-  rdata[3] = name.labelCount;
-  view.setUint32(4, 300);
-  const now = Math.floor(Date.now() / 1000);
-  view.setUint32(8, now + Math.round(days * 86_400));
-  view.setUint32(12, now - 3600);
-  view.setUint16(16, 4242);
-  rdata.set(signer, 18);
-  rdata.fill(7, 18 + signer.length);
-  return { name, type: RRType.RRSIG, class: IN, ttl: 300, rdata };
-}
+/** An RRSIG over `covered` whose expiration is `days` from now (so each owner's differs), signed by the apex. */
+const rrsig = (name: Name, apex: Name, covered: number, days: number): OwnedRecord => signatureOver(name, apex, covered, days);
 
 const nsecRdata = (apex: Name, i: number) => Uint8Array.of(...apex.child(`next${i}`).toWire(), 0, 1, 0x40);
 const nsec3Rdata = (i: number) => Uint8Array.of(1, 0, 0, 0, 0, 20, ...new Array<number>(20).fill(i & 255), 0, 1, 0x40);

@@ -3,6 +3,7 @@
  * `records`, stored the way a small full transfer is (the lease, one chunk, the commit), so each test starts
  * from the same stored form the answer path, the apply and the version stream read.
  */
+import { RRType } from "../../../dns/constants.ts";
 import type { Name } from "../../../dns/name.ts";
 import type { D1Queryable } from "../../db/d1-queryable.ts";
 import { appendChunk, beginIngest, commitIngest } from "../full-ingest.ts";
@@ -33,4 +34,26 @@ export async function storedZone(db: D1Queryable, apex: Name, records: readonly 
   await appendChunk(budget, zone, version, 0, encodeRecordStream(records), options.owner);
   await commitIngest(budget, zone, version, options.owner, options.commit);
   return zone;
+}
+
+/**
+ * An RRSIG by `signer` over `covered` at `name`, expiring `days` from now (fractions allowed, so each owner's can
+ * differ) and incepted an hour ago; algorithm 13, key tag 4242, a filler signature. For the tests of the
+ * earliest-expiring signature a zone keeps.
+ */
+export function signatureOver(name: Name, signer: Name, covered: number, days: number): OwnedRecord {
+  const signerWire = signer.toWire();
+  const rdata = new Uint8Array(18 + signerWire.length + 8);
+  const view = new DataView(rdata.buffer);
+  view.setUint16(0, covered);
+  rdata[2] = 13;
+  rdata[3] = name.labelCount;
+  view.setUint32(4, 300);
+  const now = Math.floor(Date.now() / 1000);
+  view.setUint32(8, now + Math.round(days * 86_400));
+  view.setUint32(12, now - 3600);
+  view.setUint16(16, 4242);
+  rdata.set(signerWire, 18);
+  rdata.fill(7, 18 + signerWire.length);
+  return { name, type: RRType.RRSIG, class: 1, ttl: 300, rdata };
 }
