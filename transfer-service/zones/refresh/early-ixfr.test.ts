@@ -68,10 +68,8 @@ class GatedLease extends MemoryWorker {
   ixfrQueriesAtGate = 0;
 }
 
-/** A fresh in-memory Worker with the zone at serial 1 (by a bootstrap AXFR from the primary). */
-async function setUp(): Promise<{ worker: GatedLease; zone: RefreshZone; deps: RefreshDeps }> {
-  const worker = new GatedLease();
-  worker.addZone({ id: 1, name: ZONE, model: "secondary", primaries: [{ address: primary.address, port: primary.port }], keys: [], notifyAllow: [] });
+/** The zone as the refresh handler sees it, over `worker`, and the handler's dependencies. */
+function refreshOf(worker: MemoryWorker): { zone: RefreshZone; deps: RefreshDeps } {
   const zone: RefreshZone = {
     name: Name.parseAbsolute(ZONE),
     get config() {
@@ -80,7 +78,14 @@ async function setUp(): Promise<{ worker: GatedLease; zone: RefreshZone; deps: R
     keys: [],
     backoff: new Backoff(settings.backoff.baseMs, settings.backoff.maxMs),
   };
-  const deps: RefreshDeps = { worker, settings, log: createLogger({ level: "silent" }), primaryTransfers: new PrimaryLimiter(2) };
+  return { zone, deps: { worker, settings, log: createLogger({ level: "silent" }), primaryTransfers: new PrimaryLimiter(2) } };
+}
+
+/** A fresh in-memory Worker with the zone at serial 1 (by a bootstrap AXFR from the primary). */
+async function setUp(): Promise<{ worker: GatedLease; zone: RefreshZone; deps: RefreshDeps }> {
+  const worker = new GatedLease();
+  worker.addZone({ id: 1, name: ZONE, model: "secondary", primaries: [{ address: primary.address, port: primary.port }], keys: [], notifyAllow: [] });
+  const { zone, deps } = refreshOf(worker);
   expect(await refresh(zone, null, deps, new AbortController().signal)).toMatchObject({ kind: "transferred", via: "axfr" });
   expect(worker.config(ZONE).serial).toBe(1);
   await worker.releaseLease(ZONE, settings.instanceId);
@@ -189,15 +194,7 @@ describe("the IXFR beside the lease, when the zone moved meanwhile", () => {
       await worker.releaseLease(ZONE, "other-instance");
       expect(worker.config(ZONE).serial).toBe(1);
 
-      const zone: RefreshZone = {
-        name: Name.parseAbsolute(ZONE),
-        get config() {
-          return worker.config(ZONE);
-        },
-        keys: [],
-        backoff: new Backoff(settings.backoff.baseMs, settings.backoff.maxMs),
-      };
-      const deps: RefreshDeps = { worker, settings, log: createLogger({ level: "silent" }), primaryTransfers: new PrimaryLimiter(2) };
+      const { zone, deps } = refreshOf(worker);
       const outcome = await refresh(zone, null, deps, new AbortController().signal);
       expect(outcome).toMatchObject({ kind: "transferred", via: "ixfr", soa: { serial: 3 } });
       // The early IXFR (from 1) and the one asked under the lease (from 2): the first was not replayed over version 2.
