@@ -37,6 +37,7 @@ import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
 import { noZones, type Zones } from "./zones/zone-set.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import { createTransferOut } from "./server/xfr-out/transfer-out.ts";
+import { withReplicaRecords } from "./server/xfr-out/replica-records.ts";
 import { NotifyOut } from "./server/xfr-out/notify-out.ts";
 import { createUpdateHandler } from "./server/update.ts";
 import { WorkerClient } from "./worker/worker-client.ts";
@@ -87,11 +88,14 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   const processes = parts.frontProcesses !== undefined && parts.frontProcesses.processes > 1 ? parts.frontProcesses : undefined;
   // The owner of several front processes answers no query itself: the front lives in the query processes.
   const front = processes ? undefined : createFront(config, log, metrics, parts.commits, 1);
-  // Transfers out read the zone, its versions and journal from the Worker through a client of their own.
+  // Transfers out read the zone, its versions and journal from the Worker through a client of their own; a
+  // version the front's replica holds is streamed from it instead (`xfr-out/replica-records.ts`).
   const transferReads = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
-  const transfers = createTransferOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "xfr-out" }), metrics });
+  const replica = front?.replica;
+  const transferSource = replica ? withReplicaRecords(transferReads, (zone, id, version) => replica.packedVersion(zone, id, version), metrics) : transferReads;
+  const transfers = createTransferOut({ source: transferSource, hmac: nodeHmac, log: log.child({ part: "xfr-out" }), metrics });
   // NOTIFY out after each of this instance's commits (the lease holder's), to the zone's alsoNotify.
-  const notifyOut = new NotifyOut({ source: transferReads, hmac: nodeHmac, log: log.child({ part: "notify-out" }), metrics });
+  const notifyOut = new NotifyOut({ source: transferSource, hmac: nodeHmac, log: log.child({ part: "notify-out" }), metrics });
   const unwatchNotify = parts.commits?.on((zone, version) => notifyOut.committed(zone, version));
   // Issue 22: RFC 2136 UPDATE of primary zones, allowed here and applied by the Worker (the owner's, with
   // several front processes: query processes hand every UPDATE to it).

@@ -37,6 +37,8 @@ const secret = () => randomBytes(32).toString("base64");
 const primaryKey: TsigKey = { name: "primary-key", algorithm: "hmac-sha256", secret: secret() };
 const downKey: TsigKey = { name: "down-key", algorithm: "hmac-sha256", secret: secret() };
 const otherKey: TsigKey = { name: "other-key", algorithm: "hmac-sha256", secret: secret() };
+/** Version streams the service took from its replica for transfers out (`xfr-out/replica-records.ts`). */
+const replicaReads = async () => (await stack!.service.metrics.xfrOutReads.get()).values.find((v) => v.labels.source === "replica")?.value ?? 0;
 const text = (serial: number, records: number) => generateZone({ origin: ZONE, records, seed: 21, serial });
 
 let stack: LocalStack | undefined;
@@ -93,7 +95,10 @@ describe("AXFR out", () => {
   });
 
   it("gives the transferAllow key every record of the primary, in several signed messages that dig verifies", async () => {
+    const reads = await replicaReads();
     const ours = await fromBackstop("AXFR", { key: downKey });
+    // Streamed from the front's replica, which holds the served version (the Worker's path: under-change.test.ts).
+    expect(await replicaReads()).toBeGreaterThan(reads);
     expect(ours.errors).toEqual([]);
     const theirs = await kdig({ port: primary!.port, zone: ZONE, type: "AXFR", key: primaryKey });
     expect(ours.records.length).toBe(RECORDS + 1); // the SOA first and last

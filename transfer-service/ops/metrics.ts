@@ -194,6 +194,12 @@ export class Metrics {
     labelNames: ["kind", "result"] as const,
     registers: [this.registry],
   });
+  readonly xfrOutReads: Counter<"source"> = new Counter({
+    name: "backstop_xfr_out_reads_total",
+    help: "Version record streams read for transfers out (and their SOA), by source: replica (the front's packed copy of exactly that version, in this process) or worker (read from the Worker's D1).",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+  });
 
   readonly notifyOut: Counter<"result"> = new Counter({
     name: "backstop_notify_out_total",

@@ -253,6 +253,25 @@ export class Replica {
   }
 
   /**
+   * The packed version `version` of the zone `zoneId` when this replica holds exactly it, for transfers out
+   * (`xfr-out/replica-records.ts`): a version's content never changes, so any version held will do, current
+   * or not, as long as it is this zone's (a zone deleted and created again under its name is another id, and
+   * its version numbers start over). Peeks: a transfer out does not make the zone recently asked.
+   */
+  packedVersion(zone: string, zoneId: number, version: number): CompactZone | undefined {
+    let key: string;
+    try {
+      key = Name.parseAbsolute(zone).key;
+    } catch {
+      return undefined;
+    }
+    const entry = this.directory.get(key);
+    const held = this.held.peek(key);
+    if (entry === undefined || held === undefined || entry.info.id !== zoneId || held.version !== version) return undefined;
+    return held.zone;
+  }
+
+  /**
    * This instance's transfer built a version of `zone` and is committing it (`owner-load.ts`): the commit event
    * that follows (`committed`) installs it, and no read of the zone from the Worker starts meanwhile (the feed
    * may show the commit before the event comes). Replaces an earlier offer; dropped after OFFER_MS.

@@ -83,7 +83,7 @@ export class NotifyOut {
     const config = await this.options.source.zoneForTransfer(zone);
     const zoneConfig = config?.zones[0];
     if (!config || !zoneConfig || zoneConfig.alsoNotify.length === 0 || signal.aborted) return;
-    const soa = await firstSoa(this.options.source, zone, version);
+    const soa = await firstSoa(this.options.source, zone, version, zoneConfig.id);
     if (!soa) throw new Error(`version ${version} of ${zone} has no SOA to announce`);
     await Promise.all(
       zoneConfig.alsoNotify.map(async (target) => {

@@ -57,7 +57,11 @@ import { DEFAULT_UDP_PAYLOAD_SIZE } from "../../../dns/edns.ts";
 /** What transfers out read from the Worker (`worker/worker-client.ts` implements it over `/internal/v1`). */
 export interface TransferSource {
   zoneForTransfer(zone: string): Promise<ZoneConfigList | null>;
-  versionRecords(zone: string, version: number): Promise<{ serial: number; version: number; chunks: AsyncIterable<Uint8Array>; cancel(): void } | null>;
+  /**
+   * A version's record stream, its SOA first. `zoneId` (the zone's config `id`, when known) lets a source that
+   * holds versions itself tell this zone's from one deleted and created again (`replica-records.ts`).
+   */
+  versionRecords(zone: string, version: number, zoneId?: number): Promise<{ serial: number; version: number; chunks: AsyncIterable<Uint8Array>; cancel(): void } | null>;
   journal(zone: string, since: number): Promise<Journal | null>;
   /** Writes a row of the zone's transfer log (direction `out`); absent in tests that need no log. */
   logTransferOut?(zone: string, entry: TransferLogEntry): Promise<void>;
@@ -142,7 +146,7 @@ export function createTransferOut(options: TransferOutOptions): TransferOutHandl
     if (zoneConfig.currentVersion === null || zoneConfig.serial === null) return sign(plain(Rcode.SERVFAIL, "servfail", "the zone has no data yet"));
     if (zoneConfig.expiresAt !== null && zoneConfig.expiresAt <= Date.now()) return sign(plain(Rcode.SERVFAIL, "servfail", "the zone has expired here"));
 
-    const transfer: Transfer = { source, zone, question, query, verified, now: options.now, version: zoneConfig.currentVersion, expire: expireFor(zoneConfig, query) };
+    const transfer: Transfer = { source, zone, question, query, verified, now: options.now, version: zoneConfig.currentVersion, zoneId: zoneConfig.id, expire: expireFor(zoneConfig, query) };
     if (kind === "axfr") return full(transfer, (r, extra) => done(r, extra));
     if (kind === "soa") {
       const soa = await currentSoa(transfer);
@@ -207,6 +211,8 @@ interface Transfer {
   now: Clock | undefined;
   /** The version served when the request arrived. */
   version: number;
+  /** The zone's id, from its config (absent from older Workers). */
+  zoneId: number | undefined;
   /** The EDNS EXPIRE option's seconds for a reply starting with `soa`; undefined when the request did not ask. */
   expire: ((soa: ResourceRecord) => number) | undefined;
 }
@@ -258,12 +264,12 @@ function single(t: Transfer, records: ResourceRecord[]): Uint8Array {
 
 /** The served version's SOA. */
 function currentSoa(t: Transfer): Promise<ResourceRecord | undefined> {
-  return firstSoa(t.source, t.zone, t.version);
+  return firstSoa(t.source, t.zone, t.version, t.zoneId);
 }
 
 /** A version's SOA: the first record of its stream (the read stops there); undefined when the version is gone. */
-export async function firstSoa(source: Pick<TransferSource, "versionRecords">, zone: string, version: number): Promise<ResourceRecord | undefined> {
-  const stream = await source.versionRecords(zone, version);
+export async function firstSoa(source: Pick<TransferSource, "versionRecords">, zone: string, version: number, zoneId?: number): Promise<ResourceRecord | undefined> {
+  const stream = await source.versionRecords(zone, version, zoneId);
   if (!stream) return undefined;
   try {
     for await (const batch of recordBatches(stream.chunks)) {
@@ -280,7 +286,7 @@ type Report = (result: Result, extra?: Record<string, unknown>) => void;
 
 /** The whole zone (AXFR, or IXFR AXFR-style): SOA, every record, SOA. The stream opens before the reply. */
 async function full(t: Transfer, report: Report): Promise<DnsReply> {
-  const stream = await t.source.versionRecords(t.zone, t.version);
+  const stream = await t.source.versionRecords(t.zone, t.version, t.zoneId);
   if (!stream) {
     report("servfail", { reason: `version ${t.version} is gone` });
     const reply = encodeMessage(replyTo(t.query, Rcode.SERVFAIL)).wire;
