@@ -30,14 +30,13 @@ import { ResponseCache } from "./server/query/response-cache.ts";
 import type { Replica } from "./server/replica/replica.ts";
 import { replicaAnswerer } from "./server/replica/replica-answer.ts";
 import { startReplica } from "./server/replica/start-replica.ts";
-import { registerOwnerLoad } from "./server/replica/owner-load.ts";
 import { perProcessRates, ResponseRateLimiter } from "./server/query/rrl.ts";
 import { ServerCookies } from "./server/query/cookie.ts";
 import { createWorkerUpstream } from "./server/query/worker-upstream.ts";
 import { noZones, type Zones } from "./zones/zone-set.ts";
 import { nodeHmac } from "../dns/hmac.node.ts";
 import { createTransferOut } from "./server/xfr-out/transfer-out.ts";
-import { withReplicaRecords } from "./server/xfr-out/replica-records.ts";
+import { withReplicaRecords, type HeldVersion } from "./server/xfr-out/replica-records.ts";
 import { NotifyOut } from "./server/xfr-out/notify-out.ts";
 import { createUpdateHandler } from "./server/update.ts";
 import { WorkerClient } from "./worker/worker-client.ts";
@@ -91,8 +90,10 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   // Transfers out read the zone, its versions and journal from the Worker through a client of their own; a
   // version the front's replica holds is streamed from it instead (`xfr-out/replica-records.ts`).
   const transferReads = new WorkerClient({ baseUrl: config.workerUrl, token: config.internalToken, timeoutMs: config.workerTimeoutMs });
-  const replica = front?.replica;
-  const transferSource = replica ? withReplicaRecords(transferReads, (zone, id, version) => replica.packedVersion(zone, id, version), metrics) : transferReads;
+  // The replica transfers out read: the front's, or with several front processes the owner's (set below).
+  let replicaOfTransfers = front?.replica;
+  const packed: HeldVersion = (zone, id, version) => replicaOfTransfers?.packedVersion(zone, id, version);
+  const transferSource = config.replica.maxBytes > 0 ? withReplicaRecords(transferReads, packed, metrics) : transferReads;
   const transfers = createTransferOut({ source: transferSource, hmac: nodeHmac, log: log.child({ part: "xfr-out" }), metrics });
   // NOTIFY out after each of this instance's commits (the lease holder's), to the zone's alsoNotify.
   const notifyOut = new NotifyOut({ source: transferSource, hmac: nodeHmac, log: log.child({ part: "notify-out" }), metrics });
@@ -119,8 +120,11 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
         replicaMaxRecords: config.replica.maxBytes > 0 ? config.replica.maxRecords : undefined,
       })
     : undefined;
-  // Issue 27: the versions the owner's transfers build go to the query processes' replicas (front-processes.ts).
-  const unregisterOwnerLoad = running && config.replica.maxBytes > 0 ? registerOwnerLoad(config.instanceId, running.ownerLoad(), log.child({ part: "replica" })) : undefined;
+  // Issue 27: the versions the owner's transfers build go to the query processes' replicas (front-processes.ts),
+  // and stay in a passive replica of the owner's own (only those versions, none read from the Worker), from
+  // which its IXFRs send the changed nodes and its transfers out stream (session 11).
+  const ownerReplica = running ? startReplica(config, log, metrics, parts.commits, processes!.processes, { passive: true, alsoTo: running.ownerLoad() }) : undefined;
+  if (ownerReplica) replicaOfTransfers = ownerReplica.replica;
   const verifications = new Limiter(config.xfr.maxConcurrent);
   let http;
   try {
@@ -151,7 +155,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
       },
     });
   } catch (err) {
-    unregisterOwnerLoad?.();
+    await ownerReplica?.stop();
     await dns?.close();
     await front?.close();
     await transferReads.close();
@@ -163,7 +167,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
   try {
     await running?.start();
   } catch (err) {
-    unregisterOwnerLoad?.();
+    await ownerReplica?.stop();
     await zones.stop();
     await http.close();
     await transferReads.close();
@@ -179,7 +183,7 @@ export async function startService(config: Config, log: Logger, parts: ServicePa
     async stop() {
       stopping = true;
       await dns?.close();
-      unregisterOwnerLoad?.();
+      await ownerReplica?.stop();
       await running?.stop();
       await front?.close();
       unwatchNotify?.();

@@ -222,7 +222,11 @@ describe("BACKSTOP_FRONT_PROCESSES=2", () => {
   }, 120_000);
 
   it("an AXFR through a query process is streamed by the owner: the zone knotd serves, and one of many messages whole", async () => {
+    const fromReplica = async () => sum(await metrics(), "backstop_xfr_out_reads_total", 'source="replica"');
+    const streamed = await fromReplica();
     const ours = await kdig({ port: dnsPort, zone: `${ZONE}.`, type: "AXFR", timeoutMs: 10_000 });
+    // From the owner's own (passive) replica, which kept the version its transfer built (session 11).
+    expect(await fromReplica()).toBeGreaterThan(streamed);
     const theirs = await kdig({ port: knotd!.port, zone: `${ZONE}.`, type: "AXFR", timeoutMs: 10_000 });
     expect(ours.errors, ours.stdout + ours.stderr).toEqual([]);
     expect(ours.records.map(recordLine).sort()).toEqual(theirs.records.map(recordLine).sort());
@@ -260,10 +264,14 @@ describe("BACKSTOP_FRONT_PROCESSES=2", () => {
     const loads = async (kind: string) => sum(await metrics(), "backstop_replica_load_seconds_count", `kind="${kind}"`);
     const serial = async () => (await metrics()).get(`backstop_zone_serial{zone="${ZONE}"}`)!;
     const [full, journal, relayed] = [await loads("full"), await loads("ixfr"), await loads("snapshot")];
+    const nodesFromReplica = async () => sum(await metrics(), "backstop_ixfr_nodes_total", 'path="replica"');
+    const nodes = await nodesFromReplica();
     // An IXFR: the owner relays the changesets, each process applies them to the version it holds.
     const n = (await serial()) + 1;
     await knotd!.updateZone(ZONE, zoneText(n));
     await waitFor(`serial ${n} committed`, async () => (await serial()) === n, 30_000);
+    // The owner sent the Worker the changed nodes, from its own replica of the version the IXFR starts from.
+    expect(await nodesFromReplica()).toBeGreaterThan(nodes);
     await waitFor("both processes load it from the owner", async () => (await loads("snapshot")) >= relayed + 2, 10_000);
     // A forced AXFR: the owner packs the stream, writes one snapshot file, both processes read it.
     const forced = await fetch(`${worker!.base}/api/v1/zones/${ZONE}/refresh`, {

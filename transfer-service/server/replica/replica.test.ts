@@ -121,7 +121,7 @@ function configOf(z: FakeZone): ZoneConfig {
 
 const zoneText = (apex: string, serial: number, address = "192.0.2.1") => `$ORIGIN ${apex}.\n@ SOA ns hostmaster ${serial} 7200 3600 1209600 300\n@ NS ns\nns A 192.0.2.53\nwww A ${address}\n`;
 
-function setup(options: { maxRecords?: number; maxBytes?: number } = {}) {
+function setup(options: { maxRecords?: number; maxBytes?: number; passive?: boolean } = {}) {
   const worker = new FakeWorker();
   let clock = 1_000_000;
   const loads: string[] = [];
@@ -133,6 +133,7 @@ function setup(options: { maxRecords?: number; maxBytes?: number } = {}) {
     pollMs: 250,
     now: () => clock,
     events: { loaded: (_s, _r, kind) => loads.push(kind) },
+    passive: options.passive,
   });
   const answer = replicaAnswerer(replica, log, () => clock);
   const ctx: RequestContext = { transport: "udp", remoteAddress: "::ffff:127.0.0.1", remotePort: 5353 } as RequestContext;
@@ -540,6 +541,50 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       expect(t.replica.nodesFor("other.test", next)).toBeUndefined();
       const missing = { ...next, changesets: [{ deletions: [to[0]!, ...www(from)], additions: [records(3, "192.0.2.2")[0]!] }] };
       expect(t.replica.nodesFor(APEX, missing)).toBeUndefined();
+    } finally {
+      unregister();
+    }
+  });
+
+  it("passive (the multi-process owner's): holds only what its own transfers built and their IXFRs made of it, never a version read from the Worker (session 11)", async () => {
+    const t = setup({ passive: true });
+    const unregister = registerOwnerLoad("own-passive", { maxRecords: 1000, offer: (z, o) => t.replica.offer(z, o), withdraw: (z) => t.replica.withdraw(z), nodesFor: (z, o) => t.replica.nodesFor(z, o) });
+    try {
+      // A zone another instance transferred: in the feed with its version, never loaded here.
+      t.worker.put({ name: "other.test", id: 2, version: 3, records: zoneText("other.test", 9) });
+      t.worker.put({ name: APEX, id: 1, version: 1, records: zoneText(APEX, 1, "192.0.2.1") });
+      await t.sync();
+      expect(t.replica.heldVersion("other.test")).toBeUndefined();
+      expect(t.replica.heldVersion(APEX)).toBeUndefined();
+      // This instance's AXFR: kept, with its zone id and version, for transfers out.
+      await axfr(tapIngest("own-passive", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 1)), records(1, "192.0.2.1"));
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(1);
+      expect(t.replica.packedVersion(APEX, 1, 1)).toBeDefined();
+      expect(t.replica.packedVersion(APEX, 5, 1)).toBeUndefined();
+      // Its IXFR gets the changed nodes from that version, and the next version is made from them.
+      const [from, to] = [records(1, "192.0.2.1"), records(2, "192.0.2.2")];
+      const www = (rs: typeof from) => rs.filter((r) => r.name.toString().startsWith("www"));
+      expect(t.replica.nodesFor(APEX, { kind: "changes", fromSerial: 1, toSerial: 2, changesets: [{ deletions: [from[0]!, ...www(from)], additions: [to[0]!, ...www(to)] }] })).toBeDefined();
+      t.worker.put({ name: APEX, id: 1, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
+      const ixfr = tapIngest("own-passive", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2));
+      await ixfr.beginIncremental(to[0]!);
+      await ixfr.beginChangeset(from[0]!);
+      await ixfr.records(www(from));
+      await ixfr.beginAdditions(to[0]!);
+      await ixfr.records(www(to));
+      await ixfr.end();
+      await ixfr.commit();
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(2);
+      // Another instance commits version 3: the feed says so, and nothing is read to follow it.
+      t.worker.put({ name: APEX, id: 1, version: 3, records: zoneText(APEX, 3, "192.0.2.3") });
+      t.tick(2_000);
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(2);
+      expect(t.replica.packedVersion(APEX, 1, 2)).toBeDefined();
+      expect(t.worker.streamsRead + t.worker.journalAsked).toBe(0);
+      expect(t.loads).toEqual(["owner", "owner"]);
     } finally {
       unregister();
     }

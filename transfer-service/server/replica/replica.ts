@@ -94,6 +94,12 @@ export interface ReplicaOptions {
   loadConcurrency?: number;
   now?: () => number;
   events?: ReplicaEvents;
+  /**
+   * Holds only the versions this process's own transfers build (`offer`) and what their IXFRs make of them,
+   * never reading one from the Worker: the multi-process owner's replica, which answers no query and is there
+   * for the IXFR's changed nodes (`nodesFor`) and transfers out (`packedVersion`) of the zones it transfers.
+   */
+  passive?: boolean;
 }
 
 /** What the replica tells /metrics (`ops/metrics.ts`). */
@@ -559,7 +565,7 @@ export class Replica {
 
   /** Queues a load of the zone's served version (once; a few at a time). */
   private want(key: string): void {
-    if (this.stopped || this.queued.has(key)) return;
+    if (this.stopped || this.options.passive || this.queued.has(key)) return;
     const entry = this.directory.get(key);
     if (!entry || entry.info.version === null || entry.unknownAllow || entry.recordCount > this.options.maxRecords) return;
     this.queued.add(key);

@@ -10,7 +10,7 @@ import type { Metrics } from "../../ops/metrics.ts";
 import type { CommitEvents } from "../query/commit-watch.ts";
 import { Replica } from "./replica.ts";
 import { httpReplicaSource } from "./replica-source.ts";
-import { registerOwnerLoad } from "./owner-load.ts";
+import { registerOwnerLoad, type OwnerLoad } from "./owner-load.ts";
 
 export interface StartedReplica {
   replica: Replica;
@@ -22,9 +22,18 @@ export function replicaBytesPerProcess(maxBytes: number, processes: number): num
   return processes <= 1 ? maxBytes : Math.max(1, Math.floor(maxBytes / processes));
 }
 
-export function startReplica(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined, processes = 1): StartedReplica | undefined {
+export interface StartReplicaOptions {
+  /** A replica of the versions this process's transfers build only (`ReplicaOptions.passive`): the multi-process owner's. */
+  passive?: boolean;
+  /** Where those versions go as well (the multi-process owner's query processes, `front-processes.ts`). */
+  alsoTo?: OwnerLoad;
+}
+
+export function startReplica(config: Config, log: Logger, metrics: Metrics, commits: CommitEvents | undefined, processes = 1, options: StartReplicaOptions = {}): StartedReplica | undefined {
   if (config.replica.maxBytes === 0) return undefined;
+  const { passive = false, alsoTo } = options;
   const replica = new Replica({
+    passive,
     source: httpReplicaSource({ workerUrl: config.workerUrl, internalToken: config.internalToken, timeoutMs: Math.min(config.workerTimeoutMs, 2_000) }),
     log: log.child({ part: "replica" }),
     maxRecords: config.replica.maxRecords,
@@ -44,8 +53,14 @@ export function startReplica(config: Config, log: Logger, metrics: Metrics, comm
     // Packed as the stream goes (issue 28: keeping the pieces until the commit held them beside the packed zone).
     {
       maxRecords: config.replica.maxRecords,
-      offer: (zone, offer) => replica.offer(zone, offer),
-      withdraw: (zone) => replica.withdraw(zone),
+      offer: (zone, offer) => {
+        replica.offer(zone, offer);
+        return alsoTo?.offer(zone, offer);
+      },
+      withdraw: (zone) => {
+        replica.withdraw(zone);
+        alsoTo?.withdraw(zone);
+      },
       // Issue 28: an IXFR's changed nodes from the base version held, so that the Worker reads no block.
       nodesFor: (zone, offer) => replica.nodesFor(zone, offer),
     },
