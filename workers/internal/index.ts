@@ -21,7 +21,7 @@ import { applyChangesets } from "../store/changeset-apply.ts";
 import { abortIngest, appendBlocks, appendChunk, beginIngest, commitIngest } from "../store/full-ingest.ts";
 import { readJournal } from "../store/journal.ts";
 import { acquireLease, releaseLease, renewLease } from "../store/lease.ts";
-import { servedPointersChanged } from "../store/served-store.ts";
+import { servedCommitted, servedPointersChanged } from "../store/served-store.ts";
 import { Budget } from "../store/statement-budget.ts";
 import { streamVersion } from "../store/version-stream.ts";
 import { mountUpdate } from "./update.ts";
@@ -226,7 +226,9 @@ export function createInternal(): Hono<RouteEnv> {
       // The version the zone row above was read at: the lookups go with the lease check (one D1 round trip less).
       { expiresAt: body.expiresAt, expectedBase: ref.row.current_version, nodes },
     );
-    servedPointersChanged();
+    // Issue 28, session 11: this isolate's next query serves the new version without reading it back.
+    if (result.served) servedCommitted(ref.name, ref.id, result.served, body.expiresAt);
+    else servedPointersChanged();
     await afterCommit(c, ref);
     return c.json({
       version: result.version,

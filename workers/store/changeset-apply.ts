@@ -51,7 +51,7 @@ import { StoreError } from "./store-error.ts";
 import { compareBytes } from "../../dns/bytes.ts";
 import { addRecord, makeNode, sameRecord, treeOf, TREE_MAIN } from "../../answer/store/stored-node.ts";
 import type { Overlay } from "./overlay.ts";
-import { insertOverlayStatements, overlayOf, overlayStatement, readOverlay, retireOverlayStatement } from "./overlay-table.ts";
+import { insertOverlayStatements, overlayAfter, overlayOf, overlayStatement, readOverlay, retireOverlayStatement } from "./overlay-table.ts";
 import type { OverlayChange } from "./overlay-table.ts";
 import type { StoredNode, Tree } from "../../answer/store/stored-node.ts";
 import { checkNodes } from "./changeset-nodes.ts";
@@ -83,6 +83,24 @@ export interface ChangesetResult {
   folded: boolean;
   /** With changed nodes (issue 28, session 10): stored as they came, or set aside (see the contract's `ChangesetResult`). */
   nodes?: "stored" | "ignored" | undefined;
+  /**
+   * Issue 28, session 11: what the committing isolate's answer path needs to serve the new version without
+   * reading it back (`served-store.ts` `servedCommitted`), when the version is the base's blocks and an overlay
+   * (no fold: no block was written). Absent after a fold.
+   */
+  served?: CommittedVersion | undefined;
+}
+
+/** A version an IXFR committed through the overlay, as the answer path holds it (`served-store.ts`). */
+export interface CommittedVersion {
+  /** The version it was committed on (the served one until then). */
+  base: number;
+  version: number;
+  serial: number;
+  /** The zones row's `overlay_from` now. */
+  overlayFrom: number;
+  /** The overlay it sees, made when first asked for (`overlay-table.ts` `overlayAfter`). */
+  overlay: () => Overlay;
 }
 
 /**
@@ -305,7 +323,7 @@ export async function applyChangesets(
       else applied.bytes = Infinity; // unsettled: fold
     }
     if (applied.bytes + overlay.bytes <= limits.bytes) {
-      const result = await commitBatch(budget, zone, owner, changesets, parsed, base, { ...applied, changed: new Set() }, options.expiresAt, now);
+      const result = await commitBatch(budget, zone, owner, changesets, parsed, base, { ...applied, changed: new Set(), baseOverlay: overlay }, options.expiresAt, now);
       return { ...result, rowsRead: budget.counts.rowsRead - readBefore, nodes };
     }
   }
@@ -369,7 +387,7 @@ async function nodesApply(
     earliest = exact;
   }
   const recordCount = base.recordCount + input.recordDelta;
-  return commitBatch(budget, zone, owner, changesets, parsed, base, { changed: new Set(), recordCount, serial: checked.serial, overlayChanges: checked.changes, earliest }, expiresAt, now);
+  return commitBatch(budget, zone, owner, changesets, parsed, base, { changed: new Set(), recordCount, serial: checked.serial, overlayChanges: checked.changes, earliest, baseOverlay: overlay }, expiresAt, now);
 }
 
 /**
@@ -796,6 +814,8 @@ async function commitBatch(
     earliest: number | null;
     /** In a fold, whether an overlaid node may have held the old earliest RRSIG expiration. */
     overlayHeldEarliest?: boolean;
+    /** With `overlayChanges`, the overlay the base version sees (for `ChangesetResult.served`). */
+    baseOverlay?: Overlay;
   },
   expiresAt: number | undefined,
   now: number,
@@ -922,7 +942,17 @@ async function commitBatch(
     blocksWritten,
     overlayOwners: overlayChanges?.length ?? 0,
     folded: overlayChanges === null && start.overlayFrom !== null,
+    served:
+      overlayChanges !== null && overlayFrom !== null && result.baseOverlay !== undefined
+        ? { base, version, serial, overlayFrom, overlay: lazyOverlay(result.baseOverlay, overlayChanges) }
+        : undefined,
   };
+}
+
+/** The overlay after `changes`, made once when first asked for (the next query, in the isolate that committed). */
+function lazyOverlay(base: Overlay, changes: readonly OverlayChange[]): () => Overlay {
+  let made: Overlay | undefined;
+  return () => (made ??= overlayAfter(base, changes));
 }
 
 /**

@@ -49,6 +49,7 @@ import { ZoneDirectory } from "./zone-directory.ts";
 import type { D1ZoneInfo } from "./zone-directory.ts";
 import { mergedLastNode, mergedNeighbourhood } from "./overlay.ts";
 import type { Overlay } from "./overlay.ts";
+import type { CommittedVersion } from "./changeset-apply.ts";
 import { overlayOf, overlaySinceStatement, overlayStatement } from "./overlay-table.ts";
 
 export interface D1ZoneStoreOptions {
@@ -136,6 +137,23 @@ export class D1ZoneStore extends LocatingZoneStore {
   invalidatePointers(): void {
     this.directory.invalidate();
   }
+
+  /**
+   * Issue 28, session 11: an IXFR this isolate committed through the overlay (`changeset-apply.ts`
+   * `CommittedVersion`): the zone's pointer moves to it and its overlay is the one handed here, so the next
+   * query reads nothing back (the version's blocks are the base's, already readable). When the zone is not
+   * cached at the base version, the pointers are dropped instead, as after any commit.
+   */
+  committed(name: Name, zoneId: number, committed: CommittedVersion, expiresAt?: number): void {
+    if (!this.directory.committed(name, committed.base, { version: committed.version, serial: committed.serial, overlayFrom: committed.overlayFrom, expiresAt })) {
+      this.invalidatePointers();
+      return;
+    }
+    this.handed.set(`${zoneId}:${committed.version}`, { from: committed.overlayFrom, overlay: committed.overlay });
+  }
+
+  /** Overlays handed over by a commit in this isolate (`committed`), by `${zone}:${version}`, until first read. */
+  private readonly handed = new LRUCache<string, { from: number; overlay: () => Overlay }>({ max: 256 });
 
   /** The zone directory's epoch (`zone-directory.ts` `epoch`), for the DoH hot path. */
   answerEpoch(): number | undefined {
@@ -249,6 +267,14 @@ export class D1ZoneStore extends LocatingZoneStore {
     const key = `${zone.id}:${zone.version}`;
     const cached = this.overlays.get(key);
     if (cached) return cached.isEmpty ? null : Promise.resolve(cached);
+    const handed = this.handed.get(key);
+    if (handed !== undefined) {
+      this.handed.delete(key);
+      const overlay = handed.overlay();
+      this.overlays.set(key, overlay);
+      this.latestOverlay.set(zone.id, { version: zone.version, from: handed.from });
+      return overlay.isEmpty ? null : Promise.resolve(overlay);
+    }
     return this.readOverlay(zone.id, zone.version, key, known ? said.from : null);
   }
 

@@ -65,28 +65,20 @@ export interface OverlayChange {
   node: StoredNode;
 }
 
-/**
- * Inserts of version `version`'s overlay rows: `changes` (sorted by tree, then key) encoded as blocks, cut
- * into parts of at most MAX_TEXT_BYTES (stored as text: ~1,000 changed owners a row), each written only if
- * the zone's pointer is at `version` (run after the flip in the IXFR's commit batch).
- */
-export function insertOverlayStatements(budget: Budget, zoneId: number, version: number, changes: readonly OverlayChange[]): D1PreparedStatement[] {
-  const out: D1PreparedStatement[] = [];
-  let part = 0;
+/** One overlay row as an IXFR writes it: its tree, nodes and their encoding (a block's, `block-codec.ts`). */
+interface OverlayRowParts extends OverlayPart {
+  nodes: readonly StoredNode[];
+}
+
+/** `changes` (sorted by tree, then key) cut into rows of at most MAX_TEXT_BYTES (~1,000 changed owners a row). */
+function overlayRows(changes: readonly OverlayChange[]): OverlayRowParts[] {
+  const out: OverlayRowParts[] = [];
   let current: StoredNode[] = [];
   let tree: Tree | undefined;
   let size = 3;
   const emit = () => {
     if (current.length === 0) return;
-    const expiry = new EarliestExpiry();
-    for (const n of current) for (const r of n.records) expiry.record(r.type, r.rdata);
-    out.push(
-      budget.prepare(
-        `INSERT INTO node_overlay (zone_id, added_version, tree, part, owners, rrsig_expires_at, data)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT current_version FROM zones WHERE id = ?1) = ?2`,
-        [zoneId, version, tree!, part++, current.length, expiry.ms, storedBytes(encodeBlock(current))],
-      ),
-    );
+    out.push({ tree: tree!, nodes: current, data: encodeBlock(current) });
     current = [];
     size = 3;
   };
@@ -99,6 +91,35 @@ export function insertOverlayStatements(budget: Budget, zoneId: number, version:
   }
   emit();
   return out;
+}
+
+/**
+ * Inserts of version `version`'s overlay rows: `changes` (sorted by tree, then key) encoded as blocks, cut
+ * into parts of at most MAX_TEXT_BYTES (stored as text: ~1,000 changed owners a row), each written only if
+ * the zone's pointer is at `version` (run after the flip in the IXFR's commit batch).
+ */
+export function insertOverlayStatements(budget: Budget, zoneId: number, version: number, changes: readonly OverlayChange[]): D1PreparedStatement[] {
+  return overlayRows(changes).map((row, part) => {
+    const expiry = new EarliestExpiry();
+    for (const n of row.nodes) for (const r of n.records) expiry.record(r.type, r.rdata);
+    return budget.prepare(
+      `INSERT INTO node_overlay (zone_id, added_version, tree, part, owners, rrsig_expires_at, data)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE (SELECT current_version FROM zones WHERE id = ?1) = ?2`,
+      [zoneId, version, row.tree, part, row.nodes.length, expiry.ms, storedBytes(row.data)],
+    );
+  });
+}
+
+/**
+ * The overlay the version an IXFR commits sees, from the base version's and the rows
+ * {@link insertOverlayStatements} writes for `changes`: what reading them back would give (issue 28, session 11:
+ * the isolate that committed the version hands it to its answer path, `served-store.ts`).
+ */
+export function overlayAfter(base: Overlay, changes: readonly OverlayChange[]): Overlay {
+  return Overlay.fromParts(
+    overlayRows(changes).map((row) => ({ tree: row.tree, data: row.data })),
+    base,
+  );
 }
 
 /**

@@ -13,6 +13,8 @@
  */
 import type { Env } from "../env.d.ts";
 import { D1ZoneStore } from "./d1-zone-store.ts";
+import type { Name } from "../../dns/name.ts";
+import type { CommittedVersion } from "./changeset-apply.ts";
 
 let served: D1ZoneStore | undefined;
 
@@ -24,4 +26,13 @@ export function servedZoneStore(env: Env): D1ZoneStore {
 /** Drops the served store's cached pointers (nothing to drop before the first query of this isolate). */
 export function servedPointersChanged(): void {
   served?.invalidatePointers();
+}
+
+/**
+ * Issue 28, session 11: an IXFR this isolate committed through the overlay: the served store serves it from the
+ * next query on without reading it back (`D1ZoneStore.committed`); when it cannot, the pointers are dropped
+ * as by {@link servedPointersChanged}. Other isolates see it within the pointer TTL, as before.
+ */
+export function servedCommitted(name: Name, zoneId: number, committed: CommittedVersion, expiresAt?: number): void {
+  served?.committed(name, zoneId, committed, expiresAt);
 }

@@ -151,6 +151,31 @@ export class ZoneDirectory {
     this.staleFrom = this.now();
   }
 
+  /**
+   * Issue 28, session 11: read-your-writes for an IXFR this isolate just committed. When the zone is cached at
+   * `base` (the version the commit replaced), its pointer moves to the new version, serial and overlay at once:
+   * the next query needs no poll, no zone row and (with the overlay handed to the store) no overlay read.
+   * Anything else the entry says keeps its own read time (`pointerReadAt`); other zones keep the poll's
+   * second. A read in flight from before is not cached over it (`generation`), and the poll that later
+   * names the zone re-reads it. False (nothing changed) when the zone is not cached at `base`: then the
+   * caller invalidates, as after any other commit.
+   */
+  committed(name: Name, base: number, next: { version: number; serial: number; overlayFrom: number | null; expiresAt?: number | undefined }): boolean {
+    const stored = storedForm(name);
+    const cached = stored === undefined ? undefined : this.zones.get(stored);
+    if (stored === undefined || cached === undefined || cached.info.version !== base) return false;
+    this.generation++;
+    const info: D1ZoneInfo = {
+      ...cached.info,
+      version: next.version,
+      serial: next.serial,
+      expiresAt: next.expiresAt ?? cached.info.expiresAt,
+      overlay: { version: next.version, from: next.overlayFrom },
+    };
+    this.zones.set(stored, { info, readAt: cached.readAt });
+    return true;
+  }
+
   async findZone(qname: Name): Promise<ZoneInfo | null> {
     if (this.now() - this.freshAt > this.freshnessMs) {
       // Each request polls on its own. Sharing one in-flight promise across requests is unsafe in

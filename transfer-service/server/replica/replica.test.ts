@@ -16,7 +16,7 @@ import { servedZoneConfig } from "../../testing/zone-config.ts";
 import { createLogger } from "../../ops/log.ts";
 import { readQueryShape } from "../query/query-shape.ts";
 import type { RequestContext } from "../request-context.ts";
-import { CompactZone } from "../../../answer/store/compact-zone.ts";
+import { CompactTree, CompactZone } from "../../../answer/store/compact-zone.ts";
 import { TREE_MAIN } from "../../../answer/store/stored-node.ts";
 import type { IngestSession } from "../../worker/worker-api.ts";
 import { registerOwnerLoad, tapIngest } from "./owner-load.ts";
@@ -541,6 +541,38 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       expect(t.replica.nodesFor("other.test", next)).toBeUndefined();
       const missing = { ...next, changesets: [{ deletions: [to[0]!, ...www(from)], additions: [records(3, "192.0.2.2")[0]!] }] };
       expect(t.replica.nodesFor(APEX, missing)).toBeUndefined();
+    } finally {
+      unregister();
+    }
+  });
+
+  it("lists a signed version's earliest RRSIG expirations after its load, so that its IXFR's changed nodes walk no version (issue 28, session 11)", async () => {
+    const walks = () => (CompactTree as unknown as { expiryWalks: number }).expiryWalks;
+    const t = setup();
+    const load = { maxRecords: 1000, offer: (z: string, o: OwnerOffer) => t.replica.offer(z, o), withdraw: (z: string) => t.replica.withdraw(z), nodesFor: (z: string, o: ChangesOffer) => t.replica.nodesFor(z, o) };
+    const unregister = registerOwnerLoad("own-expiry", load);
+    try {
+      const sig = (owner: string, covered: string, labels: number, expires: string) => `${owner} RRSIG ${covered} 13 ${labels} 300 ${expires} 20261201000000 12345 ${APEX}. AAAA\n`;
+      const signed = (serial: number, wwwExpires: string) =>
+        parseZoneText(zoneText(APEX, serial) + sig("@", "SOA", 2, "20270301000000") + sig("ns", "A", 3, "20270201000000") + sig("www", "A", 3, wwwExpires), { origin: Name.parse(`${APEX}.`), defaultTtl: 300 });
+      t.worker.put({ name: APEX, id: 9, version: null, records: "" });
+      await t.sync();
+      const v1 = signed(1, "20270101000000");
+      t.worker.put({ name: APEX, id: 9, version: 1, records: zoneText(APEX, 1) });
+      const before = walks();
+      await axfr(tapIngest("own-expiry", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 1)), v1);
+      await t.sync();
+      expect(t.replica.heldVersion(APEX)).toBe(1);
+      // Listed after the load, off the IXFR's path (with main's code: at the IXFR, inside `nodesFor`).
+      await vi.waitFor(() => expect(walks()).toBeGreaterThan(before), { timeout: 10_000, interval: 5 });
+      const listed = walks();
+      // www held the earliest signature (2027-01-01); re-signed to 2027-04-01, the earliest becomes ns's.
+      const v2 = signed(2, "20270401000000");
+      const www = (rs: typeof v1) => rs.filter((r) => r.name.toString().startsWith("www") && r.type === RRType.RRSIG);
+      const offer: ChangesOffer = { kind: "changes", fromSerial: 1, toSerial: 2, changesets: [{ deletions: [v1[0]!, ...www(v1)], additions: [v2[0]!, ...www(v2)] }] };
+      const nodes = t.replica.nodesFor(APEX, offer);
+      expect(nodes?.base).toMatchObject({ replacedExpiry: Date.UTC(2027, 0, 1), earliestAfter: Date.UTC(2027, 1, 1) });
+      expect(walks()).toBe(listed);
     } finally {
       unregister();
     }
