@@ -110,13 +110,28 @@ describe("EDNS EXPIRE along knotd → knotd → Backstop → knotd", () => {
   });
 
   it("answers kdig +expire on the DNS port (UDP and TCP) and over DoH with the seconds left, counting down", async () => {
+    // The port-53 front answers from its replica, whose zone directory may be up to about a second older than
+    // the API's row: a refresh of the zone in that second moves the expiry by a few seconds (M's time left), so
+    // each transport is asked until its answer and the row read around it agree (bounded), not once.
+    const agrees = async (args?: string[]) => {
+      let last = "";
+      let agreed: Awaited<ReturnType<typeof soaExpire>> | undefined;
+      await waitFor("the DNS port's EXPIRE and the zone's expiry agree", async () => {
+        const before = await expiresAtOf(VIA_MID);
+        const answer = await soaExpire(stack!.dnsPort, VIA_MID, args);
+        const after = await expiresAtOf(VIA_MID);
+        last = `${answer.status} expire=${answer.expire} before=${before} after=${after} at=${answer.at}`;
+        if (answer.status !== "NOERROR" || answer.expire === undefined || before !== after) return false;
+        agreed = answer;
+        return Math.abs(answer.at + answer.expire * 1000 - after) <= 2_000;
+      }, 10_000).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}: ${last}`);
+      });
+      return agreed!;
+    };
+    const udp = await agrees();
+    await agrees(["+expire", "+tcp"]);
     const ours = await expiresAtOf(VIA_MID);
-    const udp = await soaExpire(stack!.dnsPort, VIA_MID);
-    expect(udp.status).toBe("NOERROR");
-    expect(udp.expire).toBeDefined();
-    expect(Math.abs(udp.at + udp.expire! * 1000 - ours)).toBeLessThanOrEqual(2_000);
-    const tcp = await soaExpire(stack!.dnsPort, VIA_MID, ["+expire", "+tcp"]);
-    expect(Math.abs(tcp.at + tcp.expire! * 1000 - ours)).toBeLessThanOrEqual(2_000);
     // kdig +https: TLS to the HTTP/2 front (self-signed, not verified without +tls-ca), answered by the Worker.
     const https = await soaExpire(doh!.port, VIA_MID, ["+expire", "+https"]);
     expect(https.status).toBe("NOERROR");
