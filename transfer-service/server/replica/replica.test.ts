@@ -450,6 +450,18 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
     await session.end();
     await session.commit().catch(() => undefined);
   };
+  /** The serial 1 → 2 IXFR the tests send through the tap: www's address changes (`commit` left to the caller). */
+  const wwwFrom = records(1, "192.0.2.1");
+  const wwwTo = records(2, "192.0.2.2");
+  const www = (rs: typeof wwwFrom) => rs.filter((r) => r.name.toString().startsWith("www"));
+  const wwwIxfr = async (session: IngestSession) => {
+    await session.beginIncremental(wwwTo[0]!);
+    await session.beginChangeset(wwwFrom[0]!);
+    await session.records(www(wwwFrom));
+    await session.beginAdditions(wwwTo[0]!);
+    await session.records(www(wwwTo));
+    await session.end();
+  };
   const wire = (zone: CompactZone | undefined) => zone && [Buffer.from(zone.trees[TREE_MAIN].data).toString("hex"), [...zone.trees[TREE_MAIN].offsets]];
 
   it("installs the version its AXFR and its IXFR built, equal to packing the stream, reading nothing back", async () => {
@@ -469,18 +481,11 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       // An IXFR from serial 1 to 2: www's address changes.
       t.worker.put({ name: APEX, id: 1, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
       const ixfr = tapIngest("own-1", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2));
-      const [from, to] = [records(1, "192.0.2.1"), records(2, "192.0.2.2")];
-      const www = (rs: typeof from) => rs.filter((r) => r.name.toString().startsWith("www"));
-      await ixfr.beginIncremental(to[0]!);
-      await ixfr.beginChangeset(from[0]!);
-      await ixfr.records(www(from));
-      await ixfr.beginAdditions(to[0]!);
-      await ixfr.records(www(to));
-      await ixfr.end();
+      await wwwIxfr(ixfr);
       await ixfr.commit();
       await t.sync();
       expect(t.replica.heldVersion(APEX)).toBe(2);
-      expect(wire(t.replica.heldZone(APEX))).toEqual(wire(CompactZone.fromStream(encodeRecordStream(to), Name.parse(`${APEX}.`))));
+      expect(wire(t.replica.heldZone(APEX))).toEqual(wire(CompactZone.fromStream(encodeRecordStream(wwwTo), Name.parse(`${APEX}.`))));
       expect(t.worker.streamsRead + t.worker.journalAsked).toBe(0);
       expect(t.replica.workerReads(APEX)).toBe(0);
       expect(t.loads).toEqual(["owner", "owner"]);
@@ -498,19 +503,13 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       await t.sync();
       expect(t.replica.heldVersion(APEX)).toBe(1);
       const readsBefore = t.worker.streamsRead + t.worker.journalAsked;
-      const [from, to] = [records(1, "192.0.2.1"), records(2, "192.0.2.2")];
-      const www = (rs: typeof from) => rs.filter((r) => r.name.toString().startsWith("www"));
+      const [from, to] = [wwwFrom, wwwTo];
       const offer: ChangesOffer = { kind: "changes", fromSerial: 1, toSerial: 2, changesets: [{ deletions: [from[0]!, ...www(from)], additions: [to[0]!, ...www(to)] }] };
       // The transfer's tap asks at its end, before the commit, and hands the nodes to the session.
       const attached: ChangedNodesPart[] = [];
       t.worker.put({ name: APEX, id: 7, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
       const ixfr = tapIngest("own-nodes", APEX, Name.parse(`${APEX}.`), { ...fakeSession(t.replica, 2), attachNodes: (n) => attached.push(n) });
-      await ixfr.beginIncremental(to[0]!);
-      await ixfr.beginChangeset(from[0]!);
-      await ixfr.records(www(from));
-      await ixfr.beginAdditions(to[0]!);
-      await ixfr.records(www(to));
-      await ixfr.end();
+      await wwwIxfr(ixfr);
       expect(attached).toHaveLength(1);
       expect(attached[0]!.base).toEqual({ zoneId: 7, version: 1, serial: 1, recordDelta: 0, replacedExpiry: null });
       const nodes = decodeChangedNodes(attached[0]!.nodes);
@@ -595,17 +594,11 @@ describe("the replica loaded from this instance's own transfers (owner-load.ts)"
       expect(t.replica.packedVersion(APEX, 1, 1)).toBeDefined();
       expect(t.replica.packedVersion(APEX, 5, 1)).toBeUndefined();
       // Its IXFR gets the changed nodes from that version, and the next version is made from them.
-      const [from, to] = [records(1, "192.0.2.1"), records(2, "192.0.2.2")];
-      const www = (rs: typeof from) => rs.filter((r) => r.name.toString().startsWith("www"));
+      const [from, to] = [wwwFrom, wwwTo];
       expect(t.replica.nodesFor(APEX, { kind: "changes", fromSerial: 1, toSerial: 2, changesets: [{ deletions: [from[0]!, ...www(from)], additions: [to[0]!, ...www(to)] }] })).toBeDefined();
       t.worker.put({ name: APEX, id: 1, version: 2, records: zoneText(APEX, 2, "192.0.2.2") });
       const ixfr = tapIngest("own-passive", APEX, Name.parse(`${APEX}.`), fakeSession(t.replica, 2));
-      await ixfr.beginIncremental(to[0]!);
-      await ixfr.beginChangeset(from[0]!);
-      await ixfr.records(www(from));
-      await ixfr.beginAdditions(to[0]!);
-      await ixfr.records(www(to));
-      await ixfr.end();
+      await wwwIxfr(ixfr);
       await ixfr.commit();
       await t.sync();
       expect(t.replica.heldVersion(APEX)).toBe(2);

@@ -269,6 +269,13 @@ export class Replica {
    * its version numbers start over). Peeks: a transfer out does not make the zone recently asked.
    */
   packedVersion(zone: string, zoneId: number, version: number): CompactZone | undefined {
+    const at = this.entryAndHeld(zone);
+    if (at === undefined || at.entry.info.id !== zoneId || at.held.version !== version) return undefined;
+    return at.held.zone;
+  }
+
+  /** A zone's directory entry and the version held of it (peeked: not made recently asked), when both exist. */
+  private entryAndHeld(zone: string): { key: string; entry: Entry; held: Held } | undefined {
     let key: string;
     try {
       key = Name.parseAbsolute(zone).key;
@@ -277,8 +284,7 @@ export class Replica {
     }
     const entry = this.directory.get(key);
     const held = this.held.peek(key);
-    if (entry === undefined || held === undefined || entry.info.id !== zoneId || held.version !== version) return undefined;
-    return held.zone;
+    return entry === undefined || held === undefined ? undefined : { key, entry, held };
   }
 
   /**
@@ -311,15 +317,10 @@ export class Replica {
    * (`take`), which makes the replica's new version from them instead of applying the changesets again.
    */
   nodesFor(zone: string, offer: ChangesOffer): ChangedNodesPart | undefined {
-    let key: string;
-    try {
-      key = Name.parseAbsolute(zone).key;
-    } catch {
-      return undefined;
-    }
-    const entry = this.directory.get(key);
-    const held = this.held.peek(key);
-    if (entry === undefined || held === undefined || entry.info.id === 0 || entry.info.version !== held.version || held.serial !== offer.fromSerial) return undefined;
+    const at = this.entryAndHeld(zone);
+    if (at === undefined) return undefined;
+    const { key, entry, held } = at;
+    if (entry.info.id === 0 || entry.info.version !== held.version || held.serial !== offer.fromSerial) return undefined;
     let computed: IxfrNodes;
     try {
       computed = ixfrNodes(held.zone.nodeSource(), offer.changesets);
