@@ -20,6 +20,13 @@ import { descendantsNamed } from "./proc.ts";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 
+/**
+ * Extra Node/V8 flags for every transfer-service process the bench starts (the stack's and `startFront`'s; their
+ * query processes inherit them), from `BENCH_FRONT_NODE_FLAGS` (space-separated), for experiments such as
+ * `--max-semi-space-size=64` (issue 27, session 11). Empty by default: the bench runs the service as shipped.
+ */
+const frontNodeFlags = (process.env.BENCH_FRONT_NODE_FLAGS ?? "").split(/\s+/).filter((flag) => flag !== "");
+
 export interface BackstopStackOptions {
   /** Write a V8 CPU profile of the transfer-service into this directory at stop. */
   cpuProfileDir?: string;
@@ -86,7 +93,7 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
     inspector: options.cpuProfileDir !== undefined,
   });
 
-  const nodeArgs = ["--import", "tsx"];
+  const nodeArgs = [...frontNodeFlags, "--import", "tsx"];
   if (options.cpuProfileDir) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", options.cpuProfileDir);
   let output = "";
   const service: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(root, "transfer-service/main.ts")], {
@@ -190,7 +197,7 @@ export async function startBackstopStack(options: BackstopStackOptions = {}): Pr
     async startFront(processes) {
       const [frontDns, frontHttp] = (await freePorts(2)) as [number, number];
       let frontOutput = "";
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "transfer-service/main.ts")], {
+      const child = spawn(process.execPath, [...frontNodeFlags, "--import", "tsx", path.join(root, "transfer-service/main.ts")], {
         cwd: root,
         stdio: ["ignore", "pipe", "pipe"],
         env: {

@@ -24,6 +24,16 @@
  * processes are) under the same hot-name dnsperf round: its rate against knotd's is the highest ratio any front on
  * Node's dgram can reach here, and the front's rate against it is how much of that ceiling the front keeps.
  *
+ * The miss rounds measure steady state (session 11): before each measured miss round (the front's and knotd's, with
+ * one process and with two) an unmeasured warm-up round asks the same questions once, each with an OPT that
+ * carries an empty EDNS EXPIRE option (RFC 7314 §2; `warmUpFile`). The front gives such a query no response-cache
+ * key (an answer with EXPIRE counts down, so it is never cached: `cacheKey`), so its replica answers every one in
+ * full through the same engine while neither the response cache nor its doorkeeper (`query/asked-once.ts`) sees it:
+ * the measured round finds both as it would have without the warm-up, and each of its answers is made again. The
+ * replica keeps no other memory of an answer. Without it, the miss round was the first 100,000 answers the
+ * engine ever made in that process, and the JIT's warm-up was in the figure (session 10); a running secondary is
+ * warm. The warm-up round's own rate and CPU per query (the cold figure) are printed beside the measured ones.
+ *
  * Skipped, saying why, when dnsperf is missing or while the front still answers QUERY with REFUSED.
  */
 import { writeFile, readFile } from "node:fs/promises";
@@ -34,10 +44,12 @@ import { runTool } from "../test/peers/run-tool.ts";
 import type { PeerHandle } from "../test/peers/types.ts";
 import { rcodeOf, udpExchange } from "../test/tsig/wire-client.ts";
 import { queryWire } from "../answer/testing/table.ts";
+import { expireRequest } from "../dns/edns-expire.ts";
 import { Skip, type Benchmark } from "./context.ts";
 import { HOT_NAMES } from "./doh-load.ts";
 import { type Figure, figure } from "./figure.ts";
 import type { BackstopStack } from "./backstop-stack.ts";
+import type { ZoneRecord } from "../test/zones/generate.ts";
 import { cpuMeter } from "./proc.ts";
 import { ZONE_SEED } from "./zone-setup.ts";
 import { startUdpFloor } from "./udp-floor.ts";
@@ -70,6 +82,20 @@ interface LowLossResult extends DnsperfResult {
   limitQps?: number;
   /** CPU time of the server (`pid`) per completed query in the accepted round, µs. */
   cpuUsPerQuery: number;
+  /** The same for each of the server's processes, in the order of `pids` (a multi-process front: the owner first). */
+  cpuUsByProcess: number[];
+}
+
+/** One dnsperf run: `extra` arguments beside the common ones (`-B`: a binary query file). */
+async function dnsperfRound(port: number, pids: number | number[], file: string, seconds: number, once: boolean, extra: readonly string[] = []): Promise<LowLossResult> {
+  const args = ["-s", "127.0.0.1", "-p", String(port), "-d", file, "-l", String(seconds), "-c", "4", "-q", "100", "-t", "2", ...extra];
+  if (once) args.push("-n", "1");
+  const cpu = cpuMeter(typeof pids === "number" ? [pids] : pids);
+  const r = await runTool("dnsperf", args, { timeoutMs: (seconds + 30) * 1000 });
+  const byProcess = cpu.stop();
+  const result = parseDnsperf(r.stdout + r.stderr);
+  const perQuery = (ms: number) => (ms * 1000) / Math.max(1, result.completed);
+  return { ...result, cpuUsPerQuery: perQuery(byProcess.reduce((a, b) => a + b, 0)), cpuUsByProcess: byProcess.map(perQuery) };
 }
 
 /**
@@ -78,21 +104,53 @@ interface LowLossResult extends DnsperfResult {
  */
 async function dnsperfAtLowLoss(port: number, pids: number | number[], file: string, seconds: number, once: boolean): Promise<LowLossResult> {
   let limit: number | undefined;
-  let last: DnsperfResult | undefined;
+  let last: LowLossResult | undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const args = ["-s", "127.0.0.1", "-p", String(port), "-d", file, "-l", String(seconds), "-c", "4", "-q", "100", "-t", "2"];
-    if (once) args.push("-n", "1");
-    if (limit !== undefined) args.push("-Q", String(limit));
-    const cpu = cpuMeter(typeof pids === "number" ? [pids] : pids);
-    const r = await runTool("dnsperf", args, { timeoutMs: (seconds + 30) * 1000 });
-    const cpuMs = cpu.stop().reduce((a, b) => a + b, 0);
-    last = parseDnsperf(r.stdout + r.stderr);
-    const cpuUsPerQuery = (cpuMs * 1000) / Math.max(1, last.completed);
-    if (last.lostPercent < 1) return { ...last, cpuUsPerQuery, ...(limit !== undefined ? { limitQps: limit } : {}) };
+    last = await dnsperfRound(port, pids, file, seconds, once, limit === undefined ? [] : ["-Q", String(limit)]);
+    if (last.lostPercent < 1) return { ...last, ...(limit !== undefined ? { limitQps: limit } : {}) };
     limit = Math.max(10, Math.floor(last.qps * 0.8));
   }
   throw new Error(`dnsperf lost ${last?.lostPercent}% even at ${limit} qps`);
 }
+
+/**
+ * The warm-up round's queries (session 11), in dnsperf's binary input form (`-B`: each message after a 2-octet
+ * length; dnsperf writes only its own ID into it): the miss file's questions in the same order, with RD set as
+ * dnsperf sets it, and an OPT (1232 octets) carrying an empty EDNS EXPIRE option (RFC 7314 §2). The front gives a
+ * query with EXPIRE no response-cache key (`cacheKey`), so neither its cache nor its doorkeeper sees these; the
+ * replica answers each one in full (EXPIRE itself only changes an SOA answer at a zone's apex).
+ */
+export function warmUpFile(records: readonly Pick<ZoneRecord, "owner" | "type">[]): Uint8Array {
+  const messages = records.map((r, i) => {
+    const wire = queryWire(r.owner, r.type, { id: i & 0xffff, edns: { options: [expireRequest()] } });
+    wire[2]! |= 0x01; // RD, as dnsperf asks
+    return wire;
+  });
+  const out = new Uint8Array(messages.reduce((n, m) => n + 2 + m.length, 0));
+  let at = 0;
+  for (const m of messages) {
+    out[at] = m.length >> 8;
+    out[at + 1] = m.length & 0xff;
+    out.set(m, at + 2);
+    at += 2 + m.length;
+  }
+  return out;
+}
+
+/**
+ * The unmeasured warm-up before a measured miss round: the warm-up file once, as fast as it goes, bounded by
+ * `seconds`. Its rate and the server's CPU per query are the cold figures, printed beside the measured ones.
+ */
+function warmUp(port: number, pids: number | number[], warmFile: string, seconds: number): Promise<LowLossResult> {
+  return dnsperfRound(port, pids, warmFile, seconds, true, ["-B"]);
+}
+
+/** CPU per query of each process, for a note: "0.4 + 11.2 + 11.0". */
+const split = (r: LowLossResult): string => r.cpuUsByProcess.map((us) => us.toFixed(1)).join(" + ");
+
+/** The cold figure, for a note: what the warm-up round measured. */
+const coldNote = (r: LowLossResult): string =>
+  `unmeasured warm-up before it (the same questions with an EDNS EXPIRE option, never cached): ${r.qps.toFixed(0)} qps, ${r.cpuUsPerQuery.toFixed(1)} µs CPU/query, ${r.completed} answered, ${r.lostPercent}% lost`;
 
 /** knotd serving `file` for `zone` with `workers` UDP workers and one TCP worker (knot.conf edited, knotd restarted). */
 async function knotdWorkers(zone: string, file: string, workers: number): Promise<PeerHandle> {
@@ -166,7 +224,7 @@ function floorFigures(label: string, floor: LowLossResult, hotFront: LowLossResu
 }
 
 /** The rows of BACKSTOP_FRONT_PROCESSES=2 against knotd with two UDP workers. */
-async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string, hotFile: string, missFile: string, seconds: number, log: (line: string) => void): Promise<Figure[]> {
+async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string, hotFile: string, missFile: string, warmFile: string, seconds: number, log: (line: string) => void): Promise<Figure[]> {
   const front = await stack.startFront(2);
   const knotd = await knotdWorkers(zone, zoneFile, 2);
   try {
@@ -176,11 +234,16 @@ async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string
     log(`  2 processes: every query process answers from its replica after ${ready.toFixed(0)} ms`);
     const hotFront = await dnsperfAtLowLoss(front.dnsPort, front.pids(), hotFile, seconds, false);
     const hotKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, hotFile, seconds, false);
+    // Steady state: each server answers the warm-up round (unmeasured; no cache key, see `warmUpFile`) first.
+    const coldFront = await warmUp(front.dnsPort, front.pids(), warmFile, seconds * 2);
     const missFront = await dnsperfAtLowLoss(front.dnsPort, front.pids(), missFile, seconds * 2, true);
+    const coldKnot = await warmUp(knotd.port, knotd.pid, warmFile, seconds * 2);
     const missKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, missFile, seconds * 2, true);
     const floor = await floorRound(2, hotFile, seconds);
     log(`  2 processes: Node dgram floor ${floor.qps.toFixed(0)} qps (${floor.cpuUsPerQuery.toFixed(1)} µs CPU/query)`);
     log(`  2 processes: hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)} (${missFront.cpuUsPerQuery.toFixed(1)} µs), knotd ${missKnot.qps.toFixed(0)}`);
+    log(`  2 processes: miss CPU per query by process, owner first: ${split(missFront)} µs`);
+    log(`  2 processes: miss warm-up (unmeasured, cold): front ${coldFront.qps.toFixed(0)} qps (${coldFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${coldKnot.qps.toFixed(0)} (${coldKnot.cpuUsPerQuery.toFixed(1)} µs)`);
     const note = (r: LowLossResult) => `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
     const peerName = "knotd (2 UDP workers)";
     return [
@@ -194,9 +257,17 @@ async function twoProcesses(stack: BackstopStack, zone: string, zoneFile: string
         peerName,
         note: "user + system time of the owner and both query processes, and of knotd, over the same rounds, per completed query",
       }),
-      figure({ bench: "udp", what: "2 front processes, miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+      figure({ bench: "udp", what: "2 front processes, miss mix (steady state): queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front: ${note(missFront)}; ${coldNote(coldFront)}; knotd: ${note(missKnot)}; knotd's warm-up ${coldKnot.qps.toFixed(0)} qps` }),
       ...floorFigures("2 processes", floor, hotFront, hotKnot, peerName, note),
-      figure({ bench: "udp", what: "2 front processes, miss mix: server CPU per query", unit: "µs", backstop: missFront.cpuUsPerQuery, peer: missKnot.cpuUsPerQuery, peerName, note: "the owner's and both query processes' CPU per completed query (answered from their replicas), and knotd's" }),
+      figure({
+        bench: "udp",
+        what: "2 front processes, miss mix (steady state): server CPU per query",
+        unit: "µs",
+        backstop: missFront.cpuUsPerQuery,
+        peer: missKnot.cpuUsPerQuery,
+        peerName,
+        note: `the owner's and both query processes' CPU per completed query (answered from their replicas; by process, owner first: ${split(missFront)} µs), and knotd's, after the warm-up round; cold (the warm-up round itself): front ${coldFront.cpuUsPerQuery.toFixed(1)} µs, knotd ${coldKnot.cpuUsPerQuery.toFixed(1)} µs`,
+      }),
     ];
   } finally {
     await knotd.stop();
@@ -226,7 +297,10 @@ export const udpFront: Benchmark = {
     const hotFile = path.join(dir, "dnsperf-hot.txt");
     const missFile = path.join(dir, "dnsperf-miss.txt");
     await writeFile(hotFile, hot.map((r) => `${r.owner} A\n`).join(""));
-    await writeFile(missFile, setup.shuffledRecords(ZONE_SEED + 1).map((r) => `${r.owner} ${r.type}\n`).join(""));
+    const warmFile = path.join(dir, "dnsperf-miss-warm-up.bin");
+    const missRecords = setup.shuffledRecords(ZONE_SEED + 1);
+    await writeFile(missFile, missRecords.map((r) => `${r.owner} ${r.type}\n`).join(""));
+    await writeFile(warmFile, warmUpFile(missRecords));
 
     const knotd = await knotdWorkers(setup.zone, setup.knotd.zoneFile(setup.zone), 1);
     try {
@@ -235,15 +309,19 @@ export const udpFront: Benchmark = {
       ctx.log(`  the front answers ${setup.zone} from its replica (${ready.toFixed(0)} ms after the bench first asked)`);
       const hotFront = await dnsperfAtLowLoss(stack.dnsPort, stack.servicePid, hotFile, seconds, false);
       const hotKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, hotFile, seconds, false);
+      // Steady state: each server answers the warm-up round (unmeasured; no cache key, see `warmUpFile`) first.
+      const coldFront = await warmUp(stack.dnsPort, stack.servicePid, warmFile, seconds * 2);
       const missFront = await dnsperfAtLowLoss(stack.dnsPort, stack.servicePid, missFile, seconds * 2, true);
+      const coldKnot = await warmUp(knotd.port, knotd.pid, warmFile, seconds * 2);
       const missKnot = await dnsperfAtLowLoss(knotd.port, knotd.pid, missFile, seconds * 2, true);
       const floor = await floorRound(1, hotFile, seconds);
       ctx.log(`  Node dgram floor: ${floor.qps.toFixed(0)} qps (${floor.cpuUsPerQuery.toFixed(1)} µs CPU/query)`);
-      ctx.log(`  hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)}, knotd ${missKnot.qps.toFixed(0)}`);
+      ctx.log(`  hot: front ${hotFront.qps.toFixed(0)} qps (${hotFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${hotKnot.qps.toFixed(0)} (${hotKnot.cpuUsPerQuery.toFixed(1)} µs); miss: front ${missFront.qps.toFixed(0)} (${missFront.cpuUsPerQuery.toFixed(1)} µs), knotd ${missKnot.qps.toFixed(0)}`);
+      ctx.log(`  miss warm-up (unmeasured, cold): front ${coldFront.qps.toFixed(0)} qps (${coldFront.cpuUsPerQuery.toFixed(1)} µs CPU/query), knotd ${coldKnot.qps.toFixed(0)} (${coldKnot.cpuUsPerQuery.toFixed(1)} µs)`);
       const note = (r: LowLossResult) =>
         `${r.sent} queries, ${r.lostPercent}% lost${r.limitQps ? `, limited to ${r.limitQps} qps` : ""}, avg ${r.avgLatencyMs.toFixed(2)} ms`;
       const peerName = "knotd (1 UDP worker)";
-      const multi = await twoProcesses(stack, setup.zone, setup.knotd.zoneFile(setup.zone), hotFile, missFile, seconds, ctx.log);
+      const multi = await twoProcesses(stack, setup.zone, setup.knotd.zoneFile(setup.zone), hotFile, missFile, warmFile, seconds, ctx.log);
       return [
         figure({ bench: "udp", what: "hot names: queries per second", unit: "qps", backstop: hotFront.qps, peer: hotKnot.qps, peerName, target: { ratioAtLeast: 0.6 }, note: `front (one Node process): ${note(hotFront)}; knotd: ${note(hotKnot)}` }),
         figure({
@@ -255,9 +333,17 @@ export const udpFront: Benchmark = {
           peerName,
           note: "user + system time of the transfer-service's process and of knotd over the same rounds, per completed query; a saturated core answers 1e6 / this many queries a second",
         }),
-        figure({ bench: "udp", what: "miss mix: queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front: ${note(missFront)}; knotd: ${note(missKnot)}` }),
+        figure({ bench: "udp", what: "miss mix (steady state): queries per second", unit: "qps", backstop: missFront.qps, peer: missKnot.qps, peerName, target: { ratioAtLeast: 0.5 }, note: `front: ${note(missFront)}; ${coldNote(coldFront)}; knotd: ${note(missKnot)}; knotd's warm-up ${coldKnot.qps.toFixed(0)} qps` }),
         ...floorFigures("1 process", floor, hotFront, hotKnot, peerName, note),
-        figure({ bench: "udp", what: "miss mix: server CPU per query", unit: "µs", backstop: missFront.cpuUsPerQuery, peer: missKnot.cpuUsPerQuery, peerName, note: "the transfer-service's CPU per completed query (answered from its replica; a forward's Worker CPU would not be counted here), and knotd's" }),
+        figure({
+          bench: "udp",
+          what: "miss mix (steady state): server CPU per query",
+          unit: "µs",
+          backstop: missFront.cpuUsPerQuery,
+          peer: missKnot.cpuUsPerQuery,
+          peerName,
+          note: `the transfer-service's CPU per completed query (answered from its replica; a forward's Worker CPU would not be counted here), and knotd's, after the warm-up round; cold (the warm-up round itself): front ${coldFront.cpuUsPerQuery.toFixed(1)} µs, knotd ${coldKnot.cpuUsPerQuery.toFixed(1)} µs`,
+        }),
         ...multi,
       ];
     } finally {

@@ -3,7 +3,8 @@
  * stored from the second ask of its key on (`query-forward.ts`), since a resolver's traffic asks most names
  * once per TTL and storing each of those costs more than making the answer again.
  *
- * A Bloom filter (two bits a key, 2^21 bits: 256 KiB) over the key's characters, not a Set of the keys: the
+ * A Bloom filter (two bits a key, 2^21 bits: 256 KiB) over the key's octets (`hashKey`, which the response
+ * cache's LRU shares; or the characters of its latin1 string, the same values), not a Set of the keys: the
  * Set kept up to 65,536 key strings alive, so every minor GC copied them and each ask hashed a new string into
  * a large table; the UDP bench's miss mix measured it at about 1 µs a query (issue 27, session 8). After
  * `capacity` keys the filter is cleared, as the Set was emptied. A false "asked before" (about 0.4% at
@@ -33,6 +34,11 @@ export class AskedOnce {
       h1 = Math.imul(h1 ^ c, 0x01000193);
       h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     }
+    return this.askedBeforeHashed(h1, h2);
+  }
+
+  /** `askedBefore` of a key whose two hashes `hashKey` gave (the same bits as for its latin1 string). */
+  askedBeforeHashed(h1: number, h2: number): boolean {
     const a = h1 & MASK;
     const b = (h2 ^ (h2 >>> 15)) & MASK;
     const bits = this.bits;
@@ -46,4 +52,21 @@ export class AskedOnce {
     this.keys++;
     return false;
   }
+}
+
+/**
+ * The doorkeeper's two hashes of a key given as its first `length` octets, into `out[0]` and `out[1]`: the same
+ * as `askedBefore` computes from the latin1 string of those octets. The forward hashes a query's key once, for
+ * the doorkeeper and the response cache's LRU both (issue 27, session 11), and makes no string of it.
+ */
+export function hashKey(key: ArrayLike<number>, length: number, out: Int32Array): void {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < length; i++) {
+    const c = key[i]!;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  out[0] = h1;
+  out[1] = h2;
 }

@@ -8,7 +8,7 @@
 import { once } from "node:events";
 import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Rcode } from "../../../dns/constants.ts";
 import { decodeMessage } from "../../../dns/message.ts";
 import { queryWire } from "../../../dns/testing/query-wire.ts";
@@ -228,6 +228,33 @@ it("a replica answer is stored in the cache from the second ask of its key on; t
   await ask(forward, "other.example.org.", udp, 5);
   expect([made, cache.stats.stores]).toEqual([3, 1]);
   expect(seen).toHaveLength(0);
+});
+
+it("a replica answer to a key asked the first time makes no key string: the cache and the doorkeeper take the key's octets and hashes", async () => {
+  const cache = new ResponseCache({ maxEntries: 10 });
+  const forward = createQueryForwarder({
+    upstream,
+    internalToken: TOKEN,
+    timeoutMs: 1000,
+    maxInFlight: 16,
+    cache,
+    log: createLogger({ level: "silent" }),
+    local: (wire) => ({ answer: answer(Buffer.from(wire)), origin: { zones: ["example.org."], versions: [7], ageMs: 0 } }),
+  });
+  const queries = ["a", "b", "c"].map((label, id) => queryWire(`${label}.example.org.`, "A", { id }));
+  const strings = vi.spyOn(Buffer.prototype, "toString");
+  try {
+    for (const wire of queries) {
+      const reply = answerQuery(forward, wire, readQueryShape(wire), udp);
+      expect(reply).toBeInstanceOf(Uint8Array);
+    }
+    expect(strings).not.toHaveBeenCalled();
+  } finally {
+    strings.mockRestore();
+  }
+  // Asked again: stored (under its octets), then hit.
+  for (let round = 0; round < 2; round++) for (const wire of queries) answerQuery(forward, wire, readQueryShape(wire), udp);
+  expect([cache.stats.stores, cache.stats.hits]).toEqual([3, 3]);
 });
 
 it("concurrent misses of one key share one forward, each answer with its own ID and spelling", async () => {

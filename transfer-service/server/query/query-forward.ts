@@ -33,11 +33,11 @@ import type { Logger } from "../../ops/log.ts";
 import type { Metrics } from "../../ops/metrics.ts";
 import type { QueryShape } from "./query-shape.ts";
 import { shapeReply } from "../reply.ts";
-import { type AnswerOrigin, cacheKey, type ResponseCache, udpSizeClass } from "./response-cache.ts";
+import { type AnswerOrigin, CACHE_KEY_MAX, keySlot, type ResponseCache, udpSizeClass, writeCacheKey } from "./response-cache.ts";
 import { forwardingHeaders, unmapAddress, type WorkerUpstream } from "./worker-upstream.ts";
 import type { LocalAnswer, LocalAnswerer } from "../replica/replica-answer.ts";
 import { type Awaitable, isPromise } from "../../../answer/awaitable.ts";
-import { AskedOnce } from "./asked-once.ts";
+import { AskedOnce, hashKey } from "./asked-once.ts";
 
 export interface QueryForwarderOptions {
   upstream: WorkerUpstream;
@@ -77,6 +77,8 @@ export function answerQuery(forwarder: QueryForwarder, wire: Uint8Array, shape: 
 const DNS_MESSAGE = "application/dns-message";
 /** Keys of replica answers remembered as asked once (`AskedOnce`) before it forgets them all. */
 const ASKED_ONCE_MAX = 65_536;
+/** `fromReplica`'s key: the query whose key is current (`look`), its string not made yet. */
+const THIS_KEY = Symbol("the current key");
 const MAX_MESSAGE = 65535;
 
 type Failure = "timeout" | "unreachable" | "status" | "bad-answer" | "busy";
@@ -221,37 +223,55 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
   };
 
   /**
-   * `cacheKey`, made once per query: `cached` makes it, and `forward`, called next in the same turn for the
-   * same shape when the cache had no answer, takes it again from here (the same wire and shape objects).
+   * The key of the query being answered, made once per query: `cached` makes it, and `forward`, called next in
+   * the same turn for the same shape when the cache had no answer, takes it again from here (the same wire and
+   * shape objects). Its octets (`keyLength` of them; −1: no key) and their two hashes are all a miss needs: the
+   * cache's LRU and the doorkeeper share the hashes, and the key's string (`cacheKey`) is made only for a forward
+   * to the Worker, which joins forwards by it (issue 27, session 11: before, every miss made a latin1 string,
+   * hashed it into the LRU's Map, and walked it again for the doorkeeper).
    */
+  const keyOctets = Buffer.alloc(CACHE_KEY_MAX);
+  const keyHashes = new Int32Array(2);
   let keyWire: Uint8Array | undefined;
   let keyShape: QueryShape | undefined;
   let keyTransport: Transport | undefined;
-  let lastKey: string | undefined;
-  const keyOf = (wire: Uint8Array, shape: QueryShape, transport: Transport): string | undefined => {
+  let keyLength = -1;
+  let slot = 0;
+  let keyText: string | undefined;
+  /** Makes `wire`'s key current; true when it has one. */
+  const look = (wire: Uint8Array, shape: QueryShape, transport: Transport): boolean => {
     if (wire !== keyWire || shape !== keyShape || transport !== keyTransport) {
       keyWire = wire;
       keyShape = shape;
       keyTransport = transport;
-      lastKey = cacheKey(wire, shape, transport);
+      keyText = undefined;
+      keyLength = writeCacheKey(wire, shape, transport, keyOctets);
+      if (keyLength >= 0) {
+        hashKey(keyOctets, keyLength, keyHashes);
+        slot = keySlot(keyHashes[0]!, keyHashes[1]!);
+      }
     }
-    return lastKey;
+    return keyLength >= 0;
+  };
+  /** The current key's string (`cacheKey`), made at most once. */
+  const currentKey = (): string => {
+    keyText ??= keyOctets.toString("latin1", 0, keyLength);
+    return keyText;
   };
 
   const cached = (wire: Uint8Array, shape: QueryShape, transport: Transport): Uint8Array | undefined => {
-    if (!cache) return undefined;
-    const key = keyOf(wire, shape, transport);
-    const hit = key === undefined ? undefined : cache.get(key, wire, shape);
+    if (!cache || !look(wire, shape, transport)) return undefined;
+    const hit = cache.getKeyed(keyOctets, keyLength, slot, wire, shape);
     if (hit) metrics?.countFront("hit");
     return hit;
   };
 
   /**
    * Keys of replica answers asked once (issue 27): a replica answer goes into the response cache only when
-   * its key was asked before (`asked-once.ts`). An answer from the replica costs the engine some 10 µs to
-   * make again, and a miss mix (a resolver's traffic: each name once per TTL) would otherwise fill the cache
-   * with entries that are never hit; storing each one measured ~10 µs of CPU per query (the LRU's bookkeeping
-   * and the collector's work on 100,000 answers kept alive), as much as the engine itself. Worker answers are
+   * its key was asked before (`asked-once.ts`). An answer from the replica costs the engine some 10 µs to make
+   * again, and a miss mix (a resolver's traffic: each name once per TTL) would otherwise fill the cache with
+   * entries that are never hit; storing each one measured ~10 µs of CPU per query (the LRU's bookkeeping and
+   * the collector's work on 100,000 answers kept alive), as much as the engine itself. Worker answers are
    * stored at once, as before: a forward costs a round trip.
    */
   const askedOnce = new AskedOnce(ASKED_ONCE_MAX);
@@ -260,23 +280,46 @@ export function createQueryForwarder(options: QueryForwarderOptions): QueryForwa
   // Neither async nor chained when the replica answers at once (issue 27, session 9): its answer (the miss
   // path) comes back in this same call, so the listener sends it in the turn it read the query.
   const forwardQuery = (wire: Uint8Array, shape: QueryShape, ctx: RequestContext): Awaitable<Uint8Array> => {
-    const key = cache ? keyOf(wire, shape, ctx.transport) : undefined;
-    if (local === undefined) return toWorker(wire, shape, ctx, key);
+    const keyed = cache !== undefined && look(wire, shape, ctx.transport);
+    if (local === undefined) return toWorker(wire, shape, ctx, keyed ? currentKey() : undefined);
     const ticket = cache?.ticket() ?? 0;
     const madeAt = now();
     const mine = local(wire, shape, ctx);
-    if (isPromise(mine)) return mine.then((m) => fromReplica(m, wire, shape, ctx, key, ticket, madeAt));
-    return fromReplica(mine, wire, shape, ctx, key, ticket, madeAt);
+    if (isPromise(mine)) {
+      // After a wait another query's key is current: this one's string is made before, and its hashes kept.
+      const key = keyed ? currentKey() : undefined;
+      const h1 = keyHashes[0]!;
+      const h2 = keyHashes[1]!;
+      return mine.then((m) => fromReplica(m, wire, shape, ctx, key, h1, h2, ticket, madeAt));
+    }
+    return fromReplica(mine, wire, shape, ctx, keyed ? THIS_KEY : undefined, keyHashes[0]!, keyHashes[1]!, ticket, madeAt);
   };
 
-  /** The replica's answer (offered to the cache from the second time its key is asked), or the Worker's. */
-  const fromReplica = (mine: LocalAnswer | undefined, wire: Uint8Array, shape: QueryShape, ctx: RequestContext, key: string | undefined, ticket: number, madeAt: number): Awaitable<Uint8Array> => {
-    if (mine === undefined) return toWorker(wire, shape, ctx, key);
+  /**
+   * The replica's answer (offered to the cache from the second time its key is asked), or the Worker's. `key`:
+   * the query's key, `THIS_KEY` for the current one (no string made unless needed), or undefined for none;
+   * `h1`, `h2` its hashes.
+   */
+  const fromReplica = (
+    mine: LocalAnswer | undefined,
+    wire: Uint8Array,
+    shape: QueryShape,
+    ctx: RequestContext,
+    key: string | typeof THIS_KEY | undefined,
+    h1: number,
+    h2: number,
+    ticket: number,
+    madeAt: number,
+  ): Awaitable<Uint8Array> => {
+    if (mine === undefined) return toWorker(wire, shape, ctx, key === THIS_KEY ? currentKey() : key);
     metrics?.countFront("replica");
-    if (key !== undefined && askedOnce.askedBefore(key)) {
+    if (key !== undefined && askedOnce.askedBeforeHashed(h1, h2)) {
       // Read only here: the replica works it out when asked (most answers of a miss mix are asked once).
       const origin = mine.origin;
-      if (origin !== undefined) cache!.put(key, mine.answer, origin, madeAt, ticket);
+      if (origin !== undefined) {
+        if (key === THIS_KEY) cache!.putKeyed(keyOctets, keyLength, slot, mine.answer, origin, madeAt, ticket);
+        else cache!.put(key, mine.answer, origin, madeAt, ticket);
+      }
     }
     return mine.answer;
   };

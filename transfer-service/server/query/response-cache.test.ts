@@ -4,14 +4,15 @@
  * than a second), versions (a fresher read of a zone retires its older entries), commits by this instance
  * (the zone and its ancestors, and answers in flight from before the commit), and the size bound.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decodeMessage } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
 import { queryWire } from "../../../dns/testing/query-wire.ts";
 import type { Transport } from "../request-context.ts";
 import { readQueryShape } from "./query-shape.ts";
 import { shapeReply } from "../reply.ts";
-import { cacheKey, ResponseCache } from "./response-cache.ts";
+import { CACHE_KEY_MAX, cacheKey, keySlot, ResponseCache, writeCacheKey } from "./response-cache.ts";
+import { hashKey } from "./asked-once.ts";
 
 type QueryOptions = Parameters<typeof queryWire>[2];
 
@@ -203,4 +204,70 @@ it("holds at most maxEntries", () => {
     cache.put(key(wire)!, answerTo(wire), origin("example.org.", 1), 0, cache.ticket());
   }
   expect(cache.size).toBe(3);
+});
+
+describe("the LRU's slots (issue 27, session 11: a hash of the key's octets, no string)", () => {
+  const slotOf = (wire: Uint8Array): number => {
+    const octets = new Uint8Array(CACHE_KEY_MAX);
+    const length = writeCacheKey(wire, readQueryShape(wire), "udp", octets);
+    const hashes = new Int32Array(2);
+    hashKey(octets, length, hashes);
+    return keySlot(hashes[0]!, hashes[1]!);
+  };
+
+  /** Two query names whose keys share a slot (30 bits: a few tens of thousands of names find one). */
+  function collision(): [Uint8Array, Uint8Array] {
+    const bySlot = new Map<number, Uint8Array>();
+    for (let i = 0; i < 1_000_000; i++) {
+      const wire = q(`host-${i}.example.org.`);
+      const slot = slotOf(wire);
+      const before = bySlot.get(slot);
+      if (before !== undefined) return [before, wire];
+      bySlot.set(slot, wire);
+    }
+    throw new Error("no two keys on one slot in a million: the slot is not 30 bits of a hash");
+  }
+
+  it("holds an entry under the slot of its key's octets, the same whether the key came as octets or as a string", () => {
+    const t = setup();
+    const wire = q("www.example.org.");
+    const octets = new Uint8Array(CACHE_KEY_MAX);
+    const length = writeCacheKey(wire, readQueryShape(wire), "udp", octets);
+    expect(Buffer.from(octets.subarray(0, length)).toString("latin1")).toBe(key(wire));
+    t.cache.putKeyed(octets, length, slotOf(wire), answerTo(wire), origin("example.org.", 1), t.clock.t, t.cache.ticket());
+    expect(t.hit(wire)).toBeDefined();
+    const other = q("WWW.example.org.", "A", { id: 9 });
+    expect(decodeMessage(t.cache.getKeyed(octets, length, slotOf(other), other, readQueryShape(other))!).id).toBe(9);
+  });
+
+  it("two keys on one slot: a hit compares the key's octets, so neither ever gets the other's answer; the later replaces the earlier", () => {
+    const [a, b] = collision();
+    expect(slotOf(a)).toBe(slotOf(b));
+    const t = setup();
+    t.store(a);
+    expect(t.hit(b)).toBeUndefined();
+    expect(t.hit(a)).toBeDefined();
+    t.store(b);
+    expect(decodeMessage(t.hit(b)!).questions[0]!.name.toString()).toBe(decodeMessage(b).questions[0]!.name.toString());
+    expect(t.hit(a)).toBeUndefined();
+    expect(t.cache.size).toBe(1);
+  });
+
+  it("makes no key string on the octets' path", () => {
+    const t = setup();
+    const wire = q("www.example.org.");
+    t.store(wire);
+    const octets = new Uint8Array(CACHE_KEY_MAX);
+    const length = writeCacheKey(wire, readQueryShape(wire), "udp", octets);
+    const strings = vi.spyOn(Buffer.prototype, "toString");
+    try {
+      expect(t.cache.getKeyed(octets, length, slotOf(wire), wire, readQueryShape(wire))).toBeDefined();
+      const miss = q("nope.example.org.");
+      const missLength = writeCacheKey(miss, readQueryShape(miss), "udp", octets);
+      expect(t.cache.getKeyed(octets, missLength, slotOf(miss), miss, readQueryShape(miss))).toBeUndefined();
+      expect(strings).not.toHaveBeenCalled();
+    } finally {
+      strings.mockRestore();
+    }
+  });
 });

@@ -8,6 +8,8 @@
  * the client's size between 512 and 1232 otherwise), since a UDP answer is cut to that size. The ID is not
  * in the key: it is rewritten on the way out. EDNS options (cookies, padding) are not: the Worker echoes none.
  * A query with the EDNS EXPIRE option (RFC 7314) has no key: its answer carries seconds that count down.
+ * The LRU holds each entry by a 30-bit hash of the key's octets (`keySlot`), with the octets in the entry to
+ * compare on a hit: the front's forward looks up and stores without making the key's string (issue 27, session 11).
  *
  * Each entry remembers the zones and versions the Worker answered from (`x-backstop-zone`,
  * `x-backstop-version`) and expires one TTL (≤ 1 s) after the Worker's read of those version pointers
@@ -33,6 +35,7 @@ import { answerForAsker } from "../../../dns/wire/cached-answer.ts";
 import { ownCopy, Slab } from "../../../dns/wire/slab.ts";
 import type { Transport } from "../request-context.ts";
 import { type QueryShape, writeLowerQname } from "./query-shape.ts";
+import { hashKey } from "./asked-once.ts";
 
 /** The most an entry may live after the Worker's pointer read (the issue's bound). */
 export const MAX_CACHE_TTL_MS = 1000;
@@ -47,6 +50,8 @@ export interface AnswerOrigin {
 }
 
 interface Entry {
+  /** The key's octets (`writeCacheKey`): the LRU holds entries by a hash of them (`keySlot`). */
+  key: Uint8Array;
   wire: Uint8Array;
   zones: string[];
   versions: number[];
@@ -80,8 +85,36 @@ export interface CacheStats {
 
 /** The key's fixed fields before the name: size class, flag bits, OPT, version, type, class (2+2+1+1+2+2). */
 const KEY_FIELDS = 10;
-/** One buffer for every key: a key is built in it and read out as a string before the next is built. */
-const keyScratch = Buffer.allocUnsafe(KEY_FIELDS + 255);
+/** The longest key: the fixed fields and a name of 255 octets. */
+export const CACHE_KEY_MAX = KEY_FIELDS + 255;
+/** One buffer for every key: a key is built in it and read out (or hashed) before the next is built. */
+const keyScratch = Buffer.allocUnsafe(CACHE_KEY_MAX);
+/** `hashKey`'s output for the string forms of `get` and `put`. */
+const scratchHashes = new Int32Array(2);
+
+/**
+ * Where the LRU holds a key's entry: 30 bits of its two hashes (`asked-once.ts` `hashKey`), a small integer, so
+ * the LRU's Map hashes no string (issue 27, session 11). Two live keys on one slot are as rare as a 30-bit
+ * collision among the entries held; then the later one replaces the earlier (a miss the next time, never a
+ * wrong answer: the entry's own key octets are compared on every hit).
+ */
+export function keySlot(h1: number, h2: number): number {
+  return (h1 ^ h2) & 0x3fffffff;
+}
+
+/** True when `entry` is `length` octets of `key`. */
+function sameKey(entry: Uint8Array, key: Uint8Array, length: number): boolean {
+  if (entry.length !== length) return false;
+  for (let i = length - 1; i >= 0; i--) if (entry[i] !== key[i]) return false;
+  return true;
+}
+
+/** Writes a key string's octets into the scratch and their hashes into `scratchHashes`; returns the length. */
+function scratchKey(key: string): number {
+  const length = keyScratch.write(key, 0, "latin1");
+  hashKey(keyScratch, length, scratchHashes);
+  return length;
+}
 
 /**
  * The key of a query (see the module comment); undefined when the query is not plain. Built as octets and
@@ -89,9 +122,19 @@ const keyScratch = Buffer.allocUnsafe(KEY_FIELDS + 255);
  * query builds one, and concatenating it field by field and character by character cost several times more.
  */
 export function cacheKey(wire: Uint8Array, shape: QueryShape, transport: Transport): string | undefined {
+  const length = writeCacheKey(wire, shape, transport, keyScratch);
+  return length < 0 ? undefined : keyScratch.toString("latin1", 0, length);
+}
+
+/**
+ * `cacheKey` as octets, written into `into` (at least `CACHE_KEY_MAX` long): their count, or −1 when the query
+ * has no key. The forward hashes these once, for the LRU (`keySlot`) and its doorkeeper both, and makes the string
+ * only for a forward to the Worker (`query-forward.ts`, issue 27, session 11).
+ */
+export function writeCacheKey(wire: Uint8Array, shape: QueryShape, transport: Transport, into: Uint8Array): number {
   // Issue 21: an EDNS EXPIRE answer (RFC 7314) counts down every second; it always comes from the Worker.
-  if (!shape.plain || shape.edns?.expire) return undefined;
-  const k = keyScratch;
+  if (!shape.plain || shape.edns?.expire) return -1;
+  const k = into;
   // TCP answers are never cut: 0xffff, above any UDP size class.
   const size = transport === "tcp" ? 0xffff : udpSizeClass(shape);
   // RD (0x0100) and CD (0x0010) are copied into the answer; other query bits change nothing the Worker says.
@@ -107,7 +150,7 @@ export function cacheKey(wire: Uint8Array, shape: QueryShape, transport: Transpo
   k[7] = shape.qtype & 0xff;
   k[8] = shape.qclass >> 8;
   k[9] = shape.qclass & 0xff;
-  return k.toString("latin1", 0, writeLowerQname(wire, shape, k, KEY_FIELDS));
+  return writeLowerQname(wire, shape, k, KEY_FIELDS);
 }
 
 /** The UDP size the Worker's answer is cut to (RFC 6891 §6.2.5, capped at the engine's 1232). */
@@ -116,7 +159,7 @@ export function udpSizeClass(shape: QueryShape): number {
 }
 
 export class ResponseCache {
-  private readonly entries: LRUCache<string, Entry>;
+  private readonly entries: LRUCache<number, Entry>;
   private readonly zones = new Map<string, ZoneState>();
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -130,7 +173,7 @@ export class ResponseCache {
   private readonly take = (length: number): Uint8Array => this.slab.take(length);
 
   constructor(options: ResponseCacheOptions) {
-    this.entries = new LRUCache<string, Entry>({ max: Math.max(1, options.maxEntries) });
+    this.entries = new LRUCache<number, Entry>({ max: Math.max(1, options.maxEntries) });
     this.ttlMs = Math.min(MAX_CACHE_TTL_MS, Math.max(1, options.ttlMs ?? MAX_CACHE_TTL_MS));
     this.now = options.now ?? Date.now;
   }
@@ -149,9 +192,15 @@ export class ResponseCache {
    * or undefined.
    */
   get(key: string, wire: Uint8Array, shape: QueryShape): Uint8Array | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined || !this.valid(entry)) {
-      if (entry !== undefined) this.entries.delete(key);
+    const length = scratchKey(key);
+    return this.getKeyed(keyScratch, length, keySlot(scratchHashes[0]!, scratchHashes[1]!), wire, shape);
+  }
+
+  /** `get` of the key given as its first `length` octets and its `keySlot`: no string made (the forward's path). */
+  getKeyed(key: Uint8Array, length: number, slot: number, wire: Uint8Array, shape: QueryShape): Uint8Array | undefined {
+    const entry = this.entries.get(slot);
+    if (entry === undefined || !sameKey(entry.key, key, length) || !this.valid(entry)) {
+      if (entry !== undefined && sameKey(entry.key, key, length)) this.entries.delete(slot);
       this.stats.misses++;
       return undefined;
     }
@@ -174,6 +223,12 @@ export class ResponseCache {
    * freshest known. Returns whether it was stored.
    */
   put(key: string, answer: Uint8Array, origin: AnswerOrigin, sentAt: number, ticket: number): boolean {
+    const length = scratchKey(key);
+    return this.putKeyed(keyScratch, length, keySlot(scratchHashes[0]!, scratchHashes[1]!), answer, origin, sentAt, ticket);
+  }
+
+  /** `put` of the key given as its first `length` octets and its `keySlot` (the forward's path). */
+  putKeyed(key: Uint8Array, length: number, slot: number, answer: Uint8Array, origin: AnswerOrigin, sentAt: number, ticket: number): boolean {
     if (origin.zones.length === 0 || origin.zones.length !== origin.versions.length) return false;
     const readAt = sentAt - Math.max(0, origin.ageMs);
     const expiresAt = readAt + this.ttlMs;
@@ -193,7 +248,7 @@ export class ResponseCache {
     }
     if (!fresh || expiresAt <= this.now()) return false;
     // An answer that is a view of a shared slab (a replica answer) is copied: an entry must not pin a slab.
-    this.entries.set(key, { wire: ownCopy(answer), zones: origin.zones, versions: origin.versions, expiresAt, ticket });
+    this.entries.set(slot, { key: new Uint8Array(key.subarray(0, length)), wire: ownCopy(answer), zones: origin.zones, versions: origin.versions, expiresAt, ticket });
     this.stats.stores++;
     return true;
   }

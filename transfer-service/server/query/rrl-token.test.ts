@@ -2,7 +2,7 @@
  * @module What RRL counts an answer as, one row per kind of reply, written as zone text: the category and
  * the token that makes two answers "identical" (BIND 9.18's accounting).
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Rcode } from "../../../dns/constants.ts";
 import { decodeMessage, encodeMessage } from "../../../dns/message.ts";
 import { Name } from "../../../dns/name.ts";
@@ -11,6 +11,7 @@ import { queryWire } from "../../../dns/testing/query-wire.ts";
 import { replyTo } from "../reply.ts";
 import { readQueryShape } from "./query-shape.ts";
 import { describeToken, responseToken } from "./rrl-token.ts";
+import { WireReader } from "../../../dns/wire/reader.ts";
 
 const records = (text: string) => (text ? parseZoneText(text, { origin: Name.parse("example.org."), defaultTtl: 300 }) : []);
 
@@ -56,13 +57,33 @@ describe("responseToken", () => {
   it("NXDOMAIN for two random names under one zone: one token", () => {
     const a = reply("r1.example.org.", "A", Rcode.NXDOMAIN, true, "", SOA);
     const b = reply("r2.example.org.", "AAAA", Rcode.NXDOMAIN, true, "", SOA);
-    expect(responseToken(a.reply, a.query, readQueryShape(a.query))).toEqual(responseToken(b.reply, b.query, readQueryShape(b.query)));
+    const ta = responseToken(a.reply, a.query, readQueryShape(a.query));
+    const tb = responseToken(b.reply, b.query, readQueryShape(b.query));
+    expect({ category: ta.category, token: ta.token }).toEqual({ category: tb.category, token: tb.token });
   });
 
   it("a reply that does not read (AUTHORITY cut off) counts by the name asked, without throwing", () => {
     const { query, reply: wire } = reply("nope.example.org.", "A", Rcode.NXDOMAIN, true, "", SOA);
     // Cut one octet into the AUTHORITY owner name: the SOA is announced (NSCOUNT 1) but cannot be read.
     const token = responseToken(wire.subarray(0, query.length - 11 + 1), query, readQueryShape(query));
-    expect(token).toEqual({ category: "nxdomain", token: "nope.example.org." });
+    expect({ category: token.category, token: token.token }).toEqual({ category: "nxdomain", token: "nope.example.org." });
+  });
+
+  it("reads a negative answer's or a referral's owner name only when its token is read (an exempt client's never is)", () => {
+    const cases = [
+      { r: reply("nope.example.org.", "A", Rcode.NXDOMAIN, true, "", SOA), category: "nxdomain", token: "example.org." },
+      { r: reply("www.example.org.", "MX", Rcode.NOERROR, true, "", SOA), category: "nodata", token: "example.org." },
+      { r: reply("host.sub.example.org.", "A", Rcode.NOERROR, false, "", "sub NS ns.sub"), category: "referral", token: "sub.example.org." },
+    ];
+    const names = vi.spyOn(WireReader.prototype, "name");
+    try {
+      const tokens = cases.map(({ r }) => responseToken(r.reply, r.query, readQueryShape(r.query)));
+      expect(tokens.map((t) => t.category)).toEqual(cases.map((c) => c.category));
+      expect(names).not.toHaveBeenCalled();
+      expect(tokens.map((t) => t.token)).toEqual(cases.map((c) => c.token));
+      expect(names).toHaveBeenCalledTimes(cases.length);
+    } finally {
+      names.mockRestore();
+    }
   });
 });

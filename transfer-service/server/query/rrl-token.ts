@@ -16,8 +16,9 @@
  * and is never limited, while an amplifier repeating one large answer, or a random-subdomain flood (every
  * name NXDOMAIN in one zone), spends one budget many times and is.
  *
- * Reading the token costs a walk of the reply only for negative answers and referrals; a positive answer's
- * token comes from the query's own question, whose bounds `query-shape.ts` already found. This is the
+ * Reading the category costs a walk of the reply only for negative answers and referrals; a positive answer's
+ * token comes from the query's own question, whose bounds `query-shape.ts` already found. Every token is made
+ * only when it is read (an exempt client's never is). This is the
  * front's hot path, hence a hand-written walk rather than a full decode.
  */
 import { Rcode, RRType, typeToString } from "../../../dns/constants.ts";
@@ -80,15 +81,50 @@ export function responseToken(reply: Uint8Array, query: Uint8Array, shape: Query
 
   const nxdomain = rcode === Rcode.NXDOMAIN;
   const owner = authorityOwner(reply, ancount);
-  if (owner?.type === RRType.SOA) return { category: nxdomain ? "nxdomain" : "nodata", token: owner.name };
+  if (owner?.type === RRType.SOA) return new AuthorityToken(nxdomain ? "nxdomain" : "nodata", reply, owner.at, query, shape);
   const aa = (reply[2]! & 0x04) !== 0;
-  if (!nxdomain && !aa && owner?.type === RRType.NS) return { category: "referral", token: owner.name };
+  if (!nxdomain && !aa && owner?.type === RRType.NS) return new AuthorityToken("referral", reply, owner.at, query, shape);
   // No SOA where one belongs (a reply we cannot read, or a zone without one): count by the name asked.
-  return { category: nxdomain ? "nxdomain" : "nodata", token: keyText(qnameKey(query, shape)) };
+  return new AuthorityToken(nxdomain ? "nxdomain" : "nodata", reply, -1, query, shape);
 }
 
-/** The owner (lower-case key) and type of the first AUTHORITY record, or undefined when there is none or the reply does not read. */
-function authorityOwner(reply: Uint8Array, ancount: number): { name: string; type: number } | undefined {
+/**
+ * A negative answer's or a referral's token, read only when an account is looked up (issue 27, session 11), as a
+ * positive answer's is: the category comes from the first AUTHORITY record's type, found by skipping names, and
+ * the owner's name is decoded and keyed only for a client that is not exempt (~0.5 µs an NXDOMAIN or NODATA
+ * otherwise). `ownerAt` −1: counted by the name asked. An owner name that does not read (a compression pointer
+ * gone wrong) is counted by the name asked too.
+ */
+class AuthorityToken implements RrlToken {
+  private built: string | undefined;
+
+  constructor(
+    readonly category: RrlCategory,
+    private readonly reply: Uint8Array,
+    private readonly ownerAt: number,
+    private readonly query: Uint8Array,
+    private readonly shape: QueryShape,
+  ) {}
+
+  get token(): string {
+    this.built ??= this.read();
+    return this.built;
+  }
+
+  private read(): string {
+    if (this.ownerAt >= 0) {
+      try {
+        return new WireReader(this.reply, this.ownerAt).name().key;
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+      }
+    }
+    return keyText(qnameKey(this.query, this.shape));
+  }
+}
+
+/** Where the first AUTHORITY record's owner starts, and its type; undefined when there is none or the reply does not read. */
+function authorityOwner(reply: Uint8Array, ancount: number): { at: number; type: number } | undefined {
   const nscount = (reply[8]! << 8) | reply[9]!;
   if (nscount === 0) return undefined;
   const qdcount = (reply[4]! << 8) | reply[5]!;
@@ -104,8 +140,9 @@ function authorityOwner(reply: Uint8Array, ancount: number): { name: string; typ
       const rdlength = r.u16();
       r.offset += rdlength;
     }
-    const name = r.name().key;
-    return { name, type: r.u16() };
+    const at = r.offset;
+    r.skipName();
+    return { at, type: r.u16() };
   } catch (err) {
     if (err instanceof WireError) return undefined;
     throw err;

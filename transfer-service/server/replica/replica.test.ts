@@ -289,6 +289,48 @@ describe("Replica", () => {
     expect(await address("www.a.test.")).toBe("192.0.2.13");
   });
 
+  it("finds a query name's zone without rendering the name's key, by its labels against the zone found last, until a closer zone may exist", async () => {
+    const t = setup();
+    t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
+    t.worker.put({ name: "b.test", id: 2, version: 1, records: zoneText("b.test", 1) });
+    await t.sync();
+    const zoneOf = (name: Name): string | null => t.replica.resolve(name)?.info.name.key ?? null;
+    expect(zoneOf(Name.parse("www.a.test."))).toBe("a.test.");
+    // From here on, names in a.test. are matched by their labels (ASCII case folded): no key rendered.
+    const keys = vi.spyOn(Name.prototype, "key", "get");
+    try {
+      const names = ["host-1.a.test.", "WWW.A.Test.", "a.test.", "x.y.z.a.test."].map((n) => Name.parse(n));
+      expect(names.map(zoneOf)).toEqual(["a.test.", "a.test.", "a.test.", "a.test."]);
+      for (const name of names) expect(keys.mock.contexts.includes(name), name.toString()).toBe(false);
+    } finally {
+      keys.mockRestore();
+    }
+    // Only letters fold: "[" (0x5b) and "{" (0x7b) differ by 0x20 but are not the same label.
+    const label = (text: string) => new TextEncoder().encode(text);
+    t.worker.put({ name: "x[.test", id: 5, version: 1, records: zoneText("x[.test", 1) });
+    await t.sync();
+    expect(zoneOf(Name.fromLabels([label("www"), label("x["), label("test")]))).toBe("x[.test.");
+    expect(zoneOf(Name.fromLabels([label("www"), label("x{"), label("test")]))).toBe(null);
+    expect(zoneOf(Name.fromLabels([label("www"), label("X["), label("test")]))).toBe("x[.test.");
+    // Other zones and closer zones: the labels of a name in b.test. do not match a.test.; a zone added below
+    // a.test. is the closer one for its names at once; a.test. replaced or removed is not used from memory.
+    expect(zoneOf(Name.parse("www.a.test."))).toBe("a.test.");
+    expect(zoneOf(Name.parse("www.b.test."))).toBe("b.test.");
+    expect(zoneOf(Name.parse("www.a.test."))).toBe("a.test.");
+    t.worker.put({ name: "kid.a.test", id: 3, version: 1, records: zoneText("kid.a.test", 1, "192.0.2.3") });
+    await t.sync();
+    expect(zoneOf(Name.parse("www.kid.a.test."))).toBe("kid.a.test.");
+    expect(zoneOf(Name.parse("www.a.test."))).toBe("a.test.");
+    expect(zoneOf(Name.parse("www.KID.a.test."))).toBe("kid.a.test.");
+    t.worker.put({ name: "a.test", id: 1, version: 2, records: zoneText("a.test", 2, "192.0.2.12") });
+    await t.sync();
+    expect(t.replica.resolve(Name.parse("www.a.test."))?.info.version).toBe(2);
+    t.worker.remove("a.test");
+    await t.sync();
+    expect(zoneOf(Name.parse("www.a.test."))).toBe(null);
+    expect(zoneOf(Name.parse("www.kid.a.test."))).toBe("kid.a.test.");
+  });
+
   it("stops answering when no feed read has vouched for the directory in the last second", async () => {
     const t = setup();
     t.worker.put({ name: "a.test", id: 1, version: 1, records: zoneText("a.test", 1) });
