@@ -201,23 +201,23 @@ describe("what is cached", () => {
   });
 });
 
+/** A forwarder with `cache` whose zones the replica answers (`local`), version 7 of example.org. */
+function replicaForwarder(cache: ResponseCache, local: NonNullable<Parameters<typeof createQueryForwarder>[0]["local"]>, metrics?: Metrics) {
+  return createQueryForwarder({ upstream, internalToken: TOKEN, timeoutMs: 1000, maxInFlight: 16, cache, metrics, log: createLogger({ level: "silent" }), local });
+}
+const replicaAnswer = (wire: Uint8Array) => ({ answer: answer(Buffer.from(wire)), origin: { zones: ["example.org."], versions: [7], ageMs: 0 } });
+
 it("a replica answer is stored in the cache from the second ask of its key on; the Worker is not asked", async () => {
   const cache = new ResponseCache({ maxEntries: 10 });
-  const metrics = new Metrics({ defaultMetrics: false });
   let made = 0;
-  const forward = createQueryForwarder({
-    upstream,
-    internalToken: TOKEN,
-    timeoutMs: 1000,
-    maxInFlight: 16,
+  const forward = replicaForwarder(
     cache,
-    metrics,
-    log: createLogger({ level: "silent" }),
-    local: async (wire) => {
+    async (wire) => {
       made++;
-      return { answer: answer(Buffer.from(wire)), origin: { zones: ["example.org."], versions: [7], ageMs: 0 } };
+      return replicaAnswer(wire);
     },
-  });
+    new Metrics({ defaultMetrics: false }),
+  );
   seen.length = 0;
   for (const id of [1, 2, 3, 4]) expect((await ask(forward, "replica.example.org.", udp, id)).id).toBe(id);
   // First ask: made, not stored. Second: made and stored. Third and fourth: the cache's.
@@ -232,15 +232,7 @@ it("a replica answer is stored in the cache from the second ask of its key on; t
 
 it("a replica answer to a key asked the first time makes no key string: the cache and the doorkeeper take the key's octets and hashes", async () => {
   const cache = new ResponseCache({ maxEntries: 10 });
-  const forward = createQueryForwarder({
-    upstream,
-    internalToken: TOKEN,
-    timeoutMs: 1000,
-    maxInFlight: 16,
-    cache,
-    log: createLogger({ level: "silent" }),
-    local: (wire) => ({ answer: answer(Buffer.from(wire)), origin: { zones: ["example.org."], versions: [7], ageMs: 0 } }),
-  });
+  const forward = replicaForwarder(cache, replicaAnswer);
   const queries = ["a", "b", "c"].map((label, id) => queryWire(`${label}.example.org.`, "A", { id }));
   const strings = vi.spyOn(Buffer.prototype, "toString");
   try {
