@@ -746,7 +746,6 @@ export class Replica {
   }
 }
 
-/** One query's store: each zone's packed version pinned when `findZone` hands the zone out. */
 /**
  * True when `zone` is `name` or an ancestor of it (ASCII case folded, RFC 4343) and the directory has no zone at
  * a depth between them (`depths`, by label count), so `zone` is the closest zone enclosing `name`.
@@ -786,6 +785,7 @@ function nextLabel(key: string, at: number): number {
   return key.length;
 }
 
+/** One query's store: each zone's packed version pinned when `findZone` hands the zone out. */
 class ReplicaView extends CompactZoneStore {
   /** The first zone pinned (nearly every query reads one), without a Map made per query. */
   private firstKey: string | undefined;
