@@ -747,29 +747,15 @@ export class Replica {
 }
 
 /**
- * True when `zone` is `name` or an ancestor of it (ASCII case folded, RFC 4343) and the directory has no zone at
- * a depth between them (`depths`, by label count), so `zone` is the closest zone enclosing `name`.
+ * True when `zone` is `name` or an ancestor of it (`Name.isSubdomainOf`: ASCII case folded, RFC 4343) and the
+ * directory has no zone at a depth between them (`depths`, by label count), so `zone` is the closest zone
+ * enclosing `name`.
  */
 function endsWith(name: Name, zone: Name, depths: Int32Array): boolean {
   const count = name.labelCount;
-  const zoneCount = zone.labelCount;
-  if (count < zoneCount) return false;
-  for (let d = zoneCount + 1; d <= count; d++) if (depths[d] !== 0) return false;
-  const labels = name.labels;
-  const zoneLabels = zone.labels;
-  for (let i = 0, offset = count - zoneCount; i < zoneCount; i++) {
-    const a = labels[offset + i]!;
-    const b = zoneLabels[i]!;
-    if (a.length !== b.length) return false;
-    for (let j = 0; j < a.length; j++) {
-      const x = a[j]!;
-      if (x === b[j]) continue;
-      // Only ASCII letters fold: 0x40 and 0x60, or 0x5b–0x5f and 0x7b–0x7f, differ by 0x20 too.
-      const lower = x | 0x20;
-      if (lower !== (b[j]! | 0x20) || lower < 0x61 || lower > 0x7a) return false;
-    }
-  }
-  return true;
+  if (count < zone.labelCount) return false;
+  for (let d = zone.labelCount + 1; d <= count; d++) if (depths[d] !== 0) return false;
+  return name.isSubdomainOf(zone);
 }
 
 /**

@@ -13,7 +13,6 @@
  * in the replica and leaves this one to the transfer that holds it.
  */
 import { RRType } from "../../../dns/constants.ts";
-import { soaSerial } from "../../../dns/rdata/soa.ts";
 import { encodeNodesAsStream, type StreamNode } from "../../../contract/record-stream.ts";
 import type { CompactZone } from "../../../answer/store/compact-zone.ts";
 import { TREE_MAIN, TREE_NSEC3 } from "../../../answer/store/stored-node.ts";
@@ -71,7 +70,9 @@ export function withReplicaRecords(source: TransferSource, held: HeldVersion, me
         return source.versionRecords(zone, version, zoneId);
       }
       metrics?.xfrOutReads.inc({ source: "replica" });
-      const serial = serialOf(packed);
+      // The stream fails at its start when there is no single apex SOA (`replicaRecordChunks`): 0 until then.
+      const apex = packed.trees[TREE_MAIN].node(0);
+      const serial = (apex && packed.serial(apex.name)) ?? 0;
       const chunks = replicaRecordChunks(packed, chunkBytes);
       return {
         serial,
@@ -83,10 +84,4 @@ export function withReplicaRecords(source: TransferSource, held: HeldVersion, me
       };
     },
   };
-}
-
-/** The SOA serial of a packed version (its apex's single SOA; 0 when it has none, and the stream then fails). */
-function serialOf(zone: CompactZone): number {
-  const soa = zone.trees[TREE_MAIN].node(0)?.records.find((r) => r.type === RRType.SOA);
-  return soa && soa.rdata.length >= 20 ? soaSerial(soa.rdata) : 0;
 }
