@@ -20,21 +20,20 @@ const MASK = BITS - 1;
 export class AskedOnce {
   private readonly bits = new Int32Array(BITS >>> 5);
   private keys = 0;
+  /** `hashKey`'s output for `askedBefore`. */
+  private readonly hashes = new Int32Array(2);
 
   /** @param capacity keys remembered before the filter is cleared */
   constructor(private readonly capacity: number) {}
 
-  /** True when `key` was asked since the last clear (or, rarely, another key set the same bits); remembers it. */
+  /**
+   * True when `key` (a cache key's latin1 string) was asked since the last clear (or, rarely, another key set
+   * the same bits); remembers it. The front hashes octets instead (`askedBeforeHashed`).
+   */
   askedBefore(key: string): boolean {
-    // Two hashes of the key's characters (FNV-1a, and the same walk with MurmurHash's multiplier).
-    let h1 = 0x811c9dc5;
-    let h2 = 0x9747b28c;
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-    }
-    return this.askedBeforeHashed(h1, h2);
+    const octets = Buffer.from(key, "latin1");
+    hashKey(octets, octets.length, this.hashes);
+    return this.askedBeforeHashed(this.hashes[0]!, this.hashes[1]!);
   }
 
   /** `askedBefore` of a key whose two hashes `hashKey` gave (the same bits as for its latin1 string). */
@@ -55,8 +54,8 @@ export class AskedOnce {
 }
 
 /**
- * The doorkeeper's two hashes of a key given as its first `length` octets, into `out[0]` and `out[1]`: the same
- * as `askedBefore` computes from the latin1 string of those octets. The forward hashes a query's key once, for
+ * The doorkeeper's two hashes of a key given as its first `length` octets, into `out[0]` and `out[1]` (FNV-1a,
+ * and the same walk with MurmurHash's multiplier). The forward hashes a query's key once, for
  * the doorkeeper and the response cache's LRU both (issue 27, session 11), and makes no string of it.
  */
 export function hashKey(key: ArrayLike<number>, length: number, out: Int32Array): void {
