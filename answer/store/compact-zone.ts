@@ -331,14 +331,18 @@ export class CompactTree {
 
   /** The record count of node i. */
   private recordsAt(i: number): number {
-    let pos = this.offsets[i]!;
+    return this.view.getUint16(this.countAt(this.offsets[i]!));
+  }
+
+  /** Where the record count of the node starting at `pos` is: past its key and, when spelled apart, its owner. */
+  private countAt(pos: number): number {
     const keyField = this.view.getUint16(pos);
     pos += 2 + (keyField & ~OWNER_FOLLOWS);
     if ((keyField & OWNER_FOLLOWS) !== 0) {
       while (this.data[pos] !== 0) pos += this.data[pos]! + 1;
       pos++;
     }
-    return this.view.getUint16(pos);
+    return pos;
   }
 
   /**
@@ -381,15 +385,9 @@ export class CompactTree {
     const data = this.data;
     const view = this.view;
     for (let i = 0; i < this.count; i++) {
-      let pos = this.offsets[i]!;
-      const keyField = view.getUint16(pos);
-      const keyLength = keyField & ~OWNER_FOLLOWS;
-      if (skipped.size > 0 && skipped.has(keyString(data, pos + 2, pos + 2 + keyLength))) continue;
-      pos += 2 + keyLength;
-      if ((keyField & OWNER_FOLLOWS) !== 0) {
-        while (data[pos] !== 0) pos += data[pos]! + 1;
-        pos++;
-      }
+      const at = this.offsets[i]!;
+      if (skipped.size > 0 && skipped.has(keyString(data, at + 2, at + 2 + (view.getUint16(at) & ~OWNER_FOLLOWS)))) continue;
+      let pos = this.countAt(at);
       const n = view.getUint16(pos);
       pos += 2;
       for (let r = 0; r < n; r++) {
@@ -414,13 +412,7 @@ export class CompactTree {
     const data = this.data;
     const view = this.view;
     for (let i = 0; i < this.count; i++) {
-      let pos = this.offsets[i]!;
-      const keyField = view.getUint16(pos);
-      pos += 2 + (keyField & ~OWNER_FOLLOWS);
-      if ((keyField & OWNER_FOLLOWS) !== 0) {
-        while (data[pos] !== 0) pos += data[pos]! + 1;
-        pos++;
-      }
+      let pos = this.countAt(this.offsets[i]!);
       const n = view.getUint16(pos);
       pos += 2;
       let least = Infinity;
